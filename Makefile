@@ -1,0 +1,37 @@
+# One-word targets; each creates the virtual environment it needs (.venv) on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install lint test run bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install the tool with its test dependencies
+
+lint: $(STAMP)  ## ruff and mypy --strict
+	$(BIN)/ruff check calendar_tool tests bench
+	$(BIN)/mypy
+
+test: $(STAMP)  ## Lint, then run the whole suite
+	$(BIN)/ruff check calendar_tool tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+run: $(STAMP)  ## Validate the register and list what falls due in the coming year
+	$(BIN)/calendar-tool validate
+	$(BIN)/calendar-tool list --upcoming 1y
+
+bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
+	$(BIN)/python bench/run.py
+
+clean:  ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,74 @@
+"""The exception tree, one class per kind of failure, each with its exit code.
+
+    CalendarToolError              (exit 10; never raised itself)
+    ├── RegisterInvalid            (exit 1)  the register has problems; all are listed
+    ├── UsageError                 (exit 2)  a command-line value the tool cannot use
+    ├── RegisterNotFound           (exit 3)  the register file cannot be read
+    ├── UnknownEntry               (exit 4)  `show ID` names no entry or occurrence
+    └── SourcesMissing             (exit 5)  --check-sources names a folder that is not there
+
+Click keeps exit codes 1 (its own aborts are never raised here) and 2 (usage). The CLI catches
+`CalendarToolError` once and prints `error: <message>` on stderr; tracebacks are only shown
+with `--debug`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input file, located so an editor can jump to it."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class CalendarToolError(Exception):
+    """Base of every error the tool reports to a user."""
+
+    exit_code = 10
+
+
+class RegisterInvalid(CalendarToolError):
+    """The register has one or more problems; `problems` holds every one of them."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(sorted(problems))
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the register")
+
+
+class UsageError(CalendarToolError):
+    """A command-line value that parses but cannot be used (a bad period, a bad duration)."""
+
+    exit_code = 2
+
+
+class RegisterNotFound(CalendarToolError):
+    """The register file does not exist or cannot be read."""
+
+    exit_code = 3
+
+
+class UnknownEntry(CalendarToolError):
+    """An id given on the command line names no entry or occurrence."""
+
+    exit_code = 4
+
+
+class SourcesMissing(CalendarToolError):
+    """The folder of source texts, or a file a document names, is not there."""
+
+    exit_code = 5

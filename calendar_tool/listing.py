@@ -1,0 +1,182 @@
+"""Occurrences as text a person reads (table, `show`) or a program reads (JSON, CSV).
+
+The JSON form (`occurrence_json`) is the stable machine interface of `list --format json`:
+fields are only ever added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from calendar_tool.model import Occurrence, Register, Source
+
+TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
+
+
+def cite(source: Source) -> str:
+    """`A/RES/55/59 para. 27` as a citation reads."""
+    para = source.para
+    label = para if para[:1].isalpha() and not para[:2].isupper() else f"para. {para}"
+    return f"{source.doc} {label}"
+
+
+def row(o: Occurrence) -> dict[str, str]:
+    """The table and CSV row: the date as the text gives it, title, actor, area, source."""
+    title = o.entry.title
+    if o.number is not None:
+        title = f"{title} (no. {o.number})"
+    state = o.state.state
+    if state.value != "open":
+        title += f" [{state.value}]"
+    return {
+        "date": o.when_text() + (" (estimated)" if o.tentative else ""),
+        "title": title,
+        "actor": ", ".join(o.entry.actors),
+        "area": ", ".join(o.entry.areas),
+        "source": _citations(o.sources),
+    }
+
+
+def _citations(sources: Sequence[Source], most: int = 2) -> str:
+    """The first few distinct citations (a reprint in another file cites the same place)."""
+    cites = list(dict.fromkeys(cite(s) for s in sources))
+    more = f" (+{len(cites) - most})" if len(cites) > most else ""
+    return "; ".join(cites[:most]) + more
+
+
+def table(occurrences: Sequence[Occurrence], width: int = 160) -> str:
+    """Aligned columns; the title column gives way first when the terminal is narrow."""
+    rows = [row(o) for o in occurrences]
+    if not rows:
+        return "nothing matches"
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in TABLE_COLUMNS}
+    widths["title"] = min(widths["title"], 60)
+    widths["actor"] = min(widths["actor"], 24)
+    widths["area"] = min(widths["area"], 24)
+
+    def fit(text: str, n: int) -> str:
+        return text if len(text) <= n else text[: n - 1] + "…"
+
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in TABLE_COLUMNS).rstrip()]
+    for r in rows:
+        lines.append("  ".join(fit(r[c], widths[c]).ljust(widths[c])
+                               for c in TABLE_COLUMNS).rstrip()[:width * 2])
+    count = len(rows)
+    lines.append(f"{count} occurrence{'s' if count != 1 else ''}")
+    return "\n".join(lines)
+
+
+def occurrence_json(o: Occurrence, register: Register) -> dict[str, Any]:
+    """One occurrence as the stable JSON object of `list --format json`."""
+    w = o.when
+    date_obj = None
+    if w is not None:
+        date_obj = {
+            "text": w.text(), "value": w.iso(), "precision": w.precision.value,
+            "range": w.is_range, "within": w.within, "start": w.start.isoformat(),
+            "end": w.end.isoformat(), "due": w.due.isoformat(),
+        }
+    status = o.state
+    return {
+        "id": o.id,
+        "entry": o.entry.id,
+        "number": o.number,
+        "title": o.entry.title,
+        "kind": o.entry.kind.value,
+        "when": o.when_text(),
+        "date": date_obj,
+        "tentative": o.tentative,
+        "derivation": o.derivation,
+        "status": {"state": status.state.value,
+                   "date": status.date.isoformat() if status.date else None,
+                   "note": status.note},
+        "actors": list(o.entry.actors),
+        "areas": list(o.entry.areas),
+        "location": o.location,
+        "description": o.entry.description,
+        "note": o.note or o.entry.note,
+        "sources": [
+            {"doc": s.doc, "para": s.para, "quote": s.quote,
+             "url": register.documents[s.doc].url if s.doc in register.documents else None}
+            for s in o.sources
+        ],
+    }
+
+
+def to_json(occurrences: Sequence[Occurrence], register: Register) -> str:
+    return json.dumps([occurrence_json(o, register) for o in occurrences], indent=2,
+                      ensure_ascii=False)
+
+
+def to_csv(occurrences: Sequence[Occurrence]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "kind", *TABLE_COLUMNS, "due", "status", "tentative"])
+    for o in occurrences:
+        r = row(o)
+        writer.writerow([o.id, o.entry.kind.value, *(r[c] for c in TABLE_COLUMNS),
+                         o.when.due.isoformat() if o.when else "", o.state.state.value,
+                         "yes" if o.tentative else "no"])
+    return buf.getvalue()
+
+
+def show(register: Register, found: Sequence[Occurrence]) -> str:
+    """Every field of one entry, its resolved dates with how they were derived, its sources."""
+    e = found[0].entry
+    lines = [f"{e.id}: {e.title}", f"  kind:     {e.kind.value}"]
+    if e.description:
+        lines.append(f"  what:     {e.description}")
+    lines.append("  actors:   " + ", ".join(
+        f"{a} ({register.actors[a].title})" if a in register.actors else a for a in e.actors))
+    lines.append("  areas:    " + ", ".join(
+        f"{a} ({register.areas[a].title})" if a in register.areas else a for a in e.areas))
+    status = e.status
+    state = status.state.value
+    if status.date:
+        state += f" since {status.date.isoformat()}"
+    if status.note:
+        state += f": {status.note}"
+    lines.append(f"  status:   {state}")
+    if e.date is not None:
+        lines.append(f"  date:     {e.date.iso()} ({e.date.text()})")
+    if e.relative is not None:
+        lines.append(f"  date:     relative: {e.relative.describe()}")
+    if e.series is not None:
+        s = e.series
+        ends = []
+        if s.until:
+            ends.append(f"until {s.until.iso()}")
+        if s.count:
+            ends.append(f"{s.count} occurrences")
+        lines.append(f"  series:   {s.rule} from {s.start.iso()} (no. {s.first})"
+                     + (f", {', '.join(ends)}" if ends else ", open-ended"))
+    if e.location:
+        lines.append(f"  location: {e.location}")
+    reminders = e.reminders if e.reminders is not None else register.reminders
+    lines.append("  reminders: " + (", ".join(str(r) for r in reminders) or "none")
+                 + (" (this entry)" if e.reminders is not None else " (register default)"))
+    if e.note:
+        lines.append(f"  note:     {e.note}")
+    lines.append("  occurrences:" if e.series else "  resolved:")
+    for o in found:
+        label = f"no. {o.number}: " if o.number is not None else ""
+        flag = " [tentative]" if o.tentative else ""
+        where = f", {o.location}" if o.location and e.series else ""
+        lines.append(f"    {label}{o.when_text()}{where}{flag}  ({o.derivation})")
+        if o.note:
+            lines.append(f"      note: {o.note}")
+        if o.status:
+            lines.append(f"      status: {o.status.state.value}")
+        for extra in o.extra_sources:
+            lines.append(f"      source: {cite(extra)}: \"{extra.quote}\"")
+    lines.append("  sources:")
+    for s in e.sources:
+        doc = register.documents.get(s.doc)
+        url = f" <{doc.url}>" if doc and doc.url else ""
+        lines.append(f"    {cite(s)}{url}")
+        lines.append(f"      \"{s.quote}\"")
+    return "\n".join(lines)

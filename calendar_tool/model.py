@@ -1,0 +1,466 @@
+"""The domain types: frozen, plain, and free of I/O.
+
+A `DatedValue` keeps the precision the text gives ("2005", "May 2001", "10-17 April 2000"); an
+`Entry` is one commitment of the register; an `Occurrence` is an entry placed on the calendar
+(one per entry, or one per numbered occurrence of a series). The occurrence id (`entry-id` or
+`entry-id#N`) is the one identifier used as feed UID, ledger key, job id and webhook id.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+
+MONTHS = tuple(calendar.month_name)
+_YEAR = r"(\d{4})"
+
+
+class Precision(StrEnum):
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+
+
+class Kind(StrEnum):
+    DEADLINE = "deadline"
+    TARGET = "target"
+    REPORT = "report"
+    PERIOD = "period"
+    EVENT = "event"
+    SESSION = "session"
+    STANDING = "standing"
+
+    @property
+    def is_due(self) -> bool:
+        """Due on the last day of its date, rather than taking place over it."""
+        return self in _DUE_KINDS
+
+
+_DUE_KINDS = frozenset({Kind.DEADLINE, Kind.TARGET, Kind.REPORT, Kind.PERIOD})
+
+
+class State(StrEnum):
+    OPEN = "open"
+    MET = "met"
+    MISSED = "missed"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def reminds(self) -> bool:
+        """Whether reminders are still sent for an entry in this state."""
+        return self not in (State.MET, State.WITHDRAWN)
+
+
+def last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _day_text(d: date) -> str:
+    return f"{d.day} {MONTHS[d.month]} {d.year}"
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    """A date as precise as the text makes it.
+
+    `start` is the first day and `end` the last day the value can mean. `is_range` is true when
+    the text names two ends ("2002-2003", "10 to 17 April 2000"). `within` is true when the value
+    is one unknown day between `start` and `end` (six weeks before "May 2001"), rather than the
+    whole span.
+    """
+
+    start: date
+    end: date
+    precision: Precision
+    is_range: bool = False
+    within: bool = False
+
+    @classmethod
+    def year(cls, year: int) -> DatedValue:
+        return cls(date(year, 1, 1), date(year, 12, 31), Precision.YEAR)
+
+    @classmethod
+    def month(cls, year: int, month: int) -> DatedValue:
+        return cls(date(year, month, 1), last_day(year, month), Precision.MONTH)
+
+    @classmethod
+    def day(cls, day: date) -> DatedValue:
+        return cls(day, day, Precision.DAY)
+
+    @classmethod
+    def parse(cls, text: str) -> DatedValue:
+        """Parse `2005`, `2001-05`, `2005-06-30` or a range `A..B` of one precision.
+
+        Raises ValueError with a message meant for the user.
+        """
+        text = text.strip()
+        if ".." in text:
+            left, _, right = text.partition("..")
+            a, b = cls.parse(left), cls.parse(right)
+            if a.is_range or b.is_range:
+                raise ValueError(f"{text!r}: a range has exactly two ends")
+            if a.precision is not b.precision:
+                raise ValueError(
+                    f"{text!r}: both ends of a range need the same precision "
+                    f"({a.precision} and {b.precision} given)"
+                )
+            if b.start < a.start:
+                raise ValueError(f"{text!r}: the range ends ({right}) before it starts ({left})")
+            if a == b:
+                raise ValueError(f"{text!r}: a range needs two different ends; write {left}")
+            return a.span(b)
+        for pattern, precision in _DATE_FORMS:
+            m = pattern.match(text)
+            if not m:
+                continue
+            parts = [int(g) for g in m.groups()]
+            try:
+                if precision is Precision.YEAR:
+                    return cls.year(parts[0])
+                if precision is Precision.MONTH:
+                    last_day(parts[0], parts[1])  # validates the month
+                    return cls.month(parts[0], parts[1])
+                return cls.day(date(parts[0], parts[1], parts[2]))
+            except ValueError as exc:
+                raise ValueError(f"{text!r} is not a real date ({exc})") from None
+        raise ValueError(
+            f"{text!r} is not a date: write 2005, 2001-05, 2005-06-30, "
+            "or a range such as 2002..2003"
+        )
+
+    def span(self, other: DatedValue) -> DatedValue:
+        """The range from this value to `other` (same precision)."""
+        return DatedValue(self.start, other.end, self.precision, is_range=True)
+
+    @property
+    def due(self) -> date:
+        """The day something dated by this value falls due: its last day."""
+        return self.end
+
+    def first_unit(self) -> DatedValue:
+        """The first year, month or day of a range; the value itself otherwise."""
+        if not self.is_range or self.within:
+            return self
+        return _unit_at(self.start, self.precision)
+
+    def last_unit(self) -> DatedValue:
+        if not self.is_range or self.within:
+            return self
+        return _unit_at(self.end, self.precision)
+
+    def shift(self, offset: Offset) -> DatedValue:
+        """Move by an offset, keeping precision when the offset is in whole units of it.
+
+        A finer offset on a coarser value ("six weeks before May 2001") cannot name a day, so
+        the result is the range of days it may fall on, marked `within`.
+        """
+        if offset.is_zero:
+            return self
+        if self.precision is Precision.DAY or offset.fits(self.precision):
+            return self.move(offset.delta)
+        delta = offset.delta
+        return DatedValue(self.start + delta, self.end + delta, Precision.DAY, True, True)
+
+    def move(self, delta: relativedelta) -> DatedValue:
+        """The same shape moved by whole units of its precision."""
+        start = self.start + delta
+        if self.precision is Precision.DAY:
+            end = self.end + delta
+        else:
+            # Recompute the last day so that month lengths stay right (February, leap years).
+            end = _unit_at(self.end + delta, self.precision).end
+        return DatedValue(start, end, self.precision, self.is_range, self.within)
+
+    def text(self) -> str:
+        """The value as a person writes it: "2005", "May 2001", "10–17 April 2000"."""
+        s, e = self.start, self.end
+        if self.within:
+            return f"between {_day_text(s)} and {_day_text(e)}"
+        if self.precision is Precision.YEAR:
+            return f"{s.year}–{e.year}" if self.is_range else str(s.year)
+        if self.precision is Precision.MONTH:
+            if not self.is_range:
+                return f"{MONTHS[s.month]} {s.year}"
+            if s.year == e.year:
+                return f"{MONTHS[s.month]}–{MONTHS[e.month]} {s.year}"
+            return f"{MONTHS[s.month]} {s.year}–{MONTHS[e.month]} {e.year}"
+        if not self.is_range or s == e:
+            return _day_text(s)
+        if (s.year, s.month) == (e.year, e.month):
+            return f"{s.day}–{e.day} {MONTHS[s.month]} {s.year}"
+        if s.year == e.year:
+            return f"{s.day} {MONTHS[s.month]}–{e.day} {MONTHS[e.month]} {s.year}"
+        return f"{_day_text(s)}–{_day_text(e)}"
+
+    def iso(self) -> str:
+        """The value in the register's own notation ("2005", "2001-05", "2002..2003")."""
+        if self.within:
+            return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+        def one(d: date) -> str:
+            if self.precision is Precision.YEAR:
+                return f"{d.year:04d}"
+            if self.precision is Precision.MONTH:
+                return f"{d.year:04d}-{d.month:02d}"
+            return d.isoformat()
+
+        if self.is_range:
+            return f"{one(self.start)}..{one(self.end)}"
+        return one(self.start)
+
+
+def _unit_at(d: date, precision: Precision) -> DatedValue:
+    if precision is Precision.YEAR:
+        return DatedValue.year(d.year)
+    if precision is Precision.MONTH:
+        return DatedValue.month(d.year, d.month)
+    return DatedValue.day(d)
+
+
+_DATE_FORMS = (
+    (re.compile(rf"^{_YEAR}$"), Precision.YEAR),
+    (re.compile(rf"^{_YEAR}-(\d{{1,2}})$"), Precision.MONTH),
+    (re.compile(rf"^{_YEAR}-(\d{{1,2}})-(\d{{1,2}})$"), Precision.DAY),
+)
+
+_DURATION = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A signed calendar offset of whole years, months, weeks and days (ISO 8601 duration)."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    negative: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Offset:
+        """Parse `P6W`, `-P2Y`, `P1M10D`; raise ValueError on anything else."""
+        m = _DURATION.match(text.strip())
+        if not m or text.strip().lstrip("-") == "P":
+            raise ValueError(
+                f"{text!r} is not a duration of years, months, weeks and days such as P6W or -P2Y"
+            )
+        sign, y, mo, w, d = m.groups()
+        return cls(int(y or 0), int(mo or 0), int(w or 0) * 7 + int(d or 0), sign == "-")
+
+    @property
+    def is_zero(self) -> bool:
+        return not (self.years or self.months or self.days)
+
+    @property
+    def delta(self) -> relativedelta:
+        sign = -1 if self.negative else 1
+        return relativedelta(years=sign * self.years, months=sign * self.months,
+                             days=sign * self.days)
+
+    @property
+    def as_timedelta(self) -> timedelta:
+        """Only for day offsets (reminders): years and months have no fixed length."""
+        if self.years or self.months:
+            raise ValueError("only day and week offsets have a fixed length")
+        return timedelta(days=-self.days if self.negative else self.days)
+
+    def fits(self, precision: Precision) -> bool:
+        """Whether the offset moves a value of this precision by whole units."""
+        if precision is Precision.YEAR:
+            return not (self.months or self.days)
+        if precision is Precision.MONTH:
+            return not self.days
+        return True
+
+    def __str__(self) -> str:
+        if self.is_zero:
+            return "P0D"
+        parts = "P"
+        parts += f"{self.years}Y" if self.years else ""
+        parts += f"{self.months}M" if self.months else ""
+        parts += f"{self.days}D" if self.days else ""
+        return ("-" if self.negative else "") + parts
+
+
+@dataclass(frozen=True)
+class Source:
+    doc: str
+    para: str
+    quote: str
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    key: str
+    title: str
+    url: str | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """An area or actor of the register's declared vocabularies."""
+
+    key: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Status:
+    state: State = State.OPEN
+    date: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A date given as an offset from another entry or from occurrence N of a series."""
+
+    target: str
+    number: int | None = None
+    offset: Offset = field(default_factory=Offset)
+    anchor_end: bool = False
+
+    @property
+    def ref(self) -> str:
+        return occurrence_id(self.target, self.number)
+
+    def describe(self) -> str:
+        """"6 weeks before the start of X" style text for `show`."""
+        side = "end" if self.anchor_end else "start"
+        if self.offset.is_zero:
+            return f"at the {side} of {self.ref}"
+        return f"{self.offset} from the {side} of {self.ref}"
+
+
+@dataclass(frozen=True)
+class KnownOccurrence:
+    number: int
+    date: DatedValue
+    location: str | None = None
+    note: str | None = None
+    status: Status | None = None
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True)
+class Series:
+    rule: str
+    start: DatedValue
+    first: int = 1
+    until: DatedValue | None = None
+    count: int | None = None
+    known: tuple[KnownOccurrence, ...] = ()
+
+    @property
+    def last_number(self) -> int | None:
+        """The highest occurrence number a `count` allows, if any."""
+        return None if self.count is None else self.first + self.count - 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    kind: Kind
+    actors: tuple[str, ...]
+    areas: tuple[str, ...]
+    sources: tuple[Source, ...]
+    date: DatedValue | None = None
+    relative: Relative | None = None
+    series: Series | None = None
+    description: str | None = None
+    location: str | None = None
+    status: Status = field(default_factory=Status)
+    reminders: tuple[Offset, ...] | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Register:
+    title: str
+    description: str | None
+    reminders: tuple[Offset, ...]
+    areas: dict[str, Term]
+    actors: dict[str, Term]
+    documents: dict[str, Document]
+    entries: tuple[Entry, ...]
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    @property
+    def _by_id(self) -> dict[str, Entry]:
+        cached: dict[str, Entry] | None = self.__dict__.get("_index")
+        if cached is None:
+            cached = {e.id: e for e in self.entries}
+            object.__setattr__(self, "_index", cached)
+        return cached
+
+
+def occurrence_id(entry_id: str, number: int | None) -> str:
+    """The one stable id of an occurrence: `entry-id`, or `entry-id#N` in a series."""
+    return entry_id if number is None else f"{entry_id}#{number}"
+
+
+def parse_occurrence_id(text: str) -> tuple[str, int | None]:
+    """Split `entry-id#N` into its parts; raise ValueError when N is not a whole number."""
+    entry_id, sep, number = text.partition("#")
+    if not sep:
+        return entry_id, None
+    if not number.isdigit():
+        raise ValueError(f"{text!r}: the occurrence number after '#' must be a whole number")
+    return entry_id, int(number)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """An entry placed on the calendar (`when` is None for a standing obligation)."""
+
+    entry: Entry
+    number: int | None
+    when: DatedValue | None
+    tentative: bool
+    derivation: str
+    location: str | None = None
+    note: str | None = None
+    status: Status | None = None
+    extra_sources: tuple[Source, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return occurrence_id(self.entry.id, self.number)
+
+    @property
+    def state(self) -> Status:
+        return self.status or self.entry.status
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return self.extra_sources + self.entry.sources
+
+    @property
+    def key_date(self) -> date | None:
+        """The day it sorts by: the due day of a deadline, the first day of an event."""
+        if self.when is None:
+            return None
+        return self.when.due if self.entry.kind.is_due else self.when.start
+
+    def when_text(self) -> str:
+        """The date as the text gives it, with "by" for what falls due."""
+        if self.when is None:
+            return "standing"
+        text = self.when.text()
+        if self.entry.kind.is_due and self.entry.kind is not Kind.PERIOD:
+            if self.when.within:
+                return f"by a day {text}"
+            if self.when.precision is Precision.DAY and not self.when.is_range:
+                return f"by {text}"
+            return f"by end of {text}"
+        return text

@@ -1,0 +1,375 @@
+"""Entries to dated occurrences, and period queries over them. Pure: no I/O, no clock.
+
+Series expand through their RFC 5545 rule (python-dateutil's `rrule`), with known occurrences
+overriding the rule and re-anchoring the estimates after them; relative dates resolve through
+their anchors, carrying the anchor's precision and tentativeness.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulestr
+
+from calendar_tool.model import (
+    DatedValue,
+    Entry,
+    Kind,
+    KnownOccurrence,
+    Occurrence,
+    Offset,
+    Precision,
+    Register,
+    Series,
+    State,
+)
+
+# Open-ended listings and feeds expand series this many years past today: far enough for the
+# next congress (every five years) to show, near enough that estimates stay meaningful.
+DEFAULT_HORIZON_YEARS = 5
+
+
+class ResolveError(ValueError):
+    """A date that validation could not rule out but that cannot be computed."""
+
+
+# --- series ----------------------------------------------------------------------------------
+
+def _moved(template: DatedValue, to: date) -> DatedValue:
+    """The template's shape (precision, length) placed so that it starts at `to`."""
+    if template.precision is Precision.YEAR:
+        delta = relativedelta(years=to.year - template.start.year)
+    elif template.precision is Precision.MONTH:
+        delta = relativedelta(months=(to.year - template.start.year) * 12
+                              + to.month - template.start.month)
+    else:
+        delta = relativedelta(days=(to - template.start).days)
+    return template.move(delta)
+
+
+def _dates_after(rule: str, anchor: date) -> Iterator[date]:
+    """The rule's dates strictly after `anchor`, counting from it as DTSTART."""
+    start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
+    for when in rrulestr(rule, dtstart=start):  # type: ignore[no-untyped-call]
+        d = when.date()
+        if d > anchor:
+            yield d
+
+
+@dataclass(frozen=True)
+class SeriesDate:
+    number: int
+    value: DatedValue
+    known: KnownOccurrence | None
+
+
+def series_dates(series: Series, until: date | None = None,
+                 up_to_number: int | None = None) -> Iterator[SeriesDate]:
+    """Occurrences of a series in order, while they start on or before `until`.
+
+    The series' own end (`until`, `count`) always applies; `up_to_number` stops after that
+    occurrence. An occurrence listed as known replaces the rule's date, and the estimates after
+    it count from it: a congress moved by a year moves the ones after it.
+    """
+    known = {k.number: k for k in series.known}
+    last = series.last_number
+    if up_to_number is not None:
+        last = up_to_number if last is None else min(last, up_to_number)
+    end = series.until.end if series.until else None
+    number = series.first
+    template = series.start
+    dates = _dates_after(series.rule, series.start.start)
+    while last is None or number <= last:
+        k = known.get(number)
+        if k is not None:
+            value = k.date
+            # Re-anchor the rule on the known occurrence, at the series' precision.
+            anchor = _moved(template, k.date.start).start
+            dates = _dates_after(series.rule, anchor)
+        elif number == series.first:
+            value = template
+        else:
+            nxt = next(dates, None)
+            if nxt is None:
+                return
+            value = _moved(template, nxt)
+        if (end is not None and value.start > end and k is None) or \
+                (until is not None and value.start > until):
+            return
+        yield SeriesDate(number, value, k)
+        number += 1
+
+
+def series_occurrence(series: Series, number: int) -> SeriesDate | None:
+    """Occurrence `number` of the series, or None when the series ends before it."""
+    for sd in series_dates(series, up_to_number=number):
+        if sd.number == number:
+            return sd
+    return None
+
+
+# --- relative dates --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Resolved:
+    value: DatedValue
+    tentative: bool
+    derivation: str
+
+
+def _phrase(offset: Offset) -> str:
+    if offset.is_zero:
+        return "at"
+    parts = []
+    for amount, unit in ((offset.years, "year"), (offset.months, "month")):
+        if amount:
+            parts.append(f"{amount} {unit}{'s' if amount != 1 else ''}")
+    if offset.days:
+        weeks, days = divmod(offset.days, 7)
+        if weeks and not days:
+            parts.append(f"{weeks} week{'s' if weeks != 1 else ''}")
+        else:
+            parts.append(f"{offset.days} day{'s' if offset.days != 1 else ''}")
+    return " ".join(parts) + (" before" if offset.negative else " after")
+
+
+class Resolver:
+    """Resolves every entry's date once, memoised; the register is assumed validated."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self._memo: dict[str, Resolved] = {}
+
+    def resolve(self, entry: Entry) -> Resolved | None:
+        """The entry's single date (None for series and standing obligations)."""
+        if entry.date is not None:
+            return Resolved(entry.date, False, "as written")
+        if entry.relative is None:
+            return None
+        cached = self._memo.get(entry.id)
+        if cached is None:
+            cached = self._relative(entry, frozenset())
+        return cached
+
+    def _relative(self, entry: Entry, seen: frozenset[str]) -> Resolved:
+        rel = entry.relative
+        assert rel is not None
+        if entry.id in seen:
+            raise ResolveError(f"dates refer to each other in a cycle through {entry.id!r}")
+        target = self.register.entry(rel.target)
+        if target is None:
+            raise ResolveError(f"{rel.target!r} is not an entry of the register")
+        if rel.number is not None:
+            if target.series is None:
+                raise ResolveError(f"{rel.target!r} is not a series")
+            sd = series_occurrence(target.series, rel.number)
+            if sd is None:
+                raise ResolveError(f"{target.id!r} ends before occurrence #{rel.number}")
+            base = Resolved(sd.value, sd.known is None,
+                            "as written" if sd.known else f"estimated from the rule "
+                            f"{target.series.rule}")
+        elif target.relative is not None:
+            base = self._memo.get(target.id) or self._relative(target, seen | {entry.id})
+        elif target.date is not None:
+            base = Resolved(target.date, False, "as written")
+        else:
+            raise ResolveError(f"{rel.target!r} has no date to count from")
+        anchor = base.value.last_unit() if rel.anchor_end else base.value.first_unit()
+        try:
+            value = anchor.shift(rel.offset)
+        except (ValueError, OverflowError):
+            raise ResolveError(f"{rel.offset} from {rel.ref} falls outside the calendar") from None
+        side = "end" if rel.anchor_end else "start"
+        how = f"{_phrase(rel.offset)} the {side} of {rel.ref} ({base.value.text()}"
+        how += ", tentative)" if base.tentative else ")"
+        if base.derivation != "as written":
+            how += f"; {rel.ref}: {base.derivation}"
+        resolved = Resolved(value, base.tentative, how)
+        self._memo[entry.id] = resolved
+        return resolved
+
+
+def resolve_problems(register: Register) -> list[tuple[str, str]]:
+    """(entry id, message) for every date that cannot be computed, for the validator."""
+    problems: list[tuple[str, str]] = []
+    resolver = Resolver(register)
+    for entry in register.entries:
+        try:
+            resolver.resolve(entry)
+            if entry.series is not None:
+                s = entry.series
+                if s.count != 1 and not (s.until and s.until.end < s.start.start) and \
+                        next(_dates_after(s.rule, s.start.start), None) is None:
+                    problems.append((entry.id, f"the rule {s.rule} yields no date after "
+                                               f"series.start ({s.start.iso()})"))
+        except ResolveError as exc:
+            problems.append((entry.id, str(exc)))
+        except (ValueError, OverflowError) as exc:
+            problems.append((entry.id, f"the date cannot be computed ({exc})"))
+    return problems
+
+
+# --- occurrences -----------------------------------------------------------------------------
+
+def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator[Occurrence]:
+    """The entry on the calendar: one occurrence, one per series occurrence up to `until`,
+    or one undated occurrence for a standing obligation."""
+    if entry.series is not None:
+        for sd in series_dates(entry.series, until=until):
+            k = sd.known
+            yield Occurrence(
+                entry=entry, number=sd.number, when=sd.value, tentative=k is None,
+                derivation="as written" if k else f"estimated from the rule {entry.series.rule}",
+                location=(k.location if k else None) or entry.location,
+                note=k.note if k else None,
+                status=k.status if k else None,
+                extra_sources=k.sources if k else (),
+            )
+        return
+    resolved = resolver.resolve(entry)
+    if resolved is None:
+        yield Occurrence(entry, None, None, False, "standing: no date", entry.location)
+        return
+    yield Occurrence(entry, None, resolved.value, resolved.tentative, resolved.derivation,
+                     entry.location)
+
+
+def occurrences(register: Register, until: date) -> list[Occurrence]:
+    """Every occurrence of the register starting on or before `until`, sorted by date."""
+    resolver = Resolver(register)
+    out = [o for e in register.entries for o in entry_occurrences(e, resolver, until)]
+    out.sort(key=sort_key)
+    return out
+
+
+def sort_key(o: Occurrence) -> tuple[int, date, str, int]:
+    d = o.key_date
+    return (d is None, d or date.max, o.entry.id, o.number or 0)
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+def parse_period(text: str) -> tuple[date, date]:
+    """`2005`, `2005-06`, `2005-06-30`, `2001..2005` (ends of any precision) as first and last
+    day. Raises ValueError with a message for the user."""
+    text = text.strip()
+    if ".." in text:
+        left, _, right = text.partition("..")
+        start, end = parse_period(left)[0], parse_period(right)[1]
+        if end < start:
+            raise ValueError(f"{text!r}: the period ends before it starts")
+        return start, end
+    try:
+        value = DatedValue.parse(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a period: write 2005, 2005-06, 2005-06-30 or "
+                         "2001..2005") from None
+    return value.start, value.end
+
+
+_SPAN = re.compile(r"^P?(\d+)([DWMY])$", re.IGNORECASE)
+
+
+def parse_span(text: str) -> relativedelta:
+    """`90d`, `12w`, `6m`, `1y` (or `P90D`) as a calendar span."""
+    m = _SPAN.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a span: write 90d, 12w, 6m or 1y")
+    amount, unit = int(m.group(1)), m.group(2).upper()
+    return {"D": relativedelta(days=amount), "W": relativedelta(weeks=amount),
+            "M": relativedelta(months=amount), "Y": relativedelta(years=amount)}[unit]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What `list` asks for. Dates are inclusive; empty filters match everything."""
+
+    start: date | None = None
+    end: date | None = None
+    areas: frozenset[str] = frozenset()
+    actors: frozenset[str] = frozenset()
+    kinds: frozenset[Kind] = frozenset()
+    states: frozenset[State] = frozenset()
+    overdue_on: date | None = None
+
+    @property
+    def dated(self) -> bool:
+        return self.start is not None or self.end is not None or self.overdue_on is not None
+
+    def horizon(self, today: date) -> date:
+        """How far series must be expanded to answer the query."""
+        if self.end is not None:
+            return self.end
+        if self.overdue_on is not None:
+            return self.overdue_on
+        return today + relativedelta(years=DEFAULT_HORIZON_YEARS)
+
+
+def matches(o: Occurrence, q: Query) -> bool:
+    """Whether an occurrence answers the query.
+
+    What falls due (deadlines, targets, reports, periods) matches on its due day; what takes
+    place (events, sessions) matches when its days overlap the query's; a standing obligation
+    matches only queries without dates.
+    """
+    e = o.entry
+    if q.areas and not q.areas.intersection(e.areas):
+        return False
+    if q.actors and not q.actors.intersection(e.actors):
+        return False
+    if q.kinds and e.kind not in q.kinds:
+        return False
+    if q.states and o.state.state not in q.states:
+        return False
+    if o.when is None:
+        return not q.dated
+    if q.overdue_on is not None and not (
+        e.kind.is_due and o.state.state is State.OPEN and o.when.due < q.overdue_on
+    ):
+        return False
+    first, last = (o.when.due, o.when.due) if e.kind.is_due else (o.when.start, o.when.end)
+    if q.start is not None and last < q.start:
+        return False
+    return not (q.end is not None and first > q.end)
+
+
+def select(register: Register, query: Query, today: date) -> list[Occurrence]:
+    """The register's occurrences that answer the query, sorted by date."""
+    return [o for o in occurrences(register, query.horizon(today)) if matches(o, query)]
+
+
+def find(register: Register, ref: str, today: date) -> list[Occurrence]:
+    """The occurrences an id names: one for `entry#N`, all up to the horizon for `entry`."""
+    entry_id, _, number = ref.partition("#")
+    entry = register.entry(entry_id)
+    if entry is None:
+        return []
+    resolver = Resolver(register)
+    if number:
+        if entry.series is None or not number.isdigit():
+            return []
+        sd = series_occurrence(entry.series, int(number))
+        if sd is None:
+            return []
+        until = sd.value.start
+    else:
+        until = today + relativedelta(years=DEFAULT_HORIZON_YEARS)
+    found = list(entry_occurrences(entry, resolver, until))
+    return [o for o in found if not number or o.number == int(number)]
+
+
+def vocabulary_problems(register: Register, areas: Iterable[str], actors: Iterable[str]
+                        ) -> list[str]:
+    """Messages for filter values the register does not declare."""
+    out = []
+    for name, given, vocab in (("area", areas, register.areas), ("actor", actors,
+                                                                   register.actors)):
+        for word in given:
+            if word not in vocab:
+                known = ", ".join(sorted(vocab))
+                out.append(f"unknown {name} {word!r}; the register declares: {known}")
+    return out
