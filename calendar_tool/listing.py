@@ -146,13 +146,13 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
     if e.relative is not None:
         lines.append(f"  date:     relative: {e.relative.describe()}")
     if e.series is not None:
-        s = e.series
+        series = e.series
         ends = []
-        if s.until:
-            ends.append(f"until {s.until.iso()}")
-        if s.count:
-            ends.append(f"{s.count} occurrences")
-        lines.append(f"  series:   {s.rule} from {s.start.iso()} (no. {s.first})"
+        if series.until:
+            ends.append(f"until {series.until.iso()}")
+        if series.count:
+            ends.append(f"{series.count} occurrences")
+        lines.append(f"  series:   {series.rule} from {series.start.iso()} (no. {series.first})"
                      + (f", {', '.join(ends)}" if ends else ", open-ended"))
     if e.location:
         lines.append(f"  location: {e.location}")

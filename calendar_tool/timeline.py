@@ -54,7 +54,7 @@ def _moved(template: DatedValue, to: date) -> DatedValue:
 def _dates_after(rule: str, anchor: date) -> Iterator[date]:
     """The rule's dates strictly after `anchor`, counting from it as DTSTART."""
     start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
-    for when in rrulestr(rule, dtstart=start):  # type: ignore[no-untyped-call]
+    for when in rrulestr(rule, dtstart=start):
         d = when.date()
         if d > anchor:
             yield d
