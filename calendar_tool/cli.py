@@ -143,7 +143,8 @@ def list_(ctx: click.Context, due: str | None, from_: str | None, until: str | N
     """List occurrences by date, with the date as the text gives it and its source.
 
     A deadline matches on its due day (the last day of its period: "by 2005" is due on
-    2005-12-31); an event or session matches when its days overlap the period.
+    2005-12-31). An event known to the day matches when its days overlap the period; one known
+    only to the month or year ("May 2001") when that whole month or year lies in the period.
 
     \b
     Examples:

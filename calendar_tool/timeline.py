@@ -312,8 +312,9 @@ class Query:
 def matches(o: Occurrence, q: Query) -> bool:
     """Whether an occurrence answers the query.
 
-    What falls due (deadlines, targets, reports, periods) matches on its due day; what takes
-    place (events, sessions) matches when its days overlap the query's; a standing obligation
+    What falls due (deadlines, targets, reports, periods) matches on its due day; an event or
+    session known to the day matches when its days overlap the query's, one known only to the
+    month or year when that whole month or year lies in the query; a standing obligation
     matches only queries without dates.
     """
     e = o.entry
@@ -331,10 +332,19 @@ def matches(o: Occurrence, q: Query) -> bool:
         e.kind.is_due and o.state.state is State.OPEN and o.when.due < q.overdue_on
     ):
         return False
-    first, last = (o.when.due, o.when.due) if e.kind.is_due else (o.when.start, o.when.end)
-    if q.start is not None and last < q.start:
-        return False
-    return not (q.end is not None and first > q.end)
+    w = o.when
+    if e.kind.is_due:
+        return _inside(w.due, w.due, q)
+    if w.precision is Precision.DAY and not w.within:
+        # Known days: the event matches any day it is taking place on.
+        return not ((q.start is not None and w.end < q.start) or
+                    (q.end is not None and w.start > q.end))
+    # "a session in 2000" is not known to fall on 12 April: it matches only periods holding it.
+    return _inside(w.start, w.end, q)
+
+
+def _inside(first: date, last: date, q: Query) -> bool:
+    return (q.start is None or first >= q.start) and (q.end is None or last <= q.end)
 
 
 def select(register: Register, query: Query, today: date) -> list[Occurrence]:

@@ -1,0 +1,155 @@
+"""The command line: exact output, errors on stderr, and the documented exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import CLI
+from tests.paths import FIXTURES, REGISTER, ROOT, SEEDS
+
+
+def test_validate_clean(cli: CLI) -> None:
+    """A clean register exits 0 with a one-line summary."""
+    result = cli("validate", "--check-sources", str(SEEDS))
+    assert result.exit_code == 0
+    assert result.stdout.endswith("sample.yaml: 10 entries, no problems, 11 quotes found in "
+                                  "their sources\n")
+
+
+def test_validate_reports_every_problem_and_exits_1(cli: CLI) -> None:
+    """Problems go to stderr one per line, then a count; exit code 1."""
+    result = cli("validate", register=FIXTURES / "broken.yaml")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 16
+    assert lines[0].endswith("broken.yaml:3:21: register.reminders[1]: '-P7D': a reminder "
+                             "offset counts back from the due day and must not be negative")
+    assert lines[-1] == "error: 15 problems in the register"
+    assert result.stdout == ""
+
+
+def test_missing_register_exits_3(cli: CLI) -> None:
+    """A register path that does not exist is exit code 3, naming the path."""
+    result = cli("list", register=ROOT / "nope.yaml")
+    assert result.exit_code == 3
+    assert result.stderr == (f"error: no register at '{ROOT / 'nope.yaml'}': give --register "
+                             "PATH or set CALENDAR_TOOL_REGISTER\n")
+
+
+def test_usage_errors_exit_2(cli: CLI) -> None:
+    """A bad period or an unknown area is a usage error, exit code 2."""
+    bad_period = cli("list", "--due", "soon")
+    assert bad_period.exit_code == 2
+    assert bad_period.stderr == ("error: --due: 'soon' is not a period: write 2005, 2005-06, "
+                                 "2005-06-30 or 2001..2005\n")
+    bad_area = cli("list", "--area", "weather")
+    assert bad_area.exit_code == 2
+    assert bad_area.stderr == ("error: unknown area 'weather'; the register declares: "
+                               "governance, trafficking, victims\n")
+    unknown_option = cli("list", "--colour")
+    assert unknown_option.exit_code == 2
+
+
+def test_unknown_id_exits_4(cli: CLI) -> None:
+    """`show` of an id that is not there is exit code 4."""
+    result = cli("show", "no-such-entry")
+    assert result.exit_code == 4
+    assert result.stderr == ("error: no entry or occurrence 'no-such-entry' in the register; "
+                             "`calendar-tool list` shows the ids\n")
+
+
+def test_missing_sources_folder_exits_5(cli: CLI) -> None:
+    """--check-sources on a folder that is not there is exit code 5."""
+    result = cli("validate", "--check-sources", str(ROOT / "no-such-folder"))
+    assert result.exit_code == 5
+
+
+def test_list_due_2005_table(cli: CLI) -> None:
+    """The table shows the date as the text gives it, title, actor, area and source."""
+    result = cli("list", "--due", "2005")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "DATE              TITLE                                                         ACTOR"
+        "          AREA         SOURCE",
+        "2005 (estimated)  Commission on Crime Prevention and Criminal Justice, annual…  "
+        "commission     governance   A/RES/46/152 annex, 25",
+        "2005 (estimated)  United Nations Congress on crime prevention (no. 11)          "
+        "member-states  governance   A/RES/46/152 annex, 30(a)",
+        "by end of 2005    Significant decrease in trafficking in persons [missed]       "
+        "member-states  trafficking  A/RES/55/59 para. 14",
+        "3 occurrences",
+    ]
+
+
+def test_list_json_is_stable(cli: CLI) -> None:
+    """JSON output carries the occurrence id, precision, due day and sources."""
+    result = cli("list", "--due", "2001-05", "--format", "json")
+    data = json.loads(result.stdout)
+    assert [d["id"] for d in data] == ["commission-sessions#10", "report-tenth-session",
+                                       "tenth-session-month"]
+    report = data[1]
+    assert report["date"] == {"text": "8 May 2001", "value": "2001-05-08", "precision": "day",
+                              "range": False, "within": False, "start": "2001-05-08",
+                              "end": "2001-05-08", "due": "2001-05-08"}
+    assert report["when"] == "by 8 May 2001"
+    assert report["derivation"] == "at the start of commission-sessions#10 (8–17 May 2001)"
+    assert report["sources"][0] == {"doc": "A/RES/55/59", "para": "29",
+                                    "quote": "design specific measures",
+                                    "url": "https://undocs.org/A/RES/55/59"}
+
+
+def test_list_csv_and_upcoming(cli: CLI) -> None:
+    """CSV has a header row; --upcoming counts from --today."""
+    result = cli("list", "--upcoming", "90d", "--today", "2001-04-01", "--format", "csv")
+    assert result.stdout.splitlines() == [
+        "id,kind,date,title,actor,area,source,due,status,tentative",
+        "commission-sessions#10,session,8–17 May 2001,\"Commission on Crime Prevention and "
+        "Criminal Justice, annual session (no. 10)\",commission,governance,"
+        "\"A/RES/46/152 annex, 25\",2001-05-17,open,no",
+        "report-tenth-session,report,by 8 May 2001,Report to the Commission at its tenth "
+        "session,secretary-general,governance,A/RES/55/59 para. 29,2001-05-08,open,no",
+        "tenth-session-month,report,by end of May 2001,A report in a month,secretary-general,"
+        "governance,A/RES/55/59 para. 29,2001-05-31,open,no",
+    ]
+
+
+def test_list_overdue(cli: CLI) -> None:
+    """--overdue lists open deadlines past due, counted from --today."""
+    result = cli("list", "--overdue", "--today", "2001-06-01", "--format", "csv")
+    assert [line.split(",")[0] for line in result.stdout.splitlines()[1:]] == [
+        "intersessional-document", "report-tenth-session", "tenth-session-month"]
+
+
+def test_show_series_occurrence(cli: CLI) -> None:
+    """`show ID#N` prints the entry with that occurrence and how it was dated."""
+    result = cli("show", "commission-sessions#10")
+    assert result.exit_code == 0
+    assert "    no. 10: 8–17 May 2001, Vienna  (as written)" in result.stdout.splitlines()
+
+
+def test_show_relative(cli: CLI) -> None:
+    """`show` of a relative date gives the resolved date and its derivation."""
+    result = cli("show", "intersessional-document")
+    assert "  date:     relative: -P42D from the start of tenth-congress" in result.stdout
+    assert ("    by 28 February 2000  (6 weeks before the start of tenth-congress "
+            "(10–17 April 2000))") in result.stdout
+
+
+def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
+    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx or icalendar."""
+    code = (
+        "import sys\n"
+        "from calendar_tool.cli import main\n"
+        "for args in (['list', '--due', '2005'], ['validate'], ['show', 'congresses']):\n"
+        "    try:\n"
+        f"        main(['--register', {str(REGISTER)!r}, *args])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'httpx', 'icalendar'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.splitlines()[-1] == "[]"

@@ -1,0 +1,221 @@
+"""The validator: every problem, located, in one run; quotes proven against their sources."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from calendar_tool.errors import RegisterInvalid
+from calendar_tool.register import (
+    check_quotes,
+    normalise_quote,
+    parse_located,
+    parse_register,
+    read_sources,
+    source_variants,
+)
+
+from tests.paths import FIXTURES, REGISTER, SAMPLE, SEEDS
+
+BROKEN = FIXTURES / "broken.yaml"
+
+
+def _problems(text: str, name: str = "r.yaml") -> list[str]:
+    with pytest.raises(RegisterInvalid) as info:
+        parse_register(text, name)
+    return [str(p) for p in info.value.problems]
+
+
+def test_every_mistake_is_reported_with_its_line() -> None:
+    """A register with a dozen different mistakes reports each at its line and column."""
+    assert _problems(BROKEN.read_text(), "broken.yaml") == [
+        "broken.yaml:3:21: register.reminders[1]: '-P7D': a reminder offset counts back from "
+        "the due day and must not be negative",
+        "broken.yaml:14:11: entries[0].date: '2005-02-30' is not a real date (day is out of "
+        "range for month)",
+        "broken.yaml:18:5: entries[1].actors: missing required field 'actors' in an entry",
+        "broken.yaml:22:5: entries[1].actor: unknown field 'actor'; did you mean 'actors'? "
+        "(allowed: id, title, kind, date, series, actors, areas, sources, description, "
+        "location, status, reminders, note)",
+        "broken.yaml:30:12: entries[2].areas: must be a list of declared areas, not 'victims'",
+        "broken.yaml:35:20: entries[3].series.rule: 'FREQ=SOMETIMES' is not an RFC 5545 "
+        "recurrence rule (invalid 'FREQ': SOMETIMES)",
+        "broken.yaml:39:9: entries[4].id: duplicate id 'impossible-date' (first used on line 11)",
+        "broken.yaml:49:11: entries[5].date.from: 'no-such-entry' is not an entry of the "
+        "register",
+        "broken.yaml:56:11: entries[6].date.from: dates refer to each other in a cycle: "
+        "cycle-a -> cycle-b -> cycle-a",
+        "broken.yaml:71:14: entries[8].actors[0]: 'states' is not declared under actors; did "
+        "you mean 'member-states'?",
+        "broken.yaml:72:13: entries[8].areas[0]: 'victim' is not declared under areas; did you "
+        "mean 'victims'?",
+        "broken.yaml:77:11: entries[9].date: '2000-04-17..2000-04-10': the range ends "
+        "(2000-04-10) before it starts (2000-04-17)",
+        "broken.yaml:84:11: entries[10].date.from: 'sessions' has no occurrence #0 (its "
+        "occurrences are numbered from 1 on)",
+        "broken.yaml:94:13: entries[11].status: 'finished' is not one of: open, met, missed, "
+        "superseded, withdrawn",
+        "broken.yaml:95:21: entries[11].sources[0].doc: 'A/RES/55/9' is not declared under "
+        "documents; did you mean 'A/RES/55/59'?",
+    ]
+
+
+def test_yaml_syntax_error_is_located() -> None:
+    """Broken YAML is one problem at the place the parser stopped."""
+    assert _problems("register: {title: x\nareas: [\n") == [
+        "r.yaml:2:6: YAML syntax: did not find expected ',' or '}'"
+    ]
+
+
+def test_wrong_shapes() -> None:
+    """A list where a mapping belongs, and an empty file, are refused plainly."""
+    assert _problems("- a\n- b\n") == ["r.yaml:1:1: must be a mapping (the register), not a list"]
+    assert _problems("") == ["r.yaml:1:1: the register is empty"]
+
+
+_MINI = """\
+register: {title: T}
+areas: {a: {title: A}}
+actors: {b: {title: B}}
+documents: {D: {title: D}}
+entries:
+  - id: x
+    title: X
+    kind: KIND
+    FIELD
+    actors: [b]
+    areas: [a]
+    sources: [{doc: D, para: "1", quote: q}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "message"),
+    [
+        ("event", "date: 2000-04-17..2000-04-10",
+         "r.yaml:9:11: entries[0].date: '2000-04-17..2000-04-10': the range ends (2000-04-10) "
+         "before it starts (2000-04-17)"),
+        ("session", "series: {rule: FREQ=MONTHLY, start: 1992}",
+         "r.yaml:9:20: entries[0].series.rule: FREQ=MONTHLY is finer than the year precision "
+         "of series.start; use FREQ=YEARLY"),
+        ("session", "series: {rule: FREQ=YEARLY;COUNT=3, start: 1992}",
+         "r.yaml:9:20: entries[0].series.rule: write the end as series.until or series.count, "
+         "not in the rule"),
+        ("standing", "date: 2005",
+         "r.yaml:9:11: entries[0].date: a standing obligation has no date; use another kind "
+         "or remove it"),
+        ("target", "note: none",
+         "r.yaml:6:5: entries[0].date: a target needs a date or a series (or kind: standing "
+         "if it has none)"),
+        ("target", "date: {from: x}",
+         "r.yaml:9:11: entries[0].date.from: an entry cannot be dated from itself"),
+        ("target", "date: {from: y, offset: six weeks}",
+         "r.yaml:9:29: entries[0].date.offset: 'six weeks' is not a duration of years, months, "
+         "weeks and days such as P6W or -P2Y"),
+        ("standing", "reminders: [P30D, soon]",
+         "r.yaml:9:23: entries[0].reminders[1]: 'soon' is not a duration of years, months, "
+         "weeks and days such as P6W or -P2Y"),
+        ("deadline", "date: 2005\n    date: 2006",
+         "r.yaml:10:5: entries[0].date: appears twice in the same mapping"),
+    ],
+)
+def test_single_mistakes(kind: str, field: str, message: str) -> None:
+    """Each kind of mistake has its own message at the right place."""
+    text = _MINI.replace("KIND", kind).replace("FIELD", field)
+    assert message in _problems(text)
+
+
+def test_sample_uses_every_construct_and_is_clean() -> None:
+    """The sample register validates and its quotes are found in the seeds."""
+    located = parse_located(SAMPLE.read_text(), "sample.yaml")
+    assert check_quotes(located, read_sources(located.register, SEEDS)) == []
+
+
+def test_real_register_quotes_are_all_in_their_sources() -> None:
+    """Every quote of obligations.yaml occurs in its cited file."""
+    located = parse_located(REGISTER.read_text(), "obligations.yaml")
+    assert check_quotes(located, read_sources(located.register, SEEDS)) == []
+
+
+@pytest.mark.parametrize(
+    ("quote", "found"),
+    [
+        ("the inter-sessional meeting of the Commission", True),
+        ("a comprehensive strategy", True),
+        ("a   comprehensive\nstrategy", True),
+        ("a compre-hensive strategy", True),  # as printed: the hyphen may be the author's
+        ("a comprehen sive strategy", False),
+        ("“quoted” words", True),
+        ("words that are not there", False),
+    ],
+)
+def test_quote_matching_tolerates_line_breaks_and_hyphenation(quote: str, found: bool) -> None:
+    """Quotes match across line breaks, runs of spaces and words hyphenated at a line end."""
+    source = ("We call for a compre-\nhensive strategy, and for the inter-\nsessional meeting "
+              "of the\n  Commission, with \"quoted\" words.")
+    variants = source_variants(source)
+    assert any(normalise_quote(quote) in v for v in variants) is found
+
+
+def test_missing_quote_names_the_entry() -> None:
+    """A quote not in its source is reported with the entry id and the quote."""
+    text = SAMPLE.read_text().replace("quote: 2005 as the target year for achieving a "
+                                      "significant decrease",
+                                      "quote: 2006 as the target year")
+    located = parse_located(text, "s.yaml")
+    problems = check_quotes(located, read_sources(located.register, SEEDS))
+    assert [str(p) for p in problems] == [
+        "s.yaml:54:16: entries[1].sources[0].quote: trafficking-decrease: quote not found in "
+        "000_4853c77995d8575d.txt: '2006 as the target year'"
+    ]
+
+
+# --- malformed input never raises anything but RegisterInvalid --------------------------------
+
+_SAMPLE_LINES = SAMPLE.read_text().splitlines()
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> str:
+    lines = list(_SAMPLE_LINES)
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "replace", "truncate", "indent"]))
+        if op == "delete":
+            del lines[i]
+        elif op == "duplicate":
+            lines.insert(i, lines[i])
+        elif op == "replace":
+            junk = draw(st.sampled_from(
+                ["", "- ", ": :", "{", "[1, 2", "date: 2005-02-30", "rule: FREQ=", "id: x",
+                 "  - {from: nowhere#9}", "series: {rule: FREQ=DAILY, start: 2000}", "~",
+                 "kind: 5", "&a [*a]", "!!python/object:os.system x", "0x1F", "2005..2001"]))
+            lines[i] = lines[i][: len(lines[i]) - len(lines[i].lstrip())] + junk
+        elif op == "truncate":
+            lines[i] = lines[i][: draw(st.integers(0, len(lines[i])))]
+        else:
+            lines[i] = " " + lines[i]
+    return "\n".join(lines)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated())
+def test_mutated_registers_give_clean_errors(text: str) -> None:
+    """Any mutation of a valid register parses or raises RegisterInvalid, never a traceback."""
+    try:
+        parse_register(text, "m.yaml")
+    except RegisterInvalid as exc:
+        assert exc.problems
+        for p in exc.problems:
+            assert str(p).startswith("m.yaml:")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_arbitrary_text_gives_clean_errors(text: str) -> None:
+    """Arbitrary text is either a register or a list of problems."""
+    try:
+        parse_register(text, "t.yaml")
+    except RegisterInvalid as exc:
+        assert exc.problems

@@ -1,0 +1,153 @@
+"""Series, relative dates and period queries."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from calendar_tool.model import DatedValue, Kind, Register, Series, State
+from calendar_tool.register import parse_register
+from calendar_tool.timeline import (
+    Query,
+    find,
+    occurrences,
+    parse_period,
+    parse_span,
+    select,
+    series_dates,
+)
+
+TODAY = date(2026, 11, 22)
+
+
+def _series(rule: str, start: str, **known: str) -> Series:
+    from calendar_tool.model import KnownOccurrence
+
+    return Series(rule, DatedValue.parse(start),
+                  known=tuple(KnownOccurrence(int(n[1:]), DatedValue.parse(v))
+                              for n, v in known.items()))
+
+
+def test_known_occurrence_moves_the_estimates_after_it() -> None:
+    """A congress postponed a year (2020 to 2021) moves the next estimate to 2026, not 2025."""
+    s = _series("FREQ=YEARLY;INTERVAL=5", "1955", n14="2021-03-07..2021-03-12")
+    got = [(d.number, d.value.text(), d.known is not None)
+           for d in series_dates(s, until=date(2031, 12, 31))][12:]
+    assert got == [(13, "2015", False), (14, "7–12 March 2021", True), (15, "2026", False),
+                   (16, "2031", False)]
+
+
+def test_series_end_by_until_and_count() -> None:
+    """`until` and `count` both end a series."""
+    until = Series("FREQ=YEARLY", DatedValue.parse("1992"), until=DatedValue.parse("1995"))
+    count = Series("FREQ=YEARLY", DatedValue.parse("1992"), first=5, count=2)
+    assert [d.value.text() for d in series_dates(until, until=date(2100, 1, 1))] == \
+        ["1992", "1993", "1994", "1995"]
+    assert [(d.number, d.value.text()) for d in series_dates(count, until=date(2100, 1, 1))] == \
+        [(5, "1992"), (6, "1993")]
+
+
+def test_day_range_series_keeps_its_length_and_month_ends() -> None:
+    """A three-day meeting on the last days of January recurs monthly with the same length."""
+    s = Series("FREQ=MONTHLY;BYMONTHDAY=1", DatedValue.parse("2001-01-01..2001-01-03"))
+    assert [d.value.text() for d in series_dates(s, until=date(2001, 3, 31))] == \
+        ["1–3 January 2001", "1–3 February 2001", "1–3 March 2001"]
+
+
+def test_sample_relative_dates_resolve_through_anchors(sample: Register) -> None:
+    """Six weeks before the congress, and at the Commission's tenth session."""
+    by_id = {o.id: o for o in occurrences(sample, date(2006, 1, 1))}
+    doc = by_id["intersessional-document"]
+    assert (doc.when_text(), doc.tentative) == ("by 28 February 2000", False)
+    assert doc.derivation == "6 weeks before the start of tenth-congress (10–17 April 2000)"
+    report = by_id["report-tenth-session"]
+    assert report.when_text() == "by 8 May 2001"
+    assert report.derivation == "at the start of commission-sessions#10 (8–17 May 2001)"
+
+
+def test_relative_to_an_estimated_occurrence_is_tentative() -> None:
+    """A report to a session that is only estimated is itself tentative."""
+    reg = parse_register(_REG.format(date="{from: s#3, offset: -P1M}"))
+    o = next(o for o in occurrences(reg, date(2000, 1, 1)) if o.id == "r")
+    assert (o.when_text(), o.tentative) == ("by end of November 1994", True)
+
+
+_REG = """
+register: {{title: T}}
+areas: {{a: {{title: A}}}}
+actors: {{b: {{title: B}}}}
+documents: {{D: {{title: D}}}}
+entries:
+  - {{id: s, title: S, kind: session, series: {{rule: FREQ=YEARLY, start: 1992-12}},
+     actors: [b], areas: [a], sources: [{{doc: D, para: "1", quote: q}}]}}
+  - {{id: r, title: R, kind: report, date: {date}, actors: [b], areas: [a],
+     sources: [{{doc: D, para: "1", quote: q}}]}}
+"""
+
+
+def test_due_2005_lists_targets_sessions_and_congress(real: Register) -> None:
+    """`--due 2005` lists the 2005 congress and Commission session with the 2005 targets."""
+    start, end = parse_period("2005")
+    ids = [o.id for o in select(real, Query(start=start, end=end), TODAY)]
+    assert "congresses#11" in ids
+    assert "commission-sessions#14" in ids
+    assert "vienna-trafficking-smuggling-2005" in ids
+    assert "vienna-firearms-2005" in ids
+    assert "vienna-victims-2002" not in ids
+
+
+def test_events_match_on_overlap_deadlines_on_due_day(sample: Register) -> None:
+    """A day inside a congress finds it; a day inside a year target's year does not."""
+    mid = Query(start=date(2000, 4, 12), end=date(2000, 4, 12))
+    assert [o.id for o in select(sample, mid, TODAY)] == ["tenth-congress"]
+    june = Query(start=date(2005, 6, 1), end=date(2005, 6, 30))
+    assert [o.id for o in select(sample, june, TODAY)] == []
+
+
+def test_overdue_is_open_and_past_due(sample: Register) -> None:
+    """Overdue lists open deadlines past their due day, not missed or undated ones."""
+    found = select(sample, Query(overdue_on=date(2003, 1, 1)), TODAY)
+    assert [o.id for o in found] == ["intersessional-document", "report-tenth-session",
+                                     "tenth-session-month", "victims-review"]
+
+
+def test_filters_by_area_kind_status(sample: Register) -> None:
+    """Area, kind and status filters combine."""
+    q = Query(areas=frozenset({"victims"}), kinds=frozenset({Kind.STANDING}),
+              states=frozenset({State.WITHDRAWN}))
+    found = select(sample, q, TODAY)
+    assert [(o.id, o.when_text()) for o in found] == [("review-practices", "standing")]
+
+
+def test_find_one_occurrence(sample: Register) -> None:
+    """`find` takes an occurrence id and returns just that occurrence."""
+    [o] = find(sample, "commission-sessions#10", TODAY)
+    assert (o.id, o.when_text(), o.location) == ("commission-sessions#10", "8–17 May 2001",
+                                                  "Vienna")
+    assert find(sample, "commission-sessions#0", TODAY) == []
+    assert find(sample, "nothing", TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2005", date(2005, 1, 1), date(2005, 12, 31)),
+        ("2005-06", date(2005, 6, 1), date(2005, 6, 30)),
+        ("2005-06-30", date(2005, 6, 30), date(2005, 6, 30)),
+        ("2001..2005", date(2001, 1, 1), date(2005, 12, 31)),
+        ("2001-05..2001-09-05", date(2001, 5, 1), date(2001, 9, 5)),
+    ],
+)
+def test_parse_period(text: str, start: date, end: date) -> None:
+    """A period of any precision gives its first and last day."""
+    assert parse_period(text) == (start, end)
+
+
+def test_parse_span() -> None:
+    """Spans for --upcoming read as days, weeks, months or years."""
+    assert date(2001, 1, 31) + parse_span("1m") == date(2001, 2, 28)
+    assert date(2001, 1, 1) + parse_span("90d") == date(2001, 4, 1)
+    assert date(2001, 1, 1) + parse_span("P2W") == date(2001, 1, 15)
+    with pytest.raises(ValueError):
+        parse_span("soon")
