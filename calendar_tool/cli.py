@@ -20,7 +20,13 @@ from calendar_tool.clock import SystemClock, today
 from calendar_tool.config import DEFAULT_REGISTER, REGISTER_ENV
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.register import check_quotes, load_located, load_register, read_sources
+from calendar_tool.register import (
+    check_quotes,
+    load_located,
+    load_register,
+    quote_count,
+    read_sources,
+)
 from calendar_tool.timeline import (
     Query,
     find,
@@ -93,7 +99,7 @@ def validate(ctx: click.Context, sources: Path | None) -> None:
         problems = check_quotes(located, read_sources(reg, sources))
         if problems:
             raise RegisterInvalid(problems)
-    quotes = sum(len(e.sources) for e in reg.entries)
+    quotes = quote_count(reg)
     checked = f", {quotes} quotes found in their sources" if sources is not None else ""
     click.echo(f"{located.filename}: {len(reg.entries)} entries, no problems{checked}")
 

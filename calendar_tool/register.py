@@ -557,6 +557,11 @@ def _cited(entry: Entry, path: str) -> list[tuple[str, Source]]:
     return cited
 
 
+def quote_count(reg: Register) -> int:
+    """How many sources (each with its quote) the register cites."""
+    return sum(len(_cited(e, "")) for e in reg.entries)
+
+
 @dataclass(frozen=True)
 class Located:
     """A parsed register with the position of every field, for problems found later."""

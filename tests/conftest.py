@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the real register, the sample and the source texts, and a CLI runner."""
+"""Shared fixtures: the real register, the sample, and a CLI runner."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from calendar_tool.cli import main
 from calendar_tool.model import Register
 from calendar_tool.register import load_register
 from tests.paths import REGISTER, SAMPLE
-
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ from calendar_tool.register import (
     read_sources,
     source_variants,
 )
-
 from tests.paths import FIXTURES, REGISTER, SAMPLE, SEEDS
 
 BROKEN = FIXTURES / "broken.yaml"
