@@ -143,6 +143,18 @@ class Resolver:
     def __init__(self, register: Register) -> None:
         self.register = register
         self._memo: dict[str, Resolved] = {}
+        # Occurrences of each series computed so far, by number; many entries cite the same
+        # session, and a series is otherwise recomputed from its start for each of them.
+        self._series: dict[str, dict[int, SeriesDate]] = {}
+
+    def occurrence(self, entry: Entry, number: int) -> SeriesDate | None:
+        """Occurrence `number` of a series entry, memoised."""
+        assert entry.series is not None
+        known = self._series.setdefault(entry.id, {})
+        if number not in known:
+            for sd in series_dates(entry.series, up_to_number=max(number, 2 * len(known))):
+                known[sd.number] = sd
+        return known.get(number)
 
     def resolve(self, entry: Entry) -> Resolved | None:
         """The entry's single date (None for series and standing obligations)."""
@@ -166,7 +178,7 @@ class Resolver:
         if rel.number is not None:
             if target.series is None:
                 raise ResolveError(f"{rel.target!r} is not a series")
-            sd = series_occurrence(target.series, rel.number)
+            sd = self.occurrence(target, rel.number)
             if sd is None:
                 raise ResolveError(f"{target.id!r} ends before occurrence #{rel.number}")
             base = Resolved(sd.value, sd.known is None,

@@ -1,0 +1,61 @@
+"""`make bench`: run every benchmark and write BENCHMARKS.md with the machine and the date.
+
+Each benchmark module has `run() -> list[dict]`; a row names what was measured, its figure and
+unit, and the baseline measured in the same run with the ratio between them. Absolute times
+vary between machines; the ratios are what to compare across runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODULES = ["bench.listing", "bench.publish"]
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
+
+
+def main() -> None:
+    sections = []
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue  # a benchmark that is not written yet
+        rows = module.run()
+        lines = [f"## {name.split('.')[-1]}", "", (module.__doc__ or "").strip(), "",
+                 "| measured | figure | baseline (same run) | ratio |", "| --- | --- | --- | --- |"]
+        for r in rows:
+            base = r.get("baseline_figure")
+            base_text = f"{r['baseline']}: {base:.1f} {r['unit']}" if base is not None \
+                else str(r["baseline"])
+            lines.append(f"| {r['name']} | {r['figure']:.1f} {r['unit']} | {base_text} | "
+                         f"{r['ratio']:.2f}x |")
+        sections.append("\n".join(lines))
+        print("\n".join(lines[4:]))  # noqa: T201 - a benchmark reports on the terminal
+    today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    text = (f"# Benchmarks\n\nWritten by `make bench` on {today}.\n\nMachine: {_machine()}\n\n"
+            + "\n\n".join(sections) + "\n")
+    (ROOT / "BENCHMARKS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
