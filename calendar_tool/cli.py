@@ -176,7 +176,7 @@ def list_(ctx: click.Context, due: str | None, from_: str | None, until: str | N
     query = Query(start=start, end=end, areas=frozenset(area), actors=frozenset(actor),
                   kinds=frozenset(Kind(k) for k in kind),
                   states=frozenset(State(s) for s in status),
-                  overdue_on=now if overdue else None)
+                  overdue_on=now if overdue else None, overlap=bool(upcoming))
     found = select(reg, query, now)
     render: dict[str, Callable[[], str]] = {
         "table": lambda: listing.table(found),

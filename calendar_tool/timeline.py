@@ -307,6 +307,9 @@ class Query:
     kinds: frozenset[Kind] = frozenset()
     states: frozenset[State] = frozenset()
     overdue_on: date | None = None
+    # Rolling windows (--upcoming) also take an event known only to the month or year when it
+    # overlaps them: a session "in 2027" may well fall in the next twelve months.
+    overlap: bool = False
 
     @property
     def dated(self) -> bool:
@@ -347,7 +350,7 @@ def matches(o: Occurrence, q: Query) -> bool:
     w = o.when
     if e.kind.is_due:
         return _inside(w.due, w.due, q)
-    if w.precision is Precision.DAY and not w.within:
+    if q.overlap or (w.precision is Precision.DAY and not w.within):
         # Known days: the event matches any day it is taking place on.
         return not ((q.start is not None and w.end < q.start) or
                     (q.end is not None and w.start > q.end))

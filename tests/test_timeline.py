@@ -151,3 +151,11 @@ def test_parse_span() -> None:
     assert date(2001, 1, 1) + parse_span("P2W") == date(2001, 1, 15)
     with pytest.raises(ValueError):
         parse_span("soon")
+
+
+def test_upcoming_window_takes_overlapping_estimates(real: Register) -> None:
+    """A rolling year from 22 November 2026 lists the sessions estimated for 2026 and 2027."""
+    q = Query(start=TODAY, end=date(2027, 11, 22), overlap=True)
+    assert [o.id for o in select(real, q, TODAY)] == [
+        "commission-sessions#35", "general-assembly-sessions#81", "commission-sessions#36",
+        "general-assembly-sessions#82"]
