@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error  # ical.js, the tests' independent feed parser
 	touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install the tool with its test dependencies
+install: $(STAMP)  ## Create .venv and install the tool with its test dependencies (and ical.js)
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check calendar_tool tests bench
@@ -34,4 +35,4 @@ bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 	$(BIN)/python bench/run.py
 
 clean:  ## Remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

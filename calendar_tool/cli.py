@@ -208,5 +208,49 @@ def show(ctx: click.Context, entry_id: str, today_: str | None) -> None:
     click.echo(listing.show(reg, found))
 
 
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("feeds"), show_default=True, help="The folder to publish into.")
+@click.option("--horizon", "horizon_years", type=click.IntRange(min=1), metavar="YEARS",
+              help="Expand series this many years past today (default: 5, as list does).")
+@click.option("--today", "today_", metavar="DATE", help="Take this day (00:00 UTC) as now, for "
+              "the horizon and the change times of revised entries.")
+@click.pass_context
+def publish(ctx: click.Context, out_dir: Path, horizon_years: int | None,
+            today_: str | None) -> None:
+    """Write the iCalendar feeds: all.ics, one per area and per actor, and index.json.
+
+    A feed is replaced atomically and only when its bytes change. A register with problems
+    publishes nothing: the problems are printed as validate prints them.
+
+    \b
+    Example:
+      calendar-tool publish --out feeds/
+    """
+    # Imported here so that the read-only commands never load icalendar.
+    from datetime import UTC, datetime
+
+    from calendar_tool.clock import FixedClock
+    from calendar_tool.publish import publish as publish_feeds
+    from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+
+    day = _date(today_, "--today")
+    clock = FixedClock(datetime(day.year, day.month, day.day, tzinfo=UTC)) if day \
+        else SystemClock()
+    reg = load_register(_register_path(ctx))
+    report = publish_feeds(reg, out_dir, clock, horizon_years or DEFAULT_HORIZON_YEARS)
+    for feed in report.feeds:
+        state = "written  " if feed.written else "unchanged"
+        plural = "s" if feed.events != 1 else ""
+        click.echo(f"{state} {out_dir / feed.path} ({feed.events} event{plural})")
+    for path in report.removed:
+        click.echo(f"removed   {out_dir / path}")
+    skipped = f"; no events, so no feed: {', '.join(report.skipped)}" if report.skipped else ""
+    index = "written" if report.index_written else "unchanged"
+    click.echo(f"{len(report.feeds)} feeds up to {report.horizon.isoformat()}: "
+               f"{report.written} written, {report.unchanged} unchanged; "
+               f"index.json {index}{skipped}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -5,7 +5,8 @@
     ├── UsageError                 (exit 2)  a command-line value the tool cannot use
     ├── RegisterNotFound           (exit 3)  the register file cannot be read
     ├── UnknownEntry               (exit 4)  `show ID` names no entry or occurrence
-    └── SourcesMissing             (exit 5)  --check-sources names a folder that is not there
+    ├── SourcesMissing             (exit 5)  --check-sources names a folder that is not there
+    └── PublishFailed              (exit 6)  the feeds folder or its revision file is unusable
 
 Click keeps exit codes 1 (its own aborts are never raised here) and 2 (usage). The CLI catches
 `CalendarToolError` once and prints `error: <message>` on stderr; tracebacks are only shown
@@ -72,3 +73,9 @@ class SourcesMissing(CalendarToolError):
     """The folder of source texts, or a file a document names, is not there."""
 
     exit_code = 5
+
+
+class PublishFailed(CalendarToolError):
+    """The feeds folder cannot be written, or the revision file in it cannot be read."""
+
+    exit_code = 6

@@ -19,9 +19,7 @@ TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
 def cite(source: Source) -> str:
     """`A/RES/55/59 para. 27` as a citation reads."""
-    para = source.para
-    label = para if para[:1].isalpha() and not para[:2].isupper() else f"para. {para}"
-    return f"{source.doc} {label}"
+    return source.citation()
 
 
 def row(o: Occurrence) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
@@ -294,6 +294,12 @@ class Source:
     quote: str
     file: str | None = None
 
+    def citation(self) -> str:
+        """`A/RES/55/59 para. 27` as a citation reads ("annex, 25" and "preamble" as given)."""
+        para = self.para
+        label = para if para[:1].isalpha() and not para[:2].isupper() else f"para. {para}"
+        return f"{self.doc} {label}"
+
 
 @dataclass(frozen=True)
 class Document:
@@ -464,3 +470,14 @@ class Occurrence:
                 return f"by {text}"
             return f"by end of {text}"
         return text
+
+
+@dataclass(frozen=True)
+class Revision:
+    """How far an entry's published content has moved: what feeds give as SEQUENCE, and the
+    instant (aware, UTC) of its last change, given as LAST-MODIFIED and DTSTAMP so that
+    republishing unchanged content yields unchanged bytes."""
+
+    hash: str
+    sequence: int
+    changed_at: datetime

@@ -1,0 +1,151 @@
+"""Revisions of entries: a content hash per entry, and a SEQUENCE and change instant that
+advance only when that hash changes.
+
+Feeds need them so that a subscribed client updates an event in place when its entry changes
+and sees nothing new when it does not. The store is a small JSON file beside the feeds
+(`.revisions.json`); `next_revisions` is pure and `load`/`save` are its only I/O, so that the
+store can move into the database without touching the logic.
+
+What is hashed is everything the feed shows for the entry that does not depend on the day of
+publishing: the entry as written, its resolved date when it is dated from another entry (so
+moving the anchor revises the entries dated from it), its effective reminder offsets, and the
+titles and links of the actors, areas and documents it names. How far a series is expanded is
+not part of it: a new estimated occurrence appearing as the horizon moves does not revise the
+occurrences already published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from calendar_tool.errors import PublishFailed
+from calendar_tool.files import write_if_changed
+from calendar_tool.model import Entry, Register, Revision
+from calendar_tool.timeline import Resolver
+
+STORE_NAME = ".revisions.json"
+FORMAT = 1
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form; None fields are left out so that adding an optional field to the
+    model later does not change every hash (and so bump every SEQUENCE)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
+    """A digest of everything the feeds show for `entry` (see the module docstring)."""
+    resolved = resolver.resolve(entry) if entry.relative is not None else None
+    reminders = entry.reminders if entry.reminders is not None else register.reminders
+    docs = {s.doc for s in entry.sources}
+    if entry.series is not None:
+        docs.update(s.doc for k in entry.series.known for s in k.sources)
+    payload = {
+        "entry": _plain(entry),
+        "resolved": None if resolved is None else {
+            "value": resolved.value.iso(), "tentative": resolved.tentative,
+            "derivation": resolved.derivation,
+        },
+        "reminders": [str(r) for r in reminders],
+        "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
+        "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
+        "documents": {d: _plain(doc) for d in sorted(docs) if (doc := register.documents.get(d))},
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime
+                   ) -> dict[str, Revision]:
+    """The revisions after publishing `register` at `now`.
+
+    An entry whose hash is unchanged keeps its revision exactly; a new entry starts at
+    sequence 0; a changed one gets sequence + 1 and `now` as its change instant (one second
+    after the previous one if the clock has not moved past it, so LAST-MODIFIED always
+    advances). Entries gone from the register keep their record: an id that comes back
+    continues its sequence instead of restarting below what clients already hold.
+    """
+    if now.tzinfo is None:
+        raise ValueError("next_revisions needs an aware datetime for `now`")
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    resolver = Resolver(register)
+    out = dict(old)
+    for entry in register.entries:
+        digest = content_hash(entry, register, resolver)
+        prev = old.get(entry.id)
+        if prev is None:
+            out[entry.id] = Revision(digest, 0, stamp)
+        elif prev.hash != digest:
+            changed = stamp if stamp > prev.changed_at else prev.changed_at + timedelta(seconds=1)
+            out[entry.id] = Revision(digest, prev.sequence + 1, changed)
+    return out
+
+
+def dumps(revisions: Mapping[str, Revision]) -> bytes:
+    """The store's bytes: sorted, so that equal revisions give equal files."""
+    entries = {
+        key: {"hash": r.hash, "sequence": r.sequence,
+              "changed_at": r.changed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        for key, r in sorted(revisions.items())
+    }
+    text = json.dumps({"format": FORMAT, "entries": entries}, indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def loads(data: bytes) -> dict[str, Revision]:
+    """Parse the store's bytes; raise ValueError when they are not a revision store."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT \
+            or not isinstance(doc.get("entries"), dict):
+        raise ValueError(f'expected {{"format": {FORMAT}, "entries": {{...}}}}')
+    out: dict[str, Revision] = {}
+    for key, rec in doc["entries"].items():
+        try:
+            changed = datetime.strptime(rec["changed_at"], "%Y-%m-%dT%H:%M:%SZ")
+            revision = Revision(str(rec["hash"]), int(rec["sequence"]),
+                                changed.replace(tzinfo=UTC))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ValueError(f"entry {key!r}: {exc!r}") from None
+        out[str(key)] = revision
+    return out
+
+
+def load(path: Path) -> dict[str, Revision]:
+    """The revisions stored at `path`; none when the file does not exist yet."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise PublishFailed(f"cannot read the revision file {str(path)!r}: {exc}") from None
+    try:
+        return loads(data)
+    except ValueError as exc:
+        raise PublishFailed(
+            f"the revision file {str(path)!r} is damaged: {exc}; restore it from a backup, "
+            "or delete it to restart every SEQUENCE at 0 (clients may then ignore updates)"
+        ) from None
+
+
+def save(path: Path, revisions: Mapping[str, Revision]) -> bool:
+    """Write the store atomically if it changed; True if written."""
+    return write_if_changed(path, dumps(revisions))

@@ -1,0 +1,308 @@
+"""Occurrences to RFC 5545 bytes: UIDs, all-day dates, precision, status, alarms, the
+calendar's own properties, and deterministic output. The bytes are read back with the
+project's lint (tests/feedlint.py), not with icalendar, which wrote them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+import pytest
+
+from calendar_tool import ical
+from calendar_tool.model import Occurrence, Register, Revision
+from calendar_tool.register import parse_register
+from calendar_tool.timeline import occurrences
+from tests.feedlint import Component, lint, parse
+from tests.paths import SAMPLE
+
+UNTIL = date(2006, 1, 1)
+STAMP = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+INFO = ical.FeedInfo("all", "Sample register", "Every construct of the register format.")
+
+
+def _revisions(register: Register, sequence: int = 3) -> dict[str, Revision]:
+    return {e.id: Revision("sha256:x", sequence, STAMP) for e in register.entries}
+
+
+def _with_entries(*entries: str) -> Register:
+    """The sample register with more entries (YAML list items) appended."""
+    return parse_register(SAMPLE.read_text() + "".join(entries), "sample.yaml")
+
+
+def _occurrences(register: Register) -> dict[str, Occurrence]:
+    return {o.id: o for o in occurrences(register, UNTIL)}
+
+
+def _events(data: bytes) -> dict[str, Component]:
+    problems: list[str] = []
+    root = parse(data, problems)
+    assert problems == [] and root is not None
+    out = {}
+    for ev in root.children:
+        found = ev.one("UID")
+        assert found is not None
+        out[found[1]] = ev
+    return out
+
+
+def _value(ev: Component, name: str) -> str:
+    found = ev.one(name)
+    assert found is not None, name
+    return found[1]
+
+
+def _feed(register: Register, revisions: Mapping[str, Revision] | None = None) -> bytes:
+    revs = revisions if revisions is not None else _revisions(register)
+    return ical.calendar(INFO, occurrences(register, UNTIL), register, revs)
+
+
+WITHDRAWN = """
+  - id: dropped-target
+    title: A target the Commission dropped
+    kind: target
+    date: 2004
+    actors: [commission]
+    areas: [governance]
+    status: {state: withdrawn, date: 2003-05-01, note: Dropped at the twelfth session.}
+    sources:
+      - {doc: A/RES/55/59, para: "29", quote: design specific measures}
+"""
+
+MET = """
+  - id: met-report
+    title: A report that was delivered
+    kind: report
+    date: 2003-03-31
+    actors: [secretary-general]
+    areas: [governance]
+    status: met
+    reminders: [P1M, P7D]
+    sources:
+      - {doc: A/RES/55/59, para: "29", quote: design specific measures}
+"""
+
+MONTHLY_REMINDER = """
+  - id: month-reminder
+    title: Report, with a reminder a month ahead
+    kind: report
+    date: 2005-03-31
+    actors: [secretary-general]
+    areas: [governance]
+    reminders: [P1M, P0D]
+    sources:
+      - {doc: A/RES/55/59, para: "29", quote: design specific measures}
+"""
+
+COMMAS = """
+  - id: commas
+    title: Review, report; repeat
+    kind: deadline
+    date: 2004-06-30
+    actors: [secretary-general]
+    areas: [governance]
+    sources:
+      - {doc: A/RES/55/59, para: "29", quote: design specific measures}
+"""
+
+
+def test_uid_is_the_occurrence_id_at_calendar_tool() -> None:
+    """A UID is the occurrence id with @calendar-tool: entry ids and series occurrences alike."""
+    assert ical.uid("victims-review") == "victims-review@calendar-tool"
+    assert ical.uid("congresses#10") == "congresses#10@calendar-tool"
+
+
+@pytest.mark.parametrize(("ref", "start", "end", "summary"), [
+    ("victims-review", "20021231", "20030101",
+     "Review practices relating to victims of crime – by end of 2002"),
+    ("tenth-session-month", "20010531", "20010601", "A report in a month – by end of May 2001"),
+    ("biennium", "20031231", "20040101", "The biennium 2002-2003 – 2002–2003"),
+    ("tenth-congress", "20000410", "20000418", "Tenth Congress\\, Vienna"),
+    ("intersessional-document", "20000228", "20000229",
+     "Document for the inter-sessional meeting"),
+    ("report-tenth-session", "20010508", "20010509",
+     "Report to the Commission at its tenth session"),
+    ("commission-sessions#10", "20010508", "20010518",
+     "Commission on Crime Prevention and Criminal Justice\\, annual session (no. 10)"),
+    ("commission-sessions#11", "20020101", "20030101",
+     "Commission on Crime Prevention and Criminal Justice\\, annual session (no. 11) – 2002 "
+     "(estimated)"),
+    ("congresses#10", "20000101", "20010101",
+     "United Nations Congress on crime prevention (no. 10) – 2000 (estimated)"),
+    ("trafficking-decrease", "20051231", "20060101",
+     "Significant decrease in trafficking in persons – by end of 2005 [missed]"),
+])
+def test_dates_are_all_day_with_exclusive_end_and_precision_in_summary(
+        sample: Register, ref: str, start: str, end: str, summary: str) -> None:
+    """A deadline sits on its due day, an event spans its days (DTEND the day after), and the
+    summary keeps the precision the text gives when the day alone would say more."""
+    ev = _events(_feed(sample))[ical.uid(ref)]
+    assert ev.one("DTSTART") == ({"VALUE": "DATE"}, start)
+    assert ev.one("DTEND") == ({"VALUE": "DATE"}, end)
+    assert _value(ev, "SUMMARY") == summary
+    assert _value(ev, "X-MICROSOFT-CDO-ALLDAYEVENT") == "TRUE"
+    assert _value(ev, "TRANSP") == "TRANSPARENT"
+
+
+def test_standing_obligations_are_not_events(sample: Register) -> None:
+    """An undated standing obligation is left out of the feed; span() refuses it."""
+    uids = set(_events(_feed(sample)))
+    assert ical.uid("review-practices") not in uids
+    standing = _occurrences(sample)["review-practices"]
+    with pytest.raises(ValueError, match="standing obligation"):
+        ical.span(standing)
+
+
+@pytest.mark.parametrize(("ref", "status"), [
+    ("victims-review", "CONFIRMED"),
+    ("commission-sessions#10", "CONFIRMED"),
+    ("commission-sessions#11", "TENTATIVE"),
+    ("congresses#5", "TENTATIVE"),
+    ("dropped-target", "CANCELLED"),
+])
+def test_status_confirmed_tentative_or_cancelled(ref: str, status: str) -> None:
+    """Known dates are CONFIRMED, estimated ones TENTATIVE, withdrawn entries CANCELLED."""
+    register = _with_entries(WITHDRAWN)
+    assert _value(_events(_feed(register))[ical.uid(ref)], "STATUS") == status
+
+
+def test_withdrawn_entry_is_cancelled_not_dropped() -> None:
+    """A withdrawn entry stays in the feed, cancelled, with its status note in the text."""
+    register = _with_entries(WITHDRAWN)
+    ev = _events(_feed(register))["dropped-target@calendar-tool"]
+    assert _value(ev, "SUMMARY") == "A target the Commission dropped – by end of 2004 [withdrawn]"
+    assert "Status: withdrawn since 2003-05-01: Dropped at the twelfth session." in \
+        _value(ev, "DESCRIPTION").replace("\\n", "\n")
+    assert ev.children == []
+
+
+@pytest.mark.parametrize(("ref", "triggers"), [
+    ("victims-review", ["-P30D"]),                                # the entry's own offsets
+    ("tenth-session-month", ["-P90D", "-P30D", "-P7D", "P0D"]),   # the register's default
+    ("trafficking-decrease", ["-P90D", "-P30D", "-P7D", "P0D"]),  # missed still reminds
+    ("commission-sessions#10", ["-P90D", "-P30D", "-P7D", "P0D"]),
+    ("commission-sessions#11", []),                               # estimated: no alarm
+    ("met-report", []),                                           # met: no alarm
+    ("dropped-target", []),                                       # withdrawn: no alarm
+    ("month-reminder", ["-P31D", "P0D"]),                 # P1M before 31 March: 28 Feb
+])
+def test_alarms_at_the_reminder_offsets(ref: str, triggers: list[str]) -> None:
+    """One DISPLAY alarm per reminder offset, relative to the start, only for entries that
+    still remind and whose date is not estimated; a month counts as a calendar month."""
+    register = _with_entries(WITHDRAWN, MET, MONTHLY_REMINDER)
+    ev = _events(_feed(register))[ical.uid(ref)]
+    assert [_value(a, "TRIGGER") for a in ev.children] == triggers
+    assert all(_value(a, "ACTION") == "DISPLAY" for a in ev.children)
+
+
+def test_alarm_description_says_when_and_what(sample: Register) -> None:
+    """The alarm text says how far off the day is and repeats the summary."""
+    ev = _events(_feed(sample))["victims-review@calendar-tool"]
+    assert _value(ev.children[0], "DESCRIPTION") == \
+        "In 30 days: Review practices relating to victims of crime – by end of 2002"
+
+
+def test_description_says_what_who_and_where_the_text_says_so(sample: Register) -> None:
+    """The description gives the date as written, who owes it, the area, the source with its
+    quote and a link to the document, and the register id; URL links the document too."""
+    o = _occurrences(sample)["victims-review"]
+    assert ical.description(o, sample) == (
+        "Due by end of 2002.\n"
+        "Who: Member States\n"
+        "Area: Victims of crime\n"
+        "\n"
+        "Source:\n"
+        "A/RES/55/59 para. 27: “we establish 2002 as a target date for States to review their "
+        "relevant practices”\n"
+        "  Vienna Declaration on Crime and Justice <https://undocs.org/A/RES/55/59>\n"
+        "\n"
+        "Register id: victims-review"
+    )
+    ev = _events(_feed(sample))["victims-review@calendar-tool"]
+    assert _value(ev, "URL") == "https://undocs.org/A/RES/55/59"
+    assert _value(ev, "CATEGORIES") == "victims,target"
+
+
+def test_description_explains_a_derived_date(sample: Register) -> None:
+    """A relative date says how it was derived, and a curator's note is shown."""
+    text = ical.description(_occurrences(sample)["report-tenth-session"], sample)
+    assert text.splitlines()[:5] == [
+        "Due by 8 May 2001.",
+        "Who: Secretary-General",
+        "Area: Programme governance",
+        "Date: at the start of commission-sessions#10 (8–17 May 2001).",
+        "Note: The session's dates come from the series.",
+    ]
+
+
+def test_revision_gives_sequence_last_modified_and_dtstamp(sample: Register) -> None:
+    """SEQUENCE is the revision's; DTSTAMP and LAST-MODIFIED are its change instant, in UTC."""
+    revs = _revisions(sample)
+    revs["biennium"] = Revision("sha256:y", 7, datetime(2025, 2, 3, 4, 5, 6, tzinfo=UTC))
+    events = _events(_feed(sample, revs))
+    assert _value(events["biennium@calendar-tool"], "SEQUENCE") == "7"
+    assert _value(events["biennium@calendar-tool"], "DTSTAMP") == "20250203T040506Z"
+    assert _value(events["biennium@calendar-tool"], "LAST-MODIFIED") == "20250203T040506Z"
+    assert _value(events["victims-review@calendar-tool"], "SEQUENCE") == "3"
+    assert _value(events["victims-review@calendar-tool"], "DTSTAMP") == "20240102T030405Z"
+
+
+def test_calendar_properties_are_exact(sample: Register) -> None:
+    """The calendar opens with VERSION, PRODID, CALSCALE, METHOD:PUBLISH, its name and
+    description (RFC 7986 and X-WR-), REFRESH-INTERVAL with VALUE=DURATION and an
+    X-PUBLISHED-TTL duration (not icalendar's "12:00:00")."""
+    head = _feed(sample).split(b"BEGIN:VEVENT")[0].decode()
+    assert head == (
+        "BEGIN:VCALENDAR\r\n"
+        "VERSION:2.0\r\n"
+        "PRODID:-//calendar-tool//calendar-tool//EN\r\n"
+        "CALSCALE:GREGORIAN\r\n"
+        "METHOD:PUBLISH\r\n"
+        "DESCRIPTION:Every construct of the register format.\r\n"
+        "X-WR-CALDESC:Every construct of the register format.\r\n"
+        "NAME:Sample register\r\n"
+        "X-WR-CALNAME:Sample register\r\n"
+        "REFRESH-INTERVAL;VALUE=DURATION:PT12H\r\n"
+        "X-PUBLISHED-TTL:PT12H\r\n"
+    )
+
+
+def test_calendar_text_is_escaped() -> None:
+    """Commas, semicolons and line breaks are escaped in the calendar's name and description
+    (icalendar writes NAME and X-WR-* raw unless told they are text) and in summaries."""
+    register = _with_entries(COMMAS)
+    info = ical.FeedInfo("all", "Crime, justice; law", "Line one.\nLine two, three.")
+    data = ical.calendar(info, occurrences(register, UNTIL), register, _revisions(register))
+    text = data.decode()
+    assert "\r\nX-WR-CALNAME:Crime\\, justice\\; law\r\n" in text
+    assert "\r\nNAME:Crime\\, justice\\; law\r\n" in text
+    assert "\r\nX-WR-CALDESC:Line one.\\nLine two\\, three.\r\n" in text
+    assert "\r\nSUMMARY:Review\\, report\\; repeat\r\n" in text
+    assert lint(data) == []
+
+
+def test_output_is_deterministic_and_invents_nothing(sample: Register) -> None:
+    """The same input gives the same bytes: no random UID, no current DTSTAMP."""
+    first, second = _feed(sample), _feed(sample)
+    assert first == second
+    events = _events(first)
+    assert all(uid.endswith("@calendar-tool") for uid in events)
+    assert {_value(ev, "DTSTAMP") for ev in events.values()} == {"20240102T030405Z"}
+    assert b"UID:" not in first.split(b"BEGIN:VEVENT")[0]
+
+
+def test_assembled_feed_equals_icalendars_own_serialisation(sample: Register) -> None:
+    """Feeds assembled from per-event blocks are byte for byte what icalendar's
+    Calendar.to_ical() writes for the same components."""
+    revs = _revisions(sample)
+    occs = occurrences(sample, UNTIL)
+    assert ical.calendar(INFO, occs, sample, revs) == \
+        ical.library_calendar(INFO, occs, sample, revs)
+
+
+def test_sample_feed_passes_the_lint(sample: Register) -> None:
+    """Every line folded at 75 octets, CRLF, unique UIDs, ends after starts, required fields."""
+    data = _feed(sample)
+    assert lint(data) == []
+    # 11 congresses (1955-2005), 15 Commission sessions (1992-2006), 7 dated entries.
+    assert len(_events(data)) == 33

@@ -1,0 +1,130 @@
+"""Revisions: a content hash per entry; SEQUENCE and the change instant advance only when it
+changes; the JSON store round-trips and refuses damage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from calendar_tool import revisions
+from calendar_tool.errors import PublishFailed
+from calendar_tool.model import Register, Revision
+from calendar_tool.register import parse_register
+from tests.paths import SAMPLE
+
+T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+T1 = datetime(2025, 7, 1, 8, 30, 0, tzinfo=UTC)
+
+
+def _edited(old: str, new: str) -> Register:
+    text = SAMPLE.read_text()
+    assert text.count(old) == 1, old
+    return parse_register(text.replace(old, new), "sample.yaml")
+
+
+def test_first_publish_starts_every_entry_at_sequence_0(sample: Register) -> None:
+    """Each entry gets sequence 0 and `now`, in UTC without microseconds."""
+    now = datetime(2025, 6, 1, 14, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    revs = revisions.next_revisions({}, sample, now)
+    assert sorted(revs) == sorted(e.id for e in sample.entries)
+    assert {(r.sequence, r.changed_at) for r in revs.values()} == \
+        {(0, datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC))}
+    assert all(r.changed_at.tzinfo is UTC for r in revs.values())
+
+
+def test_unchanged_register_keeps_every_revision(sample: Register) -> None:
+    """Republishing the same register later changes nothing."""
+    first = revisions.next_revisions({}, sample, T0)
+    assert revisions.next_revisions(first, sample, T1) == first
+
+
+def test_edited_entry_advances_alone(sample: Register) -> None:
+    """Editing one entry's title gives it sequence 1 and the new instant; others keep theirs."""
+    first = revisions.next_revisions({}, sample, T0)
+    edited = _edited("title: A report in a month", "title: A report in May")
+    second = revisions.next_revisions(first, edited, T1)
+    changed = {k for k in second if second[k] != first[k]}
+    assert changed == {"tenth-session-month"}
+    assert second["tenth-session-month"].sequence == 1
+    assert second["tenth-session-month"].changed_at == T1
+
+
+def test_moving_an_anchor_revises_the_entries_dated_from_it(sample: Register) -> None:
+    """A new date for the tenth congress revises the document due six weeks before it."""
+    first = revisions.next_revisions({}, sample, T0)
+    moved = _edited("date: 2000-04-10..2000-04-17", "date: 2000-04-11..2000-04-18")
+    second = revisions.next_revisions(first, moved, T1)
+    assert {k for k in second if second[k] != first[k]} == \
+        {"tenth-congress", "intersessional-document"}
+
+
+def test_default_reminders_revise_only_entries_without_their_own(sample: Register) -> None:
+    """Changing the register's default offsets revises every entry that uses them."""
+    first = revisions.next_revisions({}, sample, T0)
+    edited = _edited("reminders: [P90D, P30D, P7D, P0D]", "reminders: [P30D]")
+    second = revisions.next_revisions(first, edited, T1)
+    changed = {k for k in second if second[k] != first[k]}
+    assert changed == {e.id for e in sample.entries} - {"victims-review"}
+
+
+def test_document_link_is_part_of_the_content(sample: Register) -> None:
+    """A document's new URL revises the entries that cite it, and only those."""
+    first = revisions.next_revisions({}, sample, T0)
+    edited = _edited("url: https://undocs.org/A/RES/46/152", "url: https://example.org/46-152")
+    second = revisions.next_revisions(first, edited, T1)
+    assert {k for k in second if second[k] != first[k]} == {"commission-sessions", "congresses"}
+
+
+def test_change_instant_always_advances(sample: Register) -> None:
+    """A clock at or behind the last change still moves LAST-MODIFIED forward by a second."""
+    first = revisions.next_revisions({}, sample, T1)
+    edited = _edited("title: The biennium 2002-2003", "title: The biennium")
+    second = revisions.next_revisions(first, edited, T0)
+    assert second["biennium"] == Revision(second["biennium"].hash, 1, T1 + timedelta(seconds=1))
+
+
+def test_removed_entries_keep_their_record(sample: Register) -> None:
+    """An id dropped from the register keeps its record, so a return continues its sequence."""
+    old = {"gone": Revision("sha256:0", 4, T0)}
+    assert revisions.next_revisions(old, sample, T1)["gone"] == old["gone"]
+
+
+def test_naive_now_is_refused(sample: Register) -> None:
+    """Change instants are aware: a naive `now` is a programming error."""
+    with pytest.raises(ValueError, match="aware"):
+        revisions.next_revisions({}, sample, datetime(2025, 6, 1))
+
+
+def test_store_round_trips_and_is_sorted(sample: Register) -> None:
+    """dumps/loads give back the same revisions; the JSON is sorted and ends with a newline."""
+    revs = revisions.next_revisions({}, sample, T0)
+    data = revisions.dumps(revs)
+    assert revisions.loads(data) == revs
+    assert data.endswith(b"}\n")
+    assert data.index(b'"biennium"') < data.index(b'"victims-review"')
+    assert b'"changed_at": "2025-06-01T12:00:00Z"' in data
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"not json", "not JSON"),
+    (b'{"format": 2, "entries": {}}', 'expected {"format": 1'),
+    (b'{"format": 1, "entries": {"a": {"hash": "h", "sequence": "x", "changed_at": '
+     b'"2025-06-01T00:00:00Z"}}}', "entry 'a'"),
+    (b'{"format": 1, "entries": {"a": {"hash": "h", "sequence": 1}}}', "entry 'a'"),
+])
+def test_damaged_store_is_refused(data: bytes, message: str) -> None:
+    """Bytes that are not a revision store raise ValueError naming what is wrong."""
+    with pytest.raises(ValueError, match=message.replace("{", r"\{")):
+        revisions.loads(data)
+
+
+def test_load_missing_store_is_empty_and_damaged_one_fails(tmp_path: Path) -> None:
+    """No store yet means no revisions; a damaged one is PublishFailed (exit 6)."""
+    folder = tmp_path
+    assert revisions.load(folder / revisions.STORE_NAME) == {}
+    (folder / revisions.STORE_NAME).write_text("{")
+    with pytest.raises(PublishFailed, match="is damaged") as info:
+        revisions.load(folder / revisions.STORE_NAME)
+    assert info.value.exit_code == 6
