@@ -17,10 +17,10 @@ from bench.generate import register_text
 from calendar_tool import ical
 from calendar_tool.clock import FixedClock
 from calendar_tool.model import Register
-from calendar_tool.publish import feed_occurrences, feed_specs, horizon, publish
+from calendar_tool.publish import feed_occurrences, feed_specs, publish
 from calendar_tool.register import load_register, parse_register
 from calendar_tool.revisions import next_revisions
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+from calendar_tool.timeline import horizon
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -38,7 +38,7 @@ def _median(fn: Callable[[], object], runs: int) -> float:
 
 def _baseline(register: Register) -> tuple[float, int]:
     """Seconds for icalendar to serialise the events of all.ics, and how many there are."""
-    occs = feed_occurrences(register, horizon(NOW.date(), DEFAULT_HORIZON_YEARS))
+    occs = feed_occurrences(register, horizon(NOW.date()))
     revs = next_revisions({}, register, NOW)
     cal = ical.header(feed_specs(register)[0].info)
     for o in occs:

@@ -23,14 +23,12 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from dateutil.relativedelta import relativedelta
-
 from calendar_tool import ical, revisions
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.files import write_if_changed
 from calendar_tool.model import Occurrence, Register
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, occurrences
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
 
 INDEX_NAME = "index.json"
 # Only names this module writes are ever removed from the folder.
@@ -106,11 +104,6 @@ def feed_specs(register: Register) -> list[FeedSpec]:
                              f"\n\n{_EXPLAIN}")
         specs.append(FeedSpec(info, "actor", key))
     return specs
-
-
-def horizon(today_: date, years: int) -> date:
-    """The last day on which an expanded series occurrence may start."""
-    return today_ + relativedelta(years=years)
 
 
 def feed_occurrences(register: Register, until: date) -> list[Occurrence]:

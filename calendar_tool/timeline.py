@@ -33,6 +33,11 @@ from calendar_tool.model import (
 DEFAULT_HORIZON_YEARS = 5
 
 
+def horizon(today: date, years: int = DEFAULT_HORIZON_YEARS) -> date:
+    """The last day on which an open-ended listing or feed starts a series occurrence."""
+    return today + relativedelta(years=years)
+
+
 class ResolveError(ValueError):
     """A date that validation could not rule out but that cannot be computed."""
 
@@ -321,7 +326,7 @@ class Query:
             return self.end
         if self.overdue_on is not None:
             return self.overdue_on
-        return today + relativedelta(years=DEFAULT_HORIZON_YEARS)
+        return horizon(today)
 
 
 def matches(o: Occurrence, q: Query) -> bool:
@@ -382,7 +387,7 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
             return []
         until = sd.value.start
     else:
-        until = today + relativedelta(years=DEFAULT_HORIZON_YEARS)
+        until = horizon(today)
     found = list(entry_occurrences(entry, resolver, until))
     return [o for o in found if not number or o.number == int(number)]
 
