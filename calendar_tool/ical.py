@@ -84,9 +84,7 @@ def _days_shown_say_it_all(o: Occurrence) -> bool:
 def summary(o: Occurrence) -> str:
     """The event title: the entry's, its number in a series, the date when the day alone would
     say more than the text, whether it is estimated, and any state other than open."""
-    text = o.entry.title
-    if o.number is not None:
-        text += f" (no. {o.number})"
+    text = o.heading()
     if not _days_shown_say_it_all(o):
         text += f" – {o.when_text()}"
     if o.tentative:
@@ -128,14 +126,8 @@ def description(o: Occurrence, register: Register) -> str:
     if o.tentative:
         when += " (estimated)"
     lines = [when + "."]
-    status = o.state
-    if status.state is not State.OPEN:
-        line = f"Status: {status.state.value}"
-        if status.date:
-            line += f" since {status.date.isoformat()}"
-        if status.note:
-            line += f": {status.note}"
-        lines.append(line)
+    if o.state.state is not State.OPEN:
+        lines.append(f"Status: {o.state.text()}")
     if e.description:
         lines.append(f"What: {e.description}")
     lines.append(f"Who: {_terms(e.actors, register.actors)}")

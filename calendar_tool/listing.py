@@ -24,9 +24,7 @@ def cite(source: Source) -> str:
 
 def row(o: Occurrence) -> dict[str, str]:
     """The table and CSV row: the date as the text gives it, title, actor, area, source."""
-    title = o.entry.title
-    if o.number is not None:
-        title = f"{title} (no. {o.number})"
+    title = o.heading()
     state = o.state.state
     if state.value != "open":
         title += f" [{state.value}]"
@@ -132,13 +130,7 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
         f"{a} ({register.actors[a].title})" if a in register.actors else a for a in e.actors))
     lines.append("  areas:    " + ", ".join(
         f"{a} ({register.areas[a].title})" if a in register.areas else a for a in e.areas))
-    status = e.status
-    state = status.state.value
-    if status.date:
-        state += f" since {status.date.isoformat()}"
-    if status.note:
-        state += f": {status.note}"
-    lines.append(f"  status:   {state}")
+    lines.append(f"  status:   {e.status.text()}")
     if e.date is not None:
         lines.append(f"  date:     {e.date.iso()} ({e.date.text()})")
     if e.relative is not None:

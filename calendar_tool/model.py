@@ -323,6 +323,13 @@ class Status:
     date: date | None = None
     note: str | None = None
 
+    def text(self) -> str:
+        """"met since 2006-01-01: a note", as listings and feeds show it."""
+        out = self.state.value
+        if self.date:
+            out += f" since {self.date.isoformat()}"
+        return f"{out}: {self.note}" if self.note else out
+
 
 @dataclass(frozen=True)
 class Relative:
@@ -450,6 +457,11 @@ class Occurrence:
     @property
     def sources(self) -> tuple[Source, ...]:
         return self.extra_sources + self.entry.sources
+
+    def heading(self) -> str:
+        """The entry's title, with the occurrence number in a series."""
+        title = self.entry.title
+        return title if self.number is None else f"{title} (no. {self.number})"
 
     @property
     def key_date(self) -> date | None:
