@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections import Counter
+from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from calendar_tool.cli import main
 from calendar_tool.errors import CalendarToolError
 from calendar_tool.model import Register
-from tests.paths import ROOT
+from tests.paths import REGISTER, ROOT, SEEDS
 
 README = (ROOT / "README.md").read_text()
 COMMANDS = sorted(main.commands)  # type: ignore[attr-defined]
@@ -53,3 +57,26 @@ def test_register_counts_are_true(real: Register) -> None:
     assert f"- by kind: {line(kinds)}\n" in README
     assert f"- by area: {line(areas)}\n" in README
     assert f"holds {len(real.entries)} entries" in README
+
+
+def _readme_examples() -> list[str]:
+    """The `calendar-tool` lines of the README's shell blocks, without their comments."""
+    lines, inside = [], False
+    for line in README.splitlines():
+        if line.startswith("```"):
+            inside = line == "```sh"
+            continue
+        if inside and line.startswith("calendar-tool "):
+            lines.append(re.sub(r"\s+#.*$", "", line))
+    return lines
+
+
+@pytest.mark.parametrize("example", _readme_examples())
+def test_readme_examples_run(example: str, tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command the README shows runs and exits 0 on the real register."""
+    monkeypatch.chdir(tmp_path)  # publish writes feeds/ here, not into the checkout
+    args = shlex.split(example.replace("../shared/seeds", str(SEEDS)))[1:]
+    result = CliRunner().invoke(main, ["--register", str(REGISTER), *args])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout
