@@ -17,11 +17,6 @@ from calendar_tool.model import Occurrence, Register, Source
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
 
-def cite(source: Source) -> str:
-    """`A/RES/55/59 para. 27` as a citation reads."""
-    return source.citation()
-
-
 def row(o: Occurrence) -> dict[str, str]:
     """The table and CSV row: the date as the text gives it, title, actor, area, source."""
     title = o.heading()
@@ -39,7 +34,7 @@ def row(o: Occurrence) -> dict[str, str]:
 
 def _citations(sources: Sequence[Source], most: int = 2) -> str:
     """The first few distinct citations (a reprint in another file cites the same place)."""
-    cites = list(dict.fromkeys(cite(s) for s in sources))
+    cites = list(dict.fromkeys(s.citation() for s in sources))
     more = f" (+{len(cites) - most})" if len(cites) > most else ""
     return "; ".join(cites[:most]) + more
 
@@ -162,11 +157,11 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
         if o.status:
             lines.append(f"      status: {o.status.state.value}")
         for extra in o.extra_sources:
-            lines.append(f"      source: {cite(extra)}: \"{extra.quote}\"")
+            lines.append(f"      source: {extra.citation()}: \"{extra.quote}\"")
     lines.append("  sources:")
     for s in e.sources:
         doc = register.documents.get(s.doc)
         url = f" <{doc.url}>" if doc and doc.url else ""
-        lines.append(f"    {cite(s)}{url}")
+        lines.append(f"    {s.citation()}{url}")
         lines.append(f"      \"{s.quote}\"")
     return "\n".join(lines)
