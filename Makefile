@@ -3,32 +3,36 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: help install lint test run bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml package-lock.json
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	npm ci --no-audit --no-fund --loglevel=error  # ical.js, the tests' independent feed parser
 	touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install the tool with its test dependencies (and ical.js)
+# ical.js, the tests' independent feed parser: only the tests need node.
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)  ## Create .venv and install the tool, its test dependencies and ical.js
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check calendar_tool tests bench
 	$(BIN)/mypy
 
-test: $(STAMP)  ## Lint, then run the whole suite
-	$(BIN)/ruff check calendar_tool tests bench
-	$(BIN)/mypy
+test: lint $(NODE_STAMP)  ## Lint, then run the whole suite
 	$(BIN)/pytest -q
 
-run: $(STAMP)  ## Validate the register and list what falls due in the coming year
+run: $(STAMP)  ## Validate the register, publish the feeds into feeds/, list the coming year
 	$(BIN)/calendar-tool validate
+	$(BIN)/calendar-tool publish --out feeds
 	$(BIN)/calendar-tool list --upcoming 1y
 
 bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
