@@ -194,20 +194,21 @@ def _describe(node: yaml.Node | None) -> str:
 
 # --- dated values ----------------------------------------------------------------------------
 
-def _dated(w: _Walk, node: yaml.Node, path: str) -> DatedValue:
+def _parsed(w: _Walk, node: yaml.Node, path: str, parse: Callable[[str], T]) -> T:
+    """A text value through a model parser, its ValueError becoming a located problem."""
     value = w.text(node, path)
     try:
-        return DatedValue.parse(value)
+        return parse(value)
     except ValueError as exc:
         raise w.fail(node, path, str(exc)) from None
+
+
+def _dated(w: _Walk, node: yaml.Node, path: str) -> DatedValue:
+    return _parsed(w, node, path, DatedValue.parse)
 
 
 def _offset(w: _Walk, node: yaml.Node, path: str) -> Offset:
-    value = w.text(node, path)
-    try:
-        return Offset.parse(value)
-    except ValueError as exc:
-        raise w.fail(node, path, str(exc)) from None
+    return _parsed(w, node, path, Offset.parse)
 
 
 def _offsets(w: _Walk, node: yaml.Node, path: str) -> tuple[Offset, ...]:
