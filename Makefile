@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# The PostgreSQL half of the suite (README, "PostgreSQL"); .ci/run checks that it answers.
+CALENDAR_TOOL_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
+export CALENDAR_TOOL_TEST_POSTGRES
 
 .PHONY: help install lint test run bench clean
 
@@ -39,4 +42,4 @@ bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 	$(BIN)/python bench/run.py
 
 clean:  ## Remove the virtual environment and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache calendar-tool.db*
