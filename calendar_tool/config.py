@@ -9,14 +9,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REGISTER_ENV = "CALENDAR_TOOL_REGISTER"
+DB_ENV = "CALENDAR_TOOL_DB"
+PUBLIC_URL_ENV = "CALENDAR_TOOL_PUBLIC_URL"
+
 DEFAULT_REGISTER = Path("obligations.yaml")
+DEFAULT_DB = "sqlite:///calendar-tool.db"
+# Where `calendar-tool serve` answers by default; reminders link to its entry pages.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 @dataclass(frozen=True)
 class Settings:
     register: Path = DEFAULT_REGISTER
+    db: str = DEFAULT_DB
+    public_url: str = DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER))
+        return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER),
+                   db=env.get(DB_ENV) or DEFAULT_DB,
+                   public_url=(env.get(PUBLIC_URL_ENV) or DEFAULT_PUBLIC_URL).rstrip("/"))

@@ -6,7 +6,11 @@
     ├── RegisterNotFound           (exit 3)  the register file cannot be read
     ├── UnknownEntry               (exit 4)  `show ID` names no entry or occurrence
     ├── SourcesMissing             (exit 5)  --check-sources names a folder that is not there
-    └── PublishFailed              (exit 6)  the feeds folder or its revision file is unusable
+    ├── PublishFailed              (exit 6)  the feeds folder cannot be written
+    ├── StoreFailed                (exit 7)  the database cannot be opened, migrated or written
+    ├── SubscriptionInvalid        (exit 8)  a subscription field the tool cannot use
+    ├── UnknownSubscription        (exit 9)  a subscription name that is not in the database
+    └── DeliveryFailed             (exit 11) `subscribe test` got no 2xx answer from the receiver
 
 Click keeps exit codes 1 (its own aborts are never raised here) and 2 (usage). The CLI catches
 `CalendarToolError` once and prints `error: <message>` on stderr; tracebacks are only shown
@@ -76,6 +80,34 @@ class SourcesMissing(CalendarToolError):
 
 
 class PublishFailed(CalendarToolError):
-    """The feeds folder cannot be written, or the revision file in it cannot be read."""
+    """The feeds folder cannot be written."""
 
     exit_code = 6
+
+
+class StoreFailed(CalendarToolError):
+    """The database cannot be opened, migrated or written, or refuses a write (a name taken)."""
+
+    exit_code = 7
+
+
+class SubscriptionInvalid(CalendarToolError):
+    """A subscription field that cannot be used; `problems` holds (field, message) pairs."""
+
+    exit_code = 8
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{field}: {message}" for field, message in self.problems))
+
+
+class UnknownSubscription(CalendarToolError):
+    """A subscription name that is not in the database."""
+
+    exit_code = 9
+
+
+class DeliveryFailed(CalendarToolError):
+    """A test delivery got no 2xx answer."""
+
+    exit_code = 11

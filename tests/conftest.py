@@ -1,13 +1,24 @@
-"""Shared fixtures: the real register, the sample, and a CLI runner."""
+"""Shared fixtures: the real register, the sample, a CLI runner, and databases.
+
+Every test that takes `db_url` or `engine` runs twice: on a SQLite file and on the real
+PostgreSQL named by CALENDAR_TOOL_TEST_POSTGRES (`make test` and `.ci/run` set it), each test
+in a schema of its own. Without that variable those tests fail, never skip: a suite that
+silently drops PostgreSQL would pass while proving nothing about it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, text
 
+from calendar_tool import store
 from calendar_tool.cli import main
 from calendar_tool.model import Register
 from calendar_tool.register import load_register
@@ -27,11 +38,61 @@ def real() -> Register:
 CLI = Callable[..., Result]
 
 
-@pytest.fixture
-def cli() -> CLI:
-    """Run `calendar-tool ARGS` in-process; stdout and stderr stay apart."""
-
+def _cli(db: str) -> CLI:
     def run(*args: str, register: Path = SAMPLE) -> Result:
-        return CliRunner().invoke(main, ["--register", str(register), *args])
+        return CliRunner().invoke(main, ["--register", str(register), "--db", db, *args])
 
     return run
+
+
+@pytest.fixture
+def cli(tmp_path_factory: pytest.TempPathFactory) -> CLI:
+    """Run `calendar-tool ARGS` in-process, with a database of the test's own (SQLite, in a
+    folder of its own so that it never shows up among a test's files); stdout and stderr stay
+    apart."""
+    return _cli(f"sqlite:///{tmp_path_factory.mktemp('db') / 'cli.db'}")
+
+
+@pytest.fixture
+def cli_db(db_url: str) -> CLI:
+    """As `cli`, once on SQLite and once on PostgreSQL: for the commands that use the store."""
+    return _cli(db_url)
+
+
+POSTGRES_ENV = "CALENDAR_TOOL_TEST_POSTGRES"
+
+
+def postgres_url() -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.fail(f"{POSTGRES_ENV} is not set: run the suite with `make test`, which points it "
+                    "at the PostgreSQL on 127.0.0.1:5432 (README, \"PostgreSQL\")")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a new schema on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'calendar-tool.db'}"
+        return
+    base = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(store.normalise_url(base))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[store.Engine]:
+    e = store.open_store(db_url)
+    yield e
+    e.dispose()

@@ -15,10 +15,11 @@ PACKAGE = Path(calendar_tool.__file__).parent
 LAYERS: list[set[str]] = [
     {"errors", "clock", "config", "files", "__init__"},
     {"model"},
-    {"timeline", "reminders"},
-    {"register"},
-    {"store", "ical", "notify", "revisions", "listing"},
-    {"service", "publish"},
+    {"timeline", "listing"},
+    {"reminders", "register"},
+    {"store", "ical", "notify", "revisions"},
+    {"publish", "views"},
+    {"service"},
     {"scheduler", "server"},
     {"cli"},
 ]
@@ -26,6 +27,7 @@ LAYERS: list[set[str]] = [
 OWNERS = {
     "click": "cli", "icalendar": "ical", "httpx": "notify", "sqlmodel": "store",
     "sqlalchemy": "store", "apscheduler": "scheduler", "yaml": "register",
+    "standardwebhooks": "notify", "psycopg": "store",
 }
 
 

@@ -1,0 +1,702 @@
+"""The database: subscriptions, the delivery ledger and the entries' revisions. The only module
+that imports sqlmodel or SQLAlchemy.
+
+A SQLite file by default (created on first use), PostgreSQL when the URL names one. The ledger
+is what makes every reminder arrive once:
+
+- `delivery` has one row per reminder owed, unique on (subscription, occurrence, offset).
+  Whoever inserts the row has claimed the reminder; a second claimant, in this process or
+  another, inserts nothing (INSERT … ON CONFLICT DO NOTHING) and so sends nothing.
+- `message` is what goes over the wire: one reminder, or a digest of a subscription's
+  reminders that fall in the same hour. Its id is the `webhook-id` of every attempt, so a
+  receiver can drop a retry it already has. A sender takes a message with a lease
+  (`lease_until`, a compare-and-set UPDATE); a sender that dies mid-send leaves the message
+  to be taken again when the lease runs out, under the same id.
+- `attempt` records every try: time, HTTP status, latency, error.
+
+Writes to SQLite take the write lock at BEGIN (BEGIN IMMEDIATE) so that two processes queue
+for it instead of failing with "database is locked" half way through a transaction.
+
+The schema is versioned by `meta.schema_version`; see `migrate`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Index,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlmodel import Field, SQLModel
+
+from calendar_tool.config import DEFAULT_DB
+from calendar_tool.errors import StoreFailed, UnknownSubscription
+from calendar_tool.model import Kind, Offset, Revision
+from calendar_tool.reminders import Format, Reminder, Subscription
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store only takes aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _when(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class SubscriptionRow(SQLModel, table=True):
+    __tablename__ = "subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    url: str
+    format: str
+    areas: str = "[]"  # JSON lists
+    actors: str = "[]"
+    kinds: str = "[]"
+    offsets: str | None = None  # JSON list of ISO durations; None: each entry's own
+    overdue: bool = True
+    time_of_day: str = "09:00"
+    zone: str = "UTC"
+    secret: str | None = None
+    enabled: bool = True
+    disabled_reason: str | None = None
+    created_at: datetime = _when()
+    # Reminders up to this instant have been looked at (claimed, or recorded as skipped).
+    checked_until: datetime | None = _when(default=None)
+    # Pacing: no message to this subscription before this instant.
+    next_send_at: datetime | None = _when(default=None)
+
+
+class EntrySnapshot(SQLModel, table=True):
+    __tablename__ = "entry_snapshot"
+
+    entry_id: str = Field(primary_key=True)
+    hash: str
+    sequence: int
+    changed_at: datetime = _when()
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (Index("ix_message_ready", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE", index=True)
+    status: str  # pending, sent, dead, skipped
+    body: str
+    attempts: int = 0
+    created_at: datetime = _when()
+    next_attempt_at: datetime = _when()
+    lease_owner: str | None = None
+    lease_until: datetime | None = _when(default=None)
+    sent_at: datetime | None = _when(default=None)
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+class DeliveryRow(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (UniqueConstraint("subscription_id", "occurrence_id", "offset",
+                                       name="uq_delivery_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE")
+    occurrence_id: str
+    offset: str
+    notice: str
+    remind_at: datetime = _when()
+    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", index=True)
+
+
+class AttemptRow(SQLModel, table=True):
+    __tablename__ = "attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", index=True)
+    number: int
+    at: datetime = _when()
+    status: int | None = None
+    latency_ms: int
+    error: str | None = None
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+# Statements below use SQLAlchemy Core on these tables: ON CONFLICT, RETURNING and
+# compare-and-set UPDATEs have no ORM form, and plain rows are all the callers need.
+META = _table(Meta)
+SUBS = _table(SubscriptionRow)
+SNAPSHOTS = _table(EntrySnapshot)
+MESSAGES = _table(MessageRow)
+DELIVERIES = _table(DeliveryRow)
+ATTEMPTS = _table(AttemptRow)
+
+
+# --- engine and schema -----------------------------------------------------------------------
+
+def normalise_url(url: str) -> str:
+    """`postgresql://…` means psycopg 3, the driver installed with the tool."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # SQLAlchemy then issues BEGIN itself (below), instead of pysqlite's deferred one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_store(url: str = DEFAULT_DB) -> Engine:
+    """An engine on `url` with the schema created or migrated; StoreFailed when unusable."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        raise StoreFailed(f"{url!r} is not a database URL such as sqlite:///calendar-tool.db "
+                          "or postgresql://user@host/db") from None
+    try:
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+    except Exception as exc:  # a dialect or driver that is not installed
+        raise StoreFailed(f"cannot use the database {_safe(url)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StoreFailed(f"cannot open the database {_safe(url)}: {exc.orig}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparseable URL)"
+
+
+# Each schema change adds one step here and bumps SCHEMA_VERSION; a step alters tables in
+# place (add a column with a default, copy data), so upgrading never loses rows.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def migrate(engine: Engine) -> None:
+    """Create the schema on an empty database, or bring an older one up to SCHEMA_VERSION.
+
+    Runs in one transaction, serialised between processes (PostgreSQL advisory lock; SQLite's
+    write lock), so two schedulers starting together do not both create tables."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(7361)"))
+        have = inspect(conn).has_table("meta")
+        version = None
+        if have:
+            version = conn.execute(select(META.c.value).where(META.c.key == "schema_version")
+                                   ).scalar_one_or_none()
+        if version is None:
+            SQLModel.metadata.create_all(conn)
+            conn.execute(META.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            return
+        current = int(version)
+        if current > SCHEMA_VERSION:
+            raise StoreFailed(f"the database has schema version {current}, newer than this "
+                              f"calendar-tool's {SCHEMA_VERSION}: upgrade calendar-tool")
+        for step in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](conn)
+        conn.execute(update(META).where(META.c.key == "schema_version")
+                     .values(value=str(SCHEMA_VERSION)))
+
+
+def schema_version(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(META.c.value).where(META.c.key == "schema_version"))
+                   .scalar_one())
+
+
+@contextmanager
+def _tx(engine: Engine) -> Iterator[Connection]:
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except OperationalError as exc:
+        raise StoreFailed(f"database error: {exc.orig}") from None
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    """INSERT that can say ON CONFLICT DO NOTHING on both databases."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+def _to_row(sub: Subscription) -> dict[str, Any]:
+    return {
+        "name": sub.name, "url": sub.url, "format": sub.format.value,
+        "areas": json.dumps(sorted(sub.areas)), "actors": json.dumps(sorted(sub.actors)),
+        "kinds": json.dumps(sorted(k.value for k in sub.kinds)),
+        "offsets": None if sub.offsets is None else json.dumps([str(o) for o in sub.offsets]),
+        "overdue": sub.overdue, "time_of_day": sub.time_of_day.strftime("%H:%M"),
+        "zone": sub.zone, "secret": sub.secret, "enabled": sub.enabled,
+        "created_at": sub.created_at,
+    }
+
+
+def _from_row(row: Any) -> Subscription:
+    offsets = None if row.offsets is None else tuple(Offset.parse(o)
+                                                     for o in json.loads(row.offsets))
+    return Subscription(
+        name=row.name, url=row.url, format=Format(row.format), created_at=row.created_at,
+        areas=frozenset(json.loads(row.areas)), actors=frozenset(json.loads(row.actors)),
+        kinds=frozenset(Kind(k) for k in json.loads(row.kinds)), offsets=offsets,
+        overdue=row.overdue, time_of_day=time.fromisoformat(row.time_of_day), zone=row.zone,
+        enabled=row.enabled, secret=row.secret,
+    )
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    """A subscription with what the store adds: why it was disabled."""
+
+    subscription: Subscription
+    disabled_reason: str | None
+
+
+def add_subscription(engine: Engine, sub: Subscription) -> None:
+    """Store a new subscription; StoreFailed if the name is taken."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(SUBS.insert()
+                         .values(**_to_row(sub)))
+    except IntegrityError:
+        raise StoreFailed(f"name: a subscription named {sub.name!r} already exists") from None
+
+
+def subscriptions(engine: Engine, enabled_only: bool = False) -> list[SubscriptionInfo]:
+    """Every subscription, by name."""
+    query = select(SUBS).order_by(SUBS.c.name)
+    if enabled_only:
+        query = query.where(SUBS.c.enabled)
+    with _tx(engine) as conn:
+        return [SubscriptionInfo(_from_row(r), r.disabled_reason) for r in conn.execute(query)]
+
+
+def subscription(engine: Engine, name: str) -> SubscriptionInfo:
+    with _tx(engine) as conn:
+        row = conn.execute(select(SUBS).where(SUBS.c.name == name)).first()
+    if row is None:
+        raise UnknownSubscription(f"no subscription named {name!r}; "
+                                  "`calendar-tool subscribe list` shows them")
+    return SubscriptionInfo(_from_row(row), row.disabled_reason)
+
+
+def remove_subscription(engine: Engine, name: str) -> None:
+    """Delete a subscription with its ledger (the rows cascade)."""
+    with _tx(engine) as conn:
+        gone = conn.execute(delete(SUBS).where(SUBS.c.name == name)).rowcount
+    if not gone:
+        raise UnknownSubscription(f"no subscription named {name!r}")
+
+
+def _sub_ids(conn: Connection) -> dict[str, int]:
+    return {r.name: r.id for r in conn.execute(select(SUBS.c.name, SUBS.c.id))}
+
+
+# --- revisions -------------------------------------------------------------------------------
+
+def load_revisions(engine: Engine) -> dict[str, Revision]:
+    with _tx(engine) as conn:
+        return {r.entry_id: Revision(r.hash, r.sequence, r.changed_at)
+                for r in conn.execute(select(SNAPSHOTS))}
+
+
+def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str, Revision]
+                   ) -> int:
+    """Write the revisions that differ from `old`; returns how many were written."""
+    changed = [(k, r) for k, r in new.items() if old.get(k) != r]
+    if not changed:
+        return 0
+    with _tx(engine) as conn:
+        rows = [{"entry_id": k, "hash": r.hash, "sequence": r.sequence,
+                 "changed_at": r.changed_at} for k, r in changed]
+        stmt = _insert(conn, SNAPSHOTS)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["entry_id"],
+            set_={"hash": stmt.excluded.hash, "sequence": stmt.excluded.sequence,
+                  "changed_at": stmt.excluded.changed_at})
+        conn.execute(stmt, rows)
+    return len(changed)
+
+
+# --- the ledger: claiming reminders ----------------------------------------------------------
+
+def _chunks(items: Sequence[Reminder], size: int) -> Iterator[Sequence[Reminder]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def new_message_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What one claim of due reminders produced."""
+
+    messages: int  # messages queued to send
+    reminders: int  # reminders in them
+    skipped: int  # reminders recorded as skipped (past the catch-up window)
+
+
+def checked_until(engine: Engine) -> dict[str, datetime | None]:
+    """Per subscription name, how far reminders have been looked at."""
+    with _tx(engine) as conn:
+        return {r.name: r.checked_until
+                for r in conn.execute(select(SUBS.c.name, SUBS.c.checked_until))}
+
+
+def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
+          render: Callable[[Sequence[Reminder]], str], now: datetime,
+          checked: Mapping[str, datetime]) -> Claimed:
+    """Claim reminders, one group per message, and queue the messages.
+
+    Each group is (reminders of one subscription, skipped). Within a group only the reminders
+    this call inserts are claimed (the others belong to whoever inserted them first); a group
+    left with none makes no message, and the message body is rendered for exactly the
+    reminders won. `checked` moves the subscriptions' `checked_until` forward (never back).
+    """
+    messages = reminders = skipped = 0
+    with _tx(engine) as conn:
+        ids = _sub_ids(conn)
+        for group, skip in groups:
+            if not group:
+                continue
+            sub_id = ids.get(group[0].subscription)
+            if sub_id is None:  # removed meanwhile
+                continue
+            message_id = new_message_id()
+            conn.execute(MESSAGES.insert().values(
+                id=message_id, subscription_id=sub_id, status="skipped" if skip else "pending",
+                body="", created_at=now, next_attempt_at=now))
+            won_keys: set[tuple[str, str]] = set()
+            for chunk in _chunks(group, 500):
+                # Only the rows this statement inserts come back: the reminders won.
+                stmt = _insert(conn, DELIVERIES).values([
+                    {"subscription_id": sub_id, "occurrence_id": r.occurrence.id,
+                     "offset": r.offset, "notice": r.notice.value, "remind_at": r.instant,
+                     "message_id": message_id} for r in chunk
+                ]).on_conflict_do_nothing(
+                    index_elements=["subscription_id", "occurrence_id", "offset"]
+                ).returning(DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
+                won_keys.update((g.occurrence_id, g.offset) for g in conn.execute(stmt))
+            won = [r for r in group if (r.occurrence.id, r.offset) in won_keys]
+            if not won:
+                conn.execute(delete(MESSAGES).where(MESSAGES.c.id == message_id))
+                continue
+            body = "" if skip else render(won)
+            # Due from its earliest reminder, so that senders take older reminders first.
+            conn.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(
+                body=body, next_attempt_at=min(r.instant for r in won)))
+            if skip:
+                skipped += len(won)
+            else:
+                messages += 1
+                reminders += len(won)
+        for name, until in checked.items():
+            conn.execute(update(SUBS).where(
+                SUBS.c.name == name,
+                (SUBS.c.checked_until.is_(None)) | (SUBS.c.checked_until < until),
+            ).values(checked_until=until))
+    return Claimed(messages, reminders, skipped)
+
+
+# --- the ledger: sending -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message taken for sending, with what sending needs."""
+
+    id: str
+    subscription: str
+    url: str
+    format: Format
+    secret: str | None
+    body: str
+    attempts: int  # attempts made before this one
+
+
+def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: timedelta,
+         limit: int = 100) -> list[Outbound]:
+    """Lease up to `limit` messages that are due, at most one per subscription, and hold
+    each of their subscriptions back by `pace` (Slack takes about one message a second).
+
+    Both updates are compare-and-set, so two senders never take the same message and never
+    pace the same subscription twice."""
+    free = (MESSAGES.c.lease_until.is_(None)) | (MESSAGES.c.lease_until < now)
+    ready = (SUBS.c.next_send_at.is_(None)) | (SUBS.c.next_send_at <= now)
+    with _tx(engine) as conn:
+        rows = conn.execute(
+            select(MESSAGES.c.id, MESSAGES.c.subscription_id)
+            .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
+            .where(MESSAGES.c.status == "pending", MESSAGES.c.next_attempt_at <= now, free, ready,
+                   SUBS.c.enabled)
+            .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+            .limit(limit * 4)
+        ).all()
+        first: dict[int, str] = {}
+        for r in rows:
+            first.setdefault(r.subscription_id, r.id)
+        if not first:
+            return []
+        chosen_subs = list(first)[:limit]
+        paced = {r.id for r in conn.execute(
+            update(SUBS).where(SUBS.c.id.in_(chosen_subs), ready)
+            .values(next_send_at=now + pace).returning(SUBS.c.id))}
+        wanted = [first[s] for s in chosen_subs if s in paced]
+        if not wanted:
+            return []
+        taken = {r.id for r in conn.execute(
+            update(MESSAGES).where(MESSAGES.c.id.in_(wanted), MESSAGES.c.status == "pending", free)
+            .values(lease_owner=owner, lease_until=now + lease).returning(MESSAGES.c.id))}
+        out = conn.execute(
+            select(MESSAGES.c.id, MESSAGES.c.body, MESSAGES.c.attempts, SUBS.c.name, SUBS.c.url,
+                   SUBS.c.format, SUBS.c.secret)
+            .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
+            .where(MESSAGES.c.id.in_(taken))
+            .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+        ).all()
+    return [Outbound(r.id, r.name, r.url, Format(r.format), r.secret, r.body, r.attempts)
+            for r in out]
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one attempt to send a message, as the ledger records it."""
+
+    message_id: str
+    at: datetime
+    status: int | None
+    latency: float  # seconds
+    error: str | None
+    state: str  # sent, pending (to retry), dead
+    next_attempt_at: datetime | None = None
+    disable: str | None = None  # set: disable the subscription, with this reason
+
+
+def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
+    """Record attempts and move their messages on, in one transaction.
+
+    A subscription disabled here (410 Gone) has its other pending messages marked dead, with
+    the reason, so they stay visible rather than silently dropped."""
+    if not results:
+        return
+    with _tx(engine) as conn:
+        numbers = {r.id: r.attempts for r in conn.execute(
+            select(MESSAGES.c.id, MESSAGES.c.attempts)
+            .where(MESSAGES.c.id.in_([x.message_id for x in results])))}
+        conn.execute(ATTEMPTS.insert(), [
+            {"message_id": x.message_id, "number": numbers.get(x.message_id, 0) + 1,
+             "at": x.at, "status": x.status, "latency_ms": round(x.latency * 1000),
+             "error": x.error} for x in results])
+        for x in results:
+            values: dict[str, Any] = {
+                "attempts": MESSAGES.c.attempts + 1, "status": x.state, "last_status": x.status,
+                "last_error": x.error, "lease_owner": None, "lease_until": None,
+            }
+            if x.state == "sent":
+                values["sent_at"] = x.at
+            if x.next_attempt_at is not None:
+                values["next_attempt_at"] = x.next_attempt_at
+            conn.execute(update(MESSAGES).where(MESSAGES.c.id == x.message_id,
+                                             MESSAGES.c.lease_owner == owner).values(**values))
+            if x.disable:
+                sub_id = conn.execute(select(MESSAGES.c.subscription_id)
+                                      .where(MESSAGES.c.id == x.message_id)).scalar_one()
+                conn.execute(update(SUBS).where(SUBS.c.id == sub_id)
+                             .values(enabled=False, disabled_reason=x.disable))
+                conn.execute(update(MESSAGES).where(MESSAGES.c.subscription_id == sub_id,
+                                                 MESSAGES.c.status == "pending")
+                             .values(status="dead", last_error=x.disable))
+
+
+def next_sendable(engine: Engine, now: datetime) -> datetime | None:
+    """The earliest instant at which a pending message not leased by anyone could be taken:
+    its retry time or its subscription's pacing, whichever is later. None when there is none.
+    """
+    free = (MESSAGES.c.lease_until.is_(None)) | (MESSAGES.c.lease_until < now)
+    with _tx(engine) as conn:
+        rows = conn.execute(
+            select(func.min(MESSAGES.c.next_attempt_at), SUBS.c.next_send_at)
+            .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
+            .where(MESSAGES.c.status == "pending", free, SUBS.c.enabled)
+            .group_by(SUBS.c.id, SUBS.c.next_send_at)
+        ).all()
+    best: datetime | None = None
+    for first, paced in rows:
+        first = _aware(first)
+        when = max(first, paced) if paced is not None else first
+        best = when if best is None or when < best else best
+    return best
+
+
+def _aware(value: datetime) -> datetime:
+    # An aggregate (min) comes back without the column's type, so naive from SQLite.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ledger_keys(engine: Engine) -> set[tuple[str, str, str]]:
+    """Every (subscription, occurrence, offset) the ledger holds."""
+    with _tx(engine) as conn:
+        return {(r.name, r.occurrence_id, r.offset) for r in conn.execute(
+            select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
+            .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id))}
+
+
+# --- reading the ledger ----------------------------------------------------------------------
+
+STATUSES = ("pending", "retrying", "sending", "sent", "dead", "skipped")
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """One reminder in the ledger, as `calendar-tool deliveries` shows it."""
+
+    subscription: str
+    occurrence_id: str
+    offset: str
+    notice: str
+    remind_at: datetime
+    status: str  # one of STATUSES
+    message_id: str
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+def _view_status(status: str, attempts: int, lease_until: datetime | None, now: datetime
+                 ) -> str:
+    if status != "pending":
+        return status
+    if lease_until is not None and lease_until >= now:
+        return "sending"
+    return "retrying" if attempts else "pending"
+
+
+def deliveries(engine: Engine, now: datetime, statuses: Sequence[str] = (),
+               subscription_name: str | None = None, limit: int | None = None
+               ) -> list[DeliveryView]:
+    """The ledger, newest reminder first, filtered by status and subscription."""
+    query = (
+        select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset, DELIVERIES.c.notice,
+               DELIVERIES.c.remind_at, MESSAGES.c.status, MESSAGES.c.id, MESSAGES.c.attempts,
+               MESSAGES.c.last_status, MESSAGES.c.last_error, MESSAGES.c.sent_at,
+               MESSAGES.c.next_attempt_at, MESSAGES.c.lease_until)
+        .join(MESSAGES, MESSAGES.c.id == DELIVERIES.c.message_id)
+        .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id)
+        .order_by(DELIVERIES.c.remind_at.desc(), SUBS.c.name, DELIVERIES.c.occurrence_id,
+                  DELIVERIES.c.offset)
+    )
+    if subscription_name is not None:
+        query = query.where(SUBS.c.name == subscription_name)
+    with _tx(engine) as conn:
+        rows = conn.execute(query).all()
+    out = []
+    for r in rows:
+        status = _view_status(r.status, r.attempts, r.lease_until, now)
+        if statuses and status not in statuses:
+            continue
+        out.append(DeliveryView(
+            r.name, r.occurrence_id, r.offset, r.notice, r.remind_at, status, r.id, r.attempts,
+            r.last_status, r.last_error, r.sent_at,
+            r.next_attempt_at if r.status == "pending" else None))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    message_id: str
+    number: int
+    at: datetime
+    status: int | None
+    latency_ms: int
+    error: str | None
+
+
+def attempts(engine: Engine, message_id: str | None = None) -> list[AttemptView]:
+    """Every attempt (of one message), oldest first."""
+    query = select(ATTEMPTS).order_by(ATTEMPTS.c.at, ATTEMPTS.c.id)
+    if message_id is not None:
+        query = query.where(ATTEMPTS.c.message_id == message_id)
+    with _tx(engine) as conn:
+        return [AttemptView(r.message_id, r.number, r.at, r.status, r.latency_ms, r.error)
+                for r in conn.execute(query)]

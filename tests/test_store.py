@@ -1,0 +1,174 @@
+"""The store on SQLite and PostgreSQL: schema versioning, subscriptions, revisions, and the
+ledger's claims and leases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from calendar_tool import store
+from calendar_tool.errors import StoreFailed, UnknownSubscription
+from calendar_tool.model import Kind, Offset, Revision
+from calendar_tool.reminders import Format, Subscription, reminders_between
+from calendar_tool.timeline import occurrences
+from tests.registers import entry, register_of
+
+T0 = datetime(2027, 6, 30, 9, 0, tzinfo=UTC)
+
+
+def _sub(name: str = "team", **kw: object) -> Subscription:
+    values: dict[str, object] = {
+        "name": name, "url": "https://hooks.slack.com/services/T0/B0/SECRET",
+        "format": Format.SLACK, "created_at": datetime(2027, 1, 1, tzinfo=UTC)}
+    values.update(kw)
+    return Subscription(**values)  # type: ignore[arg-type]
+
+
+def test_a_new_database_gets_the_current_schema_and_reopening_keeps_the_data(
+        db_url: str) -> None:
+    first = store.open_store(db_url)
+    assert store.schema_version(first) == store.SCHEMA_VERSION
+    store.add_subscription(first, _sub())
+    first.dispose()
+    again = store.open_store(db_url)
+    assert [i.subscription.name for i in store.subscriptions(again)] == ["team"]
+    again.dispose()
+
+
+def test_a_database_newer_than_the_code_is_refused(engine: store.Engine, db_url: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
+    with pytest.raises(StoreFailed, match="schema version 99, newer than"):
+        store.open_store(db_url)
+
+
+def test_a_migration_step_upgrades_in_place_without_losing_rows(
+        engine: store.Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """How a later schema change lands: one step in MIGRATIONS, run once, rows kept."""
+    store.add_subscription(engine, _sub())
+
+    def add_note(conn: store.Connection) -> None:
+        conn.execute(text("ALTER TABLE subscription ADD COLUMN note VARCHAR DEFAULT 'kept'"))
+
+    monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)
+    monkeypatch.setitem(store.MIGRATIONS, store.SCHEMA_VERSION, add_note)
+    upgraded = store.open_store(db_url)
+    assert store.schema_version(upgraded) == store.SCHEMA_VERSION
+    with upgraded.connect() as conn:
+        assert conn.execute(text("SELECT name, note FROM subscription")).all() == [
+            ("team", "kept")]
+    store.open_store(db_url).dispose()  # a second start runs nothing again
+    upgraded.dispose()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("nonsense", "is not a database URL"),
+    ("postgresql://postgres@127.0.0.1:1/none", "cannot open the database"),
+])
+def test_an_unusable_database_is_one_clear_error(url: str, message: str) -> None:
+    with pytest.raises(StoreFailed, match=message):
+        store.open_store(url)
+
+
+def test_the_password_never_shows_in_a_database_error() -> None:
+    with pytest.raises(StoreFailed) as caught:
+        store.open_store("postgresql://user:hunter2@127.0.0.1:1/none")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_subscription_round_trips_every_field(engine: store.Engine) -> None:
+    sub = _sub(format=Format.JSON, url="http://127.0.0.1:9/hook", secret="whsec_abc",
+               areas=frozenset({"victims", "trafficking"}), actors=frozenset({"commission"}),
+               kinds=frozenset({Kind.DEADLINE, Kind.REPORT}),
+               offsets=(Offset(days=14), Offset()), overdue=False,
+               time_of_day=time(7, 30), zone="Europe/Vienna")
+    store.add_subscription(engine, sub)
+    info = store.subscription(engine, "team")
+    assert info.subscription == sub
+    assert info.disabled_reason is None
+
+
+def test_names_are_unique_and_unknown_names_are_errors(engine: store.Engine) -> None:
+    store.add_subscription(engine, _sub())
+    with pytest.raises(StoreFailed, match="name: a subscription named 'team' already exists"):
+        store.add_subscription(engine, _sub())
+    with pytest.raises(UnknownSubscription):
+        store.subscription(engine, "other")
+    with pytest.raises(UnknownSubscription):
+        store.remove_subscription(engine, "other")
+    store.remove_subscription(engine, "team")
+    assert store.subscriptions(engine) == []
+
+
+def test_revisions_round_trip_and_only_changes_are_written(engine: store.Engine) -> None:
+    first = {"a": Revision("sha256:1", 0, T0), "b": Revision("sha256:2", 3, T0)}
+    assert store.save_revisions(engine, {}, first) == 2
+    assert store.load_revisions(engine) == first
+    second = dict(first, b=Revision("sha256:3", 4, T0 + timedelta(hours=1)))
+    assert store.save_revisions(engine, first, second) == 1
+    assert store.load_revisions(engine) == second
+    assert store.load_revisions(engine)["b"].changed_at.tzinfo is not None
+
+
+def _claim(engine: store.Engine, names: list[str], now: datetime, apart: bool = False
+           ) -> store.Claimed:
+    """Claim the reminders due by `now`: one message per subscription, or per reminder."""
+    reg = register_of(entry("a", "2027-06-30"), entry("b", "2027-06-30"))
+    subs = [store.subscription(engine, n).subscription for n in names]
+    occs = occurrences(reg, datetime(2028, 1, 1).date())
+    owed = reminders_between(reg, occs, subs, datetime(2027, 6, 1, tzinfo=UTC),
+                             now + timedelta(seconds=1))
+    groups = [([r for r in owed if r.subscription == n], False) for n in names]
+    if apart:
+        groups = [([r], False) for r in owed]
+    return store.claim(engine, groups, lambda rs: f"{len(rs)} reminders", now,
+                       dict.fromkeys(names, now))
+
+
+def test_a_reminder_is_claimed_once(engine: store.Engine) -> None:
+    store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
+    assert _claim(engine, ["team"], T0) == store.Claimed(1, 2, 0)
+    assert _claim(engine, ["team"], T0) == store.Claimed(0, 0, 0)
+    assert store.ledger_keys(engine) == {("team", "a", "P0D"), ("team", "b", "P0D")}
+    assert store.checked_until(engine) == {"team": T0}
+
+
+def test_a_lease_keeps_a_message_from_a_second_sender_until_it_runs_out(
+        engine: store.Engine) -> None:
+    store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
+    _claim(engine, ["team"], T0)
+    lease, pace = timedelta(seconds=60), timedelta(0)
+    [taken] = store.take(engine, "one", T0, lease, pace)
+    assert (taken.subscription, taken.body, taken.attempts) == ("team", "2 reminders", 0)
+    assert store.take(engine, "two", T0 + timedelta(seconds=59), lease, pace) == []
+    assert [v.status for v in store.deliveries(engine, T0)] == ["sending", "sending"]
+    # "one" died without recording anything: after the lease, "two" takes the same message.
+    [again] = store.take(engine, "two", T0 + timedelta(seconds=61), lease, pace)
+    assert again.id == taken.id
+    # A late record by "one" no longer moves the message: "two" holds it.
+    store.record(engine, "one", [store.Result(taken.id, T0, 200, 0.1, None, "sent")])
+    assert [v.status for v in store.deliveries(engine, T0 + timedelta(seconds=62))] == [
+        "sending", "sending"]
+    store.record(engine, "two", [store.Result(taken.id, T0, 200, 0.1, None, "sent")])
+    assert [v.status for v in store.deliveries(engine, T0)] == ["sent", "sent"]
+
+
+def test_pacing_holds_a_subscriptions_next_message(engine: store.Engine) -> None:
+    store.add_subscription(engine, _sub(offsets=(Offset(days=1), Offset()), overdue=False))
+    assert _claim(engine, ["team"], T0, apart=True) == store.Claimed(4, 4, 0)
+    pace = timedelta(seconds=1)
+    assert len(store.take(engine, "one", T0, timedelta(seconds=60), pace)) == 1
+    assert store.take(engine, "one", T0, timedelta(seconds=60), pace) == []
+    assert store.next_sendable(engine, T0) == T0 + pace
+    assert len(store.take(engine, "one", T0 + pace, timedelta(seconds=60), pace)) == 1
+    assert store.next_sendable(engine, T0 + pace) == T0 + 2 * pace
+
+
+def test_removing_a_subscription_removes_its_ledger(engine: store.Engine) -> None:
+    store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
+    _claim(engine, ["team"], T0)
+    store.remove_subscription(engine, "team")
+    assert store.deliveries(engine, T0) == []
+    assert store.ledger_keys(engine) == set()
