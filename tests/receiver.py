@@ -1,0 +1,287 @@
+"""A real webhook receiver for the tests: an HTTP server on 127.0.0.1 that records what it gets,
+checks Standard Webhooks signatures with the reference library, and fails, stalls, rate-limits
+or redirects on command. Deliveries go over real sockets, so timeouts, refused connections and
+unread redirects are the real thing rather than a mock's idea of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+import standardwebhooks
+
+TOLERANCE = timedelta(minutes=5)  # the library's own window for webhook-timestamp
+
+
+@dataclass(frozen=True)
+class Accept:
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Fail:
+    status: int = 500
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Hold the request `seconds`, then answer 200 if the client is still there. Closing the
+    receiver ends the wait at once, so a test never waits for a stall it has finished with."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    retry_after: str = "2"
+
+
+@dataclass(frozen=True)
+class Gone:
+    pass
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+Behaviour = Accept | Fail | Stall | RateLimit | Gone | Redirect
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request. `status_sent` is 0 until an answer goes out, and stays 0 when the client
+    left before it could get one (a stall it gave up on). `verified` is None without a secret."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    json: Any
+    at: float
+    status_sent: int
+    verified: bool | None
+
+
+class _ClockedWebhook(standardwebhooks.Webhook):
+    """The reference verifier with its timestamp window read against the test's clock, which
+    may be years from the wall clock. Only the timestamp check is replaced; the signature
+    comparison stays the library's."""
+
+    def __init__(self, secret: str, now: Callable[[], datetime]) -> None:
+        super().__init__(secret)
+        self._now = now
+
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:
+        try:
+            timestamp = datetime.fromtimestamp(float(timestamp_header), tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise standardwebhooks.WebhookVerificationError("Invalid Signature Headers") from exc
+        now = self._now()
+        if timestamp < now - TOLERANCE:
+            raise standardwebhooks.WebhookVerificationError("Message timestamp too old")
+        if timestamp > now + TOLERANCE:
+            raise standardwebhooks.WebhookVerificationError("Message timestamp too new")
+        return timestamp
+
+
+class Receiver:
+    """`with Receiver() as r: ... r.url ... r.requests`. Thread-safe: the server answers each
+    request on its own thread."""
+
+    def __init__(self, secret: str | None = None, now: Callable[[], datetime] | None = None
+                 ) -> None:
+        self.secret = secret
+        self.now = now
+        self._lock = threading.Condition()
+        self._requests: list[Received] = []
+        self._script: deque[Behaviour] = deque()
+        self._closing = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        # Joined on close (stalls are released first), so no handler outlives its test.
+        self._server.daemon_threads = False
+        self.port: int = self._server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.base}/hook"
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    # --- scripting and reading ---------------------------------------------------------------
+
+    def script(self, *behaviours: Behaviour) -> None:
+        """Queue what the next requests get, one behaviour each; then 200 again."""
+        with self._lock:
+            self._script.extend(behaviours)
+
+    @property
+    def requests(self) -> list[Received]:
+        with self._lock:
+            return list(self._requests)
+
+    def accepted(self) -> list[Received]:
+        return [r for r in self.requests if 200 <= r.status_sent <= 299]
+
+    def ids(self) -> list[str]:
+        return [r.headers.get("webhook-id", "") for r in self.accepted()]
+
+    def wait_for(self, n: int, timeout: float = 5.0) -> list[Received]:
+        """Block until `n` requests have arrived (answered or not); fail after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._requests) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{len(self._requests)} of {n} requests arrived "
+                                       f"within {timeout} s")
+                self._lock.wait(left)
+            return list(self._requests)
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Receiver:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- used by the handler -----------------------------------------------------------------
+
+    def _verify(self, body: bytes, headers: dict[str, str]) -> bool | None:
+        if self.secret is None:
+            return None
+        hook = (standardwebhooks.Webhook(self.secret) if self.now is None
+                else _ClockedWebhook(self.secret, self.now))
+        try:
+            hook.verify(body, headers, json_parse=False)
+        except (standardwebhooks.WebhookVerificationError, ValueError):
+            return False
+        return True
+
+    def _arrive(self, record: Received, verified: bool | None) -> tuple[int, Behaviour | None]:
+        """Record the request and choose its behaviour (a bad signature gets 400 and leaves the
+        script alone, so that the scripted failures still meet the requests they were meant
+        for)."""
+        with self._lock:
+            index = len(self._requests)
+            self._requests.append(record)
+            self._lock.notify_all()
+            if verified is False:
+                return index, None
+            return index, self._script.popleft() if self._script else Accept()
+
+    def _answered(self, index: int, status: int) -> None:
+        with self._lock:
+            self._requests[index] = replace(self._requests[index], status_sent=status)
+
+
+def receiver_fixture() -> Iterator[Receiver]:
+    """The body of a `receiver` fixture: `receiver = pytest.fixture(receiver_fixture)`."""
+    with Receiver() as r:
+        yield r
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self._handle()
+
+        def do_GET(self) -> None:  # a followed redirect would arrive as a GET; record it too
+            self._handle()
+
+        def do_PUT(self) -> None:
+            self._handle()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the tests read `requests`, not stderr
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                parsed: Any = json.loads(body) if body else None
+            except ValueError:
+                parsed = None
+            verified = receiver._verify(body, headers)
+            record = Received(self.path, headers, body, parsed, time.monotonic(), 0, verified)
+            index, behaviour = receiver._arrive(record, verified)
+            extra: dict[str, str] = {}
+            match behaviour:
+                case None:
+                    status = 400
+                case Accept(status=s) | Fail(status=s):
+                    status = s
+                case Stall(seconds=seconds):
+                    receiver._closing.wait(seconds)
+                    if not self._client_connected():
+                        return
+                    status = 200
+                case RateLimit(retry_after=value):
+                    status, extra = 429, {"Retry-After": value}
+                case Gone():
+                    status = 410
+                case Redirect(location=location):
+                    status, extra = 301, {"Location": location}
+            # Marked before the bytes leave, so that a client holding the answer never sees an
+            # unanswered record; undone if the client is gone.
+            receiver._answered(index, status)
+            try:
+                self._respond(status, extra)
+            except OSError:
+                receiver._answered(index, 0)
+
+        def _respond(self, status: int, extra: dict[str, str]) -> None:
+            payload = b'{"ok":true}' if 200 <= status <= 299 else b'{"ok":false}'
+            self.send_response(status)
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+
+        def _client_connected(self) -> bool:
+            """Whether the client still waits: a readable socket with nothing to read is one
+            that the client has closed."""
+            sock = self.connection
+            readable, _, _ = select.select([sock], [], [], 0)
+            if not readable:
+                return True
+            with contextlib.suppress(OSError):
+                return bool(sock.recv(1, socket.MSG_PEEK))
+            return False
+
+    return Handler
