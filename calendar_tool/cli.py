@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from calendar_tool import listing
-from calendar_tool.clock import SystemClock, today
-from calendar_tool.config import DEFAULT_REGISTER, REGISTER_ENV
+from calendar_tool.clock import Clock, SystemClock, today
+from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
 from calendar_tool.register import (
@@ -61,10 +61,13 @@ class _Group(click.Group):
 @click.option("--register", "register_path", type=click.Path(path_type=Path),
               envvar=REGISTER_ENV, default=DEFAULT_REGISTER, show_default=True,
               help=f"The register file (or set {REGISTER_ENV}).")
+@click.option("--db", "db_url", envvar=DB_ENV, default=DEFAULT_DB, show_default=True,
+              metavar="URL", help=f"The database: a SQLite file, or postgresql://user@host/db "
+              f"(or set {DB_ENV}).")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="calendar-tool")
 @click.pass_context
-def main(ctx: click.Context, register_path: Path, debug: bool) -> None:
+def main(ctx: click.Context, register_path: Path, db_url: str, debug: bool) -> None:
     """A register of time-bound commitments, published as calendar feeds and reminders.
 
     \b
@@ -73,11 +76,18 @@ def main(ctx: click.Context, register_path: Path, debug: bool) -> None:
       calendar-tool list --due 2005
       calendar-tool show victims-review-2002
     """
-    ctx.obj = {"register": register_path, "debug": debug}
+    settings = Settings.from_env()
+    ctx.obj = {"settings": Settings(register=register_path, db=db_url,
+                                    public_url=settings.public_url), "debug": debug}
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings
 
 
 def _register_path(ctx: click.Context) -> Path:
-    return Path(ctx.obj["register"])
+    return _settings(ctx).register
 
 
 @main.command()
@@ -220,25 +230,27 @@ def publish(ctx: click.Context, out_dir: Path, horizon_years: int | None,
             today_: str | None) -> None:
     """Write the iCalendar feeds: all.ics, one per area and per actor, and index.json.
 
-    A feed is replaced atomically and only when its bytes change. A register with problems
+    Each entry's SEQUENCE and LAST-MODIFIED come from its snapshot in the database, which
+    this command brings up to date first. A feed is replaced atomically and only when its
+    bytes change. A register with problems
     publishes nothing: the problems are printed as validate prints them.
 
     \b
     Example:
       calendar-tool publish --out feeds/
     """
-    # Imported here so that the read-only commands never load icalendar.
-    from datetime import UTC, datetime
-
+    # Imported here so that the read-only commands never load icalendar or the database.
+    from calendar_tool import service
     from calendar_tool.clock import FixedClock
-    from calendar_tool.publish import publish as publish_feeds
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     day = _date(today_, "--today")
     clock = FixedClock(datetime(day.year, day.month, day.day, tzinfo=UTC)) if day \
         else SystemClock()
     reg = load_register(_register_path(ctx))
-    report = publish_feeds(reg, out_dir, clock, horizon_years or DEFAULT_HORIZON_YEARS)
+    engine = _engine(ctx)
+    report = service.publish_feeds(engine, reg, out_dir, clock,
+                                   horizon_years or DEFAULT_HORIZON_YEARS)
     for feed in report.feeds:
         state = "written  " if feed.written else "unchanged"
         plural = "s" if feed.events != 1 else ""
@@ -250,6 +262,264 @@ def publish(ctx: click.Context, out_dir: Path, horizon_years: int | None,
     click.echo(f"{len(report.feeds)} feeds up to {report.horizon.isoformat()}: "
                f"{report.written} written, {report.unchanged} unchanged; "
                f"index.json {index}{skipped}")
+
+
+# --- subscriptions and reminders: these load the database and the HTTP client lazily --------
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    """An aware instant: 2026-12-01T09:00+01:00, ...Z, or a date (00:00 UTC)."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{name} {value!r} is not a date or a date and time such as "
+                         "2026-12-01T09:00Z") from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"{name} {value!r} has no zone: add Z or an offset such as +01:00")
+    return parsed.astimezone(UTC)
+
+
+def _clock(at: str | None) -> Clock:
+    instant = _instant(at, "--at")
+    if instant is None:
+        return SystemClock()
+    from calendar_tool.clock import FixedClock
+    return FixedClock(instant)
+
+
+def _engine(ctx: click.Context) -> Any:
+    from calendar_tool import store
+
+    engine = store.open_store(_settings(ctx).db)
+    ctx.call_on_close(engine.dispose)
+    return engine
+
+
+@main.group()
+def subscribe() -> None:
+    """Manage reminder subscriptions: webhooks that get reminders before each deadline.
+
+    \b
+    Examples:
+      calendar-tool subscribe add team --url http://127.0.0.1:9000/hook --area trafficking
+      calendar-tool subscribe list
+      calendar-tool subscribe test team
+      calendar-tool subscribe remove team
+    """
+
+
+def _guess_format(url: str) -> str:
+    return "slack" if "hooks.slack.com" in url else "json"
+
+
+@subscribe.command(name="add")
+@click.argument("name")
+@click.option("--url", required=True, help="The webhook URL reminders are POSTed to.")
+@click.option("--format", "fmt", type=click.Choice(["slack", "json"]),
+              help="slack (an incoming webhook) or json (signed per Standard Webhooks); "
+              "default: slack for hooks.slack.com URLs, json otherwise.")
+@click.option("--area", multiple=True, help="Only entries in these areas (repeatable).")
+@click.option("--actor", multiple=True, help="Only entries owed by these actors (repeatable).")
+@click.option("--kind", multiple=True, type=_choices(Kind), help="Only these kinds (repeatable).")
+@click.option("--offset", "offsets", multiple=True, metavar="DURATION",
+              help="Remind this long before the day, e.g. P30D (repeatable; default: each "
+              "entry's own, P90D P30D P7D P0D unless the register says otherwise).")
+@click.option("--overdue/--no-overdue", default=True, show_default=True,
+              help="Also send a notice on the day after an open deadline's due day.")
+@click.option("--time", "time_", default="09:00", show_default=True, metavar="HH:MM",
+              help="Time of day reminders are sent, in --zone.")
+@click.option("--zone", default="UTC", show_default=True, help="IANA time zone, e.g. "
+              "Europe/Vienna.")
+@click.pass_context
+def subscribe_add(ctx: click.Context, name: str, url: str, fmt: str | None,
+                  area: Sequence[str], actor: Sequence[str], kind: Sequence[str],
+                  offsets: Sequence[str], overdue: bool, time_: str, zone: str) -> None:
+    """Add a subscription. A json one gets a signing secret, shown this once only.
+
+    \b
+    Example:
+      calendar-tool subscribe add team --url http://127.0.0.1:9000/hook --area trafficking
+    """
+    from datetime import time
+
+    from calendar_tool import service
+    from calendar_tool.errors import SubscriptionInvalid
+    from calendar_tool.model import Offset
+    from calendar_tool.reminders import Format, Subscription
+
+    problems = []
+    parsed_offsets = []
+    for text in offsets:
+        try:
+            parsed_offsets.append(Offset.parse(text))
+        except ValueError as exc:
+            problems.append(("offset", str(exc)))
+    try:
+        at = time.fromisoformat(time_)
+    except ValueError:
+        problems.append(("time", f"{time_!r} is not a time of day such as 09:00"))
+        at = time(9)
+    if problems:
+        raise SubscriptionInvalid(problems)
+    sub = Subscription(
+        name=name, url=url, format=Format(fmt or _guess_format(url)),
+        created_at=SystemClock().now(), areas=frozenset(area), actors=frozenset(actor),
+        kinds=frozenset(Kind(k) for k in kind),
+        offsets=tuple(parsed_offsets) if parsed_offsets else None, overdue=overdue,
+        time_of_day=at, zone=zone)
+    reg = load_register(_register_path(ctx))
+    sub = service.add_subscription(_engine(ctx), reg, sub)
+    click.echo(f"added {name!r} ({sub.format.value}); reminders at {at:%H:%M} {zone}")
+    if sub.secret:
+        click.echo(f"signing secret (shown once, keep it with the receiver): {sub.secret}")
+
+
+@subscribe.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+def subscribe_list(ctx: click.Context, fmt: str) -> None:
+    """List subscriptions; URLs that can carry secrets are masked, secrets never shown.
+
+    \b
+    Example:
+      calendar-tool subscribe list
+    """
+    from calendar_tool import store, views
+
+    infos = store.subscriptions(_engine(ctx))
+    click.echo(views.subscriptions_json(infos) if fmt == "json"
+               else views.subscriptions_table(infos))
+
+
+@subscribe.command(name="remove")
+@click.argument("name")
+@click.pass_context
+def subscribe_remove(ctx: click.Context, name: str) -> None:
+    """Remove a subscription and its delivery history.
+
+    \b
+    Example:
+      calendar-tool subscribe remove team
+    """
+    from calendar_tool import store
+
+    store.remove_subscription(_engine(ctx), name)
+    click.echo(f"removed {name!r}")
+
+
+@subscribe.command(name="test")
+@click.argument("name")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds to wait for the receiver.")
+@click.pass_context
+def subscribe_test(ctx: click.Context, name: str, timeout: float) -> None:
+    """Send a sample reminder now and print the receiver's answer and the time taken.
+
+    \b
+    Example:
+      calendar-tool subscribe test team
+    """
+    from calendar_tool import notify, service, store
+
+    settings = _settings(ctx)
+    sub = store.subscription(_engine(ctx), name).subscription
+    reg = load_register(settings.register)
+    with notify.make_client(timeout) as client:
+        result = service.test_subscription(sub, reg, client, SystemClock(),
+                                           settings.public_url)
+    click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only list what would be sent, and to whom.")
+@click.option("--at", "at", metavar="DATETIME", help="Take this instant as now, e.g. "
+              "2026-12-01T09:00Z (a date means 00:00 UTC).")
+@click.option("--window", default="30d", show_default=True, metavar="SPAN",
+              help="With --dry-run: how far ahead to look (90d, 12w, 6m, 1y).")
+@click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
+              type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
+              "hours; older ones are recorded as skipped.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds per delivery attempt.")
+@click.pass_context
+def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch_up: float,
+           timeout: float) -> None:
+    """Send the reminders due now, once each; with --dry-run, list what is coming.
+
+    Without --dry-run this is one pass of what `calendar-tool run` does continuously: claim
+    the reminders due by now in the ledger, send them, and record every attempt. Failed
+    deliveries are retried by later passes on the backoff schedule.
+
+    \b
+    Examples:
+      calendar-tool remind --dry-run --window 90d
+      calendar-tool remind
+    """
+    import time
+    from datetime import timedelta
+
+    from calendar_tool import notify, service, store, views
+
+    settings = _settings(ctx)
+    clock = _clock(at)
+    reg = load_register(settings.register)
+    engine = _engine(ctx)
+    if dry_run:
+        try:
+            span = parse_span(window)
+        except ValueError as exc:
+            raise UsageError(f"--window: {exc}") from None
+        start = clock.now()
+        todo, done = service.dry_run(engine, reg, start, start + span)
+        zones = {i.subscription.name: i.subscription.zone for i in store.subscriptions(engine)}
+        click.echo(views.plan_table(todo, zones))
+        if done:
+            click.echo(f"({done} more already in the ledger)")
+        return
+    claimed = service.enqueue(engine, reg, clock, settings.public_url,
+                              timedelta(hours=catch_up))
+    with notify.make_client(timeout) as client:
+        results = service.deliver_ready(engine, client, clock, service.owner_id(), time.sleep,
+                                        service.Policy(timeout=timeout))
+    counts = {state: sum(r.state == state for r in results) for state in ("sent", "pending",
+                                                                          "dead")}
+    click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "
+               f"skipped {claimed.skipped} past the catch-up window; sent {counts['sent']}, "
+               f"to retry {counts['pending']}, dead {counts['dead']}")
+
+
+@main.command()
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["pending", "retrying", "sending", "sent", "dead", "skipped"]),
+              help="Only these states (repeatable).")
+@click.option("--subscription", metavar="NAME", help="Only this subscription.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json includes every attempt.")
+@click.pass_context
+def deliveries(ctx: click.Context, statuses: Sequence[str], subscription: str | None,
+               limit: int, fmt: str) -> None:
+    """Show the delivery ledger, newest reminder first: one line per reminder.
+
+    \b
+    Examples:
+      calendar-tool deliveries --status dead
+      calendar-tool deliveries --subscription team --format json
+    """
+    from calendar_tool import store, views
+
+    engine = _engine(ctx)
+    if subscription is not None:
+        store.subscription(engine, subscription)  # an unknown name is an error, not "empty"
+    found = store.deliveries(engine, SystemClock().now(), statuses, subscription, limit)
+    if fmt == "json":
+        click.echo(views.deliveries_json(found, store.attempts(engine)))
+    else:
+        click.echo(views.deliveries_table(found))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,26 +8,27 @@ served. Series are expanded up to a
 horizon (`timeline.DEFAULT_HORIZON_YEARS` past today by default, the same as `list`), so every
 client sees the same dates whatever its support for recurrence rules.
 
-Each file is replaced atomically and only when its bytes change. Revisions are saved before
-the feeds: if publishing stops half way, the next run computes the same revisions and so the
-same bytes for the feeds it had not written yet.
+Each file is replaced atomically and only when its bytes change. The entries' revisions
+(SEQUENCE, LAST-MODIFIED) are given: the service computes them and saves them in the store
+before publishing, so that a run stopped half way gives the same bytes for the feeds it had not
+written yet when it is repeated.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from calendar_tool import ical, revisions
+from calendar_tool import ical
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.files import write_if_changed
-from calendar_tool.model import Occurrence, Register
+from calendar_tool.model import Occurrence, Register, Revision
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
 
 INDEX_NAME = "index.json"
@@ -51,7 +52,6 @@ class PublishReport:
     out_dir: Path
     feeds: tuple[FeedResult, ...]
     index_written: bool
-    revisions_written: bool
     removed: tuple[str, ...]  # files of earlier runs that are no longer published
     skipped: tuple[str, ...]  # feeds not written because they would hold no event
     horizon: date
@@ -127,24 +127,20 @@ def _old_feed_paths(index: Path) -> list[str]:
         return []
 
 
-def publish(register: Register, out_dir: Path, clock: Clock,
+def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clock: Clock,
             horizon_years: int = DEFAULT_HORIZON_YEARS) -> PublishReport:
-    """Write the register's feeds, `index.json` and the revision store into `out_dir`.
+    """Write the register's feeds and `index.json` into `out_dir`.
 
-    `register` is already validated. Files whose bytes would not change are left untouched.
-    Raises PublishFailed when the folder cannot be written or its revision store is damaged.
+    `register` is already validated and `revs` holds a revision for each of its entries.
+    Files whose bytes would not change are left untouched. Raises PublishFailed when the
+    folder cannot be written.
     """
     if horizon_years < 0:
         raise ValueError("horizon_years must not be negative")
-    now = clock.now()
     until = horizon(today(clock), horizon_years)
-    store = out_dir / revisions.STORE_NAME
     index = out_dir / INDEX_NAME
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        revs = revisions.next_revisions(revisions.load(store), register, now)
-        revisions_written = revisions.save(store, revs)
-
         occs = feed_occurrences(register, until)
         blocks = {o.id: ical.event_bytes(o, register, revs[o.entry.id]) for o in occs}
         results: list[FeedResult] = []
@@ -170,5 +166,5 @@ def publish(register: Register, out_dir: Path, clock: Clock,
         index_written = write_if_changed(index, index_bytes(results))
     except OSError as exc:
         raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
-    return PublishReport(out_dir, tuple(results), index_written, revisions_written,
-                         tuple(removed), tuple(skipped), until)
+    return PublishReport(out_dir, tuple(results), index_written, tuple(removed),
+                         tuple(skipped), until)

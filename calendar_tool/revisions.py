@@ -2,9 +2,8 @@
 advance only when that hash changes.
 
 Feeds need them so that a subscribed client updates an event in place when its entry changes
-and sees nothing new when it does not. The store is a small JSON file beside the feeds
-(`.revisions.json`); `next_revisions` is pure and `load`/`save` are its only I/O, so that the
-store can move into the database without touching the logic.
+and sees nothing new when it does not. Pure: the store keeps them (`entry_snapshot`), the
+service passes them in and saves what `next_revisions` returns.
 
 What is hashed is everything the feed shows for the entry that does not depend on the day of
 publishing: the entry as written, its resolved date when it is dated from another entry (so
@@ -22,16 +21,10 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from calendar_tool.errors import PublishFailed
-from calendar_tool.files import write_if_changed
 from calendar_tool.model import Entry, Register, Revision
 from calendar_tool.timeline import Resolver
-
-STORE_NAME = ".revisions.json"
-FORMAT = 1
 
 
 def _plain(value: Any) -> Any:
@@ -95,57 +88,3 @@ def next_revisions(old: Mapping[str, Revision], register: Register, now: datetim
             changed = stamp if stamp > prev.changed_at else prev.changed_at + timedelta(seconds=1)
             out[entry.id] = Revision(digest, prev.sequence + 1, changed)
     return out
-
-
-def dumps(revisions: Mapping[str, Revision]) -> bytes:
-    """The store's bytes: sorted, so that equal revisions give equal files."""
-    entries = {
-        key: {"hash": r.hash, "sequence": r.sequence,
-              "changed_at": r.changed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        for key, r in sorted(revisions.items())
-    }
-    text = json.dumps({"format": FORMAT, "entries": entries}, indent=2, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
-
-
-def loads(data: bytes) -> dict[str, Revision]:
-    """Parse the store's bytes; raise ValueError when they are not a revision store."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT \
-            or not isinstance(doc.get("entries"), dict):
-        raise ValueError(f'expected {{"format": {FORMAT}, "entries": {{...}}}}')
-    out: dict[str, Revision] = {}
-    for key, rec in doc["entries"].items():
-        try:
-            changed = datetime.strptime(rec["changed_at"], "%Y-%m-%dT%H:%M:%SZ")
-            revision = Revision(str(rec["hash"]), int(rec["sequence"]),
-                                changed.replace(tzinfo=UTC))
-        except (TypeError, KeyError, ValueError) as exc:
-            raise ValueError(f"entry {key!r}: {exc!r}") from None
-        out[str(key)] = revision
-    return out
-
-
-def load(path: Path) -> dict[str, Revision]:
-    """The revisions stored at `path`; none when the file does not exist yet."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise PublishFailed(f"cannot read the revision file {str(path)!r}: {exc}") from None
-    try:
-        return loads(data)
-    except ValueError as exc:
-        raise PublishFailed(
-            f"the revision file {str(path)!r} is damaged: {exc}; restore it from a backup, "
-            "or delete it to restart every SEQUENCE at 0 (clients may then ignore updates)"
-        ) from None
-
-
-def save(path: Path, revisions: Mapping[str, Revision]) -> bool:
-    """Write the store atomically if it changed; True if written."""
-    return write_if_changed(path, dumps(revisions))

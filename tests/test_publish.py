@@ -5,6 +5,7 @@ parsers (ical.js, vobject, ical) agreeing with `list --format json`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,12 @@ from typing import Any
 import pytest
 
 from bench.generate import register_text
+from calendar_tool import service, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.model import Register
-from calendar_tool.publish import publish
+from calendar_tool.publish import PublishReport
 from calendar_tool.register import parse_register
-from calendar_tool.timeline import occurrences
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, occurrences
 from tests.conftest import CLI
 from tests.feedlint import lint
 from tests.parsers import ical_events, icaljs, vobject_events
@@ -55,6 +57,20 @@ def _blocks(data: bytes) -> dict[str, bytes]:
     return out
 
 
+Publish = Callable[..., PublishReport]
+
+
+@pytest.fixture
+def publish(engine: store.Engine) -> Publish:
+    """Publish as the command does: revisions from the store (SQLite, then PostgreSQL)."""
+
+    def run(register: Register, out: Path, clock: FixedClock,
+            horizon_years: int = DEFAULT_HORIZON_YEARS) -> PublishReport:
+        return service.publish_feeds(engine, register, out, clock, horizon_years)
+
+    return run
+
+
 # --- what is written -------------------------------------------------------------------------
 
 SAMPLE_FEEDS = [
@@ -69,12 +85,13 @@ SAMPLE_FEEDS = [
 ]
 
 
-def test_publish_writes_every_feed_and_the_index(sample: Register, tmp_path: Path) -> None:
+def test_publish_writes_every_feed_and_the_index(sample: Register, tmp_path: Path,
+                                                 publish: Publish) -> None:
     """all.ics, one feed per area and per actor, index.json with name, title, path and count,
     and the revision store."""
     report = publish(sample, tmp_path, FixedClock(NOW))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{name}.ics" for name, _, _ in SAMPLE_FEEDS] + ["index.json", ".revisions.json"])
+        [f"{name}.ics" for name, _, _ in SAMPLE_FEEDS] + ["index.json"])
     assert json.loads((tmp_path / "index.json").read_text()) == {"feeds": [
         {"name": name, "title": title, "path": f"{name}.ics", "events": count}
         for name, title, count in SAMPLE_FEEDS
@@ -82,11 +99,10 @@ def test_publish_writes_every_feed_and_the_index(sample: Register, tmp_path: Pat
     assert [(f.name, f.events, f.written) for f in report.feeds] == \
         [(name, count, True) for name, _, count in SAMPLE_FEEDS]
     assert report.horizon == date(2030, 6, 1)
-    assert (report.index_written, report.revisions_written, report.removed, report.skipped) == \
-        (True, True, (), ())
+    assert (report.index_written, report.removed, report.skipped) == (True, (), ())
 
 
-def test_series_run_to_the_horizon(sample: Register, tmp_path: Path) -> None:
+def test_series_run_to_the_horizon(sample: Register, tmp_path: Path, publish: Publish) -> None:
     """Open-ended series stop five years past today by default, or at the horizon given."""
     publish(sample, tmp_path / "five", FixedClock(NOW))
     publish(sample, tmp_path / "one", FixedClock(NOW), horizon_years=1)
@@ -98,17 +114,19 @@ def test_series_run_to_the_horizon(sample: Register, tmp_path: Path) -> None:
         "commission-sessions#35@calendar-tool"   # 2026
 
 
-def test_republishing_leaves_every_file_untouched(sample: Register, tmp_path: Path) -> None:
+def test_republishing_leaves_every_file_untouched(sample: Register, tmp_path: Path,
+                                                  publish: Publish) -> None:
     """A second run hours later rewrites nothing: same bytes, same inode, same mtime."""
     publish(sample, tmp_path, FixedClock(NOW))
     before = _snapshot(tmp_path)
     report = publish(sample, tmp_path, FixedClock(NOW + timedelta(hours=20)))
     assert _snapshot(tmp_path) == before
     assert (report.written, report.unchanged) == (0, len(SAMPLE_FEEDS))
-    assert (report.index_written, report.revisions_written) == (False, False)
+    assert report.index_written is False
 
 
-def test_editing_one_entry_changes_only_its_sequence(sample: Register, tmp_path: Path) -> None:
+def test_editing_one_entry_changes_only_its_sequence(sample: Register, tmp_path: Path,
+                                                     publish: Publish) -> None:
     """After one entry's title changes, only its event gets SEQUENCE 1 and a new LAST-MODIFIED;
     every UID stays and every other event keeps its bytes."""
     publish(sample, tmp_path, FixedClock(NOW))
@@ -133,7 +151,8 @@ def test_editing_one_entry_changes_only_its_sequence(sample: Register, tmp_path:
         ["actor-member-states", "all", "area-victims"]
 
 
-def test_withdrawing_an_entry_cancels_it(sample: Register, tmp_path: Path) -> None:
+def test_withdrawing_an_entry_cancels_it(sample: Register, tmp_path: Path,
+                                         publish: Publish) -> None:
     """A withdrawn entry stays under its UID with STATUS:CANCELLED and a higher SEQUENCE, so
     subscribers' copies are cancelled rather than left behind."""
     publish(sample, tmp_path, FixedClock(NOW))
@@ -146,7 +165,8 @@ def test_withdrawing_an_entry_cancels_it(sample: Register, tmp_path: Path) -> No
         "Review practices relating to victims of crime – by end of 2002 [withdrawn]"
 
 
-def test_feed_that_would_be_empty_is_not_written(real: Register, tmp_path: Path) -> None:
+def test_feed_that_would_be_empty_is_not_written(real: Register, tmp_path: Path,
+                                                 publish: Publish) -> None:
     """Areas and actors with no dated entry get no feed (RFC 5545 needs a component) and are
     not in the index."""
     report = publish(real, tmp_path, FixedClock(NOW))
@@ -157,7 +177,8 @@ def test_feed_that_would_be_empty_is_not_written(real: Register, tmp_path: Path)
     assert not (tmp_path / "area-terrorism.ics").exists()
 
 
-def test_feed_no_longer_published_is_removed(sample: Register, tmp_path: Path) -> None:
+def test_feed_no_longer_published_is_removed(sample: Register, tmp_path: Path,
+                                             publish: Publish) -> None:
     """A feed an earlier run wrote and this one does not is deleted, not served stale."""
     publish(sample, tmp_path, FixedClock(NOW))
     moved = _sample("    areas: [trafficking]\n", "    areas: [victims]\n")
@@ -165,17 +186,6 @@ def test_feed_no_longer_published_is_removed(sample: Register, tmp_path: Path) -
     assert report.removed == ("area-trafficking.ics",)
     assert not (tmp_path / "area-trafficking.ics").exists()
     assert "area-trafficking" not in (tmp_path / "index.json").read_text()
-
-
-def test_revision_store_records_each_entry(sample: Register, tmp_path: Path) -> None:
-    """`.revisions.json` holds each entry's hash, sequence and change instant in UTC."""
-    publish(sample, tmp_path, FixedClock(NOW))
-    store = json.loads((tmp_path / ".revisions.json").read_text())
-    assert store["format"] == 1
-    assert sorted(store["entries"]) == sorted(e.id for e in sample.entries)
-    assert store["entries"]["biennium"]["sequence"] == 0
-    assert store["entries"]["biennium"]["changed_at"] == "2025-06-01T00:00:00Z"
-    assert store["entries"]["biennium"]["hash"].startswith("sha256:")
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -207,18 +217,6 @@ def test_invalid_register_publishes_nothing(cli: CLI, tmp_path: Path) -> None:
     assert result.stderr == cli("validate", register=broken).stderr
     assert _snapshot(tmp_path) == before
 
-
-def test_damaged_revision_store_exits_6(cli: CLI, tmp_path: Path) -> None:
-    """A damaged `.revisions.json` stops publishing with exit 6 and says what to do."""
-    (tmp_path / ".revisions.json").write_text("{")
-    result = cli("publish", "--out", str(tmp_path), "--today", TODAY)
-    assert result.exit_code == 6
-    assert result.stderr.startswith(f"error: the revision file "
-                                    f"'{tmp_path / '.revisions.json'}' is damaged: not JSON")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".revisions.json"]
-
-
-# --- independent parsers agree with `list --format json` -------------------------------------
 
 def _expected(cli: CLI, register: Path, name: str) -> list[dict[str, Any]]:
     """The events a feed must hold, from `list --format json` with the same filter."""
@@ -273,7 +271,7 @@ def test_every_feed_reads_the_same_in_three_parsers_and_list(
                 js["calendar"]["published_ttl"]) == ("PT12H", "duration", "PT12H")
 
 
-def test_generated_register_publishes_clean_feeds(tmp_path: Path) -> None:
+def test_generated_register_publishes_clean_feeds(tmp_path: Path, publish: Publish) -> None:
     """A generated 400-entry register (series, relative dates, several sources) publishes feeds
     that lint clean and that ical.js reads with one event per dated occurrence."""
     register = parse_register(register_text(400), "generated.yaml")
@@ -288,7 +286,8 @@ def test_generated_register_publishes_clean_feeds(tmp_path: Path) -> None:
 # --- the lint catches what the parsers let through -------------------------------------------
 
 def test_lint_flags_duplicate_uids_and_an_end_before_its_start(sample: Register,
-                                                               tmp_path: Path) -> None:
+                                                               tmp_path: Path,
+                                                               publish: Publish) -> None:
     """The feed lint reports a repeated UID and a DTEND not after DTSTART, which ical.js,
     vobject and ical all accept without a word."""
     publish(sample, tmp_path, FixedClock(NOW))

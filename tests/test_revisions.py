@@ -4,12 +4,10 @@ changes; the JSON store round-trips and refuses damage."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from calendar_tool import revisions
-from calendar_tool.errors import PublishFailed
 from calendar_tool.model import Register, Revision
 from calendar_tool.register import parse_register
 from tests.paths import SAMPLE
@@ -95,36 +93,3 @@ def test_naive_now_is_refused(sample: Register) -> None:
     """Change instants are aware: a naive `now` is a programming error."""
     with pytest.raises(ValueError, match="aware"):
         revisions.next_revisions({}, sample, datetime(2025, 6, 1))
-
-
-def test_store_round_trips_and_is_sorted(sample: Register) -> None:
-    """dumps/loads give back the same revisions; the JSON is sorted and ends with a newline."""
-    revs = revisions.next_revisions({}, sample, T0)
-    data = revisions.dumps(revs)
-    assert revisions.loads(data) == revs
-    assert data.endswith(b"}\n")
-    assert data.index(b'"biennium"') < data.index(b'"victims-review"')
-    assert b'"changed_at": "2025-06-01T12:00:00Z"' in data
-
-
-@pytest.mark.parametrize(("data", "message"), [
-    (b"not json", "not JSON"),
-    (b'{"format": 2, "entries": {}}', 'expected {"format": 1'),
-    (b'{"format": 1, "entries": {"a": {"hash": "h", "sequence": "x", "changed_at": '
-     b'"2025-06-01T00:00:00Z"}}}', "entry 'a'"),
-    (b'{"format": 1, "entries": {"a": {"hash": "h", "sequence": 1}}}', "entry 'a'"),
-])
-def test_damaged_store_is_refused(data: bytes, message: str) -> None:
-    """Bytes that are not a revision store raise ValueError naming what is wrong."""
-    with pytest.raises(ValueError, match=message.replace("{", r"\{")):
-        revisions.loads(data)
-
-
-def test_load_missing_store_is_empty_and_damaged_one_fails(tmp_path: Path) -> None:
-    """No store yet means no revisions; a damaged one is PublishFailed (exit 6)."""
-    folder = tmp_path
-    assert revisions.load(folder / revisions.STORE_NAME) == {}
-    (folder / revisions.STORE_NAME).write_text("{")
-    with pytest.raises(PublishFailed, match="is damaged") as info:
-        revisions.load(folder / revisions.STORE_NAME)
-    assert info.value.exit_code == 6

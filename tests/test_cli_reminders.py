@@ -1,0 +1,205 @@
+"""`subscribe`, `remind` and `deliveries` from the command line, on SQLite and PostgreSQL, and
+two `calendar-tool remind` processes racing for the same reminders."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from calendar_tool import store
+from calendar_tool.model import Offset
+from calendar_tool.reminders import Format, Subscription
+from tests.conftest import CLI
+from tests.receiver import Accept, Fail, Receiver, closed_port
+from tests.registers import HEADER, entry
+
+SLACK = "https://hooks.slack.com/services/T0001/B0001/sEcReTtOkEn"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+def test_add_shows_the_signing_secret_once_and_list_never(cli_db: CLI) -> None:
+    added = cli_db("subscribe", "add", "team", "--url", "http://127.0.0.1:9/hook",
+                   "--area", "trafficking", "--offset", "P14D", "--offset", "P0D",
+                   "--time", "08:30", "--zone", "Europe/Vienna")
+    assert added.exit_code == 0, added.stderr
+    first, second = added.stdout.splitlines()
+    assert first == "added 'team' (json); reminders at 08:30 Europe/Vienna"
+    secret = second.split(": ", 1)[1]
+    assert secret.startswith("whsec_") and len(secret) > 30
+    listed = cli_db("subscribe", "list")
+    assert secret not in listed.stdout and "whsec" not in listed.stdout
+    assert listed.stdout.splitlines()[1].split() == [
+        "team", "json", "http://127.0.0.1:9/hook", "area=trafficking", "P14D,P0D,overdue",
+        "08:30", "Europe/Vienna", "enabled"]
+    as_json = json.loads(cli_db("subscribe", "list", "--format", "json").stdout)
+    assert as_json[0]["signed"] is True and secret not in json.dumps(as_json)
+
+
+def test_a_slack_url_is_a_secret_and_is_masked(cli_db: CLI) -> None:
+    assert cli_db("subscribe", "add", "chan", "--url", SLACK).exit_code == 0
+    listed = cli_db("subscribe", "list").stdout
+    assert "sEcReTtOkEn" not in listed and "T0001" not in listed
+    assert "https://hooks.slack.com/services/…" in listed
+    assert " slack " in listed
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--url", "not-a-url"], "error: url: not an http:// or https:// URL with a host"),
+    (["--url", "http://x.org/h", "--area", "atlantis"],
+     "error: area: unknown area 'atlantis'; declared: victims, trafficking, governance"),
+    (["--url", "http://x.org/h", "--offset", "-P7D"],
+     "error: offset: -P7D is negative; reminders come before the day (the overdue notice "
+     "covers the day after)"),
+    (["--url", "http://x.org/h", "--offset", "soon"],
+     "error: offset: 'soon' is not a duration of years, months, weeks and days such as P6W "
+     "or -P2Y"),
+    (["--url", "http://x.org/h", "--zone", "Mars/Olympus"],
+     "error: zone: 'Mars/Olympus' is not an IANA time zone such as Europe/Vienna"),
+    (["--url", "http://x.org/h", "--time", "25:00"],
+     "error: time: '25:00' is not a time of day such as 09:00"),
+])
+def test_bad_input_is_refused_naming_the_field(cli: CLI, args: list[str], message: str) -> None:
+    result = cli("subscribe", "add", "team", *args)
+    assert (result.exit_code, result.stderr.strip(), result.stdout) == (8, message, "")
+    assert cli("subscribe", "list").stdout.strip().startswith("no subscriptions")
+
+
+def test_a_taken_name_and_an_unknown_name(cli: CLI) -> None:
+    assert cli("subscribe", "add", "team", "--url", SLACK).exit_code == 0
+    again = cli("subscribe", "add", "team", "--url", SLACK)
+    assert (again.exit_code, again.stderr.strip()) == (
+        7, "error: name: a subscription named 'team' already exists")
+    gone = cli("subscribe", "remove", "nobody")
+    assert (gone.exit_code, gone.stderr.strip()) == (9, "error: no subscription named 'nobody'")
+    assert cli("subscribe", "remove", "team").stdout == "removed 'team'\n"
+    assert cli("deliveries", "--subscription", "team").exit_code == 9
+
+
+def test_test_sends_a_sample_and_prints_status_and_time(cli: CLI, receiver: Receiver) -> None:
+    added = cli("subscribe", "add", "team", "--url", receiver.url, "--format", "json")
+    secret = added.stdout.splitlines()[1].split(": ", 1)[1]
+    receiver.secret = secret
+    result = cli("subscribe", "test", "team")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("team: HTTP 200 in ") and result.stdout.endswith(" s\n")
+    [request] = receiver.requests
+    assert request.verified is True
+    assert request.headers["webhook-id"].startswith("msg_test_")
+    assert request.json["data"]["reminders"][0]["occurrence"]["id"]
+    assert cli("deliveries").stdout.strip() == "the ledger is empty"
+
+
+def test_test_against_a_failing_or_absent_receiver_exits_11(cli: CLI,
+                                                             receiver: Receiver) -> None:
+    cli("subscribe", "add", "down", "--url", f"http://127.0.0.1:{closed_port()}/x/secret")
+    cli("subscribe", "add", "failing", "--url", receiver.url + "/secret-path", "--format",
+        "slack")
+    receiver.script(Fail(500))
+    down = cli("subscribe", "test", "down", "--timeout", "2")
+    assert down.exit_code == 11
+    assert down.stderr.startswith("error: the receiver of 'down' answered ConnectError")
+    assert "secret" not in down.stderr
+    failing = cli("subscribe", "test", "failing")
+    assert failing.exit_code == 11
+    assert failing.stderr.startswith("error: the receiver of 'failing' answered HTTP 500 after")
+
+
+def _register(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "obligations.yaml"
+    path.write_text(HEADER + "".join(entries))
+    return path
+
+
+def test_remind_dry_run_lists_what_would_be_sent_and_to_whom(cli_db: CLI,
+                                                            tmp_path: Path) -> None:
+    reg = _register(tmp_path, entry("report-a", "2027-06-30"),
+                    entry("met-b", "2027-06-30", extra="status: {state: met}"))
+    cli_db("subscribe", "add", "team", "--url", "http://127.0.0.1:9/h", "--zone",
+           "Europe/Vienna", register=reg)
+    result = cli_db("remind", "--dry-run", "--at", "2027-06-01T00:00Z", "--window", "60d",
+                    register=reg)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "AT (UTC)              LOCAL" + " " * 27 + "SUBSCRIPTION  TYPE"
+        "                 OFFSET   OCCURRENCE  DATE",
+        "2027-06-23 07:00:00Z  2027-06-23 09:00 Europe/Vienna  team          "
+        "obligation.reminder  P7D      report-a    by 30 June 2027",
+        "2027-06-30 07:00:00Z  2027-06-30 09:00 Europe/Vienna  team          "
+        "obligation.due       P0D      report-a    by 30 June 2027",
+        "2027-07-01 07:00:00Z  2027-07-01 09:00 Europe/Vienna  team          "
+        "obligation.overdue   overdue  report-a    by 30 June 2027",
+    ]
+    bad = cli_db("remind", "--dry-run", "--at", "2027-06-01T00:00", register=reg)
+    assert (bad.exit_code, bad.stderr.strip()) == (
+        2, "error: --at '2027-06-01T00:00' has no zone: add Z or an offset such as +01:00")
+
+
+def _due_now_register(tmp_path: Path, count: int) -> tuple[Path, datetime]:
+    """Deadlines due today, reminded (P0D) ten minutes ago by the real clock."""
+    at = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    day = at.date().isoformat()
+    return _register(tmp_path, *(entry(f"d{i}", day) for i in range(count))), at
+
+
+def _subscribe_due_now(db_url: str, receiver: Receiver, at: datetime, count: int) -> None:
+    engine = store.open_store(db_url)
+    for n in range(count):
+        store.add_subscription(engine, Subscription(
+            name=f"team-{n}", url=f"{receiver.base}/hook/{n}", format=Format.SLACK,
+            created_at=at - timedelta(hours=1), offsets=(Offset(),), overdue=False,
+            time_of_day=at.time()))
+    engine.dispose()
+
+
+def test_remind_sends_what_is_due_and_deliveries_shows_it(
+        cli_db: CLI, db_url: str, tmp_path: Path, receiver: Receiver) -> None:
+    reg, at = _due_now_register(tmp_path, 2)
+    _subscribe_due_now(db_url, receiver, at, 1)
+    receiver.script(Accept())
+    result = cli_db("remind", register=reg)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ("claimed 2 reminders in 1 messages, skipped 0 past the catch-up "
+                             "window; sent 1, to retry 0, dead 0\n")
+    lines = cli_db("deliveries").stdout.splitlines()
+    assert lines[0].split() == ["REMIND", "AT", "SUBSCRIPTION", "OCCURRENCE", "OFFSET",
+                                "STATUS", "ATTEMPTS", "LAST", "ANSWER", "WEBHOOK", "ID"]
+    assert [line.split()[2:7] for line in lines[1:]] == [
+        ["team-0", "d0", "P0D", "sent", "1"], ["team-0", "d1", "P0D", "sent", "1"]]
+    again = cli_db("remind", register=reg)
+    assert again.stdout.startswith("claimed 0 reminders in 0 messages")
+    assert len(receiver.requests) == 1
+    shown = json.loads(cli_db("deliveries", "--format", "json", "--status", "sent").stdout)
+    assert [(d["occurrence"], d["status"], [a["status"] for a in d["attempts"]])
+            for d in shown] == [("d0", "sent", [200]), ("d1", "sent", [200])]
+
+
+def test_two_remind_processes_send_each_reminder_once(db_url: str, tmp_path: Path,
+                                                      receiver: Receiver) -> None:
+    """Two real processes, started together, on the same database and receiver."""
+    reg, at = _due_now_register(tmp_path, 3)
+    _subscribe_due_now(db_url, receiver, at, 12)
+    env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(reg))
+    procs = [subprocess.Popen([sys.executable, "-m", "calendar_tool.cli", "remind"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    keys = Counter((r.path, line) for r in receiver.accepted()
+                   for line in r.json["text"].splitlines())
+    assert len(receiver.accepted()) == 12
+    assert set(keys.values()) == {1}
+    sent = sum(int(out.split("sent ")[1].split(",")[0]) for out, _ in outs)
+    assert sent == 12
