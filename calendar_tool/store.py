@@ -37,6 +37,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -330,12 +331,19 @@ class SubscriptionInfo:
 
 def add_subscription(engine: Engine, sub: Subscription) -> None:
     """Store a new subscription; StoreFailed if the name is taken."""
+    add_subscriptions(engine, [sub])
+
+
+def add_subscriptions(engine: Engine, subs: Sequence[Subscription]) -> None:
+    """Store new subscriptions in one transaction: all of them, or none if a name is taken."""
     try:
         with engine.begin() as conn:
-            conn.execute(SUBS.insert()
-                         .values(**_to_row(sub)))
+            conn.execute(SUBS.insert(), [_to_row(sub) for sub in subs])
     except IntegrityError:
-        raise StoreFailed(f"name: a subscription named {sub.name!r} already exists") from None
+        taken = ", ".join(repr(s.name) for s in subs)
+        what = f"a subscription named {taken} already exists" if len(subs) == 1 \
+            else f"one of the names {taken} is taken"
+        raise StoreFailed(f"name: {what}") from None
 
 
 def subscriptions(engine: Engine, enabled_only: bool = False) -> list[SubscriptionInfo]:
@@ -501,20 +509,24 @@ def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: time
     free = (MESSAGES.c.lease_until.is_(None)) | (MESSAGES.c.lease_until < now)
     ready = (SUBS.c.next_send_at.is_(None)) | (SUBS.c.next_send_at <= now)
     with _tx(engine) as conn:
-        rows = conn.execute(
-            select(MESSAGES.c.id, MESSAGES.c.subscription_id)
+        # Each subscription's oldest due message, oldest first: a subscription with a long
+        # backlog gets one message per round and cannot crowd the others out.
+        ranked = (
+            select(MESSAGES.c.id, MESSAGES.c.subscription_id, MESSAGES.c.next_attempt_at,
+                   func.row_number().over(
+                       partition_by=MESSAGES.c.subscription_id,
+                       order_by=(MESSAGES.c.next_attempt_at, MESSAGES.c.id)).label("rank"))
             .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
-            .where(MESSAGES.c.status == "pending", MESSAGES.c.next_attempt_at <= now, free, ready,
-                   SUBS.c.enabled)
-            .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
-            .limit(limit * 4)
-        ).all()
-        first: dict[int, str] = {}
-        for r in rows:
-            first.setdefault(r.subscription_id, r.id)
+            .where(MESSAGES.c.status == "pending", MESSAGES.c.next_attempt_at <= now, free,
+                   ready, SUBS.c.enabled)
+            .subquery()
+        )
+        first = {r.subscription_id: r.id for r in conn.execute(
+            select(ranked.c.id, ranked.c.subscription_id).where(ranked.c.rank == 1)
+            .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(limit))}
         if not first:
             return []
-        chosen_subs = list(first)[:limit]
+        chosen_subs = list(first)
         paced = {r.id for r in conn.execute(
             update(SUBS).where(SUBS.c.id.in_(chosen_subs), ready)
             .values(next_send_at=now + pace).returning(SUBS.c.id))}
@@ -549,6 +561,18 @@ class Result:
     disable: str | None = None  # set: disable the subscription, with this reason
 
 
+_RECORD = update(MESSAGES).where(
+    MESSAGES.c.id == bindparam("b_id"), MESSAGES.c.lease_owner == bindparam("b_owner"),
+).values(
+    attempts=MESSAGES.c.attempts + 1, status=bindparam("b_status"),
+    last_status=bindparam("b_last_status"), last_error=bindparam("b_error"),
+    lease_owner=None, lease_until=None,
+    sent_at=func.coalesce(bindparam("b_sent_at", type_=UTCDateTime()), MESSAGES.c.sent_at),
+    next_attempt_at=func.coalesce(bindparam("b_next", type_=UTCDateTime()),
+                                  MESSAGES.c.next_attempt_at),
+)
+
+
 def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
     """Record attempts and move their messages on, in one transaction.
 
@@ -564,17 +588,14 @@ def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
             {"message_id": x.message_id, "number": numbers.get(x.message_id, 0) + 1,
              "at": x.at, "status": x.status, "latency_ms": round(x.latency * 1000),
              "error": x.error} for x in results])
+        # One statement for the whole batch (executemany): a statement per message cost a
+        # third of the sending rate.
+        conn.execute(_RECORD, [
+            {"b_id": x.message_id, "b_owner": owner, "b_status": x.state,
+             "b_last_status": x.status, "b_error": x.error,
+             "b_sent_at": x.at if x.state == "sent" else None, "b_next": x.next_attempt_at}
+            for x in results])
         for x in results:
-            values: dict[str, Any] = {
-                "attempts": MESSAGES.c.attempts + 1, "status": x.state, "last_status": x.status,
-                "last_error": x.error, "lease_owner": None, "lease_until": None,
-            }
-            if x.state == "sent":
-                values["sent_at"] = x.at
-            if x.next_attempt_at is not None:
-                values["next_attempt_at"] = x.next_attempt_at
-            conn.execute(update(MESSAGES).where(MESSAGES.c.id == x.message_id,
-                                             MESSAGES.c.lease_owner == owner).values(**values))
             if x.disable:
                 sub_id = conn.execute(select(MESSAGES.c.subscription_id)
                                       .where(MESSAGES.c.id == x.message_id)).scalar_one()

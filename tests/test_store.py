@@ -172,3 +172,18 @@ def test_removing_a_subscription_removes_its_ledger(engine: store.Engine) -> Non
     store.remove_subscription(engine, "team")
     assert store.deliveries(engine, T0) == []
     assert store.ledger_keys(engine) == set()
+
+
+def test_a_backlog_on_one_subscription_does_not_crowd_out_another(
+        engine: store.Engine) -> None:
+    reg = register_of(*(entry(f"e{i}", f"2027-06-{i + 1:02d}") for i in range(12)))
+    store.add_subscription(engine, _sub("busy", offsets=(Offset(),), overdue=False))
+    store.add_subscription(engine, _sub("quiet", offsets=(Offset(),), overdue=False))
+    occs = occurrences(reg, datetime(2028, 1, 1).date())
+    subs = [store.subscription(engine, n).subscription for n in ("busy", "quiet")]
+    owed = reminders_between(reg, occs, subs, datetime(2027, 6, 1, tzinfo=UTC), T0)
+    busy = [([r], False) for r in owed if r.subscription == "busy"]
+    quiet = [([r], False) for r in owed if r.subscription == "quiet"][-1:]
+    store.claim(engine, busy + quiet, lambda rs: "", T0, {})
+    taken = store.take(engine, "one", T0, timedelta(seconds=60), timedelta(seconds=1), limit=2)
+    assert sorted(m.subscription for m in taken) == ["busy", "quiet"]
