@@ -429,7 +429,7 @@ def subscribe_test(ctx: click.Context, name: str, timeout: float) -> None:
     sub = store.subscription(_engine(ctx), name).subscription
     reg = load_register(settings.register)
     with notify.make_client(timeout) as client:
-        result = service.test_subscription(sub, reg, client, SystemClock(),
+        result = service.send_sample(sub, reg, client, SystemClock(),
                                            settings.public_url)
     click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
 

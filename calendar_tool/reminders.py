@@ -70,6 +70,10 @@ class Subscription:
     enabled: bool = True
     secret: str | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.created_at.tzinfo is None:
+            raise ValueError("Subscription.created_at must be an aware datetime")
+
     def wants(self, o: Occurrence) -> bool:
         """Whether the filters take this occurrence (any of the areas, any of the actors, any
         of the kinds; an empty filter takes everything)."""
@@ -127,8 +131,6 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
         ZoneInfo(sub.zone)
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(("zone", f"{sub.zone!r} is not an IANA time zone such as Europe/Vienna"))
-    if sub.created_at.tzinfo is None:
-        raise ValueError("Subscription.created_at must be aware")
     return problems
 
 

@@ -31,6 +31,7 @@ from calendar_tool.model import Register, Revision
 from calendar_tool.publish import PublishReport, publish
 from calendar_tool.reminders import (
     BEGINNING,
+    Format,
     Reminder,
     Subscription,
     reach,
@@ -80,21 +81,21 @@ def add_subscription(engine: store.Engine, register: Register, sub: Subscription
                      ) -> Subscription:
     """Check and store a subscription; a JSON one gets a new signing secret (returned once)."""
     check_subscription(sub, register)
-    if sub.format == "json" and sub.secret is None:
+    if sub.format is Format.JSON and sub.secret is None:
         sub = replace(sub, secret=notify.new_secret())
     store.add_subscription(engine, sub)
     return sub
 
 
 @dataclass(frozen=True)
-class TestResult:
+class SampleResult:
     status: int | None
     latency: float
     error: str | None
 
 
-def test_subscription(sub: Subscription, register: Register, client: notify.Client,
-                      clock: Clock, link_base: str) -> TestResult:
+def send_sample(sub: Subscription, register: Register, client: notify.Client, clock: Clock,
+                link_base: str) -> SampleResult:
     """Send one sample reminder (the subscription's next one, or any dated occurrence) and
     report the answer. Not recorded in the ledger: it is not a reminder anyone is owed."""
     now = clock.now()
@@ -103,7 +104,7 @@ def test_subscription(sub: Subscription, register: Register, client: notify.Clie
     message_id = f"msg_test_{uuid.uuid4().hex}"
     attempt = notify.send(client, sub.url, body, notify.headers(message_id, body, now,
                                                                   sub.secret), now, sub.secret)
-    result = TestResult(attempt.status, attempt.latency, attempt.error)
+    result = SampleResult(attempt.status, attempt.latency, attempt.error)
     if attempt.outcome is not notify.Outcome.SENT:
         what = f"HTTP {attempt.status}" if attempt.status else attempt.error
         raise DeliveryFailed(f"the receiver of {sub.name!r} answered {what} "
@@ -202,20 +203,18 @@ class Policy:
 
 def _outcome(message: store.Outbound, attempt: notify.Attempt, at: datetime,
              rng: random.Random) -> store.Result:
-    common = {"message_id": message.id, "at": at, "status": attempt.status,
-              "latency": attempt.latency, "error": attempt.error}
+    """What the ledger records for one attempt: sent, dead, or pending until the next try."""
+    state, next_at, disable = "dead", None, None
     if attempt.outcome is notify.Outcome.SENT:
-        return store.Result(state="sent", **common)  # type: ignore[arg-type]
-    if attempt.outcome is notify.Outcome.GONE:
-        return store.Result(state="dead", disable=f"the receiver answered 410 Gone at "
-                            f"{at.isoformat()}", **common)  # type: ignore[arg-type]
-    if attempt.outcome is notify.Outcome.DEAD:
-        return store.Result(state="dead", **common)  # type: ignore[arg-type]
-    delay = notify.retry_delay(message.attempts + 1, attempt.retry_after, rng)
-    if delay is None:
-        return store.Result(state="dead", **common)  # type: ignore[arg-type]
-    return store.Result(state="pending", next_attempt_at=at + delay,
-                        **common)  # type: ignore[arg-type]
+        state = "sent"
+    elif attempt.outcome is notify.Outcome.GONE:
+        disable = f"the receiver answered 410 Gone at {at.isoformat()}"
+    elif attempt.outcome is notify.Outcome.RETRY:
+        delay = notify.retry_delay(message.attempts + 1, attempt.retry_after, rng)
+        if delay is not None:
+            state, next_at = "pending", at + delay
+    return store.Result(message.id, at, attempt.status, attempt.latency, attempt.error, state,
+                        next_at, disable)
 
 
 def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
