@@ -51,6 +51,16 @@ def subscribe(engine: store.Engine, register: Register, url: str, name: str = "t
     return service.add_subscription(engine, register, Subscription(**values))  # type: ignore[arg-type]
 
 
+def _queue_one(engine: store.Engine, clock: FixedClock, receiver: Receiver,
+               *behaviours: Accept | Fail | Stall | RateLimit | Gone) -> Register:
+    """One deadline due now, one subscription, the receiver's answers scripted, queued."""
+    reg = register_of(entry("a", DUE))
+    subscribe(engine, reg, receiver.url)
+    receiver.script(*behaviours)
+    assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(1, 1, 0)
+    return reg
+
+
 def deliver(engine: store.Engine, clock: FixedClock, timeout: float = 5.0
             ) -> list[store.Result]:
     with notify.make_client(timeout) as client:
@@ -65,11 +75,7 @@ def ledger(engine: store.Engine, clock: FixedClock) -> list[tuple[str, str, str,
 
 def test_a_receiver_failing_three_times_gets_the_reminder_once_under_one_id(
         engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
-    reg = register_of(entry("a", DUE))
-    subscribe(engine, reg, receiver.url)
-    receiver.script(Fail(500), Fail(502), Fail(503), Accept())
-    assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(1, 1, 0)
-
+    reg = _queue_one(engine, clock, receiver, Fail(500), Fail(502), Fail(503), Accept())
     deliver(engine, clock)
     for _ in range(3):
         [view] = store.deliveries(engine, clock.now())
@@ -99,10 +105,7 @@ def test_a_receiver_failing_three_times_gets_the_reminder_once_under_one_id(
 
 def test_a_stalled_receiver_costs_one_timeout_per_attempt(
         engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
-    reg = register_of(entry("a", DUE))
-    subscribe(engine, reg, receiver.url)
-    receiver.script(Stall(30))
-    service.enqueue(engine, reg, clock, LINK)
+    _queue_one(engine, clock, receiver, Stall(30))
     started = time.monotonic()
     [result] = deliver(engine, clock, timeout=0.3)
     assert time.monotonic() - started < 3
@@ -114,10 +117,7 @@ def test_a_stalled_receiver_costs_one_timeout_per_attempt(
 
 def test_a_429_with_retry_after_2_is_retried_no_sooner(
         engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
-    reg = register_of(entry("a", DUE))
-    subscribe(engine, reg, receiver.url)
-    receiver.script(RateLimit("2"))
-    service.enqueue(engine, reg, clock, LINK)
+    _queue_one(engine, clock, receiver, RateLimit("2"))
     deliver(engine, clock)
     clock.advance_to(AT_DUE + timedelta(seconds=1.9))
     assert deliver(engine, clock) == []
@@ -149,10 +149,7 @@ def test_410_gone_disables_the_subscription_and_its_pending_messages(
 
 def test_other_4xx_is_dead_at_once(engine: store.Engine, clock: FixedClock,
                                    receiver: Receiver) -> None:
-    reg = register_of(entry("a", DUE))
-    subscribe(engine, reg, receiver.url)
-    receiver.script(Fail(404))
-    service.enqueue(engine, reg, clock, LINK)
+    _queue_one(engine, clock, receiver, Fail(404))
     deliver(engine, clock)
     clock.advance_to(AT_DUE + timedelta(days=2))
     assert deliver(engine, clock) == []
@@ -162,10 +159,7 @@ def test_other_4xx_is_dead_at_once(engine: store.Engine, clock: FixedClock,
 
 def test_after_the_last_attempt_the_delivery_is_dead_and_visible(
         engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
-    reg = register_of(entry("a", DUE))
-    subscribe(engine, reg, receiver.url)
-    receiver.script(*[Fail(503)] * 8)
-    service.enqueue(engine, reg, clock, LINK)
+    _queue_one(engine, clock, receiver, *[Fail(503)] * 8)
     deliver(engine, clock)
     while (views := store.deliveries(engine, clock.now(), statuses=["retrying"])):
         assert views[0].next_attempt_at is not None
@@ -299,10 +293,7 @@ def test_two_claimants_racing_send_each_reminder_once(db_url: str, clock: FixedC
 
 def test_json_body_is_stored_once_and_sent_byte_for_byte_on_retry(
         engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
-    reg = register_of(entry("a", DUE))
-    subscribe(engine, reg, receiver.url)
-    receiver.script(Fail(500))
-    service.enqueue(engine, reg, clock, LINK)
+    _queue_one(engine, clock, receiver, Fail(500))
     deliver(engine, clock)
     [view] = store.deliveries(engine, clock.now())
     assert view.next_attempt_at is not None
@@ -316,3 +307,25 @@ def test_json_body_is_stored_once_and_sent_byte_for_byte_on_retry(
     [item] = doc["data"]["reminders"]
     assert (item["subscription"], item["offset"], item["days_left"], item["url"]) == (
         "team", "P0D", 0, "http://127.0.0.1:8000/obligations/a")
+
+
+def test_secrets_stay_out_of_the_ledger_and_its_views(
+        engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
+    """A receiver that redirects, and one that cannot be reached, both at URLs whose path is
+    a credential: neither the ledger nor `deliveries` shows it, nor the signing secret."""
+    from calendar_tool import views
+    from tests.receiver import Redirect, closed_port
+
+    reg = register_of(entry("a", DUE))
+    subscribe(engine, reg, f"{receiver.base}/hooks/T0/B0/tOpSeCrEt", name="redirected")
+    subscribe(engine, reg, f"http://127.0.0.1:{closed_port()}/hooks/T1/B1/tOpSeCrEt",
+              name="absent")
+    receiver.script(Redirect(f"{receiver.base}/elsewhere/tOpSeCrEt?key=1"))
+    service.enqueue(engine, reg, clock, LINK)
+    deliver(engine, clock)
+    views_text = views.deliveries_table(store.deliveries(engine, clock.now())) + \
+        views.deliveries_json(store.deliveries(engine, clock.now()), store.attempts(engine))
+    errors = [a.error or "" for a in store.attempts(engine)]
+    assert len(errors) == 2 and all(errors)
+    for text in [views_text, *errors]:
+        assert "tOpSeCrEt" not in text and SECRET not in text and SECRET[6:] not in text
