@@ -165,9 +165,14 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     end = now + timedelta(microseconds=1)  # due at `now` counts
     starts = {name: min(looked.get(name) or sub.created_at, late) for name, sub in subs.items()}
     occs = occurrences(register, (end + reach(register, subs.values())).date())
+    # What the ledger already holds is left out here, so that a run every minute does not
+    # try to claim the whole catch-up window again; a claim that races another still loses
+    # on the unique key.
+    held = store.ledger_keys(engine, since=min(starts.values()))
     groups: list[tuple[Sequence[Reminder], bool]] = []
     for name, sub in subs.items():
-        owed = reminders_between(register, occs, [sub], starts[name], end)
+        owed = [r for r in reminders_between(register, occs, [sub], starts[name], end)
+                if r.key not in held]
         skipped = [r for r in owed if r.instant < late]
         if skipped:
             groups.append((skipped, True))

@@ -146,7 +146,8 @@ class MessageRow(SQLModel, table=True):
 class DeliveryRow(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (UniqueConstraint("subscription_id", "occurrence_id", "offset",
-                                       name="uq_delivery_key"),)
+                                       name="uq_delivery_key"),
+                      Index("ix_delivery_remind_at", "remind_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE")
@@ -631,12 +632,15 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def ledger_keys(engine: Engine) -> set[tuple[str, str, str]]:
-    """Every (subscription, occurrence, offset) the ledger holds."""
+def ledger_keys(engine: Engine, since: datetime | None = None) -> set[tuple[str, str, str]]:
+    """The (subscription, occurrence, offset) the ledger holds, of reminders due at or after
+    `since` when it is given."""
+    query = (select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
+             .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id))
+    if since is not None:
+        query = query.where(DELIVERIES.c.remind_at >= since)
     with _tx(engine) as conn:
-        return {(r.name, r.occurrence_id, r.offset) for r in conn.execute(
-            select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
-            .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id))}
+        return {(r.name, r.occurrence_id, r.offset) for r in conn.execute(query)}
 
 
 # --- reading the ledger ----------------------------------------------------------------------

@@ -145,6 +145,9 @@ def test_remind_dry_run_lists_what_would_be_sent_and_to_whom(cli_db: CLI,
     bad = cli_db("remind", "--dry-run", "--at", "2027-06-01T00:00", register=reg)
     assert (bad.exit_code, bad.stderr.strip()) == (
         2, "error: --at '2027-06-01T00:00' has no zone: add Z or an offset such as +01:00")
+    sending = cli_db("remind", "--at", "2027-06-01T00:00Z", register=reg)
+    assert (sending.exit_code, sending.stderr.strip()) == (
+        2, "error: --at goes with --dry-run: sending always happens now")
 
 
 def _due_now_register(tmp_path: Path, count: int) -> tuple[Path, datetime]:
