@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -76,9 +77,9 @@ def main(ctx: click.Context, register_path: Path, db_url: str, debug: bool) -> N
       calendar-tool list --due 2005
       calendar-tool show victims-review-2002
     """
-    settings = Settings.from_env()
-    ctx.obj = {"settings": Settings(register=register_path, db=db_url,
-                                    public_url=settings.public_url), "debug": debug}
+    # The environment gives what has no option (the public URL); options override the rest.
+    settings = replace(Settings.from_env(), register=register_path, db=db_url)
+    ctx.obj = {"settings": settings, "debug": debug}
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -478,9 +479,9 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
         except ValueError as exc:
             raise UsageError(f"--window: {exc}") from None
         start = clock.now()
-        todo, done = service.dry_run(engine, reg, start, start + span)
-        zones = {i.subscription.name: i.subscription.zone for i in store.subscriptions(engine)}
-        click.echo(views.plan_table(todo, zones))
+        subs = [i.subscription for i in store.subscriptions(engine, enabled_only=True)]
+        todo, done = service.dry_run(engine, reg, subs, start, start + span)
+        click.echo(views.plan_table(todo, {s.name: s.zone for s in subs}))
         if done:
             click.echo(f"({done} more already in the ledger)")
         return

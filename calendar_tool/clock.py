@@ -37,6 +37,13 @@ class FixedClock:
         self.instant = instant
 
 
+def iso_utc(instant: datetime) -> str:
+    """An instant as machines read it: `2027-06-30T09:00:00Z` (whole seconds, UTC)."""
+    if instant.tzinfo is None:
+        raise ValueError("iso_utc needs an aware datetime")
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def today(clock: Clock) -> date:
     """Today's date in UTC, the zone the register's dates are read in."""
     return clock.now().astimezone(UTC).date()

@@ -67,6 +67,7 @@ import httpx
 import standardwebhooks
 
 import calendar_tool
+from calendar_tool.clock import iso_utc
 from calendar_tool.listing import occurrence_json
 from calendar_tool.model import Register, State
 from calendar_tool.reminders import Format, Reminder
@@ -276,13 +277,13 @@ def _json_payload(reminders: Sequence[Reminder], register: Register, base: str
     kind = reminders[0].notice.value if len(reminders) == 1 else DIGEST
     return {
         "type": kind,
-        "timestamp": _iso(reminders[0].instant),
+        "timestamp": iso_utc(reminders[0].instant),
         "data": {"reminders": [
             {
                 "type": r.notice.value,
                 "subscription": r.subscription,
                 "offset": r.offset,
-                "remind_at": _iso(r.instant),
+                "remind_at": iso_utc(r.instant),
                 "days_left": r.days_left,
                 "url": _link(base, r),
                 "occurrence": occurrence_json(r.occurrence, register),
@@ -403,10 +404,6 @@ def _aware(at: datetime, name: str) -> datetime:
 
 def _utc(at: datetime) -> datetime:
     return _aware(at, "a reminder's instant").astimezone(UTC)
-
-
-def _iso(at: datetime) -> str:
-    return _utc(at).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # --- headers and sending ---------------------------------------------------------------------

@@ -134,15 +134,13 @@ def plan(register: Register, subs: Sequence[Subscription], start: datetime, end:
     return reminders_between(register, occurrences(register, until), subs, start, end)
 
 
-def dry_run(engine: store.Engine, register: Register, start: datetime, end: datetime
-            ) -> tuple[list[Reminder], int]:
-    """What the enabled subscriptions' rules produce in the window, leaving out what the
-    ledger already holds (their count is returned too). A subscription's creation time is
-    ignored here, so that an admin can preview any period."""
-    subs = [replace(i.subscription, created_at=BEGINNING)
-            for i in store.subscriptions(engine, enabled_only=True)]
-    found = plan(register, subs, start, end)
-    done = store.ledger_keys(engine)
+def dry_run(engine: store.Engine, register: Register, subs: Sequence[Subscription],
+            start: datetime, end: datetime) -> tuple[list[Reminder], int]:
+    """What the subscriptions' rules produce in the window, leaving out what the ledger
+    already holds (their count is returned too). A subscription's creation time is ignored
+    here, so that an admin can preview any period."""
+    found = plan(register, [replace(s, created_at=BEGINNING) for s in subs], start, end)
+    done = store.ledger_keys(engine, since=start)
     todo = [r for r in found if r.key not in done]
     return todo, len(found) - len(todo)
 
@@ -160,10 +158,10 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     if not infos:
         return store.Claimed(0, 0, 0)
     subs = {i.subscription.name: i.subscription for i in infos}
-    looked = store.checked_until(engine)
     late = now - catch_up
     end = now + timedelta(microseconds=1)  # due at `now` counts
-    starts = {name: min(looked.get(name) or sub.created_at, late) for name, sub in subs.items()}
+    starts = {i.subscription.name: min(i.checked_until or i.subscription.created_at, late)
+              for i in infos}
     occs = occurrences(register, (end + reach(register, subs.values())).date())
     # What the ledger already holds is left out here, so that a run every minute does not
     # try to claim the whole catch-up window again; a claim that races another still loses

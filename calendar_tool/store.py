@@ -324,10 +324,12 @@ def _from_row(row: Any) -> Subscription:
 
 @dataclass(frozen=True)
 class SubscriptionInfo:
-    """A subscription with what the store adds: why it was disabled."""
+    """A subscription with what the store adds: why it was disabled, and up to which instant
+    its reminders have been looked at (claimed, or recorded as skipped)."""
 
     subscription: Subscription
     disabled_reason: str | None
+    checked_until: datetime | None = None
 
 
 def add_subscription(engine: Engine, sub: Subscription) -> None:
@@ -353,7 +355,8 @@ def subscriptions(engine: Engine, enabled_only: bool = False) -> list[Subscripti
     if enabled_only:
         query = query.where(SUBS.c.enabled)
     with _tx(engine) as conn:
-        return [SubscriptionInfo(_from_row(r), r.disabled_reason) for r in conn.execute(query)]
+        return [SubscriptionInfo(_from_row(r), r.disabled_reason, r.checked_until)
+                for r in conn.execute(query)]
 
 
 def subscription(engine: Engine, name: str) -> SubscriptionInfo:
@@ -362,7 +365,7 @@ def subscription(engine: Engine, name: str) -> SubscriptionInfo:
     if row is None:
         raise UnknownSubscription(f"no subscription named {name!r}; "
                                   "`calendar-tool subscribe list` shows them")
-    return SubscriptionInfo(_from_row(row), row.disabled_reason)
+    return SubscriptionInfo(_from_row(row), row.disabled_reason, row.checked_until)
 
 
 def remove_subscription(engine: Engine, name: str) -> None:
@@ -421,13 +424,6 @@ class Claimed:
     messages: int  # messages queued to send
     reminders: int  # reminders in them
     skipped: int  # reminders recorded as skipped (past the catch-up window)
-
-
-def checked_until(engine: Engine) -> dict[str, datetime | None]:
-    """Per subscription name, how far reminders have been looked at."""
-    with _tx(engine) as conn:
-        return {r.name: r.checked_until
-                for r in conn.execute(select(SUBS.c.name, SUBS.c.checked_until))}
 
 
 def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
@@ -614,22 +610,17 @@ def next_sendable(engine: Engine, now: datetime) -> datetime | None:
     free = (MESSAGES.c.lease_until.is_(None)) | (MESSAGES.c.lease_until < now)
     with _tx(engine) as conn:
         rows = conn.execute(
-            select(func.min(MESSAGES.c.next_attempt_at), SUBS.c.next_send_at)
+            select(func.min(MESSAGES.c.next_attempt_at, type_=UTCDateTime()),
+                   SUBS.c.next_send_at)
             .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
             .where(MESSAGES.c.status == "pending", free, SUBS.c.enabled)
             .group_by(SUBS.c.id, SUBS.c.next_send_at)
         ).all()
     best: datetime | None = None
     for first, paced in rows:
-        first = _aware(first)
         when = max(first, paced) if paced is not None else first
         best = when if best is None or when < best else best
     return best
-
-
-def _aware(value: datetime) -> datetime:
-    # An aggregate (min) comes back without the column's type, so naive from SQLite.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def ledger_keys(engine: Engine, since: datetime | None = None) -> set[tuple[str, str, str]]:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from calendar_tool.clock import iso_utc
 from calendar_tool.notify import mask_url
 from calendar_tool.reminders import Reminder, Subscription
 from calendar_tool.store import AttemptView, DeliveryView, SubscriptionInfo
@@ -29,7 +30,12 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> s
 
 
 def _utc(value: datetime | None) -> str:
+    """An instant in a table: readable, UTC (JSON uses `clock.iso_utc`)."""
     return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else iso_utc(value)
 
 
 def _filters(sub: Subscription) -> str:
@@ -53,7 +59,7 @@ def subscription_json(info: SubscriptionInfo) -> dict[str, Any]:
         "offsets": None if sub.offsets is None else [str(o) for o in sub.offsets],
         "overdue": sub.overdue, "time": sub.time_of_day.strftime("%H:%M"), "zone": sub.zone,
         "signed": sub.secret is not None, "enabled": sub.enabled,
-        "disabled_reason": info.disabled_reason, "created_at": _utc(sub.created_at),
+        "disabled_reason": info.disabled_reason, "created_at": _iso(sub.created_at),
     }
 
 
@@ -102,11 +108,11 @@ def deliveries_json(views: Sequence[DeliveryView], attempts: Sequence[AttemptVie
     by_message: dict[str, list[dict[str, Any]]] = {}
     for a in attempts:
         by_message.setdefault(a.message_id, []).append(
-            {"number": a.number, "at": _utc(a.at), "status": a.status,
+            {"number": a.number, "at": _iso(a.at), "status": a.status,
              "latency_ms": a.latency_ms, "error": a.error})
     return json.dumps([{
         "subscription": v.subscription, "occurrence": v.occurrence_id, "offset": v.offset,
-        "type": v.notice, "remind_at": _utc(v.remind_at), "status": v.status,
+        "type": v.notice, "remind_at": _iso(v.remind_at), "status": v.status,
         "webhook_id": v.message_id, "attempts": by_message.get(v.message_id, []),
-        "sent_at": _utc(v.sent_at) or None, "next_attempt_at": _utc(v.next_attempt_at) or None,
+        "sent_at": _iso(v.sent_at), "next_attempt_at": _iso(v.next_attempt_at),
     } for v in views], indent=2, ensure_ascii=False)

@@ -132,7 +132,8 @@ def test_a_reminder_is_claimed_once(engine: store.Engine) -> None:
     assert _claim(engine, ["team"], T0) == store.Claimed(1, 2, 0)
     assert _claim(engine, ["team"], T0) == store.Claimed(0, 0, 0)
     assert store.ledger_keys(engine) == {("team", "a", "P0D"), ("team", "b", "P0D")}
-    assert store.checked_until(engine) == {"team": T0}
+    assert {i.subscription.name: i.checked_until for i in store.subscriptions(engine)} == {
+        "team": T0}
 
 
 def test_a_lease_keeps_a_message_from_a_second_sender_until_it_runs_out(
