@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calendar_tool.model import Occurrence, Register, Source
@@ -39,26 +39,38 @@ def _citations(sources: Sequence[Source], most: int = 2) -> str:
     return "; ".join(cites[:most]) + more
 
 
-def table(occurrences: Sequence[Occurrence], width: int = 160) -> str:
-    """Aligned columns; the title column gives way first when the terminal is narrow."""
-    rows = [row(o) for o in occurrences]
+def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str,
+         caps: Mapping[int, int] | None = None) -> str:
+    """Left-aligned columns under upper-case headers, or `empty` when there are no rows. A
+    column with a cap (by index) is cut to that width, ending in "…"."""
     if not rows:
-        return "nothing matches"
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in TABLE_COLUMNS}
-    widths["title"] = min(widths["title"], 60)
-    widths["actor"] = min(widths["actor"], 24)
-    widths["area"] = min(widths["area"], 24)
+        return empty
+    caps = caps or {}
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [min(w, caps.get(i, w)) for i, w in enumerate(widths)]
 
     def fit(text: str, n: int) -> str:
         return text if len(text) <= n else text[: n - 1] + "…"
 
-    lines = ["  ".join(c.upper().ljust(widths[c]) for c in TABLE_COLUMNS).rstrip()]
-    for r in rows:
-        lines.append("  ".join(fit(r[c], widths[c]).ljust(widths[c])
-                               for c in TABLE_COLUMNS).rstrip()[:width * 2])
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths, strict=True))
+              for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# The title, actor and area columns give way first when they are long.
+_TABLE_CAPS = {TABLE_COLUMNS.index("title"): 60, TABLE_COLUMNS.index("actor"): 24,
+               TABLE_COLUMNS.index("area"): 24}
+
+
+def table(occurrences: Sequence[Occurrence]) -> str:
+    """Aligned columns and a count."""
+    rows = [[row(o)[c] for c in TABLE_COLUMNS] for o in occurrences]
+    if not rows:
+        return "nothing matches"
     count = len(rows)
-    lines.append(f"{count} occurrence{'s' if count != 1 else ''}")
-    return "\n".join(lines)
+    return (grid(TABLE_COLUMNS, rows, "", _TABLE_CAPS)
+            + f"\n{count} occurrence{'s' if count != 1 else ''}")
 
 
 def occurrence_json(o: Occurrence, register: Register) -> dict[str, Any]:

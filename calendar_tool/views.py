@@ -13,20 +13,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calendar_tool.clock import iso_utc
+from calendar_tool.listing import grid
 from calendar_tool.notify import mask_url
 from calendar_tool.reminders import Reminder, Subscription
 from calendar_tool.store import AttemptView, DeliveryView, SubscriptionInfo
-
-
-def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
-    """Left-aligned columns under upper-case headers."""
-    if not rows:
-        return empty
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-              for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def _utc(value: datetime | None) -> str:
