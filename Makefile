@@ -8,7 +8,10 @@ NODE_STAMP := node_modules/.installed
 CALENDAR_TOOL_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
 export CALENDAR_TOOL_TEST_POSTGRES
 
-.PHONY: help install lint test run bench clean
+# Where `make run`'s sample subscription sends reminders: `make receiver` listens there.
+WEBHOOK_URL ?= http://127.0.0.1:8900/hooks/sample
+
+.PHONY: help install lint test run receiver bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,10 +36,13 @@ lint: $(STAMP)  ## ruff and mypy --strict
 test: lint $(NODE_STAMP)  ## Lint, then run the whole suite
 	$(BIN)/pytest -q
 
-run: $(STAMP)  ## Validate the register, publish the feeds into feeds/, list the coming year
+run: $(STAMP)  ## Validate, subscribe `sample` to WEBHOOK_URL, run the scheduler (Ctrl-C stops)
 	$(BIN)/calendar-tool validate
-	$(BIN)/calendar-tool publish --out feeds
-	$(BIN)/calendar-tool list --upcoming 1y
+	$(BIN)/calendar-tool subscribe add sample --url '$(WEBHOOK_URL)' --if-missing
+	$(BIN)/calendar-tool run --out feeds
+
+receiver: $(STAMP)  ## Print the webhooks sent to 127.0.0.1:8900 (run it next to `make run`)
+	$(BIN)/python -m tests.receiver --port 8900
 
 bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 	$(BIN)/python bench/run.py

@@ -45,9 +45,12 @@ entries:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
+    arrivals: list[float] | None = None  # set: the wall time of each request is appended
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.arrivals is not None:
+            self.arrivals.append(time.time())
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -56,8 +59,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def _receiver() -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def receiver(arrivals: list[float] | None = None) -> tuple[ThreadingHTTPServer, str]:
+    """A keep-alive HTTP server on 127.0.0.1 answering 200 to every POST, and its base URL."""
+    handler = type("Handler", (_Handler,), {"arrivals": arrivals})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -107,7 +112,7 @@ def _ours(engine: store.Engine, clock: FixedClock) -> float:
 
 
 def _rows(label: str, url_for: Any) -> list[dict[str, object]]:
-    server, base = _receiver()
+    server, base = receiver()
     try:
         ours_engine, clock, claim = _setup(url_for("ours"), base)
         bare_engine, _, _ = _setup(url_for("bare"), base)

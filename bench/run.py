@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODULES = ["bench.listing", "bench.publish", "bench.deliver"]
+MODULES = ["bench.listing", "bench.publish", "bench.deliver", "bench.schedule"]
 
 
 def _machine() -> str:

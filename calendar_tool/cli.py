@@ -336,10 +336,13 @@ def _guess_format(url: str) -> str:
               help="Time of day reminders are sent, in --zone.")
 @click.option("--zone", default="UTC", show_default=True, help="IANA time zone, e.g. "
               "Europe/Vienna.")
+@click.option("--if-missing", is_flag=True, help="Do nothing if a subscription of this name "
+              "exists (for scripts that set one up on every start).")
 @click.pass_context
 def subscribe_add(ctx: click.Context, name: str, url: str, fmt: str | None,
                   area: Sequence[str], actor: Sequence[str], kind: Sequence[str],
-                  offsets: Sequence[str], overdue: bool, time_: str, zone: str) -> None:
+                  offsets: Sequence[str], overdue: bool, time_: str, zone: str,
+                  if_missing: bool) -> None:
     """Add a subscription. A json one gets a signing secret, shown this once only.
 
     \b
@@ -348,10 +351,19 @@ def subscribe_add(ctx: click.Context, name: str, url: str, fmt: str | None,
     """
     from datetime import time
 
-    from calendar_tool import service
-    from calendar_tool.errors import SubscriptionInvalid
+    from calendar_tool import service, store
+    from calendar_tool.errors import SubscriptionInvalid, UnknownSubscription
     from calendar_tool.model import Offset
     from calendar_tool.reminders import Format, Subscription
+
+    if if_missing:
+        try:
+            store.subscription(_engine(ctx), name)
+        except UnknownSubscription:
+            pass
+        else:
+            click.echo(f"{name!r} exists; left as it is")
+            return
 
     problems = []
     parsed_offsets = []
@@ -495,6 +507,54 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
     click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "
                f"skipped {claimed.skipped} past the catch-up window; sent {counts['sent']}, "
                f"to retry {counts['pending']}, dead {counts['dead']}")
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("feeds"), show_default=True, help="The folder to publish into.")
+@click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
+              type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
+              "hours (while nothing was running); older ones are recorded as skipped.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds per delivery attempt.")
+@click.option("--horizon", "horizon_years", type=click.IntRange(min=1), metavar="YEARS",
+              help="Expand series this many years past today in the feeds (default: 5).")
+@click.option("--watch", "watch", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              metavar="SECONDS", help="How often to look for a change of the register file "
+              "(0: never).")
+@click.option("--verbose", "-v", is_flag=True, help="Also log planning, unchanged feeds and "
+              "APScheduler's own job messages.")
+@click.pass_context
+def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
+        horizon_years: int | None, watch: float, verbose: bool) -> None:
+    """Keep the feeds current and send every reminder at its instant, until stopped.
+
+    On start: validate the register, sync it to the database, publish the feeds, send what
+    fell due while nothing was running (within --catch-up), and plan the rest. An edit of the
+    register is picked up while running; an edit with problems is logged and the last good
+    register kept. SIGINT or SIGTERM stop it cleanly. Logs one JSON object per line on
+    stderr. Several `run` processes may share one PostgreSQL: each reminder is sent once.
+
+    \b
+    Example:
+      calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
+    """
+    from datetime import timedelta
+
+    from calendar_tool import logs, notify, scheduler, service
+    from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+
+    logs.configure(verbose)
+    settings = _settings(ctx)
+    options = scheduler.Options(
+        out_dir=out_dir, public_url=settings.public_url, catch_up=timedelta(hours=catch_up),
+        policy=service.Policy(timeout=timeout),
+        horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
+        watch=timedelta(seconds=watch) if watch else None)
+    engine = _engine(ctx)
+    with notify.make_client(timeout) as client:
+        runner = scheduler.Runner(engine, client, SystemClock(), settings.register, options)
+        scheduler.run_until_signalled(scheduler.Scheduler(runner))
 
 
 @main.command()

@@ -52,6 +52,32 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def release_dead_leases(engine: store.Engine, now: datetime,
+                        alive: Callable[[int], bool] = _pid_alive) -> int:
+    """Release the leases of senders on this host whose process is gone (killed with -9, or
+    the machine rebooted), so that a restarted scheduler sends their messages at once rather
+    than when the leases run out. A sender on another host, or one whose pid now belongs to
+    another process, cannot be told from a live one: its leases run out on their own."""
+    host = socket.gethostname()
+    dead = []
+    for owner in store.lease_owners(engine, now):
+        parts = owner.rsplit(":", 2)  # as owner_id writes it
+        if len(parts) == 3 and parts[0] == host and parts[1].isdigit() \
+                and not alive(int(parts[1])):
+            dead.append(owner)
+    return store.release(engine, dead)
+
+
 # --- revisions and feeds ---------------------------------------------------------------------
 
 def sync(engine: store.Engine, register: Register, now: datetime) -> dict[str, Revision]:
@@ -145,6 +171,17 @@ def dry_run(engine: store.Engine, register: Register, subs: Sequence[Subscriptio
     return todo, len(found) - len(todo)
 
 
+def pending_instants(engine: store.Engine, register: Register, start: datetime, end: datetime
+                     ) -> list[datetime]:
+    """The distinct instants in [start, end) at which the enabled subscriptions are owed a
+    reminder the ledger does not hold yet: when the scheduler must wake."""
+    subs = [i.subscription for i in store.subscriptions(engine, enabled_only=True)]
+    if not subs:
+        return []
+    held = store.ledger_keys(engine, since=start)
+    return sorted({r.instant for r in plan(register, subs, start, end) if r.key not in held})
+
+
 def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: str,
             catch_up: timedelta = DEFAULT_CATCH_UP) -> store.Claimed:
     """Claim every reminder due by now that the ledger does not hold yet.
@@ -217,7 +254,7 @@ def _outcome(message: store.Outbound, attempt: notify.Attempt, at: datetime,
         if delay is not None:
             state, next_at = "pending", at + delay
     return store.Result(message.id, at, attempt.status, attempt.latency, attempt.error, state,
-                        next_at, disable)
+                        next_at, disable, message.subscription, message.attempts + 1)
 
 
 def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
@@ -245,13 +282,17 @@ def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: st
 
 
 def deliver_ready(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
-                  sleep: Callable[[float], None], policy: Policy = Policy(),
-                  rng: random.Random | None = None) -> list[store.Result]:
+                  sleep: Callable[[float], object], policy: Policy = Policy(),
+                  rng: random.Random | None = None,
+                  stopping: Callable[[], bool] = lambda: False) -> list[store.Result]:
     """Rounds of `deliver` until nothing more is due now. Waits out the pacing between
     messages to one subscription (with `sleep`: tests hand in one that moves their clock), but
-    not a retry scheduled for later: that is the scheduler's to wait for."""
+    not a retry scheduled for later: that is the scheduler's to wait for.
+
+    `stopping` is asked between rounds: a round in flight is finished and recorded, and what
+    is left stays pending for the next start (or another process)."""
     done: list[store.Result] = []
-    while True:
+    while not stopping():
         results = deliver(engine, client, clock, owner, policy, rng)
         done.extend(results)
         if results:
@@ -261,3 +302,4 @@ def deliver_ready(engine: store.Engine, client: notify.Client, clock: Clock, own
         if then is None or then > now + policy.pace:
             return done
         sleep(max((then - now).total_seconds(), 0.0))
+    return done

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -556,6 +556,9 @@ class Result:
     state: str  # sent, pending (to retry), dead
     next_attempt_at: datetime | None = None
     disable: str | None = None  # set: disable the subscription, with this reason
+    # For the log only; the ledger knows both already.
+    subscription: str = ""
+    number: int = 0  # 1 for the first attempt
 
 
 _RECORD = update(MESSAGES).where(
@@ -601,6 +604,25 @@ def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
                 conn.execute(update(MESSAGES).where(MESSAGES.c.subscription_id == sub_id,
                                                  MESSAGES.c.status == "pending")
                              .values(status="dead", last_error=x.disable))
+
+
+def lease_owners(engine: Engine, now: datetime) -> set[str]:
+    """Who holds a lease that has not run out."""
+    with _tx(engine) as conn:
+        return set(conn.execute(select(MESSAGES.c.lease_owner).distinct()
+                                .where(MESSAGES.c.lease_until >= now)).scalars())
+
+
+def release(engine: Engine, owners: Collection[str]) -> int:
+    """Hand the messages these owners hold back, to be taken at once: for senders known to be
+    dead, whose leases would otherwise hold their messages until they run out. Returns how many
+    messages were released. The message keeps its id, so a receiver that got it before its
+    sender died sees the same webhook id again and can drop it."""
+    if not owners:
+        return 0
+    with _tx(engine) as conn:
+        return conn.execute(update(MESSAGES).where(MESSAGES.c.lease_owner.in_(list(owners)))
+                            .values(lease_owner=None, lease_until=None)).rowcount
 
 
 def next_sendable(engine: Engine, now: datetime) -> datetime | None:

@@ -6,10 +6,12 @@ unread redirects are the real thing rather than a mock's idea of them.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import select
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -101,15 +103,15 @@ class Receiver:
     """`with Receiver() as r: ... r.url ... r.requests`. Thread-safe: the server answers each
     request on its own thread."""
 
-    def __init__(self, secret: str | None = None, now: Callable[[], datetime] | None = None
-                 ) -> None:
+    def __init__(self, secret: str | None = None, now: Callable[[], datetime] | None = None,
+                 port: int = 0) -> None:
         self.secret = secret
         self.now = now
         self._lock = threading.Condition()
         self._requests: list[Received] = []
         self._script: deque[Behaviour] = deque()
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         # Joined on close (stalls are released first), so no handler outlives its test.
         self._server.daemon_threads = False
         self.port: int = self._server.server_address[1]
@@ -147,6 +149,20 @@ class Receiver:
                 if left <= 0:
                     raise TimeoutError(f"{len(self._requests)} of {n} requests arrived "
                                        f"within {timeout} s")
+                self._lock.wait(left)
+            return list(self._requests)
+
+    def wait_until(self, done: Callable[[list[Received]], bool], timeout: float = 10.0
+                   ) -> list[Received]:
+        """Block until `done(requests)` holds, checked at each arrival and each answer; fail
+        after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not done(list(self._requests)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"not done after {timeout} s with "
+                                       f"{len(self._requests)} requests")
                 self._lock.wait(left)
             return list(self._requests)
 
@@ -196,6 +212,7 @@ class Receiver:
     def _answered(self, index: int, status: int) -> None:
         with self._lock:
             self._requests[index] = replace(self._requests[index], status_sent=status)
+            self._lock.notify_all()
 
 
 def receiver_fixture() -> Iterator[Receiver]:
@@ -285,3 +302,44 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             return False
 
     return Handler
+
+
+def _describe(r: Received) -> str:
+    """One line for a webhook: its id, type and what it reminds of."""
+    doc = r.json if isinstance(r.json, dict) else {}
+    if "data" in doc:  # JSON: obligation.* with data.reminders[]
+        items = [f"{x['occurrence']['id']} ({x['type']}, {x['offset']})"
+                 for x in doc["data"].get("reminders", [])]
+        what = f"{doc.get('type')}: {'; '.join(items)}"
+    else:  # Slack: the text fallback
+        what = str(doc.get("text", "")).splitlines()[0] if doc.get("text") else "(no text)"
+    signed = {None: "unsigned or not checked", True: "signature ok", False: "BAD SIGNATURE"}
+    return (f"{time.strftime('%H:%M:%S')} {r.path} {r.headers.get('webhook-id', '-')} "
+            f"[{signed[r.verified]}] {what}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`make receiver`: accept webhooks on 127.0.0.1 and print one line for each, until
+    Ctrl-C. With --secret (the one `subscribe add` printed) it checks each signature."""
+    parser = argparse.ArgumentParser(prog="python -m tests.receiver", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--secret", help="whsec_... to verify Standard Webhooks signatures")
+    args = parser.parse_args(argv)
+    with Receiver(secret=args.secret, port=args.port) as receiver:
+        sys.stdout.write(f"receiving webhooks at {receiver.base}/ (Ctrl-C to stop)\n")
+        sys.stdout.flush()
+        shown = 0
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                try:
+                    arrived = receiver.wait_for(shown + 1, timeout=3600)
+                except TimeoutError:
+                    continue
+                for r in arrived[shown:]:
+                    sys.stdout.write(_describe(r))
+                sys.stdout.flush()
+                shown = len(arrived)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,353 @@
+"""`calendar-tool run`: keep the feeds current and send each reminder at its instant. The only
+module that imports APScheduler.
+
+The work is in `Runner`, one method per job, each doing what is due at its clock's now and safe
+to repeat and to run in several processes at once (the ledger in the store decides who sends
+what). `Scheduler` only says when: APScheduler's 3.x line, jobs kept in memory with fixed ids
+and rebuilt from the register and the ledger at every start, never in a job store (3.x's
+SQLAlchemy store pickles jobs, drops those it cannot load, and cannot be shared):
+
+- `catch-up`: once at start, sends what fell due while nothing was running (within the
+  catch-up window; older reminders are recorded as skipped).
+- `remind@<instant>`: one per instant at which a reminder falls due within the look-ahead.
+- `deliver`: at the next retry (or pacing) instant the ledger holds.
+- `sweep`: every minute, the safety net: sends what is due (a lease another process left to run
+  out, a subscription added meanwhile), republishes when the day changes, plans again.
+- `watch`: every second, on its own thread, reloads the register when its file changes.
+
+A job that starts late (a long delivery round ahead of it) still runs within the catch-up
+window (`misfire_grace_time`), and several missed runs of one job run once (`coalesce`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from calendar_tool import notify, service, store
+from calendar_tool.clock import Clock, iso_utc, today
+from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
+from calendar_tool.logs import event
+from calendar_tool.model import Register
+from calendar_tool.register import load_register
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+
+REMIND = "remind@"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `run` is told: where to publish, how to send, how often to look."""
+
+    out_dir: Path
+    public_url: str
+    catch_up: timedelta = service.DEFAULT_CATCH_UP
+    policy: service.Policy = field(default_factory=service.Policy)
+    horizon_years: int = DEFAULT_HORIZON_YEARS
+    # Reminder jobs are planned this far ahead; the sweep plans again well before it runs out.
+    lookahead: timedelta = timedelta(hours=2)
+    sweep: timedelta = timedelta(minutes=1)
+    watch: timedelta | None = timedelta(seconds=1)  # None: do not watch the register
+
+
+Fingerprint = tuple[int, int, int]
+
+
+def fingerprint(path: Path) -> Fingerprint | None:
+    """What tells a changed register file from the one last read, without reading it: an
+    editor that saves in place changes mtime and size, one that renames a new file over it
+    changes the inode. None when the file is not there."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class Runner:
+    """The work of `run`; see the module's docstring for when each method is called."""
+
+    def __init__(self, engine: store.Engine, client: notify.Client, clock: Clock,
+                 register_path: Path, options: Options, owner: str | None = None,
+                 sleep: Callable[[float], object] | None = None,
+                 rng: random.Random | None = None) -> None:
+        self.engine = engine
+        self.client = client
+        self.clock = clock
+        self.path = register_path
+        self.options = options
+        self.owner = owner or service.owner_id()
+        self.rng = rng or random.Random()
+        self.stopping = threading.Event()
+        # Waiting out a subscription's pacing ends early when asked to stop.
+        self._sleep = sleep or self.stopping.wait
+        self.register: Register | None = None  # the last good one
+        self._seen: Fingerprint | None = None
+        self._published: date | None = None  # the day the feeds were last published for
+
+    # --- the register and the feeds ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the register (it must be valid), sync and publish, and release the leases of
+        this host's senders that died. Raises what `load_register` raises."""
+        self.reload()
+        released = service.release_dead_leases(self.engine, self.clock.now())
+        if released:
+            event("lease.released", messages=released)
+
+    def reload(self) -> bool:
+        """Take the register again if its file changed. A valid one is synced, its feeds
+        republished (only the files whose bytes change are written) and it replaces the last
+        good one; an invalid one is logged, problem by problem, and the last good one stays.
+        Returns whether a new register was taken. On the first load, an invalid register is
+        raised instead: there is nothing to keep running with."""
+        seen = fingerprint(self.path)
+        if self.register is not None and seen == self._seen:
+            return False
+        self._seen = seen
+        try:
+            reg = load_register(self.path)
+        except (RegisterInvalid, RegisterNotFound) as exc:
+            if self.register is None:
+                raise
+            problems = [str(p) for p in getattr(exc, "problems", ())]
+            event("register.invalid", logging.ERROR, file=str(self.path), error=str(exc),
+                  problems=problems)
+            return False
+        first = self.register is None
+        self.register = reg
+        self.publish(raise_errors=first)
+        # Logged once the feeds are written, so that whoever waits for it sees them.
+        event("register.loaded" if first else "register.reloaded", file=str(self.path),
+              entries=len(reg.entries))
+        return True
+
+    def publish(self, raise_errors: bool = False) -> None:
+        """Sync the store and write the feeds that changed."""
+        reg = self.register
+        if reg is None:
+            return
+        try:
+            report = service.publish_feeds(self.engine, reg, self.options.out_dir, self.clock,
+                                           self.options.horizon_years)
+        except CalendarToolError as exc:
+            if raise_errors:
+                raise
+            # The sweep tries again; the feeds on disk stay as they were.
+            event("feed.failed", logging.ERROR, error=str(exc))
+            self._published = None
+            return
+        self._published = today(self.clock)
+        for feed in report.feeds:
+            if feed.written:
+                event("feed.published", feed=feed.name,
+                      path=str(self.options.out_dir / feed.path), events=feed.events)
+        for path in report.removed:
+            event("feed.removed", path=str(self.options.out_dir / path))
+        event("feeds.checked", logging.DEBUG, feeds=len(report.feeds), written=report.written)
+
+    # --- reminders --------------------------------------------------------------------------
+
+    def remind(self) -> list[store.Result]:
+        """Claim what is due now and send it, with the retries that are due."""
+        reg = self.register
+        if reg is None or self.stopping.is_set():
+            return []
+        claimed = service.enqueue(self.engine, reg, self.clock, self.options.public_url,
+                                  self.options.catch_up)
+        if claimed.messages or claimed.skipped:
+            event("reminders.claimed", reminders=claimed.reminders, messages=claimed.messages,
+                  skipped=claimed.skipped)
+        results = service.deliver_ready(self.engine, self.client, self.clock, self.owner,
+                                        self._sleep, self.options.policy, self.rng,
+                                        self.stopping.is_set)
+        for r in results:
+            _log_result(r)
+        return results
+
+    def sweep(self) -> None:
+        """The minute's safety net: republish when the day changed (the horizon moved, or a
+        publish failed), then send what is due."""
+        if self._published != today(self.clock):
+            self.publish()
+        self.remind()
+
+    def pending(self) -> list[datetime]:
+        """The instants within the look-ahead at which a reminder falls due."""
+        reg = self.register
+        if reg is None:
+            return []
+        now = self.clock.now()
+        return service.pending_instants(self.engine, reg, now, now + self.options.lookahead)
+
+    def next_retry(self) -> datetime | None:
+        return store.next_sendable(self.engine, self.clock.now())
+
+
+def _log_result(r: store.Result) -> None:
+    fields: dict[str, Any] = {"subscription": r.subscription, "message": r.message_id,
+                              "attempt": r.number, "status": r.status,
+                              "latency_ms": round(r.latency * 1000)}
+    if r.error:
+        fields["error"] = r.error
+    if r.state == "sent":
+        event("reminder.sent", **fields)
+    elif r.state == "pending":
+        at = r.next_attempt_at
+        event("reminder.retry", logging.WARNING, **fields,
+              next_attempt_at=iso_utc(at) if at else None)
+    else:
+        event("reminder.dead", logging.ERROR, **fields, disabled=r.disable)
+
+
+class Scheduler:
+    """When the runner's jobs run: APScheduler in the background, in UTC."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._idle = threading.Condition()
+        self._active = 0  # jobs running now
+        options = runner.options
+        self._aps = BackgroundScheduler(
+            timezone=UTC,
+            # Reminder jobs one at a time (each already sends on several threads); the
+            # register watch on a thread of its own, so an edit is picked up during a long
+            # delivery round.
+            executors={"default": ThreadPoolExecutor(1), "watch": ThreadPoolExecutor(1)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                # APScheduler's default of 1 second drops a run that starts late; a reminder
+                # is still worth sending late within the catch-up window.
+                "misfire_grace_time": max(int(options.catch_up.total_seconds()), 1),
+            },
+        )
+
+    def start(self, paused: bool = False) -> None:
+        """Load and publish (raising if the register is invalid), plan, and start. `paused`
+        plans without running anything (for inspection)."""
+        self.runner.start()
+        options = self.runner.options
+        self._aps.add_job(self._guarded(self._sweep), "interval",
+                          seconds=options.sweep.total_seconds(), id="sweep",
+                          replace_existing=True)
+        if options.watch is not None:
+            self._aps.add_job(self._guarded(self._watch), "interval",
+                              seconds=options.watch.total_seconds(), id="watch",
+                              executor="watch", replace_existing=True)
+        self._aps.add_job(self._guarded(self._remind), "date", run_date=self.runner.clock.now(),
+                          id="catch-up", replace_existing=True)
+        self.plan()
+        self._aps.start(paused=paused)
+        event("scheduler.started", owner=self.runner.owner, register=str(self.runner.path),
+              feeds=str(options.out_dir), pid=os.getpid())
+
+    def jobs(self) -> dict[str, datetime]:
+        """Each job's id and its next run."""
+        return {j.id: j.next_run_time for j in self._aps.get_jobs()}
+
+    def plan(self) -> None:
+        """One job per pending instant (ids fixed by the instant, so planning again replaces
+        rather than duplicates), none for an instant no longer pending, and the retry job."""
+        wanted = {f"{REMIND}{iso_utc(t)}": t for t in self.runner.pending()}
+        for job in self._aps.get_jobs():
+            if job.id.startswith(REMIND) and job.id not in wanted:
+                job.remove()
+        for job_id, at in wanted.items():
+            self._aps.add_job(self._guarded(self._remind), "date", run_date=at, id=job_id,
+                              replace_existing=True)
+        event("reminders.planned", logging.DEBUG, instants=len(wanted),
+              first=iso_utc(min(wanted.values())) if wanted else None)
+        self._plan_retry()
+
+    def _plan_retry(self) -> None:
+        then = self.runner.next_retry()
+        if then is not None:
+            self._aps.add_job(self._guarded(self._remind), "date", run_date=then, id="deliver",
+                              replace_existing=True)
+        elif self._aps.get_job("deliver") is not None:
+            self._aps.remove_job("deliver")
+
+    def _remind(self) -> None:
+        self.runner.remind()
+        self._plan_retry()
+
+    def _sweep(self) -> None:
+        self.runner.sweep()
+        self.plan()
+
+    def _watch(self) -> None:
+        if self.runner.reload():
+            self.plan()
+
+    def _guarded(self, job: Callable[[], None]) -> Callable[[], None]:
+        """A job that fails (the database went away) logs one line and runs again at its next
+        turn; it never takes the scheduler down. A job does nothing once a stop is asked."""
+        name = job.__name__.lstrip("_")
+
+        def run() -> None:
+            with self._idle:
+                if self.runner.stopping.is_set():
+                    return
+                self._active += 1
+            try:
+                job()
+            except CalendarToolError as exc:
+                event("job.failed", logging.ERROR, job=name, error=str(exc))
+            except Exception:
+                event("job.failed", logging.ERROR, exc_info=True, job=name)
+            finally:
+                with self._idle:
+                    self._active -= 1
+                    self._idle.notify_all()
+
+        run.__name__ = name
+        return run
+
+    def request_stop(self) -> None:
+        """Ask the running jobs to finish: a delivery round in flight completes and is
+        recorded, nothing new starts. Safe from a signal handler."""
+        self.runner.stopping.set()
+
+    def stop(self) -> None:
+        """Stop and wait for the jobs in flight."""
+        self.request_stop()
+        # Wait for the jobs ourselves before APScheduler's shutdown: it holds its job lock
+        # while it waits for them, and a finishing job plans its retry under that lock.
+        with self._idle:
+            while self._active:
+                self._idle.wait()
+        if self._aps.running:
+            self._aps.shutdown(wait=True)
+        event("scheduler.stopped", owner=self.runner.owner)
+
+
+def run_until_signalled(scheduler: Scheduler) -> None:
+    """Start, then run until SIGINT or SIGTERM; stop cleanly either way."""
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        event("scheduler.stopping", signal=signal.Signals(signum).name)
+        scheduler.request_stop()
+        done.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        scheduler.start()
+        done.wait()
+    finally:
+        scheduler.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -1,0 +1,220 @@
+"""`calendar-tool run` as a real process against a real receiver: killed with SIGKILL in the
+middle of a burst and restarted, two processes on one PostgreSQL, SIGTERM while a delivery is
+in flight, and register edits picked up while it runs. Reminders fall due by the wall clock
+(ten minutes ago, within the catch-up window), so nothing here waits for a schedule: each test
+waits for an event (a request arriving, a log line) with a deadline."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from calendar_tool import store
+from calendar_tool.model import Offset
+from calendar_tool.reminders import Format, Subscription
+from tests.receiver import Received, Receiver, Stall
+from tests.registers import HEADER, entry
+
+
+class Run:
+    """A `calendar-tool run` process whose JSON log lines are read as they come."""
+
+    def __init__(self, db_url: str, register: Path, feeds: Path, *args: str) -> None:
+        env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(register))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "calendar_tool.cli", "run", "--out", str(feeds), *args],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[dict[str, Any]] = []
+        self._seen = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        with self.proc.stderr:
+            for raw in self.proc.stderr:
+                line = json.loads(raw)  # every line a JSON object, or the test fails here
+                with self._seen:
+                    self.lines.append(line)
+                    self._seen.notify_all()
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        with self._seen:
+            return [x for x in self.lines if x["event"] == name]
+
+    def wait_for(self, name: str, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while len([x for x in self.lines if x["event"] == name]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise TimeoutError(f"no {count} x {name} in {self.lines}")
+                self._seen.wait(min(left, 0.5))
+            return [x for x in self.lines if x["event"] == name]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout)  # reaps it: a killed pid is then gone
+        self._reader.join(5)
+        return code
+
+
+@pytest.fixture
+def runs() -> Iterator[list[Run]]:
+    """The processes a test started; any left running are killed at the end."""
+    started: list[Run] = []
+    yield started
+    for run in started:
+        if run.proc.poll() is None:
+            run.proc.kill()
+        run.proc.wait(10)
+        run._reader.join(10)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+def due_now(tmp_path: Path, db_url: str, receiver: Receiver, subscriptions: int,
+            entries: int = 3, days_back: int = 0) -> tuple[Path, datetime]:
+    """Deadlines due today (and `days_back` days before), reminded (P0D) at a time of day ten
+    minutes ago by the real clock, to `subscriptions` JSON subscriptions (one path each)."""
+    at = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=0, microsecond=0)
+    days = [(at - timedelta(days=n)).date().isoformat() for n in range(days_back + 1)]
+    register = tmp_path / "obligations.yaml"
+    register.write_text(HEADER + "".join(entry(f"d{n}-{i}", day) for n, day in enumerate(days)
+                                         for i in range(entries)))
+    engine = store.open_store(db_url)
+    store.add_subscriptions(engine, [Subscription(
+        name=f"s{n:03}", url=f"{receiver.base}/hook/{n:03}", format=Format.JSON,
+        created_at=at - timedelta(days=days_back + 1), offsets=(Offset(),), overdue=False,
+        time_of_day=at.time()) for n in range(subscriptions)])
+    engine.dispose()
+    return register, at
+
+
+def reminders_seen(requests: list[Received]) -> dict[tuple[str, str], set[str]]:
+    """(receiver path, occurrence) -> the webhook ids it arrived under, answered 200."""
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in requests:
+        if r.status_sent == 200:
+            for item in r.json["data"]["reminders"]:
+                seen[(r.path, item["occurrence"]["id"])].add(r.headers["webhook-id"])
+    return seen
+
+
+def all_of(expected: set[tuple[str, str]]) -> Callable[[list[Received]], bool]:
+    return lambda requests: set(reminders_seen(requests)) >= expected
+
+
+def test_sigkill_in_a_burst_loses_nothing_and_sends_nothing_under_two_ids(
+        db_url: str, tmp_path: Path, receiver: Receiver, runs: list[Run]) -> None:
+    register, _ = due_now(tmp_path, db_url, receiver, subscriptions=40)
+    expected = {(f"/hook/{n:03}", f"d0-{i}") for n in range(40) for i in range(3)}
+    # Each answer takes 50 ms, so the burst lasts long enough to be killed in the middle.
+    receiver.script(*[Stall(0.05)] * 40)
+    runs.append(Run(db_url, register, tmp_path / "feeds"))
+    receiver.wait_for(12, timeout=30)
+    assert runs[0].stop(signal.SIGKILL) == -signal.SIGKILL
+    before = len(receiver.requests)
+    assert before < 40  # killed in the middle, not after
+
+    runs.append(Run(db_url, register, tmp_path / "feeds"))
+    receiver.wait_until(all_of(expected), timeout=30)
+    assert runs[1].stop() == 0
+
+    seen = reminders_seen(receiver.requests)
+    assert set(seen) == expected
+    assert {len(ids) for ids in seen.values()} == {1}  # one webhook id per reminder
+    # Forty messages in all, whichever process sent each; a message whose answer the kill cut
+    # off arrives again under its own id.
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 40
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_two_run_processes_on_one_postgresql_send_each_reminder_once(
+        db_url: str, tmp_path: Path, receiver: Receiver, runs: list[Run]) -> None:
+    register, _ = due_now(tmp_path, db_url, receiver, subscriptions=30)
+    expected = {(f"/hook/{n:03}", f"d0-{i}") for n in range(30) for i in range(3)}
+    runs.extend(Run(db_url, register, tmp_path / f"feeds-{n}") for n in range(2))
+    receiver.wait_until(all_of(expected), timeout=30)
+    for run in runs:
+        run.wait_for("scheduler.started")
+    assert [run.stop() for run in runs] == [0, 0]
+    assert len(receiver.requests) == 30  # not one twice
+    assert set(reminders_seen(receiver.requests)) == expected
+    assert sum(len(run.events("reminder.sent")) for run in runs) == 30
+
+
+def test_sigterm_finishes_the_delivery_in_flight_and_leaves_the_rest_claimable(
+        db_url: str, tmp_path: Path, receiver: Receiver, runs: list[Run]) -> None:
+    """One subscription owed two messages (yesterday's and today's, with a 48-hour catch-up),
+    paced a second apart. SIGTERM while the first is being answered: it is recorded as sent,
+    the second stays pending, and the next start sends it."""
+    register, _ = due_now(tmp_path, db_url, receiver, subscriptions=1, entries=1, days_back=1)
+    receiver.script(Stall(1.0))
+    runs.append(Run(db_url, register, tmp_path / "feeds", "--catch-up", "48"))
+    receiver.wait_for(1, timeout=20)
+    assert runs[0].stop(signal.SIGTERM) == 0
+    [first] = receiver.requests
+    assert first.status_sent == 200
+    assert [e["signal"] for e in runs[0].events("scheduler.stopping")] == ["SIGTERM"]
+    [sent] = runs[0].events("reminder.sent")
+    assert sent["message"] == first.headers["webhook-id"]
+
+    engine = store.open_store(db_url)
+    try:
+        ledger = {d.occurrence_id: (d.status, d.attempts)
+                  for d in store.deliveries(engine, datetime.now(UTC))}
+    finally:
+        engine.dispose()
+    assert sorted(ledger.values()) == [("pending", 0), ("sent", 1)]
+
+    runs.append(Run(db_url, register, tmp_path / "feeds", "--catch-up", "48"))
+    receiver.wait_for(2, timeout=20)
+    assert runs[1].stop() == 0
+    assert set(reminders_seen(receiver.requests)) == {("/hook/000", "d0-0"),
+                                                      ("/hook/000", "d1-0")}
+
+
+def test_an_edit_is_published_while_running_and_a_broken_one_is_not(
+        tmp_path: Path, runs: list[Run]) -> None:
+    db_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    register = tmp_path / "obligations.yaml"
+    register.write_text(HEADER + entry("a", "2030-06-30"))
+    feeds = tmp_path / "feeds"
+    runs.append(run := Run(db_url, register, feeds, "--watch", "0.1"))
+    run.wait_for("scheduler.started")
+    assert b"Title of a" in (feeds / "all.ics").read_bytes()
+
+    register.write_text(HEADER + entry("a", "2030-06-30").replace("Title of a", "Renamed a"))
+    run.wait_for("register.reloaded", timeout=10)
+    published = (feeds / "all.ics").read_bytes()
+    assert b"Renamed a" in published
+
+    broken = HEADER + entry("a", "2030-06-30").replace("deadline", "dead line")
+    register.write_text(broken)
+    [invalid] = run.wait_for("register.invalid", timeout=10)
+    line = broken.splitlines().index("    kind: dead line") + 1
+    assert invalid["problems"] == [
+        f"{register}:{line}:11: entries[0].kind: 'dead line' is not one of: deadline, target, "
+        "report, period, event, session, standing"]
+    assert (feeds / "all.ics").read_bytes() == published
+    assert run.proc.poll() is None  # still running
+    assert run.stop() == 0
+    assert [e["event"] for e in run.lines][-2:] == ["scheduler.stopping", "scheduler.stopped"]
