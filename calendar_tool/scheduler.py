@@ -219,6 +219,9 @@ class Scheduler:
         self.runner = runner
         self._idle = threading.Condition()
         self._active = 0  # jobs running now
+        # The watch thread and the reminder jobs both plan; one at a time, so that neither
+        # removes a job the other just looked up.
+        self._planning = threading.RLock()
         options = runner.options
         self._aps = BackgroundScheduler(
             timezone=UTC,
@@ -262,23 +265,25 @@ class Scheduler:
         """One job per pending instant (ids fixed by the instant, so planning again replaces
         rather than duplicates), none for an instant no longer pending, and the retry job."""
         wanted = {f"{REMIND}{iso_utc(t)}": t for t in self.runner.pending()}
-        for job in self._aps.get_jobs():
-            if job.id.startswith(REMIND) and job.id not in wanted:
-                job.remove()
-        for job_id, at in wanted.items():
-            self._aps.add_job(self._guarded(self._remind), "date", run_date=at, id=job_id,
-                              replace_existing=True)
+        with self._planning:
+            for job in self._aps.get_jobs():
+                if job.id.startswith(REMIND) and job.id not in wanted:
+                    job.remove()
+            for job_id, at in wanted.items():
+                self._aps.add_job(self._guarded(self._remind), "date", run_date=at, id=job_id,
+                                  replace_existing=True)
         event("reminders.planned", logging.DEBUG, instants=len(wanted),
               first=iso_utc(min(wanted.values())) if wanted else None)
         self._plan_retry()
 
     def _plan_retry(self) -> None:
         then = self.runner.next_retry()
-        if then is not None:
-            self._aps.add_job(self._guarded(self._remind), "date", run_date=then, id="deliver",
-                              replace_existing=True)
-        elif self._aps.get_job("deliver") is not None:
-            self._aps.remove_job("deliver")
+        with self._planning:
+            if then is not None:
+                self._aps.add_job(self._guarded(self._remind), "date", run_date=then,
+                                  id="deliver", replace_existing=True)
+            elif self._aps.get_job("deliver") is not None:
+                self._aps.remove_job("deliver")
 
     def _remind(self) -> None:
         self.runner.remind()
@@ -345,9 +350,11 @@ def run_until_signalled(scheduler: Scheduler) -> None:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        scheduler.start()
-        done.wait()
+        scheduler.start()  # raises, with nothing to stop, when the register is refused
+        try:
+            done.wait()
+        finally:
+            scheduler.stop()
     finally:
-        scheduler.stop()
         for s, handler in previous.items():
             signal.signal(s, handler)

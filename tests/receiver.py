@@ -142,15 +142,7 @@ class Receiver:
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[Received]:
         """Block until `n` requests have arrived (answered or not); fail after `timeout`."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while len(self._requests) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"{len(self._requests)} of {n} requests arrived "
-                                       f"within {timeout} s")
-                self._lock.wait(left)
-            return list(self._requests)
+        return self.wait_until(lambda requests: len(requests) >= n, timeout)
 
     def wait_until(self, done: Callable[[list[Received]], bool], timeout: float = 10.0
                    ) -> list[Received]:

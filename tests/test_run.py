@@ -24,6 +24,7 @@ import pytest
 from calendar_tool import store
 from calendar_tool.model import Offset
 from calendar_tool.reminders import Format, Subscription
+from tests.conftest import CLI
 from tests.receiver import Received, Receiver, Stall
 from tests.registers import HEADER, entry
 
@@ -218,3 +219,16 @@ def test_an_edit_is_published_while_running_and_a_broken_one_is_not(
     assert run.proc.poll() is None  # still running
     assert run.stop() == 0
     assert [e["event"] for e in run.lines][-2:] == ["scheduler.stopping", "scheduler.stopped"]
+
+
+def test_run_refuses_a_register_with_problems(cli: CLI, tmp_path: Path) -> None:
+    register = tmp_path / "obligations.yaml"
+    text = HEADER + entry("a", "2030-02-30")
+    register.write_text(text)
+    result = cli("run", "--out", str(tmp_path / "feeds"), register=register)
+    line = text.splitlines().index("    date: 2030-02-30") + 1
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{register}:{line}:11: entries[0].date: '2030-02-30' is not a real date "
+        "(day is out of range for month)")
+    assert not (tmp_path / "feeds").exists()
