@@ -10,6 +10,8 @@ export CALENDAR_TOOL_TEST_POSTGRES
 
 # Where `make run`'s sample subscription sends reminders: `make receiver` listens there.
 WEBHOOK_URL ?= http://127.0.0.1:8900/hooks/sample
+# Where `make run` serves the feeds and the page.
+SERVE ?= 127.0.0.1:8000
 
 .PHONY: help install lint test run receiver bench clean
 
@@ -36,10 +38,10 @@ lint: $(STAMP)  ## ruff and mypy --strict
 test: lint $(NODE_STAMP)  ## Lint, then run the whole suite
 	$(BIN)/pytest -q
 
-run: $(STAMP)  ## Validate, subscribe `sample` to WEBHOOK_URL, run the scheduler (Ctrl-C stops)
+run: $(STAMP)  ## Validate, subscribe `sample`, run the scheduler and serve on :8000 (Ctrl-C stops)
 	$(BIN)/calendar-tool validate
 	$(BIN)/calendar-tool subscribe add sample --url '$(WEBHOOK_URL)' --if-missing
-	$(BIN)/calendar-tool run --out feeds
+	$(BIN)/calendar-tool run --out feeds --serve $(SERVE)
 
 receiver: $(STAMP)  ## Print the webhooks sent to 127.0.0.1:8900 (run it next to `make run`)
 	$(BIN)/python -m tests.receiver --port 8900

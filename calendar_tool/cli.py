@@ -7,6 +7,7 @@ timeline, so they start fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -18,7 +19,14 @@ import click
 
 from calendar_tool import listing
 from calendar_tool.clock import Clock, FixedClock, SystemClock, today
-from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
+from calendar_tool.config import (
+    DB_ENV,
+    DEFAULT_DB,
+    DEFAULT_REGISTER,
+    PUBLIC_URL_ENV,
+    REGISTER_ENV,
+    Settings,
+)
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
 from calendar_tool.register import (
@@ -28,14 +36,7 @@ from calendar_tool.register import (
     quote_count,
     read_sources,
 )
-from calendar_tool.timeline import (
-    Query,
-    find,
-    parse_period,
-    parse_span,
-    select,
-    vocabulary_problems,
-)
+from calendar_tool.timeline import find, list_query, parse_span, select
 
 
 def _fail(exc: CalendarToolError, debug: bool) -> NoReturn:
@@ -87,6 +88,12 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
+def _public_url(settings: Settings) -> str | None:
+    """The address subscribe links use: CALENDAR_TOOL_PUBLIC_URL when set, else None (the
+    server then uses the address each page was asked at)."""
+    return settings.public_url if os.environ.get(PUBLIC_URL_ENV) else None
+
+
 def _register_path(ctx: click.Context) -> Path:
     return _settings(ctx).register
 
@@ -122,16 +129,6 @@ def _date(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{name} {value!r} is not a date such as 2005-06-30") from None
-
-
-def _period_bound(value: str | None, name: str, end: bool) -> date | None:
-    if value is None:
-        return None
-    try:
-        first, last = parse_period(value)
-    except ValueError as exc:
-        raise UsageError(f"{name}: {exc}") from None
-    return last if end else first
 
 
 def _choices(enum: type[Kind] | type[State]) -> click.Choice[str]:
@@ -170,24 +167,9 @@ def list_(ctx: click.Context, due: str | None, from_: str | None, until: str | N
       calendar-tool list --upcoming 90d --today 2001-06-01
     """
     now = _date(today_, "--today") or today(SystemClock())
-    start = _period_bound(due, "--due", False) or _period_bound(from_, "--from", False)
-    end = _period_bound(due, "--due", True) or _period_bound(until, "--until", True)
-    if due and (from_ or until):
-        raise UsageError("--due already names the period; drop --from/--until")
-    if upcoming:
-        try:
-            span = parse_span(upcoming)
-        except ValueError as exc:
-            raise UsageError(f"--upcoming: {exc}") from None
-        start, end = now, now + span
     reg = load_register(_register_path(ctx))
-    unknown = vocabulary_problems(reg, area, actor)
-    if unknown:
-        raise UsageError("; ".join(unknown))
-    query = Query(start=start, end=end, areas=frozenset(area), actors=frozenset(actor),
-                  kinds=frozenset(Kind(k) for k in kind),
-                  states=frozenset(State(s) for s in status),
-                  overdue_on=now if overdue else None, overlap=bool(upcoming))
+    query = list_query(reg, now, due=due, from_=from_, until=until, upcoming=upcoming,
+                       overdue=overdue, areas=area, actors=actor, kinds=kind, states=status)
     found = select(reg, query, now)
     render: dict[str, Callable[[], str]] = {
         "table": lambda: listing.table(found),
@@ -522,11 +504,13 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
 @click.option("--watch", "watch", type=click.FloatRange(min=0), default=1.0, show_default=True,
               metavar="SECONDS", help="How often to look for a change of the register file "
               "(0: never).")
+@click.option("--serve", "serve_at", metavar="HOST:PORT", help="Also serve the feeds and the "
+              "page, as `calendar-tool serve` does, e.g. 127.0.0.1:8000.")
 @click.option("--verbose", "-v", is_flag=True, help="Also log planning, unchanged feeds and "
               "APScheduler's own job messages.")
 @click.pass_context
 def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
-        horizon_years: int | None, watch: float, verbose: bool) -> None:
+        horizon_years: int | None, watch: float, serve_at: str | None, verbose: bool) -> None:
     """Keep the feeds current and send every reminder at its instant, until stopped.
 
     On start: validate the register, sync it to the database, publish the feeds, send what
@@ -536,9 +520,11 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
     stderr. Several `run` processes may share one PostgreSQL: each reminder is sent once.
 
     \b
-    Example:
+    Examples:
+      calendar-tool run --out feeds --serve 127.0.0.1:8000
       calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
     """
+    import contextlib
     from datetime import timedelta
 
     from calendar_tool import logs, notify, scheduler, service
@@ -552,7 +538,18 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
         watch=timedelta(seconds=watch) if watch else None)
     engine = _engine(ctx)
-    with notify.make_client(timeout) as client:
+    serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if serve_at is not None:
+        from calendar_tool import server
+
+        host, _, port = serve_at.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
+        app = server.make_app(register=settings.register, feeds=out_dir, db=engine,
+                              clock=SystemClock(), public_url=_public_url(settings))
+        serving = server.BackgroundServer(app, host.strip("[]"), int(port))
+        logs.event("server.listening", url=f"{serving.url}/")
+    with notify.make_client(timeout) as client, serving:
         runner = scheduler.Runner(engine, client, SystemClock(), settings.register, options)
         scheduler.run_until_signalled(scheduler.Scheduler(runner))
 
@@ -585,6 +582,41 @@ def deliveries(ctx: click.Context, statuses: Sequence[str], subscription: str | 
         click.echo(views.deliveries_json(found, store.attempts(engine)))
     else:
         click.echo(views.deliveries_table(found))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to listen on (0: any free port).")
+@click.option("--feeds", "feeds_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("feeds"), show_default=True,
+              help="The folder `publish` writes, served under /feeds/.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
+    """Serve the feeds over HTTP, with a subscribe page, a JSON API and a health check.
+
+    /feeds/NAME.ics are the published files (ETag, 304, gzip); /feeds/all.ics?area=KEY
+    &kind=KIND is a feed of your own selection; /api/obligations takes the filters of
+    `list`; / lists the feeds with subscribe links, the coming year and what is overdue.
+    The register is re-read when it changes. Subscribe links use CALENDAR_TOOL_PUBLIC_URL
+    when it is set, else the address the page was asked at. Ctrl-C stops it.
+
+    \b
+    Example:
+      calendar-tool serve --port 8000 --feeds feeds/
+    """
+    from calendar_tool import server
+
+    settings = _settings(ctx)
+    load_register(settings.register)  # a register with problems is refused before listening
+    app = server.make_app(register=settings.register, feeds=feeds_dir, db=settings.db,
+                          clock=SystemClock(), public_url=_public_url(settings))
+    sock = server.listen(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {feeds_dir}/ and {settings.register} on "
+               f"http://{shown}:{sock.getsockname()[1]}/ (Ctrl-C stops)")
+    server.run(app, sock)
 
 
 if __name__ == "__main__":  # pragma: no cover

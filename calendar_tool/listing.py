@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from calendar_tool.model import Occurrence, Register, Source
+from calendar_tool.model import Entry, Occurrence, Register, Source
 
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
@@ -127,21 +127,20 @@ def to_csv(occurrences: Sequence[Occurrence]) -> str:
     return buf.getvalue()
 
 
-def show(register: Register, found: Sequence[Occurrence]) -> str:
-    """Every field of one entry, its resolved dates with how they were derived, its sources."""
-    e = found[0].entry
-    lines = [f"{e.id}: {e.title}", f"  kind:     {e.kind.value}"]
+def entry_facts(register: Register, e: Entry) -> list[tuple[str, str]]:
+    """The fields `show` prints for an entry, as (label, text), for the page too."""
+    facts = [("kind", e.kind.value)]
     if e.description:
-        lines.append(f"  what:     {e.description}")
-    lines.append("  actors:   " + ", ".join(
-        f"{a} ({register.actors[a].title})" if a in register.actors else a for a in e.actors))
-    lines.append("  areas:    " + ", ".join(
-        f"{a} ({register.areas[a].title})" if a in register.areas else a for a in e.areas))
-    lines.append(f"  status:   {e.status.text()}")
+        facts.append(("what", e.description))
+    facts.append(("actors", ", ".join(
+        f"{a} ({register.actors[a].title})" if a in register.actors else a for a in e.actors)))
+    facts.append(("areas", ", ".join(
+        f"{a} ({register.areas[a].title})" if a in register.areas else a for a in e.areas)))
+    facts.append(("status", e.status.text()))
     if e.date is not None:
-        lines.append(f"  date:     {e.date.iso()} ({e.date.text()})")
+        facts.append(("date", f"{e.date.iso()} ({e.date.text()})"))
     if e.relative is not None:
-        lines.append(f"  date:     relative: {e.relative.describe()}")
+        facts.append(("date", f"relative: {e.relative.describe()}"))
     if e.series is not None:
         series = e.series
         ends = []
@@ -149,15 +148,23 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
             ends.append(f"until {series.until.iso()}")
         if series.count:
             ends.append(f"{series.count} occurrences")
-        lines.append(f"  series:   {series.rule} from {series.start.iso()} (no. {series.first})"
-                     + (f", {', '.join(ends)}" if ends else ", open-ended"))
+        facts.append(("series", f"{series.rule} from {series.start.iso()} (no. {series.first})"
+                      + (f", {', '.join(ends)}" if ends else ", open-ended")))
     if e.location:
-        lines.append(f"  location: {e.location}")
+        facts.append(("location", e.location))
     reminders = e.reminders if e.reminders is not None else register.reminders
-    lines.append("  reminders: " + (", ".join(str(r) for r in reminders) or "none")
-                 + (" (this entry)" if e.reminders is not None else " (register default)"))
+    facts.append(("reminders", (", ".join(str(r) for r in reminders) or "none")
+                  + (" (this entry)" if e.reminders is not None else " (register default)")))
     if e.note:
-        lines.append(f"  note:     {e.note}")
+        facts.append(("note", e.note))
+    return facts
+
+
+def show(register: Register, found: Sequence[Occurrence]) -> str:
+    """Every field of one entry, its resolved dates with how they were derived, its sources."""
+    e = found[0].entry
+    lines = [f"{e.id}: {e.title}"]
+    lines += [f"  {label + ':':<9} {text}" for label, text in entry_facts(register, e)]
     lines.append("  occurrences:" if e.series else "  resolved:")
     for o in found:
         label = f"no. {o.number}: " if o.number is not None else ""

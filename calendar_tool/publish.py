@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -111,6 +111,34 @@ def feed_occurrences(register: Register, until: date) -> list[Occurrence]:
     return [o for o in occurrences(register, until) if o.when is not None]
 
 
+def event_blocks(register: Register, revs: Mapping[str, Revision],
+                 occs: Iterable[Occurrence]) -> dict[str, bytes]:
+    """Each occurrence's VEVENT bytes by occurrence id, serialised once for every feed."""
+    return {o.id: ical.event_bytes(o, register, revs[o.entry.id]) for o in occs}
+
+
+def feed_bytes(info: ical.FeedInfo, chosen: Sequence[Occurrence],
+               blocks: Mapping[str, bytes]) -> bytes:
+    """One feed: the calendar `info` describes, with the events of `chosen` in their order."""
+    return ical.calendar_bytes(info, (blocks[o.id] for o in chosen))
+
+
+def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.FeedInfo,
+                  keep: Callable[[Occurrence], bool], clock: Clock,
+                  horizon_years: int = DEFAULT_HORIZON_YEARS) -> tuple[bytes, int]:
+    """A feed of the dated occurrences that `keep` selects, and how many there are.
+
+    Built as `publish` builds each of its feeds: the same horizon, the same events in the same
+    order, each with the same bytes, so an event of a selected feed is byte for byte the event
+    of `all.ics` published on the same day with the same revisions. Unlike `publish`, which
+    writes no feed that would be empty, this returns a calendar without events when nothing is
+    selected: a subscriber's own filter may match nothing yet and must still be subscribable.
+    """
+    until = horizon(today(clock), horizon_years)
+    chosen = [o for o in feed_occurrences(register, until) if keep(o)]
+    return feed_bytes(info, chosen, event_blocks(register, revs, chosen)), len(chosen)
+
+
 def index_bytes(feeds: Sequence[FeedResult]) -> bytes:
     """`index.json`: each feed's name, title, path and event count, in feed order."""
     doc = {"feeds": [{"name": f.name, "title": f.title, "path": f.path, "events": f.events}
@@ -142,7 +170,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         occs = feed_occurrences(register, until)
-        blocks = {o.id: ical.event_bytes(o, register, revs[o.entry.id]) for o in occs}
+        blocks = event_blocks(register, revs, occs)
         results: list[FeedResult] = []
         skipped: list[str] = []
         for spec in feed_specs(register):
@@ -151,7 +179,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
                 # RFC 5545 requires at least one component in a calendar.
                 skipped.append(spec.info.name)
                 continue
-            data = ical.calendar_bytes(spec.info, (blocks[o.id] for o in chosen))
+            data = feed_bytes(spec.info, chosen, blocks)
             path = f"{spec.info.name}.ics"
             written = write_if_changed(out_dir / path, data)
             results.append(FeedResult(spec.info.name, spec.info.title, path, len(chosen),

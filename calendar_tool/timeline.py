@@ -11,10 +11,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
+from calendar_tool.errors import UsageError
 from calendar_tool.model import (
     DatedValue,
     Entry,
@@ -390,6 +392,54 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
         until = horizon(today)
     found = list(entry_occurrences(entry, resolver, until))
     return [o for o in found if not number or o.number == int(number)]
+
+
+def list_query(register: Register, now: date, *, due: str | None = None,
+               from_: str | None = None, until: str | None = None, upcoming: str | None = None,
+               overdue: bool = False, areas: Iterable[str] = (), actors: Iterable[str] = (),
+               kinds: Iterable[str] = (), states: Iterable[str] = (), prefix: str = "--"
+               ) -> Query:
+    """The Query of `list`'s options, which the server's parameters of the same names share.
+    UsageError names the option as written (`prefix` + name: `--due` on the command line,
+    `due` in a URL)."""
+    def bound(value: str | None, name: str, end: bool) -> date | None:
+        if value is None:
+            return None
+        try:
+            first, last = parse_period(value)
+        except ValueError as exc:
+            raise UsageError(f"{prefix}{name}: {exc}") from None
+        return last if end else first
+
+    def members(enum: type[Kind] | type[State], name: str, values: Iterable[str]
+                ) -> frozenset[Any]:
+        out = set()
+        for value in values:
+            try:
+                out.add(enum(value))
+            except ValueError:
+                raise UsageError(f"unknown {name} {value!r}; one of: "
+                                 + ", ".join(m.value for m in enum)) from None
+        return frozenset(out)
+
+    start = bound(due, "due", False) or bound(from_, "from", False)
+    end = bound(due, "due", True) or bound(until, "until", True)
+    if due and (from_ or until):
+        raise UsageError(f"{prefix}due already names the period; drop {prefix}from/"
+                         f"{prefix}until")
+    if upcoming:
+        try:
+            span = parse_span(upcoming)
+        except ValueError as exc:
+            raise UsageError(f"{prefix}upcoming: {exc}") from None
+        start, end = now, now + span
+    areas, actors = list(areas), list(actors)
+    unknown = vocabulary_problems(register, areas, actors)
+    if unknown:
+        raise UsageError("; ".join(unknown))
+    return Query(start=start, end=end, areas=frozenset(areas), actors=frozenset(actors),
+                 kinds=members(Kind, "kind", kinds), states=members(State, "status", states),
+                 overdue_on=now if overdue else None, overlap=bool(upcoming))
 
 
 def vocabulary_problems(register: Register, areas: Iterable[str], actors: Iterable[str]

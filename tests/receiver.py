@@ -142,7 +142,11 @@ class Receiver:
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[Received]:
         """Block until `n` requests have arrived (answered or not); fail after `timeout`."""
-        return self.wait_until(lambda requests: len(requests) >= n, timeout)
+        try:
+            return self.wait_until(lambda requests: len(requests) >= n, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{len(self.requests)} of {n} requests arrived within "
+                               f"{timeout} s") from None
 
     def wait_until(self, done: Callable[[list[Received]], bool], timeout: float = 10.0
                    ) -> list[Received]:

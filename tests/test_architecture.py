@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"timeline", "listing"},
     {"reminders", "register"},
     {"store", "ical", "notify", "revisions"},
-    {"publish", "views"},
+    {"publish", "views", "pages"},
     {"service"},
     {"scheduler", "server"},
     {"cli"},
@@ -28,6 +28,7 @@ OWNERS = {
     "click": "cli", "icalendar": "ical", "httpx": "notify", "sqlmodel": "store",
     "sqlalchemy": "store", "apscheduler": "scheduler", "yaml": "register",
     "standardwebhooks": "notify", "psycopg": "store",
+    "starlette": "server", "uvicorn": "server", "jinja2": "server",
 }
 
 

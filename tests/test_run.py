@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from calendar_tool import store
@@ -232,3 +233,22 @@ def test_run_refuses_a_register_with_problems(cli: CLI, tmp_path: Path) -> None:
         f"{register}:{line}:11: entries[0].date: '2030-02-30' is not a real date "
         "(day is out of range for month)")
     assert not (tmp_path / "feeds").exists()
+
+
+def test_run_serves_the_feeds_it_publishes(tmp_path: Path, runs: list[Run]) -> None:
+    """`run --serve` answers with what it published, from the same process."""
+    register = tmp_path / "obligations.yaml"
+    register.write_text(HEADER + entry("a", "2030-06-30"))
+    feeds = tmp_path / "feeds"
+    runs.append(run := Run(f"sqlite:///{tmp_path / 'db.sqlite'}", register, feeds,
+                           "--serve", "127.0.0.1:0"))
+    run.wait_for("scheduler.started")
+    [listening] = run.events("server.listening")
+    url = listening["url"]
+    assert url.startswith("http://127.0.0.1:") and not url.endswith(":0/")
+    feed = httpx.get(f"{url}feeds/all.ics")
+    assert feed.status_code == 200
+    assert feed.content == (feeds / "all.ics").read_bytes()
+    page = httpx.get(url)
+    assert page.status_code == 200 and "Test register" in page.text
+    assert run.stop() == 0

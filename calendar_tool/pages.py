@@ -1,0 +1,152 @@
+"""What the pages show, as plain data for the templates: an occurrence as the page lists it,
+and the timeline picture's layout (deadlines and series by area over the years). Pure: the
+server renders these with its templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import quote
+
+from calendar_tool import listing
+from calendar_tool.model import Occurrence, Precision, Register, Source, Term
+from calendar_tool.timeline import horizon, occurrences
+
+
+def title(vocab: Mapping[str, Term], key: str) -> str:
+    term = vocab.get(key)
+    return term.title if term else key
+
+
+def sources(given: Iterable[Source], register: Register) -> list[dict[str, Any]]:
+    """Each cited paragraph once, with its quote and its document's title and link."""
+    seen: dict[str, dict[str, Any]] = {}
+    for s in given:
+        doc = register.documents.get(s.doc)
+        seen.setdefault(s.citation(), {"citation": s.citation(), "quote": s.quote,
+                                       "url": doc.url if doc else None,
+                                       "doc_title": doc.title if doc else None})
+    return list(seen.values())
+
+
+def occurrence_href(occurrence_id: str) -> str:
+    return "/obligations/" + quote(occurrence_id, safe="")
+
+
+def item(o: Occurrence, register: Register) -> dict[str, Any]:
+    """An occurrence as the page lists it: the date and title as `list` shows them."""
+    row = listing.row(o)
+    return {
+        "id": o.id, "href": occurrence_href(o.id), "date": row["date"], "title": row["title"],
+        "kind": o.entry.kind.value, "state": o.state.state.value, "tentative": o.tentative,
+        "location": o.location,
+        "areas": [(k, title(register.areas, k)) for k in o.entry.areas],
+        "actors": [(k, title(register.actors, k)) for k in o.entry.actors],
+        "sources": sources(o.sources, register),
+    }
+
+
+def occurrence_detail(o: Occurrence, register: Register) -> dict[str, Any]:
+    """An occurrence as the entry's page shows it: `item` with how its date was derived."""
+    return {**item(o, register), "derivation": o.derivation, "note": o.note,
+            "own_status": o.status.state.value if o.status else None,
+            "extra_sources": [(s.citation(), s.quote) for s in o.extra_sources],
+            "number": o.number}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One occurrence on the timeline: a diamond on a due day, or a bar over the days of an
+    event (pale when only the month or year is known, faded when estimated)."""
+
+    shape: Literal["due", "span"]
+    x: float
+    width: float
+    y: float
+    href: str
+    label: str
+    actors: str
+    tentative: bool
+    vague: bool
+
+
+@dataclass(frozen=True)
+class Lane:
+    key: str
+    title: str
+    y: float
+    height: float
+    marks: tuple[Mark, ...]
+    series: tuple[tuple[float, str], ...] = ()  # (baseline, title) of each series' row
+
+
+@dataclass(frozen=True)
+class Timeline:
+    width: float
+    height: float
+    left: float
+    top: float
+    lanes: tuple[Lane, ...]
+    ticks: tuple[tuple[float, str], ...]
+    today_x: float
+    today: str
+
+    @property
+    def marks(self) -> int:
+        return sum(len(lane.marks) for lane in self.lanes)
+
+
+# Layout of the timeline, in SVG user units (pixels at scale 1): the area labels take the left
+# margin, the years share a plot about as wide as a page (but no year is narrower than 8).
+_LEFT, _PLOT, _MIN_YEAR, _MAX_YEAR, _ROW, _PAD, _TOP = 180.0, 720.0, 8.0, 40.0, 10.0, 6.0, 22.0
+
+
+def timeline(register: Register, day: date) -> Timeline:
+    """Deadlines and series by area over the years, up to the feeds' horizon: one lane per
+    area with a dated occurrence, a row in it for each series and one for the single dates."""
+    dated = [o for o in occurrences(register, horizon(day)) if o.when is not None]
+    first = min([o.when.start.year for o in dated if o.when], default=day.year)
+    last = max([o.when.end.year for o in dated if o.when] + [horizon(day).year])
+
+    year_px = max(_MIN_YEAR, min(_MAX_YEAR, _PLOT / (last - first + 1)))
+
+    def x(d: date) -> float:
+        year_days = (date(d.year, 12, 31) - date(d.year, 1, 1)).days + 1
+        return _LEFT + (d.year - first + (d.timetuple().tm_yday - 1) / year_days) * year_px
+
+    lanes = []
+    y = _TOP
+    for key, term in register.areas.items():
+        mine = [o for o in dated if key in o.entry.areas]
+        if not mine:
+            continue
+        series = list(dict.fromkeys(o.entry.id for o in mine if o.entry.series is not None))
+        rows = {entry_id: i + 1 for i, entry_id in enumerate(series)}
+        marks = []
+        for o in mine:
+            w = o.when
+            assert w is not None
+            row_y = y + _PAD / 2 + rows.get(o.entry.id, 0) * _ROW + _ROW / 2
+            label = f"{listing.row(o)['date']}: {o.heading()}"
+            actors = " ".join(o.entry.actors)
+            if o.entry.kind.is_due:
+                marks.append(Mark("due", x(w.due) + year_px / 730, 0, row_y,
+                                  occurrence_href(o.id), label, actors, o.tentative, False))
+            else:
+                end = x(w.end) + year_px / 365
+                vague = w.within or w.precision is not Precision.DAY
+                marks.append(Mark("span", x(w.start), max(end - x(w.start) - (1 if vague else 0),
+                                                           2.0), row_y, occurrence_href(o.id),
+                                  label, actors, o.tentative, vague))
+        height = (len(series) + 1) * _ROW + _PAD
+        titles = {o.entry.id: o.entry.title for o in mine}
+        labels = tuple((y + _PAD / 2 + rows[e] * _ROW + _ROW - 1.5, titles[e]) for e in series)
+        lanes.append(Lane(key, term.title, y, height, tuple(marks), labels))
+        y += height
+    step = 5 if last - first <= 60 else 10
+    ticks = tuple((x(date(year, 1, 1)), str(year)) for year in range(first, last + 2)
+                  if year % step == 0)
+    return Timeline(_LEFT + (last - first + 1) * year_px + 10, y + 4, _LEFT, _TOP, tuple(lanes),
+                    ticks, x(day), day.isoformat())

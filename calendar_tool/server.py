@@ -1,0 +1,671 @@
+"""`calendar-tool serve`: the published feeds over HTTP as calendar clients fetch them, a feed
+filtered by query parameters, the JSON of `list`, a health check, and pages people read.
+
+The only module that imports Starlette, uvicorn and Jinja2.
+
+    /feeds/<name>.ics, /feeds/index.json   the files `publish` wrote, nothing else
+    /feeds/all.ics?area=…&kind=…           a feed built on request, as `publish` builds one
+    /api/obligations?due=…&area=…          what `list --format json` prints for the same filters
+    /healthz                               the register's revision, when feeds were published
+    /                                      subscribe links, the coming year, what is overdue, a
+                                           timeline; /obligations/<id>: one entry in full
+
+Feeds. Each response carries a strong ETag (a digest of the bytes), Last-Modified (the file's),
+`Vary: Accept-Encoding`, and answers `If-None-Match` / `If-Modified-Since` with 304 through
+Starlette's own `StaticFiles.is_not_modified` and `NotModifiedResponse`; the file is found
+through `StaticFiles.lookup_path`, which refuses anything that resolves outside the folder
+(`..`, absolute paths, symlinks pointing out). Only the names `publish` writes are served, so
+a temporary file of a publish in progress, or anything else put in the folder, is not.
+
+Compression is done here rather than by `GZipMiddleware`, which would send the gzipped bytes
+under the identity representation's strong ETag (RFC 9110 8.8.3: two representations may not
+share a strong validator), answer HEAD with the identity headers while GET is compressed, and
+recompress every response. Each file is read once per version (keyed by inode, mtime and size
+from `fstat` of the open file, so headers and body always come from the same version even when
+`publish` replaces the file meanwhile) and compressed once; the gzipped representation has its
+own strong ETag (`"<digest>-gzip"`: deterministic bytes, `mtime=0`). Pages and JSON, which carry
+no validator, go through `GZipMiddleware`.
+
+The register is re-read when its file changes; an edit that does not validate leaves the last
+good register in service, and `/healthz` answers 503 until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, QueryParams
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.templating import Jinja2Templates
+
+from calendar_tool import listing, pages, revisions, store
+from calendar_tool.clock import Clock, iso_utc, today
+from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
+from calendar_tool.model import (
+    Register,
+    Revision,
+)
+from calendar_tool.publish import INDEX_NAME, feed_specs, selected_feed
+from calendar_tool.register import parse_register
+from calendar_tool.timeline import (
+    Query,
+    find,
+    matches,
+    parse_span,
+    select,
+)
+from calendar_tool.timeline import list_query as timeline_query
+
+__all__ = ["BackgroundServer", "RegisterFile", "RegisterState", "listen", "make_app", "run"]
+
+HERE = Path(__file__).resolve().parent
+CALENDAR_TYPE = "text/calendar"  # Starlette adds "; charset=utf-8" to text/ types
+# Feeds change when someone publishes, at most a few times a day: caches may keep a copy five
+# minutes, then ask again with If-None-Match and get a 304 when nothing changed.
+FEED_CACHE = "public, max-age=300"
+# Pages and the API reflect the register as it is now.
+LIVE_CACHE = "no-cache"
+# Pages load their one script and stylesheet from /static: nothing inline, nothing remote.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# What the page lists as coming: what `list --upcoming 1y` lists.
+UPCOMING = "1y"
+
+# The names `publish` writes (publish._FEED_FILE) and its index; nothing else is served.
+_FEED_NAME = re.compile(r"(all|(area|actor)-[a-z0-9]+(-[a-z0-9]+)*)\.ics")
+_FILTERS = ("area", "actor", "kind", "status")
+_LIST_PARAMS = ("due", "from", "until", "upcoming", "overdue", *_FILTERS, "today")
+
+
+# --- the register, re-read when its file changes ---------------------------------------------
+
+@dataclass(frozen=True)
+class RegisterState:
+    """What the server knows of the register file.
+
+    `register` is the last version that validated, kept while the file has problems; `error`
+    says why the file as it is now is not the one served."""
+
+    revision: str | None  # digest of the file's bytes now; None when it cannot be read
+    register: Register | None = None
+    served: str | None = None  # the revision of `register`
+    changed_at: datetime | None = None  # the file's mtime when `register` was read
+    error: str | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.register is not None
+
+
+def revision_of(data: bytes) -> str:
+    """A register's revision: the first 12 hex digits of the SHA-256 of its bytes."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+class RegisterFile:
+    """The register at `path`, parsed again only when the file changes.
+
+    Whether it changed is judged by the file's (st_mtime_ns, st_size, st_ino), taken by one
+    `stat` per request: an editor or `git checkout` that replaces the file gives a new inode,
+    an edit in place a new mtime. Two writes of the same size within one tick of the file
+    system's clock would look the same; the next write, or a touch, brings the file in."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._key: tuple[int, int, int] | None = None
+        self._state = RegisterState(None, error="not read yet")
+
+    def current(self) -> RegisterState:
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            return self._unreadable(f"cannot read the register {str(self.path)!r}: "
+                                    f"{exc.strerror or exc}")
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._lock:
+            if key == self._key:
+                return self._state
+            try:
+                data = self.path.read_bytes()
+            except OSError as exc:
+                return self._unreadable(f"cannot read the register {str(self.path)!r}: "
+                                        f"{exc.strerror or exc}")
+            self._key = key
+            self._state = self._parse(data, st.st_mtime_ns)
+            return self._state
+
+    def _unreadable(self, message: str) -> RegisterState:
+        with self._lock:
+            self._key = None
+            self._state = dataclasses.replace(self._state, revision=None, error=message,
+                                              problems=())
+            return self._state
+
+    def _parse(self, data: bytes, mtime_ns: int) -> RegisterState:
+        rev = revision_of(data)
+        old = self._state
+        if rev == old.served and old.register is not None:
+            return dataclasses.replace(old, revision=rev, error=None, problems=())
+        try:
+            register = parse_register(data.decode("utf-8"), str(self.path))
+        except UnicodeDecodeError as exc:
+            return dataclasses.replace(old, revision=rev, error=f"the register is not UTF-8: "
+                                       f"{exc}", problems=())
+        except RegisterInvalid as exc:
+            return dataclasses.replace(old, revision=rev, error=str(exc),
+                                       problems=tuple(str(p) for p in exc.problems))
+        changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
+        return RegisterState(rev, register, rev, changed)
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Representations:
+    """A feed's bytes as sent, identity or gzip, each with its own strong ETag: the gzipped
+    bytes are deterministic (level 6, no timestamp), so `"<digest>-gzip"` names them alone."""
+
+    body: bytes
+    last_modified: str | None = None
+
+    @functools.cached_property
+    def etag(self) -> str:
+        return f'"{hashlib.sha256(self.body).hexdigest()[:32]}"'
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
+
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding value allows gzip: named (or `*`) with a q-value above 0."""
+    found: dict[str, float] = {}
+    for part in header.split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        found[coding.lower()] = q
+    for coding in ("gzip", "x-gzip"):
+        if coding in found:
+            return found[coding] > 0
+    return found.get("*", 0.0) > 0
+
+
+class FeedFolder(StaticFiles):
+    """The feeds folder: Starlette's path guard and conditional-request checks, with each
+    file's two representations held in memory per version of the file."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory=directory, check_dir=False)
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[tuple[int, int, int], Representations]] = {}
+
+    def cached(self, name: str) -> Representations | None:
+        """The representations of `name` if the file is still the version read last, without
+        reading it: a few `stat` calls, cheap enough for the event loop. None otherwise."""
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is None:
+            return None
+        _, found = self.lookup_path(name)
+        if found is None or (found.st_ino, found.st_mtime_ns, found.st_size) != hit[0]:
+            return None
+        return hit[1]
+
+    def representations(self, name: str) -> Representations | None:
+        """The file `name` of the folder, or None when it is not there (or leads outside)."""
+        full, found = self.lookup_path(name)
+        if found is None or not stat.S_ISREG(found.st_mode):
+            return None
+        try:
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            with self._lock:
+                hit = self._cache.get(name)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            reps = Representations(f.read(), formatdate(st.st_mtime, usegmt=True))
+            # Digest and compress here, in the worker thread, not on the event loop.
+            reps.etag, reps.gzipped  # noqa: B018
+        with self._lock:
+            self._cache[name] = (key, reps)
+        return reps
+
+    def respond(self, request: Request, reps: Representations, media_type: str,
+                cache_control: str = FEED_CACHE) -> Response:
+        """200 with the representation the client accepts, or 304 when it holds it already."""
+        zipped = accepts_gzip(request.headers.get("accept-encoding", ""))
+        headers = {"etag": reps.gzip_etag if zipped else reps.etag, "vary": "Accept-Encoding",
+                   "cache-control": cache_control, "x-content-type-options": "nosniff"}
+        if reps.last_modified is not None:
+            headers["last-modified"] = reps.last_modified
+        if zipped:
+            headers["content-encoding"] = "gzip"
+        response = Response(reps.gzipped if zipped else reps.body, media_type=media_type,
+                            headers=headers)
+        if self.is_not_modified(response.headers, Headers(scope=request.scope)):
+            return NotModifiedResponse(response.headers)
+        return response
+
+
+# --- query parameters, as the options of `list` ----------------------------------------------
+
+def _one(params: QueryParams, name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise UsageError(f"{name} is given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _check_names(params: QueryParams, allowed: Sequence[str], what: str) -> None:
+    for name in params:
+        if name not in allowed:
+            raise UsageError(f"unknown parameter {name!r} for {what}; use "
+                             + ", ".join(allowed))
+
+
+def _filters(params: QueryParams, register: Register, now: date) -> Query:
+    """The area, actor, kind and status filters (each repeatable, any value matching)."""
+    return timeline_query(register, now, areas=params.getlist("area"),
+                          actors=params.getlist("actor"), kinds=params.getlist("kind"),
+                          states=params.getlist("status"), prefix="")
+
+
+def list_query(params: QueryParams, register: Register, now: date) -> tuple[Query, date]:
+    """The Query and the day taken as today for parameters named as the options of `list`:
+    due, from, until, upcoming, overdue, area, actor, kind, status, today."""
+    _check_names(params, _LIST_PARAMS, "/api/obligations")
+    day = _one(params, "today")
+    if day is not None:
+        try:
+            now = date.fromisoformat(day)
+        except ValueError:
+            raise UsageError(f"today {day!r} is not a date such as 2005-06-30") from None
+    overdue = _one(params, "overdue")
+    flags = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False,
+             "no": False}
+    if overdue is not None and overdue.lower() not in flags:
+        raise UsageError(f"overdue {overdue!r}: write overdue=1 or leave it out")
+    query = timeline_query(
+        register, now, due=_one(params, "due"), from_=_one(params, "from"),
+        until=_one(params, "until"), upcoming=_one(params, "upcoming"),
+        overdue=overdue is not None and flags[overdue.lower()],
+        areas=params.getlist("area"), actors=params.getlist("actor"),
+        kinds=params.getlist("kind"), states=params.getlist("status"), prefix="")
+    return query, now
+
+
+# --- the application -------------------------------------------------------------------------
+
+class _App:
+    """The endpoints, over one register file, one feeds folder and one store."""
+
+    def __init__(self, register: Path, feeds: Path, db: str | store.Engine,
+                 public_url: str | None, clock: Clock) -> None:
+        self.register = RegisterFile(register)
+        self.folder = FeedFolder(feeds)
+        self.feeds = feeds
+        self._db = db
+        self._engine: store.Engine | None = None if isinstance(db, str) else db
+        self._engine_lock = threading.Lock()
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.clock = clock
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                                 autoescape=True, undefined=jinja2.StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True)
+        self.templates = Jinja2Templates(env=env)
+
+    # helpers
+
+    def engine(self) -> store.Engine:
+        with self._engine_lock:
+            if self._engine is None:
+                assert isinstance(self._db, str)
+                self._engine = store.open_store(self._db)
+            return self._engine
+
+    def base_url(self, request: Request) -> str:
+        return self.public_url or str(request.base_url).rstrip("/")
+
+    def page(self, request: Request, name: str, context: dict[str, Any],
+             status: int = 200) -> Response:
+        state = self.register.current()
+        context = {"state": state, "register": state.register, **context}
+        response = self.templates.TemplateResponse(request, name, context,
+                                                   status_code=status)
+        response.headers["content-security-policy"] = CSP
+        response.headers["cache-control"] = LIVE_CACHE
+        response.headers["x-content-type-options"] = "nosniff"
+        return response
+
+    def good(self) -> tuple[RegisterState, Register]:
+        """The register served (the last good one), or 503 when there has never been one."""
+        state = self.register.current()
+        if state.register is None:
+            raise HTTPException(503, state.error or "the register cannot be read")
+        return state, state.register
+
+    def index(self) -> tuple[list[dict[str, Any]], str | None]:
+        """The feeds in index.json, and when it was written."""
+        path = self.feeds / INDEX_NAME
+        try:
+            published = iso_utc(datetime.fromtimestamp(path.stat().st_mtime, UTC))
+            feeds = json.loads(path.read_text(encoding="utf-8"))["feeds"]
+            return [f for f in feeds if isinstance(f, dict)], published
+        except (OSError, ValueError, KeyError, TypeError):
+            return [], None
+
+    # endpoints
+
+    async def feed(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.query_params:
+            if name != "all.ics":
+                return _text(400, "filters apply to /feeds/all.ics only, as "
+                             "/feeds/all.ics?area=KEY&actor=KEY&kind=KIND&status=STATE")
+            return await run_in_threadpool(self.selected, request)
+        if name == INDEX_NAME:
+            media = "application/json"
+        elif _matches_feed(name):
+            media = CALENDAR_TYPE
+        else:
+            raise HTTPException(404, f"no feed {name!r}")
+
+        # A file unchanged since it was last read is answered from memory on the event loop;
+        # reading and compressing a new version happen in a worker thread.
+        reps = self.folder.cached(name) or \
+            await run_in_threadpool(self.folder.representations, name)
+        if reps is None:
+            raise HTTPException(404, f"no feed {name!r}; /feeds/index.json lists the feeds")
+        return self.folder.respond(request, reps, media)
+
+    def selected(self, request: Request) -> Response:
+        state, register = self.good()
+        try:
+            _check_names(request.query_params, _FILTERS, "a feed")
+            query = _filters(request.query_params, register, today(self.clock))
+        except UsageError as exc:
+            return _text(400, str(exc))
+        try:
+            stored = store.load_revisions(self.engine())
+        except CalendarToolError as exc:
+            return _text(503, str(exc))
+        # Entries the store does not know yet, or whose content changed since the last publish,
+        # get the revision the next publish will give them, dated by the register file's mtime
+        # so that the bytes (and the ETag) stay the same from one request to the next.
+        assert state.changed_at is not None
+        revs: dict[str, Revision] = revisions.next_revisions(stored, register,
+                                                             state.changed_at)
+        base = feed_specs(register)[0].info
+        chosen = "; ".join(f"{name}: {', '.join(request.query_params.getlist(name))}"
+                           for name in _FILTERS if name in request.query_params)
+        info = dataclasses.replace(base, title=f"{base.title} ({chosen})",
+                                   description=f"{base.description}\n\nSelected: {chosen}.")
+        data, _ = selected_feed(register, revs, info, lambda o: matches(o, query), self.clock)
+        return self.folder.respond(request, Representations(data), CALENDAR_TYPE)
+
+    def api_obligations(self, request: Request) -> Response:
+        try:
+            state, register = self.good()
+        except HTTPException as exc:
+            return _json_error(exc.status_code, exc.detail)
+        try:
+            query, now = list_query(request.query_params, register, today(self.clock))
+        except UsageError as exc:
+            return _json_error(400, str(exc))
+        found = select(register, query, now)
+        return Response(listing.to_json(found, register), media_type="application/json",
+                        headers={"cache-control": LIVE_CACHE, "x-content-type-options":
+                                 "nosniff", "x-register-revision": state.served or ""})
+
+    def healthz(self, request: Request) -> Response:
+        state = self.register.current()
+        feeds, published = self.index()
+        body = {
+            "ok": state.ok,
+            "revision": state.revision,
+            "serving": state.served,
+            "entries": len(state.register.entries) if state.register else None,
+            "error": state.error,
+            "problems": list(state.problems),
+            "published": published,
+            "feeds": len(feeds) if published else None,
+        }
+        return JSONResponse(body, status_code=200 if state.ok else 503,
+                            headers={"cache-control": "no-store"})
+
+    def home(self, request: Request) -> Response:
+        _, register = self.good()
+        day = today(self.clock)
+        upcoming = select(register, Query(start=day, end=day + parse_span(UPCOMING),
+                                          overlap=True), day)
+        overdue = select(register, Query(overdue_on=day), day)
+        index, published = self.index()
+        base = self.base_url(request)
+        feeds = []
+        for f in index:
+            url = f"{base}/feeds/{quote(str(f.get('path', '')))}"
+            feeds.append({"name": f.get("name"), "title": f.get("title"), "events":
+                          f.get("events"), "url": url,
+                          "webcal": "webcal://" + url.split("://", 1)[-1]})
+        used_areas = {a for e in register.entries for a in e.areas}
+        used_actors = {a for e in register.entries for a in e.actors}
+        return self.page(request, "index.html", {
+            "today": day, "feeds": feeds, "published": published,
+            "upcoming": [pages.item(o, register) for o in upcoming],
+            "overdue": [pages.item(o, register) for o in overdue],
+            "areas": [(k, t.title) for k, t in register.areas.items() if k in used_areas],
+            "actors": [(k, t.title) for k, t in register.actors.items() if k in used_actors],
+            "timeline": pages.timeline(register, day),
+            "all_url": f"{base}/feeds/all.ics",
+        })
+
+    def obligation(self, request: Request) -> Response:
+        _, register = self.good()
+        ref = request.path_params["ref"]
+        found = find(register, ref, today(self.clock))
+        if not found:
+            raise HTTPException(404, f"no entry or occurrence {ref!r} in the register")
+        entry = found[0].entry
+        items = [pages.occurrence_detail(o, register) for o in found]
+        sources = pages.sources(entry.sources, register)
+        return self.page(request, "obligation.html", {
+            "ref": ref, "entry": entry, "facts": listing.entry_facts(register, entry),
+            "occurrences": items, "sources": sources, "is_series": entry.series is not None,
+        })
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        path = request.url.path
+        if path.startswith("/api/"):
+            return _json_error(exc.status_code, exc.detail)
+        if path.startswith(("/feeds/", "/static/", "/healthz")) or request.method == "HEAD":
+            return _text(exc.status_code, exc.detail, exc.headers)
+        return self.page(request, "error.html", {"status": exc.status_code,
+                                                 "message": exc.detail},
+                         status=exc.status_code)
+
+
+def _matches_feed(name: str) -> bool:
+    return _FEED_NAME.fullmatch(name) is not None
+
+
+def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return PlainTextResponse(message + "\n", status_code=status,
+                             headers={"x-content-type-options": "nosniff", **(headers or {})})
+
+
+def _json_error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status,
+                        headers={"x-content-type-options": "nosniff"})
+
+
+def make_app(*, register: Path, feeds: Path, db: str | store.Engine, clock: Clock,
+             public_url: str | None = None) -> Starlette:
+    """The HTTP application.
+
+    `register` is the register file (re-read when it changes), `feeds` the folder `publish`
+    writes, `db` a store URL or engine (only read: the revisions of filtered feeds), `clock`
+    gives today, and `public_url` the address subscribers reach the server at (the subscribe
+    links; the request's own address when None)."""
+    app = _App(register, feeds, db, public_url, clock)
+    zipped = [Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)]
+    routes = [
+        Route("/", app.home, middleware=zipped),
+        Route("/obligations/{ref}", app.obligation, middleware=zipped),
+        Route("/api/obligations", app.api_obligations, middleware=zipped),
+        Route("/healthz", app.healthz),
+        Route("/feeds/{name}", app.feed),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: app.error})
+
+
+# --- running it ------------------------------------------------------------------------------
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: any free port); UsageError when taken."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(f"--host {host!r}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    # Made with IPPROTO_TCP rather than by socket.create_server (protocol 0): asyncio turns
+    # Nagle's algorithm off (TCP_NODELAY) only on connections whose socket says TCP, and with
+    # it on, a response written as headers then body waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+def _config(app: Starlette, quiet: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, http="h11", ws="none", lifespan="off", loop="asyncio", server_header=False,
+        # A quiet server (tests, `run`) leaves the process's logging configuration alone.
+        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
+        log_level="warning" if quiet else "info", access_log=not quiet,
+        timeout_graceful_shutdown=5)
+
+
+def run(app: Starlette, sock: socket.socket) -> None:
+    """Serve on `sock` until Ctrl-C (SIGINT) or SIGTERM, with an access log on stderr; then
+    return once the requests in flight are answered."""
+    # uvicorn shuts down on the first SIGINT or SIGTERM, then raises that signal again for
+    # the handlers it had replaced. The shutdown is what the signal asked for: the SIGTERM
+    # handler below and the `except` make the process end normally (exit 0) after it.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        uvicorn.Server(_config(app, quiet=False)).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class BackgroundServer:
+    """uvicorn serving an app from a thread of this process, for tests, benchmarks and
+    `calendar-tool run`:
+
+        with BackgroundServer(app) as server:     # 127.0.0.1, any free port
+            httpx.get(f"{server.url}/healthz")
+    """
+
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self._sock = listen(host, port)
+        self.port: int = self._sock.getsockname()[1]
+        self._server = uvicorn.Server(_config(app, quiet=True))
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _run(self) -> None:
+        try:
+            self._server.run(sockets=[self._sock])
+        except BaseException as exc:  # SystemExit from a failed start included
+            self._failure = exc
+
+    def start(self, timeout: float = 10.0) -> int:
+        """Start serving and return the port once the server accepts requests."""
+        self._thread = threading.Thread(target=self._run, name=f"uvicorn:{self.port}",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server on {self.url} did not start: {self._failure!r}")
+            time.sleep(0.005)
+        return self.port
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, finish what is in flight, and wait for the thread."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._sock.close()
+
+    def __enter__(self) -> BackgroundServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

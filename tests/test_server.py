@@ -1,0 +1,721 @@
+"""`calendar-tool serve`: the real server (uvicorn on 127.0.0.1, a free port, in a thread)
+over a folder published by `service.publish_feeds`, asked with a real HTTP client: feed
+headers, 304s, HEAD, gzip, the traversal guard, filtered feeds read back by independent
+parsers, the JSON API against `list --format json`, the health check, the pages, and a
+register edited under a running server."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from calendar_tool import notify, server, service, store
+from calendar_tool.clock import FixedClock, iso_utc
+from calendar_tool.model import Register
+from calendar_tool.register import load_register
+from calendar_tool.reminders import BEGINNING, Format, Subscription
+from tests.conftest import CLI
+from tests.parsers import ical_events, vobject_events
+from tests.paths import ROOT, SAMPLE
+
+TODAY = "2025-06-01"
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+PUBLIC = "https://calendar.example.org"
+IDENTITY = {"Accept-Encoding": "identity"}
+GZIP = {"Accept-Encoding": "gzip"}
+SECRET = "TOP SECRET, never served"
+# The sample's feeds as `publish` writes them (tests/test_publish.py, SAMPLE_FEEDS).
+SAMPLE_FEEDS = {"all": 59, "area-victims": 1, "area-trafficking": 1, "area-governance": 57,
+                "actor-member-states": 16, "actor-commission": 39,
+                "actor-secretary-general": 4}
+
+
+@dataclasses.dataclass
+class Site:
+    """A published folder, served: `url` is where the server listens."""
+
+    folder: Path
+    register: Path
+    url: str
+    client: httpx.Client
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.client.get(path, **kw)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The sample register published on 2025-06-01 (SQLite store), served with today fixed to
+    that day, plus traps for the traversal guard: a secret file beside the folder, a symlink
+    named like a feed pointing at it, a directory named like a feed, a publish's temporary
+    file."""
+    root = tmp_path_factory.mktemp("site")
+    folder = root / "feeds"
+    engine = store.open_store(f"sqlite:///{root / 'store.db'}")
+    service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW))
+    (root / "secret.txt").write_text(SECRET)
+    (folder / "area-secret.ics").symlink_to(root / "secret.txt")
+    (folder / "actor-folder.ics").mkdir()
+    (folder / ".all.ics.1234.tmp").write_text(SECRET)
+    app = server.make_app(register=SAMPLE, feeds=folder, db=engine, clock=FixedClock(NOW),
+                          public_url=PUBLIC)
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        yield Site(folder, SAMPLE, running.url, client)
+    engine.dispose()
+
+
+def _etag(data: bytes) -> str:
+    return f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+
+
+def _blocks(data: bytes) -> dict[str, bytes]:
+    """Each VEVENT's bytes by UID, in feed order."""
+    out = {}
+    for block in data.split(b"BEGIN:VEVENT\r\n")[1:]:
+        block = block.split(b"END:VEVENT\r\n")[0]
+        uid = block.split(b"\r\nUID:", 1)[1].split(b"\r\n", 1)[0]
+        out[uid.decode()] = block
+    return out
+
+
+def _without_date(headers: httpx.Headers) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != "date"}
+
+
+# --- published feeds -------------------------------------------------------------------------
+
+def test_feed_is_served_with_type_validators_and_caching(site: Site) -> None:
+    """A published feed comes back byte for byte as text/calendar in UTF-8, with a strong
+    ETag of its bytes, its file's Last-Modified, Vary and a cache lifetime."""
+    data = (site.folder / "area-governance.ics").read_bytes()
+    r = site.get("/feeds/area-governance.ics", headers=IDENTITY)
+    assert r.status_code == 200
+    assert r.content == data
+    assert _without_date(r.headers) == {
+        "content-type": "text/calendar; charset=utf-8",
+        "content-length": str(len(data)),
+        "etag": _etag(data),
+        "last-modified": formatdate((site.folder / "area-governance.ics").stat().st_mtime,
+                                    usegmt=True),
+        "vary": "Accept-Encoding",
+        "cache-control": "public, max-age=300",
+        "x-content-type-options": "nosniff",
+    }
+
+
+def test_every_published_feed_and_the_index_are_served(site: Site) -> None:
+    """Every feed index.json names is served with its bytes; index.json itself as JSON."""
+    index = site.get("/feeds/index.json", headers=IDENTITY)
+    assert index.headers["content-type"] == "application/json"
+    assert index.content == (site.folder / "index.json").read_bytes()
+    assert {f["name"]: f["events"] for f in index.json()["feeds"]} == SAMPLE_FEEDS
+    for feed in index.json()["feeds"]:
+        r = site.get(f"/feeds/{feed['path']}", headers=IDENTITY)
+        assert (r.status_code, r.content) == (200, (site.folder / feed["path"]).read_bytes())
+
+
+@pytest.mark.parametrize("tags", ["{etag}", "W/{etag}", '"other", {etag}', "*"])
+def test_if_none_match_gives_304(site: Site, tags: str) -> None:
+    """If-None-Match with the current ETag (weak comparison, in a list, or `*`) gives 304
+    with no body and the validators; another ETag gives the feed."""
+    first = site.get("/feeds/all.ics", headers=IDENTITY)
+    r = site.get("/feeds/all.ics",
+                 headers={**IDENTITY, "If-None-Match": tags.format(etag=first.headers["etag"])})
+    assert (r.status_code, r.content) == (304, b"")
+    assert r.headers["etag"] == first.headers["etag"]
+    assert r.headers["vary"] == "Accept-Encoding"
+    assert r.headers["cache-control"] == "public, max-age=300"
+    other = site.get("/feeds/all.ics", headers={**IDENTITY, "If-None-Match": '"other"'})
+    assert (other.status_code, other.content) == (200, first.content)
+
+
+def test_if_modified_since_gives_304_unless_the_file_is_newer(site: Site) -> None:
+    """If-Modified-Since at or after the file's Last-Modified gives 304; before it, 200."""
+    mtime = (site.folder / "all.ics").stat().st_mtime
+    for since, status in ((mtime, 304), (mtime + 3600, 304), (mtime - 3600, 200)):
+        r = site.get("/feeds/all.ics",
+                     headers={**IDENTITY, "If-Modified-Since": formatdate(since, usegmt=True)})
+        assert r.status_code == status, since - mtime
+        assert len(r.content) == (0 if status == 304 else (site.folder / "all.ics").stat().st_size)
+
+
+@pytest.mark.parametrize("encoding", [IDENTITY, GZIP], ids=["identity", "gzip"])
+def test_head_has_the_headers_of_get_and_no_body(site: Site,
+                                                 encoding: dict[str, str]) -> None:
+    """HEAD answers with exactly the headers GET sends, Content-Length included, and no
+    body, whichever encoding is asked for."""
+    get = site.get("/feeds/area-governance.ics", headers=encoding)
+    head = site.client.head("/feeds/area-governance.ics", headers=encoding)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert _without_date(head.headers) == _without_date(get.headers)
+
+
+def test_gzip_when_asked_with_its_own_etag(site: Site) -> None:
+    """Asked for gzip, the feed comes compressed (it decompresses to the file), with
+    Content-Encoding, Vary, and an ETag of its own that validates only the gzipped bytes."""
+    data = (site.folder / "all.ics").read_bytes()
+    with site.client.stream("GET", "/feeds/all.ics", headers=GZIP) as r:
+        raw = b"".join(r.iter_raw())
+    assert gzip.decompress(raw) == data
+    assert len(raw) < len(data) // 5
+    assert r.headers["content-encoding"] == "gzip"
+    assert r.headers["content-length"] == str(len(raw))
+    assert r.headers["vary"] == "Accept-Encoding"
+    assert r.headers["etag"] == _etag(data)[:-1] + '-gzip"'
+    assert r.headers["etag"] != _etag(data)
+    again = site.get("/feeds/all.ics", headers={**GZIP, "If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["etag"] == r.headers["etag"]
+    # The identity bytes' validator does not stand for the gzipped bytes, nor the reverse.
+    cross = site.get("/feeds/all.ics", headers={**GZIP, "If-None-Match": _etag(data)})
+    assert cross.status_code == 200
+    plain = site.get("/feeds/all.ics", headers={**IDENTITY, "If-None-Match": r.headers["etag"]})
+    assert (plain.status_code, plain.content) == (200, data)
+
+
+@pytest.mark.parametrize(("header", "gzipped"), [
+    ("gzip", True), ("GZIP", True), ("x-gzip", True), ("br, gzip;q=0.5", True), ("*", True),
+    ("gzip;q=0", False), ("gzip;q=0, *", False), ("*;q=0", False), ("identity", False),
+    ("", False), ("deflate, br", False),
+])
+def test_accept_encoding_is_read_with_q_values(header: str, gzipped: bool) -> None:
+    """gzip is used when Accept-Encoding names it (or `*`) with a q-value above 0."""
+    assert server.accepts_gzip(header) is gzipped
+
+
+@pytest.mark.parametrize("path", [
+    "/feeds/../pyproject.toml", "/feeds/%2e%2e/pyproject.toml", "/feeds/..%2fpyproject.toml",
+    "/feeds/%2e%2e%2fsecret.txt", "/feeds/..%5csecret.txt", "/feeds/..", "/feeds/%2e%2e",
+    "/feeds/", "/feeds", "/feeds/.", "/feeds//etc/passwd", "/feeds/%2fetc%2fpasswd",
+    "/feeds/area-secret.ics", "/feeds/actor-folder.ics", "/feeds/.all.ics.1234.tmp",
+    "/feeds/all.ics%00", "/feeds/ALL.ICS", "/feeds/nope.ics", "/feeds/index.json/../all.ics",
+    "/feeds/area-victims.ics%2f..%2f..%2fsecret.txt", "/static/../server.py",
+    "/static/%2e%2e/server.py", "/static/", "/feeds/../../../../etc/passwd",
+])
+def test_nothing_outside_the_feeds_is_served(site: Site, path: str) -> None:
+    """Traversal in every spelling, a symlink named like a feed that points outside, a
+    directory, a publish's temporary file and unknown names are all 404, sent as raw request
+    lines (no client normalises them), and no answer holds a byte of what they aim at."""
+    conn = http.client.HTTPConnection("127.0.0.1", int(site.url.rsplit(":", 1)[1]), timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.status == 404
+    assert SECRET.encode() not in body
+    assert b"[project]" not in body and b"root:" not in body and b"import" not in body
+
+
+# --- a feed of one's own selection -----------------------------------------------------------
+
+def _listed(cli: CLI, *args: str) -> list[dict[str, Any]]:
+    result = cli("list", "--format", "json", "--today", TODAY, *args)
+    assert result.exit_code == 0, result.stderr
+    listed: list[dict[str, Any]] = json.loads(result.stdout)
+    return listed
+
+
+@pytest.mark.parametrize(("query", "args"), [
+    ("area=governance&kind=report", ["--area", "governance", "--kind", "report"]),
+    ("actor=member-states&status=open", ["--actor", "member-states", "--status", "open"]),
+    ("kind=session&kind=event", ["--kind", "session", "--kind", "event"]),
+    ("area=victims&area=trafficking", ["--area", "victims", "--area", "trafficking"]),
+])
+def test_filtered_feed_holds_the_matching_events_of_all_ics(site: Site, cli: CLI, query: str,
+                                                            args: list[str]) -> None:
+    """`/feeds/all.ics?…` holds exactly the dated occurrences `list` gives for the same
+    filters, each event byte for byte the one in the published all.ics (same SEQUENCE from the
+    store), as vobject and ical read it; its ETag is a digest of its bytes."""
+    r = site.get(f"/feeds/all.ics?{query}", headers=IDENTITY)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert r.headers["etag"] == _etag(r.content)
+    want = [f"{o['id']}@calendar-tool" for o in _listed(cli, *args) if o["date"] is not None]
+    assert want
+    published = _blocks((site.folder / "all.ics").read_bytes())
+    mine = _blocks(r.content)
+    assert list(mine) == want
+    assert mine == {uid: published[uid] for uid in want}
+    all_ics = (site.folder / "all.ics").read_bytes()
+    for read in (vobject_events, ical_events):
+        everything = {e["uid"]: e for e in read(all_ics)}
+        assert read(r.content) == [everything[uid] for uid in want], read.__name__
+    again = site.get(f"/feeds/all.ics?{query}",
+                     headers={**IDENTITY, "If-None-Match": r.headers["etag"]})
+    assert (again.status_code, again.content) == (304, b"")
+
+
+def test_filtered_feed_names_its_selection(site: Site) -> None:
+    """The selected feed's calendar name says what was selected."""
+    data = site.get("/feeds/all.ics?area=governance&kind=report", headers=IDENTITY).content
+    assert b"\r\nX-WR-CALNAME:Sample register (area: governance\\; kind: report)\r\n" in data
+
+
+def test_filter_matching_nothing_is_an_empty_calendar(site: Site) -> None:
+    """Known values that select nothing today give a calendar without events (a subscriber's
+    selection fills in when the register gets such an entry), not an error."""
+    r = site.get("/feeds/all.ics?area=victims&kind=session", headers=IDENTITY)
+    assert r.status_code == 200
+    assert vobject_events(r.content) == []
+    assert r.content.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert r.content.endswith(b"END:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/feeds/all.ics?area=nope",
+     "unknown area 'nope'; the register declares: governance, trafficking, victims"),
+    ("/feeds/all.ics?actor=nobody&area=victims",
+     "unknown actor 'nobody'; the register declares: commission, member-states, "
+     "secretary-general"),
+    ("/feeds/all.ics?kind=meeting",
+     "unknown kind 'meeting'; one of: deadline, target, report, period, event, session, "
+     "standing"),
+    ("/feeds/all.ics?status=done",
+     "unknown status 'done'; one of: open, met, missed, superseded, withdrawn"),
+    ("/feeds/all.ics?due=2005",
+     "unknown parameter 'due' for a feed; use area, actor, kind, status"),
+    ("/feeds/area-victims.ics?kind=target",
+     "filters apply to /feeds/all.ics only, as "
+     "/feeds/all.ics?area=KEY&actor=KEY&kind=KIND&status=STATE"),
+])
+def test_unknown_filter_values_are_a_400_with_a_message(site: Site, path: str,
+                                                        message: str) -> None:
+    """A filter the register does not know is refused with a message naming the parameter
+    and the value, never answered with an empty calendar."""
+    r = site.get(path)
+    assert (r.status_code, r.headers["content-type"], r.text) == \
+        (400, "text/plain; charset=utf-8", message + "\n")
+
+
+def test_filtered_feed_reads_revisions_from_either_store(engine: store.Engine,
+                                                         tmp_path: Path) -> None:
+    """On SQLite and on PostgreSQL, the selected feed takes each entry's SEQUENCE from the
+    store the feeds were published with: its events are those of all.ics, byte for byte."""
+    service.publish_feeds(engine, load_register(SAMPLE), tmp_path, FixedClock(NOW))
+    app = server.make_app(register=SAMPLE, feeds=tmp_path, db=engine, clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running:
+        data = httpx.get(f"{running.url}/feeds/all.ics?actor=secretary-general",
+                         headers=IDENTITY).content
+    published = _blocks((tmp_path / "actor-secretary-general.ics").read_bytes())
+    assert _blocks(data) == published
+    assert len(published) == SAMPLE_FEEDS["actor-secretary-general"]
+
+
+# --- the JSON API ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "args"), [
+    ("", []),
+    ("due=2005", ["--due", "2005"]),
+    ("due=2001..2005&area=victims&area=trafficking",
+     ["--due", "2001..2005", "--area", "victims", "--area", "trafficking"]),
+    ("from=2001&until=2002-06", ["--from", "2001", "--until", "2002-06"]),
+    ("upcoming=1y", ["--upcoming", "1y"]),
+    ("overdue=1", ["--overdue"]),
+    ("overdue&today=2003-01-01", ["--overdue", "--today", "2003-01-01"]),
+    ("area=governance&kind=report&kind=deadline",
+     ["--area", "governance", "--kind", "report", "--kind", "deadline"]),
+    ("actor=member-states&status=missed", ["--actor", "member-states", "--status", "missed"]),
+])
+def test_api_answers_what_list_prints(site: Site, cli: CLI, query: str,
+                                      args: list[str]) -> None:
+    """/api/obligations with the filters of `list` gives exactly the text `list --format
+    json` prints for the same filters on the same day."""
+    result = cli("list", "--format", "json", "--today", TODAY, *args)
+    assert result.exit_code == 0, result.stderr
+    r = site.get(f"/api/obligations?{query}")
+    assert (r.status_code, r.headers["content-type"]) == (200, "application/json")
+    assert r.text + "\n" == result.stdout
+    assert r.json()  # none of these selections is empty
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("due=20x", "due: '20x' is not a period: write 2005, 2005-06, 2005-06-30 or 2001..2005"),
+    ("due=2005&from=2001", "due already names the period; drop from/until"),
+    ("due=2005&due=2006", "due is given 2 times; give it once"),
+    ("upcoming=soon", "upcoming: 'soon' is not a span: write 90d, 12w, 6m or 1y"),
+    ("overdue=maybe", "overdue 'maybe': write overdue=1 or leave it out"),
+    ("today=tomorrow", "today 'tomorrow' is not a date such as 2005-06-30"),
+    ("area=nope", "unknown area 'nope'; the register declares: governance, trafficking, victims"),
+    ("kind=meeting", "unknown kind 'meeting'; one of: deadline, target, report, period, event, "
+                     "session, standing"),
+    ("areas=victims", "unknown parameter 'areas' for /api/obligations; use due, from, until, "
+                      "upcoming, overdue, area, actor, kind, status, today"),
+])
+def test_api_refuses_bad_values_with_a_json_400(site: Site, query: str, message: str) -> None:
+    """A value `list` would refuse is a 400 whose JSON names the parameter and the value."""
+    r = site.get(f"/api/obligations?{query}")
+    assert (r.status_code, r.headers["content-type"], r.json()) == \
+        (400, "application/json", {"error": message})
+
+
+# --- health ----------------------------------------------------------------------------------
+
+def test_healthz_reports_the_revision_and_the_last_publish(site: Site) -> None:
+    """/healthz: ok, the register's revision (a digest of its bytes), how many entries, and
+    when the feeds were last published (index.json's mtime) and how many there are."""
+    r = site.get("/healthz")
+    revision = hashlib.sha256(SAMPLE.read_bytes()).hexdigest()[:12]
+    published = iso_utc(datetime.fromtimestamp((site.folder / "index.json").stat().st_mtime,
+                                               UTC))
+    assert (r.status_code, r.json()) == (200, {
+        "ok": True, "revision": revision, "serving": revision, "entries": 10, "error": None,
+        "problems": [], "published": published, "feeds": 7})
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+def _section(html: str, name: str) -> str:
+    return html.split(f'<section id="{name}">', 1)[1].split("</section>", 1)[0]
+
+
+def test_home_page_lists_feeds_upcoming_and_overdue(site: Site, cli: CLI) -> None:
+    """/ shows the title, every feed with its webcal:// link and https URL, the next twelve
+    months as `list --upcoming 1y` has them, and what is overdue as `list --overdue` has it,
+    each with the date as `list` shows it."""
+    r = site.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>Sample register</h1>" in r.text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in r.text
+    feeds = _section(r.text, "feeds")
+    for name in SAMPLE_FEEDS:
+        assert f'href="webcal://calendar.example.org/feeds/{name}.ics"' in feeds
+        assert f'value="https://calendar.example.org/feeds/{name}.ics"' in feeds
+    for section, args in (("upcoming", ["--upcoming", "1y"]), ("overdue", ["--overdue"])):
+        listed = _listed(cli, *args)
+        html = _section(r.text, section)
+        assert re.findall(r'data-id="([^"]+)"', html) == [o["id"] for o in listed]
+        dates = re.findall(r'<span class="when">([^<]+)</span>', html)
+        assert dates == [o["when"] + (" (estimated)" if o["tentative"] else "") for o in listed]
+    assert re.findall(r'data-id="([^"]+)"', _section(r.text, "upcoming")) == \
+        ["commission-sessions#34", "commission-sessions#35"]
+
+
+def test_home_page_timeline_draws_each_area_feed(site: Site) -> None:
+    """The timeline is an SVG with one lane per area that has dated occurrences, holding one
+    mark per event of that area's feed, each linking to its occurrence."""
+    html = site.get("/").text
+    found = re.search(r"<svg .*?</svg>", html, re.S)
+    assert found is not None
+    svg = ET.fromstring(found.group(0))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    lanes = svg.findall("s:g[@class='tl-lane']", ns)
+    assert [lane.get("data-area") for lane in lanes] == ["victims", "trafficking", "governance"]
+    for lane in lanes:
+        feed = _blocks((site.folder / f"area-{lane.get('data-area')}.ics").read_bytes())
+        hrefs = [a.get("href", "") for a in lane.findall("s:a", ns)]
+        assert len(hrefs) == SAMPLE_FEEDS[f"area-{lane.get('data-area')}"]
+        assert sorted(hrefs) == sorted(
+            "/obligations/" + uid.split("@")[0].replace("#", "%23") for uid in feed)
+
+
+def test_entry_page_shows_the_entry_in_full(site: Site) -> None:
+    """/obligations/<id> shows what `show` prints: fields, the resolved date and its
+    derivation, and each source with its document link and quote."""
+    r = site.get("/obligations/victims-review")
+    assert r.status_code == 200
+    assert "<h1>Review practices relating to victims of crime</h1>" in r.text
+    for text in ("<dt>kind</dt><dd>target</dd>", "<dt>date</dt><dd>2002 (2002)</dd>",
+                 "<dt>actors</dt><dd>member-states (Member States)</dd>",
+                 "<dt>reminders</dt><dd>P30D (this entry)</dd>",
+                 '<span class="when">by end of 2002</span>', "(as written)",
+                 '<a href="https://undocs.org/A/RES/55/59" rel="noopener">A/RES/55/59 para. 27'
+                 "</a>",
+                 "<blockquote>we establish 2002 as a target date for States to review their "
+                 "relevant practices</blockquote>"):
+        assert text in r.text, text
+
+
+def test_occurrence_page_of_a_series(site: Site) -> None:
+    """/obligations/<series>%23<n> shows that one occurrence, with its own place."""
+    r = site.get("/obligations/commission-sessions%2310")
+    assert r.status_code == 200
+    assert re.findall(r'<span class="number">no\. (\d+)</span>', r.text) == ["10"]
+    assert '<span class="when">8–17 May 2001</span>' in r.text
+    assert '<span class="location">Vienna</span>' in r.text
+
+
+def test_unknown_entry_is_a_404_page(site: Site) -> None:
+    """An id the register does not have is a 404 HTML page saying so."""
+    r = site.get("/obligations/nope")
+    assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert "no entry or occurrence &#39;nope&#39; in the register" in r.text
+
+
+def test_reminder_links_open_the_entry_page(site: Site, sample: Register) -> None:
+    """The link a reminder carries ({public URL}/obligations/<id>) opens that entry's page."""
+    sub = Subscription(name="t", url="http://127.0.0.1:9/hook", format=Format.JSON,
+                       created_at=BEGINNING)
+    found = service.plan(sample, [sub], datetime(2002, 11, 1, tzinfo=UTC),
+                         datetime(2002, 12, 2, tzinfo=UTC))
+    body = json.loads(notify.render(Format.JSON, found[:1], sample, site.url))
+    url = body["data"]["reminders"][0]["url"]
+    assert url == f"{site.url}/obligations/victims-review"
+    r = httpx.get(url)
+    assert r.status_code == 200
+    assert "<h1>Review practices relating to victims of crime</h1>" in r.text
+
+
+def test_pages_send_a_content_security_policy(site: Site) -> None:
+    """Pages load only their own script and stylesheet (no inline code, nothing remote)."""
+    r = site.get("/")
+    assert r.headers["content-security-policy"].startswith("default-src 'none'; "
+                                                           "script-src 'self'; style-src 'self'")
+    assert site.get("/static/app.js").status_code == 200
+    assert site.get("/static/style.css").status_code == 200
+
+
+def test_pages_escape_the_register(tmp_path: Path) -> None:
+    """Markup in the register's text reaches pages and the timeline as text, escaped."""
+    text = SAMPLE.read_text().replace(
+        "title: Sample register", "title: '<script>alert(1)</script> & co'").replace(
+        "title: Review practices relating to victims of crime",
+        "title: '<img src=x onerror=alert(2)> \"quoted\"'")
+    register = tmp_path / "register.yaml"
+    register.write_text(text)
+    app = server.make_app(register=register, feeds=tmp_path / "feeds",
+                          db=f"sqlite:///{tmp_path / 'db'}", clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running:
+        pages = [httpx.get(f"{running.url}{p}").text
+                 for p in ("/", "/obligations/victims-review", "/obligations/nope")]
+    for html in pages:
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34;" in pages[0]
+    assert "<h1>&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34;</h1>" in pages[1]
+    assert "No feeds are published yet" in pages[0]
+
+
+# --- the register changes under a running server --------------------------------------------
+
+@pytest.fixture
+def editable(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A copy of the sample, served without a public URL and without published feeds."""
+    register = tmp_path / "register.yaml"
+    register.write_bytes(SAMPLE.read_bytes())
+    app = server.make_app(register=register, feeds=tmp_path / "feeds",
+                          db=f"sqlite:///{tmp_path / 'db'}", clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running:
+        yield register, running.url
+
+
+def _write(path: Path, text: str) -> None:
+    """Write and move the mtime on by a second, whatever the file system's clock tick."""
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_an_edit_of_the_register_is_picked_up(editable: tuple[Path, str]) -> None:
+    """After the file changes, the API, the pages and /healthz answer from the new text."""
+    register, url = editable
+    old = httpx.get(f"{url}/api/obligations?area=victims").json()
+    assert [o["title"] for o in old] == ["Review practices relating to victims of crime",
+                                         "Regularly review crime prevention practices"]
+    _write(register, register.read_text().replace(
+        "title: Review practices relating to victims of crime",
+        "title: Review the practices relating to victims"))
+    new = httpx.get(f"{url}/api/obligations?area=victims").json()
+    assert [o["title"] for o in new] == ["Review the practices relating to victims",
+                                         "Regularly review crime prevention practices"]
+    assert "Review the practices relating to victims" in \
+        httpx.get(f"{url}/obligations/victims-review").text
+    health = httpx.get(f"{url}/healthz").json()
+    assert health["revision"] == health["serving"] == \
+        hashlib.sha256(register.read_bytes()).hexdigest()[:12]
+    assert (health["published"], health["feeds"]) == (None, None)
+
+
+def test_an_invalid_edit_keeps_the_last_good_register(editable: tuple[Path, str],
+                                                      cli: CLI) -> None:
+    """A edit with problems leaves the last good register in service for the API and pages;
+    /healthz answers 503 with the problems as `validate` prints them, until the file is
+    fixed."""
+    register, url = editable
+    good = register.read_text()
+    good_revision = hashlib.sha256(good.encode()).hexdigest()[:12]
+    before = httpx.get(f"{url}/api/obligations").text
+    broken = good.replace("    kind: target\n    date: 2002\n",
+                          "    kind: target\n    date: 2002-13\n")
+    _write(register, broken)
+    health = httpx.get(f"{url}/healthz")
+    validate = cli("validate", register=register)
+    assert validate.exit_code == 1
+    assert (health.status_code, health.json()) == (503, {
+        "ok": False, "revision": hashlib.sha256(broken.encode()).hexdigest()[:12],
+        "serving": good_revision, "entries": 10, "error": "1 problem in the register",
+        "problems": validate.stderr.splitlines()[:-1], "published": None, "feeds": None})
+    assert httpx.get(f"{url}/api/obligations").text == before
+    page = httpx.get(f"{url}/")
+    assert page.status_code == 200
+    assert (f"this page shows\n  the last version that validated (revision {good_revision})"
+            in page.text)
+    _write(register, good)
+    assert httpx.get(f"{url}/healthz").json()["ok"] is True
+
+
+def test_a_register_never_valid_is_a_503_everywhere(tmp_path: Path) -> None:
+    """With no good version of the register to fall back on, pages, the API and /healthz
+    answer 503 with the reason (the feeds folder is still served as it is)."""
+    register = tmp_path / "register.yaml"
+    register.write_text("entries: [\n")
+    app = server.make_app(register=register, feeds=tmp_path, db=f"sqlite:///{tmp_path / 'db'}",
+                          clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running:
+        page = httpx.get(f"{running.url}/")
+        api = httpx.get(f"{running.url}/api/obligations")
+        feed = httpx.get(f"{running.url}/feeds/all.ics?area=victims")
+        health = httpx.get(f"{running.url}/healthz")
+    assert (page.status_code, page.headers["content-type"]) == (503, "text/html; charset=utf-8")
+    assert "<p class=\"message\">1 problem in the register</p>" in page.text
+    assert (api.status_code, api.json()) == (503, {"error": "1 problem in the register"})
+    assert (feed.status_code, feed.text) == (503, "1 problem in the register\n")
+    assert health.status_code == 503
+    assert health.json()["ok"] is False
+    assert (health.json()["serving"], health.json()["entries"]) == (None, None)
+    assert health.json()["problems"][0].startswith(f"{register}:2:1: YAML syntax: ")
+
+
+def test_without_a_public_url_links_use_the_address_asked(editable: tuple[Path, str],
+                                                          tmp_path: Path) -> None:
+    """With no public URL set, subscribe links use the host and port the page was asked at."""
+    register, url = editable
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    service.publish_feeds(engine, load_register(register), tmp_path / "feeds", FixedClock(NOW))
+    engine.dispose()
+    html = httpx.get(f"{url}/").text
+    assert f'href="webcal://{url.split("://")[1]}/feeds/all.ics"' in html
+    assert f'value="{url}/feeds/all.ics"' in html
+
+
+def test_an_edit_since_the_last_publish_gets_the_next_sequence(tmp_path: Path) -> None:
+    """An entry edited after the last publish is served in a selected feed with the SEQUENCE
+    the next publish gives it, dated by the register file's change, and stays stable from
+    request to request."""
+    register = tmp_path / "register.yaml"
+    register.write_bytes(SAMPLE.read_bytes())
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    service.publish_feeds(engine, load_register(register), tmp_path / "feeds", FixedClock(NOW))
+    _write(register, register.read_text().replace(
+        "title: Review practices relating to victims of crime",
+        "title: Review the practices relating to victims"))
+    changed = datetime.fromtimestamp(register.stat().st_mtime_ns // 10**9, UTC)
+    app = server.make_app(register=register, feeds=tmp_path / "feeds", db=engine,
+                          clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running:
+        first = httpx.get(f"{running.url}/feeds/all.ics?area=victims", headers=IDENTITY)
+        second = httpx.get(f"{running.url}/feeds/all.ics?area=victims", headers=IDENTITY)
+    assert first.content == second.content
+    [event] = vobject_events(first.content)
+    assert event["sequence"] == 1
+    assert f"\r\nLAST-MODIFIED:{changed:%Y%m%dT%H%M%SZ}\r\n".encode() in first.content
+    service.publish_feeds(engine, load_register(register), tmp_path / "feeds",
+                          FixedClock(NOW + timedelta(days=1)))
+    [published] = vobject_events((tmp_path / "feeds" / "area-victims.ics").read_bytes())
+    assert published["sequence"] == 1
+    engine.dispose()
+
+
+# --- running it ------------------------------------------------------------------------------
+
+def test_background_server_binds_a_free_port_and_stops(tmp_path: Path) -> None:
+    """Port 0 gets a free port the server answers on; after stop nothing listens there."""
+    app = server.make_app(register=SAMPLE, feeds=tmp_path, db=f"sqlite:///{tmp_path / 'db'}",
+                          clock=FixedClock(NOW))
+    running = server.BackgroundServer(app)
+    port = running.start()
+    assert port > 0 and running.url == f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{running.url}/healthz").json()["ok"] is True
+    running.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{running.url}/healthz")
+
+
+def test_listening_socket_is_tcp_so_asyncio_turns_nagle_off() -> None:
+    """The socket `listen` makes says IPPROTO_TCP: asyncio sets TCP_NODELAY only on such
+    connections, and without it a response written as headers, then body, waits for the
+    client's delayed ACK (about 40 ms a request; bench/serve.py found it)."""
+    with server.listen("127.0.0.1", 0) as sock:
+        assert (sock.family, sock.type, sock.proto) == \
+            (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+
+
+def test_serve_refuses_an_invalid_register_before_listening(cli: CLI) -> None:
+    """`serve` with a register that has problems exits 1 with them, as validate does."""
+    broken = ROOT / "tests" / "fixtures" / "broken.yaml"
+    result = cli("serve", "--port", "0", register=broken)
+    assert result.exit_code == 1
+    assert result.stderr == cli("validate", register=broken).stderr
+
+
+def test_serve_refuses_a_port_in_use(cli: CLI) -> None:
+    """`serve` on a port something else holds exits 2 with the address and the reason."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
+    """`calendar-tool serve --port 0` prints where it listens, answers there with an access
+    log, and on Ctrl-C (SIGINT) shuts down and exits 0."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calendar_tool.cli", "--register", str(SAMPLE), "--db",
+         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.fullmatch(rf"serving {re.escape(str(tmp_path))}/ and {re.escape(str(SAMPLE))}"
+                             r" on (http://127\.0\.0\.1:\d+)/ \(Ctrl-C stops\)\n", line)
+        assert match, line
+        assert httpx.get(f"{match.group(1)}/healthz").json()["entries"] == 10
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert '"GET /healthz HTTP/1.1" 200' in out  # uvicorn's access log
+    assert err.splitlines()[-1].endswith(f"Finished server process [{proc.pid}]")
+
+
+def test_read_only_commands_do_not_import_the_server() -> None:
+    """`list`, `show` and `validate` start without Starlette, uvicorn or Jinja2."""
+    code = (
+        "import sys\n"
+        "from calendar_tool.cli import main\n"
+        "for args in (['list', '--due', '2005'], ['validate'], ['show', 'congresses']):\n"
+        "    try:\n"
+        f"        main(['--register', {str(SAMPLE)!r}, *args])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(sorted({'starlette', 'uvicorn', 'jinja2'} & {m.split('.')[0] for m in "
+        "sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.splitlines()[-1] == "[]"
