@@ -138,7 +138,8 @@ def test_show_relative(cli: CLI) -> None:
 
 
 def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
-    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx or icalendar."""
+    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx, icalendar or
+    the server's Starlette, uvicorn and Jinja2."""
     code = (
         "import sys\n"
         "from calendar_tool.cli import main\n"
@@ -147,7 +148,8 @@ def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
         f"        main(['--register', {str(REGISTER)!r}, *args])\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'httpx', 'icalendar'}\n"
+        "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'httpx', 'icalendar', 'starlette',"
+        " 'uvicorn', 'jinja2'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

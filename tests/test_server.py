@@ -701,21 +701,3 @@ def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert '"GET /healthz HTTP/1.1" 200' in out  # uvicorn's access log
     assert err.splitlines()[-1].endswith(f"Finished server process [{proc.pid}]")
-
-
-def test_read_only_commands_do_not_import_the_server() -> None:
-    """`list`, `show` and `validate` start without Starlette, uvicorn or Jinja2."""
-    code = (
-        "import sys\n"
-        "from calendar_tool.cli import main\n"
-        "for args in (['list', '--due', '2005'], ['validate'], ['show', 'congresses']):\n"
-        "    try:\n"
-        f"        main(['--register', {str(SAMPLE)!r}, *args])\n"
-        "    except SystemExit:\n"
-        "        pass\n"
-        "print(sorted({'starlette', 'uvicorn', 'jinja2'} & {m.split('.')[0] for m in "
-        "sys.modules}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    assert out.stdout.splitlines()[-1] == "[]"
