@@ -7,7 +7,6 @@ timeline, so they start fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -19,14 +18,7 @@ import click
 
 from calendar_tool import listing
 from calendar_tool.clock import Clock, FixedClock, SystemClock, today
-from calendar_tool.config import (
-    DB_ENV,
-    DEFAULT_DB,
-    DEFAULT_REGISTER,
-    PUBLIC_URL_ENV,
-    REGISTER_ENV,
-    Settings,
-)
+from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
 from calendar_tool.register import (
@@ -86,12 +78,6 @@ def main(ctx: click.Context, register_path: Path, db_url: str, debug: bool) -> N
 def _settings(ctx: click.Context) -> Settings:
     settings: Settings = ctx.obj["settings"]
     return settings
-
-
-def _public_url(settings: Settings) -> str | None:
-    """The address subscribe links use: CALENDAR_TOOL_PUBLIC_URL when set, else None (the
-    server then uses the address each page was asked at)."""
-    return settings.public_url if os.environ.get(PUBLIC_URL_ENV) else None
 
 
 def _register_path(ctx: click.Context) -> Path:
@@ -426,7 +412,7 @@ def subscribe_test(ctx: click.Context, name: str, timeout: float) -> None:
     sub = store.subscription(_engine(ctx), name).subscription
     reg = load_register(settings.register)
     with notify.make_client(timeout) as client:
-        result = service.send_sample(sub, reg, client, SystemClock(), settings.public_url)
+        result = service.send_sample(sub, reg, client, SystemClock(), settings.link_base)
     click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
 
 
@@ -479,7 +465,7 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
         if done:
             click.echo(f"({done} more already in the ledger)")
         return
-    claimed = service.enqueue(engine, reg, clock, settings.public_url,
+    claimed = service.enqueue(engine, reg, clock, settings.link_base,
                               timedelta(hours=catch_up))
     with notify.make_client(timeout) as client:
         results = service.deliver_ready(engine, client, clock, service.owner_id(), time.sleep,
@@ -528,16 +514,20 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
     from datetime import timedelta
 
     from calendar_tool import logs, notify, scheduler, service
+    from calendar_tool.register_file import RegisterFile
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     logs.configure(verbose)
     settings = _settings(ctx)
     options = scheduler.Options(
-        out_dir=out_dir, public_url=settings.public_url, catch_up=timedelta(hours=catch_up),
+        out_dir=out_dir, public_url=settings.link_base, catch_up=timedelta(hours=catch_up),
         policy=service.Policy(timeout=timeout),
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
         watch=timedelta(seconds=watch) if watch else None)
     engine = _engine(ctx)
+    # One reader of the register file for the scheduler and the server: an edit is read and
+    # validated once.
+    source = RegisterFile(settings.register)
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
         from calendar_tool import server
@@ -545,12 +535,12 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
         host, _, port = serve_at.rpartition(":")
         if not host or not port.isdigit():
             raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
-        app = server.make_app(register=settings.register, feeds=out_dir, db=engine,
-                              clock=SystemClock(), public_url=_public_url(settings))
+        app = server.make_app(register=source, feeds=out_dir, db=engine,
+                              clock=SystemClock(), public_url=settings.public_url)
         serving = server.BackgroundServer(app, host.strip("[]"), int(port))
         logs.event("server.listening", url=f"{serving.url}/")
     with notify.make_client(timeout) as client, serving:
-        runner = scheduler.Runner(engine, client, SystemClock(), settings.register, options)
+        runner = scheduler.Runner(engine, client, SystemClock(), source, options)
         scheduler.run_until_signalled(scheduler.Scheduler(runner))
 
 
@@ -607,11 +597,15 @@ def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
       calendar-tool serve --port 8000 --feeds feeds/
     """
     from calendar_tool import server
+    from calendar_tool.register_file import RegisterFile
 
     settings = _settings(ctx)
-    load_register(settings.register)  # a register with problems is refused before listening
-    app = server.make_app(register=settings.register, feeds=feeds_dir, db=settings.db,
-                          clock=SystemClock(), public_url=_public_url(settings))
+    source = RegisterFile(settings.register)
+    failure = source.current().failure
+    if failure is not None:  # a register with problems is refused before listening
+        raise failure
+    app = server.make_app(register=source, feeds=feeds_dir, db=settings.db,
+                          clock=SystemClock(), public_url=settings.public_url)
     sock = server.listen(host, port)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {feeds_dir}/ and {settings.register} on "

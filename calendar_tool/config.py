@@ -22,11 +22,18 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 class Settings:
     register: Path = DEFAULT_REGISTER
     db: str = DEFAULT_DB
-    public_url: str = DEFAULT_PUBLIC_URL
+    # Where subscribers reach `serve`, when set; the server otherwise links to the address
+    # each page was asked at.
+    public_url: str | None = None
+
+    @property
+    def link_base(self) -> str:
+        """What reminders link to: the public URL, or `serve`'s default address."""
+        return self.public_url or DEFAULT_PUBLIC_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER),
                    db=env.get(DB_ENV) or DEFAULT_DB,
-                   public_url=(env.get(PUBLIC_URL_ENV) or DEFAULT_PUBLIC_URL).rstrip("/"))
+                   public_url=(env.get(PUBLIC_URL_ENV) or "").rstrip("/") or None)

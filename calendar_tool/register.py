@@ -662,12 +662,17 @@ def load_located(path: Path) -> Located:
     """Read and validate the register at `path`, keeping positions."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RegisterNotFound(f"no register at {str(path)!r}: give --register PATH or set "
-                               "CALENDAR_TOOL_REGISTER") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RegisterNotFound(f"cannot read the register {str(path)!r}: {exc}") from None
+        raise unreadable(path, exc) from None
     return parse_located(text, str(path))
+
+
+def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:
+    """The error for a register file that cannot be read, saying how to name another."""
+    if isinstance(exc, FileNotFoundError):
+        return RegisterNotFound(f"no register at {str(path)!r}: give --register PATH or set "
+                                "CALENDAR_TOOL_REGISTER")
+    return RegisterNotFound(f"cannot read the register {str(path)!r}: {exc}")
 
 
 # --- quotes against their sources ------------------------------------------------------------

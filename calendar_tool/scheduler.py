@@ -38,10 +38,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from calendar_tool import notify, service, store
 from calendar_tool.clock import Clock, iso_utc, today
-from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
+from calendar_tool.errors import CalendarToolError
 from calendar_tool.logs import event
 from calendar_tool.model import Register
-from calendar_tool.register import load_register
+from calendar_tool.register_file import RegisterFile
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 REMIND = "remind@"
@@ -62,31 +62,19 @@ class Options:
     watch: timedelta | None = timedelta(seconds=1)  # None: do not watch the register
 
 
-Fingerprint = tuple[int, int, int]
-
-
-def fingerprint(path: Path) -> Fingerprint | None:
-    """What tells a changed register file from the one last read, without reading it: an
-    editor that saves in place changes mtime and size, one that renames a new file over it
-    changes the inode. None when the file is not there."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
 class Runner:
     """The work of `run`; see the module's docstring for when each method is called."""
 
     def __init__(self, engine: store.Engine, client: notify.Client, clock: Clock,
-                 register_path: Path, options: Options, owner: str | None = None,
+                 register: Path | RegisterFile, options: Options, owner: str | None = None,
                  sleep: Callable[[float], object] | None = None,
                  rng: random.Random | None = None) -> None:
         self.engine = engine
         self.client = client
         self.clock = clock
-        self.path = register_path
+        # A server in this process may share it (`run --serve`): an edit is read once.
+        self.source = register if isinstance(register, RegisterFile) else RegisterFile(register)
+        self.path = self.source.path
         self.options = options
         self.owner = owner or service.owner_id()
         self.rng = rng or random.Random()
@@ -94,7 +82,7 @@ class Runner:
         # Waiting out a subscription's pacing ends early when asked to stop.
         self._sleep = sleep or self.stopping.wait
         self.register: Register | None = None  # the last good one
-        self._seen: Fingerprint | None = None
+        self._reported: str | None = None  # the revision whose problems were logged
         self._published: date | None = None  # the day the feeds were last published for
 
     # --- the register and the feeds ---------------------------------------------------------
@@ -110,28 +98,27 @@ class Runner:
     def reload(self) -> bool:
         """Take the register again if its file changed. A valid one is synced, its feeds
         republished (only the files whose bytes change are written) and it replaces the last
-        good one; an invalid one is logged, problem by problem, and the last good one stays.
-        Returns whether a new register was taken. On the first load, an invalid register is
-        raised instead: there is nothing to keep running with."""
-        seen = fingerprint(self.path)
-        if self.register is not None and seen == self._seen:
-            return False
-        self._seen = seen
-        try:
-            reg = load_register(self.path)
-        except (RegisterInvalid, RegisterNotFound) as exc:
+        good one; an invalid one is logged once, problem by problem, and the last good one
+        stays. Returns whether a new register was taken. On the first load, an invalid
+        register is raised instead: there is nothing to keep running with."""
+        state = self.source.current()
+        if state.failure is not None:
             if self.register is None:
-                raise
-            problems = [str(p) for p in getattr(exc, "problems", ())]
-            event("register.invalid", logging.ERROR, file=str(self.path), error=str(exc),
-                  problems=problems)
+                raise state.failure
+            if state.revision != self._reported:
+                self._reported = state.revision
+                event("register.invalid", logging.ERROR, file=str(self.path),
+                      error=state.error, problems=list(state.problems))
+            return False
+        if state.register is self.register or state.register is None:
             return False
         first = self.register is None
-        self.register = reg
+        self.register = state.register
+        self._reported = None
         self.publish(raise_errors=first)
         # Logged once the feeds are written, so that whoever waits for it sees them.
         event("register.loaded" if first else "register.reloaded", file=str(self.path),
-              entries=len(reg.entries))
+              entries=len(state.register.entries))
         return True
 
     def publish(self, raise_errors: bool = False) -> None:

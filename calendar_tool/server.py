@@ -68,13 +68,13 @@ from starlette.templating import Jinja2Templates
 
 from calendar_tool import listing, pages, revisions, store
 from calendar_tool.clock import Clock, iso_utc, today
-from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
+from calendar_tool.errors import CalendarToolError, UsageError
 from calendar_tool.model import (
     Register,
     Revision,
 )
 from calendar_tool.publish import INDEX_NAME, feed_specs, selected_feed
-from calendar_tool.register import parse_register
+from calendar_tool.register_file import RegisterFile, RegisterState, Version, version
 from calendar_tool.timeline import (
     Query,
     find,
@@ -84,7 +84,7 @@ from calendar_tool.timeline import (
 )
 from calendar_tool.timeline import list_query as timeline_query
 
-__all__ = ["BackgroundServer", "RegisterFile", "RegisterState", "listen", "make_app", "run"]
+__all__ = ["BackgroundServer", "listen", "make_app", "run"]
 
 HERE = Path(__file__).resolve().parent
 CALENDAR_TYPE = "text/calendar"  # Starlette adds "; charset=utf-8" to text/ types
@@ -103,89 +103,6 @@ UPCOMING = "1y"
 _FEED_NAME = re.compile(r"(all|(area|actor)-[a-z0-9]+(-[a-z0-9]+)*)\.ics")
 _FILTERS = ("area", "actor", "kind", "status")
 _LIST_PARAMS = ("due", "from", "until", "upcoming", "overdue", *_FILTERS, "today")
-
-
-# --- the register, re-read when its file changes ---------------------------------------------
-
-@dataclass(frozen=True)
-class RegisterState:
-    """What the server knows of the register file.
-
-    `register` is the last version that validated, kept while the file has problems; `error`
-    says why the file as it is now is not the one served."""
-
-    revision: str | None  # digest of the file's bytes now; None when it cannot be read
-    register: Register | None = None
-    served: str | None = None  # the revision of `register`
-    changed_at: datetime | None = None  # the file's mtime when `register` was read
-    error: str | None = None
-    problems: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.register is not None
-
-
-def revision_of(data: bytes) -> str:
-    """A register's revision: the first 12 hex digits of the SHA-256 of its bytes."""
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
-class RegisterFile:
-    """The register at `path`, parsed again only when the file changes.
-
-    Whether it changed is judged by the file's (st_mtime_ns, st_size, st_ino), taken by one
-    `stat` per request: an editor or `git checkout` that replaces the file gives a new inode,
-    an edit in place a new mtime. Two writes of the same size within one tick of the file
-    system's clock would look the same; the next write, or a touch, brings the file in."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._key: tuple[int, int, int] | None = None
-        self._state = RegisterState(None, error="not read yet")
-
-    def current(self) -> RegisterState:
-        try:
-            st = os.stat(self.path)
-        except OSError as exc:
-            return self._unreadable(f"cannot read the register {str(self.path)!r}: "
-                                    f"{exc.strerror or exc}")
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        with self._lock:
-            if key == self._key:
-                return self._state
-            try:
-                data = self.path.read_bytes()
-            except OSError as exc:
-                return self._unreadable(f"cannot read the register {str(self.path)!r}: "
-                                        f"{exc.strerror or exc}")
-            self._key = key
-            self._state = self._parse(data, st.st_mtime_ns)
-            return self._state
-
-    def _unreadable(self, message: str) -> RegisterState:
-        with self._lock:
-            self._key = None
-            self._state = dataclasses.replace(self._state, revision=None, error=message,
-                                              problems=())
-            return self._state
-
-    def _parse(self, data: bytes, mtime_ns: int) -> RegisterState:
-        rev = revision_of(data)
-        old = self._state
-        if rev == old.served and old.register is not None:
-            return dataclasses.replace(old, revision=rev, error=None, problems=())
-        try:
-            register = parse_register(data.decode("utf-8"), str(self.path))
-        except UnicodeDecodeError as exc:
-            return dataclasses.replace(old, revision=rev, error=f"the register is not UTF-8: "
-                                       f"{exc}", problems=())
-        except RegisterInvalid as exc:
-            return dataclasses.replace(old, revision=rev, error=str(exc),
-                                       problems=tuple(str(p) for p in exc.problems))
-        changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
-        return RegisterState(rev, register, rev, changed)
 
 
 # --- feeds -----------------------------------------------------------------------------------
@@ -238,7 +155,7 @@ class FeedFolder(StaticFiles):
     def __init__(self, directory: Path) -> None:
         super().__init__(directory=directory, check_dir=False)
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[tuple[int, int, int], Representations]] = {}
+        self._cache: dict[str, tuple[Version, Representations]] = {}
 
     def cached(self, name: str) -> Representations | None:
         """The representations of `name` if the file is still the version read last, without
@@ -248,7 +165,7 @@ class FeedFolder(StaticFiles):
         if hit is None:
             return None
         _, found = self.lookup_path(name)
-        if found is None or (found.st_ino, found.st_mtime_ns, found.st_size) != hit[0]:
+        if found is None or version(found) != hit[0]:
             return None
         return hit[1]
 
@@ -265,7 +182,7 @@ class FeedFolder(StaticFiles):
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return None
-            key = (st.st_ino, st.st_mtime_ns, st.st_size)
+            key = version(st)
             with self._lock:
                 hit = self._cache.get(name)
             if hit is not None and hit[0] == key:
@@ -346,9 +263,10 @@ def list_query(params: QueryParams, register: Register, now: date) -> tuple[Quer
 class _App:
     """The endpoints, over one register file, one feeds folder and one store."""
 
-    def __init__(self, register: Path, feeds: Path, db: str | store.Engine,
+    def __init__(self, register: Path | RegisterFile, feeds: Path, db: str | store.Engine,
                  public_url: str | None, clock: Clock) -> None:
-        self.register = RegisterFile(register)
+        self.register = register if isinstance(register, RegisterFile) \
+            else RegisterFile(register)
         self.folder = FeedFolder(feeds)
         self.feeds = feeds
         self._db = db
@@ -546,11 +464,12 @@ def _json_error(status: int, message: str) -> Response:
                         headers={"x-content-type-options": "nosniff"})
 
 
-def make_app(*, register: Path, feeds: Path, db: str | store.Engine, clock: Clock,
+def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | store.Engine, clock: Clock,
              public_url: str | None = None) -> Starlette:
     """The HTTP application.
 
-    `register` is the register file (re-read when it changes), `feeds` the folder `publish`
+    `register` is the register file (re-read when it changes; give the `RegisterFile` the
+    scheduler reads to share it), `feeds` the folder `publish`
     writes, `db` a store URL or engine (only read: the revisions of filtered feeds), `clock`
     gives today, and `public_url` the address subscribers reach the server at (the subscribe
     links; the request's own address when None)."""

@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"model"},
     {"timeline", "listing"},
     {"reminders", "register"},
-    {"store", "ical", "notify", "revisions"},
+    {"store", "ical", "notify", "revisions", "register_file"},
     {"publish", "views", "pages"},
     {"service"},
     {"scheduler", "server"},

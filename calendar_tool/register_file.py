@@ -1,0 +1,104 @@
+"""The register file under a long-running process: parsed again only when the file changes,
+and the last version that validated kept in service while the file has problems.
+
+`run` (its register watch) and `serve` (every request) read the register through one of
+these; `run --serve` hands both the same one, so an edit is read and validated once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
+from calendar_tool.model import Register
+from calendar_tool.register import parse_register, unreadable
+
+# (st_mtime_ns, st_size, st_ino): an edit in place changes the first two, an editor or
+# `git checkout` that renames a new file over the old one changes the inode. Two writes of the
+# same size within one tick of the file system's clock look the same; the next write (or a
+# touch) brings the file in.
+Version = tuple[int, int, int]
+
+
+def version(st: os.stat_result) -> Version:
+    """What tells one version of a file from another without reading it."""
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def revision_of(data: bytes) -> str:
+    """A register's revision: the first 12 hex digits of the SHA-256 of its bytes."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class RegisterState:
+    """What is known of the register file now.
+
+    `register` is the last version that validated, kept while the file has problems;
+    `failure` says why the file as it is now is not the one in service."""
+
+    revision: str | None  # digest of the file's bytes now; None when it cannot be read
+    register: Register | None = None
+    served: str | None = None  # the revision of `register`
+    changed_at: datetime | None = None  # the file's mtime when `register` was read
+    failure: CalendarToolError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and self.register is not None
+
+    @property
+    def error(self) -> str | None:
+        return None if self.failure is None else str(self.failure)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Each problem as `validate` prints it."""
+        if isinstance(self.failure, RegisterInvalid):
+            return tuple(str(p) for p in self.failure.problems)
+        return ()
+
+
+class RegisterFile:
+    """The register at `path`; `current()` costs one `stat` while the file is unchanged."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._seen: Version | None = None
+        self._state = RegisterState(None, failure=RegisterNotFound(f"{path} not read yet"))
+
+    def current(self) -> RegisterState:
+        with self._lock:
+            try:
+                st = os.stat(self.path)
+                if version(st) == self._seen:
+                    return self._state
+                data = self.path.read_bytes()
+            except OSError as exc:
+                self._seen = None
+                self._state = replace(self._state, revision=None,
+                                      failure=unreadable(self.path, exc))
+                return self._state
+            self._seen = version(st)
+            self._state = self._parse(data, st.st_mtime_ns)
+            return self._state
+
+    def _parse(self, data: bytes, mtime_ns: int) -> RegisterState:
+        rev = revision_of(data)
+        old = self._state
+        if rev == old.served and old.register is not None:
+            return replace(old, revision=rev, failure=None)
+        try:
+            register = parse_register(data.decode("utf-8"), str(self.path))
+        except UnicodeDecodeError as exc:
+            return replace(old, revision=rev, failure=unreadable(self.path, exc))
+        except RegisterInvalid as exc:
+            return replace(old, revision=rev, failure=exc)
+        changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
+        return RegisterState(rev, register, rev, changed)

@@ -1,0 +1,90 @@
+"""The register file under a long-running process: read again only when it changes, the last
+good version kept while it has problems or is gone, one reading shared by the scheduler and
+the server of `run --serve`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from calendar_tool import notify
+from calendar_tool.clock import FixedClock
+from calendar_tool.errors import RegisterInvalid, RegisterNotFound
+from calendar_tool.register_file import RegisterFile
+from calendar_tool.scheduler import Options, Runner
+from calendar_tool.store import Engine
+from tests.registers import HEADER, entry
+
+GOOD = HEADER + entry("a", "2030-06-30")
+
+
+def _write(path: Path, text: str, tick: int) -> None:
+    """Write and give the file its own mtime, so no two versions share one clock tick."""
+    path.write_text(text)
+    os.utime(path, ns=(tick * 10**9, tick * 10**9))
+
+
+def test_unchanged_file_is_not_read_again_and_problems_keep_the_last_good(
+        tmp_path: Path) -> None:
+    path = tmp_path / "obligations.yaml"
+    _write(path, GOOD, 1)
+    source = RegisterFile(path)
+    first = source.current()
+    assert first.ok and first.revision == hashlib.sha256(GOOD.encode()).hexdigest()[:12]
+    assert source.current() is first  # one stat, no read
+
+    broken = GOOD.replace("kind: deadline", "kind: bogus")
+    _write(path, broken, 2)
+    bad = source.current()
+    assert bad.register is first.register and bad.served == first.revision
+    assert isinstance(bad.failure, RegisterInvalid)
+    line = broken.splitlines().index("    kind: bogus") + 1
+    assert bad.problems == (
+        f"{path}:{line}:11: entries[0].kind: 'bogus' is not one of: deadline, target, "
+        "report, period, event, session, standing",)
+
+    path.unlink()
+    gone = source.current()
+    assert (gone.revision, gone.register, gone.error) == (
+        None, first.register, f"no register at {str(path)!r}: give --register PATH or set "
+        "CALENDAR_TOOL_REGISTER")
+    assert isinstance(gone.failure, RegisterNotFound)
+
+    _write(path, GOOD, 3)
+    back = source.current()
+    assert back.ok and back.register is first.register  # same bytes: not parsed again
+
+
+def test_run_serve_reads_an_edit_once_for_the_scheduler_and_the_server(
+        engine: Engine, tmp_path: Path) -> None:
+    """The server's reading of an edit is the register the scheduler then takes."""
+    path = tmp_path / "obligations.yaml"
+    _write(path, GOOD, 1)
+    source = RegisterFile(path)
+    with notify.make_client(5) as client:
+        runner = Runner(engine, client, FixedClock(datetime(2027, 1, 1, tzinfo=UTC)), source,
+                        Options(tmp_path / "feeds", "http://127.0.0.1:8000"))
+        runner.start()
+        assert runner.register is source.current().register
+        _write(path, GOOD.replace("Title of a", "Renamed a"), 2)
+        served = source.current().register  # a request to the server reads it first
+        assert runner.reload() is True
+        assert runner.register is served
+        assert runner.reload() is False
+
+
+def test_a_first_start_on_a_missing_register_says_how_to_name_one(
+        engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.yaml"
+    with notify.make_client(5) as client:
+        runner = Runner(engine, client, FixedClock(datetime(2027, 1, 1, tzinfo=UTC)), path,
+                        Options(tmp_path / "feeds", "http://127.0.0.1:8000"))
+        with pytest.raises(RegisterNotFound) as info:
+            runner.start()
+    assert str(info.value) == (f"no register at {str(path)!r}: give --register PATH or set "
+                               "CALENDAR_TOOL_REGISTER")
+    assert not (tmp_path / "feeds").exists()
