@@ -607,9 +607,8 @@ def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
     app = server.make_app(register=source, feeds=feeds_dir, db=settings.db,
                           clock=SystemClock(), public_url=settings.public_url)
     sock = server.listen(host, port)
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving {feeds_dir}/ and {settings.register} on "
-               f"http://{shown}:{sock.getsockname()[1]}/ (Ctrl-C stops)")
+    click.echo(f"serving {feeds_dir}/ and {settings.register} on {server.http_url(sock)}/ "
+               "(Ctrl-C stops)")
     server.run(app, sock)
 
 

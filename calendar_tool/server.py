@@ -84,7 +84,7 @@ from calendar_tool.timeline import (
 )
 from calendar_tool.timeline import list_query as timeline_query
 
-__all__ = ["BackgroundServer", "listen", "make_app", "run"]
+__all__ = ["BackgroundServer", "http_url", "listen", "make_app", "run"]
 
 HERE = Path(__file__).resolve().parent
 CALENDAR_TYPE = "text/calendar"  # Starlette adds "; charset=utf-8" to text/ types
@@ -511,6 +511,12 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def http_url(sock: socket.socket) -> str:
+    """The address a listening socket answers at: http://host:port, an IPv6 host in []."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def _config(app: Starlette, quiet: bool) -> uvicorn.Config:
     return uvicorn.Config(
         app, http="h11", ws="none", lifespan="off", loop="asyncio", server_header=False,
@@ -547,14 +553,11 @@ class BackgroundServer:
         self.host = host
         self._sock = listen(host, port)
         self.port: int = self._sock.getsockname()[1]
+        self.url = http_url(self._sock)
         self._server = uvicorn.Server(_config(app, quiet=True))
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
 
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     def _run(self) -> None:
         try:
