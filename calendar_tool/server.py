@@ -550,7 +550,6 @@ class BackgroundServer:
     """
 
     def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
         self._sock = listen(host, port)
         self.port: int = self._sock.getsockname()[1]
         self.url = http_url(self._sock)
