@@ -8,9 +8,10 @@ their anchors, carrying the anchor's precision and tentativeness.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import MAXYEAR, UTC, date, datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -28,6 +29,7 @@ from calendar_tool.model import (
     Register,
     Series,
     State,
+    last_day,
 )
 
 # Open-ended listings and feeds expand series this many years past today: far enough for the
@@ -46,20 +48,64 @@ class ResolveError(ValueError):
 
 # --- series ----------------------------------------------------------------------------------
 
+def _month_shift(d: date, months: int) -> tuple[int, int]:
+    """Year and month `months` after (or before) the month of `d`."""
+    year, month0 = divmod(d.year * 12 + d.month - 1 + months, 12)
+    return year, month0 + 1
+
+
 def _moved(template: DatedValue, to: date) -> DatedValue:
-    """The template's shape (precision, length) placed so that it starts at `to`."""
+    """The template's shape (precision, length) placed so that it starts at `to`.
+
+    Plain date arithmetic rather than relativedelta: this runs once per estimated occurrence,
+    and relativedelta's addition was a third of expanding a large register's series."""
+    if template.precision is Precision.DAY:
+        return DatedValue(to, to + (template.end - template.start), Precision.DAY,
+                          template.is_range, template.within)
     if template.precision is Precision.YEAR:
-        delta = relativedelta(years=to.year - template.start.year)
-    elif template.precision is Precision.MONTH:
-        delta = relativedelta(months=(to.year - template.start.year) * 12
-                              + to.month - template.start.month)
-    else:
-        delta = relativedelta(days=(to - template.start).days)
-    return template.move(delta)
+        years = to.year - template.start.year
+        return DatedValue(date(to.year, 1, 1), date(template.end.year + years, 12, 31),
+                          Precision.YEAR, template.is_range, template.within)
+    months = (to.year - template.start.year) * 12 + to.month - template.start.month
+    last = _month_shift(template.end, months)
+    return DatedValue(date(to.year, to.month, 1), last_day(*last), Precision.MONTH,
+                      template.is_range, template.within)
+
+
+# Rules that are only a frequency and an interval: their dates are the anchor's day every
+# INTERVAL units, a date that does not exist (30 February, 29 February in a common year) being
+# skipped as RFC 5545 section 3.3.10 requires. Every rule a register has held so far has this
+# shape, and dateutil's general iterator costs ~35 us per date, which made expanding 100,000
+# entries' series take tens of seconds. Other rules still go through dateutil;
+# tests/test_timeline.py checks both give the same dates.
+_PLAIN_RULE = re.compile(r"^FREQ=(YEARLY|MONTHLY|WEEKLY|DAILY)(?:;INTERVAL=([1-9][0-9]*))?$")
+_DAYS = {"WEEKLY": 7, "DAILY": 1}
+
+
+def _plain_dates_after(freq: str, interval: int, anchor: date) -> Iterator[date]:
+    step = 1
+    while True:
+        if freq in _DAYS:
+            try:
+                yield anchor + timedelta(days=_DAYS[freq] * interval * step)
+            except OverflowError:
+                return
+        else:
+            months = interval * step * (12 if freq == "YEARLY" else 1)
+            year, month = _month_shift(anchor, months)
+            if year > MAXYEAR:
+                return
+            if anchor.day <= monthrange(year, month)[1]:
+                yield date(year, month, anchor.day)
+        step += 1
 
 
 def _dates_after(rule: str, anchor: date) -> Iterator[date]:
     """The rule's dates strictly after `anchor`, counting from it as DTSTART."""
+    plain = _PLAIN_RULE.match(rule)
+    if plain:
+        yield from _plain_dates_after(plain.group(1), int(plain.group(2) or 1), anchor)
+        return
     start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
     for when in rrulestr(rule, dtstart=start):
         d = when.date()

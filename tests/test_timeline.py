@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from dateutil.rrule import rrulestr
 
 from calendar_tool.model import DatedValue, Kind, Register, Series, State
 from calendar_tool.register import parse_register
@@ -159,3 +160,40 @@ def test_upcoming_window_takes_overlapping_estimates(real: Register) -> None:
     assert [o.id for o in select(real, q, TODAY)] == [
         "commission-sessions#35", "general-assembly-sessions#81", "commission-sessions#36",
         "general-assembly-sessions#82"]
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=YEARLY", "FREQ=YEARLY;INTERVAL=5", "FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=7",
+    "FREQ=WEEKLY;INTERVAL=2", "FREQ=DAILY;INTERVAL=10",
+])
+@pytest.mark.parametrize("anchor", [
+    date(2000, 2, 29), date(2001, 1, 31), date(1999, 8, 30), date(2004, 12, 31),
+    date(1992, 4, 1),
+])
+def test_plain_rules_give_dateutils_dates(rule: str, anchor: date) -> None:
+    """The closed form for FREQ+INTERVAL rules matches dateutil's iterator date for date,
+    including the dates RFC 5545 skips (29 February, 31 April)."""
+    from itertools import islice
+
+    from calendar_tool.timeline import _PLAIN_RULE, _dates_after
+
+    assert _PLAIN_RULE.match(rule)
+    start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
+    expected = [d.date() for d in islice(rrulestr(rule, dtstart=start), 1, 61)]
+    assert list(islice(_dates_after(rule, anchor), 60)) == expected
+
+
+def test_plain_rule_stops_at_the_last_representable_year() -> None:
+    from calendar_tool.timeline import _dates_after
+
+    assert list(_dates_after("FREQ=YEARLY;INTERVAL=3", date(9990, 6, 1))) == [
+        date(9993, 6, 1), date(9996, 6, 1), date(9999, 6, 1)]
+
+
+def test_other_rules_still_go_through_dateutil() -> None:
+    from itertools import islice
+
+    from calendar_tool.timeline import _dates_after
+
+    got = list(islice(_dates_after("FREQ=YEARLY;BYMONTH=4;BYDAY=2MO", date(2020, 1, 1)), 3))
+    assert got == [date(2020, 4, 13), date(2021, 4, 12), date(2022, 4, 11)]
