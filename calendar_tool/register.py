@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import gc
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,9 @@ from typing import Any, TypeVar
 
 import yaml
 from dateutil.rrule import rrulestr
+
+# libyaml's parser: PyYAML's wheels carry it, and the pure-Python one is ten times slower.
+from yaml._yaml import CParser
 
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound, SourcesMissing
 from calendar_tool.model import (
@@ -39,11 +43,6 @@ from calendar_tool.model import (
     Status,
     Term,
 )
-
-try:  # libyaml is several times faster on large registers; pure Python is the fallback.
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
 
 T = TypeVar("T")
 
@@ -79,17 +78,28 @@ class _Invalid(Exception):
     """Raised inside the walker to abandon one value; the problem is already recorded."""
 
 
+Position = tuple[int, int]  # line and column, from 1
+
+
 @dataclass
 class _Walk:
     """State of one validation pass: the file name and every problem found so far."""
 
     filename: str
     problems: list[Problem] = field(default_factory=list)
-    # Every field's node by its path ("entries[3].sources[0].quote"), for later problems.
-    spots: dict[str, yaml.Node] = field(default_factory=dict)
+    # Where every field stands by its path ("entries[3].sources[0].quote"), for problems found
+    # later; None while walking an entry chunk, whose positions are found again on demand.
+    spots: dict[str, Position] | None = field(default_factory=dict)
+    # The first line of the text being walked within the file (an entry chunk's).
+    line_offset: int = 0
 
-    def fail(self, node: yaml.Node | None, path: str, message: str) -> _Invalid:
-        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
+    def at(self, node: yaml.Node) -> Position:
+        return (node.start_mark.line + 1 + self.line_offset, node.start_mark.column + 1)
+
+    def fail(self, where: yaml.Node | Position | None, path: str, message: str) -> _Invalid:
+        if isinstance(where, yaml.Node):
+            where = self.at(where)
+        line, col = where or (1, 1)
         self.problems.append(Problem(self.filename, line, col, path, message))
         return _Invalid()
 
@@ -98,7 +108,9 @@ class _Walk:
     ) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, path, f"must be a mapping ({what}), not {_describe(node)}")
-        self.spots[path] = node
+        spots = self.spots
+        if spots is not None:
+            spots[path] = self.at(node)
         out: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
@@ -115,7 +127,8 @@ class _Walk:
                 self.fail(key_node, sub, f"unknown field {key!r}{tip} (allowed: {allowed})")
             else:
                 out[key] = value_node
-                self.spots[sub] = value_node
+                if spots is not None:
+                    spots[sub] = self.at(value_node)
         for name, required in fields.items():
             if required and name not in out:
                 self.fail(node, _join(path, name), f"missing required field {name!r} in {what}")
@@ -124,8 +137,9 @@ class _Walk:
     def seq(self, node: yaml.Node, path: str, what: str) -> list[yaml.Node]:
         if not isinstance(node, yaml.SequenceNode):
             raise self.fail(node, path, f"must be a list of {what}, not {_describe(node)}")
-        for i, item in enumerate(node.value):
-            self.spots[f"{path}[{i}]"] = item
+        if self.spots is not None:
+            for i, item in enumerate(node.value):
+                self.spots[f"{path}[{i}]"] = self.at(item)
         return list(node.value)
 
     def text(self, node: yaml.Node, path: str) -> str:
@@ -478,9 +492,9 @@ def _documents(w: _Walk, node: yaml.Node | None) -> dict[str, Document]:
 
 # --- cross-entry checks ----------------------------------------------------------------------
 
-def _check_references(w: _Walk, reg: Register, paths: dict[str, str]) -> None:
-    """Vocabulary, documents, dangling references and cycles."""
-    spots = w.spots
+def _check_references(w: _Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
+    """Vocabulary, documents, dangling references and cycles. Positions are looked up only
+    for a problem: in a large register most entries' are never needed."""
     for entry in reg.entries:
         path = paths[entry.id]
         for name, vocab in (("actors", reg.actors), ("areas", reg.areas)):
@@ -488,13 +502,13 @@ def _check_references(w: _Walk, reg: Register, paths: dict[str, str]) -> None:
                 if word not in vocab:
                     hint = difflib.get_close_matches(word, list(vocab), n=1)
                     tip = f"; did you mean {hint[0]!r}?" if hint else ""
-                    w.fail(spots.get(f"{path}.{name}[{i}]"), f"{path}.{name}[{i}]",
+                    w.fail(spots.at(f"{path}.{name}[{i}]"), f"{path}.{name}[{i}]",
                            f"{word!r} is not declared under {name}{tip}")
         for src_path, src in _cited(entry, path):
             if src.doc not in reg.documents:
                 hint = difflib.get_close_matches(src.doc, list(reg.documents), n=1)
                 tip = f"; did you mean {hint[0]!r}?" if hint else ""
-                w.fail(spots.get(f"{src_path}.doc"), f"{src_path}.doc",
+                w.fail(spots.at(f"{src_path}.doc"), f"{src_path}.doc",
                        f"{src.doc!r} is not declared under documents{tip}")
 
     for entry in reg.entries:
@@ -502,30 +516,34 @@ def _check_references(w: _Walk, reg: Register, paths: dict[str, str]) -> None:
         if rel is None:
             continue
         path = f"{paths[entry.id]}.date.from"
-        node = spots.get(f"{paths[entry.id]}.date")
+
+        def fail(message: str, date_path: str = f"{paths[entry.id]}.date",
+                 path: str = path) -> None:
+            w.fail(spots.at(date_path), path, message)
+
         target = reg.entry(rel.target)
         if target is None:
             hint = difflib.get_close_matches(rel.target, [e.id for e in reg.entries], n=1)
             tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            w.fail(node, path, f"{rel.target!r} is not an entry of the register{tip}")
+            fail(f"{rel.target!r} is not an entry of the register{tip}")
         elif target.id == entry.id:
-            w.fail(node, path, "an entry cannot be dated from itself")
+            fail("an entry cannot be dated from itself")
         elif rel.number is None and target.series is not None:
-            w.fail(node, path, f"{rel.target!r} is a series: name one occurrence, such as "
-                               f"{rel.target}#{target.series.first}")
+            fail(f"{rel.target!r} is a series: name one occurrence, such as "
+                 f"{rel.target}#{target.series.first}")
         elif rel.number is not None and target.series is None:
-            w.fail(node, path, f"{rel.target!r} is not a series, so it has no occurrence "
-                               f"#{rel.number}")
+            fail(f"{rel.target!r} is not a series, so it has no occurrence "
+                 f"#{rel.number}")
         elif rel.number is not None and target.series is not None:
             s = target.series
             last = s.last_number
             if rel.number < s.first or (last is not None and rel.number > last):
                 span = f"{s.first} to {last}" if last is not None else f"from {s.first} on"
-                w.fail(node, path, f"{rel.target!r} has no occurrence #{rel.number} "
-                                   f"(its occurrences are numbered {span})")
+                fail(f"{rel.target!r} has no occurrence #{rel.number} "
+                     f"(its occurrences are numbered {span})")
         elif target.kind is Kind.STANDING:
-            w.fail(node, path, f"{rel.target!r} is a standing obligation with no date to count "
-                               "from")
+            fail(f"{rel.target!r} is a standing obligation with no date to count "
+                 "from")
 
     # Cycles: follow each relative chain; report each cycle once, at its first entry.
     reported: set[str] = set()
@@ -537,9 +555,9 @@ def _check_references(w: _Walk, reg: Register, paths: dict[str, str]) -> None:
                 cycle = chain[chain.index(current.id):]
                 if not reported.intersection(cycle):
                     reported.update(cycle)
-                    first = min(cycle, key=lambda i: spots[paths[i]].start_mark.line)
+                    first = min(cycle, key=lambda i: spots.at(paths[i]) or (0, 0))
                     loop = " -> ".join([*cycle, current.id])
-                    w.fail(spots.get(f"{paths[first]}.date"), f"{paths[first]}.date.from",
+                    w.fail(spots.at(f"{paths[first]}.date"), f"{paths[first]}.date.from",
                            f"dates refer to each other in a cycle: {loop}")
                 break
             chain.append(current.id)
@@ -563,6 +581,152 @@ def quote_count(reg: Register) -> int:
     return sum(len(_cited(e, "")) for e in reg.entries)
 
 
+# --- reading the text --------------------------------------------------------------------------
+
+_NULL = "tag:yaml.org,2002:null"
+
+
+class _Composer(CParser):
+    """libyaml's composer, resolving plain scalars only to null or text.
+
+    The walker reads every value as text and asks of a tag only whether it is null, so the
+    full resolver (a regular expression per scalar for ints, floats, booleans, timestamps) was
+    work thrown away: a fifth of the time to compose a large register."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            plain = implicit[0]
+            return _NULL if plain and value in ("", "~", "null", "Null", "NULL") else \
+                "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:map" if kind is yaml.MappingNode else "tag:yaml.org,2002:seq"
+
+    def descend_resolver(self, *args: Any) -> None:
+        pass
+
+    def ascend_resolver(self, *args: Any) -> None:
+        pass
+
+
+def _compose(text: str) -> yaml.Node | None:
+    parser = _Composer(text)
+    try:
+        return parser.get_single_node()
+    finally:
+        parser.dispose()
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Composing a large register makes millions of objects and no garbage cycles; the
+    collector's passes over them were three quarters of the time to read 10,000 entries."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """The text of one item of the `entries` list, from its `-` line to the next item's."""
+
+    line: int  # the line it starts on, from 0
+    text: str
+
+
+_ENTRIES_KEY = re.compile(r"^entries:[ \t]*(?:#[^\n]*)?\r?$", re.M)
+_CONTENT = re.compile(r"^( *)([^ \r\n#])", re.M)
+
+
+def _split(text: str) -> tuple[str, list[_Chunk]] | None:
+    """The register without its entries (their lines left blank, so lines keep their numbers)
+    and each entry's text, when `entries:` is a block list at the top level; else None.
+
+    Each entry is then composed on its own, so that a reload composes only the entries whose
+    text changed. A split that is wrong cannot go unnoticed: the head must compose to a
+    mapping whose `entries` is empty, and each chunk to a list of exactly one item, or the
+    whole text is composed at once as before."""
+    keys = list(_ENTRIES_KEY.finditer(text))
+    if len(keys) != 1:
+        return None
+    body = keys[0].end() + 1
+    first = _CONTENT.search(text, body)
+    if first is None or first.group(2) != "-" or text[first.end():first.end() + 1] not in \
+            (" ", "\n", "\r"):
+        return None
+    indent = len(first.group(1))
+    # The list ends at the first line that starts left of its dashes (comments aside).
+    end_at = re.compile(rf"^ {{0,{indent - 1}}}[^ \r\n#]" if indent else r"^[^ \r\n#-]", re.M)
+    found = end_at.search(text, first.start())
+    end = found.start() if found else len(text)
+    item = "\n" + " " * indent + "-"
+    starts = [first.start()]
+    at = text.find(item, first.start(), end)
+    while at >= 0:
+        if text[at + len(item):at + len(item) + 1] in (" ", "\n", "\r"):
+            starts.append(at + 1)
+        at = text.find(item, at + 1, end)
+    line = text.count("\n", 0, first.start())
+    chunks = []
+    for a, b in zip(starts, [*starts[1:], end], strict=True):
+        chunks.append(_Chunk(line, text[a:b]))
+        line += text.count("\n", a, b)
+    head = text[:body] + "\n" * text.count("\n", body, end) + text[end:]
+    return head, chunks
+
+
+class _Unsplit(Exception):
+    """The text did not split as `_split` expects; it is composed whole instead."""
+
+
+def _chunk_node(chunk: _Chunk) -> yaml.Node:
+    try:
+        node = _compose(chunk.text)
+    except yaml.YAMLError:
+        raise _Unsplit() from None
+    if not isinstance(node, yaml.SequenceNode) or len(node.value) != 1:
+        raise _Unsplit()
+    return node.value[0]  # type: ignore[no-any-return]
+
+
+_ENTRY_PATH = re.compile(r"^entries\[(\d+)\]")
+
+
+class Spots:
+    """Where each field of a parsed register stands, by path ("entries[3].date.from").
+
+    The fields outside `entries` are kept from the first walk. An entry's are found again when
+    asked for, by composing its text alone: keeping every node of a large register took more
+    memory than the register itself, and positions are wanted only for the odd problem."""
+
+    def __init__(self, filename: str, head: dict[str, Position],
+                 chunks: Sequence[_Chunk] | None) -> None:
+        self.filename = filename
+        self.head = head
+        self.chunks = chunks
+        self._entries: dict[int, dict[str, Position]] = {}
+
+    def at(self, path: str) -> Position | None:
+        found = self.head.get(path)
+        if found is not None or self.chunks is None:
+            return found
+        m = _ENTRY_PATH.match(path)
+        if m is None or int(m.group(1)) >= len(self.chunks):
+            return None
+        i = int(m.group(1))
+        if i not in self._entries:
+            chunk = self.chunks[i]
+            w = _Walk(self.filename, line_offset=chunk.line)
+            node = _chunk_node(chunk)
+            with contextlib.suppress(_Invalid):
+                _entry(w, node, f"entries[{i}]")
+            assert w.spots is not None
+            self._entries[i] = w.spots
+        return self._entries[i].get(path)
+
+
 @dataclass(frozen=True)
 class Located:
     """A parsed register with the position of every field, for problems found later."""
@@ -570,15 +734,22 @@ class Located:
     register: Register
     filename: str
     paths: dict[str, str]  # entry id -> "entries[i]"
-    spots: dict[str, yaml.Node]
+    spots: Spots
 
     def problem(self, path: str, message: str) -> Problem:
-        node = self.spots.get(path)
-        while node is None and "." in path:
+        where = self.spots.at(path)
+        while where is None and "." in path:
             path = path.rsplit(".", 1)[0]
-            node = self.spots.get(path)
-        line, col = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
+            where = self.spots.at(path)
+        line, col = where or (1, 1)
         return Problem(self.filename, line, col, path, message)
+
+    def reusable(self) -> dict[str, Entry]:
+        """Each entry by the exact text it was read from, for `parse_located(previous=...)`."""
+        chunks = self.spots.chunks
+        if chunks is None or len(chunks) != len(self.register.entries):
+            return {}
+        return {c.text: e for c, e in zip(chunks, self.register.entries, strict=True)}
 
 
 def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
@@ -586,19 +757,46 @@ def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
     return parse_located(text, filename).register
 
 
-def parse_located(text: str, filename: str = "obligations.yaml") -> Located:
-    """As `parse_register`, keeping where each field stands in the file."""
-    w = _Walk(filename)
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
+def parse_located(text: str, filename: str = "obligations.yaml",
+                  previous: Located | None = None) -> Located:
+    """As `parse_register`, keeping where each field stands in the file.
+
+    With `previous` (the last parse of the same file), an entry whose text is byte for byte
+    what it was is not composed and walked again: an entry is a function of its own text
+    alone, so an edit invalidates exactly the entries it touches. Everything that looks across
+    entries (vocabulary, references, cycles, dates) is checked again on every parse."""
+    with _gc_paused():
+        parts = _split(text)
+        if parts is not None:
+            try:
+                return _parse(filename, parts[0], parts[1],
+                              previous.reusable() if previous else {})
+            except _Unsplit:
+                pass
+        return _parse(filename, text, None, {})
+
+
+def _yaml_problem(filename: str, exc: yaml.YAMLError) -> RegisterInvalid:
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "not valid YAML"
-        raise RegisterInvalid([Problem(filename, line, col, "", f"YAML syntax: {problem}")]) \
-            from None
+        return RegisterInvalid([Problem(filename, line, col, "", f"YAML syntax: {problem}")])
+    return RegisterInvalid([Problem(filename, 1, 1, "", f"YAML syntax: {exc}")])
+
+
+def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
+           reuse: dict[str, Entry]) -> Located:
+    """Walk the register; `text` is the whole file, or with `chunks` the file without its
+    entries. Raises _Unsplit for any doubt about the split (a YAML error included: the whole
+    text then says where it is)."""
+    w = _Walk(filename)
+    try:
+        root = _compose(text)
     except yaml.YAMLError as exc:
-        raise RegisterInvalid([Problem(filename, 1, 1, "", f"YAML syntax: {exc}")]) from None
+        if chunks is not None:
+            raise _Unsplit() from None
+        raise _yaml_problem(filename, exc) from None
     if root is None:
         raise RegisterInvalid([Problem(filename, 1, 1, "", "the register is empty")])
     try:
@@ -617,36 +815,55 @@ def parse_located(text: str, filename: str = "obligations.yaml") -> Located:
     actors = _terms(w, top.get("actors"), "actors")
     documents = _documents(w, top.get("documents"))
 
+    assert w.spots is not None
+    spots = Spots(filename, w.spots, chunks)
+    if chunks is None:
+        no_nodes: list[yaml.Node] = []
+        items: Iterable[tuple[yaml.Node | _Chunk, int]] = (
+            (node, 0) for node in (_try(lambda: w.seq(top["entries"], "entries", "entries"),
+                                        no_nodes) if "entries" in top else []))
+    else:
+        listed = top.get("entries")
+        if not isinstance(listed, yaml.ScalarNode) or listed.tag != _NULL or listed.value:
+            raise _Unsplit()
+        items = ((c, c.line) for c in chunks)
+
     entries: list[Entry] = []
-    spots = w.spots
     paths: dict[str, str] = {}
-    no_nodes: list[yaml.Node] = []
-    entry_nodes = _try(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
-        if "entries" in top else []
-    for i, node in enumerate(entry_nodes):
+    kept = w.spots
+    for i, (item, line) in enumerate(items):
         path = f"entries[{i}]"
-        try:
-            entry = _entry(w, node, path)
-        except _Invalid:
-            continue
+        entry = reuse.get(item.text) if isinstance(item, _Chunk) else None
+        if entry is None:
+            if isinstance(item, _Chunk):
+                # An entry's positions are not kept (see Spots); its problems have theirs.
+                node, w.spots, w.line_offset = _chunk_node(item), None, line
+            else:
+                node = item
+            try:
+                entry = _entry(w, node, path)
+            except _Invalid:
+                continue
+            finally:
+                w.spots, w.line_offset = kept, 0
         if entry.id in paths:
-            first = spots[f"{paths[entry.id]}.id"].start_mark.line + 1
-            w.fail(spots.get(f"{path}.id"), f"{path}.id",
-                   f"duplicate id {entry.id!r} (first used on line {first})")
+            first = spots.at(f"{paths[entry.id]}.id")
+            w.fail(spots.at(f"{path}.id"), f"{path}.id",
+                   f"duplicate id {entry.id!r} (first used on line {first[0] if first else 1})")
             continue
         paths[entry.id] = path
         entries.append(entry)
 
     reg = Register(title, description, reminders if reminders is not None else (),
                    areas, actors, documents, tuple(entries))
-    _check_references(w, reg, paths)
+    _check_references(w, reg, paths, spots)
     if not w.problems:
         # Dates that only resolution can check: an offset moving a date before year 1, say.
         from calendar_tool.timeline import resolve_problems
 
         for entry_id, message in resolve_problems(reg):
             path = paths[entry_id]
-            w.fail(spots.get(f"{path}.date") or spots.get(f"{path}.series"), f"{path}.date",
+            w.fail(spots.at(f"{path}.date") or spots.at(f"{path}.series"), f"{path}.date",
                    message)
     if w.problems:
         raise RegisterInvalid(w.problems)

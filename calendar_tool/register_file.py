@@ -16,7 +16,7 @@ from pathlib import Path
 
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
 from calendar_tool.model import Register
-from calendar_tool.register import parse_register, unreadable
+from calendar_tool.register import Located, parse_located, unreadable
 
 # (st_mtime_ns, st_size, st_ino): an edit in place changes the first two, an editor or
 # `git checkout` that renames a new file over the old one changes the inode. Two writes of the
@@ -72,6 +72,8 @@ class RegisterFile:
         self._lock = threading.Lock()
         self._seen: Version | None = None
         self._state = RegisterState(None, failure=RegisterNotFound(f"{path} not read yet"))
+        # The last parse that validated: an edit then reads again only the entries it touched.
+        self._located: Located | None = None
 
     def current(self) -> RegisterState:
         with self._lock:
@@ -95,10 +97,11 @@ class RegisterFile:
         if rev == old.served and old.register is not None:
             return replace(old, revision=rev, failure=None)
         try:
-            register = parse_register(data.decode("utf-8"), str(self.path))
+            located = parse_located(data.decode("utf-8"), str(self.path), self._located)
         except UnicodeDecodeError as exc:
             return replace(old, revision=rev, failure=unreadable(self.path, exc))
         except RegisterInvalid as exc:
             return replace(old, revision=rev, failure=exc)
+        self._located = located
         changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
-        return RegisterState(rev, register, rev, changed)
+        return RegisterState(rev, located.register, rev, changed)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calendar_tool.errors import RegisterInvalid
+from calendar_tool.model import DatedValue, Register
 from calendar_tool.register import (
     check_quotes,
     normalise_quote,
@@ -16,6 +19,7 @@ from calendar_tool.register import (
     source_variants,
 )
 from tests.paths import FIXTURES, REGISTER, SAMPLE, SEEDS
+from tests.registers import HEADER, entry
 
 BROKEN = FIXTURES / "broken.yaml"
 
@@ -198,16 +202,76 @@ def _mutated(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
+def _outcome(parse: Callable[[], Register]) -> Register | list[str]:
+    try:
+        return parse()
+    except RegisterInvalid as exc:
+        return [str(p) for p in exc.problems]
+
+
+def _whole(text: str, name: str) -> Register:
+    """The register read with its text composed at once rather than entry by entry."""
+    from calendar_tool.register import _parse
+
+    return _parse(name, text, None, {}).register
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_mutated())
 def test_mutated_registers_give_clean_errors(text: str) -> None:
-    """Any mutation of a valid register parses or raises RegisterInvalid, never a traceback."""
-    try:
-        parse_register(text, "m.yaml")
-    except RegisterInvalid as exc:
-        assert exc.problems
-        for p in exc.problems:
-            assert str(p).startswith("m.yaml:")
+    """Any mutation of a valid register parses or raises RegisterInvalid, never a traceback;
+    and reading its entries one by one gives exactly what composing it whole gives: the same
+    register, or the same problems at the same lines and columns."""
+    got = _outcome(lambda: parse_register(text, "m.yaml"))
+    if isinstance(got, list):
+        assert got
+        assert all(p.startswith("m.yaml:") for p in got)
+    assert got == _outcome(lambda: _whole(text, "m.yaml"))
+
+
+@pytest.mark.parametrize("text", [
+    # Entries at the left margin, comments between them, a key after the list, CRLF ends.
+    HEADER.replace("entries:\n", "") + "entries:\n" + entry("a", "2005").replace("\n  ", "\n")
+    .replace("  - ", "- ", 1) + "# a comment\n" + entry("b", "2005", area="victim")
+    .replace("\n  ", "\n").replace("  - ", "- ", 1) + "actors:\n  x: {title: X}\n",
+    (HEADER + entry("a", "2005") + "\n  # note\n" + entry("b", "{from: c}")).replace(
+        "\n", "\r\n"),
+    # Not split: a flow list; an alias to an anchor in another entry.
+    HEADER.replace("entries:\n", "entries: [{id: a}]\n"),
+    HEADER + entry("a", "2005", extra="note: &n shared") + entry("b", "2006", extra="note: *n"),
+    # A YAML error inside the second entry, and a document marker inside the list.
+    HEADER + entry("a", "2005") + entry("b", "2005", extra="note: [unclosed"),
+    HEADER + entry("a", "2005") + "---\n" + entry("b", "2006"),
+])
+def test_entries_read_one_by_one_as_when_composed_whole(text: str) -> None:
+    assert _outcome(lambda: parse_register(text, "r.yaml")) == \
+        _outcome(lambda: _whole(text, "r.yaml"))
+
+
+def test_real_and_generated_registers_read_the_same_either_way() -> None:
+    from bench.generate import register_text
+
+    for text in (REGISTER.read_text(), register_text(300, seed=3)):
+        assert parse_register(text, "r.yaml") == _whole(text, "r.yaml")
+
+
+def test_a_reread_reuses_the_entries_whose_text_did_not_change() -> None:
+    """An edit reads again only what it touched; moving an entry keeps it; an edit that
+    breaks an entry is reported at its line, whatever was reused around it."""
+    a, b, c = entry("a", "2005"), entry("b", "2006"), entry("c", "{from: a, offset: P1M}")
+    first = parse_located(HEADER + a + b + c, "r.yaml")
+    edited = parse_located(HEADER + c + a + b.replace("2006", "2007"), "r.yaml", first)
+    old = {e.id: e for e in first.register.entries}
+    new = {e.id: e for e in edited.register.entries}
+    assert new["a"] is old["a"] and new["c"] is old["c"]
+    assert new["b"] is not old["b"] and new["b"].date == DatedValue.year(2007)
+    assert [e.id for e in edited.register.entries] == ["c", "a", "b"]
+    with pytest.raises(RegisterInvalid) as info:
+        parse_located(HEADER + c + a + b.replace("2006", "2006-13"), "r.yaml", edited)
+    line = (HEADER + c + a).count("\n") + 4
+    assert [str(p) for p in info.value.problems] == [
+        f"r.yaml:{line}:11: entries[2].date: '2006-13' is not a real date (bad month number "
+        "13; must be 1-12)"]
 
 
 @settings(max_examples=200, deadline=None)
