@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Any
 
 from calendar_tool.model import Entry, Register, Revision
-from calendar_tool.timeline import Resolver
+from calendar_tool.timeline import Resolver, resolver_for
 
 
 def _plain(value: Any) -> Any:
@@ -42,6 +42,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_entry(entry: Entry) -> Any:
+    """`_plain(entry)`, kept on the entry object: an Entry never changes, and a re-read of
+    the register hands back the same object for every entry whose text is unchanged, so a
+    reload turns into JSON only the entries an edit touched."""
+    cached = entry.__dict__.get("_plain")
+    if cached is None:
+        cached = _plain(entry)
+        object.__setattr__(entry, "_plain", cached)
+    return cached
+
+
 def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
     """A digest of everything the feeds show for `entry` (see the module docstring)."""
     resolved = resolver.resolve(entry) if entry.relative is not None else None
@@ -50,7 +61,7 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
     if entry.series is not None:
         docs.update(s.doc for k in entry.series.known for s in k.sources)
     payload = {
-        "entry": _plain(entry),
+        "entry": _plain_entry(entry),
         "resolved": None if resolved is None else {
             "value": resolved.value.iso(), "tentative": resolved.tentative,
             "derivation": resolved.derivation,
@@ -77,7 +88,7 @@ def next_revisions(old: Mapping[str, Revision], register: Register, now: datetim
     if now.tzinfo is None:
         raise ValueError("next_revisions needs an aware datetime for `now`")
     stamp = now.astimezone(UTC).replace(microsecond=0)
-    resolver = Resolver(register)
+    resolver = resolver_for(register)
     out = dict(old)
     for entry in register.entries:
         digest = content_hash(entry, register, resolver)
