@@ -19,15 +19,10 @@ import click
 from calendar_tool import listing
 from calendar_tool.clock import Clock, FixedClock, SystemClock, today
 from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
+from calendar_tool.entry_cache import load_cached
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.register import (
-    check_quotes,
-    load_located,
-    load_register,
-    quote_count,
-    read_sources,
-)
+from calendar_tool.register import Located, check_quotes, quote_count, read_sources
 from calendar_tool.timeline import find, list_query, parse_span, select
 
 
@@ -80,8 +75,10 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _register_path(ctx: click.Context) -> Path:
-    return _settings(ctx).register
+def _located(ctx: click.Context) -> Located:
+    """The register, reusing the entries the cache kept from an earlier command."""
+    settings = _settings(ctx)
+    return load_cached(settings.register, settings.cache)
 
 
 @main.command()
@@ -97,7 +94,7 @@ def validate(ctx: click.Context, sources: Path | None) -> None:
     Example:
       calendar-tool validate --check-sources ../shared/seeds
     """
-    located = load_located(_register_path(ctx))
+    located = _located(ctx)
     reg = located.register
     if sources is not None:
         problems = check_quotes(located, read_sources(reg, sources))
@@ -153,7 +150,7 @@ def list_(ctx: click.Context, due: str | None, from_: str | None, until: str | N
       calendar-tool list --upcoming 90d --today 2001-06-01
     """
     now = _date(today_, "--today") or today(SystemClock())
-    reg = load_register(_register_path(ctx))
+    reg = _located(ctx).register
     query = list_query(reg, now, due=due, from_=from_, until=until, upcoming=upcoming,
                        overdue=overdue, areas=area, actors=actor, kinds=kind, states=status)
     found = select(reg, query, now)
@@ -179,7 +176,7 @@ def show(ctx: click.Context, entry_id: str, today_: str | None) -> None:
       calendar-tool show commission-sessions#10
     """
     now = _date(today_, "--today") or today(SystemClock())
-    reg = load_register(_register_path(ctx))
+    reg = _located(ctx).register
     found = find(reg, entry_id, now)
     if not found:
         raise UnknownEntry(f"no entry or occurrence {entry_id!r} in the register; "
@@ -215,7 +212,7 @@ def publish(ctx: click.Context, out_dir: Path, horizon_years: int | None,
     day = _date(today_, "--today")
     clock = FixedClock(datetime(day.year, day.month, day.day, tzinfo=UTC)) if day \
         else SystemClock()
-    reg = load_register(_register_path(ctx))
+    reg = _located(ctx).register
     engine = _engine(ctx)
     report = service.publish_feeds(engine, reg, out_dir, clock,
                                    horizon_years or DEFAULT_HORIZON_YEARS)
@@ -353,7 +350,7 @@ def subscribe_add(ctx: click.Context, name: str, url: str, fmt: str | None,
         kinds=frozenset(Kind(k) for k in kind),
         offsets=tuple(parsed_offsets) if parsed_offsets else None, overdue=overdue,
         time_of_day=at, zone=zone)
-    reg = load_register(_register_path(ctx))
+    reg = _located(ctx).register
     sub = service.add_subscription(_engine(ctx), reg, sub)
     click.echo(f"added {name!r} ({sub.format.value}); reminders at {at:%H:%M} {zone}")
     if sub.secret:
@@ -410,7 +407,7 @@ def subscribe_test(ctx: click.Context, name: str, timeout: float) -> None:
 
     settings = _settings(ctx)
     sub = store.subscription(_engine(ctx), name).subscription
-    reg = load_register(settings.register)
+    reg = _located(ctx).register
     with notify.make_client(timeout) as client:
         result = service.send_sample(sub, reg, client, SystemClock(), settings.link_base)
     click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
@@ -451,7 +448,7 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
         raise UsageError("--at goes with --dry-run: sending always happens now")
     settings = _settings(ctx)
     clock = _clock(at)
-    reg = load_register(settings.register)
+    reg = _located(ctx).register
     engine = _engine(ctx)
     if dry_run:
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 REGISTER_ENV = "CALENDAR_TOOL_REGISTER"
 DB_ENV = "CALENDAR_TOOL_DB"
 PUBLIC_URL_ENV = "CALENDAR_TOOL_PUBLIC_URL"
+CACHE_ENV = "CALENDAR_TOOL_CACHE"
 
 DEFAULT_REGISTER = Path("obligations.yaml")
 DEFAULT_DB = "sqlite:///calendar-tool.db"
@@ -25,6 +26,8 @@ class Settings:
     # Where subscribers reach `serve`, when set; the server otherwise links to the address
     # each page was asked at.
     public_url: str | None = None
+    # Where entries already read are kept between commands (entry_cache); None: nowhere.
+    cache: Path | None = None
 
     @property
     def link_base(self) -> str:
@@ -36,4 +39,14 @@ class Settings:
         env = os.environ if env is None else env
         return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER),
                    db=env.get(DB_ENV) or DEFAULT_DB,
-                   public_url=(env.get(PUBLIC_URL_ENV) or "").rstrip("/") or None)
+                   public_url=(env.get(PUBLIC_URL_ENV) or "").rstrip("/") or None,
+                   cache=_cache_folder(env))
+
+
+def _cache_folder(env: Mapping[str, str]) -> Path | None:
+    """CALENDAR_TOOL_CACHE (`off`: none), else the XDG cache folder's `calendar-tool`."""
+    value = env.get(CACHE_ENV)
+    if value:
+        return None if value == "off" else Path(value)
+    base = env.get("XDG_CACHE_HOME") or (f"{env['HOME']}/.cache" if env.get("HOME") else "")
+    return Path(base) / "calendar-tool" if base else None

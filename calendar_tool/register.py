@@ -14,7 +14,7 @@ import gc
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -616,7 +616,7 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Composing a large register makes millions of objects and no garbage cycles; the
     collector's passes over them were three quarters of the time to read 10,000 entries."""
     enabled = gc.isenabled()
@@ -745,7 +745,7 @@ class Located:
         return Problem(self.filename, line, col, path, message)
 
     def reusable(self) -> dict[str, Entry]:
-        """Each entry by the exact text it was read from, for `parse_located(previous=...)`."""
+        """Each entry by the exact text it was read from, for `parse_located(reuse=...)`."""
         chunks = self.spots.chunks
         if chunks is None or len(chunks) != len(self.register.entries):
             return {}
@@ -758,19 +758,19 @@ def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
 
 
 def parse_located(text: str, filename: str = "obligations.yaml",
-                  previous: Located | None = None) -> Located:
+                  reuse: Mapping[str, Entry] | None = None) -> Located:
     """As `parse_register`, keeping where each field stands in the file.
 
-    With `previous` (the last parse of the same file), an entry whose text is byte for byte
-    what it was is not composed and walked again: an entry is a function of its own text
-    alone, so an edit invalidates exactly the entries it touches. Everything that looks across
-    entries (vocabulary, references, cycles, dates) is checked again on every parse."""
-    with _gc_paused():
+    `reuse` maps entry texts to the entries read from them before (`Located.reusable()` of an
+    earlier parse): an entry whose text is byte for byte one of those is not composed and
+    walked again. An entry is a function of its own text alone, so an edit invalidates exactly
+    the entries it touches; everything that looks across entries (vocabulary, references,
+    cycles, dates) is checked again on every parse."""
+    with gc_paused():
         parts = _split(text)
         if parts is not None:
             try:
-                return _parse(filename, parts[0], parts[1],
-                              previous.reusable() if previous else {})
+                return _parse(filename, parts[0], parts[1], reuse or {})
             except _Unsplit:
                 pass
         return _parse(filename, text, None, {})
@@ -786,7 +786,7 @@ def _yaml_problem(filename: str, exc: yaml.YAMLError) -> RegisterInvalid:
 
 
 def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
-           reuse: dict[str, Entry]) -> Located:
+           reuse: Mapping[str, Entry]) -> Located:
     """Walk the register; `text` is the whole file, or with `chunks` the file without its
     entries. Raises _Unsplit for any doubt about the split (a YAML error included: the whole
     text then says where it is)."""
@@ -875,13 +875,14 @@ def load_register(path: Path) -> Register:
     return load_located(path).register
 
 
-def load_located(path: Path) -> Located:
-    """Read and validate the register at `path`, keeping positions."""
+def load_located(path: Path, reuse: Mapping[str, Entry] | None = None) -> Located:
+    """Read and validate the register at `path`, keeping positions (`reuse`: as for
+    `parse_located`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise unreadable(path, exc) from None
-    return parse_located(text, str(path))
+    return parse_located(text, str(path), reuse)
 
 
 def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:

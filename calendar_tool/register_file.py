@@ -97,7 +97,8 @@ class RegisterFile:
         if rev == old.served and old.register is not None:
             return replace(old, revision=rev, failure=None)
         try:
-            located = parse_located(data.decode("utf-8"), str(self.path), self._located)
+            located = parse_located(data.decode("utf-8"), str(self.path),
+                                    self._located.reusable() if self._located else None)
         except UnicodeDecodeError as exc:
             return replace(old, revision=rev, failure=unreadable(self.path, exc))
         except RegisterInvalid as exc:

@@ -38,6 +38,13 @@ def real() -> Register:
 CLI = Callable[..., Result]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _entry_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Commands run by the tests (in-process or not) keep their entry cache in a folder of
+    the session's own, never in the user's ~/.cache."""
+    os.environ["CALENDAR_TOOL_CACHE"] = str(tmp_path_factory.mktemp("entry-cache"))
+
+
 def _cli(db: str) -> CLI:
     def run(*args: str, register: Path = SAMPLE) -> Result:
         return CliRunner().invoke(main, ["--register", str(register), "--db", db, *args])

@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"model"},
     {"timeline", "listing"},
     {"reminders", "register"},
-    {"store", "ical", "notify", "revisions", "register_file"},
+    {"store", "ical", "notify", "revisions", "register_file", "entry_cache"},
     {"publish", "views", "pages"},
     {"service"},
     {"scheduler", "server"},

@@ -260,14 +260,16 @@ def test_a_reread_reuses_the_entries_whose_text_did_not_change() -> None:
     breaks an entry is reported at its line, whatever was reused around it."""
     a, b, c = entry("a", "2005"), entry("b", "2006"), entry("c", "{from: a, offset: P1M}")
     first = parse_located(HEADER + a + b + c, "r.yaml")
-    edited = parse_located(HEADER + c + a + b.replace("2006", "2007"), "r.yaml", first)
+    edited = parse_located(HEADER + c + a + b.replace("2006", "2007"), "r.yaml",
+                           first.reusable())
     old = {e.id: e for e in first.register.entries}
     new = {e.id: e for e in edited.register.entries}
     assert new["a"] is old["a"] and new["c"] is old["c"]
     assert new["b"] is not old["b"] and new["b"].date == DatedValue.year(2007)
     assert [e.id for e in edited.register.entries] == ["c", "a", "b"]
     with pytest.raises(RegisterInvalid) as info:
-        parse_located(HEADER + c + a + b.replace("2006", "2006-13"), "r.yaml", edited)
+        parse_located(HEADER + c + a + b.replace("2006", "2006-13"), "r.yaml",
+                      edited.reusable())
     line = (HEADER + c + a).count("\n") + 4
     assert [str(p) for p in info.value.problems] == [
         f"r.yaml:{line}:11: entries[2].date: '2006-13' is not a real date (bad month number "

@@ -1,0 +1,79 @@
+"""Entries already read, kept on disk between commands: `validate`, `list` and the other
+one-shot commands then compose and check again only the entries an edit touched.
+
+One file per register path in the cache folder (`CALENDAR_TOOL_CACHE`, by default
+`~/.cache/calendar-tool`; `off` turns it off), holding a pickle of {entry text: Entry}.
+What invalidates a cached entry:
+- its text: an entry is reused only for the byte-identical text, and an entry is a function of
+  its own text alone (checks across entries run on every read);
+- the code: the file is stamped with a digest of the modules that turn text into entries
+  (`model`, `register`), and a file with another stamp is ignored.
+Anything wrong with the file (missing, corrupt, another stamp) only means reading everything
+again, and failing to write it is not an error either. Unpickling runs code from the file, so it
+lives in the user's own cache folder, as Python's bytecode caches do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+from functools import cache
+from pathlib import Path
+
+from calendar_tool.files import write_if_changed
+from calendar_tool.model import Entry
+from calendar_tool.register import Located, gc_paused, load_located
+
+_CODE = ("model.py", "register.py")
+
+
+@cache
+def stamp() -> str:
+    """A digest of the code that turns register text into entries."""
+    digest = hashlib.sha256()
+    for name in _CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_file(folder: Path, register: Path) -> Path:
+    """Where the entries of the register at `register` are kept."""
+    key = hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
+    return folder / f"entries-{key}.pickle"
+
+
+def read(path: Path) -> dict[str, Entry]:
+    """The entries kept in `path` by their text; empty when there is nothing usable."""
+    try:
+        with path.open("rb") as f, gc_paused():
+            doc = pickle.load(f)
+    except Exception:  # a broken cache (truncated, another version) is a cold cache
+        return {}
+    if not isinstance(doc, dict) or doc.get("stamp") != stamp() or \
+            not isinstance(doc.get("entries"), dict):
+        return {}
+    entries: dict[str, Entry] = doc["entries"]
+    return entries
+
+
+def write(path: Path, located: Located) -> None:
+    """Keep the entries of `located` (only these: the file does not grow with every edit)."""
+    data = pickle.dumps({"stamp": stamp(), "entries": located.reusable()},
+                        protocol=pickle.HIGHEST_PROTOCOL)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_if_changed(path, data)
+
+
+def load_cached(register: Path, folder: Path | None) -> Located:
+    """`register.load_located`, reusing the entries kept in `folder` (None: no cache), and
+    keeping the entries read this time when they differ from what was kept."""
+    if folder is None:
+        return load_located(register)
+    path = cache_file(folder, register)
+    known = read(path)
+    located = load_located(register, known)
+    if located.reusable().keys() != known.keys():
+        write(path, located)
+    return located

@@ -1,0 +1,84 @@
+"""Entries kept on disk between commands: reused for the same text and the same code only."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+from calendar_tool import entry_cache
+from calendar_tool.config import Settings
+from calendar_tool.entry_cache import cache_file, load_cached, read, stamp
+from tests.conftest import CLI
+from tests.registers import HEADER, entry
+
+
+def _register(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "obligations.yaml"
+    path.write_text(HEADER + "".join(entries))
+    return path
+
+
+def _poison(kept: Path, text: str, title: str, code: str | None = None) -> None:
+    """Rewrite the kept entry for `text` with another title: only reuse can show it."""
+    entries = read(kept)
+    entries[text] = replace(entries[text], title=title)
+    kept.write_bytes(pickle.dumps({"stamp": code or stamp(), "entries": entries}))
+
+
+def test_kept_entries_are_reused_for_the_same_text_only(tmp_path: Path) -> None:
+    a, b = entry("a", "2005"), entry("b", "2006")
+    path, folder = _register(tmp_path, a, b), tmp_path / "cache"
+    assert [e.title for e in load_cached(path, folder).register.entries] == \
+        ["Title of a", "Title of b"]
+    kept = cache_file(folder, path)
+    assert set(read(kept)) == {a, b}
+
+    _poison(kept, a, "kept title")
+    assert [e.title for e in load_cached(path, folder).register.entries] == \
+        ["kept title", "Title of b"]
+
+    # Editing the entry's text is what invalidates it; the file then keeps the new text only.
+    edited = a.replace("Title of a", "Title of a, edited")
+    path.write_text(HEADER + edited + b)
+    assert [e.title for e in load_cached(path, folder).register.entries] == \
+        ["Title of a, edited", "Title of b"]
+    assert set(read(kept)) == {edited, b}
+
+
+def test_a_file_from_other_code_or_a_broken_one_is_ignored(tmp_path: Path) -> None:
+    a = entry("a", "2005")
+    path, folder = _register(tmp_path, a), tmp_path / "cache"
+    load_cached(path, folder)
+    kept = cache_file(folder, path)
+    _poison(kept, a, "kept by other code", code="0" * 16)
+    assert load_cached(path, folder).register.entries[0].title == "Title of a"
+
+    kept.write_bytes(b"\x80\x05 not a pickle")
+    assert load_cached(path, folder).register.entries[0].title == "Title of a"
+    assert set(read(kept)) == {a}  # written again, whole
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
+    path = _register(tmp_path, entry("a", "2005"))
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    assert load_cached(path, blocked).register.entries[0].id == "a"
+
+
+def test_the_cache_folder_setting() -> None:
+    assert Settings.from_env({"CALENDAR_TOOL_CACHE": "/c"}).cache == Path("/c")
+    assert Settings.from_env({"CALENDAR_TOOL_CACHE": "off", "HOME": "/h"}).cache is None
+    assert Settings.from_env({"XDG_CACHE_HOME": "/x", "HOME": "/h"}).cache == \
+        Path("/x/calendar-tool")
+    assert Settings.from_env({"HOME": "/h"}).cache == Path("/h/.cache/calendar-tool")
+    assert Settings.from_env({}).cache is None
+
+
+def test_commands_keep_the_entries_they_read(cli: CLI, tmp_path: Path) -> None:
+    folder = Path(Settings.from_env().cache or "")
+    path = _register(tmp_path, entry("a", "2005"), entry("b", "2006"))
+    result = cli("validate", register=path)
+    assert result.exit_code == 0, result.output
+    assert set(read(entry_cache.cache_file(folder, path))) == \
+        {entry("a", "2005"), entry("b", "2006")}
