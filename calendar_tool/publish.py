@@ -12,13 +12,18 @@ Each file is replaced atomically and only when its bytes change. The entries' re
 (SEQUENCE, LAST-MODIFIED) are given: the service computes them and saves them in the store
 before publishing, so that a run stopped half way gives the same bytes for the feeds it had not
 written yet when it is repeated.
+
+Each event is serialised once per run, whatever the number of feeds it is in; a long-running
+process also keeps the events of its last run (`EventCache`), so that after an edit only the
+edited entry is expanded and serialised again.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,8 +33,16 @@ from calendar_tool import ical
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.files import write_if_changed
-from calendar_tool.model import Occurrence, Register, Revision
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
+from calendar_tool.model import Entry, Occurrence, Register, Revision
+from calendar_tool.register import gc_paused
+from calendar_tool.timeline import (
+    DEFAULT_HORIZON_YEARS,
+    entry_occurrences,
+    horizon,
+    occurrences,
+    resolver_for,
+    sort_key,
+)
 
 INDEX_NAME = "index.json"
 # Only names this module writes are ever removed from the folder.
@@ -55,6 +68,7 @@ class PublishReport:
     removed: tuple[str, ...]  # files of earlier runs that are no longer published
     skipped: tuple[str, ...]  # feeds not written because they would hold no event
     horizon: date
+    serialised: int = 0  # events serialised in this run; the others came from an EventCache
 
     @property
     def written(self) -> int:
@@ -67,17 +81,17 @@ class PublishReport:
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """A feed to write: its metadata and which occurrences it carries."""
+    """A feed to write: its metadata and which entries' occurrences it carries."""
 
     info: ical.FeedInfo
     facet: Literal["all", "area", "actor"] = "all"
     key: str = ""
 
-    def keep(self, o: Occurrence) -> bool:
+    def keep(self, e: Entry) -> bool:
         if self.facet == "area":
-            return self.key in o.entry.areas
+            return self.key in e.areas
         if self.facet == "actor":
-            return self.key in o.entry.actors
+            return self.key in e.actors
         return True
 
 
@@ -111,16 +125,141 @@ def feed_occurrences(register: Register, until: date) -> list[Occurrence]:
     return [o for o in occurrences(register, until) if o.when is not None]
 
 
-def event_blocks(register: Register, revs: Mapping[str, Revision],
-                 occs: Iterable[Occurrence]) -> dict[str, bytes]:
-    """Each occurrence's VEVENT bytes by occurrence id, serialised once for every feed."""
-    return {o.id: ical.event_bytes(o, register, revs[o.entry.id]) for o in occs}
+# An event of the feeds: its place in their order (`timeline.sort_key`: date, entry id,
+# number) and its VEVENT bytes.
+FeedEvent = tuple[tuple[int, date, str, int], bytes]
 
 
-def feed_bytes(info: ical.FeedInfo, chosen: Sequence[Occurrence],
-               blocks: Mapping[str, bytes]) -> bytes:
-    """One feed: the calendar `info` describes, with the events of `chosen` in their order."""
-    return ical.calendar_bytes(info, (blocks[o.id] for o in chosen))
+@dataclass(frozen=True)
+class _Kept:
+    """An entry's part of a publishing run: what it was published with, and its events."""
+
+    revision: Revision
+    until: date | None  # the horizon its occurrences reach; None when that does not matter
+    events: tuple[FeedEvent, ...]
+
+
+class EventCache:
+    """The events of the last publishing run, entry by entry, for the next run to reuse: a
+    process that keeps running (`calendar-tool run`) republishes after every edit of the
+    register, and an edit changes the events of one entry, not the hundreds of thousands of a
+    large register. A run expands and serialises again only the entries whose events may
+    have changed, and takes the others, already in date order, from the last run.
+
+    An entry's events are reused only with the revision they were written with. That suffices
+    because an entry's occurrences are a function of the entry and the date it resolves to,
+    and each event a function of its occurrence and of what the register says about the
+    actors, areas, documents and reminders it names; all of that is in the revision's content
+    hash (`revisions.content_hash`), on which SEQUENCE already relies for subscribers to see a
+    change. How far a series is expanded depends on the horizon as well.
+
+    What invalidates an entry's events:
+    - a new revision of the entry: any change to what the feed shows for it (the entry, the
+      date of its anchor, a title or document it names, the register's default reminders);
+    - for a series, a new horizon (a new day): its occurrences are expanded again, and those
+      it already had keep their events;
+    - a run without the entry (it was removed): each run keeps only what it published.
+    Nothing else: no event depends on the day of publishing.
+
+    So the revisions given must be those `revisions.next_revisions` computes for the register
+    published, as `service.publish_feeds` passes them; revisions made up by hand do not change
+    when an entry does. Holds one run's events in memory, about the size of `all.ics`. Safe
+    to share between threads: a run reads the last run's state and replaces it whole, so two
+    runs at once at worst redo what the other kept.
+    """
+
+    def __init__(self) -> None:
+        # The last run's entries, and all their events sorted: one attribute, replaced in one
+        # assignment, so that a run never sees one run's entries with another's events.
+        self._last: tuple[dict[str, _Kept], list[FeedEvent]] = ({}, [])
+
+    def events(self, register: Register, revs: Mapping[str, Revision], until: date
+               ) -> tuple[list[FeedEvent], int]:
+        """Every event the feeds carry up to `until`, in date order, and how many of them
+        had to be serialised."""
+        writer = ical.EventWriter(register)
+        resolver = resolver_for(register)
+        last, order = self._last
+        kept: dict[str, _Kept] = {}
+        fresh: list[FeedEvent] = []
+        serialised = 0
+        for e in register.entries:
+            rev = revs[e.id]
+            reach = until if e.series is not None else None
+            old = last.get(e.id)
+            if old is not None and old.revision == rev and old.until == reach:
+                kept[e.id] = old
+                continue
+            had = dict(old.events) if old is not None and old.revision == rev else {}
+            events = []
+            for o in entry_occurrences(e, resolver, until):
+                if o.when is None:
+                    continue  # a standing obligation: no calendar day
+                key = sort_key(o)
+                block = had.get(key)
+                if block is None:
+                    block = writer.event_bytes(o, rev)
+                    serialised += 1
+                events.append((key, block))
+            kept[e.id] = _Kept(rev, reach, tuple(events))
+            fresh += events
+        stale = [ev for k, old in last.items() if kept.get(k) is not old for ev in old.events]
+        merged = _merge(order, stale, fresh)
+        self._last = (kept, merged)
+        return merged, serialised
+
+
+def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent]
+           ) -> list[FeedEvent]:
+    """`order` (sorted) without the `stale` events and with the `fresh` ones, sorted."""
+    if len(stale) + len(fresh) > 1000:
+        gone = {key[2] for key, _ in stale}  # an entry's events are all stale or none
+        merged = [ev for ev in order if ev[0][2] not in gone] + fresh
+        merged.sort()
+        return merged
+    # After an edit, a few events in some hundred thousand: found by bisection, rather than
+    # a pass over them all.
+    merged = list(order)
+    for key, _ in stale:
+        at = bisect.bisect_left(merged, (key,))
+        if at == len(merged) or merged[at][0] != key:
+            raise AssertionError(f"{key} is not among the last run's events")
+        del merged[at]
+    for ev in fresh:
+        bisect.insort(merged, ev)
+    return merged
+
+
+def _events(register: Register, revs: Mapping[str, Revision], until: date,
+            cache: EventCache | None) -> tuple[list[FeedEvent], int]:
+    """Every event the feeds carry up to `until`, in date order, and how many were
+    serialised: all of them, without a cache."""
+    if cache is not None:
+        return cache.events(register, revs, until)
+    writer = ical.EventWriter(register)
+    events = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
+              for o in feed_occurrences(register, until)]
+    return events, len(events)
+
+
+def _feed_events(specs: Sequence[FeedSpec], register: Register,
+                 events: Sequence[FeedEvent]) -> list[list[bytes]]:
+    """The events of each feed of `specs`, in order. One pass over the events, with each
+    spec asked once per entry, rather than a pass per feed: a large register has hundreds of
+    thousands."""
+    chosen: list[list[bytes]] = [[] for _ in specs]
+    into: dict[str, list[list[bytes]]] = {}
+    for key, block in events:
+        targets = into.get(key[2])
+        if targets is None:
+            entry = register.entry(key[2])
+            assert entry is not None
+            targets = [feed for spec, feed in zip(specs, chosen, strict=True)
+                       if spec.keep(entry)]
+            into[key[2]] = targets
+        for feed in targets:
+            feed.append(block)
+    return chosen
 
 
 def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.FeedInfo,
@@ -136,7 +275,9 @@ def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.F
     """
     until = horizon(today(clock), horizon_years)
     chosen = [o for o in feed_occurrences(register, until) if keep(o)]
-    return feed_bytes(info, chosen, event_blocks(register, revs, chosen)), len(chosen)
+    writer = ical.EventWriter(register)
+    events = [writer.event_bytes(o, revs[o.entry.id]) for o in chosen]
+    return ical.calendar_bytes(info, events), len(chosen)
 
 
 def index_bytes(feeds: Sequence[FeedResult]) -> bytes:
@@ -156,43 +297,48 @@ def _old_feed_paths(index: Path) -> list[str]:
 
 
 def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clock: Clock,
-            horizon_years: int = DEFAULT_HORIZON_YEARS) -> PublishReport:
+            horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None
+            ) -> PublishReport:
     """Write the register's feeds and `index.json` into `out_dir`.
 
     `register` is already validated and `revs` holds a revision for each of its entries.
-    Files whose bytes would not change are left untouched. Raises PublishFailed when the
-    folder cannot be written.
+    Files whose bytes would not change are left untouched. With a `cache`, the events it
+    holds from the last run are reused (see `EventCache` for when that is valid). Raises
+    PublishFailed when the folder cannot be written.
     """
     if horizon_years < 0:
         raise ValueError("horizon_years must not be negative")
     until = horizon(today(clock), horizon_years)
     index = out_dir / INDEX_NAME
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        occs = feed_occurrences(register, until)
-        blocks = event_blocks(register, revs, occs)
-        results: list[FeedResult] = []
-        skipped: list[str] = []
-        for spec in feed_specs(register):
-            chosen = [o for o in occs if spec.keep(o)]
-            if not chosen:
-                # RFC 5545 requires at least one component in a calendar.
-                skipped.append(spec.info.name)
-                continue
-            data = feed_bytes(spec.info, chosen, blocks)
-            path = f"{spec.info.name}.ics"
-            written = write_if_changed(out_dir / path, data)
-            results.append(FeedResult(spec.info.name, spec.info.title, path, len(chosen),
-                                      written))
+    # Expanding and serialising a large register makes a million objects that outlive the
+    # run or die without cycles; the collector's passes over the heap were a fifth of
+    # publishing 100,000 entries.
+    with gc_paused():
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            events, serialised = _events(register, revs, until, cache)
+            results: list[FeedResult] = []
+            skipped: list[str] = []
+            specs = feed_specs(register)
+            for spec, chosen in zip(specs, _feed_events(specs, register, events), strict=True):
+                if not chosen:
+                    # RFC 5545 requires at least one component in a calendar.
+                    skipped.append(spec.info.name)
+                    continue
+                data = ical.calendar_bytes(spec.info, chosen)
+                path = f"{spec.info.name}.ics"
+                written = write_if_changed(out_dir / path, data)
+                results.append(FeedResult(spec.info.name, spec.info.title, path, len(chosen),
+                                          written))
 
-        current = {f.path for f in results}
-        removed = []
-        for old in _old_feed_paths(index):
-            if old not in current and _FEED_FILE.match(old) and (out_dir / old).is_file():
-                (out_dir / old).unlink()
-                removed.append(old)
-        index_written = write_if_changed(index, index_bytes(results))
-    except OSError as exc:
-        raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
+            current = {f.path for f in results}
+            removed = []
+            for old in _old_feed_paths(index):
+                if old not in current and _FEED_FILE.match(old) and (out_dir / old).is_file():
+                    (out_dir / old).unlink()
+                    removed.append(old)
+            index_written = write_if_changed(index, index_bytes(results))
+        except OSError as exc:
+            raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
     return PublishReport(out_dir, tuple(results), index_written, tuple(removed),
-                         tuple(skipped), until)
+                         tuple(skipped), until, serialised)

@@ -4,13 +4,15 @@ project's lint (tests/feedlint.py), not with icalendar, which wrote them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from bench.generate import register_text
 from calendar_tool import ical
-from calendar_tool.model import Occurrence, Register, Revision
+from calendar_tool.model import Occurrence, Register, Revision, Source
 from calendar_tool.register import parse_register
 from calendar_tool.timeline import occurrences
 from tests.feedlint import Component, lint, parse
@@ -306,3 +308,66 @@ def test_sample_feed_passes_the_lint(sample: Register) -> None:
     assert lint(data) == []
     # 11 congresses (1955-2005), 15 Commission sessions (1992-2006), 7 dated entries.
     assert len(_events(data)) == 33
+
+
+# --- the writer against icalendar's own serialisation ---------------------------------------
+
+def _library_blocks(register: Register, revs: Mapping[str, Revision],
+                    occs: Sequence[Occurrence]) -> list[bytes]:
+    return [bytes(ical.event(o, register, revs[o.entry.id]).to_ical()) for o in occs]
+
+
+def _writer_blocks(register: Register, revs: Mapping[str, Revision],
+                   occs: Sequence[Occurrence]) -> list[bytes]:
+    writer = ical.EventWriter(register)
+    return [writer.event_bytes(o, revs[o.entry.id]) for o in occs]
+
+
+@pytest.mark.parametrize("which", ["sample", "obligations", "generated-7", "generated-8"])
+def test_writer_writes_what_icalendar_writes(which: str, sample: Register,
+                                             real: Register) -> None:
+    """EventWriter's block for each occurrence is byte for byte icalendar's `to_ical()` of the
+    component `event` builds, on the sample, the real register (known occurrences with their
+    own sources) and generated ones (series, relative dates, several sources), with
+    revisions of every entry differing, one of them stamped in another zone."""
+    if which.startswith("generated-"):
+        register = parse_register(register_text(300, int(which.split("-")[1])), "gen.yaml")
+    else:
+        register = sample if which == "sample" else real
+    revs = {e.id: Revision("sha256:x", i, STAMP + timedelta(days=i, seconds=i))
+            for i, e in enumerate(register.entries)}
+    first = register.entries[0].id
+    revs[first] = Revision("sha256:x", 1, datetime(2024, 5, 6, 7, 8, 9,
+                                                   tzinfo=timezone(timedelta(hours=2))))
+    occs = [o for o in occurrences(register, date(2031, 1, 1)) if o.when is not None]
+    assert _writer_blocks(register, revs, occs) == _library_blocks(register, revs, occs)
+
+
+# A written \N, every character TEXT escapes, every kind of line break, characters of two to
+# four octets and the backslash and caret that a fold must not separate from what follows.
+TRICKY = [
+    "a\\Nb and c\\nd",
+    "back\\slash; semi, comma\\",
+    "crlf\r\nlf\ncr\rend\r",
+    "caret^ then \\\\ and ^^",
+    "“quoted” – dash, é, 漢字, 🎉",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_writer_escapes_and_folds_as_icalendar(sample: Register, text: str) -> None:
+    """Each tricky text, in every field an event carries text in, shifted one character at a
+    time across the 75-octet fold: the writer's bytes are icalendar's."""
+    revs = _revisions(sample)
+    occs = _occurrences(sample)
+    # One with an alarm (its text repeats the summary), one of a series with a location.
+    for o in (occs["victims-review"], occs["commission-sessions#10"]):
+        for pad in range(76):
+            t = "x" * pad + text
+            entry = dataclasses.replace(o.entry, title=t, description=t + t, note=t)
+            quote = dataclasses.replace(o.entry.sources[0], quote=t)
+            variant = dataclasses.replace(
+                o, entry=dataclasses.replace(entry, sources=(quote,)), location=t,
+                extra_sources=(Source("A/RES/55/59", "1", t[::-1]),))
+            assert ical.event_bytes(variant, sample, revs[o.entry.id]) == \
+                bytes(ical.event(variant, sample, revs[o.entry.id]).to_ical()), (pad, text)

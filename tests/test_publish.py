@@ -1,10 +1,13 @@
 """Publishing: the files written, stability across republishing, revisions after an edit, a
-register with problems publishing nothing, and every feed read back by three independent
-parsers (ical.js, vobject, ical) agreeing with `list --format json`."""
+register with problems publishing nothing, every feed read back by three independent
+parsers (ical.js, vobject, ical) agreeing with `list --format json`, and the events kept
+between runs changing no byte while sparing all but the edited entry's."""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,12 +16,16 @@ from typing import Any
 import pytest
 
 from bench.generate import register_text
-from calendar_tool import service, store
+from calendar_tool import notify, service, store
+from calendar_tool import publish as publishing
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Register
-from calendar_tool.publish import PublishReport
+from calendar_tool.logs import JsonLines
+from calendar_tool.model import Register, Revision
+from calendar_tool.publish import EventCache, PublishReport
 from calendar_tool.register import parse_register
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, occurrences
+from calendar_tool.revisions import next_revisions
+from calendar_tool.scheduler import Options, Runner
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
 from tests.conftest import CLI
 from tests.feedlint import lint
 from tests.parsers import ical_events, icaljs, vobject_events
@@ -281,6 +288,174 @@ def test_generated_register_publishes_clean_feeds(tmp_path: Path, publish: Publi
         assert lint((tmp_path / feed.path).read_bytes()) == [], feed.name
     js = icaljs([tmp_path / "all.ics"])[str(tmp_path / "all.ics")]["events"]
     assert [e["uid"] for e in js] == [f"{o.id}@calendar-tool" for o in dated]
+
+
+# --- the events kept between runs (EventCache) -----------------------------------------------
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _generated_and_edited() -> tuple[str, str, str]:
+    """A generated register's text, the same with one series entry's title changed, and the
+    id of that entry."""
+    text = register_text(300)
+    series = next(e for e in parse_register(text, "generated.yaml").entries
+                  if e.series is not None)
+    line = f"title: {series.title}\n"
+    assert text.count(line) == 1
+    return text, text.replace(line, f"title: {series.title} (edited)\n"), series.id
+
+
+def _dated(register: Register, entry_id: str, until: date) -> int:
+    """How many events an entry has in the feeds up to `until`."""
+    return len([o for o in occurrences(register, until)
+                if o.entry.id == entry_id and o.when is not None])
+
+
+def test_an_edit_serialises_again_only_the_edited_entrys_events(
+        tmp_path: Path, publish: Publish, engine: store.Engine) -> None:
+    """With an EventCache, as `run` publishes: a first run serialises every event, a second
+    with nothing changed none, and one after an edit only the edited entry's; the feeds it
+    rewrites are those the entry is in, and every file is byte for byte what publishing
+    without the cache writes."""
+    text, edited_text, entry_id = _generated_and_edited()
+    register = parse_register(text, "generated.yaml")
+    edited = parse_register(edited_text, "generated.yaml")
+    out, cache = tmp_path / "feeds", EventCache()
+    first = service.publish_feeds(engine, register, out, FixedClock(NOW), cache=cache)
+    assert first.serialised == first.feeds[0].events > 1000
+    again = service.publish_feeds(engine, register, out, FixedClock(NOW + timedelta(hours=1)),
+                                  cache=cache)
+    assert (again.serialised, again.written) == (0, 0)
+
+    after = service.publish_feeds(engine, edited, out, FixedClock(LATER), cache=cache)
+    entry = edited.entry(entry_id)
+    assert entry is not None
+    assert after.serialised == _dated(edited, entry_id, after.horizon) > 1
+    assert sorted(f.name for f in after.feeds if f.written) == sorted(
+        ["all", *(f"area-{a}" for a in entry.areas), *(f"actor-{a}" for a in entry.actors)])
+    # The same revisions (the store already has them), no cache: the same bytes.
+    plain = publish(edited, tmp_path / "plain", FixedClock(LATER))
+    assert plain.serialised == plain.feeds[0].events
+    assert _files(out) == _files(tmp_path / "plain")
+
+
+def test_a_new_revision_or_a_new_occurrence_is_serialised_again(sample: Register,
+                                                                tmp_path: Path) -> None:
+    """An event is reused only with the revision it was written with, and only if the last
+    run published it: moving one entry's revision on serialises its events again, with its
+    new SEQUENCE; the occurrences a shorter horizon left out are serialised again when the
+    horizon grows back. Each run writes what a run without the cache writes."""
+    clock, cache = FixedClock(NOW), EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, tmp_path / "warm", clock, cache=cache)
+
+    moved = dict(revs)
+    old = revs["commission-sessions"]
+    moved["commission-sessions"] = Revision("sha256:moved", old.sequence + 1, LATER)
+    report = publishing.publish(sample, moved, tmp_path / "warm", clock, cache=cache)
+    assert report.serialised == _dated(sample, "commission-sessions", report.horizon) > 10
+    publishing.publish(sample, moved, tmp_path / "cold", clock)
+    assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
+    block = _blocks((tmp_path / "warm" / "all.ics").read_bytes())
+    assert b"\r\nSEQUENCE:1\r\n" in block["commission-sessions#10@calendar-tool"]
+    assert b"\r\nLAST-MODIFIED:20250701T091500Z\r\n" in \
+        block["commission-sessions#10@calendar-tool"]
+
+    short = publishing.publish(sample, moved, tmp_path / "short", clock, horizon_years=1,
+                               cache=cache)
+    assert short.serialised == 0
+    back = publishing.publish(sample, moved, tmp_path / "warm", clock, cache=cache)
+    assert back.serialised == back.feeds[0].events - short.feeds[0].events > 0
+    assert _files(tmp_path / "warm") == _files(tmp_path / "cold")
+
+
+ADDED = """\
+  - id: added
+    title: An entry added
+    kind: deadline
+    date: 2026-03-31
+    actors: [commission]
+    areas: [victims]
+    sources:
+      - {doc: A/RES/55/59, para: "1", quote: we establish 2005 as the target year}
+"""
+
+
+def test_moves_removals_additions_and_new_reminders_under_a_cache_change_no_byte(
+        tmp_path: Path) -> None:
+    """One EventCache through a run of edits, one after the other: an entry moved seven
+    years (its event moves in the feeds' order), one removed, one added, the register's
+    default reminders changed (a new revision of nearly every entry), then the horizon moved
+    a year. After each, the files are byte for byte those a publish without the cache writes
+    with the same revisions, and only what changed was serialised."""
+    text = register_text(300)
+    targets = re.findall(r"  - id: (e\d+)\n    title: .*\n    kind: target\n    date: (\d{4})\n",
+                         text)
+    # Entries no other entry is dated from, so that removing one leaves a valid register.
+    free = [(i, y) for i, y in targets if not re.search(rf"from: {i}[,}}#]", text)]
+    (moved, year), (removed, _) = free[0], free[1]
+
+    def move(t: str) -> str:
+        return re.sub(rf"(  - id: {moved}\n(?:    .*\n){{2}})    date: {year}\n",
+                      rf"\g<1>    date: {int(year) - 7}\n", t)
+
+    def remove(t: str) -> str:
+        start = t.index(f"  - id: {removed}\n")
+        return t[:start] + t[t.index("  - id: ", start + 1):]
+
+    def add(t: str) -> str:
+        return t + ADDED
+
+    def remind(t: str) -> str:
+        return t.replace("  reminders: [P90D, P30D, P7D, P0D]", "  reminders: [P60D, P0D]")
+
+    cache = EventCache()
+    register = parse_register(text, "generated.yaml")
+    revs = next_revisions({}, register, NOW)
+    publishing.publish(register, revs, tmp_path / "warm", FixedClock(NOW), cache=cache)
+    for n, (edit, serialised) in enumerate([(move, 1), (remove, 0), (add, 1), (remind, None)]):
+        changed = edit(text)
+        assert changed != text, edit.__name__
+        text = changed
+        register = parse_register(text, "generated.yaml")
+        clock = FixedClock(NOW + timedelta(hours=n + 1))
+        revs = next_revisions(revs, register, clock.now())
+        warm = publishing.publish(register, revs, tmp_path / "warm", clock, cache=cache)
+        publishing.publish(register, revs, tmp_path / edit.__name__, clock)
+        assert _files(tmp_path / "warm") == _files(tmp_path / edit.__name__), edit.__name__
+        if serialised is None:
+            assert warm.serialised > warm.feeds[0].events / 2
+        else:
+            assert warm.serialised == serialised, edit.__name__
+    later = FixedClock(NOW + timedelta(days=400))
+    warm = publishing.publish(register, revs, tmp_path / "warm", later, cache=cache)
+    publishing.publish(register, revs, tmp_path / "later", later)
+    assert _files(tmp_path / "warm") == _files(tmp_path / "later")
+    assert 0 < warm.serialised < warm.feeds[0].events / 10
+
+
+def test_the_runner_keeps_its_events_between_runs(engine: store.Engine, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """`run` publishes through its EventCache: after an edit of one entry under it, the
+    reload serialises only that entry's events (its `feeds.checked` line says how many)."""
+    text, edited_text, entry_id = _generated_and_edited()
+    path = tmp_path / "generated.yaml"
+    path.write_text(text)
+    caplog.set_level(logging.DEBUG, logger="calendar_tool")
+    with notify.make_client(5) as client:
+        runner = Runner(engine, client, FixedClock(NOW), path,
+                        Options(tmp_path / "feeds", "http://127.0.0.1:8000", watch=None))
+        runner.start()
+        caplog.clear()
+        path.write_text(edited_text)
+        assert runner.reload() is True
+    lines = [json.loads(JsonLines().format(r)) for r in caplog.records]
+    [checked] = [line for line in lines if line["event"] == "feeds.checked"]
+    edited = parse_register(edited_text, "generated.yaml")
+    assert checked["serialised"] == _dated(edited, entry_id, horizon(NOW.date())) > 1
+    assert checked["written"] == 3
 
 
 # --- the lint catches what the parsers let through -------------------------------------------
