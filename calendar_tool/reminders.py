@@ -16,7 +16,7 @@ deadlines owes a new subscription nothing.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from calendar_tool.model import Kind, Occurrence, Offset, Register, State
+from calendar_tool.timeline import occurrences
 
 OVERDUE = "overdue"
 """The offset label of the overdue notice, sent on the day after the due day."""
@@ -180,54 +181,231 @@ def _sort_key(r: Reminder) -> tuple[datetime, str, str, str]:
     return (r.instant, r.subscription, r.occurrence.id, r.offset)
 
 
-def reminders_between(register: Register, occurrences: Sequence[Occurrence],
+def reminders_between(register: Register, occurrences: Iterable[Occurrence],
                       subscriptions: Iterable[Subscription], start: datetime, end: datetime
                       ) -> list[Reminder]:
     """Reminders with `start <= instant < end`, sorted by instant, for enabled subscriptions.
 
     `occurrences` must reach far enough: to the end of the window plus the longest offset
-    (`occurrences_until`). Instants before a subscription's creation are not owed. Each
-    subscription looks only at the occurrences whose day can fall in the window for one of its
-    offsets (a binary search on the sorted days), so the cost follows what is owed, not
-    subscriptions times entries.
+    (`reach`). Instants before a subscription's creation are not owed. One call builds an
+    `Agenda` of the occurrences and asks it once; whoever asks about the same register more
+    than once keeps the `Agenda` instead.
     """
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("reminders_between needs aware datetimes")
-    dated = sorted((o for o in occurrences if _candidates(o)), key=_day)
-    days = [_day(o) for o in dated]
-    offsets = _all_offsets(register)
-    out: list[Reminder] = []
-    for sub in subscriptions:
-        if not sub.enabled:
-            continue
-        begin = max(start, sub.created_at)
-        if begin >= end:
-            continue
-        # Local days can differ from UTC days by a day either way.
-        first_local = begin.date() - timedelta(days=1)
-        last_local = end.date() + timedelta(days=1)
-        seen: set[str] = set()
-        for offset in (sub.offsets if sub.offsets is not None else offsets):
-            lo = bisect.bisect_left(days, first_local + offset.delta - timedelta(days=3))
-            hi = bisect.bisect_right(days, last_local + offset.delta + timedelta(days=3))
-            _collect(sub, dated[lo:hi], register, begin, end, seen, out)
+    return Agenda.of(register, occurrences).between(subscriptions, start, end)
+
+
+@dataclass(frozen=True, eq=False)
+class Agenda:
+    """A register's occurrences that can be owed a reminder (dated, firm, neither met nor
+    withdrawn), sorted by their day, with every offset its entries can ask for.
+
+    Built once (`of`, `expand`), then asked about any number of subscriptions and windows: an
+    answer looks only at the occurrences whose day is an offset away from a day of the window
+    (a binary search on the sorted days), so it costs what it finds (and what the
+    subscription's filters leave out), not the register's size. `until` is the last day series
+    were expanded to (None: not known), so it answers windows ending `reach` before it.
+    """
+
+    register: Register
+    occurrences: tuple[Occurrence, ...]
+    days: tuple[date, ...]  # each occurrence's day (`_day`), ascending
+    offsets: frozenset[Offset]  # every offset an entry can ask for (`_all_offsets`)
+    until: date | None = None
+
+    @classmethod
+    def of(cls, register: Register, occurrences: Iterable[Occurrence],
+           until: date | None = None) -> Agenda:
+        dated = sorted((o for o in occurrences if _candidates(o)), key=_day)
+        return cls(register, tuple(dated), tuple(_day(o) for o in dated),
+                   frozenset(_all_offsets(register)), until)
+
+    @classmethod
+    def expand(cls, register: Register, until: date) -> Agenda:
+        """The agenda of every occurrence starting on or before `until`."""
+        return cls.of(register, occurrences(register, until), until)
+
+    def between(self, subscriptions: Iterable[Subscription], start: datetime, end: datetime
+                ) -> list[Reminder]:
+        """Reminders with `start <= instant < end`, sorted by instant, for the enabled
+        subscriptions (`reminders_between`)."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("reminders_between needs aware datetimes")
+        out = [r for found in self.each((s, start, end) for s in subscriptions) for r in found]
+        out.sort(key=_sort_key)
+        return out
+
+    def each(self, windows: Iterable[tuple[Subscription, datetime, datetime]]
+             ) -> Iterator[list[Reminder]]:
+        """For each (subscription, start, end) in turn, the reminders it is owed with
+        `start <= instant < end`, sorted by instant: what `between` gives for it alone (nothing
+        for a disabled one). Subscriptions sharing a zone, a time of day or a window share the
+        date arithmetic."""
+        memo = _Memo()
+        for sub, start, end in windows:
+            if start.tzinfo is None or end.tzinfo is None:
+                raise ValueError("reminders_between needs aware datetimes")
+            begin = max(start, sub.created_at)
+            span = memo.span(sub, begin, end) if sub.enabled and begin < end else None
+            found = [] if span is None else self._owed(sub, span, memo)
+            found.sort(key=_sort_key)
+            yield found
+
+    def _owed(self, sub: Subscription, span: tuple[date, date], memo: _Memo) -> list[Reminder]:
+        """The reminders `sub` is owed on the local days `span` (first and last)."""
+        first, last = span
+        at = memo.instants(sub)
+        out: list[Reminder] = []
+        for offset in (frozenset(sub.offsets) if sub.offsets is not None else self.offsets):
+            step = memo.step(offset)
+            for o, day in self._on(*step.reminded(first, last)):
+                if not sub.wants(o):
+                    continue
+                asked = _offsets(sub, o, self.register).count(offset)
+                local = step.back(day)
+                if asked and first <= local <= last:
+                    r = Reminder(sub.name, o, step.label, step.notice, at(local),
+                                 (day - local).days)
+                    out.extend([r] * asked)
         if sub.overdue:
-            lo = bisect.bisect_left(days, first_local - timedelta(days=1))
-            hi = bisect.bisect_right(days, last_local)
-            _collect(sub, dated[lo:hi], register, begin, end, seen, out)
-    out.sort(key=_sort_key)
-    return out
+            for o, day in self._on(first - _DAY, last - _DAY):
+                if o.entry.kind.is_due and o.state.state is State.OPEN and sub.wants(o):
+                    out.append(Reminder(sub.name, o, OVERDUE, Notice.OVERDUE, at(day + _DAY),
+                                        -1))
+        return out
+
+    def _on(self, first: date, last: date) -> Iterator[tuple[Occurrence, date]]:
+        lo = bisect.bisect_left(self.days, first)
+        hi = bisect.bisect_right(self.days, last)
+        return zip(self.occurrences[lo:hi], self.days[lo:hi], strict=True)
 
 
-def _collect(sub: Subscription, chosen: Sequence[Occurrence], register: Register,
-             begin: datetime, end: datetime, seen: set[str], out: list[Reminder]) -> None:
-    for o in chosen:
-        if o.id in seen:
-            continue
-        found = [r for r in occurrence_reminders(sub, o, register) if begin <= r.instant < end]
-        if found:
-            seen.add(o.id)
-            out.extend(found)
+_DAY = timedelta(days=1)
+
+
+class _Step:
+    """One offset's date arithmetic: the local day a day is reminded on (`back`), and the days
+    reminded on the local days from `first` to `last` (`reminded`)."""
+
+    def __init__(self, offset: Offset) -> None:
+        self.label = str(offset)
+        self.notice = Notice.DUE if offset.is_zero else Notice.REMINDER
+        self.days = not (offset.years or offset.months)
+        self.shift = offset.as_timedelta if self.days else timedelta(0)
+        self._delta = offset.delta
+        self._back: dict[date, date] = {}
+
+    def reminded(self, first: date, last: date) -> tuple[date, date]:
+        """Bounds of the days whose reminder falls on a local day from `first` to `last`:
+        exact for days and weeks, wider for months and years (`back` decides)."""
+        if self.days:
+            return first + self.shift, last + self.shift
+        # A month back from the 28th to the 31st lands on one day (the month's last), and
+        # months and days taken in the other order differ by as much: a week covers both.
+        margin = timedelta(days=7)
+        return first + self._delta - margin, last + self._delta + margin
+
+    def back(self, day: date) -> date:
+        if self.days:
+            return day - self.shift
+        local = self._back.get(day)
+        if local is None:
+            local = self._back[day] = day - self._delta
+        return local
+
+
+class _Memo:
+    """What one `Agenda.each` works out once for all the subscriptions asking it."""
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[str, time, datetime, datetime], tuple[date, date] | None] = {}
+        self._instants: dict[tuple[str, time], Callable[[date], datetime]] = {}
+        self._steps: dict[Offset, _Step] = {}
+
+    def span(self, sub: Subscription, begin: datetime, end: datetime
+             ) -> tuple[date, date] | None:
+        key = (sub.zone, sub.time_of_day, begin, end)
+        if key not in self._spans:
+            self._spans[key] = _local_days(begin, end, sub.time_of_day, sub.tz)
+        return self._spans[key]
+
+    def instants(self, sub: Subscription) -> Callable[[date], datetime]:
+        """The instant of a local day in the subscription's zone at its time of day."""
+        key = (sub.zone, sub.time_of_day)
+        instant_of = self._instants.get(key)
+        if instant_of is None:
+            zone, at, known = sub.tz, sub.time_of_day, dict[date, datetime]()
+
+            def instant_of(local: date) -> datetime:
+                instant = known.get(local)
+                if instant is None:
+                    instant = known[local] = local_instant(local, at, zone)
+                return instant
+
+            self._instants[key] = instant_of
+        return instant_of
+
+    def step(self, offset: Offset) -> _Step:
+        found = self._steps.get(offset)
+        if found is None:
+            found = self._steps[offset] = _Step(offset)
+        return found
+
+
+def _local_days(begin: datetime, end: datetime, at: time, zone: ZoneInfo
+                ) -> tuple[date, date] | None:
+    """The first and last day whose `at` in `zone` falls in [begin, end), or None.
+
+    Those days are consecutive: the instant of a time of day never goes back from one day to
+    the next (so in every IANA zone from 1800 to 2040, checked at 00:00, 02:30 and 23:59, the
+    date line moves of Alaska and Samoa included); two days' margin covers any zone's
+    offset."""
+    first = begin.astimezone(zone).date() - timedelta(days=2)
+    while local_instant(first, at, zone) < begin:
+        first += timedelta(days=1)
+    last = end.astimezone(zone).date() + timedelta(days=2)
+    while local_instant(last, at, zone) >= end:
+        last -= timedelta(days=1)
+    return (first, last) if first <= last else None
+
+
+class AgendaCache:
+    """The `Agenda` of the register last asked about, kept by a process that asks again and
+    again (the scheduler, at every sweep and reminder job), so that the register's series are
+    expanded once rather than at every call.
+
+    It is built again when, and only when, it is asked about another `Register` object (a
+    reload that took a changed file: `RegisterFile` hands out the same object while the file's
+    bytes stay the same) or for occurrences past the day it was expanded to (`until`). It is
+    then expanded `margin` further than asked, so that the end moving on a day at a time
+    rebuilds it about once a year, and callers asking for days a little apart (the look-ahead
+    and the catch-up) share it. Occurrences expanded further than asked change no answer:
+    a window's reminders come only from occurrences within `reach` of it.
+
+    Safe to share between threads: the agenda is immutable and replaced whole; two threads
+    that miss at once both build it, and either result is right.
+    """
+
+    def __init__(self, margin: timedelta = timedelta(days=366)) -> None:
+        self.margin = margin
+        self._agenda: Agenda | None = None
+
+    def reaching(self, register: Register, subscriptions: Iterable[Subscription],
+                 end: datetime) -> Agenda:
+        """An agenda of `register` for the subscriptions' windows ending by `end` (`reach`)."""
+        agenda = self._agenda
+        # The register's offsets, without going through its entries again when it is known.
+        offsets = agenda.offsets if agenda is not None and agenda.register is register \
+            else _all_offsets(register)
+        return self.get(register, (end + _reach(offsets, subscriptions)).date())
+
+    def get(self, register: Register, until: date) -> Agenda:
+        """An agenda of `register` with every occurrence starting on or before `until`."""
+        agenda = self._agenda
+        if agenda is None or agenda.register is not register or agenda.until is None \
+                or agenda.until < until:
+            agenda = Agenda.expand(register, until + self.margin)
+            self._agenda = agenda
+        return agenda
 
 
 def _all_offsets(register: Register) -> set[Offset]:
@@ -241,8 +419,13 @@ def _all_offsets(register: Register) -> set[Offset]:
 def reach(register: Register, subscriptions: Iterable[Subscription]) -> timedelta:
     """How far past a window's end occurrences must be expanded: the longest offset, with a
     month's margin for year and month offsets (and zones)."""
+    return _reach(_all_offsets(register), subscriptions)
+
+
+def _reach(register_offsets: Iterable[Offset], subscriptions: Iterable[Subscription]
+           ) -> timedelta:
     longest = timedelta(days=2)
-    offsets = set(_all_offsets(register))
+    offsets = set(register_offsets)
     for sub in subscriptions:
         offsets.update(sub.offsets or ())
     for offset in offsets:

@@ -41,7 +41,9 @@ from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError
 from calendar_tool.logs import event
 from calendar_tool.model import Register
+from calendar_tool.publish import EventCache
 from calendar_tool.register_file import RegisterFile
+from calendar_tool.reminders import AgendaCache
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 REMIND = "remind@"
@@ -84,6 +86,10 @@ class Runner:
         self.register: Register | None = None  # the last good one
         self._reported: str | None = None  # the revision whose problems were logged
         self._published: date | None = None  # the day the feeds were last published for
+        self.event_cache = EventCache()  # republishing after an edit reuses the other events
+        # The register's expanded occurrences, shared by `pending` and `remind` and kept until
+        # another Register object (a reload) or a later end than they reach is asked about.
+        self.agendas = AgendaCache()
 
     # --- the register and the feeds ---------------------------------------------------------
 
@@ -128,7 +134,7 @@ class Runner:
             return
         try:
             report = service.publish_feeds(self.engine, reg, self.options.out_dir, self.clock,
-                                           self.options.horizon_years)
+                                           self.options.horizon_years, self.event_cache)
         except CalendarToolError as exc:
             if raise_errors:
                 raise
@@ -143,7 +149,8 @@ class Runner:
                       path=str(self.options.out_dir / feed.path), events=feed.events)
         for path in report.removed:
             event("feed.removed", path=str(self.options.out_dir / path))
-        event("feeds.checked", logging.DEBUG, feeds=len(report.feeds), written=report.written)
+        event("feeds.checked", logging.DEBUG, feeds=len(report.feeds), written=report.written,
+              serialised=report.serialised)
 
     # --- reminders --------------------------------------------------------------------------
 
@@ -153,7 +160,7 @@ class Runner:
         if reg is None or self.stopping.is_set():
             return []
         claimed = service.enqueue(self.engine, reg, self.clock, self.options.public_url,
-                                  self.options.catch_up)
+                                  self.options.catch_up, self.agendas)
         if claimed.messages or claimed.skipped:
             event("reminders.claimed", reminders=claimed.reminders, messages=claimed.messages,
                   skipped=claimed.skipped)
@@ -177,7 +184,8 @@ class Runner:
         if reg is None:
             return []
         now = self.clock.now()
-        return service.pending_instants(self.engine, reg, now, now + self.options.lookahead)
+        return service.pending_instants(self.engine, reg, now, now + self.options.lookahead,
+                                        self.agendas)
 
     def next_retry(self) -> datetime | None:
         return store.next_sendable(self.engine, self.clock.now())

@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import random
 import socket
+import threading
 import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Container, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,17 +29,18 @@ from calendar_tool import notify, revisions, store
 from calendar_tool.clock import Clock
 from calendar_tool.errors import DeliveryFailed, SubscriptionInvalid
 from calendar_tool.model import Register, Revision
-from calendar_tool.publish import PublishReport, publish
+from calendar_tool.publish import EventCache, PublishReport, publish
 from calendar_tool.reminders import (
     BEGINNING,
+    Agenda,
+    AgendaCache,
     Format,
     Reminder,
     Subscription,
     reach,
-    reminders_between,
     subscription_problems,
 )
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, occurrences
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
 # Slack takes about one message a second per webhook and answers a burst with 429.
@@ -89,10 +91,12 @@ def sync(engine: store.Engine, register: Register, now: datetime) -> dict[str, R
 
 
 def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,
-                  horizon_years: int = DEFAULT_HORIZON_YEARS) -> PublishReport:
-    """Sync the revisions, then write the feeds with them."""
+                  horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None
+                  ) -> PublishReport:
+    """Sync the revisions, then write the feeds with them (reusing the events `cache` holds
+    from the last run, in a process that keeps one)."""
     revs = sync(engine, register, clock.now())
-    return publish(register, revs, out_dir, clock, horizon_years)
+    return publish(register, revs, out_dir, clock, horizon_years, cache)
 
 
 # --- subscriptions ---------------------------------------------------------------------------
@@ -153,11 +157,19 @@ def _sample(register: Register, sub: Subscription, now: datetime) -> Reminder:
 
 # --- reminders -------------------------------------------------------------------------------
 
-def plan(register: Register, subs: Sequence[Subscription], start: datetime, end: datetime
-         ) -> list[Reminder]:
-    """The reminders the subscriptions are owed with start <= instant < end."""
-    until = (end + reach(register, subs)).date()
-    return reminders_between(register, occurrences(register, until), subs, start, end)
+def plan(register: Register, subs: Sequence[Subscription], start: datetime, end: datetime,
+         agendas: AgendaCache | None = None) -> list[Reminder]:
+    """The reminders the subscriptions are owed with start <= instant < end. `agendas` keeps
+    the register's expanded occurrences between calls (the scheduler's; see `AgendaCache`)."""
+    return _agenda(register, subs, end, agendas).between(subs, start, end)
+
+
+def _agenda(register: Register, subs: Sequence[Subscription], end: datetime,
+            agendas: AgendaCache | None) -> Agenda:
+    """An agenda reaching far enough for the subscriptions' windows ending at `end`."""
+    if agendas is not None:
+        return agendas.reaching(register, subs, end)
+    return Agenda.expand(register, (end + reach(register, subs)).date())
 
 
 def dry_run(engine: store.Engine, register: Register, subs: Sequence[Subscription],
@@ -171,43 +183,64 @@ def dry_run(engine: store.Engine, register: Register, subs: Sequence[Subscriptio
     return todo, len(found) - len(todo)
 
 
-def pending_instants(engine: store.Engine, register: Register, start: datetime, end: datetime
-                     ) -> list[datetime]:
+def pending_instants(engine: store.Engine, register: Register, start: datetime, end: datetime,
+                     agendas: AgendaCache | None = None) -> list[datetime]:
     """The distinct instants in [start, end) at which the enabled subscriptions are owed a
     reminder the ledger does not hold yet: when the scheduler must wake."""
     subs = [i.subscription for i in store.subscriptions(engine, enabled_only=True)]
     if not subs:
         return []
     held = store.ledger_keys(engine, since=start)
-    return sorted({r.instant for r in plan(register, subs, start, end) if r.key not in held})
+    return sorted({r.instant for r in plan(register, subs, start, end, agendas)
+                   if r.key not in held})
 
 
 def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: str,
-            catch_up: timedelta = DEFAULT_CATCH_UP) -> store.Claimed:
+            catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None
+            ) -> store.Claimed:
     """Claim every reminder due by now that the ledger does not hold yet.
 
     Each subscription is looked at from where it was last looked at (its creation, the first
     time), and always over the whole catch-up window, so that a reminder an edit of the register
     placed in the recent past is still sent. Due reminders within the window are queued; older
-    ones are recorded as skipped."""
+    ones are recorded as skipped. `agendas` as for `plan`."""
     now = clock.now()
     infos = store.subscriptions(engine, enabled_only=True)
     if not infos:
         return store.Claimed(0, 0, 0)
     subs = {i.subscription.name: i.subscription for i in infos}
-    late = now - catch_up
-    end = now + timedelta(microseconds=1)  # due at `now` counts
-    starts = {i.subscription.name: min(i.checked_until or i.subscription.created_at, late)
-              for i in infos}
-    occs = occurrences(register, (end + reach(register, subs.values())).date())
     # What the ledger already holds is left out here, so that a run every minute does not
     # try to claim the whole catch-up window again; a claim that races another still loses
     # on the unique key.
-    held = store.ledger_keys(engine, since=min(starts.values()))
+    held = store.ledger_keys(engine, since=min(_looked_from(i, now - catch_up) for i in infos))
+    groups = due_groups(register, infos, held, now, catch_up, agendas)
+
+    def render(rs: Sequence[Reminder]) -> str:
+        return notify.render(subs[rs[0].subscription].format, rs, register, link_base)
+
+    return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
+
+
+def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:
+    return min(info.checked_until or info.subscription.created_at, late)
+
+
+def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
+               held: Container[tuple[str, str, str]], now: datetime,
+               catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None
+               ) -> list[tuple[Sequence[Reminder], bool]]:
+    """What `enqueue` claims, as `store.claim` takes it: for each subscription in turn, the
+    reminders due by `now` since it was last looked at (and over the whole catch-up window)
+    that `held` leaves out; those older than the window in one group, to record as skipped,
+    the others in one group per hour, to send. Nothing here reads the store."""
+    late = now - catch_up
+    end = now + timedelta(microseconds=1)  # due at `now` counts
+    subs = [i.subscription for i in infos]
+    agenda = _agenda(register, subs, end, agendas)
     groups: list[tuple[Sequence[Reminder], bool]] = []
-    for name, sub in subs.items():
-        owed = [r for r in reminders_between(register, occs, [sub], starts[name], end)
-                if r.key not in held]
+    found = agenda.each((i.subscription, _looked_from(i, late), end) for i in infos)
+    for owed_now in found:
+        owed = [r for r in owed_now if r.key not in held]
         skipped = [r for r in owed if r.instant < late]
         if skipped:
             groups.append((skipped, True))
@@ -217,11 +250,7 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
                 by_hour.setdefault(r.instant.replace(minute=0, second=0, microsecond=0),
                                    []).append(r)
         groups.extend((rs, False) for _, rs in sorted(by_hour.items()))
-
-    def render(rs: Sequence[Reminder]) -> str:
-        return notify.render(subs[rs[0].subscription].format, rs, register, link_base)
-
-    return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
+    return groups
 
 
 @dataclass(frozen=True)
@@ -234,10 +263,17 @@ class Policy:
     workers: int = DEFAULT_WORKERS
 
     @property
+    def refill(self) -> int:
+        """`deliver_ready` takes the next batch when this few messages are left to send, so
+        that the threads have work while the ledger is read and written."""
+        return max(self.workers, self.batch // 2)
+
+    @property
     def lease(self) -> timedelta:
-        """Long enough for a whole batch to be sent, with room to record it. A sender that
+        """Long enough for a message to wait for those taken before it (a batch, and the
+        `refill` left of the one before) and be sent, with room to record it. A sender that
         dies leaves its messages to be taken again after this."""
-        rounds = -(-self.batch // self.workers)
+        rounds = -(-(self.batch + self.refill) // self.workers)
         return timedelta(seconds=self.timeout * rounds + 30)
 
 
@@ -257,6 +293,17 @@ def _outcome(message: store.Outbound, attempt: notify.Attempt, at: datetime,
                         next_at, disable, message.subscription, message.attempts + 1)
 
 
+def _sender(client: notify.Client, clock: Clock, rng: random.Random
+            ) -> Callable[[store.Outbound], store.Result]:
+    def send(m: store.Outbound) -> store.Result:
+        at = clock.now()
+        attempt = notify.send(client, m.url, m.body, notify.headers(m.id, m.body, at, m.secret),
+                              at, m.secret)
+        return _outcome(m, attempt, at, rng)
+
+    return send
+
+
 def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
             policy: Policy = Policy(), rng: random.Random | None = None) -> list[store.Result]:
     """One round: take the messages due now and send each once, concurrently across
@@ -265,13 +312,7 @@ def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: st
     taken = store.take(engine, owner, clock.now(), policy.lease, policy.pace, policy.batch)
     if not taken:
         return []
-
-    def send(m: store.Outbound) -> store.Result:
-        at = clock.now()
-        attempt = notify.send(client, m.url, m.body, notify.headers(m.id, m.body, at, m.secret),
-                              at, m.secret)
-        return _outcome(m, attempt, at, rng)
-
+    send = _sender(client, clock, rng)
     if policy.workers > 1 and len(taken) > 1:
         with ThreadPoolExecutor(max_workers=min(policy.workers, len(taken))) as pool:
             results = list(pool.map(send, taken))
@@ -281,25 +322,141 @@ def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: st
     return results
 
 
+class _Sending:
+    """The messages handed to the sending threads, and the answers they came back with."""
+
+    def __init__(self, pool: ThreadPoolExecutor,
+                 send: Callable[[store.Outbound], store.Result]) -> None:
+        self._pool = pool
+        self._send = send
+        self._changed = threading.Condition()
+        self._sending: dict[Future[store.Result], store.Outbound] = {}
+        self._answered: list[store.Result] = []
+        self._failed: BaseException | None = None
+        self._wake_at = 0  # the waiter wants to know when at most this many are left
+
+    def submit(self, messages: Sequence[store.Outbound]) -> None:
+        for m in messages:
+            future = self._pool.submit(self._send, m)
+            with self._changed:
+                self._sending[future] = m
+            future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[store.Result]) -> None:
+        with self._changed:
+            self._sending.pop(future, None)
+            if not future.cancelled():
+                error = future.exception()
+                if error is None:
+                    self._answered.append(future.result())
+                elif self._failed is None:
+                    self._failed = error
+            # Only when the waiter's condition may hold: not one wake-up per answer.
+            if len(self._sending) <= self._wake_at or self._failed is not None:
+                self._changed.notify_all()
+
+    def count(self) -> int:
+        with self._changed:
+            return len(self._sending)
+
+    def subscriptions(self) -> set[str]:
+        with self._changed:
+            return {m.subscription for m in self._sending.values()}
+
+    def answered(self, least: int = 0) -> list[store.Result]:
+        """The answers since the last call, if there are at least `least` of them; raises
+        what a sending thread raised."""
+        with self._changed:
+            if self._failed is not None:
+                raise self._failed
+            if len(self._answered) < max(least, 1):
+                return []
+            out, self._answered = self._answered, []
+        return out
+
+    def wait(self, most: int, timeout: float) -> None:
+        """Until at most `most` messages are left to send, or `timeout` seconds."""
+        with self._changed:
+            self._wake_at = most
+            self._changed.wait_for(
+                lambda: len(self._sending) <= most or self._failed is not None, timeout)
+
+    def cancel(self) -> list[store.Outbound]:
+        """Take back the messages no thread has started on."""
+        with self._changed:
+            queued = list(self._sending.items())
+        return [m for future, m in queued if future.cancel()]
+
+
+# How often a sender waiting on its threads asks whether it should stop.
+_STOP_CHECK = 0.1
+# How long a sender waits for rows another sender holds, rather than asking again at once.
+_LOCKED = 0.05
+
+
 def deliver_ready(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
                   sleep: Callable[[float], object], policy: Policy = Policy(),
                   rng: random.Random | None = None,
                   stopping: Callable[[], bool] = lambda: False) -> list[store.Result]:
-    """Rounds of `deliver` until nothing more is due now. Waits out the pacing between
-    messages to one subscription (with `sleep`: tests hand in one that moves their clock), but
-    not a retry scheduled for later: that is the scheduler's to wait for.
+    """Send what is due now until nothing more is. Waits out the pacing between messages to
+    one subscription (with `sleep`: tests hand in one that moves their clock), but not a
+    retry scheduled for later: that is the scheduler's to wait for.
 
-    `stopping` is asked between rounds: a round in flight is finished and recorded, and what
-    is left stays pending for the next start (or another process)."""
+    The ledger is read and written while the threads send: the next batch is taken when
+    `policy.refill` messages of the last one are left to send, and the answers that came
+    back meanwhile are recorded then. A subscription still being sent to is passed over, so
+    that it gets one message at a time whatever the pacing. Sending a batch, then recording
+    it and taking the next, left the threads idle for as long as the ledger took.
+
+    `stopping` is asked while sending: the messages being sent are finished and recorded,
+    those no thread has started on are handed back, and what is left stays pending for the
+    next start (or another process)."""
+    rng = rng or random.Random()
     done: list[store.Result] = []
-    while not stopping():
-        results = deliver(engine, client, clock, owner, policy, rng)
-        done.extend(results)
-        if results:
-            continue
-        now = clock.now()
-        then = store.next_sendable(engine, now)
-        if then is None or then > now + policy.pace:
-            return done
-        sleep(max((then - now).total_seconds(), 0.0))
+    with ThreadPoolExecutor(max_workers=policy.workers) as pool:
+        sending = _Sending(pool, _sender(client, clock, rng))
+        try:
+            more = True  # the last take found something: there may be more
+            locked_out = False
+            while True:
+                stop = stopping()
+                if stop:
+                    returned = sending.cancel()
+                    if returned:
+                        store.give_back(engine, owner, [m.id for m in returned])
+                elif more and sending.count() <= policy.refill:
+                    busy = sending.subscriptions()
+                    taken = store.take(engine, owner, clock.now(), policy.lease, policy.pace,
+                                       policy.batch, busy)
+                    sending.submit(taken)
+                    more = bool(taken)
+                    # Nothing taken with nothing of ours in flight while something is due:
+                    # another sender holds those rows for a moment (PostgreSQL's walk skips
+                    # locked rows rather than waiting for them).
+                    locked_out = not taken and not busy
+                # Read before collecting: an answer that lands in between is collected on
+                # the next turn, not lost. A transaction per batch of answers, not per
+                # wake-up; all of them once idle or stopping.
+                idle = sending.count() == 0
+                results = sending.answered(0 if idle or stop else policy.refill)
+                if results:
+                    store.record(engine, owner, results)
+                    done.extend(results)
+                if not idle:
+                    sending.wait(policy.refill if more and not stop else 0, _STOP_CHECK)
+                    continue
+                if stop:
+                    break
+                if more:
+                    continue
+                now = clock.now()
+                then = store.next_sendable(engine, now)
+                if then is None or then > now + policy.pace:
+                    break
+                sleep(max((then - now).total_seconds(), _LOCKED if locked_out else 0.0))
+                more = True
+        finally:
+            # Leaving on an error: what no thread has started is not sent (its lease runs
+            # out), what is being sent is finished.
+            pool.shutdown(wait=True, cancel_futures=True)
     return done

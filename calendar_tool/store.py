@@ -28,12 +28,14 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     DateTime,
     Index,
+    String,
     Table,
     TypeDecorator,
     UniqueConstraint,
@@ -43,8 +45,10 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    literal_column,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
@@ -58,7 +62,9 @@ from calendar_tool.errors import StoreFailed, UnknownSubscription
 from calendar_tool.model import Kind, Offset, Revision
 from calendar_tool.reminders import Format, Reminder, Subscription
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+_T = TypeVar("_T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -125,9 +131,19 @@ class EntrySnapshot(SQLModel, table=True):
     changed_at: datetime = _when()
 
 
+# The senders' queue: only pending messages, in the order they are taken. A partial index
+# stays as small as the queue however long the ledger of sent messages grows; the queries that
+# use it spell the status as a literal (PENDING): PostgreSQL cannot match a partial index
+# against a bound parameter in a generic plan, the one a connection settles on once psycopg
+# prepares a statement it runs often (docs/STORE.md).
+_DUE = text("status = 'pending'")
+PENDING: ColumnElement[str] = literal_column("'pending'", String)
+
+
 class MessageRow(SQLModel, table=True):
     __tablename__ = "message"
-    __table_args__ = (Index("ix_message_ready", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_message_due", "next_attempt_at", "id",
+                            postgresql_where=_DUE, sqlite_where=_DUE),)
 
     id: str = Field(primary_key=True)
     subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE", index=True)
@@ -243,9 +259,17 @@ def _safe(url: str) -> str:
         return "(unparseable URL)"
 
 
+def _index_the_queue(conn: Connection) -> None:
+    """Version 2: the senders' queue gets a partial index on (next_attempt_at, id) of pending
+    messages, in the order `take` walks it; it replaces (status, next_attempt_at), which held
+    every message ever sent and left the tie-break on id to a sort."""
+    conn.execute(text("DROP INDEX IF EXISTS ix_message_ready"))
+    next(i for i in MESSAGES.indexes if i.name == "ix_message_due").create(conn, checkfirst=True)
+
+
 # Each schema change adds one step here and bumps SCHEMA_VERSION; a step alters tables in
 # place (add a column with a default, copy data), so upgrading never loses rows.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _index_the_queue}
 
 
 def migrate(engine: Engine) -> None:
@@ -408,7 +432,7 @@ def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str
 
 # --- the ledger: claiming reminders ----------------------------------------------------------
 
-def _chunks(items: Sequence[Reminder], size: int) -> Iterator[Sequence[Reminder]]:
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -426,6 +450,22 @@ class Claimed:
     skipped: int  # reminders recorded as skipped (past the catch-up window)
 
 
+def _claim_deliveries(conn: Connection) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the keys inserted: the reminders won. Run with
+    a list of rows, SQLAlchemy sends them as multi-row INSERTs (insertmanyvalues), a few
+    statements for any number of reminders."""
+    return _insert(conn, DELIVERIES).on_conflict_do_nothing(
+        index_elements=["subscription_id", "occurrence_id", "offset"]
+    ).returning(DELIVERIES.c.message_id, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
+
+
+_CLAIMED = update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id")).values(
+    body=bindparam("b_body"), next_attempt_at=bindparam("b_next", type_=UTCDateTime()))
+
+# Rows per IN (...) list: well under SQLite's 32,766 parameters and PostgreSQL's 65,535.
+_IN_CHUNK = 1000
+
+
 def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
           render: Callable[[Sequence[Reminder]], str], now: datetime,
           checked: Mapping[str, datetime]) -> Claimed:
@@ -434,51 +474,93 @@ def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
     Each group is (reminders of one subscription, skipped). Within a group only the reminders
     this call inserts are claimed (the others belong to whoever inserted them first); a group
     left with none makes no message, and the message body is rendered for exactly the
-    reminders won. `checked` moves the subscriptions' `checked_until` forward (never back).
+    reminders won. `checked` moves the subscriptions' `checked_until` forward (never back;
+    see `_check`).
+
+    One transaction and a few statements however many groups: a statement per group made
+    claiming 10,000 reminders take longer than sending them. Each message goes in whole,
+    rendered for its whole group (the deliveries refer to it, so it goes first), in one
+    executemany; then every delivery in multi-row INSERTs. A group usually wins all its
+    reminders (`enqueue` leaves out what the ledger holds); one that won only some has its
+    message rendered again for those, and one that won none has its message deleted.
     """
     messages = reminders = skipped = 0
     with _tx(engine) as conn:
         ids = _sub_ids(conn)
+        planned: list[tuple[str, Sequence[Reminder], bool]] = []
+        rows: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
         for group, skip in groups:
-            if not group:
-                continue
-            sub_id = ids.get(group[0].subscription)
-            if sub_id is None:  # removed meanwhile
+            sub_id = ids.get(group[0].subscription) if group else None
+            if sub_id is None:  # empty, or the subscription was removed meanwhile
                 continue
             message_id = new_message_id()
-            conn.execute(MESSAGES.insert().values(
-                id=message_id, subscription_id=sub_id, status="skipped" if skip else "pending",
-                body="", created_at=now, next_attempt_at=now))
-            won_keys: set[tuple[str, str]] = set()
-            for chunk in _chunks(group, 500):
-                # Only the rows this statement inserts come back: the reminders won.
-                stmt = _insert(conn, DELIVERIES).values([
-                    {"subscription_id": sub_id, "occurrence_id": r.occurrence.id,
-                     "offset": r.offset, "notice": r.notice.value, "remind_at": r.instant,
-                     "message_id": message_id} for r in chunk
-                ]).on_conflict_do_nothing(
-                    index_elements=["subscription_id", "occurrence_id", "offset"]
-                ).returning(DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
-                won_keys.update((g.occurrence_id, g.offset) for g in conn.execute(stmt))
-            won = [r for r in group if (r.occurrence.id, r.offset) in won_keys]
-            if not won:
-                conn.execute(delete(MESSAGES).where(MESSAGES.c.id == message_id))
-                continue
-            body = "" if skip else render(won)
+            planned.append((message_id, group, skip))
             # Due from its earliest reminder, so that senders take older reminders first.
-            conn.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(
-                body=body, next_attempt_at=min(r.instant for r in won)))
+            rows.append({"id": message_id, "subscription_id": sub_id,
+                         "status": "skipped" if skip else "pending",
+                         "body": "" if skip else render(group), "created_at": now,
+                         "next_attempt_at": min(r.instant for r in group)})
+            deliveries.extend(
+                {"subscription_id": sub_id, "occurrence_id": r.occurrence.id,
+                 "offset": r.offset, "notice": r.notice.value, "remind_at": r.instant,
+                 "message_id": message_id} for r in group)
+        if not planned:
+            _check(conn, checked)
+            return Claimed(0, 0, 0)
+        conn.execute(MESSAGES.insert(), rows)
+        won: dict[str, set[tuple[str, str]]] = {}
+        # Only the rows this statement inserts come back: the reminders won.
+        for g in conn.execute(_claim_deliveries(conn), deliveries):
+            won.setdefault(g.message_id, set()).add((g.occurrence_id, g.offset))
+        lost: list[str] = []
+        partial: list[dict[str, Any]] = []
+        for message_id, group, skip in planned:
+            keys = won.get(message_id)
+            if not keys:
+                lost.append(message_id)
+                continue
+            got = [r for r in group if (r.occurrence.id, r.offset) in keys] \
+                if len(keys) < len(group) else group
+            if got is not group:
+                partial.append({"b_id": message_id, "b_body": "" if skip else render(got),
+                                "b_next": min(r.instant for r in got)})
             if skip:
-                skipped += len(won)
+                skipped += len(got)
             else:
                 messages += 1
-                reminders += len(won)
-        for name, until in checked.items():
-            conn.execute(update(SUBS).where(
-                SUBS.c.name == name,
-                (SUBS.c.checked_until.is_(None)) | (SUBS.c.checked_until < until),
-            ).values(checked_until=until))
+                reminders += len(got)
+        for chunk in _chunks(lost, _IN_CHUNK):
+            conn.execute(delete(MESSAGES).where(MESSAGES.c.id.in_(chunk)))
+        if partial:
+            conn.execute(_CLAIMED, partial)
+        _check(conn, checked)
     return Claimed(messages, reminders, skipped)
+
+
+def _check(conn: Connection, checked: Mapping[str, datetime]) -> None:
+    """Move `checked_until` forward, a thousand subscriptions a statement (a claim passes
+    one instant for all of them).
+
+    A subscription a sender holds at that moment (PostgreSQL; `take` locks the ones it
+    walks) is left as it was rather than waited for: a claim waiting for a sender while that
+    sender waits to lock a row this claim has just updated is a deadlock. Nothing is lost by
+    it: `enqueue` always looks back over the whole catch-up window, and leaves out what the
+    ledger holds."""
+    by_until: dict[datetime, list[str]] = {}
+    for name, until in checked.items():
+        by_until.setdefault(until, []).append(name)
+    for until, names in by_until.items():
+        for chunk in _chunks(names, _IN_CHUNK):
+            # Locked first, then updated by primary key: as one UPDATE … WHERE id IN
+            # (SELECT … SKIP LOCKED), PostgreSQL joins the whole table to the subquery.
+            free = list(conn.execute(select(SUBS.c.id).where(
+                SUBS.c.name.in_(chunk),
+                (SUBS.c.checked_until.is_(None)) | (SUBS.c.checked_until < until),
+            ).with_for_update(skip_locked=True, key_share=True)).scalars())
+            if free:
+                conn.execute(update(SUBS).where(SUBS.c.id.in_(free))
+                             .values(checked_until=until))
 
 
 # --- the ledger: sending -------------------------------------------------------------------
@@ -497,9 +579,10 @@ class Outbound:
 
 
 def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: timedelta,
-         limit: int = 100) -> list[Outbound]:
+         limit: int = 100, busy: Collection[str] = ()) -> list[Outbound]:
     """Lease up to `limit` messages that are due, at most one per subscription, and hold
     each of their subscriptions back by `pace` (Slack takes about one message a second).
+    Subscriptions named in `busy` (the caller is still sending to them) are passed over.
 
     Both updates are compare-and-set, so two senders never take the same message and never
     pace the same subscription twice."""
@@ -507,41 +590,63 @@ def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: time
     ready = (SUBS.c.next_send_at.is_(None)) | (SUBS.c.next_send_at <= now)
     with _tx(engine) as conn:
         # Each subscription's oldest due message, oldest first: a subscription with a long
-        # backlog gets one message per round and cannot crowd the others out.
-        ranked = (
-            select(MESSAGES.c.id, MESSAGES.c.subscription_id, MESSAGES.c.next_attempt_at,
-                   func.row_number().over(
-                       partition_by=MESSAGES.c.subscription_id,
-                       order_by=(MESSAGES.c.next_attempt_at, MESSAGES.c.id)).label("rank"))
-            .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
-            .where(MESSAGES.c.status == "pending", MESSAGES.c.next_attempt_at <= now, free,
-                   ready, SUBS.c.enabled)
-            .subquery()
-        )
-        first = {r.subscription_id: r.id for r in conn.execute(
-            select(ranked.c.id, ranked.c.subscription_id).where(ranked.c.rank == 1)
-            .order_by(ranked.c.next_attempt_at, ranked.c.id).limit(limit))}
+        # backlog gets one message per round and cannot crowd the others out. Walking the
+        # queue in its index's order and keeping the first message of each subscription
+        # gives exactly that, and stops after `limit` subscriptions; ranking every due
+        # message (a window function) read the whole queue for each round. On PostgreSQL
+        # the walk locks the subscriptions it passes and skips those another sender has
+        # locked, so concurrent senders walk past each other instead of queueing behind one
+        # another for the same rows (SQLite has one writer at a time anyway). FOR NO KEY
+        # UPDATE, the lock the pacing UPDATE takes anyway: FOR UPDATE would also skip every
+        # subscription whose messages another process is inserting (their foreign keys
+        # hold KEY SHARE locks on it), which is all of them while a claim is in flight.
+        first: dict[int, tuple[datetime, str]] = {}
+        after: tuple[datetime, str] | None = None
+        page = limit
+        while len(first) < limit:
+            walk = (
+                select(MESSAGES.c.id, MESSAGES.c.subscription_id, MESSAGES.c.next_attempt_at,
+                       SUBS.c.name)
+                .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
+                .where(MESSAGES.c.status == PENDING, MESSAGES.c.next_attempt_at <= now, free,
+                       ready, SUBS.c.enabled)
+                .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+                .limit(page)
+                .with_for_update(of=SUBS, skip_locked=True, key_share=True)
+            )
+            if after is not None:
+                walk = walk.where(tuple_(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+                                  > tuple_(bindparam("after_at", after[0], UTCDateTime()),
+                                           bindparam("after_id", after[1])))
+            rows = conn.execute(walk).all()
+            for r in rows:
+                if len(first) < limit and r.name not in busy:
+                    first.setdefault(r.subscription_id, (r.next_attempt_at, r.id))
+            if len(rows) < page:
+                break
+            after = (rows[-1].next_attempt_at, rows[-1].id)
+            page = min(page * 2, 1000)  # a backlog of one subscription: read on faster
         if not first:
             return []
-        chosen_subs = list(first)
-        paced = {r.id for r in conn.execute(
-            update(SUBS).where(SUBS.c.id.in_(chosen_subs), ready)
-            .values(next_send_at=now + pace).returning(SUBS.c.id))}
-        wanted = [first[s] for s in chosen_subs if s in paced]
+        subs = {r.id: (r.name, r.url, _FORMATS[r.format], r.secret) for r in conn.execute(
+            update(SUBS).where(SUBS.c.id.in_(list(first)), ready)
+            .values(next_send_at=now + pace)
+            .returning(SUBS.c.id, SUBS.c.name, SUBS.c.url, SUBS.c.format, SUBS.c.secret))}
+        wanted = [first[s][1] for s in first if s in subs]
         if not wanted:
             return []
-        taken = {r.id for r in conn.execute(
-            update(MESSAGES).where(MESSAGES.c.id.in_(wanted), MESSAGES.c.status == "pending", free)
-            .values(lease_owner=owner, lease_until=now + lease).returning(MESSAGES.c.id))}
-        out = conn.execute(
-            select(MESSAGES.c.id, MESSAGES.c.body, MESSAGES.c.attempts, SUBS.c.name, SUBS.c.url,
-                   SUBS.c.format, SUBS.c.secret)
-            .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
-            .where(MESSAGES.c.id.in_(taken))
-            .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
-        ).all()
-    return [Outbound(r.id, r.name, r.url, Format(r.format), r.secret, r.body, r.attempts)
-            for r in out]
+        taken = conn.execute(
+            update(MESSAGES).where(MESSAGES.c.id.in_(wanted), MESSAGES.c.status == PENDING,
+                                   free)
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(MESSAGES.c.id, MESSAGES.c.subscription_id, MESSAGES.c.body,
+                       MESSAGES.c.attempts)).all()
+    out = sorted(taken, key=lambda m: first[m.subscription_id])
+    return [Outbound(m.id, *subs[m.subscription_id], m.body, m.attempts) for m in out]
+
+
+# Format("json") goes through the enum machinery for every message taken; a dict does not.
+_FORMATS = {f.value: f for f in Format}
 
 
 @dataclass(frozen=True)
@@ -573,6 +678,15 @@ _RECORD = update(MESSAGES).where(
 )
 
 
+_ATTEMPT = ATTEMPTS.insert().values(
+    message_id=bindparam("a_id"),
+    number=func.coalesce(select(MESSAGES.c.attempts).where(MESSAGES.c.id == bindparam("a_id"))
+                         .scalar_subquery(), 0) + 1,
+    at=bindparam("a_at", type_=UTCDateTime()), status=bindparam("a_status"),
+    latency_ms=bindparam("a_latency"), error=bindparam("a_error"),
+)
+
+
 def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
     """Record attempts and move their messages on, in one transaction.
 
@@ -581,13 +695,10 @@ def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
     if not results:
         return
     with _tx(engine) as conn:
-        numbers = {r.id: r.attempts for r in conn.execute(
-            select(MESSAGES.c.id, MESSAGES.c.attempts)
-            .where(MESSAGES.c.id.in_([x.message_id for x in results])))}
-        conn.execute(ATTEMPTS.insert(), [
-            {"message_id": x.message_id, "number": numbers.get(x.message_id, 0) + 1,
-             "at": x.at, "status": x.status, "latency_ms": round(x.latency * 1000),
-             "error": x.error} for x in results])
+        # Before _RECORD counts the attempt: each row numbers itself from the message.
+        conn.execute(_ATTEMPT, [
+            {"a_id": x.message_id, "a_at": x.at, "a_status": x.status,
+             "a_latency": round(x.latency * 1000), "a_error": x.error} for x in results])
         # One statement for the whole batch (executemany): a statement per message cost a
         # third of the sending rate.
         conn.execute(_RECORD, [
@@ -604,6 +715,19 @@ def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
                 conn.execute(update(MESSAGES).where(MESSAGES.c.subscription_id == sub_id,
                                                  MESSAGES.c.status == "pending")
                              .values(status="dead", last_error=x.disable))
+
+
+def give_back(engine: Engine, owner: str, message_ids: Collection[str]) -> int:
+    """Hand back messages this owner took and will not send (it is stopping), to be taken
+    again at once, by it or another sender. Returns how many were handed back."""
+    count = 0
+    with _tx(engine) as conn:
+        for chunk in _chunks(list(message_ids), _IN_CHUNK):
+            count += conn.execute(
+                update(MESSAGES).where(MESSAGES.c.id.in_(chunk),
+                                       MESSAGES.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)).rowcount
+    return count
 
 
 def lease_owners(engine: Engine, now: datetime) -> set[str]:
@@ -635,7 +759,7 @@ def next_sendable(engine: Engine, now: datetime) -> datetime | None:
             select(func.min(MESSAGES.c.next_attempt_at, type_=UTCDateTime()),
                    SUBS.c.next_send_at)
             .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
-            .where(MESSAGES.c.status == "pending", free, SUBS.c.enabled)
+            .where(MESSAGES.c.status == PENDING, free, SUBS.c.enabled)
             .group_by(SUBS.c.id, SUBS.c.next_send_at)
         ).all()
     best: datetime | None = None

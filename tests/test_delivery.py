@@ -329,3 +329,27 @@ def test_secrets_stay_out_of_the_ledger_and_its_views(
     assert len(errors) == 2 and all(errors)
     for text in [views_text, *errors]:
         assert "tOpSeCrEt" not in text and SECRET not in text and SECRET[6:] not in text
+
+
+def test_a_stop_hands_back_what_no_thread_has_started(
+        engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
+    """How `run` stops on SIGTERM: the message being sent is finished and recorded, and those
+    queued behind it are handed back, so that another sender takes them at once rather than
+    when their leases run out."""
+    reg = register_of(entry("a", DUE))
+    for n in range(5):
+        subscribe(engine, reg, f"{receiver.base}/hook/{n}", name=f"team-{n}")
+    assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(5, 5, 0)
+    receiver.script(Stall(0.5))  # the first request is held while the stop is asked
+    one_thread = service.Policy(workers=1, pace=timedelta(0))
+    with notify.make_client(5) as client:
+        stopped = service.deliver_ready(engine, client, clock, "stopping", lambda s: None,
+                                        one_thread, stopping=lambda: bool(receiver.requests))
+        assert [r.state for r in stopped] == ["sent"]
+        assert sorted(v.status for v in store.deliveries(engine, clock.now())) == [
+            "pending", "pending", "pending", "pending", "sent"]
+        # Same instant, another sender: nothing is leased any more.
+        rest = service.deliver_ready(engine, client, clock, "other", lambda s: None,
+                                     one_thread)
+    assert [r.state for r in rest] == ["sent"] * 4
+    assert sorted(r.path for r in receiver.requests) == [f"/hook/{n}" for n in range(5)]

@@ -252,3 +252,27 @@ def test_run_serves_the_feeds_it_publishes(tmp_path: Path, runs: list[Run]) -> N
     page = httpx.get(url)
     assert page.status_code == 200 and "Test register" in page.text
     assert run.stop() == 0
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_three_run_processes_share_the_sending_and_send_each_reminder_once(
+        db_url: str, tmp_path: Path, receiver: Receiver, runs: list[Run]) -> None:
+    """bench/fleet.py, small: 100 subscriptions owed a digest on each of the last three days
+    (300 messages, 600 reminders, paced a second apart per subscription), three processes
+    claiming and sending them at once."""
+    register, _ = due_now(tmp_path, db_url, receiver, subscriptions=100, entries=2,
+                          days_back=2)
+    expected = {(f"/hook/{n:03}", f"d{d}-{i}") for n in range(100) for d in range(3)
+                for i in range(2)}
+    runs.extend(Run(db_url, register, tmp_path / f"feeds-{n}", "--catch-up", "72",
+                    "--watch", "0") for n in range(3))
+    receiver.wait_until(all_of(expected), timeout=60)
+    for run in runs:
+        run.wait_for("scheduler.started")
+    assert [run.stop() for run in runs] == [0, 0, 0]
+    seen = reminders_seen(receiver.requests)
+    assert set(seen) == expected
+    assert {len(ids) for ids in seen.values()} == {1}  # each reminder under one webhook id
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)) == 300  # each message once, whichever process sent it
+    assert sum(len(run.events("reminder.sent")) for run in runs) == 300

@@ -3,10 +3,13 @@ ledger's claims and leases."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from psycopg.sql import Literal
+from sqlalchemy import event, inspect, text
 
 from calendar_tool import store
 from calendar_tool.errors import StoreFailed, UnknownSubscription
@@ -188,3 +191,80 @@ def test_a_backlog_on_one_subscription_does_not_crowd_out_another(
     store.claim(engine, busy + quiet, lambda rs: "", T0, {})
     taken = store.take(engine, "one", T0, timedelta(seconds=60), timedelta(seconds=1), limit=2)
     assert sorted(m.subscription for m in taken) == ["busy", "quiet"]
+
+
+def _walk_plan(engine: store.Engine) -> str:
+    """The plan of the queue walk `take` runs, captured as it runs and explained with its own
+    parameters. On PostgreSQL as a prepared statement's generic plan, the one a connection
+    settles on once psycopg prepares a statement it runs often (its parameters unknown to
+    the planner), and with sequential scans off, since on a table this small the planner
+    would rightly read the heap rather than any index."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, _context: Any,
+                _many: bool) -> None:
+        if "ORDER BY message.next_attempt_at" in statement:
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        store.take(engine, "one", T0, timedelta(seconds=60), timedelta(0))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    [(statement, params)] = seen
+    raw = engine.raw_connection()
+    cursor = raw.cursor()
+    try:
+        if engine.dialect.name != "postgresql":
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+            return "\n".join(r[3] for r in cursor.fetchall())
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
+        numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", statement)
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE walk AS {numbered}")
+        try:
+            # Spelt out: EXECUTE's arguments cannot be parameters themselves.
+            values = ", ".join(Literal(params[n]).as_string(raw.driver_connection)
+                               for n in names)
+            cursor.execute(f"EXPLAIN EXECUTE walk({values})")
+            return "\n".join(r[0] for r in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE walk")
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+def test_take_walks_the_queue_in_the_order_of_its_partial_index(engine: store.Engine) -> None:
+    """docs/STORE.md: the walk reads ix_message_due (pending messages by next_attempt_at, id)
+    in its order, and needs no sort. On PostgreSQL the status must be spelled as a literal
+    for that: a bound parameter loses the partial index in a generic plan."""
+    store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
+    _claim(engine, ["team"], T0)
+    plan = _walk_plan(engine)
+    if engine.dialect.name == "postgresql":
+        assert "Index Scan using ix_message_due on message" in plan, plan
+        assert "Sort" not in plan, plan
+    else:
+        assert "SEARCH message USING INDEX ix_message_due" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+
+
+def test_version_1_gets_the_queue_index_in_place(engine: store.Engine, db_url: str) -> None:
+    """Migration 2 swaps (status, next_attempt_at) for the partial index; rows stay."""
+    store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
+    _claim(engine, ["team"], T0)
+    with engine.begin() as conn:  # the schema as version 1 left it
+        conn.execute(text("DROP INDEX ix_message_due"))
+        conn.execute(text("CREATE INDEX ix_message_ready ON message (status, next_attempt_at)"))
+        conn.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
+    upgraded = store.open_store(db_url)
+    try:
+        assert store.schema_version(upgraded) == store.SCHEMA_VERSION
+        names = {i["name"] for i in inspect(upgraded).get_indexes("message")}
+        assert "ix_message_due" in names and "ix_message_ready" not in names
+        [taken] = store.take(upgraded, "one", T0, timedelta(seconds=60), timedelta(0))
+        assert taken.body == "2 reminders"
+    finally:
+        upgraded.dispose()
