@@ -1,0 +1,172 @@
+"""How cost grows with the register: generated registers of 1,000, 10,000 and 100,000 entries
+(bench/generate.py: series, relative dates, several sources), each operation in a fresh process
+so that its peak memory (the process's maximum resident set) is its own.
+
+- validate, `list --due 2005`, `publish` (every feed, into an empty folder and a new SQLite
+  store): the commands as an admin runs them, start-up included;
+- reload: what `run` does when one entry's title is edited under it (the register re-read,
+  the store synced, the feeds whose bytes change rewritten), timed after `run`'s start; the
+  figure beside it counts the feed files rewritten;
+- reminders: what `run` computes for all subscriptions (bench/remind.py: the reminders of
+  the next two hours, and those due in the 24-hour catch-up window), for 100 to 10,000
+  generated subscriptions, the register's occurrences already expanded (the row "expanding
+  the register once" is what a reload costs before the first of them).
+
+The baseline of each row is the same operation on the register ten times smaller, measured in
+the same run: a ratio near 10 is linear growth. Reload's baseline is the full publish of the same
+register. Targets for 100,000 entries (issue 8): validate and list within 5 s, full publish
+within 20 s, peak memory under 1 GiB, a one-entry reload under 2 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.generate import register_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (1_000, 10_000, 100_000)
+SUBSCRIPTIONS = (100, 1_000, 10_000)
+TOOL = [sys.executable, "-m", "calendar_tool.cli"]
+
+
+def _measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak resident megabytes and output of one process."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{text[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, text
+
+
+def _edited(text: str) -> str:
+    """The register with one dated entry's title changed, from the middle of the file."""
+    middle = text.index("  - id: ", len(text) // 2)
+    found = re.compile(r"    title: (Generated commitment number \d+)(.*)\n    kind: target\n")
+    m = found.search(text, middle)
+    assert m is not None, "no target entry after the middle of the register"
+    return text[:m.start(1)] + m.group(1) + " (edited)" + text[m.end(1):]
+
+
+def reload_child(register: str, work: str) -> None:
+    """In a child process: start `run`'s Runner on the register, edit one entry, time the
+    reload, and print what it cost and which feed files it rewrote."""
+    from datetime import UTC, datetime
+
+    from calendar_tool import notify, store
+    from calendar_tool.clock import FixedClock
+    from calendar_tool.scheduler import Options, Runner
+
+    path, out = Path(register), Path(work) / "feeds"
+    engine = store.open_store(f"sqlite:///{work}/reload.db")
+    clock = FixedClock(datetime(2025, 6, 1, tzinfo=UTC))
+    runner = Runner(engine, notify.make_client(), clock, path,
+                    Options(out, "http://127.0.0.1:8000", watch=None))
+    start = time.perf_counter()
+    runner.start()
+    started = time.perf_counter() - start
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    path.write_text(_edited(path.read_text()))
+    start = time.perf_counter()
+    assert runner.reload()
+    reloaded = time.perf_counter() - start
+    rewritten = sorted(p.name for p in out.iterdir() if before.get(p.name) != p.stat().st_mtime_ns)
+    print(json.dumps({"start": started, "reload": reloaded, "rewritten": rewritten,  # noqa: T201
+                      "feeds": len(before)}))
+
+
+def remind_child(register: str) -> None:
+    """In a child process: the reminder computation of `run` for 100 to 10,000
+    subscriptions (bench/remind.py), printed as JSON."""
+    from bench.remind import reminder_seconds, subscriptions
+    from calendar_tool.register import load_register
+
+    reg = load_register(Path(register))
+    print(json.dumps({str(n): reminder_seconds(reg, subscriptions(n, reg))  # noqa: T201
+                      for n in SUBSCRIPTIONS}))
+
+
+def _row(name: str, figure: float, unit: str, baseline: str, base: float | None
+         ) -> dict[str, object]:
+    return {"name": name, "figure": figure, "unit": unit, "baseline": baseline,
+            "baseline_figure": base, "ratio": figure / base if base else 1.0}
+
+
+def run() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    before: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in SIZES:
+            work = Path(tmp) / str(size)
+            work.mkdir()
+            reg = work / "obligations.yaml"
+            reg.write_text(register_text(size))
+            env = {"CALENDAR_TOOL_REGISTER": str(reg),
+                   "CALENDAR_TOOL_DB": f"sqlite:///{work}/publish.db"}
+            got: dict[str, tuple[float, float]] = {}
+            got["validate"] = _measure([*TOOL, "validate"], env)[:2]
+            got["list --due 2005"] = _measure([*TOOL, "list", "--due", "2005"], env)[:2]
+            got["publish"] = _measure([*TOOL, "publish", "--out", str(work / "feeds")], env)[:2]
+            _, peak, text = _measure([sys.executable, "-m", "bench.scale", "reload", str(reg),
+                                         str(work)])
+            report = json.loads(text.strip().splitlines()[-1])
+            got["run: start"] = (report["start"], peak)
+            smaller = f"same, {size // 10:,} entries"
+            for what, (seconds, mb) in list(got.items())[:4]:
+                base = before.get(what)
+                rows.append(_row(f"{what}, {size:,} entries", seconds, "s", smaller if base
+                                 else "(smallest size)", base[0] if base else None))
+                rows.append(_row(f"peak memory, {what}, {size:,} entries", mb, "MB",
+                                 smaller if base else "(smallest size)",
+                                 base[1] if base else None))
+            _, peak, text = _measure([sys.executable, "-m", "bench.scale", "remind", str(reg)])
+            reminded = json.loads(text.strip().splitlines()[-1])
+            for n in SUBSCRIPTIONS:
+                r = reminded[str(n)]
+                for what, label in (("plan", "plan the next 2 h"),
+                                    ("enqueue", "due in the 24 h catch-up window")):
+                    key = f"reminders, {label}, {n:,} subscriptions"
+                    got[key] = (r[what], peak)
+                    base = before.get(key)
+                    count = int(r[f"{what}_reminders"])
+                    rows.append(_row(f"{key} ({count:,} reminders), {size:,} entries", r[what],
+                                     "s", smaller if base else "(smallest size)",
+                                     base[0] if base else None))
+            rows.append(_row(f"reminders: expanding the register once, {size:,} entries",
+                             reminded[str(SUBSCRIPTIONS[0])]["expand"], "s",
+                             "full publish, same register", got["publish"][0]))
+            rows.append(_row(f"peak memory, reminders for 10,000 subscriptions, {size:,} entries",
+                             peak, "MB", "peak memory, validate, same register",
+                             got["validate"][1]))
+            rows.append(_row(f"run: one-entry reload, {size:,} entries "
+                             f"({len(report['rewritten'])} of {report['feeds']} files rewritten: "
+                             f"{', '.join(report['rewritten'])})", report["reload"], "s",
+                             "full publish, same register", got["publish"][0]))
+            before = got
+            print(f"scale: {size:,} entries done", file=sys.stderr)  # noqa: T201
+    return rows
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["reload"]:
+        reload_child(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["remind"]:
+        remind_child(sys.argv[2])
+    else:
+        for r in run():
+            print(r)  # noqa: T201
