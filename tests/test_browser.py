@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from calendar_tool import server, service, store
 from calendar_tool.clock import FixedClock
@@ -127,7 +127,8 @@ def test_subscribe_link_and_copy_button(page: Page, url: str) -> None:
             "actor-member-states", "actor-commission", "actor-secretary-general")]
     button = page.locator('button[data-copy="url-area-victims"]')
     button.click()
-    assert button.inner_text() == "Copied"
+    # The clipboard answers asynchronously: wait for the label (up to 5 s), do not sample it.
+    expect(button).to_have_text("Copied", timeout=5000)
     assert page.evaluate("navigator.clipboard.readText()") == \
         "https://calendar.example.org/feeds/area-victims.ics"
 
