@@ -38,20 +38,30 @@ SUBSCRIPTIONS = (100, 1_000, 10_000)
 TOOL = [sys.executable, "-m", "calendar_tool.cli"]
 
 
+# Measured by a small Python of its own that starts the command and reports the command's
+# peak: Linux counts a forked child's peak resident size from its parent's, so a command
+# forked from this (large) benchmark process would report at least this process's peak.
+_LAUNCH = ("import os, subprocess, sys\n"
+           "p = subprocess.Popen(sys.argv[2:])\n"
+           "_, status, usage = os.wait4(p.pid, 0)\n"
+           "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+           "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
 def _measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak resident megabytes and output of one process."""
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as peak:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([sys.executable, "-c", _LAUNCH, peak.name, *cmd], stdout=out,
+                              stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **(env or {})},
+                              check=False)
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
+        kilobytes = int(peak.read() or 0)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{text[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, kilobytes / 1024, text
 
 
 def _edited(text: str) -> str:
