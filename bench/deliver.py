@@ -78,6 +78,21 @@ def receiver(arrivals: list[float] | None = None,
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+def bare_posts(base: str, body: bytes, count: int) -> float:
+    """Seconds for a bare httpx loop to POST `body` `count` times to the receiver at `base`,
+    on as many threads as `deliver` sends with: the floor a sender of webhooks pays."""
+    with notify.make_client() as client:
+        def post(n: int) -> int:
+            return client.post(f"{base}/bare/{n}", content=body).status_code
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=service.DEFAULT_WORKERS) as pool:
+            statuses = list(pool.map(post, range(count)))
+        elapsed = time.perf_counter() - start
+    assert statuses == [200] * count
+    return elapsed
+
+
 def _setup(url: str, base: str) -> tuple[store.Engine, FixedClock, float]:
     engine = store.open_store(url)
     reg = parse_register(REGISTER, "bench.yaml")

@@ -22,11 +22,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.deliver import pg_schema, receiver
+from bench.deliver import bare_posts, pg_schema, receiver
 from calendar_tool import notify, service, store
 from calendar_tool.clock import SystemClock
 from calendar_tool.model import Offset
@@ -144,20 +143,6 @@ def _check(requests: list[tuple[str, str, bytes]], shares: list[int], tmp: Path)
     assert contents[0] and all(c == contents[0] for c in contents), "the feeds differ"
 
 
-def _bare(base: str, size: int) -> float:
-    body = b"x" * size
-    with notify.make_client() as client:
-        def post(n: int) -> int:
-            return client.post(f"{base}/bare/{n}", content=body).status_code
-
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=service.DEFAULT_WORKERS) as pool:
-            statuses = list(pool.map(post, range(COUNT)))
-        elapsed = time.perf_counter() - start
-    assert statuses == [200] * COUNT
-    return elapsed
-
-
 def run() -> list[dict[str, object]]:
     pg = os.environ.get("CALENDAR_TOOL_TEST_POSTGRES")
     if not pg:
@@ -174,7 +159,7 @@ def run() -> list[dict[str, object]]:
             _check(requests, shares, tmp)
         fleet = max(arrivals) - min(arrivals)
         size = round(sum(len(body) for _, _, body in requests) / len(requests))
-        bare = _bare(base, size)
+        bare = bare_posts(base, b"x" * size, COUNT)
     finally:
         server.shutdown()
     rows: list[dict[str, object]] = [

@@ -12,12 +12,11 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.deliver import receiver
-from calendar_tool import notify, service, store
+from bench.deliver import bare_posts, receiver
+from calendar_tool import notify, store
 from calendar_tool.clock import SystemClock
 from calendar_tool.model import Offset
 from calendar_tool.reminders import Format, Subscription
@@ -42,19 +41,6 @@ entries:
     areas: [a]
     sources: [{{doc: D/1, para: '1', quote: q}}]
 """
-
-
-def _bare(base: str, body: bytes) -> float:
-    with notify.make_client() as client:
-        def post(n: int) -> int:
-            return client.post(f"{base}/bare/{n}", content=body).status_code
-
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=service.DEFAULT_WORKERS) as pool:
-            statuses = list(pool.map(post, range(COUNT)))
-        elapsed = time.perf_counter() - start
-    assert statuses == [200] * COUNT
-    return elapsed
 
 
 def _lateness(tmp: Path) -> list[float]:
@@ -95,7 +81,7 @@ def run() -> list[dict[str, object]]:
         late = _lateness(Path(tmp))
     server, base = receiver()
     try:
-        bare = _bare(base, b"x" * 900)  # about the size of one reminder's JSON body
+        bare = bare_posts(base, b"x" * 900, COUNT)  # about the size of one reminder's JSON body
     finally:
         server.shutdown()
     late.sort()
