@@ -57,9 +57,10 @@ def read(path: Path) -> dict[str, Entry]:
     return entries
 
 
-def write(path: Path, located: Located) -> None:
-    """Keep the entries of `located` (only these: the file does not grow with every edit)."""
-    data = pickle.dumps({"stamp": stamp(), "entries": located.reusable()},
+def write(path: Path, entries: dict[str, Entry]) -> None:
+    """Keep `entries` (a register's, by text: only these, so the file does not grow with
+    every edit)."""
+    data = pickle.dumps({"stamp": stamp(), "entries": entries},
                         protocol=pickle.HIGHEST_PROTOCOL)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def load_cached(register: Path, folder: Path | None) -> Located:
     path = cache_file(folder, register)
     known = read(path)
     located = load_located(register, known)
-    if located.reusable().keys() != known.keys():
-        write(path, located)
+    entries = located.reusable()
+    if entries.keys() != known.keys():
+        write(path, entries)
     return located
