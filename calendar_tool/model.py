@@ -13,8 +13,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any, TypeVar
 
 from dateutil.relativedelta import relativedelta
+
+_T = TypeVar("_T")
 
 MONTHS = tuple(calendar.month_name)
 _YEAR = r"(\d{4})"
@@ -394,6 +397,10 @@ class Entry:
     reminders: tuple[Offset, ...] | None = None
     note: str | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled entry (the entry cache) carries the entry, not what was derived from it.
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
 
 @dataclass(frozen=True)
 class Register:
@@ -406,15 +413,29 @@ class Register:
     entries: tuple[Entry, ...]
 
     def entry(self, entry_id: str) -> Entry | None:
-        return self._by_id.get(entry_id)
+        return self.by_id.get(entry_id)
 
     @property
-    def _by_id(self) -> dict[str, Entry]:
-        cached: dict[str, Entry] | None = self.__dict__.get("_index")
-        if cached is None:
-            cached = {e.id: e for e in self.entries}
-            object.__setattr__(self, "_index", cached)
-        return cached
+    def by_id(self) -> dict[str, Entry]:
+        """The entries by id (do not modify)."""
+        cached: dict[str, Entry] | None = derived(self, "_index")
+        return cached if cached is not None else keep_derived(
+            self, "_index", {e.id: e for e in self.entries})
+
+
+# Values computed from an immutable object alone can be kept on the object, under a name
+# starting with "_": they stay true while it lives and go with it. A register re-read after
+# an edit is made of the same Entry objects wherever an entry's text did not change, so what
+# is kept on them is computed once per edit, not once per reload, at 100,000 entries.
+def derived(obj: object, name: str) -> Any:
+    """What `keep_derived` kept on `obj` under `name`, or None."""
+    return obj.__dict__.get(name)
+
+
+def keep_derived(obj: object, name: str, value: _T) -> _T:
+    """Keep `value` on `obj` (frozen or not) under `name`, and return it."""
+    object.__setattr__(obj, name, value)
+    return value
 
 
 def occurrence_id(entry_id: str, number: int | None) -> str:

@@ -23,8 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from calendar_tool.model import Entry, Register, Revision
-from calendar_tool.timeline import Resolver, resolver_for
+from calendar_tool.model import Entry, Register, Revision, derived, keep_derived
+from calendar_tool.timeline import Resolved, Resolver, resolver_for
 
 
 def _plain(value: Any) -> Any:
@@ -42,26 +42,45 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _plain_entry(entry: Entry) -> Any:
-    """`_plain(entry)`, kept on the entry object: an Entry never changes, and a re-read of
-    the register hands back the same object for every entry whose text is unchanged, so a
-    reload turns into JSON only the entries an edit touched."""
-    cached = entry.__dict__.get("_plain")
-    if cached is None:
-        cached = _plain(entry)
-        object.__setattr__(entry, "_plain", cached)
-    return cached
+def _context(register: Register) -> str:
+    """A digest of what entries' hashes take from the rest of the register: the default
+    reminders and the declared actors, areas and documents. Kept on the register."""
+    cached: str | None = derived(register, "_hash_context")
+    if cached is not None:
+        return cached
+    payload = {
+        "reminders": [str(r) for r in register.reminders],
+        "actors": {k: t.title for k, t in register.actors.items()},
+        "areas": {k: t.title for k, t in register.areas.items()},
+        "documents": {k: _plain(d) for k, d in register.documents.items()},
+    }
+    return keep_derived(register, "_hash_context", _digest(payload))
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
-    """A digest of everything the feeds show for `entry` (see the module docstring)."""
+    """A digest of everything the feeds show for `entry` (see the module docstring).
+
+    Kept on the entry object with what else it was computed from (its resolved date, and the
+    `_context` of the register): a register re-read after an edit hands back the same object
+    for every entry whose text is unchanged, and hashing 100,000 entries again was most of a
+    reload. An edit of a declared title or document, or of the default reminders, changes the
+    context and so hashes every entry again: more than it needs, never less."""
     resolved = resolver.resolve(entry) if entry.relative is not None else None
+    context = _context(register)
+    last: tuple[str, Resolved | None, str] | None = derived(entry, "_hash")
+    if last is not None and last[0] == context and last[1] == resolved:
+        return last[2]
     reminders = entry.reminders if entry.reminders is not None else register.reminders
     docs = {s.doc for s in entry.sources}
     if entry.series is not None:
         docs.update(s.doc for k in entry.series.known for s in k.sources)
-    payload = {
-        "entry": _plain_entry(entry),
+    digest = _digest({
+        "entry": _plain(entry),
         "resolved": None if resolved is None else {
             "value": resolved.value.iso(), "tentative": resolved.tentative,
             "derivation": resolved.derivation,
@@ -70,9 +89,9 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
         "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
         "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
         "documents": {d: _plain(doc) for d in sorted(docs) if (doc := register.documents.get(d))},
-    }
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    })
+    keep_derived(entry, "_hash", (context, resolved, digest))
+    return digest
 
 
 def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime

@@ -29,6 +29,8 @@ from calendar_tool.model import (
     Register,
     Series,
     State,
+    derived,
+    keep_derived,
     last_day,
 )
 
@@ -191,19 +193,27 @@ def _phrase(offset: Offset) -> str:
 
 
 class Resolver:
-    """Resolves every entry's date once, memoised; the register is assumed validated."""
+    """Resolves every entry's date once, memoised; the register is assumed validated.
+
+    What depends on one entry alone is kept on the entry object (`model.keep_derived`), so
+    that it outlives the register: a series' occurrences, and a relative date with the anchor
+    date it was computed from (reused while the anchor resolves to the same). A register
+    re-read after an edit thus resolves only the entries whose text or anchor changed."""
 
     def __init__(self, register: Register) -> None:
-        self.register = register
+        # The index rather than the register: the register keeps its resolver
+        # (`resolver_for`), and a reference back would be a cycle that reference counting
+        # cannot free (see heap.settle).
+        self._entries = register.by_id
         self._memo: dict[str, Resolved] = {}
-        # Occurrences of each series computed so far, by number; many entries cite the same
-        # session, and a series is otherwise recomputed from its start for each of them.
-        self._series: dict[str, dict[int, SeriesDate]] = {}
 
     def occurrence(self, entry: Entry, number: int) -> SeriesDate | None:
-        """Occurrence `number` of a series entry, memoised."""
+        """Occurrence `number` of a series entry, memoised on the entry: many entries cite
+        the same session, and a series is otherwise recomputed from its start for each."""
         assert entry.series is not None
-        known = self._series.setdefault(entry.id, {})
+        known: dict[int, SeriesDate] | None = derived(entry, "_series_dates")
+        if known is None:
+            known = keep_derived(entry, "_series_dates", {})
         if number not in known:
             for sd in series_dates(entry.series, up_to_number=max(number, 2 * len(known))):
                 known[sd.number] = sd
@@ -225,7 +235,7 @@ class Resolver:
         assert rel is not None
         if entry.id in seen:
             raise ResolveError(f"dates refer to each other in a cycle through {entry.id!r}")
-        target = self.register.entry(rel.target)
+        target = self._entries.get(rel.target)
         if target is None:
             raise ResolveError(f"{rel.target!r} is not an entry of the register")
         if rel.number is not None:
@@ -243,6 +253,11 @@ class Resolver:
             base = Resolved(target.date, False, "as written")
         else:
             raise ResolveError(f"{rel.target!r} has no date to count from")
+        # The rest is a function of the entry and its anchor's date alone.
+        last: tuple[Resolved, Resolved] | None = derived(entry, "_resolved")
+        if last is not None and last[0] == base:
+            self._memo[entry.id] = last[1]
+            return last[1]
         anchor = base.value.last_unit() if rel.anchor_end else base.value.first_unit()
         try:
             value = anchor.shift(rel.offset)
@@ -254,6 +269,7 @@ class Resolver:
         if base.derivation != "as written":
             how += f"; {rel.ref}: {base.derivation}"
         resolved = Resolved(value, base.tentative, how)
+        keep_derived(entry, "_resolved", (base, resolved))
         self._memo[entry.id] = resolved
         return resolved
 
@@ -265,11 +281,9 @@ def resolver_for(register: Register) -> Resolver:
     and goes away with it; a new register (any edit) gets a new resolver. Validation,
     occurrences, revisions and feeds of one register thus resolve each date once, not once
     each (a third of a large register's reload)."""
-    cached: Resolver | None = register.__dict__.get("_resolver")
-    if cached is None:
-        cached = Resolver(register)
-        object.__setattr__(register, "_resolver", cached)
-    return cached
+    cached: Resolver | None = derived(register, "_resolver")
+    return cached if cached is not None else keep_derived(register, "_resolver",
+                                                          Resolver(register))
 
 
 def resolve_problems(register: Register) -> list[tuple[str, str]]:
@@ -278,7 +292,8 @@ def resolve_problems(register: Register) -> list[tuple[str, str]]:
     resolver = resolver_for(register)
     for entry in register.entries:
         try:
-            resolver.resolve(entry)
+            if entry.relative is not None:  # nothing else can fail to resolve
+                resolver.resolve(entry)
             if entry.series is not None:
                 s = entry.series
                 if s.count != 1 and not (s.until and s.until.end < s.start.start) and \
@@ -431,7 +446,12 @@ def _inside(first: date, last: date, q: Query) -> bool:
 
 def select(register: Register, query: Query, today: date) -> list[Occurrence]:
     """The register's occurrences that answer the query, sorted by date."""
-    return [o for o in occurrences(register, query.horizon(today)) if matches(o, query)]
+    resolver, until = resolver_for(register), query.horizon(today)
+    # Filtered before sorting: a query usually keeps a few of a large register's occurrences.
+    out = [o for e in register.entries for o in entry_occurrences(e, resolver, until)
+           if matches(o, query)]
+    out.sort(key=sort_key)
+    return out
 
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:

@@ -9,7 +9,7 @@ import pytest
 
 from calendar_tool import revisions
 from calendar_tool.model import Register, Revision
-from calendar_tool.register import parse_register
+from calendar_tool.register import parse_located, parse_register
 from tests.paths import SAMPLE
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -93,3 +93,31 @@ def test_naive_now_is_refused(sample: Register) -> None:
     """Change instants are aware: a naive `now` is a programming error."""
     with pytest.raises(ValueError, match="aware"):
         revisions.next_revisions({}, sample, datetime(2025, 6, 1))
+
+
+# Each edit reaches entries whose text it leaves alone: through an anchor's date, a declared
+# title, the default reminders, a document's link.
+REACHING_EDITS = [
+    ("date: 2000-04-10..2000-04-17", "date: 2000-04-11..2000-04-18"),
+    ("victims: {title: Victims of crime}", "victims: {title: Victims}"),
+    ("reminders: [P90D, P30D, P7D, P0D]", "reminders: [P30D]"),
+    ("url: https://undocs.org/A/RES/46/152", "url: https://example.org/46-152"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), REACHING_EDITS)
+def test_entries_reused_from_the_last_read_are_revised_as_if_read_afresh(old: str, new: str
+                                                                           ) -> None:
+    """A re-read hands back the same Entry objects for unchanged text, with the hash kept on
+    them; an edit elsewhere that changes what the feed shows for them still revises them."""
+    text = SAMPLE.read_text()
+    assert text.count(old) == 1, old
+    first = parse_located(text, "sample.yaml")
+    revs = revisions.next_revisions({}, first.register, T0)
+    again = parse_located(text.replace(old, new), "sample.yaml", first.reusable()).register
+    fresh = parse_register(text.replace(old, new), "sample.yaml")
+    reused = [a for a, b in zip(first.register.entries, again.entries, strict=True) if a is b]
+    assert len(reused) >= len(again.entries) - 1
+    expected = revisions.next_revisions(revs, fresh, T1)
+    assert expected != revs
+    assert revisions.next_revisions(revs, again, T1) == expected

@@ -8,16 +8,18 @@ import pytest
 from dateutil.rrule import rrulestr
 
 from calendar_tool.model import DatedValue, Kind, Register, Series, State
-from calendar_tool.register import parse_register
+from calendar_tool.register import parse_located, parse_register
 from calendar_tool.timeline import (
     Query,
     find,
     occurrences,
     parse_period,
     parse_span,
+    resolver_for,
     select,
     series_dates,
 )
+from tests.paths import SAMPLE
 
 TODAY = date(2026, 11, 22)
 
@@ -197,3 +199,20 @@ def test_other_rules_still_go_through_dateutil() -> None:
 
     got = list(islice(_dates_after("FREQ=YEARLY;BYMONTH=4;BYDAY=2MO", date(2020, 1, 1)), 3))
     assert got == [date(2020, 4, 13), date(2021, 4, 12), date(2022, 4, 11)]
+
+
+def test_a_reused_entry_resolves_from_its_anchors_new_date() -> None:
+    """The resolved date kept on an entry object is used only with the anchor date it came
+    from: moving the congress moves the document due six weeks before it."""
+    text = SAMPLE.read_text()
+    first = parse_located(text, "sample.yaml")
+    doc = first.register.entry("intersessional-document")
+    assert doc is not None
+    before = resolver_for(first.register).resolve(doc)
+    assert before is not None and before.value.start == date(2000, 2, 28)
+    moved = text.replace("date: 2000-04-10..2000-04-17", "date: 2000-04-11..2000-04-18")
+    again = parse_located(moved, "sample.yaml", first.reusable()).register
+    assert again.entry("intersessional-document") is doc
+    resolved = resolver_for(again).resolve(doc)
+    assert resolved is not None
+    assert (resolved.value.start, resolved.value.end) == (date(2000, 2, 29), date(2000, 2, 29))
