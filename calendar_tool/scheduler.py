@@ -87,6 +87,7 @@ class Runner:
         self._reported: str | None = None  # the revision whose problems were logged
         self._published: date | None = None  # the day the feeds were last published for
         self.event_cache = EventCache()  # republishing after an edit reuses the other events
+        self.revisions = service.KeptRevisions()  # and the revisions of the other entries
         # The register's expanded occurrences, shared by `pending` and `remind` and kept until
         # another Register object (a reload) or a later end than they reach is asked about.
         self.agendas = AgendaCache()
@@ -134,7 +135,8 @@ class Runner:
             return
         try:
             report = service.publish_feeds(self.engine, reg, self.options.out_dir, self.clock,
-                                           self.options.horizon_years, self.event_cache)
+                                           self.options.horizon_years, self.event_cache,
+                                           self.revisions)
         except CalendarToolError as exc:
             if raise_errors:
                 raise

@@ -35,11 +35,13 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Index,
+    Integer,
     String,
     Table,
     TypeDecorator,
     UniqueConstraint,
     bindparam,
+    cast,
     create_engine,
     delete,
     event,
@@ -406,15 +408,29 @@ def _sub_ids(conn: Connection) -> dict[str, int]:
 
 # --- revisions -------------------------------------------------------------------------------
 
+# The meta row counting the writes of `save_revisions`: a process that keeps the revisions it
+# last read or wrote asks it whether another process has written since.
+_REVISIONS_WRITTEN = "revisions_written"
+
+
 def load_revisions(engine: Engine) -> dict[str, Revision]:
     with _tx(engine) as conn:
         return {r.entry_id: Revision(r.hash, r.sequence, r.changed_at)
                 for r in conn.execute(select(SNAPSHOTS))}
 
 
+def revisions_written(engine: Engine) -> int:
+    """How many times `save_revisions` has written to this store."""
+    with _tx(engine) as conn:
+        value = conn.execute(select(META.c.value).where(META.c.key == _REVISIONS_WRITTEN)
+                             ).scalar_one_or_none()
+    return 0 if value is None else int(value)
+
+
 def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str, Revision]
                    ) -> int:
-    """Write the revisions that differ from `old`; returns how many were written."""
+    """Write the revisions that differ from `old`, counting the write in `revisions_written`;
+    returns how many were written."""
     changed = [(k, r) for k, r in new.items() if old.get(k) != r]
     if not changed:
         return 0
@@ -427,6 +443,10 @@ def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str
             set_={"hash": stmt.excluded.hash, "sequence": stmt.excluded.sequence,
                   "changed_at": stmt.excluded.changed_at})
         conn.execute(stmt, rows)
+        count = _insert(conn, META).values(key=_REVISIONS_WRITTEN, value="1")
+        conn.execute(count.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": cast(cast(META.c.value, Integer) + 1, String)}))
     return len(changed)
 
 

@@ -11,11 +11,13 @@ import pytest
 from psycopg.sql import Literal
 from sqlalchemy import event, inspect, text
 
-from calendar_tool import store
+from calendar_tool import service, store
 from calendar_tool.errors import StoreFailed, UnknownSubscription
 from calendar_tool.model import Kind, Offset, Revision
+from calendar_tool.register import parse_register
 from calendar_tool.reminders import Format, Subscription, reminders_between
 from calendar_tool.timeline import occurrences
+from tests.paths import SAMPLE
 from tests.registers import entry, register_of
 
 T0 = datetime(2027, 6, 30, 9, 0, tzinfo=UTC)
@@ -113,6 +115,41 @@ def test_revisions_round_trip_and_only_changes_are_written(engine: store.Engine)
     assert store.save_revisions(engine, first, second) == 1
     assert store.load_revisions(engine) == second
     assert store.load_revisions(engine)["b"].changed_at.tzinfo is not None
+
+
+def test_the_store_counts_the_writes_of_revisions(engine: store.Engine) -> None:
+    """Each save that writes a row counts once; a save with nothing to write does not."""
+    first = {"a": Revision("sha256:1", 0, T0)}
+    assert store.revisions_written(engine) == 0
+    store.save_revisions(engine, {}, first)
+    assert store.revisions_written(engine) == 1
+    assert store.save_revisions(engine, first, first) == 0
+    assert store.revisions_written(engine) == 1
+    store.save_revisions(engine, first, {"a": Revision("sha256:2", 1, T0)})
+    assert store.revisions_written(engine) == 2
+
+
+def test_kept_revisions_are_read_again_after_another_process_writes(engine: store.Engine,
+                                                                    db_url: str) -> None:
+    """Two `run` processes on one store: the first keeps its revisions between syncs, the
+    second edits an entry in between. The first must continue from the second's sequence,
+    not from what it kept: a feed's SEQUENCE never goes back."""
+    text = SAMPLE.read_text()
+    original = parse_register(text, "sample.yaml")
+    edited = parse_register(text.replace("title: The biennium 2002-2003", "title: Biennium"),
+                            "sample.yaml")
+    other = store.open_store(db_url)
+    try:
+        kept = service.KeptRevisions()
+        assert service.sync(engine, original, T0, kept)["biennium"].sequence == 0
+        assert kept.written == 1
+        assert service.sync(other, edited, T0 + timedelta(hours=1))["biennium"].sequence == 1
+        back = service.sync(engine, original, T0 + timedelta(hours=2), kept)
+    finally:
+        other.dispose()
+    assert back["biennium"] == Revision(back["biennium"].hash, 2, T0 + timedelta(hours=2))
+    assert store.load_revisions(engine) == back
+    assert kept.written == 3
 
 
 def _claim(engine: store.Engine, names: list[str], now: datetime, apart: bool = False
