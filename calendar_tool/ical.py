@@ -4,11 +4,11 @@ out; the only module that imports `icalendar`.
 Every value that icalendar would otherwise invent is given: the UID is the occurrence id, and
 DTSTAMP and LAST-MODIFIED are the entry's last change (`model.Revision`), so the same input
 always gives the same bytes. Each event is serialised once (`EventWriter`) and feeds are
-assembled from those blocks (`calendar_bytes`): byte for byte what icalendar's
-`Calendar.to_ical()` gives for the same components (`event`, `library_calendar`; tests check
-it), without serialising an event again for every area and actor feed it appears in. The
-writer puts the content lines together itself, since icalendar's own path is too slow for a
-large register (see "serialisation" below).
+assembled from those blocks (`calendar_chunks`, `calendar_bytes`): byte for byte what
+icalendar's `Calendar.to_ical()` gives for the same components (`event`, `library_calendar`;
+tests check it), without serialising an event again for every area and actor feed it appears
+in. The writer puts the content lines together itself, since icalendar's own path is too slow
+for a large register (see "serialisation" below).
 
 How an occurrence becomes an event:
 
@@ -27,9 +27,10 @@ How an occurrence becomes an event:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
+from itertools import islice
 
 from icalendar import Alarm, Calendar, Event
 from icalendar.prop import vDuration, vText
@@ -54,6 +55,8 @@ UID_DOMAIN = "calendar-tool"
 DEFAULT_REFRESH = timedelta(hours=12)
 
 _END = b"END:VCALENDAR\r\n"
+# Events per piece of `calendar_chunks`: some hundreds of kilobytes.
+_BATCH = 256
 
 
 def uid(occurrence_id: str) -> str:
@@ -415,13 +418,25 @@ def header(info: FeedInfo) -> Calendar:
     return cal
 
 
-def calendar_bytes(info: FeedInfo, events: Iterable[bytes]) -> bytes:
-    """A whole feed from serialised VEVENT blocks, in the order given."""
+def calendar_chunks(info: FeedInfo, events: Iterable[bytes]) -> Iterator[bytes]:
+    """A whole feed from serialised VEVENT blocks, in the order given, in pieces to write one
+    after the other (`files.write_chunks_if_changed`): a feed of a large register is hundreds
+    of megabytes, and is never whole in memory this way. The events come joined a batch at a
+    time: a write per event would be hundreds of thousands of calls."""
     head = bytes(header(info).to_ical())
     if not head.endswith(_END):
         raise AssertionError("icalendar's calendar no longer ends with END:VCALENDAR")
-    # One join, so that a feed of hundreds of megabytes is copied once, not three times.
-    return b"".join([head[: -len(_END)], *events, _END])
+    yield head[: -len(_END)]
+    blocks = iter(events)
+    while batch := list(islice(blocks, _BATCH)):
+        yield b"".join(batch)
+    yield _END
+
+
+def calendar_bytes(info: FeedInfo, events: Iterable[bytes]) -> bytes:
+    """A whole feed from serialised VEVENT blocks, in the order given: `calendar_chunks`
+    joined."""
+    return b"".join(calendar_chunks(info, events))
 
 
 def calendar(info: FeedInfo, occurrences: Iterable[Occurrence], register: Register,

@@ -8,31 +8,37 @@ served. Series are expanded up to a
 horizon (`timeline.DEFAULT_HORIZON_YEARS` past today by default, the same as `list`), so every
 client sees the same dates whatever its support for recurrence rules.
 
-Each file is replaced atomically and only when its bytes change. The entries' revisions
-(SEQUENCE, LAST-MODIFIED) are given: the service computes them and saves them in the store
-before publishing, so that a run stopped half way gives the same bytes for the feeds it had not
-written yet when it is repeated.
+Each file is replaced atomically and only when its bytes change; a feed is written to disk as
+it is assembled and compared with the old file a piece at a time (`files.write_chunks_if_changed`),
+so that neither is ever whole in memory: `all.ics` of a large register is hundreds of megabytes.
+The entries' revisions (SEQUENCE, LAST-MODIFIED) are given: the service computes them and saves
+them in the store before publishing, so that a run stopped half way gives the same bytes for the
+feeds it had not written yet when it is repeated.
 
-Each event is serialised once per run, whatever the number of feeds it is in; a long-running
-process also keeps the events of its last run (`EventCache`), so that after an edit only the
-edited entry is expanded and serialised again.
+Each event is serialised once per run, whatever the number of feeds it is in. A long-running
+process also keeps its last run (`EventCache`): its events, so that after an edit only the
+edited entry is expanded and serialised again, and the feed files it left, so that only the
+feeds the edited entry was or is in are assembled again; the others are not even read. What
+invalidates each is said there.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
 from calendar_tool import ical
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
-from calendar_tool.files import write_if_changed
+from calendar_tool.files import write_chunks_if_changed, write_if_changed
 from calendar_tool.model import Entry, Occurrence, Register, Revision
 from calendar_tool.register import gc_paused
 from calendar_tool.timeline import (
@@ -134,18 +140,74 @@ FeedEvent = tuple[tuple[int, date, str, int], bytes]
 class _Kept:
     """An entry's part of a publishing run: what it was published with, and its events."""
 
+    entry: Entry  # the version published: which feeds its events are in
     revision: Revision
     until: date | None  # the horizon its occurrences reach; None when that does not matter
     events: tuple[FeedEvent, ...]
 
 
-class EventCache:
-    """The events of the last publishing run, entry by entry, for the next run to reuse: a
-    process that keeps running (`calendar-tool run`) republishes after every edit of the
-    register, and an edit changes the events of one entry, not the hundreds of thousands of a
-    large register. A run expands and serialises again only the entries whose events may
-    have changed, and takes the others, already in date order, from the last run.
+# What tells one version of a file from another without reading it: st_size, st_mtime_ns,
+# st_ino and st_ctime_ns. The change time cannot be set back by hand, so a file rewritten in
+# place and its modification time restored still differs.
+_Identity = tuple[int, int, int, int]
 
+
+def _identity(path: Path) -> _Identity | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class _Feed:
+    """A feed as a publishing run left it."""
+
+    spec: FeedSpec
+    # Its events, sorted (the run's own objects, not copies); none: the feed would have been
+    # empty and was not written.
+    events: list[FeedEvent]
+    file: _Identity | None  # of its file once written or found unchanged; None when empty
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a publishing run leaves for the next one."""
+
+    entries: dict[str, _Kept]
+    events: list[FeedEvent]  # all the entries' events, sorted
+    until: date | None = None  # the horizon
+    out_dir: Path | None = None  # where it wrote `feeds`
+    feeds: dict[str, _Feed] = field(default_factory=dict)  # by name
+
+
+@dataclass(frozen=True)
+class _Events:
+    """A run's events, and what changed since the last run."""
+
+    events: list[FeedEvent]  # every event the feeds carry, sorted
+    serialised: int  # how many of them had to be serialised
+    entries: dict[str, _Kept]  # this run's, for the next one
+    last: _Run | None = None  # the last run; None without a cache
+    # The entries whose events changed since the last run, as the last run had them and as
+    # this one has them, those with events only: the feeds they are in are those that changed.
+    gone: tuple[_Kept, ...] = ()
+    new: tuple[_Kept, ...] = ()
+
+    def changed_events(self) -> int:
+        """How many events the changed entries had and have."""
+        return sum(len(k.events) for k in (*self.gone, *self.new))
+
+
+class EventCache:
+    """The last publishing run, for the next run to reuse: a process that keeps running
+    (`calendar-tool run`) republishes after every edit of the register, and an edit changes
+    the events of one entry, not the hundreds of thousands of a large register, and the
+    feeds of one area and a few actors, not all of them.
+
+    The events, entry by entry. A run expands and serialises again only the entries whose
+    events may have changed, and takes the others, already in date order, from the last run.
     An entry's events are reused only with the revision they were written with. That suffices
     because an entry's occurrences are a function of the entry and the date it resolves to,
     and each event a function of its occurrence and of what the register says about the
@@ -161,32 +223,62 @@ class EventCache:
     - a run without the entry (it was removed): each run keeps only what it published.
     Nothing else: no event depends on the day of publishing.
 
+    The feeds, for the folder the last run wrote: each feed's spec, its events (the run's
+    own, in order) and the identity of its file as the run left it (size, modification time,
+    inode, change time). A feed's bytes are a function of its spec and of its entries'
+    events, so a feed none of whose entries' events changed, with the same spec and horizon,
+    has the bytes of the last run; if its file is still the one the last run left, it is not
+    assembled, read or compared, and is reported unchanged with the last run's count of
+    events. A feed that did change is, after a few changed events, its last events with the
+    changes made, rather than picked out of all the events again; that holds whatever else
+    changed, since the changed entries (below) are all the events that come and go.
+
+    What invalidates a feed (it is then assembled and compared as without a cache):
+    - an entry whose events changed (see above) and that is in the feed in the last run or
+      in this one: added, removed, edited, or moved from one area or actor to another (both
+      feeds are assembled again);
+    - a new spec: the feed's title or description (the register's title, the area's or
+      actor's), or a feed the last run did not have;
+    - a new horizon;
+    - a file that is not as the last run left it: removed, rewritten, touched or replaced by
+      anyone else (its identity differs). Only a change that keeps all four goes unseen: the
+      same size written in place within the tick of the file system's clock in which the
+      run wrote the file;
+    - a run into another folder than the last run's;
+    - a run that failed: a run is kept only once it has written every file, so that the next
+      one compares with the last that did.
+    A feed the last run found empty (and did not write) stays so while none of its entries
+    changes: it is skipped again without being assembled. One that becomes empty or not
+    empty has an entry that changed.
+
     So the revisions given must be those `revisions.next_revisions` computes for the register
     published, as `service.publish_feeds` passes them; revisions made up by hand do not change
-    when an entry does. Holds one run's events in memory, about the size of `all.ics`. Safe
-    to share between threads: a run reads the last run's state and replaces it whole, so two
-    runs at once at worst redo what the other kept.
+    when an entry does. Holds one run's events in memory, about the size of `all.ics` (the
+    feeds' lists refer to the same events: some megabytes for the largest register). Safe
+    to share between threads: a run reads the last run's state and replaces it whole when it
+    is done, so two runs at once at worst redo what the other kept.
     """
 
     def __init__(self) -> None:
-        # The last run's entries, and all their events sorted: one attribute, replaced in one
+        # The last run's entries, events and feeds: one attribute, replaced in one
         # assignment, so that a run never sees one run's entries with another's events.
-        self._last: tuple[dict[str, _Kept], list[FeedEvent]] = ({}, [])
+        self._last = _Run({}, [])
 
-    def events(self, register: Register, revs: Mapping[str, Revision], until: date
-               ) -> tuple[list[FeedEvent], int]:
-        """Every event the feeds carry up to `until`, in date order, and how many of them
-        had to be serialised."""
+    def events(self, register: Register, revs: Mapping[str, Revision], until: date) -> _Events:
+        """Every event the feeds carry up to `until`, in date order, how many of them had to
+        be serialised, and which entries' events changed since the last run. Nothing is kept
+        yet: `publish` keeps the run once it has written every file (`keep`)."""
         writer = ical.EventWriter(register)
         resolver = resolver_for(register)
-        last, order = self._last
+        last = self._last
         kept: dict[str, _Kept] = {}
         fresh: list[FeedEvent] = []
+        new: list[_Kept] = []
         serialised = 0
         for e in register.entries:
             rev = revs[e.id]
             reach = until if e.series is not None else None
-            old = last.get(e.id)
+            old = last.entries.get(e.id)
             if old is not None and old.revision == rev and old.until == reach:
                 kept[e.id] = old
                 continue
@@ -201,18 +293,29 @@ class EventCache:
                     block = writer.event_bytes(o, rev)
                     serialised += 1
                 events.append((key, block))
-            kept[e.id] = _Kept(rev, reach, tuple(events))
+            kept[e.id] = _Kept(e, rev, reach, tuple(events))
             fresh += events
-        stale = [ev for k, old in last.items() if kept.get(k) is not old for ev in old.events]
-        merged = _merge(order, stale, fresh)
-        self._last = (kept, merged)
-        return merged, serialised
+            if events:
+                new.append(kept[e.id])
+        gone = [old for k, old in last.entries.items() if kept.get(k) is not old and old.events]
+        stale = [ev for old in gone for ev in old.events]
+        merged = _merge(last.events, stale, fresh)
+        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new))
+
+    def keep(self, run: _Run) -> None:
+        """Keep a run that has written all its files, for the next one."""
+        self._last = run
+
+
+# Changed events up to which a run's events (and its feeds') are the last run's with the
+# changes made one by one, rather than sorted again (or, for a feed, picked out again).
+_FEW = 1000
 
 
 def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent]
            ) -> list[FeedEvent]:
     """`order` (sorted) without the `stale` events and with the `fresh` ones, sorted."""
-    if len(stale) + len(fresh) > 1000:
+    if len(stale) + len(fresh) > _FEW:
         gone = {key[2] for key, _ in stale}  # an entry's events are all stale or none
         merged = [ev for ev in order if ev[0][2] not in gone] + fresh
         merged.sort()
@@ -231,7 +334,7 @@ def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent
 
 
 def _events(register: Register, revs: Mapping[str, Revision], until: date,
-            cache: EventCache | None) -> tuple[list[FeedEvent], int]:
+            cache: EventCache | None) -> _Events:
     """Every event the feeds carry up to `until`, in date order, and how many were
     serialised: all of them, without a cache."""
     if cache is not None:
@@ -239,26 +342,69 @@ def _events(register: Register, revs: Mapping[str, Revision], until: date,
     writer = ical.EventWriter(register)
     events = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
               for o in feed_occurrences(register, until)]
-    return events, len(events)
+    return _Events(events, len(events), {})
 
 
-def _feed_events(specs: Sequence[FeedSpec], register: Register,
-                 events: Sequence[FeedEvent]) -> list[list[bytes]]:
-    """The events of each feed of `specs`, in order. One pass over the events, with each
-    spec asked once per entry, rather than a pass per feed: a large register has hundreds of
-    thousands."""
-    chosen: list[list[bytes]] = [[] for _ in specs]
-    into: dict[str, list[list[bytes]]] = {}
-    for key, block in events:
-        targets = into.get(key[2])
+def _unchanged_feeds(specs: Sequence[FeedSpec], events: _Events, out_dir: Path, until: date
+                     ) -> dict[str, _Feed]:
+    """The feeds of `specs` that the last run left as this run would, by name: those it need
+    not assemble (see `EventCache`)."""
+    last = events.last
+    if last is None or last.out_dir != out_dir or last.until != until:
+        return {}
+    touched: set[str] = set()
+    for k in (*events.gone, *events.new):
+        touched.update(spec.info.name for spec in specs if spec.keep(k.entry))
+        if len(touched) == len(specs):
+            return {}  # a new default reminder, say: nothing to spare
+    unchanged = {}
+    for spec in specs:
+        name = spec.info.name
+        feed = last.feeds.get(name)
+        if feed is None or feed.spec != spec or name in touched:
+            continue
+        if feed.file is None or _identity(out_dir / f"{name}.ics") == feed.file:
+            unchanged[name] = feed
+    return unchanged
+
+
+def _feed_events(specs: Sequence[FeedSpec], register: Register, events: _Events
+                 ) -> list[list[FeedEvent]]:
+    """The events of each feed of `specs`, in order.
+
+    A feed of everything has them all. After a few changes, a feed the last run had is its
+    events then with the changes made, found by bisection: after an edit, a pass over all
+    the events was most of the cost of republishing. Any other is picked out of all the
+    events: one pass for them all, with each spec asked once per entry, rather than a pass
+    per feed, since a large register has hundreds of thousands.
+    """
+    chosen: list[list[FeedEvent]] = [[] for _ in specs]
+    last = events.last.feeds if events.last is not None else {}
+    few = events.changed_events() <= _FEW
+    picked = []
+    for spec, feed in zip(specs, chosen, strict=True):
+        old = last.get(spec.info.name)
+        if spec.facet == "all":
+            feed += events.events
+        elif few and old is not None and (old.spec.facet, old.spec.key) == (spec.facet, spec.key):
+            feed += _merge(old.events,
+                           [ev for k in events.gone if spec.keep(k.entry) for ev in k.events],
+                           [ev for k in events.new if spec.keep(k.entry) for ev in k.events])
+        else:
+            picked.append((spec, feed))
+    if not picked:
+        return chosen
+    into: dict[str, list[list[FeedEvent]]] = {}
+    for ev in events.events:
+        entry_id = ev[0][2]
+        targets = into.get(entry_id)
         if targets is None:
-            entry = register.entry(key[2])
+            entry = register.entry(entry_id)
             assert entry is not None
-            targets = [feed for spec, feed in zip(specs, chosen, strict=True)
-                       if spec.keep(entry)]
-            into[key[2]] = targets
+            targets = [feed for spec, feed in picked if spec.keep(entry)]
+            into[entry_id] = targets
         for feed in targets:
-            feed.append(block)
+            feed.append(ev)
     return chosen
 
 
@@ -303,8 +449,9 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
 
     `register` is already validated and `revs` holds a revision for each of its entries.
     Files whose bytes would not change are left untouched. With a `cache`, the events it
-    holds from the last run are reused (see `EventCache` for when that is valid). Raises
-    PublishFailed when the folder cannot be written.
+    holds from the last run are reused, and the feeds the last run left that none of the
+    changed entries is in are not assembled again (see `EventCache` for when that is valid).
+    Raises PublishFailed when the folder cannot be written.
     """
     if horizon_years < 0:
         raise ValueError("horizon_years must not be negative")
@@ -316,19 +463,34 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     with gc_paused():
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
-            events, serialised = _events(register, revs, until, cache)
+            events = _events(register, revs, until, cache)
             results: list[FeedResult] = []
             skipped: list[str] = []
             specs = feed_specs(register)
-            for spec, chosen in zip(specs, _feed_events(specs, register, events), strict=True):
-                if not chosen:
+            unchanged = _unchanged_feeds(specs, events, out_dir, until)
+            build = [spec for spec in specs if spec.info.name not in unchanged]
+            chosen = dict(zip([spec.info.name for spec in build],
+                              _feed_events(build, register, events), strict=True))
+            feeds: dict[str, _Feed] = {}
+            for spec in specs:
+                name = spec.info.name
+                path = f"{name}.ics"
+                feed = unchanged.get(name)
+                written = False
+                if feed is None:
+                    evs = chosen[name]
+                    if evs:
+                        # Without a Python step per event: all.ics has hundreds of thousands.
+                        blocks = map(itemgetter(1), evs)
+                        written = write_chunks_if_changed(
+                            out_dir / path, ical.calendar_chunks(spec.info, blocks))
+                    feed = _Feed(spec, evs, _identity(out_dir / path) if evs else None)
+                feeds[name] = feed
+                if not feed.events:
                     # RFC 5545 requires at least one component in a calendar.
-                    skipped.append(spec.info.name)
+                    skipped.append(name)
                     continue
-                data = ical.calendar_bytes(spec.info, chosen)
-                path = f"{spec.info.name}.ics"
-                written = write_if_changed(out_dir / path, data)
-                results.append(FeedResult(spec.info.name, spec.info.title, path, len(chosen),
+                results.append(FeedResult(name, spec.info.title, path, len(feed.events),
                                           written))
 
             current = {f.path for f in results}
@@ -340,5 +502,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
             index_written = write_if_changed(index, index_bytes(results))
         except OSError as exc:
             raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
+    if cache is not None:
+        cache.keep(_Run(events.entries, events.events, until, out_dir, feeds))
     return PublishReport(out_dir, tuple(results), index_written, tuple(removed),
-                         tuple(skipped), until, serialised)
+                         tuple(skipped), until, events.serialised)

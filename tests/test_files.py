@@ -1,11 +1,21 @@
-"""Generated files are replaced atomically and only when their bytes change."""
+"""Generated files are replaced atomically and only when their bytes change, whether they come
+whole or in chunks (a feed, as it is assembled)."""
 
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from calendar_tool.files import write_if_changed
+import pytest
+
+from bench.generate import register_text
+from calendar_tool import ical
+from calendar_tool.files import write_chunks_if_changed, write_if_changed
+from calendar_tool.register import parse_register
+from calendar_tool.revisions import next_revisions
+from calendar_tool.timeline import occurrences
 
 
 def test_writes_new_file_readable_by_all(tmp_path: Path) -> None:
@@ -36,3 +46,101 @@ def test_new_bytes_replace_the_file_in_one_step(tmp_path: Path) -> None:
     assert path.read_bytes() == b"two"
     assert path.stat().st_ino != before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.ics"]
+
+
+# --- bytes that come in chunks ---------------------------------------------------------------
+
+def _names(folder: Path) -> list[str]:
+    """Every name in the folder, temporary files (dot files) included."""
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_feed_in_chunks_is_written_as_calendar_bytes_joins_it(tmp_path: Path) -> None:
+    """A generated feed of more than a thousand events, written from `ical.calendar_chunks`
+    as it comes, is byte for byte `ical.calendar_bytes` of the same events, mode 644, with
+    no temp file left; written again from chunks, it is found unchanged."""
+    register = parse_register(register_text(300), "generated.yaml")
+    revs = next_revisions({}, register, datetime(2025, 6, 1, tzinfo=UTC))
+    writer = ical.EventWriter(register)
+    blocks = [writer.event_bytes(o, revs[o.entry.id])
+              for o in occurrences(register, date(2031, 1, 1)) if o.when is not None]
+    assert len(blocks) > 1000
+    info = ical.FeedInfo("all", "Generated", "A generated register.")
+    path = tmp_path / "all.ics"
+    assert write_chunks_if_changed(path, ical.calendar_chunks(info, iter(blocks))) is True
+    assert path.read_bytes() == ical.calendar_bytes(info, blocks)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    before = path.stat()
+    assert write_chunks_if_changed(path, ical.calendar_chunks(info, iter(blocks))) is False
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _names(tmp_path) == ["all.ics"]
+
+
+def test_equal_bytes_in_other_chunks_leave_the_file_untouched(tmp_path: Path) -> None:
+    """What counts is the bytes, not where the chunks part them: no write, same inode and
+    modification time, no temp file left."""
+    path = tmp_path / "all.ics"
+    write_if_changed(path, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    before = path.stat()
+    chunks = [b"BEGIN:", b"", b"VCALENDAR\r\nEND", b":VCALENDAR\r\n"]
+    assert write_chunks_if_changed(path, iter(chunks)) is False
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _names(tmp_path) == ["all.ics"]
+
+
+MIB = 1 << 20
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    (b"abc", b"abcd"),  # longer
+    (b"abcd", b"abc"),  # shorter
+    (b"abc", b"abd"),  # the same size
+    (b"x" * (3 * MIB), b"x" * (2 * MIB) + b"y" + b"x" * (MIB - 1)),  # past the first piece
+    (b"x" * (3 * MIB), b"x" * (3 * MIB - 1) + b"y"),  # the last byte
+], ids=["longer", "shorter", "same-size", "third-mebibyte", "last-byte"])
+def test_any_difference_is_written(tmp_path: Path, old: bytes, new: bytes) -> None:
+    """Different bytes replace the file, whether the size differs or not and wherever the
+    first difference is."""
+    path = tmp_path / "all.ics"
+    write_if_changed(path, old)
+    assert write_chunks_if_changed(path, (new[i:i + 1000] for i in range(0, len(new), 1000))) \
+        is True
+    assert path.read_bytes() == new
+    assert _names(tmp_path) == ["all.ics"]
+
+
+def test_no_bytes_make_an_empty_file(tmp_path: Path) -> None:
+    """No chunks at all still write the file when there is none; an empty one is then
+    unchanged."""
+    path = tmp_path / "empty.ics"
+    assert write_chunks_if_changed(path, []) is True
+    assert path.read_bytes() == b""
+    assert write_chunks_if_changed(path, []) is False
+
+
+class Broken(Exception):
+    pass
+
+
+def _failing(*chunks: bytes) -> Iterator[bytes]:
+    yield from chunks
+    raise Broken("the feed could not be assembled")
+
+
+def test_a_failure_half_way_leaves_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
+    """Chunks that raise half way: the exception goes through, the old file keeps its bytes,
+    inode and modification time, and no temporary file is left; where there was no file,
+    none is made."""
+    path = tmp_path / "all.ics"
+    write_if_changed(path, b"old bytes")
+    before = path.stat()
+    with pytest.raises(Broken):
+        write_chunks_if_changed(path, _failing(b"new ", b"bytes " * 100_000))
+    after = path.stat()
+    assert path.read_bytes() == b"old bytes"
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _names(tmp_path) == ["all.ics"]
+    with pytest.raises(Broken):
+        write_chunks_if_changed(tmp_path / "new.ics", _failing(b"new bytes"))
+    assert _names(tmp_path) == ["all.ics"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from bench.generate import register_text
-from calendar_tool import notify, service, store
+from calendar_tool import ical, notify, service, store
 from calendar_tool import publish as publishing
 from calendar_tool.clock import FixedClock
+from calendar_tool.errors import PublishFailed
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Register, Revision
 from calendar_tool.publish import EventCache, PublishReport
@@ -456,6 +457,200 @@ def test_the_runner_keeps_its_events_between_runs(engine: store.Engine, tmp_path
     edited = parse_register(edited_text, "generated.yaml")
     assert checked["serialised"] == _dated(edited, entry_id, horizon(NOW.date())) > 1
     assert checked["written"] == 3
+
+
+# --- the feeds kept between runs (EventCache) ------------------------------------------------
+
+# Later the same day: the same horizon, so that feeds are spared only for what did not change.
+SOON = NOW + timedelta(hours=9, minutes=15)
+TITLE_EDIT = ("title: Review practices relating to victims of crime",
+              "title: Review the practices relating to victims of crime")
+# victims-review is in these feeds.
+VICTIMS_REVIEW_FEEDS = {"all", "area-victims", "actor-member-states"}
+
+
+@pytest.fixture
+def assembled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the feeds publishing assembles, in order (their files written or not)."""
+    names: list[str] = []
+    chunks = ical.calendar_chunks
+
+    def spy(info: ical.FeedInfo, events: Iterable[bytes]) -> Iterator[bytes]:
+        names.append(info.name)
+        return chunks(info, events)
+
+    monkeypatch.setattr(ical, "calendar_chunks", spy)
+    return names
+
+
+def _changed(before: dict[str, tuple[int, int, bytes]], folder: Path) -> set[str]:
+    """The files of `folder` whose inode, mtime or bytes differ from `before` (a `_snapshot`)."""
+    after = _snapshot(folder)
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+
+def _cold(register: Register, revs: dict[str, Revision], folder: Path, clock: FixedClock
+          ) -> dict[str, bytes]:
+    """The files publishing writes into an empty folder without a cache."""
+    publishing.publish(register, revs, folder, clock)
+    return _files(folder)
+
+
+def test_an_edit_assembles_and_rewrites_only_the_edited_entrys_feeds(
+        sample: Register, tmp_path: Path, assembled: list[str]) -> None:
+    """With an EventCache, a title edit of one entry assembles and rewrites the feeds it is
+    in, no other: those keep their bytes, inode and mtime, and are reported unchanged with
+    the last run's count; every file is what publishing without the cache writes."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    before = _snapshot(out)
+    assembled.clear()
+
+    edited = _sample(*TITLE_EDIT)
+    revs = next_revisions(revs, edited, SOON)
+    report = publishing.publish(edited, revs, out, FixedClock(SOON), cache=cache)
+    assert {f.name for f in report.feeds if f.written} == VICTIMS_REVIEW_FEEDS
+    assert sorted(assembled) == sorted(VICTIMS_REVIEW_FEEDS)
+    assert _changed(before, out) == {f"{name}.ics" for name in VICTIMS_REVIEW_FEEDS}
+    assert [(f.name, f.events) for f in report.feeds] == \
+        [(name, count) for name, _, count in SAMPLE_FEEDS]
+    assert report.index_written is False
+    assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def test_an_entry_moved_to_another_area_rewrites_both_areas_feeds(
+        sample: Register, tmp_path: Path, assembled: list[str]) -> None:
+    """An entry moved from one area to another: the feed of the area it left and of the one
+    it joined are rewritten, with their new counts, as are all.ics and its actor's feed;
+    the others are not assembled."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    before = _snapshot(out)
+    assembled.clear()
+
+    moved = _sample("    date: 2002..2003\n    actors: [secretary-general]\n"
+                    "    areas: [governance]\n",
+                    "    date: 2002..2003\n    actors: [secretary-general]\n"
+                    "    areas: [victims]\n")
+    revs = next_revisions(revs, moved, SOON)
+    report = publishing.publish(moved, revs, out, FixedClock(SOON), cache=cache)
+    rewritten = {"all", "area-governance", "area-victims", "actor-secretary-general"}
+    assert {f.name for f in report.feeds if f.written} == rewritten
+    assert sorted(assembled) == sorted(rewritten)
+    assert _changed(before, out) == {f"{name}.ics" for name in rewritten} | {"index.json"}
+    counts = {f.name: f.events for f in report.feeds}
+    assert (counts["area-governance"], counts["area-victims"]) == (56, 2)
+    assert _files(out) == _cold(moved, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def _rewrite(path: Path) -> None:
+    path.write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+
+
+def _replace(path: Path) -> None:
+    """The same size, another file (another inode)."""
+    data = path.read_bytes()
+    assert data.count(b"CONFIRMED") > 1
+    other = path.with_name("other")
+    other.write_bytes(data.replace(b"CONFIRMED", b"TENTATIVE"))
+    other.replace(path)
+
+
+@pytest.mark.parametrize("change", [_rewrite, _replace, Path.unlink],
+                         ids=["rewritten", "replaced", "removed"])
+def test_a_feed_changed_on_disk_is_written_again(
+        sample: Register, tmp_path: Path, assembled: list[str],
+        change: Callable[[Path], None]) -> None:
+    """A feed file that someone else rewrote, replaced or removed since the last run is no
+    longer the file the EventCache saw written (its size, mtime or inode differ): the next
+    run assembles it and writes its bytes back, though nothing in the register changed, and
+    leaves the other files alone."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    path = out / "area-governance.ics"
+    good = path.read_bytes()
+    change(path)
+    before = _snapshot(out)
+    assembled.clear()
+
+    report = publishing.publish(sample, revs, out, FixedClock(NOW + timedelta(hours=1)),
+                                cache=cache)
+    assert {f.name for f in report.feeds if f.written} == {"area-governance"}
+    assert assembled == ["area-governance"]
+    assert path.read_bytes() == good
+    assert _changed(before, out) == {"area-governance.ics"}
+    # Written back, the file is the run's again: the next run leaves it alone.
+    assembled.clear()
+    publishing.publish(sample, revs, out, FixedClock(NOW + timedelta(hours=2)), cache=cache)
+    assert assembled == []
+
+
+def test_a_new_register_title_rewrites_every_feed(sample: Register, tmp_path: Path) -> None:
+    """The register's title is in every feed's header but in no entry's revision: no event
+    changes, yet every feed's spec does, so every feed is written again."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    renamed = _sample("  title: Sample register\n", "  title: Renamed register\n")
+    revs = next_revisions(revs, renamed, SOON)
+    report = publishing.publish(renamed, revs, out, FixedClock(SOON), cache=cache)
+    assert report.serialised == 0
+    assert [f.name for f in report.feeds if f.written] == [name for name, _, _ in SAMPLE_FEEDS]
+    assert _files(out) == _cold(renamed, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def test_a_feed_that_empties_and_fills_again_under_a_cache(
+        sample: Register, tmp_path: Path, assembled: list[str]) -> None:
+    """The only entry of an area moves out: its feed is skipped and removed. While nothing
+    comes back it stays skipped without being assembled; when the entry moves back, the
+    feed is written again. Each run writes what a run without the cache writes."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    move = ("    areas: [trafficking]\n", "    areas: [victims]\n")
+    runs: list[tuple[str, Register, set[str], tuple[str, ...], tuple[str, ...]]] = [
+        ("moved", _sample(*move), {"all", "area-victims", "actor-member-states"},
+         ("area-trafficking",), ("area-trafficking.ics",)),
+        ("moved-and-edited", parse_register(
+            SAMPLE.read_text().replace(*move).replace(*TITLE_EDIT), "sample.yaml"),
+         {"all", "area-victims", "actor-member-states"}, ("area-trafficking",), ()),
+        ("back", sample, {"all", "area-victims", "area-trafficking", "actor-member-states"},
+         (), ()),
+    ]
+    for n, (name, register, written, skipped, removed) in enumerate(runs):
+        clock = FixedClock(SOON + timedelta(hours=n))
+        revs = next_revisions(revs, register, clock.now())
+        assembled.clear()
+        report = publishing.publish(register, revs, out, clock, cache=cache)
+        assert {f.name for f in report.feeds if f.written} == written, name
+        assert sorted(assembled) == sorted(written), name
+        assert (report.skipped, report.removed) == (skipped, removed), name
+        assert _files(out) == _cold(register, revs, tmp_path / name, clock), name
+
+
+def test_a_run_that_fails_is_not_kept(sample: Register, tmp_path: Path) -> None:
+    """A run after an edit that fails half way (a feed's path is a folder) keeps nothing:
+    the next run, once the folder is gone, assembles again every feed the edit touched,
+    those the failed run never reached included, and writes those that differ."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    edited = _sample(*TITLE_EDIT)
+    revs = next_revisions(revs, edited, SOON)
+    # Feeds are written in order: all.ics, then area-victims.ics, which fails; the actors'
+    # feeds come after it.
+    (out / "area-victims.ics").unlink()
+    (out / "area-victims.ics").mkdir()
+    with pytest.raises(PublishFailed):
+        publishing.publish(edited, revs, out, FixedClock(SOON), cache=cache)
+    (out / "area-victims.ics").rmdir()
+
+    report = publishing.publish(edited, revs, out, FixedClock(SOON), cache=cache)
+    assert {f.name for f in report.feeds if f.written} == {"area-victims", "actor-member-states"}
+    assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
 
 
 # --- the lint catches what the parsers let through -------------------------------------------
