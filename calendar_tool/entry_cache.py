@@ -21,9 +21,10 @@ import pickle
 from functools import cache
 from pathlib import Path
 
+from calendar_tool import heap
 from calendar_tool.files import write_if_changed
 from calendar_tool.model import Entry
-from calendar_tool.register import Located, gc_paused, load_located
+from calendar_tool.register import Located, load_located
 
 _CODE = ("model.py", "register.py")
 
@@ -46,7 +47,7 @@ def cache_file(folder: Path, register: Path) -> Path:
 def read(path: Path) -> dict[str, Entry]:
     """The entries kept in `path` by their text; empty when there is nothing usable."""
     try:
-        with path.open("rb") as f, gc_paused():
+        with path.open("rb") as f, heap.kept():
             doc = pickle.load(f)
     except Exception:  # a broken cache (truncated, another version) is a cold cache
         return {}

@@ -35,12 +35,11 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
-from calendar_tool import ical
+from calendar_tool import heap, ical
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.files import write_chunks_if_changed, write_if_changed
 from calendar_tool.model import Entry, Occurrence, Register, Revision
-from calendar_tool.register import gc_paused
 from calendar_tool.timeline import (
     DEFAULT_HORIZON_YEARS,
     entry_occurrences,
@@ -460,7 +459,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     # Expanding and serialising a large register makes a million objects that outlive the
     # run or die without cycles; the collector's passes over the heap were a fifth of
     # publishing 100,000 entries.
-    with gc_paused():
+    with heap.kept():
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             events = _events(register, revs, until, cache)

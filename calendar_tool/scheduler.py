@@ -36,7 +36,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from calendar_tool import notify, service, store
+from calendar_tool import heap, notify, service, store
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError
 from calendar_tool.logs import event
@@ -88,6 +88,9 @@ class Runner:
         self._published: date | None = None  # the day the feeds were last published for
         self.event_cache = EventCache()  # republishing after an edit reuses the other events
         self.revisions = service.KeptRevisions()  # and the revisions of the other entries
+        # The watch's reload and the sweep's daily republish run on the scheduler's threads;
+        # one at a time, so that each run finds on disk the files the last one kept.
+        self._publishing = threading.Lock()
         # The register's expanded occurrences, shared by `pending` and `remind` and kept until
         # another Register object (a reload) or a later end than they reach is asked about.
         self.agendas = AgendaCache()
@@ -123,6 +126,9 @@ class Runner:
         self.register = state.register
         self._reported = None
         self.publish(raise_errors=first)
+        # The register and what was derived from it stay until the next edit: out of the
+        # collector's passes, which cost seconds each at 100,000 entries (heap.py).
+        heap.settle()
         # Logged once the feeds are written, so that whoever waits for it sees them.
         event("register.loaded" if first else "register.reloaded", file=str(self.path),
               entries=len(state.register.entries))
@@ -134,9 +140,10 @@ class Runner:
         if reg is None:
             return
         try:
-            report = service.publish_feeds(self.engine, reg, self.options.out_dir, self.clock,
-                                           self.options.horizon_years, self.event_cache,
-                                           self.revisions)
+            with self._publishing:
+                report = service.publish_feeds(self.engine, reg, self.options.out_dir,
+                                               self.clock, self.options.horizon_years,
+                                               self.event_cache, self.revisions)
         except CalendarToolError as exc:
             if raise_errors:
                 raise

@@ -8,6 +8,7 @@ silently drops PostgreSQL would pass while proving nothing about it.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,6 +44,15 @@ def _entry_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Commands run by the tests (in-process or not) keep their entry cache in a folder of
     the session's own, never in the user's ~/.cache."""
     os.environ["CALENDAR_TOOL_CACHE"] = str(tmp_path_factory.mktemp("entry-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_usual() -> Iterator[None]:
+    """Commands and runners freeze the heap of their process (heap.settle), which in-process
+    is the test session's: thaw it after each test, so the session collects its garbage as
+    usual."""
+    yield
+    gc.unfreeze()
 
 
 def _cli(db: str) -> CLI:
