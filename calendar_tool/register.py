@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import gc
 import itertools
 import re
+import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +28,7 @@ from dateutil.rrule import rrulestr
 
 # libyaml's parser: PyYAML's wheels carry it, and the pure-Python one is ten times slower.
 from yaml._yaml import CParser
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound, SourcesMissing
 from calendar_tool.model import (
@@ -45,26 +49,43 @@ from calendar_tool.model import (
 )
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-TOP_FIELDS = {"register": True, "areas": True, "actors": True, "documents": True, "entries": True}
-REGISTER_FIELDS = {"title": True, "description": False, "reminders": False}
-TERM_FIELDS = {"title": True}
-DOCUMENT_FIELDS = {"title": True, "url": False, "file": False}
-ENTRY_FIELDS = {
+
+class _Fields(dict[str, bool]):
+    """The fields a mapping allows, in order, each with whether it is required."""
+
+    def __init__(self, fields: dict[str, bool]) -> None:
+        super().__init__(fields)
+        # Listed apart, as every mapping read looks for them.
+        self.required = tuple(name for name, required in fields.items() if required)
+
+
+TOP_FIELDS = _Fields({"register": True, "areas": True, "actors": True, "documents": True,
+                      "entries": True})
+REGISTER_FIELDS = _Fields({"title": True, "description": False, "reminders": False})
+TERM_FIELDS = _Fields({"title": True})
+DOCUMENT_FIELDS = _Fields({"title": True, "url": False, "file": False})
+ENTRY_FIELDS = _Fields({
     "id": True, "title": True, "kind": True, "date": False, "series": False, "actors": True,
     "areas": True, "sources": True, "description": False, "location": False, "status": False,
     "reminders": False, "note": False,
-}
-SERIES_FIELDS = {
+})
+SERIES_FIELDS = _Fields({
     "rule": True, "start": True, "first": False, "until": False, "count": False,
     "occurrences": False,
-}
-KNOWN_FIELDS = {"date": True, "location": False, "note": False, "status": False, "sources": False}
-SOURCE_FIELDS = {"doc": True, "para": True, "quote": True, "file": False}
-STATUS_FIELDS = {"state": True, "date": False, "note": False}
-RELATIVE_FIELDS = {"from": True, "offset": False, "anchor": False}
+})
+KNOWN_FIELDS = _Fields({"date": True, "location": False, "note": False, "status": False,
+                        "sources": False})
+SOURCE_FIELDS = _Fields({"doc": True, "para": True, "quote": True, "file": False})
+STATUS_FIELDS = _Fields({"state": True, "date": False, "note": False})
+RELATIVE_FIELDS = _Fields({"from": True, "offset": False, "anchor": False})
+
+# Enum members by value: calling the enum to look one up costs a microsecond.
+_KINDS = {k.value: k for k in Kind}
+_STATES = {s.value: s for s in State}
 
 # The finest recurrence each precision can carry: a year-precision series recurs yearly.
 _FREQS = {
@@ -73,12 +94,29 @@ _FREQS = {
     Precision.DAY: {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"},
 }
 
+# The status of an entry that gives none; one for all, as it is frozen.
+_OPEN = Status()
+
 
 class _Invalid(Exception):
     """Raised inside the walker to abandon one value; the problem is already recorded."""
 
 
 Position = tuple[int, int]  # line and column, from 1
+
+# Where a value stands: `path` and `key` together, ".key" for a field and "[key]" for an item
+# (no key: the path is the value's own). The walker passes them apart and joins them only for
+# a problem, which most values never have: building every path cost a twentieth of the walk.
+Key = str | int | None
+
+
+def _sub(path: str, key: Key) -> str:
+    """The path of `key` within `path`."""
+    if key is None:
+        return path
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
 
 
 @dataclass
@@ -92,6 +130,9 @@ class _Walk:
     spots: dict[str, Position] | None = field(default_factory=dict)
     # The first line of the text being walked within the file (an entry chunk's).
     line_offset: int = 0
+    # Dates and offsets read so far, by their text (see `_parsed`).
+    dates: dict[str, DatedValue] = field(default_factory=dict)
+    offsets: dict[str, Offset] = field(default_factory=dict)
 
     def at(self, node: yaml.Node) -> Position:
         return (node.start_mark.line + 1 + self.line_offset, node.start_mark.column + 1)
@@ -104,102 +145,98 @@ class _Walk:
         return _Invalid()
 
     def mapping(
-        self, node: yaml.Node, path: str, fields: dict[str, bool], what: str
+        self, node: yaml.Node, path: str, fields: _Fields, what: str
     ) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
+        if not isinstance(node, MappingNode):
             raise self.fail(node, path, f"must be a mapping ({what}), not {_describe(node)}")
         spots = self.spots
         if spots is not None:
             spots[path] = self.at(node)
         out: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
+            if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, path, "keys must be plain words")
                 continue
-            sub = _join(path, key)
-            if key in out:
-                self.fail(key_node, sub, "appears twice in the same mapping")
-            elif key not in fields:
+            key: str = key_node.value
+            # The usual case first, building no path: a known field, given once.
+            if key in fields and key not in out:
+                out[key] = value_node
+                if spots is not None:
+                    spots[_sub(path, key)] = self.at(value_node)
+            elif key in out:
+                self.fail(key_node, _sub(path, key), "appears twice in the same mapping")
+            else:
                 hint = difflib.get_close_matches(key, list(fields), n=1)
                 tip = f"; did you mean {hint[0]!r}?" if hint else ""
                 allowed = ", ".join(fields)
-                self.fail(key_node, sub, f"unknown field {key!r}{tip} (allowed: {allowed})")
-            else:
-                out[key] = value_node
-                if spots is not None:
-                    spots[sub] = self.at(value_node)
-        for name, required in fields.items():
-            if required and name not in out:
-                self.fail(node, _join(path, name), f"missing required field {name!r} in {what}")
+                self.fail(key_node, _sub(path, key),
+                          f"unknown field {key!r}{tip} (allowed: {allowed})")
+        for name in fields.required:
+            if name not in out:
+                self.fail(node, _sub(path, name), f"missing required field {name!r} in {what}")
         return out
 
-    def seq(self, node: yaml.Node, path: str, what: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, path, f"must be a list of {what}, not {_describe(node)}")
+    def seq(self, node: yaml.Node, path: str, key: Key, what: str) -> list[yaml.Node]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, _sub(path, key),
+                            f"must be a list of {what}, not {_describe(node)}")
+        items: list[yaml.Node] = node.value
         if self.spots is not None:
-            for i, item in enumerate(node.value):
+            path = _sub(path, key)
+            for i, item in enumerate(items):
                 self.spots[f"{path}[{i}]"] = self.at(item)
-        return list(node.value)
+        return items
 
-    def text(self, node: yaml.Node, path: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            raise self.fail(node, path, f"must be text, not {_describe(node)}")
+    def text(self, node: yaml.Node, path: str, key: Key) -> str:
+        if not isinstance(node, ScalarNode) or node.tag == _NULL:
+            raise self.fail(node, _sub(path, key), f"must be text, not {_describe(node)}")
         value: str = node.value.strip()
         if not value:
-            raise self.fail(node, path, "must not be empty")
+            raise self.fail(node, _sub(path, key), "must not be empty")
         return value
 
-    def ident(self, node: yaml.Node, path: str) -> str:
-        value = self.text(node, path)
+    def ident(self, node: yaml.Node, path: str, key: Key) -> str:
+        value = self.text(node, path, key)
         if not _ID.match(value):
             raise self.fail(
-                node, path,
+                node, _sub(path, key),
                 f"{value!r} is not an id: use lower-case letters, digits and single hyphens",
             )
         return value
 
-    def integer(self, node: yaml.Node, path: str, minimum: int) -> int:
-        value = self.text(node, path)
+    def integer(self, node: yaml.Node, path: str, key: Key, minimum: int) -> int:
+        value = self.text(node, path, key)
         if not value.isdigit() or int(value) < minimum:
-            raise self.fail(node, path, f"{value!r} must be a whole number of at least {minimum}")
+            raise self.fail(node, _sub(path, key),
+                            f"{value!r} must be a whole number of at least {minimum}")
         return int(value)
 
-    def choice(self, node: yaml.Node, path: str, enum: type[T]) -> T:
-        value = self.text(node, path)
-        try:
-            return enum(value)  # type: ignore[call-arg]
-        except ValueError:
-            allowed = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
-            raise self.fail(node, path, f"{value!r} is not one of: {allowed}") from None
+    def choice(self, node: yaml.Node, path: str, key: Key, members: dict[str, E]) -> E:
+        """One of an enum's `members` (by value), named by its value."""
+        value = self.text(node, path, key)
+        member = members.get(value)
+        if member is None:
+            allowed = ", ".join(members)
+            raise self.fail(node, _sub(path, key), f"{value!r} is not one of: {allowed}")
+        return member
 
-    def each(self, items: Iterable[T], fn: Callable[[T], Any]) -> list[Any]:
-        """Apply fn to every item, keeping those that did not fail (their problems are kept)."""
-        out = []
-        for item in items:
-            with contextlib.suppress(_Invalid):
-                out.append(fn(item))
-        return out
-
-    def optional(self, fields: dict[str, yaml.Node], name: str, fn: Callable[[yaml.Node], T]
-                 ) -> T | None:
+    def optional(self, fields: dict[str, yaml.Node], path: str, name: str,
+                 check: Callable[[_Walk, yaml.Node, str, str], T]) -> T | None:
+        """`check(self, node, path, name)` for the field `name`, or None when the field is not
+        given or not valid (its problem is recorded)."""
         node = fields.get(name)
         if node is None:
             return None
         try:
-            return fn(node)
+            return check(self, node, path, name)
         except _Invalid:
             return None
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
 def _describe(node: yaml.Node | None) -> str:
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, MappingNode):
         return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
+    if isinstance(node, SequenceNode):
         return "a list"
     if node is None or node.tag == "tag:yaml.org,2002:null":
         return "nothing"
@@ -208,29 +245,36 @@ def _describe(node: yaml.Node | None) -> str:
 
 # --- dated values ----------------------------------------------------------------------------
 
-def _parsed(w: _Walk, node: yaml.Node, path: str, parse: Callable[[str], T]) -> T:
-    """A text value through a model parser, its ValueError becoming a located problem."""
-    value = w.text(node, path)
-    try:
-        return parse(value)
-    except ValueError as exc:
-        raise w.fail(node, path, str(exc)) from None
+def _parsed(w: _Walk, node: yaml.Node, path: str, key: Key, parse: Callable[[str], T],
+            seen: dict[str, T]) -> T:
+    """A text value through a model parser, its ValueError becoming a located problem.
 
-
-def _dated(w: _Walk, node: yaml.Node, path: str) -> DatedValue:
-    return _parsed(w, node, path, DatedValue.parse)
-
-
-def _offset(w: _Walk, node: yaml.Node, path: str) -> Offset:
-    return _parsed(w, node, path, Offset.parse)
-
-
-def _offsets(w: _Walk, node: yaml.Node, path: str) -> tuple[Offset, ...]:
-    items = w.seq(node, path, "durations such as P30D")
-    out: list[Offset] = []
-    for i, item in enumerate(items):
+    The values are frozen, so the values of one text are one object (`seen`, by text): a
+    register repeats its dates thousands of times, and parsing one costs microseconds."""
+    value = w.text(node, path, key)
+    parsed = seen.get(value)
+    if parsed is None:
         try:
-            off = _offset(w, item, f"{path}[{i}]")
+            parsed = seen[value] = parse(value)
+        except ValueError as exc:
+            raise w.fail(node, _sub(path, key), str(exc)) from None
+    return parsed
+
+
+def _dated(w: _Walk, node: yaml.Node, path: str, key: Key) -> DatedValue:
+    return _parsed(w, node, path, key, DatedValue.parse, w.dates)
+
+
+def _offset(w: _Walk, node: yaml.Node, path: str, key: Key) -> Offset:
+    return _parsed(w, node, path, key, Offset.parse, w.offsets)
+
+
+def _offsets(w: _Walk, node: yaml.Node, path: str, key: Key) -> tuple[Offset, ...]:
+    path = _sub(path, key)
+    out: list[Offset] = []
+    for i, item in enumerate(w.seq(node, path, None, "durations such as P30D")):
+        try:
+            off = _offset(w, item, path, i)
         except _Invalid:
             continue
         if off.negative:
@@ -245,63 +289,86 @@ def _offsets(w: _Walk, node: yaml.Node, path: str) -> tuple[Offset, ...]:
 
 def _source(w: _Walk, node: yaml.Node, path: str) -> Source:
     f = w.mapping(node, path, SOURCE_FIELDS, "a source")
-    if {"doc", "para", "quote"} - f.keys():
+    if "doc" not in f or "para" not in f or "quote" not in f:
         raise _Invalid()
     return Source(
-        doc=w.text(f["doc"], f"{path}.doc"),
-        para=w.text(f["para"], f"{path}.para"),
-        quote=w.text(f["quote"], f"{path}.quote"),
-        file=w.optional(f, "file", lambda n: w.text(n, f"{path}.file")),
+        doc=sys.intern(w.text(f["doc"], path, "doc")),  # interned as actors are
+        para=w.text(f["para"], path, "para"),
+        quote=w.text(f["quote"], path, "quote"),
+        file=w.optional(f, path, "file", _Walk.text) if "file" in f else None,  # as in _entry
     )
 
 
-def _sources(w: _Walk, node: yaml.Node, path: str) -> tuple[Source, ...]:
-    items = w.seq(node, path, "sources")
-    return tuple(w.each(enumerate(items), lambda p: _source(w, p[1], f"{path}[{p[0]}]")))
+def _sources(w: _Walk, node: yaml.Node, path: str, key: Key) -> tuple[Source, ...]:
+    path = _sub(path, key)
+    out: list[Source] = []
+    for i, item in enumerate(w.seq(node, path, None, "sources")):
+        try:  # not contextlib.suppress, which costs a microsecond a time
+            out.append(_source(w, item, f"{path}[{i}]"))
+        except _Invalid:
+            continue
+    return tuple(out)
 
 
-def _status(w: _Walk, node: yaml.Node, path: str) -> Status:
-    if isinstance(node, yaml.ScalarNode):
-        return Status(w.choice(node, path, State))
+def _kind(w: _Walk, node: yaml.Node, path: str, key: Key) -> Kind:
+    return w.choice(node, path, key, _KINDS)
+
+
+def _status(w: _Walk, node: yaml.Node, path: str, key: Key) -> Status:
+    if isinstance(node, ScalarNode):
+        return Status(w.choice(node, path, key, _STATES))
+    path = _sub(path, key)
     f = w.mapping(node, path, STATUS_FIELDS, "a status")
     if "state" not in f:
         raise _Invalid()
-    state = w.choice(f["state"], f"{path}.state", State)
-    when = w.optional(f, "date", lambda n: _dated(w, n, f"{path}.date"))
+    state = w.choice(f["state"], path, "state", _STATES)
+    when = w.optional(f, path, "date", _dated)
     if when is not None and (when.precision is not Precision.DAY or when.is_range):
         w.fail(f["date"], f"{path}.date", "the date a status changed is a day, such as 2006-01-15")
         when = None
-    note = w.optional(f, "note", lambda n: w.text(n, f"{path}.note"))
+    note = w.optional(f, path, "note", _Walk.text)
     return Status(state, when.start if when else None, note)
 
 
-def _relative(w: _Walk, node: yaml.Node, path: str) -> Relative:
+def _relative(w: _Walk, node: yaml.Node, path: str, key: Key) -> Relative:
+    path = _sub(path, key)
     f = w.mapping(node, path, RELATIVE_FIELDS, "a relative date {from, offset, anchor}")
     if "from" not in f:
         raise _Invalid()
-    ref = w.text(f["from"], f"{path}.from")
+    ref = w.text(f["from"], path, "from")
     target, sep, number = ref.partition("#")
     if not _ID.match(target) or (sep and not number.isdigit()):
         raise w.fail(f["from"], f"{path}.from",
                      f"{ref!r} must be an entry id, or a series id and occurrence number "
                      "such as commission-sessions#10")
-    offset = w.optional(f, "offset", lambda n: _offset(w, n, f"{path}.offset")) or Offset()
-    anchor = w.optional(f, "anchor", lambda n: w.text(n, f"{path}.anchor")) or "start"
+    offset = w.optional(f, path, "offset", _offset) or Offset()
+    anchor = w.optional(f, path, "anchor", _Walk.text) or "start"
     if anchor not in ("start", "end"):
         w.fail(f["anchor"], f"{path}.anchor", f"{anchor!r} must be 'start' or 'end'")
     return Relative(target, int(number) if sep else None, offset, anchor == "end")
 
 
-def _rule(w: _Walk, node: yaml.Node, path: str, start: DatedValue | None) -> str:
-    rule = w.text(node, path).upper()
+@functools.lru_cache(maxsize=256)
+def _rule_error(rule: str) -> str | None:
+    """Why dateutil refuses the rule, if it does; kept, as a register repeats a few rules
+    thousands of times and reading one costs ten microseconds."""
+    try:
+        rrulestr(rule, dtstart=date(2000, 1, 1))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def _rule(w: _Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | None) -> str:
+    path = _sub(path, key)
+    rule = w.text(node, path, None).upper()
     if rule.startswith("RRULE:"):
         rule = rule[len("RRULE:"):]
     if "DTSTART" in rule:
         raise w.fail(node, path, "give the first date as series.start, not in the rule")
-    try:
-        rrulestr(rule, dtstart=date(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise w.fail(node, path, f"{rule!r} is not an RFC 5545 recurrence rule ({exc})") from None
+    error = _rule_error(rule)
+    if error is not None:
+        raise w.fail(node, path, f"{rule!r} is not an RFC 5545 recurrence rule ({error})")
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
     freq = parts.get("FREQ", "")
     if start is not None and freq not in _FREQS[start.precision]:
@@ -314,49 +381,50 @@ def _rule(w: _Walk, node: yaml.Node, path: str, start: DatedValue | None) -> str
 
 
 def _known(w: _Walk, key: yaml.Node, node: yaml.Node, path: str) -> KnownOccurrence:
-    number = w.integer(key, path, 1)
+    number = w.integer(key, path, None, 1)
     sub = f"{path}[{number}]"
     f = w.mapping(node, sub, KNOWN_FIELDS, "a known occurrence")
     if "date" not in f:
         raise _Invalid()
     return KnownOccurrence(
         number=number,
-        date=_dated(w, f["date"], f"{sub}.date"),
-        location=w.optional(f, "location", lambda n: w.text(n, f"{sub}.location")),
-        note=w.optional(f, "note", lambda n: w.text(n, f"{sub}.note")),
-        status=w.optional(f, "status", lambda n: _status(w, n, f"{sub}.status")),
-        sources=w.optional(f, "sources", lambda n: _sources(w, n, f"{sub}.sources")) or (),
+        date=_dated(w, f["date"], sub, "date"),
+        location=w.optional(f, sub, "location", _Walk.text),
+        note=w.optional(f, sub, "note", _Walk.text),
+        status=w.optional(f, sub, "status", _status),
+        sources=w.optional(f, sub, "sources", _sources) or (),
     )
 
 
-def _series(w: _Walk, node: yaml.Node, path: str) -> Series:
+def _series(w: _Walk, node: yaml.Node, path: str, key: Key) -> Series:
+    path = _sub(path, key)
     f = w.mapping(node, path, SERIES_FIELDS, "a series")
-    start = w.optional(f, "start", lambda n: _dated(w, n, f"{path}.start"))
-    rule = w.optional(f, "rule", lambda n: _rule(w, n, f"{path}.rule", start))
-    first = w.optional(f, "first", lambda n: w.integer(n, f"{path}.first", 0))
+    start = w.optional(f, path, "start", _dated)
+    rule = w.optional(f, path, "rule", lambda w, n, p, k: _rule(w, n, p, k, start))
+    first = w.optional(f, path, "first", lambda w, n, p, k: w.integer(n, p, k, 0))
     first = 1 if first is None else first
-    until = w.optional(f, "until", lambda n: _dated(w, n, f"{path}.until"))
-    count = w.optional(f, "count", lambda n: w.integer(n, f"{path}.count", 1))
+    until = w.optional(f, path, "until", _dated)
+    count = w.optional(f, path, "count", lambda w, n, p, k: w.integer(n, p, k, 1))
     known: list[KnownOccurrence] = []
     occ_node = f.get("occurrences")
     if occ_node is not None:
         sub = f"{path}.occurrences"
-        if not isinstance(occ_node, yaml.MappingNode):
+        if not isinstance(occ_node, MappingNode):
             w.fail(occ_node, sub, "must be a mapping from occurrence number to its date")
         else:
             seen: set[int] = set()
-            for key, value in occ_node.value:
+            for key_node, value in occ_node.value:
                 try:
-                    k = _known(w, key, value, sub)
+                    k = _known(w, key_node, value, sub)
                 except _Invalid:
                     continue
                 if k.number in seen:
-                    w.fail(key, f"{sub}[{k.number}]", "this occurrence is given twice")
+                    w.fail(key_node, f"{sub}[{k.number}]", "this occurrence is given twice")
                 elif k.number < first:
-                    w.fail(key, f"{sub}[{k.number}]",
+                    w.fail(key_node, f"{sub}[{k.number}]",
                            f"occurrence {k.number} comes before the first one ({first})")
                 elif count is not None and k.number >= first + count:
-                    w.fail(key, f"{sub}[{k.number}]",
+                    w.fail(key_node, f"{sub}[{k.number}]",
                            f"occurrence {k.number} is past the last one that count={count} allows")
                 else:
                     seen.add(k.number)
@@ -375,38 +443,51 @@ def _series(w: _Walk, node: yaml.Node, path: str) -> Series:
     return Series(rule, start, first, until, count, tuple(known))
 
 
+def _words(w: _Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str, ...]:
+    """The declared actors or areas an entry names; () when they are not a list."""
+    node = f.get(name)
+    if node is None:
+        return ()
+    path = f"{path}.{name}"
+    try:
+        items = w.seq(node, path, None, f"declared {name}")
+    except _Invalid:
+        return ()
+    if not items:
+        w.fail(node, path, f"name at least one of the declared {name}")
+    out: list[str] = []
+    for i, item in enumerate(items):
+        try:  # not contextlib.suppress, which costs a microsecond a time
+            # Interned: a register names a few dozen actors and areas thousands of times, and
+            # the checks across entries then find each one in the cache rather than in memory.
+            out.append(sys.intern(w.text(item, path, i)))
+        except _Invalid:
+            continue
+    return tuple(out)
+
+
 def _entry(w: _Walk, node: yaml.Node, path: str) -> Entry:
     f = w.mapping(node, path, ENTRY_FIELDS, "an entry")
-    entry_id = w.optional(f, "id", lambda n: w.ident(n, f"{path}.id"))
-    title = w.optional(f, "title", lambda n: w.text(n, f"{path}.title"))
-    kind = w.optional(f, "kind", lambda n: w.choice(n, f"{path}.kind", Kind))
-
-    def words(name: str) -> tuple[str, ...]:
-        node = f.get(name)
-        if node is None:
-            return ()
-        items = w.seq(node, f"{path}.{name}", f"declared {name}")
-        if not items:
-            w.fail(node, f"{path}.{name}", f"name at least one of the declared {name}")
-        return tuple(w.each(enumerate(items), lambda p: w.text(p[1], f"{path}.{name}[{p[0]}]")))
-
-    no_words: tuple[str, ...] = ()
-    actors = _try(lambda: words("actors"), no_words)
-    areas = _try(lambda: words("areas"), no_words)
-    sources = w.optional(f, "sources", lambda n: _sources(w, n, f"{path}.sources")) or ()
-    if "sources" in f and not sources and isinstance(f["sources"], yaml.SequenceNode) \
-            and not f["sources"].value:
-        w.fail(f["sources"], f"{path}.sources", "cite at least one source")
+    entry_id = w.optional(f, path, "id", _Walk.ident)
+    title = w.optional(f, path, "title", _Walk.text)
+    kind = w.optional(f, path, "kind", _kind)
+    actors = _words(w, f, path, "actors")
+    areas = _words(w, f, path, "areas")
+    sources = w.optional(f, path, "sources", _sources) or ()
+    listed = f.get("sources")
+    if isinstance(listed, SequenceNode) and not listed.value:
+        w.fail(listed, f"{path}.sources", "cite at least one source")
 
     dated: DatedValue | None = None
     relative: Relative | None = None
     date_node = f.get("date")
-    if date_node is not None:
-        if isinstance(date_node, yaml.MappingNode):
-            relative = _try(lambda: _relative(w, date_node, f"{path}.date"), None)
-        else:
-            dated = _try(lambda: _dated(w, date_node, f"{path}.date"), None)
-    series = w.optional(f, "series", lambda n: _series(w, n, f"{path}.series"))
+    if isinstance(date_node, MappingNode):
+        relative = w.optional(f, path, "date", _relative)
+    elif date_node is not None:
+        dated = w.optional(f, path, "date", _dated)
+    # Here and below, a field most entries leave out is looked at only when given: `in` costs
+    # a tenth of a call that finds nothing, and those calls were a tenth of reading an entry.
+    series = w.optional(f, path, "series", _series) if "series" in f else None
 
     if kind is Kind.STANDING:
         for name in ("date", "series"):
@@ -420,18 +501,17 @@ def _entry(w: _Walk, node: yaml.Node, path: str) -> Entry:
             w.fail(node, f"{path}.date",
                    f"a {kind} needs a date or a series (or kind: standing if it has none)")
 
-    status = w.optional(f, "status", lambda n: _status(w, n, f"{path}.status")) or Status()
-    reminders = w.optional(f, "reminders", lambda n: _offsets(w, n, f"{path}.reminders"))
-    text = {
-        name: w.optional(f, name, lambda n, name=name: w.text(n, f"{path}.{name}"))  # type: ignore[misc]
-        for name in ("description", "location", "note")
-    }
+    status = (w.optional(f, path, "status", _status) if "status" in f else None) or _OPEN
+    reminders = w.optional(f, path, "reminders", _offsets) if "reminders" in f else None
+    description = w.optional(f, path, "description", _Walk.text) if "description" in f else None
+    location = w.optional(f, path, "location", _Walk.text) if "location" in f else None
+    note = w.optional(f, path, "note", _Walk.text) if "note" in f else None
     if entry_id is None or title is None or kind is None:
         raise _Invalid()
     return Entry(
         id=entry_id, title=title, kind=kind, actors=actors, areas=areas, sources=sources,
         date=dated, relative=relative, series=series, status=status, reminders=reminders,
-        description=text["description"], location=text["location"], note=text["note"],
+        description=description, location=location, note=note,
     )
 
 
@@ -445,19 +525,19 @@ def _try(fn: Callable[[], T], default: T) -> T:
 def _terms(w: _Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
     if node is None:
         return {}
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(node, MappingNode):
         w.fail(node, path, f"must be a mapping of key: {{title: ...}}, not {_describe(node)}")
         return {}
     out: dict[str, Term] = {}
     for key_node, value in node.value:
         try:
-            key = w.ident(key_node, path)
+            key = w.ident(key_node, path, None)
             sub = f"{path}.{key}"
             if key in out:
                 w.fail(key_node, sub, "declared twice")
                 continue
             f = w.mapping(value, sub, TERM_FIELDS, "a declaration with a title")
-            out[key] = Term(key, w.text(f["title"], f"{sub}.title") if "title" in f else key)
+            out[key] = Term(key, w.text(f["title"], sub, "title") if "title" in f else key)
         except _Invalid:
             continue
     return out
@@ -466,14 +546,14 @@ def _terms(w: _Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
 def _documents(w: _Walk, node: yaml.Node | None) -> dict[str, Document]:
     if node is None:
         return {}
-    if not isinstance(node, yaml.MappingNode):
+    if not isinstance(node, MappingNode):
         w.fail(node, "documents", f"must be a mapping of symbol: {{title, url, file}}, not "
                                   f"{_describe(node)}")
         return {}
     out: dict[str, Document] = {}
     for key_node, value in node.value:
         try:
-            key = w.text(key_node, "documents")
+            key = w.text(key_node, "documents", None)
             sub = f"documents.{key}"
             if key in out:
                 w.fail(key_node, sub, "declared twice")
@@ -481,9 +561,9 @@ def _documents(w: _Walk, node: yaml.Node | None) -> dict[str, Document]:
             f = w.mapping(value, sub, DOCUMENT_FIELDS, "a document")
             out[key] = Document(
                 key,
-                w.text(f["title"], f"{sub}.title") if "title" in f else key,
-                w.optional(f, "url", lambda n, sub=sub: w.text(n, f"{sub}.url")),  # type: ignore[misc]
-                w.optional(f, "file", lambda n, sub=sub: w.text(n, f"{sub}.file")),  # type: ignore[misc]
+                w.text(f["title"], sub, "title") if "title" in f else key,
+                w.optional(f, sub, "url", _Walk.text),
+                w.optional(f, sub, "file", _Walk.text),
             )
         except _Invalid:
             continue
@@ -493,75 +573,106 @@ def _documents(w: _Walk, node: yaml.Node | None) -> dict[str, Document]:
 # --- cross-entry checks ----------------------------------------------------------------------
 
 def _check_references(w: _Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
-    """Vocabulary, documents, dangling references and cycles. Positions are looked up only
-    for a problem: in a large register most entries' are never needed."""
+    """Vocabulary, documents, dangling references and cycles. Paths, hints and positions are
+    made only for a problem: in a large register most entries have none."""
+    relatives: list[tuple[Entry, Relative]] = []
     for entry in reg.entries:
-        path = paths[entry.id]
-        for name, vocab in (("actors", reg.actors), ("areas", reg.areas)):
-            for i, word in enumerate(getattr(entry, name)):
-                if word not in vocab:
-                    hint = difflib.get_close_matches(word, list(vocab), n=1)
-                    tip = f"; did you mean {hint[0]!r}?" if hint else ""
-                    w.fail(spots.at(f"{path}.{name}[{i}]"), f"{path}.{name}[{i}]",
-                           f"{word!r} is not declared under {name}{tip}")
-        for src_path, src in _cited(entry, path):
-            if src.doc not in reg.documents:
-                hint = difflib.get_close_matches(src.doc, list(reg.documents), n=1)
-                tip = f"; did you mean {hint[0]!r}?" if hint else ""
-                w.fail(spots.at(f"{src_path}.doc"), f"{src_path}.doc",
-                       f"{src.doc!r} is not declared under documents{tip}")
+        if entry.relative is not None:
+            relatives.append((entry, entry.relative))
+        if not _declared(reg, entry):
+            _report_undeclared(w, reg, entry, paths[entry.id], spots)
 
-    for entry in reg.entries:
-        rel = entry.relative
-        if rel is None:
-            continue
-        path = f"{paths[entry.id]}.date.from"
+    for entry, rel in relatives:
+        message = _relative_problem(reg, entry, rel)
+        if message is not None:
+            path = paths[entry.id]
+            w.fail(spots.at(f"{path}.date"), f"{path}.date.from", message)
 
-        def fail(message: str, date_path: str = f"{paths[entry.id]}.date",
-                 path: str = path) -> None:
-            w.fail(spots.at(date_path), path, message)
-
-        target = reg.entry(rel.target)
-        if target is None:
-            hint = difflib.get_close_matches(rel.target, [e.id for e in reg.entries], n=1)
-            tip = f"; did you mean {hint[0]!r}?" if hint else ""
-            fail(f"{rel.target!r} is not an entry of the register{tip}")
-        elif target.id == entry.id:
-            fail("an entry cannot be dated from itself")
-        elif rel.number is None and target.series is not None:
-            fail(f"{rel.target!r} is a series: name one occurrence, such as "
-                 f"{rel.target}#{target.series.first}")
-        elif rel.number is not None and target.series is None:
-            fail(f"{rel.target!r} is not a series, so it has no occurrence "
-                 f"#{rel.number}")
-        elif rel.number is not None and target.series is not None:
-            s = target.series
-            last = s.last_number
-            if rel.number < s.first or (last is not None and rel.number > last):
-                span = f"{s.first} to {last}" if last is not None else f"from {s.first} on"
-                fail(f"{rel.target!r} has no occurrence #{rel.number} "
-                     f"(its occurrences are numbered {span})")
-        elif target.kind is Kind.STANDING:
-            fail(f"{rel.target!r} is a standing obligation with no date to count "
-                 "from")
-
-    # Cycles: follow each relative chain; report each cycle once, at its first entry.
-    reported: set[str] = set()
-    for entry in reg.entries:
-        chain: list[str] = []
-        current: Entry | None = entry
-        while current is not None and current.relative is not None:
-            if current.id in chain:
-                cycle = chain[chain.index(current.id):]
-                if not reported.intersection(cycle):
-                    reported.update(cycle)
-                    first = min(cycle, key=lambda i: spots.at(paths[i]) or (0, 0))
-                    loop = " -> ".join([*cycle, current.id])
-                    w.fail(spots.at(f"{paths[first]}.date"), f"{paths[first]}.date.from",
-                           f"dates refer to each other in a cycle: {loop}")
+    # Cycles, followed through ids alone. Each entry counts from at most one other, so the
+    # walk from an entry can stop at any entry an earlier walk passed (whatever lies beyond
+    # is known): every entry is passed once. A cycle is found by the first walk into it, as
+    # the register orders walks, and reported at its first entry in the file.
+    counts_from = {entry.id: rel.target for entry, rel in relatives}
+    passed: set[str] = set()
+    for start in counts_from:
+        walk: list[str] = []
+        on_walk: set[str] = set()
+        current = start
+        while current in counts_from and current not in passed:
+            if current in on_walk:
+                cycle = walk[walk.index(current):]
+                first = min(cycle, key=lambda i: spots.at(paths[i]) or (0, 0))
+                loop = " -> ".join([*cycle, current])
+                w.fail(spots.at(f"{paths[first]}.date"), f"{paths[first]}.date.from",
+                       f"dates refer to each other in a cycle: {loop}")
                 break
-            chain.append(current.id)
-            current = reg.entry(current.relative.target)
+            walk.append(current)
+            on_walk.add(current)
+            current = counts_from[current]
+        passed.update(walk)
+
+
+def _declared(reg: Register, entry: Entry) -> bool:
+    """Whether every actor, area and document the entry names is declared."""
+    for word in entry.actors:
+        if word not in reg.actors:
+            return False
+    for word in entry.areas:
+        if word not in reg.areas:
+            return False
+    for src in entry.sources:
+        if src.doc not in reg.documents:
+            return False
+    if entry.series is not None:
+        for known in entry.series.known:
+            for src in known.sources:
+                if src.doc not in reg.documents:
+                    return False
+    return True
+
+
+def _report_undeclared(w: _Walk, reg: Register, entry: Entry, path: str, spots: Spots) -> None:
+    """A problem for each actor, area and document the entry names that is not declared."""
+    for name, vocab in (("actors", reg.actors), ("areas", reg.areas)):
+        for i, word in enumerate(getattr(entry, name)):
+            if word not in vocab:
+                hint = difflib.get_close_matches(word, list(vocab), n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else ""
+                w.fail(spots.at(f"{path}.{name}[{i}]"), f"{path}.{name}[{i}]",
+                       f"{word!r} is not declared under {name}{tip}")
+    for src_path, src in _cited(entry, path):
+        if src.doc not in reg.documents:
+            hint = difflib.get_close_matches(src.doc, list(reg.documents), n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            w.fail(spots.at(f"{src_path}.doc"), f"{src_path}.doc",
+                   f"{src.doc!r} is not declared under documents{tip}")
+
+
+def _relative_problem(reg: Register, entry: Entry, rel: Relative) -> str | None:
+    """What is wrong with what a relative date counts from, if anything."""
+    target = reg.entry(rel.target)
+    if target is None:
+        hint = difflib.get_close_matches(rel.target, [e.id for e in reg.entries], n=1)
+        tip = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"{rel.target!r} is not an entry of the register{tip}"
+    if target.id == entry.id:
+        return "an entry cannot be dated from itself"
+    if rel.number is None:
+        if target.series is not None:
+            return (f"{rel.target!r} is a series: name one occurrence, such as "
+                    f"{rel.target}#{target.series.first}")
+        if target.kind is Kind.STANDING:
+            return f"{rel.target!r} is a standing obligation with no date to count from"
+        return None
+    s = target.series
+    if s is None:
+        return f"{rel.target!r} is not a series, so it has no occurrence #{rel.number}"
+    last = s.last_number
+    if rel.number < s.first or (last is not None and rel.number > last):
+        span = f"{s.first} to {last}" if last is not None else f"from {s.first} on"
+        return (f"{rel.target!r} has no occurrence #{rel.number} "
+                f"(its occurrences are numbered {span})")
+    return None
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -576,14 +687,25 @@ def _cited(entry: Entry, path: str) -> list[tuple[str, Source]]:
     return cited
 
 
+def _all_sources(entry: Entry) -> tuple[Source, ...]:
+    """The sources of `_cited`, in its order, without building their paths."""
+    if entry.series is None or not entry.series.known:
+        return entry.sources
+    return entry.sources + tuple(s for k in entry.series.known for s in k.sources)
+
+
 def quote_count(reg: Register) -> int:
     """How many sources (each with its quote) the register cites."""
-    return sum(len(_cited(e, "")) for e in reg.entries)
+    return sum(len(_all_sources(e)) for e in reg.entries)
 
 
 # --- reading the text --------------------------------------------------------------------------
 
 _NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_NULL_WORDS = frozenset(("", "~", "null", "Null", "NULL"))
 
 
 class _Composer(CParser):
@@ -594,11 +716,10 @@ class _Composer(CParser):
     work thrown away: a fifth of the time to compose a large register."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode:
-            plain = implicit[0]
-            return _NULL if plain and value in ("", "~", "null", "Null", "NULL") else \
-                "tag:yaml.org,2002:str"
-        return "tag:yaml.org,2002:map" if kind is yaml.MappingNode else "tag:yaml.org,2002:seq"
+        # Called for every node, so module constants rather than lookups through `yaml`.
+        if kind is ScalarNode:
+            return _NULL if implicit[0] and value in _NULL_WORDS else _STR
+        return _MAP if kind is MappingNode else _SEQ
 
     def descend_resolver(self, *args: Any) -> None:
         pass
@@ -628,7 +749,8 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass is made at twice the cost, and a read makes one per entry.
+@dataclass(slots=True)
 class _Chunk:
     """The text of one item of the `entries` list, from its `-` line to the next item's."""
 
@@ -636,7 +758,12 @@ class _Chunk:
     text: str
 
 
-_ENTRIES_KEY = re.compile(r"^entries:[ \t]*(?:#[^\n]*)?\r?$", re.M)
+# Each pattern that searches the whole text starts with a newline rather than ^: the regex
+# engine can then jump from newline to newline, where with ^ it tries every character (a
+# quarter of a second a pattern on 100,000 entries).
+_ENTRIES_KEY = r"entries:[ \t]*(?:#[^\n]*)?\r?$"
+_ENTRIES_KEY_FIRST = re.compile(_ENTRIES_KEY, re.M)  # on the first line, by match()
+_ENTRIES_KEY_LATER = re.compile(r"\n" + _ENTRIES_KEY, re.M)
 _CONTENT = re.compile(r"^( *)([^ \r\n#])", re.M)
 
 
@@ -648,7 +775,8 @@ def _split(text: str) -> tuple[str, list[_Chunk]] | None:
     text changed. A split that is wrong cannot go unnoticed: the head must compose to a
     mapping whose `entries` is empty, and each chunk to a list of exactly one item, or the
     whole text is composed at once as before."""
-    keys = list(_ENTRIES_KEY.finditer(text))
+    keys = [m for m in (_ENTRIES_KEY_FIRST.match(text), *_ENTRIES_KEY_LATER.finditer(text))
+            if m is not None]
     if len(keys) != 1:
         return None
     body = keys[0].end() + 1
@@ -657,23 +785,22 @@ def _split(text: str) -> tuple[str, list[_Chunk]] | None:
             (" ", "\n", "\r"):
         return None
     indent = len(first.group(1))
-    # The list ends at the first line that starts left of its dashes (comments aside).
-    end_at = re.compile(rf"^ {{0,{indent - 1}}}[^ \r\n#]" if indent else r"^[^ \r\n#-]", re.M)
+    # The list ends at the first line that starts left of its dashes (comments aside); the
+    # first line of the list is not one, so the newline before it can lead the pattern.
+    end_at = re.compile(rf"\n {{0,{indent - 1}}}[^ \r\n#]" if indent else r"\n[^ \r\n#-]")
     found = end_at.search(text, first.start())
-    end = found.start() if found else len(text)
-    item = "\n" + " " * indent + "-"
-    starts = [first.start()]
-    at = text.find(item, first.start(), end)
-    while at >= 0:
-        if text[at + len(item):at + len(item) + 1] in (" ", "\n", "\r"):
-            starts.append(at + 1)
-        at = text.find(item, at + 1, end)
+    end = found.start() + 1 if found else len(text)
+    item = re.compile(rf"\n {{{indent}}}-(?=[ \r\n])")
+    starts = [first.start(), *(m.start() + 1 for m in item.finditer(text, first.start(), end))]
     line = text.count("\n", 0, first.start())
     chunks = []
-    for a, b in zip(starts, [*starts[1:], end], strict=True):
-        chunks.append(_Chunk(line, text[a:b]))
-        line += text.count("\n", a, b)
-    head = text[:body] + "\n" * text.count("\n", body, end) + text[end:]
+    for a, b in itertools.pairwise([*starts, end]):
+        piece = text[a:b]
+        chunks.append(_Chunk(line, piece))
+        line += piece.count("\n")
+    # `line` is now the number of newlines before `end`: the blank lines that stand for the
+    # entries are those after `body`, without counting through the entries again.
+    head = text[:body] + "\n" * (line - text.count("\n", 0, body)) + text[end:]
     return head, chunks
 
 
@@ -808,44 +935,48 @@ def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
     head = _try(lambda: w.mapping(top["register"], "register", REGISTER_FIELDS, "the register's "
                                   "title, description and reminders"), no_fields) \
         if "register" in top else {}
-    title = w.optional(head, "title", lambda n: w.text(n, "register.title")) or filename
-    description = w.optional(head, "description", lambda n: w.text(n, "register.description"))
-    reminders = w.optional(head, "reminders", lambda n: _offsets(w, n, "register.reminders"))
+    title = w.optional(head, "register", "title", _Walk.text) or filename
+    description = w.optional(head, "register", "description", _Walk.text)
+    reminders = w.optional(head, "register", "reminders", _offsets)
     areas = _terms(w, top.get("areas"), "areas")
     actors = _terms(w, top.get("actors"), "actors")
     documents = _documents(w, top.get("documents"))
 
     assert w.spots is not None
     spots = Spots(filename, w.spots, chunks)
+    items: Sequence[yaml.Node | _Chunk]
     if chunks is None:
         no_nodes: list[yaml.Node] = []
-        items: Iterable[tuple[yaml.Node | _Chunk, int]] = (
-            (node, 0) for node in (_try(lambda: w.seq(top["entries"], "entries", "entries"),
-                                        no_nodes) if "entries" in top else []))
+        items = _try(lambda: w.seq(top["entries"], "entries", None, "entries"), no_nodes) \
+            if "entries" in top else []
     else:
         listed = top.get("entries")
-        if not isinstance(listed, yaml.ScalarNode) or listed.tag != _NULL or listed.value:
+        if not isinstance(listed, ScalarNode) or listed.tag != _NULL or listed.value:
             raise _Unsplit()
-        items = ((c, c.line) for c in chunks)
+        items = chunks
 
     entries: list[Entry] = []
     paths: dict[str, str] = {}
     kept = w.spots
-    for i, (item, line) in enumerate(items):
+    for i, item in enumerate(items):
         path = f"entries[{i}]"
-        entry = reuse.get(item.text) if isinstance(item, _Chunk) else None
-        if entry is None:
-            if isinstance(item, _Chunk):
+        if isinstance(item, _Chunk):
+            entry = reuse.get(item.text) if reuse else None  # a cold read hashes no text
+            if entry is None:
+                node = _chunk_node(item)
                 # An entry's positions are not kept (see Spots); its problems have theirs.
-                node, w.spots, w.line_offset = _chunk_node(item), None, line
-            else:
-                node = item
+                w.spots, w.line_offset = None, item.line
+                try:
+                    entry = _entry(w, node, path)
+                except _Invalid:
+                    continue
+                finally:
+                    w.spots, w.line_offset = kept, 0
+        else:
             try:
-                entry = _entry(w, node, path)
+                entry = _entry(w, item, path)
             except _Invalid:
                 continue
-            finally:
-                w.spots, w.line_offset = kept, 0
         if entry.id in paths:
             first = spots.at(f"{paths[entry.id]}.id")
             w.fail(spots.at(f"{path}.id"), f"{path}.id",

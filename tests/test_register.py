@@ -284,3 +284,138 @@ def test_arbitrary_text_gives_clean_errors(text: str) -> None:
         parse_register(text, "t.yaml")
     except RegisterInvalid as exc:
         assert exc.problems
+
+
+# --- splitting the entries, and what is read once per text ------------------------------------
+
+_TWO = HEADER + entry("a", "2005") + entry("b", "2006", area="victim")
+
+
+@pytest.mark.parametrize("text", [
+    # Blank lines and comments between entries, at their indent and at the margin.
+    HEADER + entry("a", "2005") + "\n  # between\n\n# at the margin\n" + entry("b", "2005-13")
+    + "  # after the last\n",
+    _TWO.replace("\n", "\r\n"),
+    # An item whose first line holds only a comment, and one whose dash stands alone.
+    _TWO.replace("  - id: a", "  - # the first\n    id: a").replace("  - id: b", "  -\n    id: b"),
+    # `entries:` on the first line, with a comment, and the other keys after the list.
+    "entries:  # the list first\n" + _TWO.split("entries:\n", 1)[1] + HEADER.split("entries:")[0],
+    # A list indented by four, ended by a key at the margin.
+    HEADER + (entry("a", "2005") + entry("b", "2006", area="victim")).replace("\n", "\n  ")
+    .replace("  - id:", "    - id:", 1).rstrip(" ") + "actors:\n  x: {title: X}\n",
+])
+def test_split_keeps_every_line_where_it_was(text: str) -> None:
+    """Each chunk is the text of its lines, starting on its own line; the head keeps the line
+    count with the entries' lines blank; and what is read matches reading the text whole."""
+    from calendar_tool.register import _split
+
+    parts = _split(text)
+    assert parts is not None
+    head, chunks = parts
+    lines = text.splitlines(keepends=True)
+    assert len(head.splitlines()) == len(lines)
+    assert [c.text.lstrip(" ")[:1] for c in chunks] == ["-"] * len(chunks)
+    for c in chunks:
+        assert "".join(lines[c.line:c.line + c.text.count("\n")]) == c.text
+        assert head.splitlines()[c.line] == ""
+    assert _outcome(lambda: parse_register(text, "r.yaml")) == \
+        _outcome(lambda: _whole(text, "r.yaml"))
+
+
+def test_problems_after_comments_and_crlf_are_on_their_lines() -> None:
+    """Lines in a chunk count from the chunk's first line, whatever came before it."""
+    text = HEADER + entry("a", "2005") + "\n  # between\n\n" + entry("b", "2005-13")
+    line = (HEADER + entry("a", "2005") + "\n  # between\n\n").count("\n") + 4
+    expected = [f"r.yaml:{line}:11: entries[1].date: '2005-13' is not a real date (bad month "
+                "number 13; must be 1-12)"]
+    assert _problems(text) == expected
+    assert _problems(text.replace("\n", "\r\n")) == expected
+
+
+def test_a_second_entries_key_is_not_split() -> None:
+    """Two `entries:` keys at the margin: the text is read whole, which reports the second."""
+    from calendar_tool.register import _split
+
+    text = _TWO + "entries:\n" + entry("c", "2007")
+    assert _split(text) is None
+    line = _TWO.count("\n") + 1
+    assert f"r.yaml:{line}:1: entries: appears twice in the same mapping" in _problems(text)
+
+
+def test_a_value_repeated_across_entries_is_checked_in_each() -> None:
+    """Dates, offsets and rules are read once per text, their problems reported each time."""
+    series = "series: {rule: FREQ=SOMETIMES, start: 1992}"
+    text = (HEADER + entry("a", "2005-02-30") + entry("b", "2005-02-30")
+            + entry("c", "{from: a, offset: soon}") + entry("d", "{from: a, offset: soon}")
+            + entry("e", "2005", kind="session").replace("date: 2005", series)
+            + entry("f", "2005", kind="session").replace("date: 2005", series))
+    assert [p.split(": ", 1)[0] for p in _problems(text)] == [
+        f"r.yaml:{line}:{col}" for line, col in
+        ((16, 11), (23, 11), (30, 29), (37, 29), (44, 20), (51, 20))]
+    good = HEADER + entry("a", "2005-02") + entry("b", "2005-02")
+    a, b = parse_register(good, "r.yaml").entries
+    assert a.date == b.date == DatedValue.month(2005, 2)
+
+
+def test_a_misspelt_kind_lists_the_kinds() -> None:
+    text = HEADER + entry("a", "2005", kind="deadlne")
+    assert _problems(text) == [
+        "r.yaml:15:11: entries[0].kind: 'deadlne' is not one of: deadline, target, report, "
+        "period, event, session, standing"]
+
+
+_OCCURRENCE = ("series:\n  rule: FREQ=YEARLY\n  start: 2000\n  occurrences:\n"
+               "    2: {date: 2001, sources: [{doc: DOC, para: '1', quote: q}]}")
+
+
+def test_sources_of_occurrences_are_counted_and_checked() -> None:
+    """A known occurrence's sources are quotes too, and their documents must be declared."""
+    from calendar_tool.register import quote_count
+
+    ok = HEADER + entry("s", "x", kind="session").replace("    date: x\n", "") \
+        .replace("  - id: s", "  - id: s\n    " + _OCCURRENCE.replace("DOC", "D/1")
+                 .replace("\n", "\n    "))
+    assert quote_count(parse_register(ok, "r.yaml")) == 2
+    assert _problems(ok.replace("doc: D/1, para: '1', quote: q}]}", "doc: D/2, para: '1', "
+                                "quote: q}]}")) == [
+        "r.yaml:18:41: entries[0].series.occurrences[2].sources[0].doc: 'D/2' is not declared "
+        "under documents; did you mean 'D/1'?"]
+
+
+def _cycles_naively(targets: dict[str, str], order: list[str]) -> list[tuple[str, str]]:
+    """(first entry, loop) of each cycle, following the chain from every entry afresh."""
+    reported: set[str] = set()
+    found = []
+    for start in order:
+        chain: list[str] = []
+        current = start
+        while current in targets:
+            if current in chain:
+                cycle = chain[chain.index(current):]
+                if not reported.intersection(cycle):
+                    reported.update(cycle)
+                    found.append((min(cycle, key=order.index), " -> ".join([*cycle, current])))
+                break
+            chain.append(current)
+            current = targets[current]
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 12)), min_size=1, max_size=12))
+def test_cycles_are_reported_once_each_at_their_first_entry(froms: list[int | None]) -> None:
+    """Entry i counts from entry froms[i] (None: it has a date; past the end: a missing
+    entry): each cycle is one problem, at its first entry, worded from where the first chain
+    in the register's order enters it."""
+    ids = [f"e{i}" for i in range(len(froms))]
+    targets = {ids[i]: f"e{j}" for i, j in enumerate(froms) if j is not None}
+    text = HEADER + "".join(entry(i, f"{{from: {targets[i]}}}" if i in targets else "2005")
+                            for i in ids)
+    header = HEADER.count("\n")
+    expected = [f"r.yaml:{header + 7 * ids.index(first) + 4}:11: entries[{ids.index(first)}]"
+                f".date.from: dates refer to each other in a cycle: {loop}"
+                for first, loop in sorted(_cycles_naively(targets, ids),
+                                          key=lambda c: ids.index(c[0]))]  # problems come sorted
+    got = _outcome(lambda: parse_register(text, "r.yaml"))
+    problems = got if isinstance(got, list) else []
+    assert [p for p in problems if "in a cycle" in p] == expected
