@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import gc
 import itertools
 import re
 import sys
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -30,6 +29,7 @@ from dateutil.rrule import rrulestr
 from yaml._yaml import CParser
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from calendar_tool import heap
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound, SourcesMissing
 from calendar_tool.model import (
     DatedValue,
@@ -736,19 +736,6 @@ def _compose(text: str) -> yaml.Node | None:
         parser.dispose()
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Composing a large register makes millions of objects and no garbage cycles; the
-    collector's passes over them were three quarters of the time to read 10,000 entries."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 # Not frozen: a frozen dataclass is made at twice the cost, and a read makes one per entry.
 @dataclass(slots=True)
 class _Chunk:
@@ -893,7 +880,8 @@ def parse_located(text: str, filename: str = "obligations.yaml",
     walked again. An entry is a function of its own text alone, so an edit invalidates exactly
     the entries it touches; everything that looks across entries (vocabulary, references,
     cycles, dates) is checked again on every parse."""
-    with gc_paused():
+    # Millions of new objects and no garbage cycles: see heap.py.
+    with heap.kept():
         parts = _split(text)
         if parts is not None:
             try:
