@@ -9,15 +9,15 @@ expanding or publishing a large register does again and again: those passes were
 a quarter of every step at 100,000 entries. Pausing the collector alone only defers them:
 the first pass after walks everything made during the pause. So:
 
-- `kept()` around work that makes many objects, no cyclic garbage, and keeps most of what it
-  makes (reading the register, serialising feed events): the collector is off while it runs,
-  and what exists at the end is settled;
-- `settle()` moves everything that exists now out of the collector's sight (`gc.freeze`), so
-  later passes walk only what is made after.
+`kept()` goes around work that makes many objects, no cyclic garbage, and keeps most of
+what it makes (reading the register, serialising feed events): the collector is off while it
+runs, and what exists at the end is moved out of its sight (`gc.freeze`), so that later
+passes walk only what is made after. A reload of `run` ends with publishing, so it ends
+frozen too.
 
-Settled objects are still freed by reference counting; only cyclic garbage among them would
+Frozen objects are still freed by reference counting; only cyclic garbage among them would
 never be collected. The objects a register is made of hold no cycles (tests/test_heap.py
-checks that a replaced register is freed with the collector off), so settling after each load
+checks that a replaced register is freed with the collector off), so freezing after each load
 of a long-running process does not leak.
 """
 
@@ -30,18 +30,13 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def kept() -> Iterator[None]:
-    """The collector off for the duration, then what exists settled and the collector back
+    """The collector off for the duration, then what exists frozen and the collector back
     to how it was (nesting is fine)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        settle()
+        gc.freeze()
         if enabled:
             gc.enable()
-
-
-def settle() -> None:
-    """Keep everything that exists now out of the collector's later passes."""
-    gc.freeze()

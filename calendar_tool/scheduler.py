@@ -36,7 +36,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from calendar_tool import heap, notify, service, store
+from calendar_tool import notify, service, store
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError
 from calendar_tool.logs import event
@@ -126,9 +126,6 @@ class Runner:
         self.register = state.register
         self._reported = None
         self.publish(raise_errors=first)
-        # The register and what was derived from it stay until the next edit: out of the
-        # collector's passes, which cost seconds each at 100,000 entries (heap.py).
-        heap.settle()
         # Logged once the feeds are written, so that whoever waits for it sees them.
         event("register.loaded" if first else "register.reloaded", file=str(self.path),
               entries=len(state.register.entries))

@@ -89,10 +89,11 @@ class KeptRevisions:
 
     What invalidates them: a write by another process (several `run` processes may share one
     PostgreSQL), seen in the store's count of revision writes (`store.revisions_written`)
-    having moved by more than this process's own writes."""
+    having moved by more than this process's own writes.
+
+    One sync at a time uses them: `Runner.publish` holds its lock around the sync."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()  # a reload and the daily republish may sync at once
         self.written: int | None = None  # the store's count when `revisions` were current
         self.revisions: dict[str, Revision] = {}
 
@@ -106,16 +107,15 @@ def sync(engine: store.Engine, register: Register, now: datetime,
         new = revisions.next_revisions(old, register, now)
         store.save_revisions(engine, old, new)
         return new
-    with kept.lock:
-        before = store.revisions_written(engine)
-        old = kept.revisions if kept.written == before else store.load_revisions(engine)
-        new = revisions.next_revisions(old, register, now)
-        mine = 1 if store.save_revisions(engine, old, new) else 0
-        after = store.revisions_written(engine)
-        # Any other count means another process wrote in between: read them again next time.
-        kept.written = after if after == before + mine else None
-        kept.revisions = new
-        return new
+    before = store.revisions_written(engine)
+    old = kept.revisions if kept.written == before else store.load_revisions(engine)
+    new = revisions.next_revisions(old, register, now)
+    mine = 1 if store.save_revisions(engine, old, new) else 0
+    after = store.revisions_written(engine)
+    # Any other count means another process wrote in between: read them again next time.
+    kept.written = after if after == before + mine else None
+    kept.revisions = new
+    return new
 
 
 def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,

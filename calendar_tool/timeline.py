@@ -203,7 +203,7 @@ class Resolver:
     def __init__(self, register: Register) -> None:
         # The index rather than the register: the register keeps its resolver
         # (`resolver_for`), and a reference back would be a cycle that reference counting
-        # cannot free (see heap.settle).
+        # cannot free (see heap.py).
         self._entries = register.by_id
         self._memo: dict[str, Resolved] = {}
 

@@ -48,7 +48,7 @@ def _entry_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(autouse=True)
 def _collector_as_usual() -> Iterator[None]:
-    """Commands and runners freeze the heap of their process (heap.settle), which in-process
+    """Commands and runners freeze the heap of their process (heap.kept), which in-process
     is the test session's: thaw it after each test, so the session collects its garbage as
     usual."""
     yield

@@ -1,4 +1,4 @@
-"""`run` keeps each register out of the collector's sight (heap.settle), which is safe only if
+"""`run` keeps each register out of the collector's sight (heap.kept), which is safe only if
 a replaced register is freed by reference counting alone: no cycle among the objects a
 register, its resolver, its revisions, its feeds' events and its reminders' agenda make."""
 
