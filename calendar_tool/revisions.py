@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from calendar_tool.model import Entry, Register, Revision, derived, keep_derived
@@ -30,16 +31,39 @@ from calendar_tool.timeline import Resolved, Resolver, resolver_for
 def _plain(value: Any) -> Any:
     """JSON-ready form; None fields are left out so that adding an optional field to the
     model later does not change every hash (and so bump every SEQUENCE)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None}
+    # Types tested cheapest first: a hash is taken of every entry, hundreds of thousands of
+    # values, and `dataclasses.is_dataclass`/`fields` per value were most of its cost.
+    kind: type = type(value)
+    if kind in _AS_IS or value is None:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        plain = {}
+        for name in names:
+            field_value = getattr(value, name)
+            if type(field_value) in _AS_IS:
+                plain[name] = field_value
+            elif field_value is not None:
+                plain[name] = _plain(field_value)
+        return plain
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
+        return [v if type(v) in _AS_IS else _plain(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_AS_IS = frozenset((str, int, bool, float))
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass, in order; None for any other type."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def _context(register: Register) -> str:
@@ -52,13 +76,28 @@ def _context(register: Register) -> str:
         "reminders": [str(r) for r in register.reminders],
         "actors": {k: t.title for k, t in register.actors.items()},
         "areas": {k: t.title for k, t in register.areas.items()},
-        "documents": {k: _plain(d) for k, d in register.documents.items()},
+        "documents": _documents(register),
     }
     return keep_derived(register, "_hash_context", _digest(payload))
 
 
+def _documents(register: Register) -> dict[str, Any]:
+    """The register's documents in plain form, kept on the register: each entry's hash
+    takes those it cites."""
+    cached: dict[str, Any] | None = derived(register, "_plain_documents")
+    if cached is not None:
+        return cached
+    plain = {k: _plain(d) for k, d in register.documents.items()}
+    return keep_derived(register, "_plain_documents", plain)
+
+
+# One encoder for every hash: `json.dumps` with options makes a new one per call, a good part
+# of hashing a small entry.
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _digest(payload: Any) -> str:
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    text = _JSON.encode(payload)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -76,6 +115,7 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
     if last is not None and last[0] == context and last[1] == resolved:
         return last[2]
     reminders = entry.reminders if entry.reminders is not None else register.reminders
+    documents = _documents(register)
     docs = {s.doc for s in entry.sources}
     if entry.series is not None:
         docs.update(s.doc for k in entry.series.known for s in k.sources)
@@ -88,7 +128,7 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
         "reminders": [str(r) for r in reminders],
         "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
         "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
-        "documents": {d: _plain(doc) for d in sorted(docs) if (doc := register.documents.get(d))},
+        "documents": {d: documents[d] for d in sorted(docs) if d in documents},
     })
     keep_derived(entry, "_hash", (context, resolved, digest))
     return digest
