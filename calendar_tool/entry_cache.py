@@ -7,7 +7,13 @@ What invalidates a cached entry:
 - its text: an entry is reused only for the byte-identical text, and an entry is a function of
   its own text alone (checks across entries run on every read);
 - the code: the file is stamped with a digest of the modules that turn text into entries
-  (`model`, `register`), and a file with another stamp is ignored.
+  (`model`, `register`) and that compute what is kept on them (`timeline`, `revisions`), and a
+  file with another stamp is ignored.
+The entries carry what was derived from them when they were kept (`model.keep_derived`): a
+series' dates, a relative date with the anchor date it came from, a content hash with what
+it was computed from. Each is checked against what it came from when it is used, so a moved
+anchor or an edited title elsewhere is never missed; reading 100,000 entries no longer
+resolves their dates again.
 Anything wrong with the file (missing, corrupt, another stamp) only means reading everything
 again, and failing to write it is not an error either. Unpickling runs code from the file, so it
 lives in the user's own cache folder, as Python's bytecode caches do.
@@ -22,11 +28,13 @@ from functools import cache
 from pathlib import Path
 
 from calendar_tool import heap
-from calendar_tool.files import write_if_changed
+from calendar_tool.files import replace_file
 from calendar_tool.model import Entry
 from calendar_tool.register import Located, load_located
 
-_CODE = ("model.py", "register.py")
+# What turns text into entries, and what computes the values kept on them
+# (`model.keep_derived`): a series' dates, a relative date, a content hash.
+_CODE = ("model.py", "register.py", "timeline.py", "revisions.py")
 
 
 @cache
@@ -65,18 +73,27 @@ def write(path: Path, entries: dict[str, Entry]) -> None:
                         protocol=pickle.HIGHEST_PROTOCOL)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_if_changed(path, data)
+        replace_file(path, data)
+
+
+# Entries read afresh or kept in vain, as a part of the register, up to which the file is
+# left as it is: writing 100,000 entries takes seconds, composing a few of them again on each
+# command milliseconds, so a few edits do not rewrite it, and many do.
+_STALE_PART = 100
 
 
 def load_cached(register: Path, folder: Path | None) -> Located:
     """`register.load_located`, reusing the entries kept in `folder` (None: no cache), and
-    keeping the entries read this time when they differ from what was kept."""
+    keeping the entries read this time when they differ from what was kept by more than a
+    few (`_STALE_PART`)."""
     if folder is None:
         return load_located(register)
     path = cache_file(folder, register)
     known = read(path)
     located = load_located(register, known)
     entries = located.reusable()
-    if entries.keys() != known.keys():
+    fresh = sum(1 for text in entries if text not in known)
+    unused = len(known) - (len(entries) - fresh)
+    if max(fresh, unused) > len(entries) // _STALE_PART:
         write(path, entries)
     return located

@@ -397,10 +397,6 @@ class Entry:
     reminders: tuple[Offset, ...] | None = None
     note: str | None = None
 
-    def __getstate__(self) -> dict[str, Any]:
-        # A pickled entry (the entry cache) carries the entry, not what was derived from it.
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-
 
 @dataclass(frozen=True)
 class Register:
@@ -427,6 +423,9 @@ class Register:
 # starting with "_": they stay true while it lives and go with it. A register re-read after
 # an edit is made of the same Entry objects wherever an entry's text did not change, so what
 # is kept on them is computed once per edit, not once per reload, at 100,000 entries.
+# Pickled with the object (the entry cache keeps entries between commands): what is kept
+# must therefore be plain values that say what they were computed from, checked on use
+# (`timeline.Resolver`, `revisions.content_hash`), never a reference to other objects.
 def derived(obj: object, name: str) -> Any:
     """What `keep_derived` kept on `obj` under `name`, or None."""
     return obj.__dict__.get(name)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from calendar_tool import entry_cache
 from calendar_tool.config import Settings
 from calendar_tool.entry_cache import cache_file, load_cached, read, stamp
+from calendar_tool.timeline import occurrences
 from tests.conftest import CLI
 from tests.registers import HEADER, entry
 
@@ -82,3 +84,43 @@ def test_commands_keep_the_entries_they_read(cli: CLI, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert set(read(entry_cache.cache_file(folder, path))) == \
         {entry("a", "2005"), entry("b", "2006")}
+
+
+def test_a_few_edits_leave_the_file_and_more_rewrite_it(tmp_path: Path) -> None:
+    texts = [entry(f"e{i}", "2005") for i in range(300)]
+    path, folder = _register(tmp_path, *texts), tmp_path / "cache"
+    load_cached(path, folder)
+    kept = cache_file(folder, path)
+    before = kept.read_bytes()
+
+    # Up to 1 entry in 100 read again on each command costs less than rewriting them all.
+    edited = [t.replace("Title of", "Edited title of") for t in texts[:3]]
+    path.write_text(HEADER + "".join(edited + texts[3:]))
+    titles = [e.title for e in load_cached(path, folder).register.entries]
+    assert titles[:4] == ["Edited title of e0", "Edited title of e1", "Edited title of e2",
+                          "Title of e3"]
+    assert kept.read_bytes() == before
+
+    edited = [t.replace("Title of", "Edited title of") for t in texts[:4]]
+    path.write_text(HEADER + "".join(edited + texts[4:]))
+    assert load_cached(path, folder).register.entries[3].title == "Edited title of e3"
+    assert set(read(kept)) == {*edited, *texts[4:]}
+
+
+def test_kept_dates_come_back_with_the_entries_and_follow_a_moved_anchor(tmp_path: Path
+                                                                         ) -> None:
+    series = entry("s", "x", kind="session").replace(
+        "    date: x\n", "    series: {rule: FREQ=YEARLY, start: 2001-05-08}\n")
+    report = entry("r", "{from: s#3, offset: -P1M}")
+    path, folder = _register(tmp_path, series, report), tmp_path / "cache"
+    load_cached(path, folder)
+    kept = read(cache_file(folder, path))
+    # What resolving found is kept with the entries: the next command does not redo it.
+    assert sorted(kept[series].__dict__["_series_dates"]) == [1, 2, 3]
+    assert kept[report].__dict__["_resolved"][1].value.iso() == "2003-04-08"
+
+    moved = series.replace("2001-05-08", "2002-05-08")
+    path.write_text(HEADER + moved + report)
+    located = load_cached(path, folder)
+    by_id = {o.id: o for o in occurrences(located.register, date(2010, 1, 1))}
+    assert by_id["r"].when_text() == "by 8 April 2004"
