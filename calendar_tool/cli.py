@@ -19,7 +19,7 @@ import click
 from calendar_tool import listing
 from calendar_tool.clock import Clock, FixedClock, SystemClock, today
 from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
-from calendar_tool.entry_cache import load_cached
+from calendar_tool.entry_cache import kept, load_cached
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
 from calendar_tool.register import Located, check_quotes, quote_count, read_sources
@@ -524,7 +524,8 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
     engine = _engine(ctx)
     # One reader of the register file for the scheduler and the server: an edit is read and
     # validated once.
-    source = RegisterFile(settings.register)
+    # Entries the cache kept from `validate` or `publish`: a large register starts sooner.
+    source = RegisterFile(settings.register, kept(settings.register, settings.cache))
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
         from calendar_tool import server
@@ -597,7 +598,8 @@ def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
     from calendar_tool.register_file import RegisterFile
 
     settings = _settings(ctx)
-    source = RegisterFile(settings.register)
+    # Entries the cache kept from `validate` or `publish`: a large register starts sooner.
+    source = RegisterFile(settings.register, kept(settings.register, settings.cache))
     failure = source.current().failure
     if failure is not None:  # a register with problems is refused before listening
         raise failure

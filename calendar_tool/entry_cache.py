@@ -66,6 +66,12 @@ def read(path: Path) -> dict[str, Entry]:
     return entries
 
 
+def kept(register: Path, folder: Path | None) -> dict[str, Entry]:
+    """The entries kept for the register at `register` by their text (none without a
+    folder): for a reader of its own to reuse, such as `run`'s `RegisterFile`."""
+    return {} if folder is None else read(cache_file(folder, register))
+
+
 def write(path: Path, entries: dict[str, Entry]) -> None:
     """Keep `entries` (a register's, by text: only these, so the file does not grow with
     every edit)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
-from calendar_tool.model import Register
+from calendar_tool.model import Entry, Register
 from calendar_tool.register import Located, parse_located, unreadable
 
 # (st_mtime_ns, st_size, st_ino): an edit in place changes the first two, an editor or
@@ -65,15 +66,20 @@ class RegisterState:
 
 
 class RegisterFile:
-    """The register at `path`; `current()` costs one `stat` while the file is unchanged."""
+    """The register at `path`; `current()` costs one `stat` while the file is unchanged.
 
-    def __init__(self, path: Path) -> None:
+    `known` maps entry texts to entries read before (the entry cache's), for the first read
+    to reuse as later reads reuse the last one: `run` then starts on a large register
+    without composing again the entries `validate` or `publish` already read."""
+
+    def __init__(self, path: Path, known: Mapping[str, Entry] | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._seen: Version | None = None
         self._state = RegisterState(None, failure=RegisterNotFound(f"{path} not read yet"))
         # The last parse that validated: an edit then reads again only the entries it touched.
         self._located: Located | None = None
+        self._known = known
 
     def current(self) -> RegisterState:
         with self._lock:
@@ -98,11 +104,12 @@ class RegisterFile:
             return replace(old, revision=rev, failure=None)
         try:
             located = parse_located(data.decode("utf-8"), str(self.path),
-                                    self._located.reusable() if self._located else None)
+                                    self._located.reusable() if self._located else self._known)
         except UnicodeDecodeError as exc:
             return replace(old, revision=rev, failure=unreadable(self.path, exc))
         except RegisterInvalid as exc:
             return replace(old, revision=rev, failure=exc)
         self._located = located
+        self._known = None  # what it held is in `located` now, or was not of use
         changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
         return RegisterState(rev, located.register, rev, changed)

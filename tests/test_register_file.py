@@ -88,3 +88,25 @@ def test_a_first_start_on_a_missing_register_says_how_to_name_one(
     assert str(info.value) == (f"no register at {str(path)!r}: give --register PATH or set "
                                "CALENDAR_TOOL_REGISTER")
     assert not (tmp_path / "feeds").exists()
+
+
+def test_the_first_read_reuses_the_entries_it_is_given(tmp_path: Path) -> None:
+    """What `run` does with the entry cache: entries given by their text are not read
+    again; only the first read uses them, later reads reuse the last one."""
+    from dataclasses import replace
+
+    from calendar_tool.register import parse_located
+
+    path = tmp_path / "obligations.yaml"
+    a, b = entry("a", "2030-06-30"), entry("b", "2031-06-30")
+    _write(path, HEADER + a + b, 1)
+    kept = parse_located(HEADER + a + b).reusable()
+    # Another title for the text of `a`: only reuse can show it.
+    known = {a: replace(kept[a], title="kept title"), b: kept[b]}
+    source = RegisterFile(path, known)
+    assert [e.title for e in source.current().register.entries] == ["kept title", "Title of b"]
+
+    _write(path, HEADER + a + entry("b", "2032-06-30"), 2)
+    again = source.current().register
+    assert [e.title for e in again.entries] == ["kept title", "Title of b"]
+    assert again.entries[1].date is not None and again.entries[1].date.iso() == "2032-06-30"
