@@ -29,13 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+from typing import NamedTuple
 
 from icalendar import Alarm, Calendar, Event
 from icalendar.prop import vDuration, vText
 
 from calendar_tool.model import (
+    DatedValue,
     Entry,
     Kind,
     Occurrence,
@@ -45,6 +47,7 @@ from calendar_tool.model import (
     Revision,
     Source,
     State,
+    Status,
     Term,
 )
 
@@ -77,48 +80,61 @@ class FeedInfo:
     refresh: timedelta = DEFAULT_REFRESH
 
 
+# Members of the model's enumerations, which are looked up several times an event: as a
+# module's names at a small part of the cost of an enumeration's attributes.
+_OPEN = State.OPEN
+_WITHDRAWN = State.WITHDRAWN
+_DAY_PRECISION = Precision.DAY
+
+
 # --- dates -----------------------------------------------------------------------------------
 
 def span(o: Occurrence) -> tuple[date, date]:
     """First day and exclusive end day of the all-day event for an occurrence."""
     w = o.when
     if w is None:
-        raise ValueError(f"{o.id!r} is a standing obligation and has no calendar day")
+        raise _standing(o)
     if o.entry.kind.is_due:
         return w.due, w.due + timedelta(days=1)
     return w.start, w.end + timedelta(days=1)
 
 
-def _days_shown_say_it_all(o: Occurrence) -> bool:
+def _standing(o: Occurrence) -> ValueError:
+    return ValueError(f"{o.id!r} is a standing obligation and has no calendar day")
+
+
+def _days_shown_say_it_all(w: DatedValue | None, is_due: bool) -> bool:
     """Whether the calendar day(s) alone carry the date as precisely as the text gives it."""
-    w = o.when
-    if w is None or w.within or w.precision is not Precision.DAY:
+    if w is None or w.within or w.precision is not _DAY_PRECISION:
         return False
-    return not (o.entry.kind.is_due and w.is_range)
+    return not (is_due and w.is_range)
 
 
 def summary(o: Occurrence) -> str:
     """The event title: the entry's, its number in a series, the date when the day alone would
     say more than the text, whether it is estimated, and any state other than open."""
-    return _summary(o, o.when_text())
+    return _summary(o, o.when_text(), o.entry.kind.is_due, o.state.state)
 
 
-def _summary(o: Occurrence, when: str) -> str:
+def _summary(o: Occurrence, when: str, is_due: bool, state: State) -> str:
     text = o.heading()
-    if not _days_shown_say_it_all(o):
+    if not _days_shown_say_it_all(o.when, is_due):
         text += f" – {when}"
     if o.tentative:
         text += " (estimated)"
-    state = o.state.state
-    if state is not State.OPEN:
+    if state is not _OPEN:
         text += f" [{state.value}]"
     return text
 
 
 def _status(o: Occurrence) -> str:
-    if o.state.state is State.WITHDRAWN:
+    return _status_of(o.state.state is State.WITHDRAWN, o.tentative)
+
+
+def _status_of(withdrawn: bool, tentative: bool) -> str:
+    if withdrawn:
         return "CANCELLED"
-    return "TENTATIVE" if o.tentative else "CONFIRMED"
+    return "TENTATIVE" if tentative else "CONFIRMED"
 
 
 def _trigger_days(offset: Offset, start: date) -> int:
@@ -155,29 +171,48 @@ def _source_lines(sources: Sequence[Source], register: Register) -> str:
     return "\n".join(lines)
 
 
+# The description in the parts `EventWriter` escapes apart (those of an entry once for all its
+# occurrences): each but the last ends with a line break or a space.
+
+
 def _description(o: Occurrence, when: str, who: str, source_lines: str) -> str:
     e = o.entry
-    if e.kind is Kind.PERIOD:
-        when = f"Period {when}, ending on its last day"
-    elif e.kind.is_due:
-        when = "Due " + when
-    else:
-        when = "Takes place " + when
-    if o.tentative:
-        when += " (estimated)"
-    lines = [when + "."]
-    if o.state.state is not State.OPEN:
-        lines.append(f"Status: {o.state.text()}")
-    if e.description:
-        lines.append(f"What: {e.description}")
-    lines.append(who)
-    if o.derivation != "as written":
-        lines.append(f"Date: {o.derivation}.")
-    note = o.note or e.note
-    if note:
-        lines.append(f"Note: {note}")
-    lines += ["", source_lines, "", f"Register id: {o.id}"]
-    return "\n".join(lines)
+    return (_opening(o, when, _when_words(e.kind), o.state) + _what(e) + who + "\n"
+            + _notes(o) + _closing(source_lines) + o.id)
+
+
+def _when_words(kind: Kind) -> tuple[str, str]:
+    """What the description says before and after the date."""
+    if kind is Kind.PERIOD:
+        return "Period ", ", ending on its last day"
+    return "Due " if kind.is_due else "Takes place ", ""
+
+
+def _opening(o: Occurrence, when: str, words: tuple[str, str], status: Status) -> str:
+    """The description's lines on when, and on the state if it is not open."""
+    text = f"{words[0]}{when}{words[1]}{' (estimated)' if o.tentative else ''}.\n"
+    if status.state is not _OPEN:
+        text += f"Status: {status.text()}\n"
+    return text
+
+
+def _what(e: Entry) -> str:
+    """The description's line on what is owed, if the entry says more than its title (`who`
+    follows)."""
+    return f"What: {e.description}\n" if e.description else ""
+
+
+def _notes(o: Occurrence) -> str:
+    """The description's lines on how the date was found and any note on it."""
+    text = "" if o.derivation == "as written" else f"Date: {o.derivation}.\n"
+    note = o.note or o.entry.note
+    return f"{text}Note: {note}\n" if note else text
+
+
+def _closing(source_lines: str) -> str:
+    """The description's lines citing the sources, and the start of the last: the register id
+    follows."""
+    return f"\n{source_lines}\n\nRegister id: "
 
 
 def description(o: Occurrence, register: Register) -> str:
@@ -204,6 +239,11 @@ def _alarm_days(o: Occurrence, offsets: Sequence[Offset], start: date) -> list[i
     """How many days before the start each alarm of the event is, earliest first."""
     if not (o.state.state.reminds and not o.tentative):
         return []
+    return _days_before(offsets, start)
+
+
+def _days_before(offsets: Sequence[Offset], start: date) -> list[int]:
+    """How many days before `start` each offset is, each once, earliest first."""
     return sorted({_trigger_days(off, start) for off in offsets}, reverse=True)
 
 
@@ -267,10 +307,18 @@ _FOLD_AT = 74  # octets on a line before icalendar folds (it folds rather than r
 def _text(value: str) -> str:
     r"""A TEXT value escaped as icalendar's vText escapes it (RFC 5545 section 3.3.11), with
     its normalisation of a written \N and of CRLF and lone CR to \n. The order of the
-    replacements matters: a backslash is doubled before the escapes that add one."""
-    return (value.replace("\\N", "\n").replace("\\", "\\\\").replace(";", "\\;")
-            .replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
-            .replace("\r", "\\n"))
+    replacements matters: a backslash is doubled before the escapes that add one.
+
+    Parts escaped one by one give the value escaped whole when each part but the last ends
+    with LF or is followed by one that starts with none of N, LF and backslash: only \N and
+    CRLF are two characters long, and no replacement makes a CR (`EventWriter` relies on it).
+    """
+    if "\\" in value or "\r" in value:
+        return (value.replace("\\N", "\n").replace("\\", "\\\\").replace(";", "\\;")
+                .replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
+                .replace("\r", "\\n"))
+    # Without a backslash or a CR the other four find nothing: most values take this way.
+    return value.replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: bytes) -> bytes:
@@ -304,15 +352,33 @@ def _duration(days_before: int) -> str:
     return f"-P{days_before}D" if days_before > 0 else f"P{-days_before}D"
 
 
-@dataclass(frozen=True)
-class _Shared:
-    """What the events of all the occurrences of one entry have in common."""
+_DAY = timedelta(days=1)
+# What `uid` adds to the occurrence id, escaped: it starts with @, so it follows the id escaped
+# apart as it is (see `_text`).
+_UID_END = _text(f"@{UID_DOMAIN}").encode()
+_VALARM = b"BEGIN:VALARM\r\nACTION:DISPLAY"
+_REMINDS = {s: s.reminds for s in State}  # `State.reminds`, for the same reason as `_OPEN`
+_STATUS_LINES = {  # by (withdrawn, tentative)
+    (w, t): f"STATUS:{_status_of(w, t)}\r\nTRANSP:TRANSPARENT".encode()
+    for w in (False, True) for t in (False, True)
+}
+
+
+class _Shared(NamedTuple):
+    """What the events of all the occurrences of one entry have in common. (A tuple: one is
+    made for each entry, which costs a frozen dataclass several times as much.)"""
 
     categories: bytes  # the CATEGORIES line, folded
-    who: str
-    source_lines: str  # for the entry's own sources
+    is_due: bool
+    words: tuple[str, str]  # `_when_words`
+    what_who: bytes  # `_what`, `who` and its line break, escaped
     url: str | None  # of the entry's own sources
+    url_line: bytes | None  # its URL line, folded
+    closing: bytes  # `_closing` for the entry's own sources, escaped
     offsets: tuple[Offset, ...]
+    # The description and trigger lines of each alarm when the offsets are whole days (so
+    # they are the same for any start), else None.
+    alarms: tuple[tuple[bytes, bytes], ...] | None
 
 
 class EventWriter:
@@ -323,70 +389,142 @@ class EventWriter:
     and link, its reminder offsets) is worked out at its first occurrence and kept by entry id
     for the writer's life. Nothing invalidates it, since all of it comes from the register and
     a register does not change: a writer is for the occurrences of the register it was made
-    with, and a new register needs a new writer (each publishing run makes one).
+    with, and a new register needs a new writer (each publishing run makes one). What many
+    entries or events have in common (the lines of the same categories, actors and areas or
+    reminder offsets, of a revision's instant, of a day) is kept as written, too.
     """
 
     def __init__(self, register: Register) -> None:
         self.register = register
         self._shared: dict[str, _Shared] = {}
+        self._categories: dict[tuple[tuple[str, ...], Kind], bytes] = {}
+        self._who: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
+        # By the identity of the offsets, which the register holds: the register's own are
+        # most entries', and hashing offsets costs more than working out their alarms.
+        self._alarm_sets: dict[int, tuple[tuple[Offset, ...],
+                                          tuple[tuple[bytes, bytes], ...] | None]] = {}
+        self._alarms: dict[int, tuple[bytes, bytes]] = {}
+        self._stamps: dict[datetime, tuple[bytes, bytes]] = {}
+        self._starts: dict[date, bytes] = {}
+        self._ends: dict[date, bytes] = {}  # by the last day
 
     def _of(self, e: Entry) -> _Shared:
         shared = self._shared.get(e.id)
         if shared is None:
-            reg = self.register
-            cats = ",".join(_text(c) for c in (*e.areas, e.kind.value))
-            shared = _Shared(_fold(f"CATEGORIES:{cats}".encode()), _who(e, reg),
-                             _source_lines(e.sources, reg), _link(e.sources, reg),
-                             _offsets(e, reg))
-            self._shared[e.id] = shared
+            shared = self._shared[e.id] = self._share(e)
         return shared
+
+    def _share(self, e: Entry) -> _Shared:
+        reg = self.register
+        categories = self._categories.get((e.areas, e.kind))
+        if categories is None:
+            cats = ",".join(_text(c) for c in (*e.areas, e.kind.value))
+            categories = self._categories[e.areas, e.kind] = _fold(f"CATEGORIES:{cats}".encode())
+        who = self._who.get((e.actors, e.areas))
+        if who is None:
+            who = self._who[e.actors, e.areas] = _text(_who(e, reg) + "\n").encode()
+        offsets = _offsets(e, reg)
+        known = self._alarm_sets.get(id(offsets))
+        if known is None or known[0] is not offsets:
+            alarms = None
+            if not any(off.years or off.months for off in offsets):
+                # Days alone move the same on any date: the day given is never looked at.
+                alarms = tuple(self._alarm(days) for days in _days_before(offsets, date.min))
+            known = self._alarm_sets[id(offsets)] = (offsets, alarms)
+        url = _link(e.sources, reg)
+        return _Shared(
+            categories, e.kind.is_due, _when_words(e.kind),
+            _text(_what(e)).encode() + who, url, _fold(f"URL:{url}".encode()) if url else None,
+            _text(_closing(_source_lines(e.sources, reg))).encode(), offsets, known[1])
+
+    def _alarm(self, days: int) -> tuple[bytes, bytes]:
+        """An alarm's DESCRIPTION line up to the title, and its TRIGGER and END lines. That
+        start ("In 7 days: ") has nothing to escape and ends in a space, which no escape
+        sequence spans: the escaped title follows it as it is."""
+        lines = self._alarms.get(days)
+        if lines is None:
+            lines = self._alarms[days] = (
+                f"DESCRIPTION:{_alarm_when(days)}: ".encode(),
+                f"TRIGGER:{_duration(days)}\r\nEND:VALARM".encode())
+        return lines
+
+    def _stamp(self, stamp: datetime) -> tuple[bytes, bytes]:
+        """The DTSTAMP and LAST-MODIFIED lines of a UTC instant."""
+        # What vDatetime writes: 20250601T090000Z (no fraction of a second).
+        utc = stamp.isoformat(timespec="seconds")[:19].replace("-", "").replace(":", "") + "Z"
+        lines = self._stamps[stamp] = (f"DTSTAMP:{utc}".encode(),
+                                       f"LAST-MODIFIED:{utc}".encode())
+        return lines
+
+    def _start(self, day: date) -> bytes:
+        line = self._starts[day] = f"DTSTART;VALUE=DATE:{_date(day)}".encode()
+        return line
+
+    def _end(self, last: date) -> bytes:
+        line = self._ends[last] = f"DTEND;VALUE=DATE:{_date(last + _DAY)}".encode()
+        return line
 
     def event_bytes(self, o: Occurrence, revision: Revision) -> bytes:
         """The serialised VEVENT block of one occurrence of the register."""
-        shared = self._of(o.entry)
+        e = o.entry
+        shared = self._of(e)
         if o.extra_sources:
-            source_lines = _source_lines(o.sources, self.register)
             url = _link(o.sources, self.register)
+            url_line = _fold(f"URL:{url}".encode()) if url else None
+            closing = _text(_closing(_source_lines(o.sources, self.register))).encode()
         else:
-            source_lines, url = shared.source_lines, shared.url
+            url, url_line, closing = shared.url, shared.url_line, shared.closing
         stamp = revision.changed_at
         if stamp.tzinfo is not UTC or (url and "\n" in url):
             # Not the shapes written below: a stamp in another zone takes a TZID parameter,
             # and icalendar refuses a URL with a line break. Its own path says what happens.
             return bytes(event(o, self.register, revision).to_ical())
-        start, end = span(o)
+        w = o.when
+        if w is None:
+            raise _standing(o)
+        is_due = shared.is_due
+        if is_due:
+            start = last = w.due
+        else:
+            start, last = w.start, w.end
+        status = o.status or e.status
+        state = status.state
+        tentative = o.tentative
         when = o.when_text()
-        title = _text(_summary(o, when))
-        # What vDatetime writes for a UTC instant: 20250601T090000Z (no fraction of a second).
-        utc = stamp.isoformat(timespec="seconds")[:19].replace("-", "").replace(":", "") + "Z"
-        fold = _fold
-        # Lines whose length is fixed and under the limit are written without folding, some
-        # together in one piece; the others go through `fold` one line at a time.
+        title = _text(_summary(o, when, is_due, state)).encode()
+        oid = _text(o.id).encode()
+        # The description escaped in its parts is the description escaped whole: each part
+        # but the last ends with a line break or a space (see `_text`).
+        description = b"".join((
+            b"DESCRIPTION:", _text(_opening(o, when, shared.words, status)).encode(),
+            shared.what_who, _text(_notes(o)).encode(), closing, oid))
+        dtstamp, modified = self._stamps.get(stamp) or self._stamp(stamp)
+        # Lines whose length is fixed and under the limit are written without folding; the
+        # others go through `_fold` one line at a time.
         out = [
             b"BEGIN:VEVENT",
-            fold(f"SUMMARY:{title}".encode()),
-            f"DTSTART;VALUE=DATE:{_date(start)}\r\nDTEND;VALUE=DATE:{_date(end)}\r\n"
-            f"DTSTAMP:{utc}".encode(),
-            fold(f"UID:{_text(uid(o.id))}".encode()),
+            _fold(b"SUMMARY:" + title),
+            self._starts.get(start) or self._start(start),
+            self._ends.get(last) or self._end(last),
+            dtstamp,
+            _fold(b"UID:" + oid + _UID_END),
             f"SEQUENCE:{revision.sequence}".encode(),
             shared.categories,
-            fold(f"DESCRIPTION:{_text(_description(o, when, shared.who, source_lines))}"
-                 .encode()),
-            f"LAST-MODIFIED:{utc}".encode(),
+            _fold(description),
+            modified,
         ]
         if o.location:
-            out.append(fold(f"LOCATION:{_text(o.location)}".encode()))
-        out.append(f"STATUS:{_status(o)}\r\nTRANSP:TRANSPARENT".encode())
-        if url:
-            out.append(fold(f"URL:{url}".encode()))
+            out.append(_fold(f"LOCATION:{_text(o.location)}".encode()))
+        out.append(_STATUS_LINES[state is _WITHDRAWN, tentative])
+        if url_line:
+            out.append(url_line)
         out.append(b"X-MICROSOFT-CDO-ALLDAYEVENT:TRUE\r\nX-MICROSOFT-CDO-BUSYSTATUS:FREE")
-        for days in _alarm_days(o, shared.offsets, start):
-            # The text before the title ("In 7 days: ") has nothing to escape and ends in a
-            # space, which no escape sequence spans: escaped, the whole is it and the
-            # escaped title.
-            out.append(b"BEGIN:VALARM\r\nACTION:DISPLAY")
-            out.append(fold(f"DESCRIPTION:{_alarm_when(days)}: {title}".encode()))
-            out.append(f"TRIGGER:{_duration(days)}\r\nEND:VALARM".encode())
+        if _REMINDS[state] and not tentative:
+            alarms = shared.alarms
+            if alarms is None:
+                alarms = tuple(map(self._alarm, _days_before(shared.offsets, start)))
+            for before_title, trigger in alarms:
+                out += (_VALARM, _fold(before_title + title), trigger)
         out.append(b"END:VEVENT\r\n")
         return b"\r\n".join(out)
 

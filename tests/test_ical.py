@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from icalendar.prop import vText
 
 from bench.generate import register_text
 from calendar_tool import ical
-from calendar_tool.model import Occurrence, Register, Revision, Source
+from calendar_tool.model import Occurrence, Register, Revision, Source, State, Status, Term
 from calendar_tool.register import parse_register
 from calendar_tool.timeline import occurrences
 from tests.feedlint import Component, lint, parse
@@ -395,3 +396,48 @@ def test_writer_escapes_and_folds_as_icalendar(sample: Register, text: str) -> N
                 extra_sources=(Source("A/RES/55/59", "1", t[::-1]),))
             assert ical.event_bytes(variant, sample, revs[o.entry.id]) == \
                 bytes(ical.event(variant, sample, revs[o.entry.id]).to_ical()), (pad, text)
+
+
+# Pieces that meet where a value is escaped in parts: every character TEXT escapes or that
+# begins an escape, alone, at either end or in pairs.
+PIECES = [*TRICKY, "", "N", "Nx", "\\", "\r", "\n", "\\N", "a\r", "b\\", "x\n", "\r\n", ";", ",",
+          "plain words", "a\\\n"]
+
+
+@pytest.mark.parametrize("text", PIECES)
+def test_text_escapes_as_icalendar(text: str) -> None:
+    """`_text`, with and without a backslash or CR (its two ways), is icalendar's vText,
+    alone and joined to each other piece."""
+    for value in (text, *(text + p for p in PIECES)):
+        assert ical._text(value) == vText(value).to_ical().decode(), value
+
+
+def test_text_escaped_in_parts_is_escaped_whole() -> None:
+    """Two parts escaped apart are the whole escaped when the first ends with LF or the second
+    starts with none of N, LF and backslash (what the writer relies on), and not always
+    otherwise."""
+    for a in PIECES:
+        for b in PIECES:
+            if a.endswith("\n") or not b.startswith(("N", "\n", "\\")):
+                assert ical._text(a) + ical._text(b) == ical._text(a + b), (a, b)
+    assert ical._text("\r") + ical._text("\n") != ical._text("\r\n")
+    assert ical._text("\\") + ical._text("N") != ical._text("\\N")
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_writer_escapes_each_part_of_the_description_as_icalendar(sample: Register,
+                                                                   text: str) -> None:
+    """The writer escapes the description in parts, some once for an entry or for all the
+    entries of the same actors and areas: each tricky text as the status note, the derivation
+    and the actors' and areas' titles, shifted across the fold, gives icalendar's bytes."""
+    revs = _revisions(sample)
+    occs = _occurrences(sample)
+    for o in (occs["victims-review"], occs["commission-sessions#10"]):
+        for pad in range(76):
+            t = "x" * pad + text
+            register = dataclasses.replace(
+                sample, actors={k: Term(k, t) for k in sample.actors},
+                areas={k: Term(k, t[::-1]) for k in sample.areas})
+            variant = dataclasses.replace(o, status=Status(State.MISSED, note=t), derivation=t)
+            assert ical.event_bytes(variant, register, revs[o.entry.id]) == \
+                bytes(ical.event(variant, register, revs[o.entry.id]).to_ical()), (pad, text)
