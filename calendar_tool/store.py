@@ -435,14 +435,17 @@ def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str
     if not changed:
         return 0
     with _tx(engine) as conn:
-        rows = [{"entry_id": k, "hash": r.hash, "sequence": r.sequence,
-                 "changed_at": r.changed_at} for k, r in changed]
         stmt = _insert(conn, SNAPSHOTS)
         stmt = stmt.on_conflict_do_update(
             index_elements=["entry_id"],
             set_={"hash": stmt.excluded.hash, "sequence": stmt.excluded.sequence,
                   "changed_at": stmt.excluded.changed_at})
-        conn.execute(stmt, rows)
+        # A chunk of rows at a time, in the one transaction: the rows of 100,000 entries and
+        # their bound parameters at once were a hundred megabytes of small objects, whose
+        # memory the feeds' events, made next, could not reuse.
+        for chunk in _chunks(changed, _ROWS_CHUNK):
+            conn.execute(stmt, [{"entry_id": k, "hash": r.hash, "sequence": r.sequence,
+                                 "changed_at": r.changed_at} for k, r in chunk])
         count = _insert(conn, META).values(key=_REVISIONS_WRITTEN, value="1")
         conn.execute(count.on_conflict_do_update(
             index_elements=["key"],
@@ -484,6 +487,8 @@ _CLAIMED = update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id")).values(
 
 # Rows per IN (...) list: well under SQLite's 32,766 parameters and PostgreSQL's 65,535.
 _IN_CHUNK = 1000
+# Rows per executemany of snapshots (see `save_revisions`).
+_ROWS_CHUNK = 10_000
 
 
 def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],

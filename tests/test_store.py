@@ -117,6 +117,17 @@ def test_revisions_round_trip_and_only_changes_are_written(engine: store.Engine)
     assert store.load_revisions(engine)["b"].changed_at.tzinfo is not None
 
 
+def test_revisions_are_written_a_chunk_at_a_time_in_one_save(
+        engine: store.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows go to the database a chunk at a time (to bound memory); every row is written
+    and the save counts once."""
+    monkeypatch.setattr(store, "_ROWS_CHUNK", 2)
+    revs = {f"e{i}": Revision(f"sha256:{i}", i, T0 + timedelta(seconds=i)) for i in range(5)}
+    assert store.save_revisions(engine, {}, revs) == 5
+    assert store.load_revisions(engine) == revs
+    assert store.revisions_written(engine) == 1
+
+
 def test_the_store_counts_the_writes_of_revisions(engine: store.Engine) -> None:
     """Each save that writes a row counts once; a save with nothing to write does not."""
     first = {"a": Revision("sha256:1", 0, T0)}
