@@ -448,10 +448,23 @@ def select(register: Register, query: Query, today: date) -> list[Occurrence]:
     """The register's occurrences that answer the query, sorted by date."""
     resolver, until = resolver_for(register), query.horizon(today)
     # Filtered before sorting: a query usually keeps a few of a large register's occurrences.
-    out = [o for e in register.entries for o in entry_occurrences(e, resolver, until)
-           if matches(o, query)]
+    # An entry with one date outside a dated query's period is passed over before an
+    # occurrence is made of it: most of a large register, for `list --due 2005`.
+    period = query.dated and query.overdue_on is None
+    out = [o for e in register.entries
+           if not (period and e.series is None and _outside(resolver.resolve(e), query))
+           for o in entry_occurrences(e, resolver, until) if matches(o, query)]
     out.sort(key=sort_key)
     return out
+
+
+def _outside(resolved: Resolved | None, q: Query) -> bool:
+    """Whether no occurrence of a single date (None: standing) can match a query with a period:
+    every way `matches` takes one needs some of its days inside the period."""
+    if resolved is None:
+        return True
+    w = resolved.value
+    return (q.end is not None and w.start > q.end) or (q.start is not None and w.end < q.start)
 
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:

@@ -216,3 +216,28 @@ def test_a_reused_entry_resolves_from_its_anchors_new_date() -> None:
     resolved = resolver_for(again).resolve(doc)
     assert resolved is not None
     assert (resolved.value.start, resolved.value.end) == (date(2000, 2, 29), date(2000, 2, 29))
+
+
+def test_select_passes_over_entries_outside_the_period_and_finds_the_same(
+        sample: Register, real: Register) -> None:
+    """What `select` passes over without making an occurrence is what `matches` would have
+    refused: the same occurrences, in the same order, as matching every occurrence."""
+    from bench.generate import register_text
+    from calendar_tool.timeline import Query, matches, occurrences
+
+    generated = parse_register(register_text(600), "generated.yaml")
+    queries = [Query(start=date(y, 1, 1), end=date(y, 12, 31)) for y in range(1995, 2036)]
+    queries += [Query(start=date(y, m, 1), end=date(y, m, 28)) for y in (2000, 2005, 2027)
+                for m in range(1, 13)]
+    queries += [Query(start=date(2005, 3, 15)), Query(end=date(2001, 6, 30)),
+                Query(start=date(2026, 11, 22), end=date(2027, 11, 22), overlap=True),
+                Query(start=date(2000, 4, 12), end=date(2000, 4, 12)),
+                Query(overdue_on=date(2003, 1, 1)), Query(), Query(kinds=frozenset({Kind.SESSION}))]
+    found = 0
+    for reg in (sample, real, generated):
+        for q in queries:
+            everything = occurrences(reg, q.horizon(TODAY))
+            expected = [o.id for o in everything if matches(o, q)]
+            assert [o.id for o in select(reg, q, TODAY)] == expected, q
+            found += len(expected)
+    assert found > 1000  # the queries do find occurrences, in all three registers
