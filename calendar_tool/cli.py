@@ -63,7 +63,7 @@ def main(ctx: click.Context, register_path: Path, db_url: str, debug: bool) -> N
     Examples:
       calendar-tool validate --check-sources ../shared/seeds
       calendar-tool list --due 2005
-      calendar-tool show victims-review-2002
+      calendar-tool show vienna-victims-2002
     """
     # The environment gives what has no option (the public URL); options override the rest.
     settings = replace(Settings.from_env(), register=register_path, db=db_url)

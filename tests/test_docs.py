@@ -71,10 +71,19 @@ def _readme_examples() -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("example", _readme_examples())
+def _help_examples() -> list[str]:
+    """The `calendar-tool` lines of the help of the program and of its commands that run to
+    an end without a server or a webhook (the others are the README's to show)."""
+    commands = [main, *(main.commands[n] for n in ("validate", "list", "show", "publish"))]
+    return [line.strip() for c in commands for line in (c.help or "").splitlines()
+            if line.strip().startswith("calendar-tool ")]
+
+
+@pytest.mark.parametrize("example", _readme_examples() + _help_examples())
 def test_readme_examples_run(example: str, tmp_path: Path,
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every command the README shows runs and exits 0 on the real register."""
+    """Every command the README (or a command's help) shows runs and exits 0 on the real
+    register."""
     monkeypatch.chdir(tmp_path)  # publish writes feeds/ here, not into the checkout
     args = shlex.split(example.replace("../shared/seeds", str(SEEDS)))[1:]
     result = CliRunner().invoke(main, ["--register", str(REGISTER), *args])
