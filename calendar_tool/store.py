@@ -427,6 +427,10 @@ def revisions_written(engine: Engine) -> int:
     return 0 if value is None else int(value)
 
 
+# Rows per executemany of snapshots (see `save_revisions`).
+_ROWS_CHUNK = 10_000
+
+
 def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str, Revision]
                    ) -> int:
     """Write the revisions that differ from `old`, counting the write in `revisions_written`;
@@ -487,8 +491,6 @@ _CLAIMED = update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id")).values(
 
 # Rows per IN (...) list: well under SQLite's 32,766 parameters and PostgreSQL's 65,535.
 _IN_CHUNK = 1000
-# Rows per executemany of snapshots (see `save_revisions`).
-_ROWS_CHUNK = 10_000
 
 
 def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
