@@ -9,11 +9,12 @@ What invalidates a cached entry:
 - the code: the file is stamped with a digest of the modules that turn text into entries
   (`model`, `register`) and that compute what is kept on them (`timeline`, `revisions`), and a
   file with another stamp is ignored.
-The entries carry what was derived from them when they were kept (`model.keep_derived`): a
-series' dates, a relative date with the anchor date it came from, a content hash with what
-it was computed from. Each is checked against what it came from when it is used, so a moved
-anchor or an edited title elsewhere is never missed; reading 100,000 entries no longer
-resolves their dates again.
+The entries carry what reading derived from them (`model.keep_derived`): a series' dates,
+and a relative date with the anchor date it came from. Each is checked against what it came
+from when it is used, so a moved anchor is never missed; reading 100,000 entries no longer
+resolves their dates again. (The file is written as the register is read, before anything
+hashes an entry; `revisions` is in the stamp all the same, since a content hash kept on an
+entry would be pickled with it.)
 Anything wrong with the file (missing, corrupt, another stamp) only means reading everything
 again, and failing to write it is not an error either. Unpickling runs code from the file, so it
 lives in the user's own cache folder, as Python's bytecode caches do.
@@ -32,7 +33,7 @@ from calendar_tool.files import replace_file
 from calendar_tool.model import Entry
 from calendar_tool.register import Located, load_located
 
-# What turns text into entries, and what computes the values kept on them
+# What turns text into entries, and what computes the values that may be kept on them
 # (`model.keep_derived`): a series' dates, a relative date, a content hash.
 _CODE = ("model.py", "register.py", "timeline.py", "revisions.py")
 
