@@ -420,9 +420,7 @@ def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.F
     """
     until = horizon(today(clock), horizon_years)
     chosen = [o for o in feed_occurrences(register, until) if keep(o)]
-    writer = ical.EventWriter(register)
-    events = [writer.event_bytes(o, revs[o.entry.id]) for o in chosen]
-    return ical.calendar_bytes(info, events), len(chosen)
+    return ical.calendar(info, chosen, register, revs), len(chosen)
 
 
 def index_bytes(feeds: Sequence[FeedResult]) -> bytes:
