@@ -397,6 +397,13 @@ class Entry:
     reminders: tuple[Offset, ...] | None = None
     note: str | None = None
 
+    def all_sources(self) -> tuple[Source, ...]:
+        """Every source the entry cites: its own, then those of its series' known
+        occurrences."""
+        if self.series is None or not self.series.known:
+            return self.sources  # most entries: no new tuple
+        return self.sources + tuple(s for k in self.series.known for s in k.sources)
+
 
 @dataclass(frozen=True)
 class Register:

@@ -176,13 +176,11 @@ class _Walk:
                 self.fail(node, _sub(path, name), f"missing required field {name!r} in {what}")
         return out
 
-    def seq(self, node: yaml.Node, path: str, key: Key, what: str) -> list[yaml.Node]:
+    def seq(self, node: yaml.Node, path: str, what: str) -> list[yaml.Node]:
         if not isinstance(node, SequenceNode):
-            raise self.fail(node, _sub(path, key),
-                            f"must be a list of {what}, not {_describe(node)}")
+            raise self.fail(node, path, f"must be a list of {what}, not {_describe(node)}")
         items: list[yaml.Node] = node.value
         if self.spots is not None:
-            path = _sub(path, key)
             for i, item in enumerate(items):
                 self.spots[f"{path}[{i}]"] = self.at(item)
         return items
@@ -272,7 +270,7 @@ def _offset(w: _Walk, node: yaml.Node, path: str, key: Key) -> Offset:
 def _offsets(w: _Walk, node: yaml.Node, path: str, key: Key) -> tuple[Offset, ...]:
     path = _sub(path, key)
     out: list[Offset] = []
-    for i, item in enumerate(w.seq(node, path, None, "durations such as P30D")):
+    for i, item in enumerate(w.seq(node, path, "durations such as P30D")):
         try:
             off = _offset(w, item, path, i)
         except _Invalid:
@@ -302,7 +300,7 @@ def _source(w: _Walk, node: yaml.Node, path: str) -> Source:
 def _sources(w: _Walk, node: yaml.Node, path: str, key: Key) -> tuple[Source, ...]:
     path = _sub(path, key)
     out: list[Source] = []
-    for i, item in enumerate(w.seq(node, path, None, "sources")):
+    for i, item in enumerate(w.seq(node, path, "sources")):
         try:  # not contextlib.suppress, which costs a microsecond a time
             out.append(_source(w, item, f"{path}[{i}]"))
         except _Invalid:
@@ -450,7 +448,7 @@ def _words(w: _Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str
         return ()
     path = f"{path}.{name}"
     try:
-        items = w.seq(node, path, None, f"declared {name}")
+        items = w.seq(node, path, f"declared {name}")
     except _Invalid:
         return ()
     if not items:
@@ -620,15 +618,7 @@ def _declared(reg: Register, entry: Entry) -> bool:
     for word in entry.areas:
         if word not in reg.areas:
             return False
-    for src in entry.sources:
-        if src.doc not in reg.documents:
-            return False
-    if entry.series is not None:
-        for known in entry.series.known:
-            for src in known.sources:
-                if src.doc not in reg.documents:
-                    return False
-    return True
+    return all(src.doc in reg.documents for src in entry.all_sources())
 
 
 def _report_undeclared(w: _Walk, reg: Register, entry: Entry, path: str, spots: Spots) -> None:
@@ -678,7 +668,8 @@ def _relative_problem(reg: Register, entry: Entry, rel: Relative) -> str | None:
 # --- entry points ----------------------------------------------------------------------------
 
 def _cited(entry: Entry, path: str) -> list[tuple[str, Source]]:
-    """Every source an entry cites, with its path in the register."""
+    """Every source an entry cites (`Entry.all_sources`, in its order), with its path in the
+    register."""
     cited = [(f"{path}.sources[{i}]", s) for i, s in enumerate(entry.sources)]
     if entry.series:
         for k in entry.series.known:
@@ -687,16 +678,9 @@ def _cited(entry: Entry, path: str) -> list[tuple[str, Source]]:
     return cited
 
 
-def _all_sources(entry: Entry) -> tuple[Source, ...]:
-    """The sources of `_cited`, in its order, without building their paths."""
-    if entry.series is None or not entry.series.known:
-        return entry.sources
-    return entry.sources + tuple(s for k in entry.series.known for s in k.sources)
-
-
 def quote_count(reg: Register) -> int:
     """How many sources (each with its quote) the register cites."""
-    return sum(len(_all_sources(e)) for e in reg.entries)
+    return sum(len(e.all_sources()) for e in reg.entries)
 
 
 # --- reading the text --------------------------------------------------------------------------
@@ -935,7 +919,7 @@ def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
     items: Sequence[yaml.Node | _Chunk]
     if chunks is None:
         no_nodes: list[yaml.Node] = []
-        items = _try(lambda: w.seq(top["entries"], "entries", None, "entries"), no_nodes) \
+        items = _try(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
             if "entries" in top else []
     else:
         listed = top.get("entries")
@@ -1067,9 +1051,7 @@ def read_sources(reg: Register, folder: Path) -> dict[str, str]:
         raise SourcesMissing(f"no sources folder at {str(folder)!r}")
     names = {d.file for d in reg.documents.values() if d.file}
     for entry in reg.entries:
-        names.update(s.file for s in entry.sources if s.file)
-        if entry.series:
-            names.update(s.file for k in entry.series.known for s in k.sources if s.file)
+        names.update(s.file for s in entry.all_sources() if s.file)
     texts: dict[str, str] = {}
     for name in sorted(names):
         path = folder / name

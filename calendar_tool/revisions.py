@@ -116,9 +116,7 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
         return last[2]
     reminders = entry.reminders if entry.reminders is not None else register.reminders
     documents = _documents(register)
-    docs = {s.doc for s in entry.sources}
-    if entry.series is not None:
-        docs.update(s.doc for k in entry.series.known for s in k.sources)
+    docs = {s.doc for s in entry.all_sources()}
     digest = _digest({
         "entry": _plain(entry),
         "resolved": None if resolved is None else {
