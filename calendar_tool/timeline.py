@@ -159,14 +159,6 @@ def series_dates(series: Series, until: date | None = None,
         number += 1
 
 
-def series_occurrence(series: Series, number: int) -> SeriesDate | None:
-    """Occurrence `number` of the series, or None when the series ends before it."""
-    for sd in series_dates(series, up_to_number=number):
-        if sd.number == number:
-            return sd
-    return None
-
-
 # --- relative dates --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -434,8 +426,7 @@ def matches(o: Occurrence, q: Query) -> bool:
         return _inside(w.due, w.due, q)
     if q.overlap or (w.precision is Precision.DAY and not w.within):
         # Known days: the event matches any day it is taking place on.
-        return not ((q.start is not None and w.end < q.start) or
-                    (q.end is not None and w.start > q.end))
+        return not _apart(w, q)
     # "a session in 2000" is not known to fall on 12 April: it matches only periods holding it.
     return _inside(w.start, w.end, q)
 
@@ -461,10 +452,12 @@ def select(register: Register, query: Query, today: date) -> list[Occurrence]:
 def _outside(resolved: Resolved | None, q: Query) -> bool:
     """Whether no occurrence of a single date (None: standing) can match a query with a period:
     every way `matches` takes one needs some of its days inside the period."""
-    if resolved is None:
-        return True
-    w = resolved.value
-    return (q.end is not None and w.start > q.end) or (q.start is not None and w.end < q.start)
+    return resolved is None or _apart(resolved.value, q)
+
+
+def _apart(w: DatedValue, q: Query) -> bool:
+    """Whether no day of `w` is in the query's period."""
+    return (q.start is not None and w.end < q.start) or (q.end is not None and w.start > q.end)
 
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:
@@ -477,7 +470,7 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
     if number:
         if entry.series is None or not number.isdigit():
             return []
-        sd = series_occurrence(entry.series, int(number))
+        sd = resolver.occurrence(entry, int(number))
         if sd is None:
             return []
         until = sd.value.start
