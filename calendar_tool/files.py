@@ -18,14 +18,18 @@ from pathlib import Path
 # mkstemp creates files readable by their owner only; a web server serving the feeds must
 # read them too.
 _MODE = 0o644
-# Bytes read from each file at a time when comparing: enough for few system calls, little
-# enough not to matter next to a feed.
-_PIECE = 1 << 20
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` unless it already holds exactly these bytes; True if written.
     (`write_chunks_if_changed` for bytes that come in pieces.)"""
+    # Bytes in hand are compared before anything is written: an unchanged file then leaves
+    # no temporary file behind in the folder, nor moves the folder's modification time.
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
     return write_chunks_if_changed(path, [data])
 
 
@@ -34,56 +38,52 @@ def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
     exactly these bytes; True if written.
 
     The chunks go to a temporary file in the same folder (so the rename cannot cross file
-    systems) as they come; the old file is then compared with it, sizes first. When they are
-    the same, the temporary file is removed and the old file left as it was. Otherwise the new
-    one is flushed to disk and replaces the old in one `os.replace`. If `chunks` raises, the
-    temporary file is removed and the old file left as it was.
+    systems) as they come, and are compared with the old file's bytes as they are written,
+    so each file is gone through once. When they are the same, the temporary file is removed
+    and the old file left as it was. Otherwise the new one is flushed to disk and replaces the
+    old in one `os.replace`. If `chunks` raises, the temporary file is removed and the old
+    file left as it was.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.writelines(chunks)
-            f.flush()
-            same = _same_bytes(Path(tmp), path)
-            if not same:
-                os.fsync(f.fileno())
-        if same:
-            os.unlink(tmp)
-            return False
-        os.chmod(tmp, _MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return True
+    return _write(path, chunks, published=True)
 
 
 def replace_file(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically, without comparing or flushing to disk first:
     for a cache, which is written when it has changed and whose loss in a crash (a file
     truncated or empty) only means work done again. Flushing tens of megabytes took as long
-    as writing them."""
+    as writing them. The file stays readable by its owner only."""
+    _write(path, [data], published=False)
+
+
+def _write(path: Path, chunks: Iterable[bytes], published: bool) -> bool:
+    """Write `chunks` to a temporary file and rename it over `path`. A published file is
+    compared with the old one (and left alone when the same), flushed to disk first, and
+    made readable by all; a cache file is none of these."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        try:
+            old = path.open("rb") if published else None
+        except FileNotFoundError:
+            old = None
+        with os.fdopen(fd, "wb") as f, old or contextlib.nullcontext():
+            same = old is not None
+            for chunk in chunks:
+                f.write(chunk)
+                if same:
+                    same = old is not None and old.read(len(chunk)) == chunk
+            if same and old is not None and old.read(1):
+                same = False  # the old file goes on
+            if published and not same:
+                f.flush()
+                os.fsync(f.fileno())
+        if same:
+            os.unlink(tmp)
+            return False
+        if published:
+            os.chmod(tmp, _MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-def _same_bytes(new: Path, old: Path) -> bool:
-    """Whether `old` exists and holds the bytes of `new`, read a piece at a time."""
-    try:
-        if old.stat().st_size != new.stat().st_size:
-            return False
-        with new.open("rb") as a, old.open("rb") as b:
-            while piece := a.read(_PIECE):
-                if b.read(_PIECE) != piece:
-                    return False
-            return not b.read(1)
-    except FileNotFoundError:
-        return False
+    return True

@@ -3,6 +3,7 @@ whole or in chunks (a feed, as it is assembled)."""
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -28,13 +29,16 @@ def test_writes_new_file_readable_by_all(tmp_path: Path) -> None:
 
 
 def test_same_bytes_leave_the_file_untouched(tmp_path: Path) -> None:
-    """Equal bytes are not written: same inode, same modification time."""
+    """Equal bytes are not written: same inode, same modification time, and the folder
+    untouched too (no temporary file made and removed in it)."""
     path = tmp_path / "all.ics"
     write_if_changed(path, b"one")
+    os.utime(tmp_path, ns=(10**18, 10**18))  # a folder time no write of ours can leave
     before = path.stat()
     assert write_if_changed(path, b"one") is False
     after = path.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert tmp_path.stat().st_mtime_ns == 10**18
 
 
 def test_new_bytes_replace_the_file_in_one_step(tmp_path: Path) -> None:
