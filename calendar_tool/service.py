@@ -8,8 +8,10 @@ Reminders go through two steps, each safe to run from any number of processes at
    looked at and claims them in the ledger, one message per subscription and hour (a digest
    when several fall in the same hour). Reminders older than the catch-up window are recorded
    as skipped, not sent: a scheduler that was down for a week does not flood a channel.
-2. `deliver` takes due messages (one per subscription at a time, paced), sends each once and
-   records the attempt; a failure is retried later on the schedule in `notify`.
+2. `deliver_ready` takes due messages (one per subscription at a time, paced), sends each
+   once and records the attempt, taking more as senders come free, until none is due; a
+   failure is retried later on the schedule in `notify`. (`deliver` is one round of the same
+   steps: take, send, record.)
 """
 
 from __future__ import annotations
@@ -283,7 +285,8 @@ def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
 
 @dataclass(frozen=True)
 class Policy:
-    """How `deliver` sends: per-attempt timeout, pacing per subscription, batch and threads."""
+    """How `deliver_ready` (and `deliver`) send: per-attempt timeout, pacing per subscription,
+    batch and threads."""
 
     timeout: float = notify.DEFAULT_TIMEOUT
     pace: timedelta = DEFAULT_PACE
