@@ -20,6 +20,28 @@ from pathlib import Path
 _MODE = 0o644
 
 
+# What tells one version of a file from another without reading it: (st_mtime_ns, st_size,
+# st_ino, st_ctime_ns). An edit in place changes the first two; an editor or `git checkout`
+# that renames a new file over the old one changes the inode; and the change time cannot be
+# set back by hand, so a file rewritten in place with its modification time restored still
+# differs. Two writes of the same size within one tick of the file system's clock look the
+# same; the next write (or a touch) tells them apart.
+Version = tuple[int, int, int, int]
+
+
+def version(st: os.stat_result) -> Version:
+    """The `Version` of a file from its `stat`."""
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def version_of(path: Path) -> Version | None:
+    """The `Version` of the file at `path`; None when there is none."""
+    try:
+        return version(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` unless it already holds exactly these bytes; True if written.
     (`write_chunks_if_changed` for bytes that come in pieces.)"""

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from typing import Literal
 from calendar_tool import heap, ical
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
-from calendar_tool.files import write_chunks_if_changed, write_if_changed
+from calendar_tool.files import Version, version_of, write_chunks_if_changed, write_if_changed
 from calendar_tool.model import Entry, Occurrence, Register, Revision
 from calendar_tool.timeline import (
     DEFAULT_HORIZON_YEARS,
@@ -145,20 +144,6 @@ class _Kept:
     events: tuple[FeedEvent, ...]
 
 
-# What tells one version of a file from another without reading it: st_size, st_mtime_ns,
-# st_ino and st_ctime_ns. The change time cannot be set back by hand, so a file rewritten in
-# place and its modification time restored still differs.
-_Identity = tuple[int, int, int, int]
-
-
-def _identity(path: Path) -> _Identity | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
 @dataclass(frozen=True)
 class _Feed:
     """A feed as a publishing run left it."""
@@ -167,7 +152,7 @@ class _Feed:
     # Its events, sorted (the run's own objects, not copies); none: the feed would have been
     # empty and was not written.
     events: list[FeedEvent]
-    file: _Identity | None  # of its file once written or found unchanged; None when empty
+    file: Version | None  # of its file once written or found unchanged; None when empty
 
 
 @dataclass(frozen=True)
@@ -223,14 +208,15 @@ class EventCache:
     Nothing else: no event depends on the day of publishing.
 
     The feeds, for the folder the last run wrote: each feed's spec, its events (the run's
-    own, in order) and the identity of its file as the run left it (size, modification time,
-    inode, change time). A feed's bytes are a function of its spec and of its entries'
-    events, so a feed none of whose entries' events changed, with the same spec and horizon,
-    has the bytes of the last run; if its file is still the one the last run left, it is not
-    assembled, read or compared, and is reported unchanged with the last run's count of
-    events. A feed that did change is, after a few changed events, its last events with the
-    changes made, rather than picked out of all the events again; that holds whatever else
-    changed, since the changed entries (below) are all the events that come and go.
+    own, in order) and the version of its file as the run left it (`files.Version`: size,
+    modification time, inode, change time). A feed's bytes are a function of its spec and
+    of its entries' events, so a feed none of whose entries' events changed, with the same
+    spec and horizon, has the bytes of the last run; if its file is still the one the last
+    run left, it is not assembled, read or compared, and is reported unchanged with the last
+    run's count of events. A feed that did change is, after a few changed events, its last
+    events with the changes made, rather than picked out of all the events again; that holds
+    whatever else changed, since the changed entries (below) are all the events that come
+    and go.
 
     What invalidates a feed (it is then assembled and compared as without a cache):
     - an entry whose events changed (see above) and that is in the feed in the last run or
@@ -240,7 +226,7 @@ class EventCache:
       actor's), or a feed the last run did not have;
     - a new horizon;
     - a file that is not as the last run left it: removed, rewritten, touched or replaced by
-      anyone else (its identity differs). Only a change that keeps all four goes unseen: the
+      anyone else (its version differs). Only a change that keeps all four goes unseen: the
       same size written in place within the tick of the file system's clock in which the
       run wrote the file;
     - a run into another folder than the last run's;
@@ -362,7 +348,7 @@ def _unchanged_feeds(specs: Sequence[FeedSpec], events: _Events, out_dir: Path, 
         feed = last.feeds.get(name)
         if feed is None or feed.spec != spec or name in touched:
             continue
-        if feed.file is None or _identity(out_dir / f"{name}.ics") == feed.file:
+        if feed.file is None or version_of(out_dir / f"{name}.ics") == feed.file:
             unchanged[name] = feed
     return unchanged
 
@@ -481,7 +467,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
                         blocks = map(itemgetter(1), evs)
                         written = write_chunks_if_changed(
                             out_dir / path, ical.calendar_chunks(spec.info, blocks))
-                    feed = _Feed(spec, evs, _identity(out_dir / path) if evs else None)
+                    feed = _Feed(spec, evs, version_of(out_dir / path) if evs else None)
                 feeds[name] = feed
                 if not feed.events:
                     # RFC 5545 requires at least one component in a calendar.

@@ -16,19 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
+from calendar_tool.files import Version, version
 from calendar_tool.model import Entry, Register
 from calendar_tool.register import Located, parse_located, unreadable
-
-# (st_mtime_ns, st_size, st_ino): an edit in place changes the first two, an editor or
-# `git checkout` that renames a new file over the old one changes the inode. Two writes of the
-# same size within one tick of the file system's clock look the same; the next write (or a
-# touch) brings the file in.
-Version = tuple[int, int, int]
-
-
-def version(st: os.stat_result) -> Version:
-    """What tells one version of a file from another without reading it."""
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def revision_of(data: bytes) -> str:

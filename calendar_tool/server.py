@@ -69,12 +69,13 @@ from starlette.templating import Jinja2Templates
 from calendar_tool import listing, pages, revisions, store
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
+from calendar_tool.files import Version, version
 from calendar_tool.model import (
     Register,
     Revision,
 )
 from calendar_tool.publish import INDEX_NAME, feed_specs, selected_feed
-from calendar_tool.register_file import RegisterFile, RegisterState, Version, version
+from calendar_tool.register_file import RegisterFile, RegisterState
 from calendar_tool.timeline import (
     Query,
     find,
