@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -442,6 +443,30 @@ def keep_derived(obj: object, name: str, value: _T) -> _T:
     """Keep `value` on `obj` (frozen or not) under `name`, and return it."""
     object.__setattr__(obj, name, value)
     return value
+
+
+@dataclass(frozen=True)
+class Edit:
+    """How a register read again after an edit differs from the register read before it:
+    only in the entries of `ids` (read afresh, gone, or counting from one of those, however
+    indirectly, so that their dates may have moved); its vocabulary, documents and default
+    reminders are the same. What was computed entry by entry for `before` holds for every
+    other entry. `before` is weak, so that a register does not keep the one before it alive,
+    nor that one its own."""
+
+    before: weakref.ref[Register]
+    ids: frozenset[str]
+
+    def follows(self, register: Register | None) -> bool:
+        """Whether this is an edit of `register`."""
+        return register is not None and self.before() is register
+
+
+def edit_of(register: Register) -> Edit | None:
+    """How `register` came from the one read before it, when the reader knows (see
+    `register.parse_located`); None: it may differ in anything."""
+    found: Edit | None = derived(register, "_edit")
+    return found
 
 
 def occurrence_id(entry_id: str, number: int | None) -> str:

@@ -103,8 +103,7 @@ class RegisterFile:
     def _parse(self, rev: str, text: str, mtime_ns: int) -> RegisterState:
         old = self._state
         try:
-            located = parse_located(text, str(self.path),
-                                    self._located.reusable() if self._located else self._known)
+            located = parse_located(text, str(self.path), self._located or self._known)
         except RegisterInvalid as exc:
             return replace(old, revision=rev, failure=exc)
         self._located = located

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import cache
@@ -132,9 +132,10 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
     return digest
 
 
-def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime
-                   ) -> dict[str, Revision]:
-    """The revisions after publishing `register` at `now`.
+def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime,
+                   only: Collection[str] | None = None) -> dict[str, Revision]:
+    """The revisions after publishing `register` at `now`; `only`: the ids of the entries
+    that may have changed since `old` was computed (`model.Edit`), the others kept as they are.
 
     An entry whose hash is unchanged keeps its revision exactly; a new entry starts at
     sequence 0; a changed one gets sequence + 1 and `now` as its change instant (one second
@@ -147,7 +148,8 @@ def next_revisions(old: Mapping[str, Revision], register: Register, now: datetim
     stamp = now.astimezone(UTC).replace(microsecond=0)
     resolver = resolver_for(register)
     out = dict(old)
-    for entry in register.entries:
+    for entry in register.entries if only is None else \
+            (e for e in register.entries if e.id in only):
         digest = content_hash(entry, register, resolver)
         prev = old.get(entry.id)
         if prev is None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from calendar_tool import notify, revisions, store
 from calendar_tool.clock import Clock
 from calendar_tool.errors import DeliveryFailed, SubscriptionInvalid
-from calendar_tool.model import Register, Revision
+from calendar_tool.model import Register, Revision, edit_of
 from calendar_tool.publish import EventCache, PublishReport, publish
 from calendar_tool.reminders import (
     BEGINNING,
@@ -98,25 +98,30 @@ class KeptRevisions:
     def __init__(self) -> None:
         self.written: int | None = None  # the store's count when `revisions` were current
         self.revisions: dict[str, Revision] = {}
+        self.register: Register | None = None  # the register they were computed for
 
 
 def sync(engine: store.Engine, register: Register, now: datetime,
          kept: KeptRevisions | None = None) -> dict[str, Revision]:
     """Bring the entries' snapshots in the store up to date with the register (reading
-    them from `kept` while no one else has written them)."""
+    them from `kept` while no one else has written them; and when the register is an edit of
+    the one they were computed for, hashing only the entries the edit may have changed)."""
     if kept is None:
         old = store.load_revisions(engine)
         new = revisions.next_revisions(old, register, now)
         store.save_revisions(engine, old, new)
         return new
     before = store.revisions_written(engine)
-    old = kept.revisions if kept.written == before else store.load_revisions(engine)
-    new = revisions.next_revisions(old, register, now)
-    mine = 1 if store.save_revisions(engine, old, new) else 0
+    current = kept.written == before
+    old = kept.revisions if current else store.load_revisions(engine)
+    edit = edit_of(register)
+    only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
+    new = revisions.next_revisions(old, register, now, only)
+    mine = 1 if store.save_revisions(engine, old, new, only) else 0
     after = store.revisions_written(engine)
     # Any other count means another process wrote in between: read them again next time.
     kept.written = after if after == before + mine else None
-    kept.revisions = new
+    kept.revisions, kept.register = new, register
     return new
 
 

@@ -431,11 +431,12 @@ def revisions_written(engine: Engine) -> int:
 _ROWS_CHUNK = 10_000
 
 
-def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str, Revision]
-                   ) -> int:
-    """Write the revisions that differ from `old`, counting the write in `revisions_written`;
-    returns how many were written."""
-    changed = [(k, r) for k, r in new.items() if old.get(k) != r]
+def save_revisions(engine: Engine, old: Mapping[str, Revision], new: Mapping[str, Revision],
+                   only: Collection[str] | None = None) -> int:
+    """Write the revisions that differ from `old` (among `only`, when the others are known to
+    be the same), counting the write in `revisions_written`; returns how many were written."""
+    changed = [(k, r) for k, r in new.items() if old.get(k) != r] if only is None else \
+        [(k, new[k]) for k in sorted(only) if k in new and old.get(k) != new[k]]
     if not changed:
         return 0
     with _tx(engine) as conn:

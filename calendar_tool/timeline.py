@@ -278,11 +278,13 @@ def resolver_for(register: Register) -> Resolver:
                                                           Resolver(register))
 
 
-def resolve_problems(register: Register) -> list[tuple[str, str]]:
-    """(entry id, message) for every date that cannot be computed, for the validator."""
+def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
+                     ) -> list[tuple[str, str]]:
+    """(entry id, message) for every date of the register (or of `entries` in it) that
+    cannot be computed, for the validator."""
     problems: list[tuple[str, str]] = []
     resolver = resolver_for(register)
-    for entry in register.entries:
+    for entry in register.entries if entries is None else entries:
         try:
             if entry.relative is not None:  # nothing else can fail to resolve
                 resolver.resolve(entry)

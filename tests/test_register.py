@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calendar_tool.errors import RegisterInvalid
-from calendar_tool.model import DatedValue, Register
+from calendar_tool.model import DatedValue, Register, edit_of
 from calendar_tool.register import (
     check_quotes,
     normalise_quote,
@@ -274,6 +274,100 @@ def test_a_reread_reuses_the_entries_whose_text_did_not_change() -> None:
     assert [str(p) for p in info.value.problems] == [
         f"r.yaml:{line}:11: entries[2].date: '2006-13' is not a real date (bad month number "
         "13; must be 1-12)"]
+
+
+_BEFORE = parse_located(SAMPLE.read_text(), "m.yaml")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated())
+def test_a_reread_after_an_edit_finds_what_a_full_read_finds(text: str) -> None:
+    """Re-reading after an edit checks across entries only where the edit reached: it must
+    give what a read from nothing gives, the same register or the same problems. Every entry
+    outside the edit is the very object read before."""
+    got = _outcome(lambda: parse_located(text, "m.yaml", _BEFORE).register)
+    assert got == _outcome(lambda: parse_register(text, "m.yaml"))
+    edit = edit_of(got) if isinstance(got, Register) else None
+    if isinstance(got, Register) and edit is not None:
+        assert edit.follows(_BEFORE.register)
+        old = _BEFORE.register.by_id
+        assert all(e is old[e.id] for e in got.entries if e.id not in edit.ids)
+
+
+_EDITED = HEADER + "".join([
+    entry("a", "2005"),
+    entry("s", "", kind="session", extra="series: {rule: FREQ=YEARLY, start: 2000, count: 5}"
+          ).replace("    date: \n", ""),
+    entry("b", "{from: a, offset: P1M}"),
+    entry("c", "{from: b, offset: P1Y}"),
+    entry("d", "{from: s#3, offset: -P6W}"),
+])
+
+
+@pytest.mark.parametrize(("old", "new", "problem"), [
+    # Each edit touches one entry, and the problem shows in another that did not change.
+    ("  - id: a\n", "  - id: a2\n", "entries[2].date.from: 'a' is not an entry of the register"),
+    (entry("a", "2005"), "", "entries[1].date.from: 'a' is not an entry of the register"),
+    ("{from: a, offset: P1M}", "{from: c, offset: P1M}", "dates refer to each other in a cycle"),
+    ("count: 5", "count: 2", "entries[4].date.from: 's' has no occurrence #3"),
+    ("series: {rule: FREQ=YEARLY, start: 2000, count: 5}", "date: 2000",
+     "entries[4].date.from: 's' is not a series"),
+    ("kind: deadline\n    date: 2005", "kind: standing\n    date: 2005", "standing"),
+    ("    date: 2005\n", "    date: 9999-12-15\n",
+     "entries[3].date: P1M from a falls outside the calendar"),
+    ("{from: a, offset: P1M}", "{from: a, offset: P2M}", None),
+])
+def test_an_edit_is_checked_against_the_entries_that_depend_on_it(
+        old: str, new: str, problem: str | None) -> None:
+    first = parse_located(_EDITED, "r.yaml")
+    text = _EDITED.replace(old, new, 1)
+    assert text != _EDITED
+    got = _outcome(lambda: parse_located(text, "r.yaml", first).register)
+    assert got == _outcome(lambda: parse_register(text, "r.yaml"))
+    if problem is None:
+        assert isinstance(got, Register)
+        edit = edit_of(got)
+        assert edit is not None and edit.ids == {"b", "c"}  # c counts from b
+        assert [e is first.register.by_id[e.id] for e in got.entries] == \
+            [True, True, False, True, True]
+    else:
+        assert isinstance(got, list) and any(problem in p for p in got), got
+
+
+_LINKS = [
+    ("  - id: a\n", "  - id: a2\n"), ("  - id: b\n", "  - id: x\n"),
+    ("  - id: s\n", "  - id: c\n"), ("count: 5", "count: 3"), ("count: 5", "count: 1"),
+    ("{from: a,", "{from: c,"), ("{from: a,", "{from: d,"), ("{from: b,", "{from: c,"),
+    ("{from: b,", "{from: s#2,"), ("{from: b,", "{from: s,"), ("{from: s#3,", "{from: s#9,"),
+    ("{from: s#3,", "{from: a,"), ("{from: s#3,", "{from: d,"), ("date: 2005\n", "date: 9999-12\n"),
+    ("date: 2005\n", "date: 0001\n"), ("offset: -P6W", "offset: -P2005Y"),
+    ("offset: P1Y}", "offset: P8000Y}"), ("kind: deadline\n    date: 2005", "kind: standing"),
+    ("series: {rule: FREQ=YEARLY, start: 2000, count: 5}", "date: 2000"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_LINKS), min_size=1, max_size=3))
+def test_edits_of_links_between_entries_find_what_a_full_read_finds(
+        edits: list[tuple[str, str]]) -> None:
+    """Ids, anchors, series lengths and dates edited in a register where entries count from
+    each other: the re-read gives exactly the register or problems of a read from nothing."""
+    first = parse_located(_EDITED, "r.yaml")
+    text = _EDITED
+    for old, new in edits:
+        text = text.replace(old, new, 1)
+    got = _outcome(lambda: parse_located(text, "r.yaml", first).register)
+    assert got == _outcome(lambda: parse_register(text, "r.yaml"))
+
+
+def test_an_edit_outside_the_entries_checks_them_all() -> None:
+    first = parse_located(_EDITED, "r.yaml")
+    text = _EDITED.replace("  trafficking: {title: Trafficking in persons}\n", "")
+    got = _outcome(lambda: parse_located(text, "r.yaml", first).register)
+    assert isinstance(got, list) and len(got) == 5
+    assert got == _outcome(lambda: parse_register(text, "r.yaml"))
+    renamed = parse_located(_EDITED.replace("Test register", "Renamed"), "r.yaml", first)
+    assert edit_of(renamed.register) is None
 
 
 @settings(max_examples=200, deadline=None)

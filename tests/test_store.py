@@ -13,9 +13,10 @@ from sqlalchemy import event, inspect, text
 
 from calendar_tool import service, store
 from calendar_tool.errors import StoreFailed, UnknownSubscription
-from calendar_tool.model import Kind, Offset, Revision
-from calendar_tool.register import parse_register
+from calendar_tool.model import Kind, Offset, Revision, edit_of
+from calendar_tool.register import parse_located, parse_register
 from calendar_tool.reminders import Format, Subscription, reminders_between
+from calendar_tool.revisions import next_revisions
 from calendar_tool.timeline import occurrences
 from tests.paths import SAMPLE
 from tests.registers import entry, register_of
@@ -161,6 +162,27 @@ def test_kept_revisions_are_read_again_after_another_process_writes(engine: stor
     assert back["biennium"] == Revision(back["biennium"].hash, 2, T0 + timedelta(hours=2))
     assert store.load_revisions(engine) == back
     assert kept.written == 3
+
+
+def test_a_sync_after_an_edit_gives_what_a_full_sync_gives(engine: store.Engine) -> None:
+    """`run` re-reads an edited register knowing what the edit reached (`model.Edit`) and
+    hashes only those entries: the moved congress and the document dated from it get new
+    revisions, as a sync of every entry gives them, and nothing else moves."""
+    text = SAMPLE.read_text()
+    first = parse_located(text, "sample.yaml")
+    kept = service.KeptRevisions()
+    before = service.sync(engine, first.register, T0, kept)
+    edited = parse_located(text.replace("2000-04-10..2000-04-17", "2000-04-11..2000-04-18"),
+                           "sample.yaml", first)
+    edit = edit_of(edited.register)
+    assert edit is not None and edit.ids == {"tenth-congress", "intersessional-document"}
+    later = T0 + timedelta(hours=1)
+    got = service.sync(engine, edited.register, later, kept)
+    assert got == next_revisions(before, edited.register, later)
+    assert {k for k in got if got[k] != before[k]} == edit.ids
+    assert got["tenth-congress"] == Revision(got["tenth-congress"].hash, 1, later)
+    assert store.load_revisions(engine) == got
+    assert kept.written == 2
 
 
 def _claim(engine: store.Engine, names: list[str], now: datetime, apart: bool = False
