@@ -92,12 +92,13 @@ _STALE_PART = 100
 def load_cached(register: Path, folder: Path | None) -> Located:
     """`register.load_located`, reusing the entries kept in `folder` (None: no cache), and
     keeping the entries read this time when they differ from what was kept by more than a
-    few (`_STALE_PART`)."""
+    few (`_STALE_PART`). For the one-shot commands, which run no threads: a cold read of a
+    large register shares the work with a second process (`apart`)."""
     if folder is None:
-        return load_located(register)
+        return load_located(register, apart=True)
     path = cache_file(folder, register)
     known = read(path)
-    located = load_located(register, known)
+    located = load_located(register, known, apart=True)
     entries = located.reusable()
     fresh = sum(1 for text in entries if text not in known)
     unused = len(known) - (len(entries) - fresh)

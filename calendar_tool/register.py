@@ -12,6 +12,8 @@ import contextlib
 import difflib
 import functools
 import itertools
+import os
+import pickle
 import re
 import sys
 import unicodedata
@@ -862,7 +864,8 @@ def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
 
 
 def parse_located(text: str, filename: str = "obligations.yaml",
-                  reuse: Mapping[str, Entry] | Located | None = None) -> Located:
+                  reuse: Mapping[str, Entry] | Located | None = None, apart: bool = False
+                  ) -> Located:
     """As `parse_register`, keeping where each field stands in the file.
 
     `reuse` maps entry texts to the entries read from them before (such as the entry
@@ -871,14 +874,16 @@ def parse_located(text: str, filename: str = "obligations.yaml",
     alone, so an edit invalidates exactly the entries it touches. What looks across entries
     (vocabulary, references, cycles, dates) is checked again in full, except after an earlier
     parse with the same text outside the entries: then only where the edit can have changed
-    its outcome (`_clean_edit`)."""
+    its outcome (`_clean_edit`). With `apart`, a cold read of a large register shares the
+    work with a second process (`_read_chunks`): only for a process that runs no threads,
+    since a forked process would inherit none of them, and whatever locks they held."""
     before, known = (reuse, reuse.reusable()) if isinstance(reuse, Located) else (None, reuse)
     # Millions of new objects and no garbage cycles: see heap.py.
     with heap.kept():
         parts = _split(text)
         if parts is not None:
             try:
-                return _parse(filename, parts[0], parts[1], known or {}, before)
+                return _parse(filename, parts[0], parts[1], known or {}, before, apart)
             except _Unsplit:
                 pass
         return _parse(filename, text, None, {})
@@ -893,11 +898,88 @@ def _yaml_problem(filename: str, exc: yaml.YAMLError) -> RegisterInvalid:
     return RegisterInvalid([Problem(filename, 1, 1, "", f"YAML syntax: {exc}")])
 
 
+def _walk_chunks(w: _Walk, chunks: Sequence[_Chunk], start: int, reuse: Mapping[str, Entry]
+                 ) -> list[Entry | None]:
+    """The entry of each chunk (None for one with problems, which go to `w`), the first
+    being entries[start]: the one from `reuse` for a known text, else composed and walked."""
+    out: list[Entry | None] = []
+    kept = w.spots
+    for i, chunk in enumerate(chunks, start):
+        entry = reuse.get(chunk.text) if reuse else None  # a cold read hashes no text
+        if entry is None:
+            node = _chunk_node(chunk)
+            # An entry's positions are not kept (see Spots); its problems have theirs.
+            w.spots, w.line_offset = None, chunk.line
+            try:
+                entry = _entry(w, node, f"entries[{i}]")
+            except _Invalid:
+                pass
+            finally:
+                w.spots, w.line_offset = kept, 0
+        out.append(entry)
+    return out
+
+
+# Entries to compose from which a read given `apart` has a second process read half of them.
+_APART_FROM = 10_000
+
+
+def _read_chunks(w: _Walk, chunks: Sequence[_Chunk], reuse: Mapping[str, Entry], apart: bool
+                 ) -> list[Entry | None]:
+    """`_walk_chunks` over all the chunks; with `apart`, and many entries to compose (a
+    cold read of a large register), the second half in a forked process, on the machine's
+    other core, which sends back its entries and problems pickled: composing and walking
+    are two thirds of a cold read, and Python runs them on one core. Any failure of the
+    second process (killed, out of memory) only means reading its half here after all."""
+    half = len(chunks) // 2
+    if not apart or not hasattr(os, "fork") or \
+            sum(1 for c in chunks if c.text not in reuse) < _APART_FROM:
+        return _walk_chunks(w, chunks, 0, reuse)
+    theirs, send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the second process: never returns
+        status = 1
+        try:
+            os.close(theirs)
+            own = _Walk(w.filename)
+            try:
+                found: tuple[list[Entry | None], list[Problem]] | None = \
+                    (_walk_chunks(own, chunks[half:], half, reuse), own.problems)
+            except _Unsplit:
+                found = None
+            with os.fdopen(send, "wb") as f:
+                pickle.dump(found, f, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        finally:
+            os._exit(status)  # no exit handlers, no stdio flushed twice
+    os.close(send)
+    try:
+        mine = _walk_chunks(w, chunks[:half], 0, reuse)
+    finally:
+        # Read to the end before waiting: the other process blocks until its pipe is drained.
+        with os.fdopen(theirs, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+    try:
+        got = pickle.loads(data) if status == 0 else ()
+    except Exception:  # a pickle cut short: read the half here
+        got = ()
+    if got is None:
+        raise _Unsplit()
+    if not got:
+        return mine + _walk_chunks(w, chunks[half:], half, reuse)
+    rest: list[Entry | None] = got[0]
+    w.problems += got[1]
+    return mine + rest
+
+
 def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
-           reuse: Mapping[str, Entry], before: Located | None = None) -> Located:
+           reuse: Mapping[str, Entry], before: Located | None = None, apart: bool = False
+           ) -> Located:
     """Walk the register; `text` is the whole file, or with `chunks` the file without its
     entries. Raises _Unsplit for any doubt about the split (a YAML error included: the whole
-    text then says where it is). `before`: the parse `reuse` comes from, if any."""
+    text then says where it is). `before`: the parse `reuse` comes from, if any; `apart`:
+    see `_read_chunks`."""
     w = _Walk(filename)
     try:
         root = _compose(text)
@@ -925,41 +1007,24 @@ def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
 
     assert w.spots is not None
     spots = Spots(filename, w.spots, chunks)
-    items: Sequence[yaml.Node | _Chunk]
+    read: list[Entry | None]
     if chunks is None:
         no_nodes: list[yaml.Node] = []
-        items = _try(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
+        nodes = _try(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
             if "entries" in top else []
+        read = [_try(functools.partial(_entry, w, node, f"entries[{i}]"), None)
+                for i, node in enumerate(nodes)]
     else:
         listed = top.get("entries")
         if not isinstance(listed, ScalarNode) or listed.tag != _NULL or listed.value:
             raise _Unsplit()
-        items = chunks
-
+        read = _read_chunks(w, chunks, reuse, apart)
     entries: list[Entry] = []
     paths: dict[str, str] = {}
-    fresh: list[Entry] = []  # the entries not taken from `reuse`
-    kept = w.spots
-    for i, item in enumerate(items):
+    for i, entry in enumerate(read):
+        if entry is None:
+            continue
         path = f"entries[{i}]"
-        if isinstance(item, _Chunk):
-            entry = reuse.get(item.text) if reuse else None  # a cold read hashes no text
-            if entry is None:
-                node = _chunk_node(item)
-                # An entry's positions are not kept (see Spots); its problems have theirs.
-                w.spots, w.line_offset = None, item.line
-                try:
-                    entry = _entry(w, node, path)
-                except _Invalid:
-                    continue
-                finally:
-                    w.spots, w.line_offset = kept, 0
-                fresh.append(entry)
-        else:
-            try:
-                entry = _entry(w, item, path)
-            except _Invalid:
-                continue
         if entry.id in paths:
             first = spots.at(f"{paths[entry.id]}.id")
             w.fail(spots.at(f"{path}.id"), f"{path}.id",
@@ -972,8 +1037,9 @@ def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
                    areas, actors, documents, tuple(entries))
     head_text = text if chunks is not None else None
     edit = None
-    if not w.problems and before is not None and head_text is not None and \
+    if not w.problems and before is not None and chunks is not None and \
             head_text == before.head:
+        fresh = [e for c, e in zip(chunks, entries, strict=True) if reuse.get(c.text) is not e]
         edit = _clean_edit(reg, before.register, fresh)
     if edit is not None:
         keep_derived(reg, "_edit", edit)
@@ -1041,14 +1107,15 @@ def load_register(path: Path) -> Register:
     return load_located(path).register
 
 
-def load_located(path: Path, reuse: Mapping[str, Entry] | None = None) -> Located:
-    """Read and validate the register at `path`, keeping positions (`reuse`: as for
+def load_located(path: Path, reuse: Mapping[str, Entry] | None = None, apart: bool = False
+                 ) -> Located:
+    """Read and validate the register at `path`, keeping positions (`reuse`, `apart`: as for
     `parse_located`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise unreadable(path, exc) from None
-    return parse_located(text, str(path), reuse)
+    return parse_located(text, str(path), reuse, apart)
 
 
 def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:

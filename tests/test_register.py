@@ -255,6 +255,48 @@ def test_real_and_generated_registers_read_the_same_either_way() -> None:
         assert parse_register(text, "r.yaml") == _whole(text, "r.yaml")
 
 
+@pytest.mark.parametrize("text", [
+    "generated",
+    # Problems in both halves, a duplicate id across them, a dangling reference.
+    HEADER + entry("a", "2005", area="nowhere") + entry("c", "2006") + entry("a", "2007")
+    + entry("b", "2005-13") + entry("d", "{from: zz}") + entry("e", "2008", actor="nobody"),
+    # A YAML error in the second half: the whole text is composed to say where.
+    HEADER + entry("a", "2005") + entry("b", "2006") + entry("c", "2007", extra="note: [x")
+    + entry("d", "2008"),
+    # An alias in the second half to an anchor in the first: not split, read whole.
+    HEADER + entry("a", "2005", extra="note: &n shared") + entry("b", "2006")
+    + entry("c", "2007", extra="note: *n") + entry("d", "2008"),
+])
+def test_a_read_shared_with_a_second_process_gives_the_same(
+        text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold read of a large register has a forked process read half the entries: the
+    register, or every problem with its line, is the same as read in one process."""
+    from bench.generate import register_text
+    from calendar_tool import register
+
+    if text == "generated":
+        text = register_text(400, seed=5)
+    alone = _outcome(lambda: parse_register(text, "r.yaml"))
+    monkeypatch.setattr(register, "_APART_FROM", 0)
+    assert _outcome(lambda: parse_located(text, "r.yaml", apart=True).register) == alone
+
+
+def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """If the forked process cannot send its half back, the read does that half itself."""
+    from bench.generate import register_text
+    from calendar_tool import register
+
+    text = register_text(200, seed=6)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(register, "_APART_FROM", 0)
+    monkeypatch.setattr(register.pickle, "dump", fail)  # in the forked process: it exits 1
+    assert parse_located(text, "r.yaml", apart=True).register == parse_register(text, "r.yaml")
+
+
 def test_a_reread_reuses_the_entries_whose_text_did_not_change() -> None:
     """An edit reads again only what it touched; moving an entry keeps it; an edit that
     breaks an entry is reported at its line, whatever was reused around it."""
