@@ -2,7 +2,8 @@
 one-shot commands then compose and check again only the entries an edit touched.
 
 One file per register path in the cache folder (`CALENDAR_TOOL_CACHE`, by default
-`~/.cache/calendar-tool`; `off` turns it off), holding a pickle of {entry text: Entry}.
+`~/.cache/calendar-tool`; `off` turns it off), holding pickles one after the other: a head
+{stamp, parts}, then `parts` of {entry text: Entry}, which together are the register's.
 What invalidates a cached entry:
 - its text: an entry is reused only for the byte-identical text, and an entry is a function of
   its own text alone (checks across entries run on every read);
@@ -28,7 +29,7 @@ import pickle
 from functools import cache
 from pathlib import Path
 
-from calendar_tool import heap
+from calendar_tool import forked, heap
 from calendar_tool.files import replace_file
 from calendar_tool.model import Entry
 from calendar_tool.register import Located, load_located
@@ -55,15 +56,16 @@ def cache_file(folder: Path, register: Path) -> Path:
 
 def read(path: Path) -> dict[str, Entry]:
     """The entries kept in `path` by their text; empty when there is nothing usable."""
+    entries: dict[str, Entry] = {}
     try:
         with path.open("rb") as f, heap.kept():
-            doc = pickle.load(f)
+            head = pickle.load(f)
+            if not isinstance(head, dict) or head.get("stamp") != stamp():
+                return {}
+            for _ in range(int(head["parts"])):
+                entries.update(pickle.load(f))
     except Exception:  # a broken cache (truncated, another version) is a cold cache
         return {}
-    if not isinstance(doc, dict) or doc.get("stamp") != stamp() or \
-            not isinstance(doc.get("entries"), dict):
-        return {}
-    entries: dict[str, Entry] = doc["entries"]
     return entries
 
 
@@ -73,14 +75,33 @@ def kept(register: Path, folder: Path | None) -> dict[str, Entry]:
     return {} if folder is None else read(cache_file(folder, register))
 
 
-def write(path: Path, entries: dict[str, Entry]) -> None:
+# Entries from which the file is pickled in two halves, one by a forked process.
+_APART_FROM = 10_000
+
+
+def write(path: Path, entries: dict[str, Entry], apart: bool = False) -> None:
     """Keep `entries` (a register's, by text: only these, so the file does not grow with
-    every edit)."""
-    data = pickle.dumps({"stamp": stamp(), "entries": entries},
-                        protocol=pickle.HIGHEST_PROTOCOL)
+    every edit). With `apart` (a process without threads: see `forked`), many entries are
+    pickled half here and half in a forked process at the same time: pickling 100,000
+    entries took a second."""
+    items = list(entries.items())
+    half = len(items) // 2 if apart and forked.available() and len(items) >= _APART_FROM \
+        else len(items)
+    # Pickling makes and drops an object for each it pickles, millions of them: see heap.py.
+    with heap.kept():
+        other = forked.Forked(lambda: _pickled(dict(items[half:]))) if half < len(items) \
+            else None
+        parts = [_pickled(dict(items[:half]))]
+        if other is not None:
+            parts.append(other.result() or _pickled(dict(items[half:])))
+    head = _pickled({"stamp": stamp(), "parts": len(parts)})
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        replace_file(path, data)
+        replace_file(path, [head, *parts])
+
+
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 # Entries read afresh or kept in vain, as a part of the register, up to which the file is
@@ -103,5 +124,5 @@ def load_cached(register: Path, folder: Path | None) -> Located:
     fresh = sum(1 for text in entries if text not in known)
     unused = len(known) - (len(entries) - fresh)
     if max(fresh, unused) > len(entries) // _STALE_PART:
-        write(path, entries)
+        write(path, entries, apart=True)
     return located

@@ -69,12 +69,13 @@ def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
     return _write(path, chunks, published=True)
 
 
-def replace_file(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically, without comparing or flushing to disk first:
+def replace_file(path: Path, data: Iterable[bytes]) -> None:
+    """Replace `path` with the pieces of `data`, one after the other, atomically, without
+    comparing or flushing to disk first:
     for a cache, which is written when it has changed and whose loss in a crash (a file
     truncated or empty) only means work done again. Flushing tens of megabytes took as long
     as writing them. The file stays readable by its owner only."""
-    _write(path, [data], published=False)
+    _write(path, data, published=False)
 
 
 def _write(path: Path, chunks: Iterable[bytes], published: bool) -> bool:

@@ -12,7 +12,6 @@ import contextlib
 import difflib
 import functools
 import itertools
-import os
 import pickle
 import re
 import sys
@@ -32,7 +31,7 @@ from dateutil.rrule import rrulestr
 from yaml._yaml import CParser
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from calendar_tool import heap
+from calendar_tool import forked, heap
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound, SourcesMissing
 from calendar_tool.model import (
     DatedValue,
@@ -927,47 +926,33 @@ _APART_FROM = 10_000
 def _read_chunks(w: _Walk, chunks: Sequence[_Chunk], reuse: Mapping[str, Entry], apart: bool
                  ) -> list[Entry | None]:
     """`_walk_chunks` over all the chunks; with `apart`, and many entries to compose (a
-    cold read of a large register), the second half in a forked process, on the machine's
-    other core, which sends back its entries and problems pickled: composing and walking
-    are two thirds of a cold read, and Python runs them on one core. Any failure of the
-    second process (killed, out of memory) only means reading its half here after all."""
+    cold read of a large register), the second half in a forked process (`forked`), which
+    sends back its entries and problems pickled: composing and walking are two thirds of a
+    cold read. Any failure of the second process (killed, out of memory) only means reading
+    its half here after all."""
     half = len(chunks) // 2
-    if not apart or not hasattr(os, "fork") or \
+    if not apart or not forked.available() or \
             sum(1 for c in chunks if c.text not in reuse) < _APART_FROM:
         return _walk_chunks(w, chunks, 0, reuse)
-    theirs, send = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the second process: never returns
-        status = 1
+
+    def second_half() -> bytes:
+        own = _Walk(w.filename)
         try:
-            os.close(theirs)
-            own = _Walk(w.filename)
-            try:
-                found: tuple[list[Entry | None], list[Problem]] | None = \
-                    (_walk_chunks(own, chunks[half:], half, reuse), own.problems)
-            except _Unsplit:
-                found = None
-            with os.fdopen(send, "wb") as f:
-                pickle.dump(found, f, protocol=pickle.HIGHEST_PROTOCOL)
-            status = 0
-        finally:
-            os._exit(status)  # no exit handlers, no stdio flushed twice
-    os.close(send)
+            found = (_walk_chunks(own, chunks[half:], half, reuse), own.problems)
+        except _Unsplit:
+            found = None
+        return pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
+
+    other = forked.Forked(second_half)
     try:
         mine = _walk_chunks(w, chunks[:half], 0, reuse)
     finally:
-        # Read to the end before waiting: the other process blocks until its pipe is drained.
-        with os.fdopen(theirs, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-    try:
-        got = pickle.loads(data) if status == 0 else ()
-    except Exception:  # a pickle cut short: read the half here
-        got = ()
+        data = other.result()
+    if data is None:
+        return mine + _walk_chunks(w, chunks[half:], half, reuse)
+    got = pickle.loads(data)
     if got is None:
         raise _Unsplit()
-    if not got:
-        return mine + _walk_chunks(w, chunks[half:], half, reuse)
     rest: list[Entry | None] = got[0]
     w.problems += got[1]
     return mine + rest

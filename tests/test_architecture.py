@@ -13,7 +13,7 @@ PACKAGE = Path(calendar_tool.__file__).parent
 # Bottom to top. `register` sits above `timeline` because validating a register includes
 # computing its dates (a relative date that falls outside the calendar is a problem of the file).
 LAYERS: list[set[str]] = [
-    {"errors", "clock", "config", "files", "logs", "heap", "__init__"},
+    {"errors", "clock", "config", "files", "logs", "heap", "forked", "__init__"},
     {"model"},
     {"timeline", "listing"},
     {"reminders", "register"},

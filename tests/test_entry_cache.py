@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from calendar_tool import entry_cache
 from calendar_tool.config import Settings
 from calendar_tool.entry_cache import cache_file, load_cached, read, stamp
@@ -25,7 +27,7 @@ def _poison(kept: Path, text: str, title: str, code: str | None = None) -> None:
     """Rewrite the kept entry for `text` with another title: only reuse can show it."""
     entries = read(kept)
     entries[text] = replace(entries[text], title=title)
-    kept.write_bytes(pickle.dumps({"stamp": code or stamp(), "entries": entries}))
+    kept.write_bytes(pickle.dumps({"stamp": code or stamp(), "parts": 1}) + pickle.dumps(entries))
 
 
 def test_kept_entries_are_reused_for_the_same_text_only(tmp_path: Path) -> None:
@@ -59,6 +61,37 @@ def test_a_file_from_other_code_or_a_broken_one_is_ignored(tmp_path: Path) -> No
     kept.write_bytes(b"\x80\x05 not a pickle")
     assert load_cached(path, folder).register.entries[0].title == "Title of a"
     assert set(read(kept)) == {a}  # written again, whole
+
+
+def test_a_large_cache_is_pickled_in_halves_by_two_processes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many entries are pickled half by a forked process; the file reads back whole, and if
+    the forked process fails the first pickles its half as well."""
+    texts = [entry(f"e{i}", str(2000 + i)) for i in range(6)]
+    path, folder = _register(tmp_path, *texts), tmp_path / "cache"
+    monkeypatch.setattr(entry_cache, "_APART_FROM", 0)
+    load_cached(path, folder)
+    kept = cache_file(folder, path)
+    with kept.open("rb") as f:
+        assert pickle.load(f) == {"stamp": stamp(), "parts": 2}
+        assert list(pickle.load(f)) == texts[:3]
+        assert list(pickle.load(f)) == texts[3:]
+    assert [e.id for e in read(kept).values()] == [f"e{i}" for i in range(6)]
+
+    kept.unlink()
+    monkeypatch.setattr(entry_cache.forked, "Forked", _Failing)
+    load_cached(path, folder)
+    assert [e.id for e in read(kept).values()] == [f"e{i}" for i in range(6)]
+
+
+class _Failing:
+    """A forked process that failed."""
+
+    def __init__(self, work: object) -> None:
+        pass
+
+    def result(self) -> None:
+        return None
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:

@@ -293,7 +293,7 @@ def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.Mon
         raise MemoryError
 
     monkeypatch.setattr(register, "_APART_FROM", 0)
-    monkeypatch.setattr(register.pickle, "dump", fail)  # in the forked process: it exits 1
+    monkeypatch.setattr(register.pickle, "dumps", fail)  # in the forked process: it exits 1
     assert parse_located(text, "r.yaml", apart=True).register == parse_register(text, "r.yaml")
 
 
