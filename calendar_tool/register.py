@@ -931,8 +931,8 @@ def _read_chunks(w: _Walk, chunks: Sequence[_Chunk], reuse: Mapping[str, Entry],
     cold read. Any failure of the second process (killed, out of memory) only means reading
     its half here after all."""
     half = len(chunks) // 2
-    if not apart or not forked.available() or \
-            sum(1 for c in chunks if c.text not in reuse) < _APART_FROM:
+    if not apart or not forked.available() or len(chunks) < _APART_FROM or \
+            (reuse and sum(1 for c in chunks if c.text not in reuse) < _APART_FROM):
         return _walk_chunks(w, chunks, 0, reuse)
 
     def second_half() -> bytes:
