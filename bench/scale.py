@@ -1,6 +1,7 @@
 """How cost grows with the register: generated registers of 1,000, 10,000 and 100,000 entries
 (bench/generate.py: series, relative dates, several sources), each operation in a fresh process
-so that its peak memory (the process's maximum resident set) is its own.
+so that its peak memory (the process's maximum resident set, plus that of any copy of
+itself it forks to read a large register) is its own.
 
 - validate, `list --due 2005`, `publish` (every feed, into an empty folder and a new SQLite
   store): the commands as an admin runs them, start-up included. Validate runs twice: cold
@@ -47,20 +48,27 @@ TOOL = [sys.executable, "-m", "calendar_tool.cli"]
 # Measured by a small Python of its own that starts the command and reports the command's
 # peak: Linux counts a forked child's peak resident size from its parent's, so a command
 # forked from this (large) benchmark process would report at least this process's peak.
-# A command may fork a helper of its own (a cold read of a large register: see
+# A command may fork a copy of itself to help (a cold read of a large register: see
 # calendar_tool/forked.py), and the kernel's figure is the larger of the two, not their sum:
-# so the launcher also adds up the resident size of the command and its children every 20 ms
-# and reports the larger figure. The sum counts twice the pages a helper still shares with
-# its parent: an upper bound.
+# so the launcher also adds up, every 20 ms, the resident size of the command and of its
+# forked copies (the descendants with its own command line: not the editor that the reload
+# benchmark starts), and reports the larger figure. The sum counts twice the pages a copy
+# still shares with its parent: an upper bound.
 _LAUNCH = """
 import os, subprocess, sys, time
-def tree(pid):
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+def tree(pid, own):
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             kids = [int(k) for k in f.read().split()]
     except OSError:
         return [pid]
-    return [pid, *(q for k in kids for q in tree(k))]
+    return [pid, *(q for k in kids if cmdline(k) == own for q in tree(k, own))]
 def resident(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -73,7 +81,7 @@ while True:
     done, status, usage = os.wait4(p.pid, os.WNOHANG)
     if done:
         break
-    together = max(together, sum(resident(q) for q in tree(p.pid)))
+    together = max(together, sum(resident(q) for q in tree(p.pid, cmdline(p.pid))))
     time.sleep(0.02)
 open(sys.argv[1], "w").write(str(max(usage.ru_maxrss, together)))
 sys.exit(os.waitstatus_to_exitcode(status))
