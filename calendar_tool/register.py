@@ -1024,8 +1024,7 @@ def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
     edit = None
     if not w.problems and before is not None and chunks is not None and \
             head_text == before.head:
-        fresh = [e for c, e in zip(chunks, entries, strict=True) if reuse.get(c.text) is not e]
-        edit = _clean_edit(reg, before.register, fresh)
+        edit = _clean_edit(reg, before.register)
     if edit is not None:
         keep_derived(reg, "_edit", edit)
     else:
@@ -1043,12 +1042,13 @@ def _parse(filename: str, text: str, chunks: list[_Chunk] | None,
     return Located(reg, filename, paths, spots, head_text)
 
 
-def _clean_edit(reg: Register, before: Register, fresh: Sequence[Entry]) -> Edit | None:
+def _clean_edit(reg: Register, before: Register) -> Edit | None:
     """How `reg` differs from `before` (`model.Edit`) if the checks across entries
-    would find no problem in `reg`, knowing that they found none in `before`, that both have
-    the same vocabulary and documents, and that `reg`'s entries are `before`'s (the same
-    objects) but for `fresh`. None sends the register through the full checks, which then
-    say what is wrong in the order they always do.
+    would find no problem in `reg`, knowing that they found none in `before` and that both
+    have the same vocabulary and documents. An entry read again from the same text is the
+    same object (`reuse`), so the entries read afresh are those that are not `before`'s.
+    None sends the register through the full checks, which then say what is wrong in the
+    order they always do.
 
     What can have changed is only what involves an entry read afresh or gone: a fresh entry's
     own vocabulary, references and dates; an entry that counts from a fresh or a gone id (its
@@ -1058,8 +1058,9 @@ def _clean_edit(reg: Register, before: Register, fresh: Sequence[Entry]) -> Edit
     one, mostly the passes that find what is gone and what counts from what."""
     from calendar_tool.timeline import resolve_problems
 
-    taken = {id(e) for e in reg.entries}
-    touched = {e.id for e in fresh} | {e.id for e in before.entries if id(e) not in taken}
+    was, now = {id(e) for e in before.entries}, {id(e) for e in reg.entries}
+    fresh = [e for e in reg.entries if id(e) not in was]
+    touched = {e.id for e in fresh} | {e.id for e in before.entries if id(e) not in now}
     counts_from = {e.id: e.relative.target for e in reg.entries if e.relative is not None}
     counted_by: dict[str, list[str]] = {}
     for source, target in counts_from.items():
