@@ -84,16 +84,15 @@ def write(path: Path, entries: dict[str, Entry], apart: bool = False) -> None:
     every edit). With `apart` (a process without threads: see `forked`), many entries are
     pickled half here and half in a forked process at the same time: pickling 100,000
     entries took a second."""
-    items = list(entries.items())
-    half = len(items) // 2 if apart and forked.available() and len(items) >= _APART_FROM \
-        else len(items)
     # Pickling makes and drops an object for each it pickles, millions of them: see heap.py.
     with heap.kept():
-        other = forked.Forked(lambda: _pickled(dict(items[half:]))) if half < len(items) \
-            else None
-        parts = [_pickled(dict(items[:half]))]
-        if other is not None:
-            parts.append(other.result() or _pickled(dict(items[half:])))
+        if apart and forked.available() and len(entries) >= _APART_FROM:
+            items = list(entries.items())
+            first, second = dict(items[:len(items) // 2]), dict(items[len(items) // 2:])
+            other = forked.Forked(lambda: _pickled(second))
+            parts = [_pickled(first), other.result() or _pickled(second)]
+        else:
+            parts = [_pickled(entries)]
     head = _pickled({"stamp": stamp(), "parts": len(parts)})
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import replace
 from datetime import date
@@ -79,19 +80,16 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
     assert [e.id for e in read(kept).values()] == [f"e{i}" for i in range(6)]
 
     kept.unlink()
-    monkeypatch.setattr(entry_cache.forked, "Forked", _Failing)
+    parent, dumps = os.getpid(), pickle.dumps
+
+    def failing_elsewhere(value: object, protocol: int | None = None) -> bytes:
+        if os.getpid() != parent:
+            raise MemoryError  # the forked process exits 1
+        return dumps(value, protocol=protocol)
+
+    monkeypatch.setattr(entry_cache.pickle, "dumps", failing_elsewhere)
     load_cached(path, folder)
     assert [e.id for e in read(kept).values()] == [f"e{i}" for i in range(6)]
-
-
-class _Failing:
-    """A forked process that failed."""
-
-    def __init__(self, work: object) -> None:
-        pass
-
-    def result(self) -> None:
-        return None
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
