@@ -22,11 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from calendar_tool import notify, service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Offset
+from calendar_tool.model import Format, Offset, Subscription
 from calendar_tool.register import parse_register
-from calendar_tool.reminders import Format, Subscription
 
 COUNT = 10_000
 AT = datetime(2027, 6, 30, 9, 0, tzinfo=UTC)
@@ -81,7 +80,7 @@ def receiver(arrivals: list[float] | None = None,
 def bare_posts(base: str, body: bytes, count: int) -> float:
     """Seconds for a bare httpx loop to POST `body` `count` times to the receiver at `base`,
     on as many threads as `deliver` sends with: the floor a sender of webhooks pays."""
-    with notify.make_client() as client:
+    with delivery.make_client() as client:
         def post(n: int) -> int:
             return client.post(f"{base}/bare/{n}", content=body).status_code
 
@@ -96,7 +95,7 @@ def bare_posts(base: str, body: bytes, count: int) -> float:
 def _setup(url: str, base: str) -> tuple[store.Engine, FixedClock, float]:
     engine = store.open_store(url)
     reg = parse_register(REGISTER, "bench.yaml")
-    secret = notify.new_secret()
+    secret = delivery.new_secret()
     store.add_subscriptions(engine, [Subscription(
         name=f"s{n}", url=f"{base}/hook/{n}", format=Format.JSON, secret=secret,
         created_at=AT - timedelta(days=1), offsets=(Offset(),), overdue=False)
@@ -119,10 +118,10 @@ def _requests(engine: store.Engine) -> list[store.Outbound]:
 
 def _bare(messages: list[store.Outbound]) -> float:
     """The same requests, each with fresh signature headers as a sender must make them."""
-    with notify.make_client() as client:
+    with delivery.make_client() as client:
 
         def post(m: store.Outbound) -> int:
-            headers = notify.headers(m.id, m.body, AT, m.secret)
+            headers = delivery.headers(m.id, m.body, AT, m.secret)
             return client.post(m.url, content=m.body, headers=headers).status_code
 
         start = time.perf_counter()
@@ -134,7 +133,7 @@ def _bare(messages: list[store.Outbound]) -> float:
 
 
 def _ours(engine: store.Engine, clock: FixedClock) -> float:
-    with notify.make_client() as client:
+    with delivery.make_client() as client:
         start = time.perf_counter()
         results = service.deliver_ready(engine, client, clock, "bench", lambda s: None,
                                         rng=random.Random(1))
@@ -209,7 +208,7 @@ def _fill(engine: store.Engine) -> None:
 
     store.add_subscriptions(engine, [Subscription(
         name=f"s{n:05}", url=f"http://127.0.0.1:9/hook/{n}", format=Format.JSON,
-        secret=notify.new_secret(), created_at=AT - timedelta(days=400), offsets=(Offset(),),
+        secret=delivery.new_secret(), created_at=AT - timedelta(days=400), offsets=(Offset(),),
         overdue=False) for n in range(COUNT)])
     with engine.begin() as conn:
         subs = [r[0] for r in conn.execute(text("SELECT id FROM subscription ORDER BY id"))]

@@ -26,11 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.deliver import bare_posts, pg_schema, receiver
-from calendar_tool import notify, service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import SystemClock
-from calendar_tool.model import Offset
+from calendar_tool.model import Format, Offset, Subscription
 from calendar_tool.register import load_register
-from calendar_tool.reminders import Format, Subscription
 
 PROCESSES = 3
 SUBSCRIPTIONS = 2_500
@@ -68,7 +67,7 @@ def _prepare(tmp: Path, url: str, base: str) -> Path:
                                    for n in range(DAYS)]))
     engine = store.open_store(url)
     try:
-        secret = notify.new_secret()
+        secret = delivery.new_secret()
         store.add_subscriptions(engine, [Subscription(
             name=f"s{n:04}", url=f"{base}/hook/{n:04}", format=Format.JSON, secret=secret,
             created_at=at - timedelta(days=DAYS), offsets=(Offset(),), overdue=False,

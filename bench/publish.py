@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.generate import register_text
-from calendar_tool import ical
 from calendar_tool.clock import FixedClock
+from calendar_tool.feeds import ical
+from calendar_tool.feeds.publishing import feed_occurrences, feed_specs, publish
+from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.model import Register
-from calendar_tool.publish import feed_occurrences, feed_specs, publish
 from calendar_tool.register import load_register, parse_register
-from calendar_tool.revisions import next_revisions
 from calendar_tool.timeline import horizon
 
 ROOT = Path(__file__).resolve().parent.parent

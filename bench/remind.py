@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from calendar_tool import service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Kind, Offset, Register
-from calendar_tool.reminders import AgendaCache, Format, Reminder, Subscription
+from calendar_tool.delivery.reminders import AgendaCache
+from calendar_tool.model import Format, Kind, Offset, Register, Reminder, Subscription
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 """An instant at which the generated register (dates from 1995 to 2036) owes reminders."""

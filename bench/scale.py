@@ -125,11 +125,10 @@ def reload_child(register: str, work: str) -> None:
     reload, and print what it cost and which feed files it rewrote."""
     from datetime import UTC, datetime
 
-    from calendar_tool import notify, store
+    from calendar_tool import delivery, store
     from calendar_tool.clock import FixedClock
     from calendar_tool.config import Settings
-    from calendar_tool.entry_cache import kept
-    from calendar_tool.register_file import RegisterFile
+    from calendar_tool.register import RegisterFile, kept
     from calendar_tool.scheduler import Options, Runner
 
     path, out = Path(register), Path(work) / "feeds"
@@ -137,7 +136,7 @@ def reload_child(register: str, work: str) -> None:
     clock = FixedClock(datetime(2025, 6, 1, tzinfo=UTC))
     # As `calendar-tool run` reads the register: with the entries the cache kept.
     source = RegisterFile(path, kept(path, Settings.from_env().cache))
-    runner = Runner(engine, notify.make_client(), clock, source,
+    runner = Runner(engine, delivery.make_client(), clock, source,
                     Options(out, "http://127.0.0.1:8000", watch=None))
     start = time.perf_counter()
     runner.start()

@@ -16,10 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.deliver import bare_posts, receiver
-from calendar_tool import notify, store
+from calendar_tool import delivery, store
 from calendar_tool.clock import SystemClock
-from calendar_tool.model import Offset
-from calendar_tool.reminders import Format, Subscription
+from calendar_tool.model import Format, Offset, Subscription
 from calendar_tool.scheduler import Options, Runner, Scheduler
 
 COUNT = 1_000
@@ -57,7 +56,7 @@ def _lateness(tmp: Path) -> list[float]:
             name=f"s{n}", url=f"{base}/hook/{n}", format=Format.JSON, secret=None,
             created_at=now - timedelta(days=1), offsets=(Offset(),), overdue=False,
             time_of_day=at.time()) for n in range(COUNT)])
-        with notify.make_client() as client:
+        with delivery.make_client() as client:
             runner = Runner(engine, client, SystemClock(), register,
                             Options(tmp / "feeds", "http://127.0.0.1:8000", watch=None))
             scheduler = Scheduler(runner)

@@ -27,8 +27,8 @@ BASELINE = "http.server (ThreadingHTTPServer, keep-alive), same folder"
 
 def _serve_ours(feeds: Path, register: Path, db: str) -> None:
     """In a child process: the app under uvicorn, quiet, until stdin closes."""
-    from calendar_tool import server
     from calendar_tool.clock import FixedClock
+    from calendar_tool.web import server
 
     app = server.make_app(register=register, feeds=feeds, db=db,
                           clock=FixedClock(datetime(2025, 6, 1, tzinfo=UTC)))

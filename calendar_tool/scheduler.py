@@ -36,14 +36,14 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from calendar_tool import notify, service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import Clock, iso_utc, today
+from calendar_tool.delivery import AgendaCache
 from calendar_tool.errors import CalendarToolError
+from calendar_tool.feeds import EventCache
 from calendar_tool.logs import event
 from calendar_tool.model import Register
-from calendar_tool.publish import EventCache
-from calendar_tool.register_file import RegisterFile
-from calendar_tool.reminders import AgendaCache
+from calendar_tool.register import RegisterFile
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 REMIND = "remind@"
@@ -67,7 +67,7 @@ class Options:
 class Runner:
     """The work of `run`; see the module's docstring for when each method is called."""
 
-    def __init__(self, engine: store.Engine, client: notify.Client, clock: Clock,
+    def __init__(self, engine: store.Engine, client: delivery.Client, clock: Clock,
                  register: Path | RegisterFile, options: Options, owner: str | None = None,
                  sleep: Callable[[float], object] | None = None,
                  rng: random.Random | None = None) -> None:

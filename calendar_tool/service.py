@@ -27,21 +27,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from calendar_tool import notify, revisions, store
+from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
-from calendar_tool.errors import DeliveryFailed, SubscriptionInvalid
-from calendar_tool.model import Register, Revision, edit_of
-from calendar_tool.publish import EventCache, PublishReport, publish
-from calendar_tool.reminders import (
+from calendar_tool.delivery import (
     BEGINNING,
     Agenda,
     AgendaCache,
-    Format,
-    Reminder,
-    Subscription,
     reach,
     subscription_problems,
 )
+from calendar_tool.errors import DeliveryFailed, SubscriptionInvalid
+from calendar_tool.feeds import EventCache, PublishReport, next_revisions, publish
+from calendar_tool.model import Format, Register, Reminder, Revision, Subscription, edit_of
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
@@ -108,7 +105,7 @@ def sync(engine: store.Engine, register: Register, now: datetime,
     the one they were computed for, hashing only the entries the edit may have changed)."""
     if kept is None:
         old = store.load_revisions(engine)
-        new = revisions.next_revisions(old, register, now)
+        new = next_revisions(old, register, now)
         store.save_revisions(engine, old, new)
         return new
     before = store.revisions_written(engine)
@@ -116,7 +113,7 @@ def sync(engine: store.Engine, register: Register, now: datetime,
     old = kept.revisions if current else store.load_revisions(engine)
     edit = edit_of(register)
     only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
-    new = revisions.next_revisions(old, register, now, only)
+    new = next_revisions(old, register, now, only)
     mine = 1 if store.save_revisions(engine, old, new, only) else 0
     after = store.revisions_written(engine)
     # Any other count means another process wrote in between: read them again next time.
@@ -147,7 +144,7 @@ def add_subscription(engine: store.Engine, register: Register, sub: Subscription
     """Check and store a subscription; a JSON one gets a new signing secret (returned once)."""
     check_subscription(sub, register)
     if sub.format is Format.JSON and sub.secret is None:
-        sub = replace(sub, secret=notify.new_secret())
+        sub = replace(sub, secret=delivery.new_secret())
     store.add_subscription(engine, sub)
     return sub
 
@@ -159,18 +156,18 @@ class SampleResult:
     error: str | None
 
 
-def send_sample(sub: Subscription, register: Register, client: notify.Client, clock: Clock,
+def send_sample(sub: Subscription, register: Register, client: delivery.Client, clock: Clock,
                 link_base: str) -> SampleResult:
     """Send one sample reminder (the subscription's next one, or any dated occurrence) and
     report the answer. Not recorded in the ledger: it is not a reminder anyone is owed."""
     now = clock.now()
     sample = _sample(register, sub, now)
-    body = notify.render(sub.format, [sample], register, link_base)
+    body = delivery.render(sub.format, [sample], register, link_base)
     message_id = f"msg_test_{uuid.uuid4().hex}"
-    attempt = notify.send(client, sub.url, body, notify.headers(message_id, body, now,
+    attempt = delivery.send(client, sub.url, body, delivery.headers(message_id, body, now,
                                                                   sub.secret), now, sub.secret)
     result = SampleResult(attempt.status, attempt.latency, attempt.error)
-    if attempt.outcome is not notify.Outcome.SENT:
+    if attempt.outcome is not delivery.Outcome.SENT:
         what = f"HTTP {attempt.status}" if attempt.status else attempt.error
         raise DeliveryFailed(f"the receiver of {sub.name!r} answered {what} "
                              f"after {attempt.latency:.2f} s")
@@ -251,7 +248,7 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     groups = due_groups(register, infos, held, now, catch_up, agendas)
 
     def render(rs: Sequence[Reminder]) -> str:
-        return notify.render(subs[rs[0].subscription].format, rs, register, link_base)
+        return delivery.render(subs[rs[0].subscription].format, rs, register, link_base)
 
     return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
 
@@ -293,7 +290,7 @@ class Policy:
     """How `deliver_ready` (and `deliver`) send: per-attempt timeout, pacing per subscription,
     batch and threads."""
 
-    timeout: float = notify.DEFAULT_TIMEOUT
+    timeout: float = delivery.DEFAULT_TIMEOUT
     pace: timedelta = DEFAULT_PACE
     batch: int = DEFAULT_BATCH
     workers: int = DEFAULT_WORKERS
@@ -313,34 +310,34 @@ class Policy:
         return timedelta(seconds=self.timeout * rounds + 30)
 
 
-def _outcome(message: store.Outbound, attempt: notify.Attempt, at: datetime,
+def _outcome(message: store.Outbound, attempt: delivery.Attempt, at: datetime,
              rng: random.Random) -> store.Result:
     """What the ledger records for one attempt: sent, dead, or pending until the next try."""
     state, next_at, disable = "dead", None, None
-    if attempt.outcome is notify.Outcome.SENT:
+    if attempt.outcome is delivery.Outcome.SENT:
         state = "sent"
-    elif attempt.outcome is notify.Outcome.GONE:
+    elif attempt.outcome is delivery.Outcome.GONE:
         disable = f"the receiver answered 410 Gone at {at.isoformat()}"
-    elif attempt.outcome is notify.Outcome.RETRY:
-        delay = notify.retry_delay(message.attempts + 1, attempt.retry_after, rng)
+    elif attempt.outcome is delivery.Outcome.RETRY:
+        delay = delivery.retry_delay(message.attempts + 1, attempt.retry_after, rng)
         if delay is not None:
             state, next_at = "pending", at + delay
     return store.Result(message.id, at, attempt.status, attempt.latency, attempt.error, state,
                         next_at, disable, message.subscription, message.attempts + 1)
 
 
-def _sender(client: notify.Client, clock: Clock, rng: random.Random
+def _sender(client: delivery.Client, clock: Clock, rng: random.Random
             ) -> Callable[[store.Outbound], store.Result]:
     def send(m: store.Outbound) -> store.Result:
         at = clock.now()
-        attempt = notify.send(client, m.url, m.body, notify.headers(m.id, m.body, at, m.secret),
+        attempt = delivery.send(client, m.url, m.body, delivery.headers(m.id, m.body, at, m.secret),
                               at, m.secret)
         return _outcome(m, attempt, at, rng)
 
     return send
 
 
-def deliver(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
+def deliver(engine: store.Engine, client: delivery.Client, clock: Clock, owner: str,
             policy: Policy = Policy(), rng: random.Random | None = None) -> list[store.Result]:
     """One round: take the messages due now and send each once, concurrently across
     subscriptions (one message per subscription per round keeps each one paced)."""
@@ -430,7 +427,7 @@ _STOP_CHECK = 0.1
 _LOCKED = 0.05
 
 
-def deliver_ready(engine: store.Engine, client: notify.Client, clock: Clock, owner: str,
+def deliver_ready(engine: store.Engine, client: delivery.Client, clock: Clock, owner: str,
                   sleep: Callable[[float], object], policy: Policy = Policy(),
                   rng: random.Random | None = None,
                   stopping: Callable[[], bool] = lambda: False) -> list[store.Result]:

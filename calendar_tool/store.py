@@ -61,8 +61,7 @@ from sqlmodel import Field, SQLModel
 
 from calendar_tool.config import DEFAULT_DB
 from calendar_tool.errors import StoreFailed, UnknownSubscription
-from calendar_tool.model import Kind, Offset, Revision
-from calendar_tool.reminders import Format, Reminder, Subscription
+from calendar_tool.model import Format, Kind, Offset, Reminder, Revision, Subscription
 
 SCHEMA_VERSION = 2
 

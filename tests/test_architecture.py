@@ -1,78 +1,130 @@
-"""Data flows one way: a module imports only from the layers below it, and each third-party
-library has one module that owns it (DESIGN.md, "Architecture")."""
+"""The code keeps the map in docs/ARCHITECTURE.md: data flows one way, a package is entered
+through its door, each third-party library has one owner, and every module is on the map.
+
+The map is the document: these tests read its tables, so the two cannot drift apart."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import calendar_tool
+from tests.paths import ROOT
 
 PACKAGE = Path(calendar_tool.__file__).parent
+DOC = ROOT / "docs" / "ARCHITECTURE.md"
 
-# Bottom to top. `register` sits above `timeline` because validating a register includes
-# computing its dates (a relative date that falls outside the calendar is a problem of the file).
-LAYERS: list[set[str]] = [
-    {"errors", "clock", "config", "files", "logs", "heap", "forked", "__init__"},
-    {"model"},
-    {"timeline", "listing"},
-    {"reminders", "register"},
-    {"store", "ical", "notify", "revisions", "register_file", "entry_cache"},
-    {"publish", "views", "pages"},
-    {"service"},
-    {"scheduler", "server"},
-    {"cli"},
-]
 
-OWNERS = {
-    "click": "cli", "icalendar": "ical", "httpx": "notify", "sqlmodel": "store",
-    "sqlalchemy": "store", "apscheduler": "scheduler", "yaml": "register",
-    "standardwebhooks": "notify", "psycopg": "store",
-    "starlette": "server", "uvicorn": "server", "jinja2": "server",
-}
+def _table(heading: str) -> list[list[str]]:
+    """The rows of the first table under `## heading`, each cell without its backquotes."""
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[cell.strip().strip("`") for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+LAYERS = {unit: int(layer) for unit, layer, _ in _table("Units")}
+OWNERS = {library: owner for library, owner in _table("Libraries")}
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of the package by its name on the map: `store`, `register/read`."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        if rel.parts == ("__init__",):
+            continue
+        out["/".join(rel.parts)] = path
+    return out
+
+
+def _unit(module: str) -> str:
+    return module.split("/")[0]
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
+    """What a file imports, as dotted names (a `from X import y` counts `X` and `X.y`)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            if node.module == "calendar_tool":
-                names.update(f"calendar_tool.{a.name}" for a in node.names)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
     return names
 
 
-def _layer(module: str) -> int:
-    for i, layer in enumerate(LAYERS):
-        if module in layer:
-            return i
-    raise AssertionError(f"calendar_tool.{module} has no layer: add it to LAYERS")
+def _inner(name: str) -> list[str]:
+    """The parts of a dotted name inside calendar_tool that name a module or package."""
+    parts = name.split(".")[1:]
+    while parts and not ((PACKAGE.joinpath(*parts).with_suffix(".py")).exists()
+                         or PACKAGE.joinpath(*parts).is_dir()):
+        parts.pop()
+    return parts
+
+
+def test_every_module_is_on_the_map() -> None:
+    """Each module of calendar_tool/ is a unit of the map or named in its Modules table, and
+    each unit of the map exists."""
+    named = {m for m, _ in _table("Modules")}
+    missing = [m for m in _modules() if m not in LAYERS and m not in named]
+    assert missing == []
+    absent = [u for u in LAYERS
+              if not (PACKAGE / f"{u}.py").exists() and not (PACKAGE / u).is_dir()]
+    assert absent == []
+    stale = [m for m in named if m not in _modules()]
+    assert stale == []
 
 
 def test_every_import_points_down() -> None:
-    """No module imports one on its own layer or above it."""
+    """No module imports a unit on its own layer or above it (its own unit aside)."""
     wrong = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        me = path.stem
+    for module, path in _modules().items():
+        me = _unit(module)
         for name in _imports(path):
-            parts = name.split(".")
-            if parts[0] != "calendar_tool" or len(parts) < 2:
+            if not name.startswith("calendar_tool."):
                 continue
-            other = parts[1]
-            if other != me and _layer(other) >= _layer(me):
-                wrong.append(f"{me} imports {other}")
-    assert wrong == []
+            parts = _inner(name)
+            if not parts or parts[0] == me:
+                continue
+            if LAYERS[parts[0]] >= LAYERS[me]:
+                wrong.append(f"{module} imports {'.'.join(parts)}")
+    assert sorted(set(wrong)) == []
+
+
+def test_packages_are_entered_through_their_door() -> None:
+    """Code outside a package imports its `__init__` only, never a module inside it."""
+    packages = {u for u in LAYERS if (PACKAGE / u).is_dir()}
+    wrong = []
+    for module, path in _modules().items():
+        for name in _imports(path):
+            if not name.startswith("calendar_tool."):
+                continue
+            parts = _inner(name)
+            if len(parts) > 1 and parts[0] in packages and parts[0] != _unit(module):
+                wrong.append(f"{module} imports {'.'.join(parts)}")
+    assert sorted(set(wrong)) == []
 
 
 def test_each_library_has_one_owner() -> None:
-    """click, icalendar, httpx, sqlmodel, APScheduler and PyYAML are each imported by one module."""
+    """A library with an owner on the map is imported by that unit or module alone."""
     wrong = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for module, path in _modules().items():
         for name in _imports(path):
             owner = OWNERS.get(name.split(".")[0])
-            if owner is not None and owner != path.stem:
-                wrong.append(f"{path.stem} imports {name} (owned by {owner})")
-    assert wrong == []
+            if owner is not None and owner not in (module, _unit(module)) and \
+                    not module.startswith(owner + "/"):
+                wrong.append(f"{module} imports {name} (owned by {owner})")
+    assert sorted(set(wrong)) == []
+
+
+def test_each_package_says_what_it_owns_and_may_import() -> None:
+    """The door of every package names what the package owns and what it may import."""
+    for unit in LAYERS:
+        door = PACKAGE / unit / "__init__.py"
+        if door.exists():
+            doc = ast.get_docstring(ast.parse(door.read_text(encoding="utf-8"))) or ""
+            assert re.search(r"^May import:", doc, re.M), unit
+            assert "Owns" in doc or "owns" in doc, unit
+

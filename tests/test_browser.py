@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from calendar_tool import server, service, store
+from calendar_tool import service, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.register import load_register
+from calendar_tool.web import server
 from tests.conftest import CLI
 from tests.paths import SAMPLE
 

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from calendar_tool import store
-from calendar_tool.model import Offset
-from calendar_tool.reminders import Format, Subscription
+from calendar_tool.model import Format, Offset, Subscription
 from tests.conftest import CLI
 from tests.receiver import Accept, Fail, Receiver, closed_port
 from tests.registers import HEADER, entry

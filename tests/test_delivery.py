@@ -16,10 +16,9 @@ from itertools import pairwise
 
 import pytest
 
-from calendar_tool import notify, service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Offset, Register
-from calendar_tool.reminders import Format, Subscription
+from calendar_tool.model import Format, Offset, Register, Subscription
 from tests.receiver import Accept, Fail, Gone, RateLimit, Receiver, Stall
 from tests.registers import entry, register_of
 
@@ -63,7 +62,7 @@ def _queue_one(engine: store.Engine, clock: FixedClock, receiver: Receiver,
 
 def deliver(engine: store.Engine, clock: FixedClock, timeout: float = 5.0
             ) -> list[store.Result]:
-    with notify.make_client(timeout) as client:
+    with delivery.make_client(timeout) as client:
         return service.deliver(engine, client, clock, "test-owner",
                                service.Policy(timeout=timeout), random.Random(7))
 
@@ -200,7 +199,7 @@ def test_slack_digest_and_pacing_per_subscription(engine: store.Engine,
             slept.append(seconds)
             clock.advance_to(clock.now() + timedelta(seconds=seconds))
 
-        with notify.make_client(5) as client:
+        with delivery.make_client(5) as client:
             results = service.deliver_ready(engine, client, clock, "owner", sleep)
         assert [r.state for r in results] == ["sent", "sent"]
         assert slept == [1.0]
@@ -269,7 +268,7 @@ def test_two_claimants_racing_send_each_reminder_once(db_url: str, clock: FixedC
         try:
             barrier.wait()
             service.enqueue(engine, reg, clock, LINK)
-            with notify.make_client(5) as client:
+            with delivery.make_client(5) as client:
                 service.deliver_ready(engine, client, clock, owner, lambda s: None,
                                       service.Policy(pace=timedelta(0)))
         except BaseException as exc:  # reported below, with the thread's name
@@ -313,7 +312,7 @@ def test_secrets_stay_out_of_the_ledger_and_its_views(
         engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
     """A receiver that redirects, and one that cannot be reached, both at URLs whose path is
     a credential: neither the ledger nor `deliveries` shows it, nor the signing secret."""
-    from calendar_tool import views
+    from calendar_tool.cli import views
     from tests.receiver import Redirect, closed_port
 
     reg = register_of(entry("a", DUE))
@@ -342,7 +341,7 @@ def test_a_stop_hands_back_what_no_thread_has_started(
     assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(5, 5, 0)
     receiver.script(Stall(0.5))  # the first request is held while the stop is asked
     one_thread = service.Policy(workers=1, pace=timedelta(0))
-    with notify.make_client(5) as client:
+    with delivery.make_client(5) as client:
         stopped = service.deliver_ready(engine, client, clock, "stopping", lambda s: None,
                                         one_thread, stopping=lambda: bool(receiver.requests))
         assert [r.state for r in stopped] == ["sent"]

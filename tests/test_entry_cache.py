@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from calendar_tool import entry_cache
 from calendar_tool.config import Settings
-from calendar_tool.entry_cache import cache_file, load_cached, read, stamp
+from calendar_tool.register import cache as entry_cache
+from calendar_tool.register.cache import cache_file, load_cached, read, stamp
 from calendar_tool.timeline import occurrences
 from tests.conftest import CLI
 from tests.registers import HEADER, entry

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bench.generate import register_text
-from calendar_tool import ical
+from calendar_tool.feeds import ical
+from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.files import write_chunks_if_changed, write_if_changed
 from calendar_tool.register import parse_register
-from calendar_tool.revisions import next_revisions
 from calendar_tool.timeline import occurrences
 
 

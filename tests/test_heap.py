@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from calendar_tool import heap, notify, store
+from calendar_tool import delivery, heap, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.scheduler import Options, Runner
 from tests.paths import SAMPLE
@@ -32,7 +32,7 @@ def test_a_replaced_register_is_freed_without_the_collector(tmp_path: Path,
     path.write_text(text)
     engine = store.open_store(f"sqlite:///{tmp_path / 'calendar-tool.db'}")
     clock = FixedClock(datetime(2025, 6, 1, tzinfo=UTC))
-    with notify.make_client(5) as client:
+    with delivery.make_client(5) as client:
         runner = Runner(engine, client, clock, path,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000", watch=None))
         runner.start()

@@ -12,7 +12,7 @@ import pytest
 from icalendar.prop import vText
 
 from bench.generate import register_text
-from calendar_tool import ical
+from calendar_tool.feeds import ical
 from calendar_tool.model import Occurrence, Register, Revision, Source, State, Status, Term
 from calendar_tool.register import parse_register
 from calendar_tool.timeline import occurrences

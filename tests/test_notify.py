@@ -20,12 +20,12 @@ import pytest
 import standardwebhooks
 
 import calendar_tool
-from calendar_tool import notify
+from calendar_tool import delivery
+from calendar_tool.delivery import Attempt, Outcome
+from calendar_tool.delivery.reminders import occurrence_reminders
 from calendar_tool.listing import occurrence_json
-from calendar_tool.model import Occurrence, Offset, Register
-from calendar_tool.notify import Attempt, Outcome
+from calendar_tool.model import Format, Occurrence, Offset, Register, Reminder, Subscription
 from calendar_tool.register import parse_register
-from calendar_tool.reminders import Format, Reminder, Subscription, occurrence_reminders
 from calendar_tool.timeline import occurrences
 from tests.paths import SAMPLE
 from tests.receiver import (
@@ -54,7 +54,7 @@ SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with notify.make_client(timeout=5) as c:
+    with delivery.make_client(timeout=5) as c:
         yield c
 
 
@@ -86,38 +86,38 @@ def _reminders(register: Register, oid: str, sub: Subscription | None = None) ->
     (409, Outcome.DEAD), (413, Outcome.DEAD), (422, Outcome.DEAD), (600, Outcome.DEAD),
 ])
 def test_classify(status: int, outcome: Outcome) -> None:
-    assert notify.classify(status) is outcome
+    assert delivery.classify(status) is outcome
 
 
 def test_the_schedule_is_svix_eight_attempts_over_about_27_hours() -> None:
-    assert [d.total_seconds() for d in notify.RETRY_DELAYS] == [
+    assert [d.total_seconds() for d in delivery.RETRY_DELAYS] == [
         5, 300, 1800, 7200, 18000, 36000, 36000]
-    total = sum(notify.RETRY_DELAYS, timedelta())
+    total = sum(delivery.RETRY_DELAYS, timedelta())
     assert total == timedelta(hours=27, minutes=35, seconds=5)
 
 
 def test_retry_delay_jitters_within_20_percent_then_gives_up() -> None:
     rng = random.Random(20240601)
-    delays = [notify.retry_delay(n, None, rng) for n in range(1, 8)]
-    for delay, nominal in zip(delays, notify.RETRY_DELAYS, strict=True):
+    delays = [delivery.retry_delay(n, None, rng) for n in range(1, 8)]
+    for delay, nominal in zip(delays, delivery.RETRY_DELAYS, strict=True):
         assert delay is not None
         assert nominal * 0.8 <= delay <= nominal * 1.2
-    assert len({d / n for d, n in zip(delays, notify.RETRY_DELAYS, strict=True)
+    assert len({d / n for d, n in zip(delays, delivery.RETRY_DELAYS, strict=True)
                 if d is not None}) == 7  # jittered, not fixed
-    assert notify.retry_delay(8, None, rng) is None
-    assert notify.retry_delay(9, timedelta(seconds=1), rng) is None
+    assert delivery.retry_delay(8, None, rng) is None
+    assert delivery.retry_delay(9, timedelta(seconds=1), rng) is None
     # The same seed, the same schedule: a test (or a replay) can pin it.
     again = random.Random(20240601)
-    assert [notify.retry_delay(n, None, again) for n in range(1, 8)] == delays
+    assert [delivery.retry_delay(n, None, again) for n in range(1, 8)] == delays
     with pytest.raises(ValueError, match="starts at 1"):
-        notify.retry_delay(0, None, rng)
+        delivery.retry_delay(0, None, rng)
 
 
 def test_retry_after_replaces_the_scheduled_delay_up_to_a_day() -> None:
     rng = random.Random(1)
-    assert notify.retry_delay(1, timedelta(seconds=60), rng) == timedelta(seconds=60)
-    assert notify.retry_delay(1, timedelta(days=3), rng) == timedelta(hours=24)
-    assert notify.retry_delay(4, timedelta(seconds=2), rng) == timedelta(seconds=2)
+    assert delivery.retry_delay(1, timedelta(seconds=60), rng) == timedelta(seconds=60)
+    assert delivery.retry_delay(1, timedelta(days=3), rng) == timedelta(hours=24)
+    assert delivery.retry_delay(4, timedelta(seconds=2), rng) == timedelta(seconds=2)
 
 
 NOW = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
@@ -138,7 +138,7 @@ NOW = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
     (None, None),
 ])
 def test_parse_retry_after(value: str | None, expected: timedelta | None) -> None:
-    assert notify.parse_retry_after(value, NOW) == expected
+    assert delivery.parse_retry_after(value, NOW) == expected
 
 
 # --- secrets out of sight ----------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_parse_retry_after(value: str | None, expected: timedelta | None) -> Non
     ("http://x.org:port/a", "…"),
 ])
 def test_mask_url(url: str, shown: str) -> None:
-    assert notify.mask_url(url) == shown
+    assert delivery.mask_url(url) == shown
 
 
 def test_redact_hides_the_url_its_path_and_the_secret() -> None:
@@ -163,16 +163,16 @@ def test_redact_hides_the_url_its_path_and_the_secret() -> None:
     secret = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ="
     text = (f"POST {url} failed; retried /services/T0/B0/XYZ; key {secret}; "
             "bare c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
-    assert notify.redact(text, url, secret) == (
+    assert delivery.redact(text, url, secret) == (
         "POST https://hooks.slack.com/services/… failed; retried /services/…; key whsec_…; "
         "bare whsec_…")
-    assert notify.redact("to https://u:p@x.org/a?token=1 (/a?token=1)",
+    assert delivery.redact("to https://u:p@x.org/a?token=1 (/a?token=1)",
                          "https://u:p@x.org/a?token=1", None) == "to https://…@x.org/a?… (/a?…)"
-    assert notify.redact("nothing secret", url, None) == "nothing secret"
+    assert delivery.redact("nothing secret", url, None) == "nothing secret"
 
 
 def test_new_secret_is_a_standard_webhooks_key() -> None:
-    first, second = notify.new_secret(), notify.new_secret()
+    first, second = delivery.new_secret(), delivery.new_secret()
     assert first.startswith("whsec_") and first != second
     assert len(base64.b64decode(first.removeprefix("whsec_"))) == 24
     standardwebhooks.Webhook(first)  # accepted
@@ -184,7 +184,7 @@ def test_json_payload_of_one_reminder(sample: Register) -> None:
     o = _occurrence(sample, "victims-review")
     thirty, overdue = occurrence_reminders(_sub(), o, sample)
     assert (thirty.offset, overdue.offset) == ("P30D", "overdue")
-    body = notify.render(Format.JSON, [thirty], sample, LINK + "/")
+    body = delivery.render(Format.JSON, [thirty], sample, LINK + "/")
     expected = {
         "type": "obligation.reminder",
         "timestamp": "2002-12-01T09:00:00Z",
@@ -206,7 +206,7 @@ def test_json_payload_of_one_reminder(sample: Register) -> None:
         "victims-review", "target", "by end of 2002", "2002-12-31")
     assert occ["sources"][0]["url"] == "https://undocs.org/A/RES/55/59"
 
-    late = json.loads(notify.render(Format.JSON, [overdue], sample, LINK))
+    late = json.loads(delivery.render(Format.JSON, [overdue], sample, LINK))
     assert late["type"] == "obligation.overdue"
     assert late["timestamp"] == "2003-01-01T09:00:00Z"
     assert late["data"]["reminders"][0]["days_left"] == -1
@@ -218,7 +218,7 @@ def test_json_digest_is_ordered_and_stamped_with_the_earliest(sample: Register) 
     report = [r for r in _reminders(sample, "report-tenth-session") if r.offset == "P7D"]
     session = [r for r in _reminders(sample, "commission-sessions#10") if r.offset == "P0D"]
     given = [*due, *session, *report]
-    body = notify.render(Format.JSON, given, sample, LINK)
+    body = delivery.render(Format.JSON, given, sample, LINK)
     parsed = json.loads(body)
     assert parsed["type"] == "obligation.digest"
     assert parsed["timestamp"] == "2001-05-01T09:00:00Z"
@@ -230,23 +230,23 @@ def test_json_digest_is_ordered_and_stamped_with_the_earliest(sample: Register) 
     ]
     assert parsed["data"]["reminders"][1]["url"] == f"{LINK}/obligations/commission-sessions"
     # Deterministic: the order given does not change a byte.
-    assert notify.render(Format.JSON, list(reversed(given)), sample, LINK) == body
+    assert delivery.render(Format.JSON, list(reversed(given)), sample, LINK) == body
 
 
 def test_render_refuses_an_empty_or_mixed_message(sample: Register) -> None:
     with pytest.raises(ValueError, match="at least one"):
-        notify.render(Format.JSON, [], sample, LINK)
+        delivery.render(Format.JSON, [], sample, LINK)
     other = Subscription("other", "https://x.org/h", Format.JSON, CREATED)
     mixed = _reminders(sample, "victims-review") + _reminders(sample, "biennium", other)
     with pytest.raises(ValueError, match="one subscription"):
-        notify.render(Format.JSON, mixed, sample, LINK)
+        delivery.render(Format.JSON, mixed, sample, LINK)
 
 
 # --- Slack payloads ---------------------------------------------------------------------------
 
 def test_slack_message_of_one_reminder(sample: Register) -> None:
     thirty = _reminders(sample, "victims-review", _sub(Format.SLACK))[0]
-    message = json.loads(notify.render(Format.SLACK, [thirty], sample, LINK))
+    message = json.loads(delivery.render(Format.SLACK, [thirty], sample, LINK))
     link = "https://cal.example.org/obligations/victims-review"
     assert message == {
         "text": f"Due in 30 days: Review practices relating to victims of crime "
@@ -271,14 +271,14 @@ def test_slack_says_today_overdue_and_starts(sample: Register) -> None:
     week = [r for r in _reminders(sample, "tenth-congress", sub) if r.offset == "P7D"]
 
     def header(rs: list[Reminder]) -> str:
-        text: str = json.loads(notify.render(Format.SLACK, rs, sample, LINK))[
+        text: str = json.loads(delivery.render(Format.SLACK, rs, sample, LINK))[
             "blocks"][0]["text"]["text"]
         return text
 
     assert header(late) == "1 day overdue: Review practices relating to victims of crime"
     assert header(today) == "Starts today: Tenth Congress, Vienna"
     assert header(week) == "Starts in 7 days: Tenth Congress, Vienna"
-    section = json.loads(notify.render(Format.SLACK, today, sample, LINK))["blocks"][1]
+    section = json.loads(delivery.render(Format.SLACK, today, sample, LINK))["blocks"][1]
     assert "*When:* 10–17 April 2000 (today)" in section["text"]["text"]
     assert "*Where:* Vienna" in section["text"]["text"]
 
@@ -288,7 +288,7 @@ def test_slack_digest_of_60_stays_within_slacks_limits(sample: Register) -> None
     sixty = _reminders(sample, "biennium", _sub(Format.SLACK, offsets))
     sixty = [r for r in sixty if r.offset != "overdue"]
     assert len(sixty) == 60
-    message = json.loads(notify.render(Format.SLACK, sixty, sample, LINK))
+    message = json.loads(delivery.render(Format.SLACK, sixty, sample, LINK))
     blocks = message["blocks"]
     assert len(blocks) <= 50
     assert blocks[0] == {"type": "header", "text": {
@@ -334,7 +334,7 @@ def test_slack_escapes_control_characters_and_clips_the_header() -> None:
 """.replace("LONG_TITLE", ("Very long title " * 20).strip()), "sample.yaml")
     sub = _sub(Format.SLACK, (Offset(days=7),))
     arms = _reminders(register, "arms", sub)[0]
-    message = json.loads(notify.render(Format.SLACK, [arms], register, LINK))
+    message = json.loads(delivery.render(Format.SLACK, [arms], register, LINK))
     section = message["blocks"][1]["text"]["text"]
     assert section.startswith(f"*<{LINK}/obligations/arms|Arms &amp; ammunition "
                               "&lt;draft&gt; -&gt; final>*\n")
@@ -346,7 +346,7 @@ def test_slack_escapes_control_characters_and_clips_the_header() -> None:
     assert message["text"].startswith("Due in 7 days: Arms &amp; ammunition &lt;draft&gt; ")
 
     long = _reminders(register, "long", sub)[0]
-    header = json.loads(notify.render(Format.SLACK, [long], register, LINK))["blocks"][0]
+    header = json.loads(delivery.render(Format.SLACK, [long], register, LINK))["blocks"][0]
     assert len(header["text"]["text"]) == 150
     assert header["text"]["text"].startswith("Due in 7 days: Very long title Very")
     assert header["text"]["text"].endswith("…")
@@ -355,7 +355,7 @@ def test_slack_escapes_control_characters_and_clips_the_header() -> None:
 # --- headers and signatures -------------------------------------------------------------------
 
 def test_headers_without_a_secret() -> None:
-    assert notify.headers("msg_1", "{}", SPEC_TIME, None) == {
+    assert delivery.headers("msg_1", "{}", SPEC_TIME, None) == {
         "content-type": "application/json",
         "user-agent": f"calendar-tool/{calendar_tool.__version__}",
         "webhook-id": "msg_1",
@@ -363,7 +363,7 @@ def test_headers_without_a_secret() -> None:
 
 
 def test_signature_matches_the_spec_and_an_independent_hmac() -> None:
-    h = notify.headers(SPEC_ID, SPEC_BODY, SPEC_TIME, SPEC_SECRET)
+    h = delivery.headers(SPEC_ID, SPEC_BODY, SPEC_TIME, SPEC_SECRET)
     assert h["webhook-id"] == SPEC_ID
     assert h["webhook-timestamp"] == "1614265330"
     assert h["webhook-signature"] == SPEC_SIGNATURE
@@ -372,18 +372,18 @@ def test_signature_matches_the_spec_and_an_independent_hmac() -> None:
     assert h["webhook-signature"] == "v1," + base64.b64encode(mac).decode()
     # The same instant in another zone signs the same.
     vienna = SPEC_TIME.astimezone(timezone(timedelta(hours=1)))
-    assert notify.headers(SPEC_ID, SPEC_BODY, vienna, SPEC_SECRET) == h
+    assert delivery.headers(SPEC_ID, SPEC_BODY, vienna, SPEC_SECRET) == h
     with pytest.raises(ValueError, match="aware"):
-        notify.headers(SPEC_ID, SPEC_BODY, datetime(2021, 2, 25), SPEC_SECRET)
+        delivery.headers(SPEC_ID, SPEC_BODY, datetime(2021, 2, 25), SPEC_SECRET)
 
 
 def test_signature_verifies_with_the_reference_library(sample: Register) -> None:
-    secret = notify.new_secret()
-    body = notify.render(Format.JSON, _reminders(sample, "victims-review"), sample, LINK)
-    h = notify.headers("victims-review/P30D", body, datetime.now(UTC), secret)
+    secret = delivery.new_secret()
+    body = delivery.render(Format.JSON, _reminders(sample, "victims-review"), sample, LINK)
+    h = delivery.headers("victims-review/P30D", body, datetime.now(UTC), secret)
     assert standardwebhooks.Webhook(secret).verify(body, h) == json.loads(body)
     with pytest.raises(standardwebhooks.WebhookVerificationError):
-        standardwebhooks.Webhook(notify.new_secret()).verify(body, h)
+        standardwebhooks.Webhook(delivery.new_secret()).verify(body, h)
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         standardwebhooks.Webhook(secret).verify(body.replace("30", "31"), h)
 
@@ -395,7 +395,7 @@ BODY = '{"type":"obligation.reminder"}'
 
 def _send(client: httpx.Client, url: str, now: datetime = NOW,
           secret: str | None = None, message_id: str = "m1") -> Attempt:
-    return notify.send(client, url, BODY, notify.headers(message_id, BODY, now, secret), now,
+    return delivery.send(client, url, BODY, delivery.headers(message_id, BODY, now, secret), now,
                        secret)
 
 
@@ -440,7 +440,7 @@ def test_send_429_reads_retry_after(client: httpx.Client, receiver: Receiver) ->
     assert first.retry_after == timedelta(seconds=2)
     assert second.retry_after == timedelta(seconds=90)  # an HTTP-date, read against `now`
     assert third.retry_after is None
-    assert notify.retry_delay(1, first.retry_after, random.Random(3)) == timedelta(seconds=2)
+    assert delivery.retry_delay(1, first.retry_after, random.Random(3)) == timedelta(seconds=2)
 
 
 def test_send_never_follows_a_redirect(client: httpx.Client, receiver: Receiver) -> None:
@@ -454,7 +454,7 @@ def test_send_never_follows_a_redirect(client: httpx.Client, receiver: Receiver)
 
 def test_send_times_out_as_a_retry(receiver: Receiver) -> None:
     receiver.script(Stall(5))
-    with notify.make_client(timeout=0.3) as quick:
+    with delivery.make_client(timeout=0.3) as quick:
         attempt = _send(quick, receiver.url)
     assert (attempt.outcome, attempt.status, attempt.retry_after) == (Outcome.RETRY, None, None)
     assert attempt.error is not None and "timeout" in attempt.error.lower()
@@ -481,12 +481,12 @@ def test_send_to_an_unusable_url_is_dead(client: httpx.Client) -> None:
 
 def test_no_error_shows_the_secret_path(client: httpx.Client,
                                         receiver: Receiver) -> None:
-    secret = notify.new_secret()
+    secret = delivery.new_secret()
     hidden = "/hook/s3cr3t-path/more?token=t0k3n"
     receiver.script(Fail(500), Gone(), Fail(404), RateLimit("1"),
                     Redirect(f"{receiver.base}{hidden}"), Stall(5))
     errors = [_send(client, receiver.base + hidden, secret=secret).error for _ in range(5)]
-    with notify.make_client(timeout=0.2) as quick:
+    with delivery.make_client(timeout=0.2) as quick:
         errors.append(_send(quick, receiver.base + hidden, secret=secret).error)
     errors.append(_send(client, f"http://127.0.0.1:{closed_port()}{hidden}",
                         secret=secret).error)
@@ -500,10 +500,10 @@ def test_no_error_shows_the_secret_path(client: httpx.Client,
 # --- the receiver's own checks ---------------------------------------------------------------
 
 def test_receiver_verifies_signatures(client: httpx.Client) -> None:
-    secret = notify.new_secret()
+    secret = delivery.new_secret()
     with Receiver(secret=secret) as signed:
         good = _send(client, signed.url, now=datetime.now(UTC), secret=secret)
-        forged = _send(client, signed.url, now=datetime.now(UTC), secret=notify.new_secret())
+        forged = _send(client, signed.url, now=datetime.now(UTC), secret=delivery.new_secret())
         unsigned = _send(client, signed.url, now=datetime.now(UTC))
         assert [good.outcome, forged.outcome, unsigned.outcome] == [
             Outcome.SENT, Outcome.DEAD, Outcome.DEAD]
@@ -513,7 +513,7 @@ def test_receiver_verifies_signatures(client: httpx.Client) -> None:
 
 def test_receiver_reads_the_timestamp_against_the_injected_clock(
         client: httpx.Client) -> None:
-    secret = notify.new_secret()
+    secret = delivery.new_secret()
     then = datetime(2002, 12, 1, 9, 0, tzinfo=UTC)
     with Receiver(secret=secret, now=lambda: then + timedelta(seconds=30)) as clocked:
         assert _send(client, clocked.url, now=then, secret=secret).outcome is Outcome.SENT

@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 
 from bench.generate import register_text
-from calendar_tool import ical, notify, service, store
-from calendar_tool import publish as publishing
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.errors import PublishFailed
+from calendar_tool.feeds import ical, publishing
+from calendar_tool.feeds.publishing import EventCache, PublishReport
+from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Register, Revision
-from calendar_tool.publish import EventCache, PublishReport
 from calendar_tool.register import parse_register
-from calendar_tool.revisions import next_revisions
 from calendar_tool.scheduler import Options, Runner
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
 from tests.conftest import CLI
@@ -445,7 +445,7 @@ def test_the_runner_keeps_its_events_between_runs(engine: store.Engine, tmp_path
     path = tmp_path / "generated.yaml"
     path.write_text(text)
     caplog.set_level(logging.DEBUG, logger="calendar_tool")
-    with notify.make_client(5) as client:
+    with delivery.make_client(5) as client:
         runner = Runner(engine, client, FixedClock(NOW), path,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000", watch=None))
         runner.start()

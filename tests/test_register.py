@@ -12,12 +12,11 @@ from calendar_tool.errors import RegisterInvalid
 from calendar_tool.model import DatedValue, Register, edit_of
 from calendar_tool.register import (
     check_quotes,
-    normalise_quote,
     parse_located,
     parse_register,
     read_sources,
-    source_variants,
 )
+from calendar_tool.register.quotes import normalise_quote, source_variants
 from tests.paths import FIXTURES, REGISTER, SAMPLE, SEEDS
 from tests.registers import HEADER, entry
 
@@ -211,7 +210,7 @@ def _outcome(parse: Callable[[], Register]) -> Register | list[str]:
 
 def _whole(text: str, name: str) -> Register:
     """The register read with its text composed at once rather than entry by entry."""
-    from calendar_tool.register import _parse
+    from calendar_tool.register.read import _parse
 
     return _parse(name, text, None, {}).register
 
@@ -272,7 +271,7 @@ def test_a_read_shared_with_a_second_process_gives_the_same(
     """A cold read of a large register has a forked process read half the entries: the
     register, or every problem with its line, is the same as read in one process."""
     from bench.generate import register_text
-    from calendar_tool import register
+    from calendar_tool.register import read as register
 
     if text == "generated":
         text = register_text(400, seed=5)
@@ -285,7 +284,7 @@ def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.Mon
                                                           ) -> None:
     """If the forked process cannot send its half back, the read does that half itself."""
     from bench.generate import register_text
-    from calendar_tool import register
+    from calendar_tool.register import read as register
 
     text = register_text(200, seed=6)
 
@@ -443,9 +442,9 @@ _TWO = HEADER + entry("a", "2005") + entry("b", "2006", area="victim")
 def test_split_keeps_every_line_where_it_was(text: str) -> None:
     """Each chunk is the text of its lines, starting on its own line; the head keeps the line
     count with the entries' lines blank; and what is read matches reading the text whole."""
-    from calendar_tool.register import _split
+    from calendar_tool.register.compose import split_entries
 
-    parts = _split(text)
+    parts = split_entries(text)
     assert parts is not None
     head, chunks = parts
     lines = text.splitlines(keepends=True)
@@ -470,10 +469,10 @@ def test_problems_after_comments_and_crlf_are_on_their_lines() -> None:
 
 def test_a_second_entries_key_is_not_split() -> None:
     """Two `entries:` keys at the margin: the text is read whole, which reports the second."""
-    from calendar_tool.register import _split
+    from calendar_tool.register.compose import split_entries
 
     text = _TWO + "entries:\n" + entry("c", "2007")
-    assert _split(text) is None
+    assert split_entries(text) is None
     line = _TWO.count("\n") + 1
     assert f"r.yaml:{line}:1: entries: appears twice in the same mapping" in _problems(text)
 

@@ -6,17 +6,13 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from calendar_tool.model import Kind, Offset
-from calendar_tool.reminders import (
-    OVERDUE,
-    Format,
-    Notice,
-    Subscription,
+from calendar_tool.delivery.reminders import (
     occurrence_reminders,
     reach,
     reminders_between,
     subscription_problems,
 )
+from calendar_tool.model import OVERDUE, Format, Kind, Notice, Offset, Subscription
 from calendar_tool.timeline import occurrences
 from tests.registers import entry, register_of
 

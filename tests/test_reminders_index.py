@@ -11,21 +11,26 @@ from pathlib import Path
 import pytest
 
 from bench.generate import register_text
-from calendar_tool import notify, reminders, service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Occurrence, Offset, Register
-from calendar_tool.register import parse_register
-from calendar_tool.reminders import (
-    OVERDUE,
+from calendar_tool.delivery import reminders
+from calendar_tool.delivery.reminders import (
     Agenda,
     AgendaCache,
-    Format,
-    Reminder,
-    Subscription,
     occurrence_reminders,
     reach,
     reminders_between,
 )
+from calendar_tool.model import (
+    OVERDUE,
+    Format,
+    Occurrence,
+    Offset,
+    Register,
+    Reminder,
+    Subscription,
+)
+from calendar_tool.register import parse_register
 from calendar_tool.scheduler import Options, Runner
 from calendar_tool.timeline import occurrences
 from tests.registers import HEADER, entry, register_of
@@ -340,7 +345,7 @@ def test_the_runner_expands_the_register_once_until_it_changes(
     def sleep(seconds: float) -> None:  # pacing moves the clock
         clock.advance_to(clock.now() + timedelta(seconds=seconds))
 
-    with notify.make_client(5) as client:
+    with delivery.make_client(5) as client:
         runner = Runner(engine, client, clock, path, Options(tmp_path / "feeds", "http://x"),
                         sleep=sleep)
         runner.start()

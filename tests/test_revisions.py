@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from calendar_tool import revisions
+from calendar_tool.feeds import revisions
 from calendar_tool.model import Register, Revision
 from calendar_tool.register import parse_located, parse_register
 from tests.paths import SAMPLE

@@ -23,8 +23,7 @@ import httpx
 import pytest
 
 from calendar_tool import store
-from calendar_tool.model import Offset
-from calendar_tool.reminders import Format, Subscription
+from calendar_tool.model import Format, Offset, Subscription
 from tests.conftest import CLI
 from tests.receiver import Received, Receiver, Stall
 from tests.registers import HEADER, entry

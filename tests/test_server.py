@@ -27,11 +27,12 @@ from typing import Any
 import httpx
 import pytest
 
-from calendar_tool import notify, server, service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock, iso_utc
-from calendar_tool.model import Register
+from calendar_tool.delivery.reminders import BEGINNING
+from calendar_tool.model import Format, Register, Subscription
 from calendar_tool.register import load_register
-from calendar_tool.reminders import BEGINNING, Format, Subscription
+from calendar_tool.web import server
 from tests.conftest import CLI
 from tests.parsers import ical_events, vobject_events
 from tests.paths import ROOT, SAMPLE
@@ -470,7 +471,7 @@ def test_reminder_links_open_the_entry_page(site: Site, sample: Register) -> Non
                        created_at=BEGINNING)
     found = service.plan(sample, [sub], datetime(2002, 11, 1, tzinfo=UTC),
                          datetime(2002, 12, 2, tzinfo=UTC))
-    body = json.loads(notify.render(Format.JSON, found[:1], sample, site.url))
+    body = json.loads(delivery.render(Format.JSON, found[:1], sample, site.url))
     url = body["data"]["reminders"][0]["url"]
     assert url == f"{site.url}/obligations/victims-review"
     r = httpx.get(url)

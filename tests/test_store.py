@@ -12,11 +12,11 @@ from psycopg.sql import Literal
 from sqlalchemy import event, inspect, text
 
 from calendar_tool import service, store
+from calendar_tool.delivery.reminders import reminders_between
 from calendar_tool.errors import StoreFailed, UnknownSubscription
-from calendar_tool.model import Kind, Offset, Revision, edit_of
+from calendar_tool.feeds.revisions import next_revisions
+from calendar_tool.model import Format, Kind, Offset, Revision, Subscription, edit_of
 from calendar_tool.register import parse_located, parse_register
-from calendar_tool.reminders import Format, Subscription, reminders_between
-from calendar_tool.revisions import next_revisions
 from calendar_tool.timeline import occurrences
 from tests.paths import SAMPLE
 from tests.registers import entry, register_of

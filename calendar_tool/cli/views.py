@@ -13,9 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calendar_tool.clock import iso_utc
+from calendar_tool.delivery import mask_url
 from calendar_tool.listing import grid
-from calendar_tool.notify import mask_url
-from calendar_tool.reminders import Reminder, Subscription
+from calendar_tool.model import Reminder, Subscription
 from calendar_tool.store import AttemptView, DeliveryView, SubscriptionInfo
 
 

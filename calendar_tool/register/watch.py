@@ -18,7 +18,8 @@ from pathlib import Path
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
 from calendar_tool.files import Version, version
 from calendar_tool.model import Entry, Register
-from calendar_tool.register import Located, parse_located, unreadable
+from calendar_tool.register.located import Located
+from calendar_tool.register.read import parse_located, unreadable
 
 
 def revision_of(data: bytes) -> str:

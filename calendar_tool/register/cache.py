@@ -29,14 +29,17 @@ import pickle
 from functools import cache
 from pathlib import Path
 
-from calendar_tool import forked, heap
+from calendar_tool import heap
 from calendar_tool.files import replace_file
 from calendar_tool.model import Entry
-from calendar_tool.register import Located, load_located
+from calendar_tool.register import forked
+from calendar_tool.register.located import Located
+from calendar_tool.register.read import load_located
 
 # What turns text into entries, and what computes the values that may be kept on them
 # (`model.keep_derived`): a series' dates, a relative date, a content hash.
-_CODE = ("model.py", "register.py", "timeline.py", "revisions.py")
+_CODE = ("model.py", "timeline.py", "feeds/revisions.py", "register/compose.py",
+         "register/walk.py", "register/checks.py", "register/read.py")
 
 
 @cache
@@ -44,7 +47,7 @@ def stamp() -> str:
     """A digest of the code that turns register text into entries."""
     digest = hashlib.sha256()
     for name in _CODE:
-        digest.update((Path(__file__).parent / name).read_bytes())
+        digest.update((Path(__file__).parent.parent / name).read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -66,16 +66,16 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
 
-from calendar_tool import listing, pages, revisions, store
+from calendar_tool import listing, store
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
+from calendar_tool.feeds import INDEX_NAME, feed_specs, next_revisions, selected_feed
 from calendar_tool.files import Version, version
 from calendar_tool.model import (
     Register,
     Revision,
 )
-from calendar_tool.publish import INDEX_NAME, feed_specs, selected_feed
-from calendar_tool.register_file import RegisterFile, RegisterState
+from calendar_tool.register import RegisterFile, RegisterState
 from calendar_tool.timeline import (
     Query,
     find,
@@ -84,6 +84,7 @@ from calendar_tool.timeline import (
     select,
 )
 from calendar_tool.timeline import list_query as timeline_query
+from calendar_tool.web import pages
 
 __all__ = ["BackgroundServer", "http_url", "listen", "make_app", "run"]
 
@@ -359,7 +360,7 @@ class _App:
         # get the revision the next publish will give them, dated by the register file's mtime
         # so that the bytes (and the ETag) stay the same from one request to the next.
         assert state.changed_at is not None
-        revs: dict[str, Revision] = revisions.next_revisions(stored, register,
+        revs: dict[str, Revision] = next_revisions(stored, register,
                                                              state.changed_at)
         base = feed_specs(register)[0].info
         chosen = "; ".join(f"{name}: {', '.join(request.query_params.getlist(name))}"

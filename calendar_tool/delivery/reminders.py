@@ -17,91 +17,26 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from calendar_tool.model import Kind, Occurrence, Offset, Register, State
+from calendar_tool.model import (
+    OVERDUE,
+    Notice,
+    Occurrence,
+    Offset,
+    Register,
+    Reminder,
+    State,
+    Subscription,
+)
 from calendar_tool.timeline import occurrences
 
-OVERDUE = "overdue"
-"""The offset label of the overdue notice, sent on the day after the due day."""
-
-DEFAULT_TIME = time(9, 0)
 # Earlier than any date a register holds, and far enough from datetime.min that a window
 # starting there can still be widened by a day for zones.
 BEGINNING = datetime(1800, 1, 1, tzinfo=UTC)
-
-
-class Format(StrEnum):
-    SLACK = "slack"
-    JSON = "json"
-
-
-class Notice(StrEnum):
-    """What a reminder says; the `type` of a JSON webhook."""
-
-    REMINDER = "obligation.reminder"  # before the day
-    DUE = "obligation.due"  # on the day (P0D)
-    OVERDUE = "obligation.overdue"  # the day after, still open
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """Who gets which reminders, where, and when.
-
-    `offsets` None means each entry's own reminder offsets (the register's default,
-    P90D, P30D, P7D, P0D, unless the entry sets its own). `secret` is the Standard Webhooks
-    signing key of a JSON subscription; it is kept out of `repr` so that it never reaches a log.
-    """
-
-    name: str
-    url: str = field(repr=False)
-    format: Format
-    created_at: datetime
-    areas: frozenset[str] = frozenset()
-    actors: frozenset[str] = frozenset()
-    kinds: frozenset[Kind] = frozenset()
-    offsets: tuple[Offset, ...] | None = None
-    overdue: bool = True
-    time_of_day: time = DEFAULT_TIME
-    zone: str = "UTC"
-    enabled: bool = True
-    secret: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.created_at.tzinfo is None:
-            raise ValueError("Subscription.created_at must be an aware datetime")
-
-    def wants(self, o: Occurrence) -> bool:
-        """Whether the filters take this occurrence (any of the areas, any of the actors, any
-        of the kinds; an empty filter takes everything)."""
-        e = o.entry
-        return ((not self.areas or not self.areas.isdisjoint(e.areas))
-                and (not self.actors or not self.actors.isdisjoint(e.actors))
-                and (not self.kinds or e.kind in self.kinds))
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)
-
-
-@dataclass(frozen=True)
-class Reminder:
-    """One reminder owed: the ledger's key is (subscription, occurrence id, offset)."""
-
-    subscription: str
-    occurrence: Occurrence
-    offset: str  # "P30D", "P0D" or OVERDUE
-    notice: Notice
-    instant: datetime  # aware, UTC
-    days_left: int  # from the local day it is sent to the occurrence's day; negative if overdue
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.subscription, self.occurrence.id, self.offset)
 
 
 # --- checking a subscription -----------------------------------------------------------------

@@ -34,9 +34,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
-from calendar_tool import heap, ical
+from calendar_tool import heap
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
+from calendar_tool.feeds import ical
 from calendar_tool.files import Version, version_of, write_chunks_if_changed, write_if_changed
 from calendar_tool.model import Entry, Occurrence, Register, Revision
 from calendar_tool.timeline import (
@@ -50,7 +51,7 @@ from calendar_tool.timeline import (
 
 INDEX_NAME = "index.json"
 # Only names this module writes are ever removed from the folder.
-_FEED_FILE = re.compile(r"^(all|(area|actor)-[a-z0-9]+(-[a-z0-9]+)*)\.ics$")
+FEED_FILE = re.compile(r"^(all|(area|actor)-[a-z0-9]+(-[a-z0-9]+)*)\.ics$")
 
 
 @dataclass(frozen=True)
@@ -479,7 +480,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
             current = {f.path for f in results}
             removed = []
             for old in _old_feed_paths(index):
-                if old not in current and _FEED_FILE.match(old) and (out_dir / old).is_file():
+                if old not in current and FEED_FILE.match(old) and (out_dir / old).is_file():
                     (out_dir / old).unlink()
                     removed.append(old)
             index_written = write_if_changed(index, index_bytes(results))

@@ -1,8 +1,13 @@
 """The command line: arguments in, text out, one error handler.
 
+Owns: click (the only importer), each command's options and output, the exit codes (one
+handler turns the library's errors into one line and the documented code), and the tables of
+subscriptions and the ledger (`views`).
+May import: every other unit; the commands that need the database, the feeds, the scheduler or
+the server import them when they run, so that read-only commands (`validate`, `list`, `show`)
+start fast.
+
 Each command parses its options, calls one function of the library and formats the result.
-Read-only commands (`validate`, `list`, `show`) import nothing beyond the register and the
-timeline, so they start fast.
 """
 
 from __future__ import annotations
@@ -19,10 +24,16 @@ import click
 from calendar_tool import listing
 from calendar_tool.clock import Clock, FixedClock, SystemClock, today
 from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
-from calendar_tool.entry_cache import kept, load_cached
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.register import Located, check_quotes, quote_count, read_sources
+from calendar_tool.register import (
+    Located,
+    check_quotes,
+    kept,
+    load_cached,
+    quote_count,
+    read_sources,
+)
 from calendar_tool.timeline import find, list_query, parse_span, select
 
 
@@ -318,8 +329,7 @@ def subscribe_add(ctx: click.Context, name: str, url: str, fmt: str | None,
 
     from calendar_tool import service, store
     from calendar_tool.errors import SubscriptionInvalid, UnknownSubscription
-    from calendar_tool.model import Offset
-    from calendar_tool.reminders import Format, Subscription
+    from calendar_tool.model import Format, Offset, Subscription
 
     if if_missing:
         try:
@@ -368,7 +378,8 @@ def subscribe_list(ctx: click.Context, fmt: str) -> None:
     Example:
       calendar-tool subscribe list
     """
-    from calendar_tool import store, views
+    from calendar_tool import store
+    from calendar_tool.cli import views
 
     infos = store.subscriptions(_engine(ctx))
     click.echo(views.subscriptions_json(infos) if fmt == "json"
@@ -403,12 +414,12 @@ def subscribe_test(ctx: click.Context, name: str, timeout: float) -> None:
     Example:
       calendar-tool subscribe test team
     """
-    from calendar_tool import notify, service, store
+    from calendar_tool import delivery, service, store
 
     settings = _settings(ctx)
     sub = store.subscription(_engine(ctx), name).subscription
     reg = _located(ctx).register
-    with notify.make_client(timeout) as client:
+    with delivery.make_client(timeout) as client:
         result = service.send_sample(sub, reg, client, SystemClock(), settings.link_base)
     click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
 
@@ -441,7 +452,8 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
     import time
     from datetime import timedelta
 
-    from calendar_tool import notify, service, store, views
+    from calendar_tool import delivery, service, store
+    from calendar_tool.cli import views
 
     if at is not None and not dry_run:
         # Receivers check a signature's timestamp against their own clock.
@@ -464,7 +476,7 @@ def remind(ctx: click.Context, dry_run: bool, at: str | None, window: str, catch
         return
     claimed = service.enqueue(engine, reg, clock, settings.link_base,
                               timedelta(hours=catch_up))
-    with notify.make_client(timeout) as client:
+    with delivery.make_client(timeout) as client:
         results = service.deliver_ready(engine, client, clock, service.owner_id(), time.sleep,
                                         service.Policy(timeout=timeout))
     counts = {state: sum(r.state == state for r in results) for state in ("sent", "pending",
@@ -510,8 +522,8 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
     import contextlib
     from datetime import timedelta
 
-    from calendar_tool import logs, notify, scheduler, service
-    from calendar_tool.register_file import RegisterFile
+    from calendar_tool import delivery, logs, scheduler, service
+    from calendar_tool.register import RegisterFile
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     logs.configure(verbose)
@@ -528,16 +540,16 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
     source = RegisterFile(settings.register, kept(settings.register, settings.cache))
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
-        from calendar_tool import server
+        from calendar_tool import web
 
         host, _, port = serve_at.rpartition(":")
         if not host or not port.isdigit():
             raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
-        app = server.make_app(register=source, feeds=out_dir, db=engine,
+        app = web.make_app(register=source, feeds=out_dir, db=engine,
                               clock=SystemClock(), public_url=settings.public_url)
-        serving = server.BackgroundServer(app, host.strip("[]"), int(port))
+        serving = web.BackgroundServer(app, host.strip("[]"), int(port))
         logs.event("server.listening", url=f"{serving.url}/")
-    with notify.make_client(timeout) as client, serving:
+    with delivery.make_client(timeout) as client, serving:
         runner = scheduler.Runner(engine, client, SystemClock(), source, options)
         scheduler.run_until_signalled(scheduler.Scheduler(runner))
 
@@ -560,7 +572,8 @@ def deliveries(ctx: click.Context, statuses: Sequence[str], subscription: str | 
       calendar-tool deliveries --status dead
       calendar-tool deliveries --subscription team --format json
     """
-    from calendar_tool import store, views
+    from calendar_tool import store
+    from calendar_tool.cli import views
 
     engine = _engine(ctx)
     if subscription is not None:
@@ -594,8 +607,8 @@ def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
     Example:
       calendar-tool serve --port 8000 --feeds feeds/
     """
-    from calendar_tool import server
-    from calendar_tool.register_file import RegisterFile
+    from calendar_tool import web
+    from calendar_tool.register import RegisterFile
 
     settings = _settings(ctx)
     # Entries the cache kept from `validate` or `publish`: a large register starts sooner.
@@ -603,12 +616,12 @@ def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
     failure = source.current().failure
     if failure is not None:  # a register with problems is refused before listening
         raise failure
-    app = server.make_app(register=source, feeds=feeds_dir, db=settings.db,
+    app = web.make_app(register=source, feeds=feeds_dir, db=settings.db,
                           clock=SystemClock(), public_url=settings.public_url)
-    sock = server.listen(host, port)
-    click.echo(f"serving {feeds_dir}/ and {settings.register} on {server.http_url(sock)}/ "
+    sock = web.listen(host, port)
+    click.echo(f"serving {feeds_dir}/ and {settings.register} on {web.http_url(sock)}/ "
                "(Ctrl-C stops)")
-    server.run(app, sock)
+    web.run(app, sock)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,31 @@
+"""Calendars for subscribers.
+
+Owns: occurrences to RFC 5545 bytes (`ical`, the only importer of icalendar), each entry's
+revision (SEQUENCE and LAST-MODIFIED, `revisions`), and the feeds folder written atomically and
+only where bytes change (`publishing`).
+
+May import: model, timeline, wording, clock, errors, files.
+"""
+
+from __future__ import annotations
+
+from calendar_tool.feeds.ical import FeedInfo
+from calendar_tool.feeds.publishing import (
+    FEED_FILE,
+    INDEX_NAME,
+    EventCache,
+    FeedResult,
+    FeedSpec,
+    PublishReport,
+    feed_occurrences,
+    feed_specs,
+    publish,
+    selected_feed,
+)
+from calendar_tool.feeds.revisions import content_hash, next_revisions
+
+__all__ = [
+    "FEED_FILE", "INDEX_NAME", "EventCache", "FeedInfo", "FeedResult", "FeedSpec",
+    "PublishReport", "content_hash", "feed_occurrences", "feed_specs", "next_revisions",
+    "publish", "selected_feed",
+]

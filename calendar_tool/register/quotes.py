@@ -1,0 +1,74 @@
+"""Quotes against their sources: every quote must occur in the text its source names,
+however the text was broken across lines."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from calendar_tool.errors import Problem, SourcesMissing
+from calendar_tool.model import Register
+from calendar_tool.register.checks import cited
+from calendar_tool.register.located import Located
+
+_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                             "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u00ad": ""})
+_SOFT_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\r?\n\s*(\w)")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_quote(text: str) -> str:
+    """Fold typography and whitespace so a quote matches however the text was broken."""
+    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    return _SPACE.sub(" ", text).strip()
+
+
+def source_variants(text: str) -> tuple[str, str]:
+    """The text with line-end hyphens joined ("compre-/hensive") and kept ("inter-/sessional")."""
+    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    joined = _SPACE.sub(" ", _SOFT_HYPHEN_BREAK.sub(r"\1\2", text))
+    kept = _SPACE.sub(" ", _SOFT_HYPHEN_BREAK.sub(r"\1-\2", text))
+    return joined, kept
+
+
+def check_quotes(located: Located, texts: dict[str, str]) -> list[Problem]:
+    """Every quote that does not occur in its cited file, as a problem naming the entry.
+
+    `texts` maps file names to their contents; a source's file is its own `file`, else its
+    document's.
+    """
+    reg = located.register
+    prepared = {name: source_variants(t) for name, t in texts.items()}
+    problems: list[Problem] = []
+    for entry in reg.entries:
+        for path, src in cited(entry, located.paths[entry.id]):
+            doc = reg.documents.get(src.doc)
+            name = src.file or (doc.file if doc else None)
+            variants = prepared.get(name) if name else None
+            if name is None:
+                message = f"document {src.doc!r} names no file to check the quote against"
+                problems.append(located.problem(f"{path}.doc", f"{entry.id}: {message}"))
+            elif variants is None:
+                problems.append(located.problem(
+                    f"{path}.file" if src.file else f"{path}.doc",
+                    f"{entry.id}: source file {name!r} is not in the sources folder"))
+            elif not any(normalise_quote(src.quote) in v for v in variants):
+                problems.append(located.problem(
+                    f"{path}.quote", f"{entry.id}: quote not found in {name}: {src.quote!r}"))
+    return problems
+
+
+def read_sources(reg: Register, folder: Path) -> dict[str, str]:
+    """Read every file the register's sources name from `folder`."""
+    if not folder.is_dir():
+        raise SourcesMissing(f"no sources folder at {str(folder)!r}")
+    names = {d.file for d in reg.documents.values() if d.file}
+    for entry in reg.entries:
+        names.update(s.file for s in entry.all_sources() if s.file)
+    texts: dict[str, str] = {}
+    for name in sorted(names):
+        path = folder / name
+        if path.is_file():
+            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    return texts

@@ -1,0 +1,242 @@
+"""Reading the register's text: split it, compose and walk each entry (reusing the entries
+read before from the same text), check across entries, and return the register with where
+each of its fields stands."""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+from yaml.nodes import ScalarNode
+
+from calendar_tool import heap
+from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
+from calendar_tool.model import Entry, Register, keep_derived
+from calendar_tool.register import forked
+from calendar_tool.register.checks import check_references, clean_edit
+from calendar_tool.register.compose import NULL, Chunk, Unsplit, chunk_node, compose, split_entries
+from calendar_tool.register.located import Located, Spots
+from calendar_tool.register.walk import (
+    REGISTER_FIELDS,
+    TOP_FIELDS,
+    Invalid,
+    Walk,
+    or_default,
+    read_documents,
+    read_entry,
+    read_offsets,
+    read_terms,
+)
+from calendar_tool.timeline import resolve_problems
+
+
+def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
+    """Validate the register's text and return it; raise RegisterInvalid with every problem."""
+    return parse_located(text, filename).register
+
+
+def parse_located(text: str, filename: str = "obligations.yaml",
+                  reuse: Mapping[str, Entry] | Located | None = None, apart: bool = False
+                  ) -> Located:
+    """As `parse_register`, keeping where each field stands in the file.
+
+    `reuse` maps entry texts to the entries read from them before (such as the entry
+    cache's), or is an earlier parse of the same file: an entry whose text is byte for byte
+    one of those is not composed and walked again. An entry is a function of its own text
+    alone, so an edit invalidates exactly the entries it touches. What looks across entries
+    (vocabulary, references, cycles, dates) is checked again in full, except after an earlier
+    parse with the same text outside the entries: then only where the edit can have changed
+    its outcome (`clean_edit`). With `apart`, a cold read of a large register shares the
+    work with a second process (`_read_chunks`): only for a process that runs no threads,
+    since a forked process would inherit none of them, and whatever locks they held."""
+    before, known = (reuse, reuse.reusable()) if isinstance(reuse, Located) else (None, reuse)
+    # Millions of new objects and no garbage cycles: see heap.py.
+    with heap.kept():
+        parts = split_entries(text)
+        if parts is not None:
+            try:
+                return _parse(filename, parts[0], parts[1], known or {}, before, apart)
+            except Unsplit:
+                pass
+        return _parse(filename, text, None, {})
+
+
+def yaml_problem(filename: str, exc: yaml.YAMLError) -> RegisterInvalid:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "not valid YAML"
+        return RegisterInvalid([Problem(filename, line, col, "", f"YAML syntax: {problem}")])
+    return RegisterInvalid([Problem(filename, 1, 1, "", f"YAML syntax: {exc}")])
+
+
+def _walk_chunks(w: Walk, chunks: Sequence[Chunk], start: int, reuse: Mapping[str, Entry]
+                 ) -> list[Entry | None]:
+    """The entry of each chunk (None for one with problems, which go to `w`), the first
+    being entries[start]: the one from `reuse` for a known text, else composed and walked."""
+    out: list[Entry | None] = []
+    kept = w.spots
+    for i, chunk in enumerate(chunks, start):
+        entry = reuse.get(chunk.text) if reuse else None  # a cold read hashes no text
+        if entry is None:
+            node = chunk_node(chunk)
+            # An entry's positions are not kept (see Spots); its problems have theirs.
+            w.spots, w.line_offset = None, chunk.line
+            try:
+                entry = read_entry(w, node, f"entries[{i}]")
+            except Invalid:
+                pass
+            finally:
+                w.spots, w.line_offset = kept, 0
+        out.append(entry)
+    return out
+
+
+# Entries to compose from which a read given `apart` has a second process read half of them.
+_APART_FROM = 10_000
+
+
+def _read_chunks(w: Walk, chunks: Sequence[Chunk], reuse: Mapping[str, Entry], apart: bool
+                 ) -> list[Entry | None]:
+    """`_walk_chunks` over all the chunks; with `apart`, and many entries to compose (a
+    cold read of a large register), the second half in a forked process (`forked`), which
+    sends back its entries and problems pickled: composing and walking are two thirds of a
+    cold read. Any failure of the second process (killed, out of memory) only means reading
+    its half here after all."""
+    half = len(chunks) // 2
+    if not apart or not forked.available() or len(chunks) < _APART_FROM or \
+            (reuse and sum(1 for c in chunks if c.text not in reuse) < _APART_FROM):
+        return _walk_chunks(w, chunks, 0, reuse)
+
+    def second_half() -> bytes:
+        own = Walk(w.filename)
+        try:
+            found = (_walk_chunks(own, chunks[half:], half, reuse), own.problems)
+        except Unsplit:
+            found = None
+        return pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
+
+    other = forked.Forked(second_half)
+    try:
+        mine = _walk_chunks(w, chunks[:half], 0, reuse)
+    finally:
+        data = other.result()
+    if data is None:
+        return mine + _walk_chunks(w, chunks[half:], half, reuse)
+    got = pickle.loads(data)
+    if got is None:
+        raise Unsplit()
+    rest: list[Entry | None] = got[0]
+    w.problems += got[1]
+    return mine + rest
+
+
+def _parse(filename: str, text: str, chunks: list[Chunk] | None,
+           reuse: Mapping[str, Entry], before: Located | None = None, apart: bool = False
+           ) -> Located:
+    """Walk the register; `text` is the whole file, or with `chunks` the file without its
+    entries. Raises Unsplit for any doubt about the split (a YAML error included: the whole
+    text then says where it is). `before`: the parse `reuse` comes from, if any; `apart`:
+    see `_read_chunks`."""
+    w = Walk(filename)
+    try:
+        root = compose(text)
+    except yaml.YAMLError as exc:
+        if chunks is not None:
+            raise Unsplit() from None
+        raise yaml_problem(filename, exc) from None
+    if root is None:
+        raise RegisterInvalid([Problem(filename, 1, 1, "", "the register is empty")])
+    try:
+        top = w.mapping(root, "", TOP_FIELDS, "the register")
+    except Invalid:
+        raise RegisterInvalid(w.problems) from None
+
+    no_fields: dict[str, yaml.Node] = {}
+    head = or_default(lambda: w.mapping(top["register"], "register", REGISTER_FIELDS,
+                                        "the register's title, description and reminders"),
+                      no_fields) if "register" in top else {}
+    title = w.optional(head, "register", "title", Walk.text) or filename
+    description = w.optional(head, "register", "description", Walk.text)
+    reminders = w.optional(head, "register", "reminders", read_offsets)
+    areas = read_terms(w, top.get("areas"), "areas")
+    actors = read_terms(w, top.get("actors"), "actors")
+    documents = read_documents(w, top.get("documents"))
+
+    assert w.spots is not None
+    spots = Spots(filename, w.spots, chunks)
+    read: list[Entry | None]
+    if chunks is None:
+        no_nodes: list[yaml.Node] = []
+        nodes = or_default(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
+            if "entries" in top else []
+        read = [or_default(functools.partial(read_entry, w, node, f"entries[{i}]"), None)
+                for i, node in enumerate(nodes)]
+    else:
+        listed = top.get("entries")
+        if not isinstance(listed, ScalarNode) or listed.tag != NULL or listed.value:
+            raise Unsplit()
+        read = _read_chunks(w, chunks, reuse, apart)
+    entries: list[Entry] = []
+    paths: dict[str, str] = {}
+    for i, entry in enumerate(read):
+        if entry is None:
+            continue
+        path = f"entries[{i}]"
+        if entry.id in paths:
+            first = spots.at(f"{paths[entry.id]}.id")
+            w.fail(spots.at(f"{path}.id"), f"{path}.id",
+                   f"duplicate id {entry.id!r} (first used on line {first[0] if first else 1})")
+            continue
+        paths[entry.id] = path
+        entries.append(entry)
+
+    reg = Register(title, description, reminders if reminders is not None else (),
+                   areas, actors, documents, tuple(entries))
+    head_text = text if chunks is not None else None
+    edit = None
+    if not w.problems and before is not None and chunks is not None and \
+            head_text == before.head:
+        edit = clean_edit(reg, before.register)
+    if edit is not None:
+        keep_derived(reg, "_edit", edit)
+    else:
+        check_references(w, reg, paths, spots)
+        if not w.problems:
+            # Dates that only resolution can check: an offset moving a date before year 1.
+            for entry_id, message in resolve_problems(reg):
+                path = paths[entry_id]
+                w.fail(spots.at(f"{path}.date") or spots.at(f"{path}.series"), f"{path}.date",
+                       message)
+    if w.problems:
+        raise RegisterInvalid(w.problems)
+    return Located(reg, filename, paths, spots, head_text)
+
+
+
+def load_register(path: Path) -> Register:
+    """Read and validate the register at `path`."""
+    return load_located(path).register
+
+
+def load_located(path: Path, reuse: Mapping[str, Entry] | None = None, apart: bool = False
+                 ) -> Located:
+    """Read and validate the register at `path`, keeping positions (`reuse`, `apart`: as for
+    `parse_located`)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise unreadable(path, exc) from None
+    return parse_located(text, str(path), reuse, apart)
+
+
+def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:
+    """The error for a register file that cannot be read, saying how to name another."""
+    if isinstance(exc, FileNotFoundError):
+        return RegisterNotFound(f"no register at {str(path)!r}: give --register PATH or set "
+                                "CALENDAR_TOOL_REGISTER")
+    return RegisterNotFound(f"cannot read the register {str(path)!r}: {exc}")
+

@@ -1,0 +1,559 @@
+"""The walker: YAML nodes to `model` types, every problem gathered with its line, column and
+field path, so that one run of `validate` lists them all. It reads one entry, or the parts of
+the register outside its entries; what looks across entries is `checks`."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import itertools
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import TypeVar
+
+import yaml
+from dateutil.rrule import rrulestr
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from calendar_tool.errors import Problem
+from calendar_tool.model import (
+    DatedValue,
+    Document,
+    Entry,
+    Kind,
+    KnownOccurrence,
+    Offset,
+    Precision,
+    Relative,
+    Series,
+    Source,
+    State,
+    Status,
+    Term,
+)
+from calendar_tool.register.compose import NULL
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
+
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class _Fields(dict[str, bool]):
+    """The fields a mapping allows, in order, each with whether it is required."""
+
+    def __init__(self, fields: dict[str, bool]) -> None:
+        super().__init__(fields)
+        # Listed apart, as every mapping read looks for them.
+        self.required = tuple(name for name, required in fields.items() if required)
+
+
+TOP_FIELDS = _Fields({"register": True, "areas": True, "actors": True, "documents": True,
+                      "entries": True})
+REGISTER_FIELDS = _Fields({"title": True, "description": False, "reminders": False})
+TERM_FIELDS = _Fields({"title": True})
+DOCUMENT_FIELDS = _Fields({"title": True, "url": False, "file": False})
+ENTRY_FIELDS = _Fields({
+    "id": True, "title": True, "kind": True, "date": False, "series": False, "actors": True,
+    "areas": True, "sources": True, "description": False, "location": False, "status": False,
+    "reminders": False, "note": False,
+})
+SERIES_FIELDS = _Fields({
+    "rule": True, "start": True, "first": False, "until": False, "count": False,
+    "occurrences": False,
+})
+KNOWN_FIELDS = _Fields({"date": True, "location": False, "note": False, "status": False,
+                        "sources": False})
+SOURCE_FIELDS = _Fields({"doc": True, "para": True, "quote": True, "file": False})
+STATUS_FIELDS = _Fields({"state": True, "date": False, "note": False})
+RELATIVE_FIELDS = _Fields({"from": True, "offset": False, "anchor": False})
+
+# Enum members by value: calling the enum to look one up costs a microsecond.
+_KINDS = {k.value: k for k in Kind}
+_STATES = {s.value: s for s in State}
+
+# The finest recurrence each precision can carry: a year-precision series recurs yearly.
+_FREQS = {
+    Precision.YEAR: {"YEARLY"},
+    Precision.MONTH: {"YEARLY", "MONTHLY"},
+    Precision.DAY: {"YEARLY", "MONTHLY", "WEEKLY", "DAILY"},
+}
+
+# The status of an entry that gives none; one for all, as it is frozen.
+_OPEN = Status()
+
+
+class Invalid(Exception):
+    """Raised inside the walker to abandon one value; the problem is already recorded."""
+
+
+Position = tuple[int, int]  # line and column, from 1
+
+# Where a value stands: `path` and `key` together, ".key" for a field and "[key]" for an item
+# (no key: the path is the value's own). The walker passes them apart and joins them only for
+# a problem, which most values never have: building every path cost a twentieth of the walk.
+Key = str | int | None
+
+
+def _within(path: str, key: Key) -> str:
+    """The path of `key` within `path`."""
+    if key is None:
+        return path
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+@dataclass
+class Walk:
+    """State of one validation pass: the file name and every problem found so far."""
+
+    filename: str
+    problems: list[Problem] = field(default_factory=list)
+    # Where every field stands by its path ("entries[3].sources[0].quote"), for problems found
+    # later; None while walking an entry chunk, whose positions are found again on demand.
+    spots: dict[str, Position] | None = field(default_factory=dict)
+    # The first line of the text being walked within the file (an entry chunk's).
+    line_offset: int = 0
+    # Dates and offsets read so far, by their text (see `_parsed`).
+    dates: dict[str, DatedValue] = field(default_factory=dict)
+    offsets: dict[str, Offset] = field(default_factory=dict)
+
+    def at(self, node: yaml.Node) -> Position:
+        return (node.start_mark.line + 1 + self.line_offset, node.start_mark.column + 1)
+
+    def fail(self, where: yaml.Node | Position | None, path: str, message: str) -> Invalid:
+        if isinstance(where, yaml.Node):
+            where = self.at(where)
+        line, col = where or (1, 1)
+        self.problems.append(Problem(self.filename, line, col, path, message))
+        return Invalid()
+
+    def mapping(
+        self, node: yaml.Node, path: str, fields: _Fields, what: str
+    ) -> dict[str, yaml.Node]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, path, f"must be a mapping ({what}), not {_describe(node)}")
+        spots = self.spots
+        if spots is not None:
+            spots[path] = self.at(node)
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.fail(key_node, path, "keys must be plain words")
+                continue
+            key: str = key_node.value
+            # The usual case first, building no path: a known field, given once.
+            if key in fields and key not in out:
+                out[key] = value_node
+                if spots is not None:
+                    spots[_within(path, key)] = self.at(value_node)
+            elif key in out:
+                self.fail(key_node, _within(path, key), "appears twice in the same mapping")
+            else:
+                hint = difflib.get_close_matches(key, list(fields), n=1)
+                tip = f"; did you mean {hint[0]!r}?" if hint else ""
+                allowed = ", ".join(fields)
+                self.fail(key_node, _within(path, key),
+                          f"unknown field {key!r}{tip} (allowed: {allowed})")
+        for name in fields.required:
+            if name not in out:
+                self.fail(node, _within(path, name), f"missing required field {name!r} in {what}")
+        return out
+
+    def seq(self, node: yaml.Node, path: str, what: str) -> list[yaml.Node]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, path, f"must be a list of {what}, not {_describe(node)}")
+        items: list[yaml.Node] = node.value
+        if self.spots is not None:
+            for i, item in enumerate(items):
+                self.spots[f"{path}[{i}]"] = self.at(item)
+        return items
+
+    def text(self, node: yaml.Node, path: str, key: Key) -> str:
+        if not isinstance(node, ScalarNode) or node.tag == NULL:
+            raise self.fail(node, _within(path, key), f"must be text, not {_describe(node)}")
+        value: str = node.value.strip()
+        if not value:
+            raise self.fail(node, _within(path, key), "must not be empty")
+        return value
+
+    def ident(self, node: yaml.Node, path: str, key: Key) -> str:
+        value = self.text(node, path, key)
+        if not _ID.match(value):
+            raise self.fail(
+                node, _within(path, key),
+                f"{value!r} is not an id: use lower-case letters, digits and single hyphens",
+            )
+        return value
+
+    def integer(self, node: yaml.Node, path: str, key: Key, minimum: int) -> int:
+        value = self.text(node, path, key)
+        if not value.isdigit() or int(value) < minimum:
+            raise self.fail(node, _within(path, key),
+                            f"{value!r} must be a whole number of at least {minimum}")
+        return int(value)
+
+    def choice(self, node: yaml.Node, path: str, key: Key, members: dict[str, E]) -> E:
+        """One of an enum's `members` (by value), named by its value."""
+        value = self.text(node, path, key)
+        member = members.get(value)
+        if member is None:
+            allowed = ", ".join(members)
+            raise self.fail(node, _within(path, key), f"{value!r} is not one of: {allowed}")
+        return member
+
+    def optional(self, fields: dict[str, yaml.Node], path: str, name: str,
+                 check: Callable[[Walk, yaml.Node, str, str], T]) -> T | None:
+        """`check(self, node, path, name)` for the field `name`, or None when the field is not
+        given or not valid (its problem is recorded)."""
+        node = fields.get(name)
+        if node is None:
+            return None
+        try:
+            return check(self, node, path, name)
+        except Invalid:
+            return None
+
+
+def _describe(node: yaml.Node | None) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if node is None or node.tag == "tag:yaml.org,2002:null":
+        return "nothing"
+    return f"{node.value!r}"
+
+
+# --- dated values ----------------------------------------------------------------------------
+
+def _parsed(w: Walk, node: yaml.Node, path: str, key: Key, parse: Callable[[str], T],
+            seen: dict[str, T]) -> T:
+    """A text value through a model parser, its ValueError becoming a located problem.
+
+    The values are frozen, so the values of one text are one object (`seen`, by text): a
+    register repeats its dates thousands of times, and parsing one costs microseconds."""
+    value = w.text(node, path, key)
+    parsed = seen.get(value)
+    if parsed is None:
+        try:
+            parsed = seen[value] = parse(value)
+        except ValueError as exc:
+            raise w.fail(node, _within(path, key), str(exc)) from None
+    return parsed
+
+
+def _dated(w: Walk, node: yaml.Node, path: str, key: Key) -> DatedValue:
+    return _parsed(w, node, path, key, DatedValue.parse, w.dates)
+
+
+def _offset(w: Walk, node: yaml.Node, path: str, key: Key) -> Offset:
+    return _parsed(w, node, path, key, Offset.parse, w.offsets)
+
+
+def read_offsets(w: Walk, node: yaml.Node, path: str, key: Key) -> tuple[Offset, ...]:
+    path = _within(path, key)
+    out: list[Offset] = []
+    for i, item in enumerate(w.seq(node, path, "durations such as P30D")):
+        try:
+            off = _offset(w, item, path, i)
+        except Invalid:
+            continue
+        if off.negative:
+            w.fail(item, f"{path}[{i}]", f"{item.value!r}: a reminder offset counts back from "
+                                          "the due day and must not be negative")
+        else:
+            out.append(off)
+    return tuple(out)
+
+
+# --- parts of an entry -----------------------------------------------------------------------
+
+def _source(w: Walk, node: yaml.Node, path: str) -> Source:
+    f = w.mapping(node, path, SOURCE_FIELDS, "a source")
+    if "doc" not in f or "para" not in f or "quote" not in f:
+        raise Invalid()
+    return Source(
+        doc=sys.intern(w.text(f["doc"], path, "doc")),  # interned as actors are
+        para=w.text(f["para"], path, "para"),
+        quote=w.text(f["quote"], path, "quote"),
+        file=w.optional(f, path, "file", Walk.text) if "file" in f else None,  # as in read_entry
+    )
+
+
+def _sources(w: Walk, node: yaml.Node, path: str, key: Key) -> tuple[Source, ...]:
+    path = _within(path, key)
+    out: list[Source] = []
+    for i, item in enumerate(w.seq(node, path, "sources")):
+        try:  # not contextlib.suppress, which costs a microsecond a time
+            out.append(_source(w, item, f"{path}[{i}]"))
+        except Invalid:
+            continue
+    return tuple(out)
+
+
+def _kind(w: Walk, node: yaml.Node, path: str, key: Key) -> Kind:
+    return w.choice(node, path, key, _KINDS)
+
+
+def _status(w: Walk, node: yaml.Node, path: str, key: Key) -> Status:
+    if isinstance(node, ScalarNode):
+        return Status(w.choice(node, path, key, _STATES))
+    path = _within(path, key)
+    f = w.mapping(node, path, STATUS_FIELDS, "a status")
+    if "state" not in f:
+        raise Invalid()
+    state = w.choice(f["state"], path, "state", _STATES)
+    when = w.optional(f, path, "date", _dated)
+    if when is not None and (when.precision is not Precision.DAY or when.is_range):
+        w.fail(f["date"], f"{path}.date", "the date a status changed is a day, such as 2006-01-15")
+        when = None
+    note = w.optional(f, path, "note", Walk.text)
+    return Status(state, when.start if when else None, note)
+
+
+def _relative(w: Walk, node: yaml.Node, path: str, key: Key) -> Relative:
+    path = _within(path, key)
+    f = w.mapping(node, path, RELATIVE_FIELDS, "a relative date {from, offset, anchor}")
+    if "from" not in f:
+        raise Invalid()
+    ref = w.text(f["from"], path, "from")
+    target, sep, number = ref.partition("#")
+    if not _ID.match(target) or (sep and not number.isdigit()):
+        raise w.fail(f["from"], f"{path}.from",
+                     f"{ref!r} must be an entry id, or a series id and occurrence number "
+                     "such as commission-sessions#10")
+    offset = w.optional(f, path, "offset", _offset) or Offset()
+    anchor = w.optional(f, path, "anchor", Walk.text) or "start"
+    if anchor not in ("start", "end"):
+        w.fail(f["anchor"], f"{path}.anchor", f"{anchor!r} must be 'start' or 'end'")
+    return Relative(target, int(number) if sep else None, offset, anchor == "end")
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_error(rule: str) -> str | None:
+    """Why dateutil refuses the rule, if it does; kept, as a register repeats a few rules
+    thousands of times and reading one costs ten microseconds."""
+    try:
+        rrulestr(rule, dtstart=date(2000, 1, 1))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | None) -> str:
+    path = _within(path, key)
+    rule = w.text(node, path, None).upper()
+    if rule.startswith("RRULE:"):
+        rule = rule[len("RRULE:"):]
+    if "DTSTART" in rule:
+        raise w.fail(node, path, "give the first date as series.start, not in the rule")
+    error = _rule_error(rule)
+    if error is not None:
+        raise w.fail(node, path, f"{rule!r} is not an RFC 5545 recurrence rule ({error})")
+    parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
+    freq = parts.get("FREQ", "")
+    if start is not None and freq not in _FREQS[start.precision]:
+        allowed = " or ".join(sorted(_FREQS[start.precision]))
+        raise w.fail(node, path, f"FREQ={freq} is finer than the {start.precision} precision of "
+                                 f"series.start; use FREQ={allowed}")
+    if "UNTIL" in parts or "COUNT" in parts:
+        raise w.fail(node, path, "write the end as series.until or series.count, not in the rule")
+    return rule
+
+
+def _known(w: Walk, key: yaml.Node, node: yaml.Node, path: str) -> KnownOccurrence:
+    number = w.integer(key, path, None, 1)
+    sub = f"{path}[{number}]"
+    f = w.mapping(node, sub, KNOWN_FIELDS, "a known occurrence")
+    if "date" not in f:
+        raise Invalid()
+    return KnownOccurrence(
+        number=number,
+        date=_dated(w, f["date"], sub, "date"),
+        location=w.optional(f, sub, "location", Walk.text),
+        note=w.optional(f, sub, "note", Walk.text),
+        status=w.optional(f, sub, "status", _status),
+        sources=w.optional(f, sub, "sources", _sources) or (),
+    )
+
+
+def _series(w: Walk, node: yaml.Node, path: str, key: Key) -> Series:
+    path = _within(path, key)
+    f = w.mapping(node, path, SERIES_FIELDS, "a series")
+    start = w.optional(f, path, "start", _dated)
+    rule = w.optional(f, path, "rule", lambda w, n, p, k: _rule(w, n, p, k, start))
+    first = w.optional(f, path, "first", lambda w, n, p, k: w.integer(n, p, k, 0))
+    first = 1 if first is None else first
+    until = w.optional(f, path, "until", _dated)
+    count = w.optional(f, path, "count", lambda w, n, p, k: w.integer(n, p, k, 1))
+    known: list[KnownOccurrence] = []
+    occ_node = f.get("occurrences")
+    if occ_node is not None:
+        sub = f"{path}.occurrences"
+        if not isinstance(occ_node, MappingNode):
+            w.fail(occ_node, sub, "must be a mapping from occurrence number to its date")
+        else:
+            seen: set[int] = set()
+            for key_node, value in occ_node.value:
+                try:
+                    k = _known(w, key_node, value, sub)
+                except Invalid:
+                    continue
+                if k.number in seen:
+                    w.fail(key_node, f"{sub}[{k.number}]", "this occurrence is given twice")
+                elif k.number < first:
+                    w.fail(key_node, f"{sub}[{k.number}]",
+                           f"occurrence {k.number} comes before the first one ({first})")
+                elif count is not None and k.number >= first + count:
+                    w.fail(key_node, f"{sub}[{k.number}]",
+                           f"occurrence {k.number} is past the last one that count={count} allows")
+                else:
+                    seen.add(k.number)
+                    known.append(k)
+    if start is None or rule is None:
+        raise Invalid()
+    if until is not None and until.end < start.start:
+        w.fail(f["until"], f"{path}.until", f"the series ends ({until.iso()}) before it starts "
+                                             f"({start.iso()})")
+    known.sort(key=lambda k: k.number)
+    for before, after in itertools.pairwise(known):
+        if after.date.start < before.date.start:
+            w.fail(occ_node, f"{path}.occurrences[{after.number}].date",
+                   f"occurrence {after.number} ({after.date.iso()}) is dated before occurrence "
+                   f"{before.number} ({before.date.iso()})")
+    return Series(rule, start, first, until, count, tuple(known))
+
+
+def _words(w: Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str, ...]:
+    """The declared actors or areas an entry names; () when they are not a list."""
+    node = f.get(name)
+    if node is None:
+        return ()
+    path = f"{path}.{name}"
+    try:
+        items = w.seq(node, path, f"declared {name}")
+    except Invalid:
+        return ()
+    if not items:
+        w.fail(node, path, f"name at least one of the declared {name}")
+    out: list[str] = []
+    for i, item in enumerate(items):
+        try:  # not contextlib.suppress, which costs a microsecond a time
+            # Interned: a register names a few dozen actors and areas thousands of times, and
+            # the checks across entries then find each one in the cache rather than in memory.
+            out.append(sys.intern(w.text(item, path, i)))
+        except Invalid:
+            continue
+    return tuple(out)
+
+
+def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
+    f = w.mapping(node, path, ENTRY_FIELDS, "an entry")
+    entry_id = w.optional(f, path, "id", Walk.ident)
+    title = w.optional(f, path, "title", Walk.text)
+    kind = w.optional(f, path, "kind", _kind)
+    actors = _words(w, f, path, "actors")
+    areas = _words(w, f, path, "areas")
+    sources = w.optional(f, path, "sources", _sources) or ()
+    listed = f.get("sources")
+    if isinstance(listed, SequenceNode) and not listed.value:
+        w.fail(listed, f"{path}.sources", "cite at least one source")
+
+    dated: DatedValue | None = None
+    relative: Relative | None = None
+    date_node = f.get("date")
+    if isinstance(date_node, MappingNode):
+        relative = w.optional(f, path, "date", _relative)
+    elif date_node is not None:
+        dated = w.optional(f, path, "date", _dated)
+    # Here and below, a field most entries leave out is looked at only when given: `in` costs
+    # a tenth of a call that finds nothing, and those calls were a tenth of reading an entry.
+    series = w.optional(f, path, "series", _series) if "series" in f else None
+
+    if kind is Kind.STANDING:
+        for name in ("date", "series"):
+            if name in f:
+                w.fail(f[name], f"{path}.{name}",
+                       "a standing obligation has no date; use another kind or remove it")
+    elif kind is not None:
+        if "date" in f and "series" in f:
+            w.fail(f["series"], f"{path}.series", "give either date or series, not both")
+        elif "date" not in f and "series" not in f:
+            w.fail(node, f"{path}.date",
+                   f"a {kind} needs a date or a series (or kind: standing if it has none)")
+
+    status = (w.optional(f, path, "status", _status) if "status" in f else None) or _OPEN
+    reminders = w.optional(f, path, "reminders", read_offsets) if "reminders" in f else None
+    description = w.optional(f, path, "description", Walk.text) if "description" in f else None
+    location = w.optional(f, path, "location", Walk.text) if "location" in f else None
+    note = w.optional(f, path, "note", Walk.text) if "note" in f else None
+    if entry_id is None or title is None or kind is None:
+        raise Invalid()
+    return Entry(
+        id=entry_id, title=title, kind=kind, actors=actors, areas=areas, sources=sources,
+        date=dated, relative=relative, series=series, status=status, reminders=reminders,
+        description=description, location=location, note=note,
+    )
+
+
+def or_default(fn: Callable[[], T], default: T) -> T:
+    try:
+        return fn()
+    except Invalid:
+        return default
+
+
+def read_terms(w: Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
+    if node is None:
+        return {}
+    if not isinstance(node, MappingNode):
+        w.fail(node, path, f"must be a mapping of key: {{title: ...}}, not {_describe(node)}")
+        return {}
+    out: dict[str, Term] = {}
+    for key_node, value in node.value:
+        try:
+            key = w.ident(key_node, path, None)
+            sub = f"{path}.{key}"
+            if key in out:
+                w.fail(key_node, sub, "declared twice")
+                continue
+            f = w.mapping(value, sub, TERM_FIELDS, "a declaration with a title")
+            out[key] = Term(key, w.text(f["title"], sub, "title") if "title" in f else key)
+        except Invalid:
+            continue
+    return out
+
+
+def read_documents(w: Walk, node: yaml.Node | None) -> dict[str, Document]:
+    if node is None:
+        return {}
+    if not isinstance(node, MappingNode):
+        w.fail(node, "documents", f"must be a mapping of symbol: {{title, url, file}}, not "
+                                  f"{_describe(node)}")
+        return {}
+    out: dict[str, Document] = {}
+    for key_node, value in node.value:
+        try:
+            key = w.text(key_node, "documents", None)
+            sub = f"documents.{key}"
+            if key in out:
+                w.fail(key_node, sub, "declared twice")
+                continue
+            f = w.mapping(value, sub, DOCUMENT_FIELDS, "a document")
+            out[key] = Document(
+                key,
+                w.text(f["title"], sub, "title") if "title" in f else key,
+                w.optional(f, sub, "url", Walk.text),
+                w.optional(f, sub, "file", Walk.text),
+            )
+        except Invalid:
+            continue
+    return out
+
+
