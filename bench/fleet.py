@@ -29,7 +29,7 @@ from bench.deliver import bare_posts, pg_schema, receiver
 from calendar_tool import delivery, service, store
 from calendar_tool.clock import SystemClock
 from calendar_tool.model import Format, Offset, Subscription
-from calendar_tool.register import load_register
+from tests.registers import load_register
 
 PROCESSES = 3
 SUBSCRIPTIONS = 2_500

@@ -20,8 +20,9 @@ from calendar_tool.feeds import ical
 from calendar_tool.feeds.publishing import feed_occurrences, feed_specs, publish
 from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.model import Register
-from calendar_tool.register import load_register, parse_register
+from calendar_tool.register import parse_register
 from calendar_tool.timeline import horizon
+from tests.registers import load_register
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

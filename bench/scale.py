@@ -163,7 +163,7 @@ def remind_child(register: str) -> None:
     """In a child process: the reminder computation of `run` for 100 to 10,000
     subscriptions (bench/remind.py), printed as JSON."""
     from bench.remind import reminder_seconds, subscriptions
-    from calendar_tool.register import load_register
+    from tests.registers import load_register
 
     reg = load_register(Path(register))
     print(json.dumps({str(n): reminder_seconds(reg, subscriptions(n, reg))  # noqa: T201

@@ -109,7 +109,7 @@ def _validators(port: int, path: str) -> tuple[str, str]:
 def run() -> list[dict[str, object]]:
     from calendar_tool import service, store
     from calendar_tool.clock import FixedClock
-    from calendar_tool.register import load_register
+    from tests.registers import load_register
 
     register = ROOT / "obligations.yaml"
     with tempfile.TemporaryDirectory() as tmp:

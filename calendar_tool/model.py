@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import calendar
 import re
-import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-
-_T = TypeVar("_T")
 
 MONTHS = tuple(calendar.month_name)
 _YEAR = r"(\d{4})"
@@ -417,57 +413,18 @@ class Register:
     documents: dict[str, Document]
     entries: tuple[Entry, ...]
 
+    # The entries by id, made once with the register (do not modify).
+    by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {e.id: e for e in self.entries})
+
     def entry(self, entry_id: str) -> Entry | None:
         return self.by_id.get(entry_id)
 
-    @property
-    def by_id(self) -> dict[str, Entry]:
-        """The entries by id (do not modify)."""
-        cached: dict[str, Entry] | None = derived(self, "_index")
-        return cached if cached is not None else keep_derived(
-            self, "_index", {e.id: e for e in self.entries})
-
-
-# Values computed from an immutable object alone can be kept on the object, under a name
-# starting with "_": they stay true while it lives and go with it. A register re-read after
-# an edit is made of the same Entry objects wherever an entry's text did not change, so what
-# is kept on them is computed once per edit, not once per reload, at 100,000 entries.
-# Pickled with the object (the entry cache keeps entries between commands): what is kept
-# must therefore be plain values that say what they were computed from, checked on use
-# (`timeline.Resolver`, `revisions.content_hash`), never a reference to other objects.
-def derived(obj: object, name: str) -> Any:
-    """What `keep_derived` kept on `obj` under `name`, or None."""
-    return obj.__dict__.get(name)
-
-
-def keep_derived(obj: object, name: str, value: _T) -> _T:
-    """Keep `value` on `obj` (frozen or not) under `name`, and return it."""
-    object.__setattr__(obj, name, value)
-    return value
-
-
-@dataclass(frozen=True)
-class Edit:
-    """How a register read again after an edit differs from the register read before it:
-    only in the entries of `ids` (read afresh, gone, or counting from one of those, however
-    indirectly, so that their dates may have moved); its vocabulary, documents and default
-    reminders are the same. What was computed entry by entry for `before` holds for every
-    other entry. `before` is weak, so that a register does not keep the one before it alive,
-    nor that one its own."""
-
-    before: weakref.ref[Register]
-    ids: frozenset[str]
-
-    def follows(self, register: Register | None) -> bool:
-        """Whether this is an edit of `register`."""
-        return register is not None and self.before() is register
-
-
-def edit_of(register: Register) -> Edit | None:
-    """How `register` came from the one read before it, when the reader knows (see
-    `register.parse_located`); None: it may differ in anything."""
-    found: Edit | None = derived(register, "_edit")
-    return found
+    def reminders_for(self, entry: Entry) -> tuple[Offset, ...]:
+        """The reminder offsets in effect for an entry: its own, else the register's."""
+        return entry.reminders if entry.reminders is not None else self.reminders
 
 
 def occurrence_id(entry_id: str, number: int | None) -> str:

@@ -36,14 +36,14 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from calendar_tool import delivery, service, store
+from calendar_tool import delivery, heap, service, store
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.delivery import AgendaCache
 from calendar_tool.errors import CalendarToolError
 from calendar_tool.feeds import EventCache
 from calendar_tool.logs import event
 from calendar_tool.model import Register
-from calendar_tool.register import RegisterFile
+from calendar_tool.register import Edit, RegisterFile
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 REMIND = "remind@"
@@ -111,7 +111,9 @@ class Runner:
         good one; an invalid one is logged once, problem by problem, and the last good one
         stays. Returns whether a new register was taken. On the first load, an invalid
         register is raised instead: there is nothing to keep running with."""
-        state = self.source.current()
+        # Reading makes millions of objects that outlive it and no garbage cycles: heap.py.
+        with heap.kept():
+            state = self.source.current()
         if state.failure is not None:
             if self.register is None:
                 raise state.failure
@@ -125,22 +127,23 @@ class Runner:
         first = self.register is None
         self.register = state.register
         self._reported = None
-        self.publish(raise_errors=first)
+        self.publish(raise_errors=first, edit=state.edit)
         # Logged once the feeds are written, so that whoever waits for it sees them.
         event("register.loaded" if first else "register.reloaded", file=str(self.path),
               entries=len(state.register.entries))
         return True
 
-    def publish(self, raise_errors: bool = False) -> None:
-        """Sync the store and write the feeds that changed."""
+    def publish(self, raise_errors: bool = False, edit: Edit | None = None) -> None:
+        """Sync the store and write the feeds that changed (`edit`: how the register differs
+        from the one published last, when known)."""
         reg = self.register
         if reg is None:
             return
         try:
-            with self._publishing:
+            with self._publishing, heap.kept():
                 report = service.publish_feeds(self.engine, reg, self.options.out_dir,
                                                self.clock, self.options.horizon_years,
-                                               self.event_cache, self.revisions)
+                                               self.event_cache, self.revisions, edit)
         except CalendarToolError as exc:
             if raise_errors:
                 raise

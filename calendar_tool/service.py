@@ -37,8 +37,9 @@ from calendar_tool.delivery import (
     subscription_problems,
 )
 from calendar_tool.errors import DeliveryFailed, SubscriptionInvalid
-from calendar_tool.feeds import EventCache, PublishReport, next_revisions, publish
-from calendar_tool.model import Format, Register, Reminder, Revision, Subscription, edit_of
+from calendar_tool.feeds import EventCache, Hashes, PublishReport, next_revisions, publish
+from calendar_tool.model import Format, Register, Reminder, Revision, Subscription
+from calendar_tool.register import Edit
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
@@ -96,13 +97,14 @@ class KeptRevisions:
         self.written: int | None = None  # the store's count when `revisions` were current
         self.revisions: dict[str, Revision] = {}
         self.register: Register | None = None  # the register they were computed for
+        self.hashes = Hashes()  # the entries' content hashes, by entry
 
 
 def sync(engine: store.Engine, register: Register, now: datetime,
-         kept: KeptRevisions | None = None) -> dict[str, Revision]:
+         kept: KeptRevisions | None = None, edit: Edit | None = None) -> dict[str, Revision]:
     """Bring the entries' snapshots in the store up to date with the register (reading
-    them from `kept` while no one else has written them; and when the register is an edit of
-    the one they were computed for, hashing only the entries the edit may have changed)."""
+    them from `kept` while no one else has written them; and when the register is an `edit`
+    of the one they were computed for, hashing only the entries the edit may have changed)."""
     if kept is None:
         old = store.load_revisions(engine)
         new = next_revisions(old, register, now)
@@ -111,9 +113,9 @@ def sync(engine: store.Engine, register: Register, now: datetime,
     before = store.revisions_written(engine)
     current = kept.written == before
     old = kept.revisions if current else store.load_revisions(engine)
-    edit = edit_of(register)
     only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
-    new = next_revisions(old, register, now, only)
+    new = next_revisions(old, register, now, only, kept.hashes)
+    kept.hashes.only(register.entries, unless_within=len(only or ()) * 4)
     mine = 1 if store.save_revisions(engine, old, new, only) else 0
     after = store.revisions_written(engine)
     # Any other count means another process wrote in between: read them again next time.
@@ -124,10 +126,12 @@ def sync(engine: store.Engine, register: Register, now: datetime,
 
 def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,
                   horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None,
-                  kept: KeptRevisions | None = None) -> PublishReport:
+                  kept: KeptRevisions | None = None, edit: Edit | None = None
+                  ) -> PublishReport:
     """Sync the revisions, then write the feeds with them (reusing the events `cache` holds
-    from the last run and the revisions `kept`, in a process that keeps them)."""
-    revs = sync(engine, register, clock.now(), kept)
+    from the last run and the revisions `kept`, in a process that keeps them; `edit`: how
+    the register differs from the one published before, when the reader knows)."""
+    revs = sync(engine, register, clock.now(), kept, edit)
     return publish(register, revs, out_dir, clock, horizon_years, cache)
 
 

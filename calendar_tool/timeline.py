@@ -8,6 +8,8 @@ their anchors, carrying the anchor's precision and tentativeness.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from calendar import monthrange
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,10 +29,9 @@ from calendar_tool.model import (
     Offset,
     Precision,
     Register,
+    Relative,
     Series,
     State,
-    derived,
-    keep_derived,
     last_day,
 )
 
@@ -184,28 +185,77 @@ def _phrase(offset: Offset) -> str:
     return " ".join(parts) + (" before" if offset.negative else " after")
 
 
+class EntryDates:
+    """What resolving derives from each entry alone, kept by the entry object: a series'
+    numbered dates, and a relative date with the anchor date it was computed from (reused
+    while the anchor resolves to the same).
+
+    Owned by whoever keeps entries from one reading of the register to the next (the
+    register's reader: a re-read hands back the same Entry object for every entry whose text
+    did not change, and the entry cache pickles these values beside its entries), so that a
+    register read again after an edit resolves only the entries whose text or anchor changed.
+    Keyed by the entry's identity, with the entry kept beside its values: an id is never
+    taken for another object's while the entry is held here."""
+
+    def __init__(self) -> None:
+        self._series: dict[int, tuple[Entry, dict[int, SeriesDate]]] = {}
+        self._relative: dict[int, tuple[Entry, Resolved, Resolved]] = {}
+
+    def series(self, entry: Entry) -> dict[int, SeriesDate]:
+        """The numbered dates of a series entry found so far (to add to)."""
+        kept = self._series.get(id(entry))
+        if kept is None or kept[0] is not entry:
+            kept = self._series[id(entry)] = (entry, {})
+        return kept[1]
+
+    def relative(self, entry: Entry, base: Resolved) -> Resolved | None:
+        """The entry's date, if it was computed from an anchor resolving to `base`."""
+        kept = self._relative.get(id(entry))
+        if kept is None or kept[0] is not entry or kept[1] != base:
+            return None
+        return kept[2]
+
+    def keep_relative(self, entry: Entry, base: Resolved, resolved: Resolved) -> None:
+        self._relative[id(entry)] = (entry, base, resolved)
+
+    def only(self, entries: Iterable[Entry]) -> None:
+        """Forget every entry but these (the register read last): the others are gone."""
+        live = {id(e) for e in entries}
+        self._series = {k: v for k, v in self._series.items() if k in live}
+        self._relative = {k: v for k, v in self._relative.items() if k in live}
+
+    def of(self, entry: Entry) -> tuple[dict[int, SeriesDate] | None,
+                                        tuple[Resolved, Resolved] | None]:
+        """What is kept for one entry, in plain values (for the entry cache to pickle)."""
+        series = self._series.get(id(entry))
+        relative = self._relative.get(id(entry))
+        return (series[1] if series and series[0] is entry else None,
+                relative[1:] if relative and relative[0] is entry else None)
+
+    def take(self, entry: Entry, kept: tuple[dict[int, SeriesDate] | None,
+                                             tuple[Resolved, Resolved] | None]) -> None:
+        """Keep for `entry` what `of` gave for an entry of the same text."""
+        series, relative = kept
+        if series is not None:
+            self._series[id(entry)] = (entry, series)
+        if relative is not None:
+            self._relative[id(entry)] = (entry, *relative)
+
+
 class Resolver:
-    """Resolves every entry's date once, memoised; the register is assumed validated.
+    """Resolves every entry's date of one register once, memoised; the register is assumed
+    validated. What depends on one entry alone goes to `dates` (see `EntryDates`)."""
 
-    What depends on one entry alone is kept on the entry object (`model.keep_derived`), so
-    that it outlives the register: a series' occurrences, and a relative date with the anchor
-    date it was computed from (reused while the anchor resolves to the same). A register
-    re-read after an edit thus resolves only the entries whose text or anchor changed."""
-
-    def __init__(self, register: Register) -> None:
-        # The index rather than the register: the register keeps its resolver
-        # (`resolver_for`), and a reference back would be a cycle that reference counting
-        # cannot free (see heap.py).
+    def __init__(self, register: Register, dates: EntryDates | None = None) -> None:
         self._entries = register.by_id
         self._memo: dict[str, Resolved] = {}
+        self.dates = dates if dates is not None else EntryDates()
 
     def occurrence(self, entry: Entry, number: int) -> SeriesDate | None:
-        """Occurrence `number` of a series entry, memoised on the entry: many entries cite
+        """Occurrence `number` of a series entry, memoised by the entry: many entries cite
         the same session, and a series is otherwise recomputed from its start for each."""
         assert entry.series is not None
-        known: dict[int, SeriesDate] | None = derived(entry, "_series_dates")
-        if known is None:
-            known = keep_derived(entry, "_series_dates", {})
+        known = self.dates.series(entry)
         if number not in known:
             for sd in series_dates(entry.series, up_to_number=max(number, 2 * len(known))):
                 known[sd.number] = sd
@@ -227,55 +277,71 @@ class Resolver:
         assert rel is not None
         if entry.id in seen:
             raise ResolveError(f"dates refer to each other in a cycle through {entry.id!r}")
-        target = self._entries.get(rel.target)
-        if target is None:
-            raise ResolveError(f"{rel.target!r} is not an entry of the register")
-        if rel.number is not None:
-            if target.series is None:
-                raise ResolveError(f"{rel.target!r} is not a series")
-            sd = self.occurrence(target, rel.number)
-            if sd is None:
-                raise ResolveError(f"{target.id!r} ends before occurrence #{rel.number}")
-            base = Resolved(sd.value, sd.known is None,
-                            "as written" if sd.known else f"estimated from the rule "
-                            f"{target.series.rule}")
-        elif target.relative is not None:
-            base = self._memo.get(target.id) or self._relative(target, seen | {entry.id})
-        elif target.date is not None:
-            base = Resolved(target.date, False, "as written")
-        else:
-            raise ResolveError(f"{rel.target!r} has no date to count from")
+        base = self._anchor(rel.target, rel.number, seen | {entry.id})
         # The rest is a function of the entry and its anchor's date alone.
-        last: tuple[Resolved, Resolved] | None = derived(entry, "_resolved")
-        if last is not None and last[0] == base:
-            self._memo[entry.id] = last[1]
-            return last[1]
-        anchor = base.value.last_unit() if rel.anchor_end else base.value.first_unit()
-        try:
-            value = anchor.shift(rel.offset)
-        except (ValueError, OverflowError):
-            raise ResolveError(f"{rel.offset} from {rel.ref} falls outside the calendar") from None
-        side = "end" if rel.anchor_end else "start"
-        how = f"{_phrase(rel.offset)} the {side} of {rel.ref} ({base.value.text()}"
-        how += ", tentative)" if base.tentative else ")"
-        if base.derivation != "as written":
-            how += f"; {rel.ref}: {base.derivation}"
-        resolved = Resolved(value, base.tentative, how)
-        keep_derived(entry, "_resolved", (base, resolved))
+        resolved = self.dates.relative(entry, base)
+        if resolved is None:
+            resolved = _shifted(rel, base)
+            self.dates.keep_relative(entry, base, resolved)
         self._memo[entry.id] = resolved
         return resolved
 
+    def _anchor(self, target_id: str, number: int | None, seen: frozenset[str]) -> Resolved:
+        """The date a relative date counts from: an entry's, or a series occurrence's."""
+        target = self._entries.get(target_id)
+        if target is None:
+            raise ResolveError(f"{target_id!r} is not an entry of the register")
+        if number is not None:
+            if target.series is None:
+                raise ResolveError(f"{target_id!r} is not a series")
+            sd = self.occurrence(target, number)
+            if sd is None:
+                raise ResolveError(f"{target.id!r} ends before occurrence #{number}")
+            return Resolved(sd.value, sd.known is None,
+                            "as written" if sd.known else f"estimated from the rule "
+                            f"{target.series.rule}")
+        if target.relative is not None:
+            return self._memo.get(target.id) or self._relative(target, seen)
+        if target.date is not None:
+            return Resolved(target.date, False, "as written")
+        raise ResolveError(f"{target_id!r} has no date to count from")
 
-def resolver_for(register: Register) -> Resolver:
-    """The register's one Resolver, kept on the register object itself.
 
-    A Register never changes, so what it resolves stays true for as long as the object lives
-    and goes away with it; a new register (any edit) gets a new resolver. Validation,
-    occurrences, revisions and feeds of one register thus resolve each date once, not once
-    each (a third of a large register's reload)."""
-    cached: Resolver | None = derived(register, "_resolver")
-    return cached if cached is not None else keep_derived(register, "_resolver",
-                                                          Resolver(register))
+def _shifted(rel: Relative, base: Resolved) -> Resolved:
+    """A relative date counted from its anchor's date."""
+    anchor = base.value.last_unit() if rel.anchor_end else base.value.first_unit()
+    try:
+        value = anchor.shift(rel.offset)
+    except (ValueError, OverflowError):
+        raise ResolveError(f"{rel.offset} from {rel.ref} falls outside the calendar") from None
+    side = "end" if rel.anchor_end else "start"
+    how = f"{_phrase(rel.offset)} the {side} of {rel.ref} ({base.value.text()}"
+    how += ", tentative)" if base.tentative else ")"
+    if base.derivation != "as written":
+        how += f"; {rel.ref}: {base.derivation}"
+    return Resolved(value, base.tentative, how)
+
+
+# The Resolver of each Register object alive, by its identity: a Register never changes, so
+# what it resolves stays true while it lives. Validation, occurrences, revisions and feeds of
+# one register thus resolve each date once, not once each (a third of a large register's
+# reload). An entry leaves with its register (`weakref.finalize`).
+_RESOLVERS: dict[int, Resolver] = {}
+_RESOLVERS_LOCK = threading.Lock()
+
+
+def resolver_for(register: Register, dates: EntryDates | None = None) -> Resolver:
+    """The register's one Resolver. `dates`: what the register's reader keeps of earlier
+    readings (`EntryDates`), taken by the first call for this register object."""
+    found = _RESOLVERS.get(id(register))
+    if found is not None:
+        return found
+    with _RESOLVERS_LOCK:
+        found = _RESOLVERS.get(id(register))
+        if found is None:
+            found = _RESOLVERS[id(register)] = Resolver(register, dates)
+            weakref.finalize(register, _RESOLVERS.pop, id(register), None)
+    return found
 
 
 def resolve_problems(register: Register, entries: Iterable[Entry] | None = None

@@ -22,8 +22,8 @@ from sqlalchemy import create_engine, text
 from calendar_tool import store
 from calendar_tool.cli import main
 from calendar_tool.model import Register
-from calendar_tool.register import load_register
 from tests.paths import REGISTER, SAMPLE
+from tests.registers import load_register
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from calendar_tool.model import Register
-from calendar_tool.register import parse_register
+from calendar_tool.register import load, parse_register
 
 HEADER = """\
 register:
@@ -39,3 +41,8 @@ def entry(entry_id: str, date: str, kind: str = "deadline", area: str = "traffic
 
 def register_of(*entries: str) -> Register:
     return parse_register(HEADER + "".join(entries), "test.yaml")
+
+
+def load_register(path: Path) -> Register:
+    """The register in the file at `path`, read as a one-shot command reads it (no cache)."""
+    return load(path, None).register

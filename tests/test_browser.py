@@ -17,10 +17,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from calendar_tool import service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.register import load_register
 from calendar_tool.web import server
 from tests.conftest import CLI
 from tests.paths import SAMPLE
+from tests.registers import load_register
 
 CHROMIUM = Path("/usr/bin/chromium")
 TODAY = "2025-06-01"

@@ -12,7 +12,8 @@ import pytest
 
 from calendar_tool.config import Settings
 from calendar_tool.register import cache as entry_cache
-from calendar_tool.register.cache import cache_file, load_cached, read, stamp
+from calendar_tool.register.cache import cache_file, read, stamp
+from calendar_tool.register.cache import load as load_cached
 from calendar_tool.timeline import occurrences
 from tests.conftest import CLI
 from tests.registers import HEADER, entry
@@ -27,7 +28,8 @@ def _register(tmp_path: Path, *entries: str) -> Path:
 def _poison(kept: Path, text: str, title: str, code: str | None = None) -> None:
     """Rewrite the kept entry for `text` with another title: only reuse can show it."""
     entries = read(kept)
-    entries[text] = replace(entries[text], title=title)
+    entry, dates = entries[text]
+    entries[text] = (replace(entry, title=title), dates)
     kept.write_bytes(pickle.dumps({"stamp": code or stamp(), "parts": 1}) + pickle.dumps(entries))
 
 
@@ -77,7 +79,7 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
         assert pickle.load(f) == {"stamp": stamp(), "parts": 2}
         assert list(pickle.load(f)) == texts[:3]
         assert list(pickle.load(f)) == texts[3:]
-    assert [e.id for e in read(kept).values()] == [f"e{i}" for i in range(6)]
+    assert [e.id for e, _ in read(kept).values()] == [f"e{i}" for i in range(6)]
 
     kept.unlink()
     parent, dumps = os.getpid(), pickle.dumps
@@ -89,7 +91,7 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
 
     monkeypatch.setattr(entry_cache.pickle, "dumps", failing_elsewhere)
     load_cached(path, folder)
-    assert [e.id for e in read(kept).values()] == [f"e{i}" for i in range(6)]
+    assert [e.id for e, _ in read(kept).values()] == [f"e{i}" for i in range(6)]
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
@@ -147,8 +149,10 @@ def test_kept_dates_come_back_with_the_entries_and_follow_a_moved_anchor(tmp_pat
     load_cached(path, folder)
     kept = read(cache_file(folder, path))
     # What resolving found is kept with the entries: the next command does not redo it.
-    assert sorted(kept[series].__dict__["_series_dates"]) == [1, 2, 3]
-    assert kept[report].__dict__["_resolved"][1].value.iso() == "2003-04-08"
+    series_dates, _ = kept[series][1]
+    _, (_, resolved) = kept[report][1]
+    assert sorted(series_dates) == [1, 2, 3]
+    assert resolved.value.iso() == "2003-04-08"
 
     moved = series.replace("2001-05-08", "2002-05-08")
     path.write_text(HEADER + moved + report)

@@ -9,8 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calendar_tool.errors import RegisterInvalid
-from calendar_tool.model import DatedValue, Register, edit_of
+from calendar_tool.model import DatedValue, Register
 from calendar_tool.register import (
+    Located,
     check_quotes,
     parse_located,
     parse_register,
@@ -208,11 +209,18 @@ def _outcome(parse: Callable[[], Register]) -> Register | list[str]:
         return [str(p) for p in exc.problems]
 
 
+def _read(parse: Callable[[], Located]) -> Located | list[str]:
+    try:
+        return parse()
+    except RegisterInvalid as exc:
+        return [str(p) for p in exc.problems]
+
+
 def _whole(text: str, name: str) -> Register:
     """The register read with its text composed at once rather than entry by entry."""
-    from calendar_tool.register.read import _parse
+    from calendar_tool.register.read import _parse, _Reuse
 
-    return _parse(name, text, None, {}).register
+    return _parse(name, text, None, _Reuse({})).register
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -302,7 +310,7 @@ def test_a_reread_reuses_the_entries_whose_text_did_not_change() -> None:
     a, b, c = entry("a", "2005"), entry("b", "2006"), entry("c", "{from: a, offset: P1M}")
     first = parse_located(HEADER + a + b + c, "r.yaml")
     edited = parse_located(HEADER + c + a + b.replace("2006", "2007"), "r.yaml",
-                           first.reusable())
+                           known=first.reusable())
     old = {e.id: e for e in first.register.entries}
     new = {e.id: e for e in edited.register.entries}
     assert new["a"] is old["a"] and new["c"] is old["c"]
@@ -310,7 +318,7 @@ def test_a_reread_reuses_the_entries_whose_text_did_not_change() -> None:
     assert [e.id for e in edited.register.entries] == ["c", "a", "b"]
     with pytest.raises(RegisterInvalid) as info:
         parse_located(HEADER + c + a + b.replace("2006", "2006-13"), "r.yaml",
-                      edited.reusable())
+                      known=edited.reusable())
     line = (HEADER + c + a).count("\n") + 4
     assert [str(p) for p in info.value.problems] == [
         f"r.yaml:{line}:11: entries[2].date: '2006-13' is not a real date (bad month number "
@@ -326,9 +334,10 @@ def test_a_reread_after_an_edit_finds_what_a_full_read_finds(text: str) -> None:
     """Re-reading after an edit checks across entries only where the edit reached: it must
     give what a read from nothing gives, the same register or the same problems. Every entry
     outside the edit is the very object read before."""
-    got = _outcome(lambda: parse_located(text, "m.yaml", _BEFORE).register)
+    read = _read(lambda: parse_located(text, "m.yaml", before=_BEFORE))
+    got = read.register if isinstance(read, Located) else read
     assert got == _outcome(lambda: parse_register(text, "m.yaml"))
-    edit = edit_of(got) if isinstance(got, Register) else None
+    edit = read.edit if isinstance(read, Located) else None
     if isinstance(got, Register) and edit is not None:
         assert edit.follows(_BEFORE.register)
         old = _BEFORE.register.by_id
@@ -363,11 +372,12 @@ def test_an_edit_is_checked_against_the_entries_that_depend_on_it(
     first = parse_located(_EDITED, "r.yaml")
     text = _EDITED.replace(old, new, 1)
     assert text != _EDITED
-    got = _outcome(lambda: parse_located(text, "r.yaml", first).register)
+    read = _read(lambda: parse_located(text, "r.yaml", before=first))
+    got = read.register if isinstance(read, Located) else read
     assert got == _outcome(lambda: parse_register(text, "r.yaml"))
     if problem is None:
-        assert isinstance(got, Register)
-        edit = edit_of(got)
+        assert isinstance(read, Located)
+        edit = read.edit
         assert edit is not None and edit.ids == {"b", "c"}  # c counts from b
         assert [e is first.register.by_id[e.id] for e in got.entries] == \
             [True, True, False, True, True]
@@ -397,18 +407,19 @@ def test_edits_of_links_between_entries_find_what_a_full_read_finds(
     text = _EDITED
     for old, new in edits:
         text = text.replace(old, new, 1)
-    got = _outcome(lambda: parse_located(text, "r.yaml", first).register)
+    got = _outcome(lambda: parse_located(text, "r.yaml", before=first).register)
     assert got == _outcome(lambda: parse_register(text, "r.yaml"))
 
 
 def test_an_edit_outside_the_entries_checks_them_all() -> None:
     first = parse_located(_EDITED, "r.yaml")
     text = _EDITED.replace("  trafficking: {title: Trafficking in persons}\n", "")
-    got = _outcome(lambda: parse_located(text, "r.yaml", first).register)
+    got = _outcome(lambda: parse_located(text, "r.yaml", before=first).register)
     assert isinstance(got, list) and len(got) == 5
     assert got == _outcome(lambda: parse_register(text, "r.yaml"))
-    renamed = parse_located(_EDITED.replace("Test register", "Renamed"), "r.yaml", first)
-    assert edit_of(renamed.register) is None
+    renamed = parse_located(_EDITED.replace("Test register", "Renamed"), "r.yaml",
+                            before=first)
+    assert renamed.edit is None
 
 
 @settings(max_examples=200, deadline=None)

@@ -96,14 +96,17 @@ def test_the_first_read_reuses_the_entries_it_is_given(tmp_path: Path) -> None:
     from dataclasses import replace
 
     from calendar_tool.register import parse_located
+    from calendar_tool.register.cache import cache_file, write
 
     path = tmp_path / "obligations.yaml"
     a, b = entry("a", "2030-06-30"), entry("b", "2031-06-30")
     _write(path, HEADER + a + b, 1)
     kept = parse_located(HEADER + a + b).reusable()
-    # Another title for the text of `a`: only reuse can show it.
-    known = {a: replace(kept[a], title="kept title"), b: kept[b]}
-    source = RegisterFile(path, known)
+    # Another title for the text of `a` in the entry cache: only reuse can show it.
+    folder = tmp_path / "cache"
+    write(cache_file(folder, path), {a: (replace(kept[a], title="kept title"), (None, None)),
+                                     b: (kept[b], (None, None))})
+    source = RegisterFile(path, folder)
     assert [e.title for e in source.current().register.entries] == ["kept title", "Title of b"]
 
     _write(path, HEADER + a + entry("b", "2032-06-30"), 2)

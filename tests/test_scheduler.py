@@ -22,11 +22,10 @@ from calendar_tool.clock import FixedClock
 from calendar_tool.delivery.reminders import BEGINNING
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Format, Offset, Subscription
-from calendar_tool.register import load_register
 from calendar_tool.scheduler import Options, Runner, Scheduler
 from tests.paths import REGISTER
 from tests.receiver import Accept, Fail, Receiver
-from tests.registers import HEADER, entry
+from tests.registers import HEADER, entry, load_register
 
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 AT_DUE = datetime(2027, 6, 30, 9, 0, tzinfo=UTC)

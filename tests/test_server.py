@@ -31,11 +31,11 @@ from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock, iso_utc
 from calendar_tool.delivery.reminders import BEGINNING
 from calendar_tool.model import Format, Register, Subscription
-from calendar_tool.register import load_register
 from calendar_tool.web import server
 from tests.conftest import CLI
 from tests.parsers import ical_events, vobject_events
 from tests.paths import ROOT, SAMPLE
+from tests.registers import load_register
 
 TODAY = "2025-06-01"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ from calendar_tool import service, store
 from calendar_tool.delivery.reminders import reminders_between
 from calendar_tool.errors import StoreFailed, UnknownSubscription
 from calendar_tool.feeds.revisions import next_revisions
-from calendar_tool.model import Format, Kind, Offset, Revision, Subscription, edit_of
+from calendar_tool.model import Format, Kind, Offset, Revision, Subscription
 from calendar_tool.register import parse_located, parse_register
 from calendar_tool.timeline import occurrences
 from tests.paths import SAMPLE
@@ -165,7 +165,7 @@ def test_kept_revisions_are_read_again_after_another_process_writes(engine: stor
 
 
 def test_a_sync_after_an_edit_gives_what_a_full_sync_gives(engine: store.Engine) -> None:
-    """`run` re-reads an edited register knowing what the edit reached (`model.Edit`) and
+    """`run` re-reads an edited register knowing what the edit reached (`register.Edit`) and
     hashes only those entries: the moved congress and the document dated from it get new
     revisions, as a sync of every entry gives them, and nothing else moves."""
     text = SAMPLE.read_text()
@@ -173,11 +173,11 @@ def test_a_sync_after_an_edit_gives_what_a_full_sync_gives(engine: store.Engine)
     kept = service.KeptRevisions()
     before = service.sync(engine, first.register, T0, kept)
     edited = parse_located(text.replace("2000-04-10..2000-04-17", "2000-04-11..2000-04-18"),
-                           "sample.yaml", first)
-    edit = edit_of(edited.register)
+                           "sample.yaml", before=first)
+    edit = edited.edit
     assert edit is not None and edit.ids == {"tenth-congress", "intersessional-document"}
     later = T0 + timedelta(hours=1)
-    got = service.sync(engine, edited.register, later, kept)
+    got = service.sync(engine, edited.register, later, kept, edit)
     assert got == next_revisions(before, edited.register, later)
     assert {k for k in got if got[k] != before[k]} == edit.ids
     assert got["tenth-congress"] == Revision(got["tenth-congress"].hash, 1, later)

@@ -10,6 +10,7 @@ from dateutil.rrule import rrulestr
 from calendar_tool.model import DatedValue, Kind, Register, Series, State
 from calendar_tool.register import parse_located, parse_register
 from calendar_tool.timeline import (
+    EntryDates,
     Query,
     find,
     occurrences,
@@ -202,17 +203,20 @@ def test_other_rules_still_go_through_dateutil() -> None:
 
 
 def test_a_reused_entry_resolves_from_its_anchors_new_date() -> None:
-    """The resolved date kept on an entry object is used only with the anchor date it came
-    from: moving the congress moves the document due six weeks before it."""
+    """The resolved date kept for an entry object (`EntryDates`, carried from one read to
+    the next) is used only with the anchor date it came from: moving the congress moves the
+    document due six weeks before it."""
     text = SAMPLE.read_text()
-    first = parse_located(text, "sample.yaml")
+    dates = EntryDates()
+    first = parse_located(text, "sample.yaml", dates=dates)
     doc = first.register.entry("intersessional-document")
     assert doc is not None
     before = resolver_for(first.register).resolve(doc)
     assert before is not None and before.value.start == date(2000, 2, 28)
     moved = text.replace("date: 2000-04-10..2000-04-17", "date: 2000-04-11..2000-04-18")
-    again = parse_located(moved, "sample.yaml", first.reusable()).register
+    again = parse_located(moved, "sample.yaml", known=first.reusable(), dates=dates).register
     assert again.entry("intersessional-document") is doc
+    assert dates.of(doc)[1] is not None  # what the first read resolved is kept
     resolved = resolver_for(again).resolve(doc)
     assert resolved is not None
     assert (resolved.value.start, resolved.value.end) == (date(2000, 2, 29), date(2000, 2, 29))

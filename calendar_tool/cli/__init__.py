@@ -21,19 +21,12 @@ from typing import Any, NoReturn
 
 import click
 
-from calendar_tool import listing
+from calendar_tool import heap, listing
 from calendar_tool.clock import Clock, FixedClock, SystemClock, today
 from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.register import (
-    Located,
-    check_quotes,
-    kept,
-    load_cached,
-    quote_count,
-    read_sources,
-)
+from calendar_tool.register import Located, check_quotes, load, quote_count, read_sources
 from calendar_tool.timeline import find, list_query, parse_span, select
 
 
@@ -89,7 +82,9 @@ def _settings(ctx: click.Context) -> Settings:
 def _located(ctx: click.Context) -> Located:
     """The register, reusing the entries the cache kept from an earlier command."""
     settings = _settings(ctx)
-    return load_cached(settings.register, settings.cache)
+    # Millions of objects that outlive the read, and no garbage cycles: see heap.py.
+    with heap.kept():
+        return load(settings.register, settings.cache)
 
 
 @main.command()
@@ -225,8 +220,9 @@ def publish(ctx: click.Context, out_dir: Path, horizon_years: int | None,
         else SystemClock()
     reg = _located(ctx).register
     engine = _engine(ctx)
-    report = service.publish_feeds(engine, reg, out_dir, clock,
-                                   horizon_years or DEFAULT_HORIZON_YEARS)
+    with heap.kept():
+        report = service.publish_feeds(engine, reg, out_dir, clock,
+                                       horizon_years or DEFAULT_HORIZON_YEARS)
     for feed in report.feeds:
         state = "written  " if feed.written else "unchanged"
         plural = "s" if feed.events != 1 else ""
@@ -537,7 +533,7 @@ def run(ctx: click.Context, out_dir: Path, catch_up: float, timeout: float,
     # One reader of the register file for the scheduler and the server: an edit is read and
     # validated once.
     # Entries the cache kept from `validate` or `publish`: a large register starts sooner.
-    source = RegisterFile(settings.register, kept(settings.register, settings.cache))
+    source = RegisterFile(settings.register, settings.cache)
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
         from calendar_tool import web
@@ -612,7 +608,7 @@ def serve(ctx: click.Context, host: str, port: int, feeds_dir: Path) -> None:
 
     settings = _settings(ctx)
     # Entries the cache kept from `validate` or `publish`: a large register starts sooner.
-    source = RegisterFile(settings.register, kept(settings.register, settings.cache))
+    source = RegisterFile(settings.register, settings.cache)
     failure = source.current().failure
     if failure is not None:  # a register with problems is refused before listening
         raise failure

@@ -22,10 +22,21 @@ from calendar_tool.feeds.publishing import (
     publish,
     selected_feed,
 )
-from calendar_tool.feeds.revisions import content_hash, next_revisions
+from calendar_tool.feeds.revisions import Hashes, content_hash, next_revisions
 
 __all__ = [
-    "FEED_FILE", "INDEX_NAME", "EventCache", "FeedInfo", "FeedResult", "FeedSpec",
-    "PublishReport", "content_hash", "feed_occurrences", "feed_specs", "next_revisions",
-    "publish", "selected_feed",
+    "FEED_FILE",
+    "INDEX_NAME",
+    "EventCache",
+    "FeedInfo",
+    "FeedResult",
+    "FeedSpec",
+    "Hashes",
+    "PublishReport",
+    "content_hash",
+    "feed_occurrences",
+    "feed_specs",
+    "next_revisions",
+    "publish",
+    "selected_feed",
 ]

@@ -34,7 +34,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
-from calendar_tool import heap
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.feeds import ical
@@ -440,53 +439,56 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     if horizon_years < 0:
         raise ValueError("horizon_years must not be negative")
     until = horizon(today(clock), horizon_years)
-    index = out_dir / INDEX_NAME
-    # Expanding and serialising a large register makes a million objects that outlive the
-    # run or die without cycles; the collector's passes over the heap were a fifth of
-    # publishing 100,000 entries.
-    with heap.kept():
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            events = _events(register, revs, until, cache)
-            results: list[FeedResult] = []
-            skipped: list[str] = []
-            specs = feed_specs(register)
-            unchanged = _unchanged_feeds(specs, events, out_dir, until)
-            build = [spec for spec in specs if spec.info.name not in unchanged]
-            chosen = dict(zip([spec.info.name for spec in build],
-                              _feed_events(build, register, events), strict=True))
-            feeds: dict[str, _Feed] = {}
-            for spec in specs:
-                name = spec.info.name
-                path = f"{name}.ics"
-                feed = unchanged.get(name)
-                written = False
-                if feed is None:
-                    evs = chosen[name]
-                    if evs:
-                        # Without a Python step per event: all.ics has hundreds of thousands.
-                        blocks = map(itemgetter(1), evs)
-                        written = write_chunks_if_changed(
-                            out_dir / path, ical.calendar_chunks(spec.info, blocks))
-                    feed = _Feed(spec, evs, version_of(out_dir / path) if evs else None)
-                feeds[name] = feed
-                if not feed.events:
-                    # RFC 5545 requires at least one component in a calendar.
-                    skipped.append(name)
-                    continue
-                results.append(FeedResult(name, spec.info.title, path, len(feed.events),
-                                          written))
-
-            current = {f.path for f in results}
-            removed = []
-            for old in _old_feed_paths(index):
-                if old not in current and FEED_FILE.match(old) and (out_dir / old).is_file():
-                    (out_dir / old).unlink()
-                    removed.append(old)
-            index_written = write_if_changed(index, index_bytes(results))
-        except OSError as exc:
-            raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        events = _events(register, revs, until, cache)
+        feeds = _write_feeds(register, events, out_dir, until)
+        results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", len(feed.events),
+                              written) for name, (feed, written) in feeds.items() if feed.events]
+        removed = _remove_stale(out_dir, {f.path for f in results})
+        index_written = write_if_changed(out_dir / INDEX_NAME, index_bytes(results))
+    except OSError as exc:
+        raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
     if cache is not None:
-        cache.keep(_Run(events.entries, events.events, until, out_dir, feeds))
-    return PublishReport(out_dir, tuple(results), index_written, tuple(removed),
-                         tuple(skipped), until, events.serialised)
+        cache.keep(_Run(events.entries, events.events, until, out_dir,
+                        {name: feed for name, (feed, _) in feeds.items()}))
+    # RFC 5545 requires at least one component in a calendar: an empty feed is not written.
+    skipped = tuple(name for name, (feed, _) in feeds.items() if not feed.events)
+    return PublishReport(out_dir, tuple(results), index_written, removed, skipped, until,
+                         events.serialised)
+
+
+def _write_feeds(register: Register, events: _Events, out_dir: Path, until: date
+                 ) -> dict[str, tuple[_Feed, bool]]:
+    """Each feed of the register by name, as written (or left, when unchanged), and whether
+    its file was written."""
+    specs = feed_specs(register)
+    unchanged = _unchanged_feeds(specs, events, out_dir, until)
+    build = [spec for spec in specs if spec.info.name not in unchanged]
+    chosen = dict(zip([spec.info.name for spec in build],
+                      _feed_events(build, register, events), strict=True))
+    feeds: dict[str, tuple[_Feed, bool]] = {}
+    for spec in specs:
+        name = spec.info.name
+        path = out_dir / f"{name}.ics"
+        feed = unchanged.get(name)
+        written = False
+        if feed is None:
+            evs = chosen[name]
+            if evs:
+                # Without a Python step per event: all.ics has hundreds of thousands.
+                blocks = map(itemgetter(1), evs)
+                written = write_chunks_if_changed(path, ical.calendar_chunks(spec.info, blocks))
+            feed = _Feed(spec, evs, version_of(path) if evs else None)
+        feeds[name] = (feed, written)
+    return feeds
+
+
+def _remove_stale(out_dir: Path, current: set[str]) -> tuple[str, ...]:
+    """Remove the feeds an earlier run wrote (by its index) that this one does not."""
+    removed = []
+    for old in _old_feed_paths(out_dir / INDEX_NAME):
+        if old not in current and FEED_FILE.match(old) and (out_dir / old).is_file():
+            (out_dir / old).unlink()
+            removed.append(old)
+    return tuple(removed)

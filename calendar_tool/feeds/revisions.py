@@ -18,13 +18,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import weakref
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import cache
 from typing import Any
 
-from calendar_tool.model import Entry, Register, Revision, derived, keep_derived
+from calendar_tool.model import Entry, Register, Revision
 from calendar_tool.timeline import Resolved, Resolver, resolver_for
 
 
@@ -66,31 +68,6 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
     return tuple(f.name for f in dataclasses.fields(kind))
 
 
-def _context(register: Register) -> str:
-    """A digest of what entries' hashes take from the rest of the register: the default
-    reminders and the declared actors, areas and documents. Kept on the register."""
-    cached: str | None = derived(register, "_hash_context")
-    if cached is not None:
-        return cached
-    payload = {
-        "reminders": [str(r) for r in register.reminders],
-        "actors": {k: t.title for k, t in register.actors.items()},
-        "areas": {k: t.title for k, t in register.areas.items()},
-        "documents": _documents(register),
-    }
-    return keep_derived(register, "_hash_context", _digest(payload))
-
-
-def _documents(register: Register) -> dict[str, Any]:
-    """The register's documents in plain form, kept on the register: each entry's hash
-    takes those it cites."""
-    cached: dict[str, Any] | None = derived(register, "_plain_documents")
-    if cached is not None:
-        return cached
-    plain = {k: _plain(d) for k, d in register.documents.items()}
-    return keep_derived(register, "_plain_documents", plain)
-
-
 # One encoder for every hash: `json.dumps` with options makes a new one per call, a good part
 # of hashing a small entry.
 _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -101,21 +78,77 @@ def _digest(payload: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
-    """A digest of everything the feeds show for `entry` (see the module docstring).
+class Hashes:
+    """Content hashes kept between syncs by a process that hashes the same entries again
+    (`run` after each edit, `serve` for each filtered feed): a register re-read after an edit
+    hands back the same Entry object for every entry whose text is unchanged, and hashing
+    100,000 entries again was most of a reload.
 
-    Kept on the entry object with what else it was computed from (its resolved date, and the
-    `_context` of the register): a register re-read after an edit hands back the same object
-    for every entry whose text is unchanged, and hashing 100,000 entries again was most of a
-    reload. An edit of a declared title or document, or of the default reminders, changes the
-    context and so hashes every entry again: more than it needs, never less."""
+    An entry's hash is kept by the entry object (its identity, with the entry held beside
+    it) together with what else it was computed from: its resolved date, and a digest of what
+    it takes from the rest of the register (the default reminders and the declared actors,
+    areas and documents: `_Context`). An edit of a declared title or document, or of the
+    default reminders, changes that digest and so hashes every entry again: more than it
+    needs, never less."""
+
+    def __init__(self) -> None:
+        self._context: _Context | None = None
+        self._by_entry: dict[int, tuple[Entry, str, Resolved | None, str]] = {}
+
+    def context(self, register: Register) -> _Context:
+        if self._context is None or self._context.register() is not register:
+            self._context = _Context.of(register)
+        return self._context
+
+    def get(self, entry: Entry, context: str, resolved: Resolved | None) -> str | None:
+        kept = self._by_entry.get(id(entry))
+        if kept is None or kept[0] is not entry or kept[1] != context or kept[2] != resolved:
+            return None
+        return kept[3]
+
+    def keep(self, entry: Entry, context: str, resolved: Resolved | None, digest: str) -> None:
+        self._by_entry[id(entry)] = (entry, context, resolved, digest)
+
+    def only(self, entries: Collection[Entry], unless_within: int = 0) -> None:
+        """Forget every entry but these (the register hashed last); not worth a pass over
+        them all while at most `unless_within` more are kept."""
+        if len(self._by_entry) <= len(entries) + unless_within:
+            return
+        live = {id(e) for e in entries}
+        self._by_entry = {k: v for k, v in self._by_entry.items() if k in live}
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What entries' hashes take from the rest of one register, made once per register."""
+
+    register: weakref.ref[Register]
+    digest: str  # of the default reminders and the declared actors, areas and documents
+    documents: dict[str, Any]  # the declared documents in plain form
+
+    @classmethod
+    def of(cls, register: Register) -> _Context:
+        documents = {k: _plain(d) for k, d in register.documents.items()}
+        digest = _digest({
+            "reminders": [str(r) for r in register.reminders],
+            "actors": {k: t.title for k, t in register.actors.items()},
+            "areas": {k: t.title for k, t in register.areas.items()},
+            "documents": documents,
+        })
+        return cls(weakref.ref(register), digest, documents)
+
+
+def content_hash(entry: Entry, register: Register, resolver: Resolver,
+                 hashes: Hashes | None = None) -> str:
+    """A digest of everything the feeds show for `entry` (see the module docstring); kept in
+    `hashes` when given."""
     resolved = resolver.resolve(entry) if entry.relative is not None else None
-    context = _context(register)
-    last: tuple[str, Resolved | None, str] | None = derived(entry, "_hash")
-    if last is not None and last[0] == context and last[1] == resolved:
-        return last[2]
-    reminders = entry.reminders if entry.reminders is not None else register.reminders
-    documents = _documents(register)
+    context = (hashes or Hashes()).context(register)
+    if hashes is not None:
+        known = hashes.get(entry, context.digest, resolved)
+        if known is not None:
+            return known
+    documents = context.documents
     docs = {s.doc for s in entry.all_sources()}
     digest = _digest({
         "entry": _plain(entry),
@@ -123,19 +156,22 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver) -> str:
             "value": resolved.value.iso(), "tentative": resolved.tentative,
             "derivation": resolved.derivation,
         },
-        "reminders": [str(r) for r in reminders],
+        "reminders": [str(r) for r in register.reminders_for(entry)],
         "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
         "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
         "documents": {d: documents[d] for d in sorted(docs) if d in documents},
     })
-    keep_derived(entry, "_hash", (context, resolved, digest))
+    if hashes is not None:
+        hashes.keep(entry, context.digest, resolved, digest)
     return digest
 
 
 def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime,
-                   only: Collection[str] | None = None) -> dict[str, Revision]:
+                   only: Collection[str] | None = None, hashes: Hashes | None = None
+                   ) -> dict[str, Revision]:
     """The revisions after publishing `register` at `now`; `only`: the ids of the entries
-    that may have changed since `old` was computed (`model.Edit`), the others kept as they are.
+    that may have changed since `old` was computed (`register.Edit`), the others kept as they
+    are; `hashes`: the content hashes a long-running process keeps (`Hashes`).
 
     An entry whose hash is unchanged keeps its revision exactly; a new entry starts at
     sequence 0; a changed one gets sequence + 1 and `now` as its change instant (one second
@@ -147,10 +183,11 @@ def next_revisions(old: Mapping[str, Revision], register: Register, now: datetim
         raise ValueError("next_revisions needs an aware datetime for `now`")
     stamp = now.astimezone(UTC).replace(microsecond=0)
     resolver = resolver_for(register)
+    hashes = hashes if hashes is not None else Hashes()
     out = dict(old)
     for entry in register.entries if only is None else \
             (e for e in register.entries if e.id in only):
-        digest = content_hash(entry, register, resolver)
+        digest = content_hash(entry, register, resolver, hashes)
         prev = old.get(entry.id)
         if prev is None:
             out[entry.id] = Revision(digest, 0, stamp)

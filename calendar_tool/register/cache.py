@@ -3,19 +3,17 @@ one-shot commands then compose and check again only the entries an edit touched.
 
 One file per register path in the cache folder (`CALENDAR_TOOL_CACHE`, by default
 `~/.cache/calendar-tool`; `off` turns it off), holding pickles one after the other: a head
-{stamp, parts}, then `parts` of {entry text: Entry}, which together are the register's.
+{stamp, parts}, then `parts` of {entry text: (Entry, its dates)}, which together are the
+register's. An entry's dates are what resolving derived from it alone (`timeline.EntryDates`:
+a series' numbered dates, a relative date with the anchor date it came from); each is checked
+against what it came from when it is used, so a moved anchor is never missed, and reading
+100,000 entries does not resolve their dates again.
+
 What invalidates a cached entry:
 - its text: an entry is reused only for the byte-identical text, and an entry is a function of
   its own text alone (checks across entries run on every read);
-- the code: the file is stamped with a digest of the modules that turn text into entries
-  (`model`, `register`) and that compute what is kept on them (`timeline`, `revisions`), and a
-  file with another stamp is ignored.
-The entries carry what reading derived from them (`model.keep_derived`): a series' dates,
-and a relative date with the anchor date it came from. Each is checked against what it came
-from when it is used, so a moved anchor is never missed; reading 100,000 entries no longer
-resolves their dates again. (The file is written as the register is read, before anything
-hashes an entry; `revisions` is in the stamp all the same, since a content hash kept on an
-entry would be pickled with it.)
+- the code: the file is stamped with a digest of the modules that turn text into entries and
+  dates (`_CODE`), and a file with another stamp is ignored.
 Anything wrong with the file (missing, corrupt, another stamp) only means reading everything
 again, and failing to write it is not an error either. Unpickling runs code from the file, so it
 lives in the user's own cache folder, as Python's bytecode caches do.
@@ -28,18 +26,21 @@ import hashlib
 import pickle
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from calendar_tool import heap
 from calendar_tool.files import replace_file
 from calendar_tool.model import Entry
 from calendar_tool.register import forked
 from calendar_tool.register.located import Located
-from calendar_tool.register.read import load_located
+from calendar_tool.register.read import parse_located, read_text
+from calendar_tool.timeline import EntryDates
 
-# What turns text into entries, and what computes the values that may be kept on them
-# (`model.keep_derived`): a series' dates, a relative date, a content hash.
-_CODE = ("model.py", "timeline.py", "feeds/revisions.py", "register/compose.py",
-         "register/walk.py", "register/checks.py", "register/read.py")
+# What turns text into entries, and what computes the dates kept beside them.
+_CODE = ("model.py", "timeline.py", "register/compose.py", "register/walk.py",
+         "register/checks.py", "register/read.py")
+
+# An entry and what resolving derived from it (`EntryDates.of`), as pickled.
+Kept = tuple[Entry, Any]
 
 
 @cache
@@ -57,11 +58,11 @@ def cache_file(folder: Path, register: Path) -> Path:
     return folder / f"entries-{key}.pickle"
 
 
-def read(path: Path) -> dict[str, Entry]:
+def read(path: Path) -> dict[str, Kept]:
     """The entries kept in `path` by their text; empty when there is nothing usable."""
-    entries: dict[str, Entry] = {}
+    entries: dict[str, Kept] = {}
     try:
-        with path.open("rb") as f, heap.kept():
+        with path.open("rb") as f:
             head = pickle.load(f)
             if not isinstance(head, dict) or head.get("stamp") != stamp():
                 return {}
@@ -72,30 +73,39 @@ def read(path: Path) -> dict[str, Entry]:
     return entries
 
 
-def kept(register: Path, folder: Path | None) -> dict[str, Entry]:
+def seeded(kept: dict[str, Kept]) -> tuple[dict[str, Entry], EntryDates]:
+    """The kept entries by their text, and their dates ready for the resolver."""
+    dates = EntryDates()
+    entries = {}
+    for text, (entry, derived) in kept.items():
+        entries[text] = entry
+        dates.take(entry, derived)
+    return entries, dates
+
+
+def kept(register: Path, folder: Path | None) -> tuple[dict[str, Entry], EntryDates]:
     """The entries kept for the register at `register` by their text (none without a
-    folder): for a reader of its own to reuse, such as `run`'s `RegisterFile`."""
-    return {} if folder is None else read(cache_file(folder, register))
+    folder), with their dates: for a reader of its own to reuse, such as `run`'s
+    `RegisterFile`."""
+    return seeded({} if folder is None else read(cache_file(folder, register)))
 
 
 # Entries from which the file is pickled in two halves, one by a forked process.
 _APART_FROM = 10_000
 
 
-def write(path: Path, entries: dict[str, Entry], apart: bool = False) -> None:
+def write(path: Path, entries: dict[str, Kept], apart: bool = False) -> None:
     """Keep `entries` (a register's, by text: only these, so the file does not grow with
     every edit). With `apart` (a process without threads: see `forked`), many entries are
     pickled half here and half in a forked process at the same time: pickling 100,000
     entries took a second."""
-    # Pickling makes and drops an object for each it pickles, millions of them: see heap.py.
-    with heap.kept():
-        if apart and forked.available() and len(entries) >= _APART_FROM:
-            items = list(entries.items())
-            first, second = dict(items[:len(items) // 2]), dict(items[len(items) // 2:])
-            other = forked.Forked(lambda: _pickled(second))
-            parts = [_pickled(first), other.result() or _pickled(second)]
-        else:
-            parts = [_pickled(entries)]
+    if apart and forked.available() and len(entries) >= _APART_FROM:
+        items = list(entries.items())
+        first, second = dict(items[:len(items) // 2]), dict(items[len(items) // 2:])
+        other = forked.Forked(lambda: _pickled(second))
+        parts = [_pickled(first), other.result() or _pickled(second)]
+    else:
+        parts = [_pickled(entries)]
     head = _pickled({"stamp": stamp(), "parts": len(parts)})
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,19 +122,20 @@ def _pickled(value: object) -> bytes:
 _STALE_PART = 100
 
 
-def load_cached(register: Path, folder: Path | None) -> Located:
-    """`register.load_located`, reusing the entries kept in `folder` (None: no cache), and
-    keeping the entries read this time when they differ from what was kept by more than a
-    few (`_STALE_PART`). For the one-shot commands, which run no threads: a cold read of a
-    large register shares the work with a second process (`apart`)."""
+def load(register: Path, folder: Path | None) -> Located:
+    """The register at `register`, read by a one-shot command: reusing the entries kept in
+    `folder` (None: no cache), and keeping the entries read this time when they differ from
+    what was kept by more than a few (`_STALE_PART`). One-shot commands run no threads, so a
+    cold read of a large register shares the work with a second process (`apart`)."""
+    text = read_text(register)
     if folder is None:
-        return load_located(register, apart=True)
+        return parse_located(text, str(register), apart=True)
     path = cache_file(folder, register)
-    known = read(path)
-    located = load_located(register, known, apart=True)
+    known, dates = seeded(read(path))
+    located = parse_located(text, str(register), known=known, dates=dates, apart=True)
     entries = located.reusable()
     fresh = sum(1 for text in entries if text not in known)
     unused = len(known) - (len(entries) - fresh)
     if max(fresh, unused) > len(entries) // _STALE_PART:
-        write(path, entries, apart=True)
+        write(path, {t: (e, dates.of(e)) for t, e in entries.items()}, apart=True)
     return located

@@ -6,8 +6,8 @@ from __future__ import annotations
 import difflib
 import weakref
 
-from calendar_tool.model import Edit, Entry, Kind, Register, Relative, Source
-from calendar_tool.register.located import Spots
+from calendar_tool.model import Entry, Kind, Register, Relative, Source
+from calendar_tool.register.located import Edit, Spots
 from calendar_tool.register.walk import Walk
 from calendar_tool.timeline import resolve_problems
 
@@ -127,7 +127,7 @@ def quote_count(reg: Register) -> int:
 
 
 def clean_edit(reg: Register, before: Register) -> Edit | None:
-    """How `reg` differs from `before` (`model.Edit`) if the checks across entries
+    """How `reg` differs from `before` (`Edit`) if the checks across entries
     would find no problem in `reg`, knowing that they found none in `before` and that both
     have the same vocabulary and documents. An entry read again from the same text is the
     same object (`reuse`), so the entries read afresh are those that are not `before`'s.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,23 @@ class Spots:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """How a register read again after an edit differs from the register read before it:
+    only in the entries of `ids` (read afresh, gone, or counting from one of those, however
+    indirectly, so that their dates may have moved); its vocabulary, documents and default
+    reminders are the same. What was computed entry by entry for `before` holds for every
+    other entry. `before` is weak, so that a register does not keep the one before it alive,
+    nor that one its own."""
+
+    before: weakref.ref[Register]
+    ids: frozenset[str]
+
+    def follows(self, register: Register | None) -> bool:
+        """Whether this is an edit of `register`."""
+        return register is not None and self.before() is register
+
+
+@dataclass(frozen=True)
 class Located:
     """A parsed register with the position of every field, for problems found later."""
 
@@ -60,6 +78,8 @@ class Located:
     # The text composed apart from the entries (None: the file was composed whole), for the
     # next read to know whether vocabulary and documents are still the same (`clean_edit`).
     head: str | None = None
+    # How it differs from the parse it was read after, when that is known (`clean_edit`).
+    edit: Edit | None = None
 
     def problem(self, path: str, message: str) -> Problem:
         where = self.spots.at(path)

@@ -7,14 +7,14 @@ from __future__ import annotations
 import functools
 import pickle
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from yaml.nodes import ScalarNode
 
-from calendar_tool import heap
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
-from calendar_tool.model import Entry, Register, keep_derived
+from calendar_tool.model import Document, Entry, Offset, Register, Term
 from calendar_tool.register import forked
 from calendar_tool.register.checks import check_references, clean_edit
 from calendar_tool.register.compose import NULL, Chunk, Unsplit, chunk_node, compose, split_entries
@@ -30,7 +30,7 @@ from calendar_tool.register.walk import (
     read_offsets,
     read_terms,
 )
-from calendar_tool.timeline import resolve_problems
+from calendar_tool.timeline import EntryDates, resolve_problems, resolver_for
 
 
 def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
@@ -38,30 +38,40 @@ def parse_register(text: str, filename: str = "obligations.yaml") -> Register:
     return parse_located(text, filename).register
 
 
-def parse_located(text: str, filename: str = "obligations.yaml",
-                  reuse: Mapping[str, Entry] | Located | None = None, apart: bool = False
-                  ) -> Located:
+def parse_located(text: str, filename: str = "obligations.yaml", *,
+                  known: Mapping[str, Entry] | None = None, before: Located | None = None,
+                  dates: EntryDates | None = None, apart: bool = False) -> Located:
     """As `parse_register`, keeping where each field stands in the file.
 
-    `reuse` maps entry texts to the entries read from them before (such as the entry
-    cache's), or is an earlier parse of the same file: an entry whose text is byte for byte
-    one of those is not composed and walked again. An entry is a function of its own text
-    alone, so an edit invalidates exactly the entries it touches. What looks across entries
-    (vocabulary, references, cycles, dates) is checked again in full, except after an earlier
-    parse with the same text outside the entries: then only where the edit can have changed
-    its outcome (`clean_edit`). With `apart`, a cold read of a large register shares the
-    work with a second process (`_read_chunks`): only for a process that runs no threads,
-    since a forked process would inherit none of them, and whatever locks they held."""
-    before, known = (reuse, reuse.reusable()) if isinstance(reuse, Located) else (None, reuse)
-    # Millions of new objects and no garbage cycles: see heap.py.
-    with heap.kept():
-        parts = split_entries(text)
-        if parts is not None:
-            try:
-                return _parse(filename, parts[0], parts[1], known or {}, before, apart)
-            except Unsplit:
-                pass
-        return _parse(filename, text, None, {})
+    An entry whose text is byte for byte one read before is not composed and walked again:
+    `known` maps entry texts to the entries read from them (the entry cache's), `before` is
+    the last good parse of the same file. An entry is a function of its own text alone, so an
+    edit invalidates exactly the entries it touches. What looks across entries (vocabulary,
+    references, cycles, dates) is checked again in full, except after `before` with the same
+    text outside the entries: then only where the edit can have changed its outcome
+    (`checks.clean_edit`), and the parse says which entries that is (`Located.edit`).
+    `dates`: what resolving derived from the entries read before (`timeline.EntryDates`).
+    With `apart`, a cold read of a large register shares the work with a second process
+    (`_read_chunks`): only for a process that runs no threads, since a forked process would
+    inherit none of them, and whatever locks they held."""
+    reuse = before.reusable() if before is not None else (known or {})
+    parts = split_entries(text)
+    if parts is not None:
+        try:
+            return _parse(filename, parts[0], parts[1], _Reuse(reuse, before, dates, apart))
+        except Unsplit:
+            pass
+    return _parse(filename, text, None, _Reuse({}, None, dates))
+
+
+@dataclass(frozen=True)
+class _Reuse:
+    """What a parse may take from earlier reads (see `parse_located`)."""
+
+    entries: Mapping[str, Entry]
+    before: Located | None = None
+    dates: EntryDates | None = None
+    apart: bool = False
 
 
 def yaml_problem(filename: str, exc: yaml.YAMLError) -> RegisterInvalid:
@@ -134,13 +144,10 @@ def _read_chunks(w: Walk, chunks: Sequence[Chunk], reuse: Mapping[str, Entry], a
     return mine + rest
 
 
-def _parse(filename: str, text: str, chunks: list[Chunk] | None,
-           reuse: Mapping[str, Entry], before: Located | None = None, apart: bool = False
-           ) -> Located:
+def _parse(filename: str, text: str, chunks: list[Chunk] | None, reuse: _Reuse) -> Located:
     """Walk the register; `text` is the whole file, or with `chunks` the file without its
     entries. Raises Unsplit for any doubt about the split (a YAML error included: the whole
-    text then says where it is). `before`: the parse `reuse` comes from, if any; `apart`:
-    see `_read_chunks`."""
+    text then says where it is)."""
     w = Walk(filename)
     try:
         root = compose(text)
@@ -154,32 +161,61 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None,
         top = w.mapping(root, "", TOP_FIELDS, "the register")
     except Invalid:
         raise RegisterInvalid(w.problems) from None
-
-    no_fields: dict[str, yaml.Node] = {}
-    head = or_default(lambda: w.mapping(top["register"], "register", REGISTER_FIELDS,
-                                        "the register's title, description and reminders"),
-                      no_fields) if "register" in top else {}
-    title = w.optional(head, "register", "title", Walk.text) or filename
-    description = w.optional(head, "register", "description", Walk.text)
-    reminders = w.optional(head, "register", "reminders", read_offsets)
-    areas = read_terms(w, top.get("areas"), "areas")
-    actors = read_terms(w, top.get("actors"), "actors")
-    documents = read_documents(w, top.get("documents"))
-
+    head = _head(w, top, filename)
     assert w.spots is not None
     spots = Spots(filename, w.spots, chunks)
-    read: list[Entry | None]
     if chunks is None:
-        no_nodes: list[yaml.Node] = []
-        nodes = or_default(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
-            if "entries" in top else []
-        read = [or_default(functools.partial(read_entry, w, node, f"entries[{i}]"), None)
-                for i, node in enumerate(nodes)]
+        read = _walk_nodes(w, top)
     else:
         listed = top.get("entries")
         if not isinstance(listed, ScalarNode) or listed.tag != NULL or listed.value:
             raise Unsplit()
-        read = _read_chunks(w, chunks, reuse, apart)
+        read = _read_chunks(w, chunks, reuse.entries, reuse.apart)
+    entries, paths = _unique(w, read, spots)
+    reg = Register(*head, tuple(entries))
+    resolver_for(reg, reuse.dates)
+    head_text = text if chunks is not None else None
+    edit = None
+    if not w.problems and reuse.before is not None and head_text == reuse.before.head:
+        edit = clean_edit(reg, reuse.before.register)
+    if edit is None:
+        _check(w, reg, paths, spots)
+    if w.problems:
+        raise RegisterInvalid(w.problems)
+    return Located(reg, filename, paths, spots, head_text, edit)
+
+
+_Head = tuple[str, str | None, tuple[Offset, ...], dict[str, Term], dict[str, Term],
+              dict[str, Document]]
+
+
+def _head(w: Walk, top: dict[str, yaml.Node], filename: str) -> _Head:
+    """What the register says besides its entries: title, description, default reminders,
+    areas, actors and documents."""
+    no_fields: dict[str, yaml.Node] = {}
+    head = or_default(lambda: w.mapping(top["register"], "register", REGISTER_FIELDS,
+                                        "the register's title, description and reminders"),
+                      no_fields) if "register" in top else {}
+    reminders = w.optional(head, "register", "reminders", read_offsets)
+    return (w.optional(head, "register", "title", Walk.text) or filename,
+            w.optional(head, "register", "description", Walk.text),
+            reminders if reminders is not None else (),
+            read_terms(w, top.get("areas"), "areas"), read_terms(w, top.get("actors"), "actors"),
+            read_documents(w, top.get("documents")))
+
+
+def _walk_nodes(w: Walk, top: dict[str, yaml.Node]) -> list[Entry | None]:
+    """The entries of a register composed whole."""
+    no_nodes: list[yaml.Node] = []
+    nodes = or_default(lambda: w.seq(top["entries"], "entries", "entries"), no_nodes) \
+        if "entries" in top else []
+    return [or_default(functools.partial(read_entry, w, node, f"entries[{i}]"), None)
+            for i, node in enumerate(nodes)]
+
+
+def _unique(w: Walk, read: list[Entry | None], spots: Spots
+            ) -> tuple[list[Entry], dict[str, str]]:
+    """The entries read, each id once (a second use is a problem), and each id's path."""
     entries: list[Entry] = []
     paths: dict[str, str] = {}
     for i, entry in enumerate(read):
@@ -193,44 +229,26 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None,
             continue
         paths[entry.id] = path
         entries.append(entry)
+    return entries, paths
 
-    reg = Register(title, description, reminders if reminders is not None else (),
-                   areas, actors, documents, tuple(entries))
-    head_text = text if chunks is not None else None
-    edit = None
-    if not w.problems and before is not None and chunks is not None and \
-            head_text == before.head:
-        edit = clean_edit(reg, before.register)
-    if edit is not None:
-        keep_derived(reg, "_edit", edit)
-    else:
-        check_references(w, reg, paths, spots)
-        if not w.problems:
-            # Dates that only resolution can check: an offset moving a date before year 1.
-            for entry_id, message in resolve_problems(reg):
-                path = paths[entry_id]
-                w.fail(spots.at(f"{path}.date") or spots.at(f"{path}.series"), f"{path}.date",
-                       message)
+
+def _check(w: Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
+    """The checks across all the entries, then the dates that only resolving can check (an
+    offset moving a date before year 1)."""
+    check_references(w, reg, paths, spots)
     if w.problems:
-        raise RegisterInvalid(w.problems)
-    return Located(reg, filename, paths, spots, head_text)
+        return
+    for entry_id, message in resolve_problems(reg):
+        path = paths[entry_id]
+        w.fail(spots.at(f"{path}.date") or spots.at(f"{path}.series"), f"{path}.date", message)
 
 
-
-def load_register(path: Path) -> Register:
-    """Read and validate the register at `path`."""
-    return load_located(path).register
-
-
-def load_located(path: Path, reuse: Mapping[str, Entry] | None = None, apart: bool = False
-                 ) -> Located:
-    """Read and validate the register at `path`, keeping positions (`reuse`, `apart`: as for
-    `parse_located`)."""
+def read_text(path: Path) -> str:
+    """The register file's text; RegisterNotFound when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise unreadable(path, exc) from None
-    return parse_located(text, str(path), reuse, apart)
 
 
 def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:

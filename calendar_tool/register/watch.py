@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,10 @@ from pathlib import Path
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
 from calendar_tool.files import Version, version
 from calendar_tool.model import Entry, Register
-from calendar_tool.register.located import Located
+from calendar_tool.register.cache import kept
+from calendar_tool.register.located import Edit, Located
 from calendar_tool.register.read import parse_located, unreadable
+from calendar_tool.timeline import EntryDates
 
 
 def revision_of(data: bytes) -> str:
@@ -39,6 +40,8 @@ class RegisterState:
     served: str | None = None  # the revision of `register`
     changed_at: datetime | None = None  # the file's mtime when `register` was read
     failure: CalendarToolError | None = None
+    # How `register` differs from the one served before it, when the reader knows.
+    edit: Edit | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,18 +62,21 @@ class RegisterState:
 class RegisterFile:
     """The register at `path`; `current()` costs one `stat` while the file is unchanged.
 
-    `known` maps entry texts to entries read before (the entry cache's), for the first read
-    to reuse as later reads reuse the last one: `run` then starts on a large register
-    without composing again the entries `validate` or `publish` already read."""
+    `cache`: the entry cache's folder (`cache.kept`), whose entries the first read reuses as
+    later reads reuse the last one: `run` then starts on a large register without composing
+    again the entries `validate` or `publish` already read."""
 
-    def __init__(self, path: Path, known: Mapping[str, Entry] | None = None) -> None:
+    def __init__(self, path: Path, cache: Path | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._seen: Version | None = None
         self._state = RegisterState(None, failure=RegisterNotFound(f"{path} not read yet"))
         # The last parse that validated: an edit then reads again only the entries it touched.
         self._located: Located | None = None
-        self._known = known
+        self._cache = cache
+        self._known: dict[str, Entry] | None = None
+        # What resolving derived from each entry, carried from one read to the next.
+        self._dates = EntryDates()
 
     def current(self) -> RegisterState:
         with self._lock:
@@ -103,11 +109,15 @@ class RegisterFile:
 
     def _parse(self, rev: str, text: str, mtime_ns: int) -> RegisterState:
         old = self._state
+        if self._located is None and self._known is None:
+            self._known, self._dates = kept(self.path, self._cache)
         try:
-            located = parse_located(text, str(self.path), self._located or self._known)
+            located = parse_located(text, str(self.path), known=self._known,
+                                    before=self._located, dates=self._dates)
         except RegisterInvalid as exc:
             return replace(old, revision=rev, failure=exc)
         self._located = located
-        self._known = None  # what it held is in `located` now, or was not of use
+        self._known = {}  # what it held is in `located` now, or was not of use
+        self._dates.only(located.register.entries)
         changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
-        return RegisterState(rev, located.register, rev, changed)
+        return RegisterState(rev, located.register, rev, changed, edit=located.edit)
