@@ -12,31 +12,21 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from calendar_tool.model import Entry, Occurrence, Register, Source
+from calendar_tool import wording
+from calendar_tool.model import Entry, Occurrence, Register
 
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
 
 def row(o: Occurrence) -> dict[str, str]:
     """The table and CSV row: the date as the text gives it, title, actor, area, source."""
-    title = o.heading()
-    state = o.state.state
-    if state.value != "open":
-        title += f" [{state.value}]"
     return {
-        "date": o.when_text() + (" (estimated)" if o.tentative else ""),
-        "title": title,
+        "date": wording.listed_date(o),
+        "title": wording.listed_title(o),
         "actor": ", ".join(o.entry.actors),
         "area": ", ".join(o.entry.areas),
-        "source": _citations(o.sources),
+        "source": wording.citations(o.sources),
     }
-
-
-def _citations(sources: Sequence[Source], most: int = 2) -> str:
-    """The first few distinct citations (a reprint in another file cites the same place)."""
-    cites = list(dict.fromkeys(s.citation() for s in sources))
-    more = f" (+{len(cites) - most})" if len(cites) > most else ""
-    return "; ".join(cites[:most]) + more
 
 
 def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str,
@@ -79,7 +69,7 @@ def occurrence_json(o: Occurrence, register: Register) -> dict[str, Any]:
     date_obj = None
     if w is not None:
         date_obj = {
-            "text": w.text(), "value": w.iso(), "precision": w.precision.value,
+            "text": wording.date_text(w), "value": w.iso(), "precision": w.precision.value,
             "range": w.is_range, "within": w.within, "start": w.start.isoformat(),
             "end": w.end.isoformat(), "due": w.due.isoformat(),
         }
@@ -90,7 +80,7 @@ def occurrence_json(o: Occurrence, register: Register) -> dict[str, Any]:
         "number": o.number,
         "title": o.entry.title,
         "kind": o.entry.kind.value,
-        "when": o.when_text(),
+        "when": wording.when(o),
         "date": date_obj,
         "tentative": o.tentative,
         "derivation": o.derivation,
@@ -136,11 +126,11 @@ def entry_facts(register: Register, e: Entry) -> list[tuple[str, str]]:
         f"{a} ({register.actors[a].title})" if a in register.actors else a for a in e.actors)))
     facts.append(("areas", ", ".join(
         f"{a} ({register.areas[a].title})" if a in register.areas else a for a in e.areas)))
-    facts.append(("status", e.status.text()))
+    facts.append(("status", wording.status(e.status)))
     if e.date is not None:
-        facts.append(("date", f"{e.date.iso()} ({e.date.text()})"))
+        facts.append(("date", f"{e.date.iso()} ({wording.date_text(e.date)})"))
     if e.relative is not None:
-        facts.append(("date", f"relative: {e.relative.describe()}"))
+        facts.append(("date", f"relative: {wording.relative(e.relative)}"))
     if e.series is not None:
         series = e.series
         ends = []
@@ -152,7 +142,7 @@ def entry_facts(register: Register, e: Entry) -> list[tuple[str, str]]:
                       + (f", {', '.join(ends)}" if ends else ", open-ended")))
     if e.location:
         facts.append(("location", e.location))
-    reminders = e.reminders if e.reminders is not None else register.reminders
+    reminders = register.reminders_for(e)
     facts.append(("reminders", (", ".join(str(r) for r in reminders) or "none")
                   + (" (this entry)" if e.reminders is not None else " (register default)")))
     if e.note:
@@ -170,17 +160,17 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
         label = f"no. {o.number}: " if o.number is not None else ""
         flag = " [tentative]" if o.tentative else ""
         where = f", {o.location}" if o.location and e.series else ""
-        lines.append(f"    {label}{o.when_text()}{where}{flag}  ({o.derivation})")
+        lines.append(f"    {label}{wording.when(o)}{where}{flag}  ({o.derivation})")
         if o.note:
             lines.append(f"      note: {o.note}")
         if o.status:
             lines.append(f"      status: {o.status.state.value}")
         for extra in o.extra_sources:
-            lines.append(f"      source: {extra.citation()}: \"{extra.quote}\"")
+            lines.append(f"      source: {wording.citation(extra)}: \"{extra.quote}\"")
     lines.append("  sources:")
     for s in e.sources:
         doc = register.documents.get(s.doc)
         url = f" <{doc.url}>" if doc and doc.url else ""
-        lines.append(f"    {s.citation()}{url}")
+        lines.append(f"    {wording.citation(s)}{url}")
         lines.append(f"      \"{s.quote}\"")
     return "\n".join(lines)

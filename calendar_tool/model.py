@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-MONTHS = tuple(calendar.month_name)
 _YEAR = r"(\d{4})"
 
 
@@ -60,10 +59,6 @@ class State(StrEnum):
 
 def last_day(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _day_text(d: date) -> str:
-    return f"{d.day} {MONTHS[d.month]} {d.year}"
 
 
 @dataclass(frozen=True)
@@ -178,27 +173,6 @@ class DatedValue:
             end = _unit_at(self.end + delta, self.precision).end
         return DatedValue(start, end, self.precision, self.is_range, self.within)
 
-    def text(self) -> str:
-        """The value as a person writes it: "2005", "May 2001", "10–17 April 2000"."""
-        s, e = self.start, self.end
-        if self.within:
-            return f"between {_day_text(s)} and {_day_text(e)}"
-        if self.precision is Precision.YEAR:
-            return f"{s.year}–{e.year}" if self.is_range else str(s.year)
-        if self.precision is Precision.MONTH:
-            if not self.is_range:
-                return f"{MONTHS[s.month]} {s.year}"
-            if s.year == e.year:
-                return f"{MONTHS[s.month]}–{MONTHS[e.month]} {s.year}"
-            return f"{MONTHS[s.month]} {s.year}–{MONTHS[e.month]} {e.year}"
-        if not self.is_range or s == e:
-            return _day_text(s)
-        if (s.year, s.month) == (e.year, e.month):
-            return f"{s.day}–{e.day} {MONTHS[s.month]} {s.year}"
-        if s.year == e.year:
-            return f"{s.day} {MONTHS[s.month]}–{e.day} {MONTHS[e.month]} {s.year}"
-        return f"{_day_text(s)}–{_day_text(e)}"
-
     def iso(self) -> str:
         """The value in the register's own notation ("2005", "2001-05", "2002..2003")."""
         if self.within:
@@ -295,13 +269,6 @@ class Source:
     quote: str
     file: str | None = None
 
-    def citation(self) -> str:
-        """`A/RES/55/59 para. 27` as a citation reads ("annex, 25" and "preamble" as given)."""
-        para = self.para
-        label = para if para[:1].isalpha() and not para[:2].isupper() else f"para. {para}"
-        return f"{self.doc} {label}"
-
-
 @dataclass(frozen=True)
 class Document:
     key: str
@@ -324,14 +291,6 @@ class Status:
     date: date | None = None
     note: str | None = None
 
-    def text(self) -> str:
-        """"met since 2006-01-01: a note", as listings and feeds show it."""
-        out = self.state.value
-        if self.date:
-            out += f" since {self.date.isoformat()}"
-        return f"{out}: {self.note}" if self.note else out
-
-
 @dataclass(frozen=True)
 class Relative:
     """A date given as an offset from another entry or from occurrence N of a series."""
@@ -344,14 +303,6 @@ class Relative:
     @property
     def ref(self) -> str:
         return occurrence_id(self.target, self.number)
-
-    def describe(self) -> str:
-        """"6 weeks before the start of X" style text for `show`."""
-        side = "end" if self.anchor_end else "start"
-        if self.offset.is_zero:
-            return f"at the {side} of {self.ref}"
-        return f"{self.offset} from the {side} of {self.ref}"
-
 
 @dataclass(frozen=True)
 class KnownOccurrence:
@@ -468,31 +419,12 @@ class Occurrence:
     def sources(self) -> tuple[Source, ...]:
         return self.extra_sources + self.entry.sources
 
-    def heading(self) -> str:
-        """The entry's title, with the occurrence number in a series."""
-        title = self.entry.title
-        return title if self.number is None else f"{title} (no. {self.number})"
-
     @property
     def key_date(self) -> date | None:
         """The day it sorts by: the due day of a deadline, the first day of an event."""
         if self.when is None:
             return None
         return self.when.due if self.entry.kind.is_due else self.when.start
-
-    def when_text(self) -> str:
-        """The date as the text gives it, with "by" for what falls due."""
-        if self.when is None:
-            return "standing"
-        text = self.when.text()
-        if self.entry.kind.is_due and self.entry.kind is not Kind.PERIOD:
-            if self.when.within:
-                return f"by a day {text}"
-            if self.when.precision is Precision.DAY and not self.when.is_range:
-                return f"by {text}"
-            return f"by end of {text}"
-        return text
-
 
 @dataclass(frozen=True)
 class Revision:

@@ -19,6 +19,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
+from calendar_tool import wording
 from calendar_tool.errors import UsageError
 from calendar_tool.model import (
     DatedValue,
@@ -26,7 +27,6 @@ from calendar_tool.model import (
     Kind,
     KnownOccurrence,
     Occurrence,
-    Offset,
     Precision,
     Register,
     Relative,
@@ -169,22 +169,6 @@ class Resolved:
     derivation: str
 
 
-def _phrase(offset: Offset) -> str:
-    if offset.is_zero:
-        return "at"
-    parts = []
-    for amount, unit in ((offset.years, "year"), (offset.months, "month")):
-        if amount:
-            parts.append(f"{amount} {unit}{'s' if amount != 1 else ''}")
-    if offset.days:
-        weeks, days = divmod(offset.days, 7)
-        if weeks and not days:
-            parts.append(f"{weeks} week{'s' if weeks != 1 else ''}")
-        else:
-            parts.append(f"{offset.days} day{'s' if offset.days != 1 else ''}")
-    return " ".join(parts) + (" before" if offset.negative else " after")
-
-
 class EntryDates:
     """What resolving derives from each entry alone, kept by the entry object: a series'
     numbered dates, and a relative date with the anchor date it was computed from (reused
@@ -264,7 +248,7 @@ class Resolver:
     def resolve(self, entry: Entry) -> Resolved | None:
         """The entry's single date (None for series and standing obligations)."""
         if entry.date is not None:
-            return Resolved(entry.date, False, "as written")
+            return Resolved(entry.date, False, wording.AS_WRITTEN)
         if entry.relative is None:
             return None
         cached = self._memo.get(entry.id)
@@ -298,12 +282,12 @@ class Resolver:
             if sd is None:
                 raise ResolveError(f"{target.id!r} ends before occurrence #{number}")
             return Resolved(sd.value, sd.known is None,
-                            "as written" if sd.known else f"estimated from the rule "
-                            f"{target.series.rule}")
+                            wording.AS_WRITTEN if sd.known
+                            else wording.estimated_from(target.series.rule))
         if target.relative is not None:
             return self._memo.get(target.id) or self._relative(target, seen)
         if target.date is not None:
-            return Resolved(target.date, False, "as written")
+            return Resolved(target.date, False, wording.AS_WRITTEN)
         raise ResolveError(f"{target_id!r} has no date to count from")
 
 
@@ -314,12 +298,8 @@ def _shifted(rel: Relative, base: Resolved) -> Resolved:
         value = anchor.shift(rel.offset)
     except (ValueError, OverflowError):
         raise ResolveError(f"{rel.offset} from {rel.ref} falls outside the calendar") from None
-    side = "end" if rel.anchor_end else "start"
-    how = f"{_phrase(rel.offset)} the {side} of {rel.ref} ({base.value.text()}"
-    how += ", tentative)" if base.tentative else ")"
-    if base.derivation != "as written":
-        how += f"; {rel.ref}: {base.derivation}"
-    return Resolved(value, base.tentative, how)
+    return Resolved(value, base.tentative,
+                    wording.counted_from(rel, base.value, base.tentative, base.derivation))
 
 
 # The Resolver of each Register object alive, by its identity: a Register never changes, so
@@ -377,7 +357,7 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
             k = sd.known
             yield Occurrence(
                 entry=entry, number=sd.number, when=sd.value, tentative=k is None,
-                derivation="as written" if k else f"estimated from the rule {entry.series.rule}",
+                derivation=wording.AS_WRITTEN if k else wording.estimated_from(entry.series.rule),
                 location=(k.location if k else None) or entry.location,
                 note=k.note if k else None,
                 status=k.status if k else None,
@@ -386,7 +366,7 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
         return
     resolved = resolver.resolve(entry)
     if resolved is None:
-        yield Occurrence(entry, None, None, False, "standing: no date", entry.location)
+        yield Occurrence(entry, None, None, False, wording.STANDING, entry.location)
         return
     yield Occurrence(entry, None, resolved.value, resolved.tentative, resolved.derivation,
                      entry.location)

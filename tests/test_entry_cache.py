@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from calendar_tool import wording
 from calendar_tool.config import Settings
 from calendar_tool.register import cache as entry_cache
 from calendar_tool.register.cache import cache_file, read, stamp
@@ -158,4 +159,4 @@ def test_kept_dates_come_back_with_the_entries_and_follow_a_moved_anchor(tmp_pat
     path.write_text(HEADER + moved + report)
     located = load_cached(path, folder)
     by_id = {o.id: o for o in occurrences(located.register, date(2010, 1, 1))}
-    assert by_id["r"].when_text() == "by 8 April 2004"
+    assert wording.when(by_id["r"]) == "by 8 April 2004"

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from calendar_tool import wording
 from calendar_tool.model import DatedValue, Offset, Precision, parse_occurrence_id
 
 
@@ -32,7 +33,8 @@ def test_parse_keeps_precision_and_is_due_on_last_day(
 ) -> None:
     """Each written form reads back as the text gives it, due on the last day of its period."""
     value = DatedValue.parse(written)
-    assert (value.text(), value.start, value.due, value.precision) == (text, start, due, precision)
+    assert (wording.date_text(value), value.start, value.due, value.precision) == \
+        (text, start, due, precision)
     assert value.iso() == written
 
 
@@ -72,7 +74,7 @@ def test_shift_keeps_precision_or_gives_the_range_of_days(
     value: str, offset: str, expected: str
 ) -> None:
     """An offset in whole units keeps precision; a finer one yields the days it may fall on."""
-    assert DatedValue.parse(value).shift(Offset.parse(offset)).text() == expected
+    assert wording.date_text(DatedValue.parse(value).shift(Offset.parse(offset))) == expected
 
 
 def test_offset_parse_and_print() -> None:

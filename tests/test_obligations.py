@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from calendar_tool import wording
 from calendar_tool.model import Occurrence, Register
 from calendar_tool.timeline import Query, find, parse_period, select
 
@@ -48,7 +49,7 @@ def test_key_entries(real: Register, ref: str, when: str, due: date,
     """Each key commitment has its exact date, precision kept, and cites its paragraph."""
     o = _one(real, ref)
     assert o.when is not None
-    assert (o.when_text(), o.when.due) == (when, due)
+    assert (wording.when(o), o.when.due) == (when, due)
     assert cites <= _cites(o)
 
 

@@ -75,6 +75,20 @@ def test_document_link_is_part_of_the_content(sample: Register) -> None:
     assert {k for k in second if second[k] != first[k]} == {"commission-sessions", "congresses"}
 
 
+def test_a_new_wording_revises_every_entry(sample: Register,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the feeds say is phrased by `wording`: when that module changes, every entry gets
+    a new SEQUENCE and LAST-MODIFIED, so subscribed calendars take the new text."""
+    from calendar_tool import wording
+
+    first = revisions.next_revisions({}, sample, T0)
+    assert revisions.next_revisions(first, sample, T1) == first
+    monkeypatch.setattr(wording, "stamp", lambda: "another wording")
+    second = revisions.next_revisions(first, sample, T1)
+    assert {k: (r.sequence, r.changed_at) for k, r in second.items()} == \
+        {e.id: (1, T1) for e in sample.entries}
+
+
 def test_change_instant_always_advances(sample: Register) -> None:
     """A clock at or behind the last change still moves LAST-MODIFIED forward by a second."""
     first = revisions.next_revisions({}, sample, T1)

@@ -31,7 +31,7 @@ from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock, iso_utc
 from calendar_tool.delivery.reminders import BEGINNING
 from calendar_tool.model import Format, Register, Subscription
-from calendar_tool.web import server
+from calendar_tool.web import pages, server
 from tests.conftest import CLI
 from tests.parsers import ical_events, vobject_events
 from tests.paths import ROOT, SAMPLE
@@ -447,6 +447,21 @@ def test_entry_page_shows_the_entry_in_full(site: Site) -> None:
                  "<blockquote>we establish 2002 as a target date for States to review their "
                  "relevant practices</blockquote>"):
         assert text in r.text, text
+
+
+def test_entry_page_keeps_every_quote_of_one_paragraph(real: Register) -> None:
+    """Two quotes cited from the same paragraph are both shown, each with its citation (the
+    one rule for sources: only a reprint of the same quote is shown once)."""
+    entry = real.entry("revised-plans-document")
+    assert entry is not None
+    assert [(s["citation"], s["quote"]) for s in pages.sources(entry.sources, real)] == [
+        ("CCPCJ-2001-revised-plans para. 3", "The document should be made available to Member "
+         "States six weeks prior to the inter-sessional meeting."),
+        ("CCPCJ-2001-revised-plans para. 3", "The secretariat was requested to prepare a new "
+         "document, replacing document E/CN.15/2001/5"),
+        ("CCPCJ-2001-revised-plans para. 4", "The revised draft plans of action are annexed to "
+         "the present note."),
+    ]
 
 
 def test_occurrence_page_of_a_series(site: Site) -> None:

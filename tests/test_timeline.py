@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from dateutil.rrule import rrulestr
 
+from calendar_tool import wording
 from calendar_tool.model import DatedValue, Kind, Register, Series, State
 from calendar_tool.register import parse_located, parse_register
 from calendar_tool.timeline import (
@@ -36,7 +37,7 @@ def _series(rule: str, start: str, **known: str) -> Series:
 def test_known_occurrence_moves_the_estimates_after_it() -> None:
     """A congress postponed a year (2020 to 2021) moves the next estimate to 2026, not 2025."""
     s = _series("FREQ=YEARLY;INTERVAL=5", "1955", n14="2021-03-07..2021-03-12")
-    got = [(d.number, d.value.text(), d.known is not None)
+    got = [(d.number, wording.date_text(d.value), d.known is not None)
            for d in series_dates(s, until=date(2031, 12, 31))][12:]
     assert got == [(13, "2015", False), (14, "7–12 March 2021", True), (15, "2026", False),
                    (16, "2031", False)]
@@ -46,16 +47,17 @@ def test_series_end_by_until_and_count() -> None:
     """`until` and `count` both end a series."""
     until = Series("FREQ=YEARLY", DatedValue.parse("1992"), until=DatedValue.parse("1995"))
     count = Series("FREQ=YEARLY", DatedValue.parse("1992"), first=5, count=2)
-    assert [d.value.text() for d in series_dates(until, until=date(2100, 1, 1))] == \
+    assert [wording.date_text(d.value) for d in series_dates(until, until=date(2100, 1, 1))] == \
         ["1992", "1993", "1994", "1995"]
-    assert [(d.number, d.value.text()) for d in series_dates(count, until=date(2100, 1, 1))] == \
+    assert [(d.number, wording.date_text(d.value))
+            for d in series_dates(count, until=date(2100, 1, 1))] == \
         [(5, "1992"), (6, "1993")]
 
 
 def test_day_range_series_keeps_its_length_and_month_ends() -> None:
     """A three-day meeting on the last days of January recurs monthly with the same length."""
     s = Series("FREQ=MONTHLY;BYMONTHDAY=1", DatedValue.parse("2001-01-01..2001-01-03"))
-    assert [d.value.text() for d in series_dates(s, until=date(2001, 3, 31))] == \
+    assert [wording.date_text(d.value) for d in series_dates(s, until=date(2001, 3, 31))] == \
         ["1–3 January 2001", "1–3 February 2001", "1–3 March 2001"]
 
 
@@ -63,10 +65,10 @@ def test_sample_relative_dates_resolve_through_anchors(sample: Register) -> None
     """Six weeks before the congress, and at the Commission's tenth session."""
     by_id = {o.id: o for o in occurrences(sample, date(2006, 1, 1))}
     doc = by_id["intersessional-document"]
-    assert (doc.when_text(), doc.tentative) == ("by 28 February 2000", False)
+    assert (wording.when(doc), doc.tentative) == ("by 28 February 2000", False)
     assert doc.derivation == "6 weeks before the start of tenth-congress (10–17 April 2000)"
     report = by_id["report-tenth-session"]
-    assert report.when_text() == "by 8 May 2001"
+    assert wording.when(report) == "by 8 May 2001"
     assert report.derivation == "at the start of commission-sessions#10 (8–17 May 2001)"
 
 
@@ -74,7 +76,7 @@ def test_relative_to_an_estimated_occurrence_is_tentative() -> None:
     """A report to a session that is only estimated is itself tentative."""
     reg = parse_register(_REG.format(date="{from: s#3, offset: -P1M}"))
     o = next(o for o in occurrences(reg, date(2000, 1, 1)) if o.id == "r")
-    assert (o.when_text(), o.tentative) == ("by end of November 1994", True)
+    assert (wording.when(o), o.tentative) == ("by end of November 1994", True)
 
 
 _REG = """
@@ -121,13 +123,13 @@ def test_filters_by_area_kind_status(sample: Register) -> None:
     q = Query(areas=frozenset({"victims"}), kinds=frozenset({Kind.STANDING}),
               states=frozenset({State.WITHDRAWN}))
     found = select(sample, q, TODAY)
-    assert [(o.id, o.when_text()) for o in found] == [("review-practices", "standing")]
+    assert [(o.id, wording.when(o)) for o in found] == [("review-practices", "standing")]
 
 
 def test_find_one_occurrence(sample: Register) -> None:
     """`find` takes an occurrence id and returns just that occurrence."""
     [o] = find(sample, "commission-sessions#10", TODAY)
-    assert (o.id, o.when_text(), o.location) == ("commission-sessions#10", "8–17 May 2001",
+    assert (o.id, wording.when(o), o.location) == ("commission-sessions#10", "8–17 May 2001",
                                                   "Vienna")
     assert find(sample, "commission-sessions#0", TODAY) == []
     assert find(sample, "nothing", TODAY) == []

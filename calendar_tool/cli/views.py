@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from calendar_tool import wording
 from calendar_tool.clock import iso_utc
 from calendar_tool.delivery import mask_url
 from calendar_tool.listing import grid
@@ -76,7 +77,7 @@ def plan_table(reminders: Sequence[Reminder], zones: dict[str, str]) -> str:
         zone = zones.get(r.subscription, "UTC")
         local = r.instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
         rows.append([_utc(r.instant), f"{local} {zone}", r.subscription, r.notice.value,
-                     r.offset, r.occurrence.id, r.occurrence.when_text()])
+                     r.offset, r.occurrence.id, wording.when(r.occurrence)])
     return grid(("at (utc)", "local", "subscription", "type", "offset", "occurrence", "date"),
                 rows, "nothing would be sent")
 

@@ -36,8 +36,8 @@ from typing import NamedTuple
 from icalendar import Alarm, Calendar, Event
 from icalendar.prop import vDuration, vText
 
+from calendar_tool import wording
 from calendar_tool.model import (
-    DatedValue,
     Entry,
     Kind,
     Occurrence,
@@ -47,8 +47,6 @@ from calendar_tool.model import (
     Revision,
     Source,
     State,
-    Status,
-    Term,
 )
 
 PRODID = "-//calendar-tool//calendar-tool//EN"
@@ -103,28 +101,9 @@ def _standing(o: Occurrence) -> ValueError:
     return ValueError(f"{o.id!r} is a standing obligation and has no calendar day")
 
 
-def _days_shown_say_it_all(w: DatedValue | None, is_due: bool) -> bool:
-    """Whether the calendar day(s) alone carry the date as precisely as the text gives it."""
-    if w is None or w.within or w.precision is not _DAY_PRECISION:
-        return False
-    return not (is_due and w.is_range)
-
-
 def summary(o: Occurrence) -> str:
-    """The event title: the entry's, its number in a series, the date when the day alone would
-    say more than the text, whether it is estimated, and any state other than open."""
-    return _summary(o, o.when_text(), o.entry.kind.is_due, o.state.state)
-
-
-def _summary(o: Occurrence, when: str, is_due: bool, state: State) -> str:
-    text = o.heading()
-    if not _days_shown_say_it_all(o.when, is_due):
-        text += f" – {when}"
-    if o.tentative:
-        text += " (estimated)"
-    if state is not _OPEN:
-        text += f" [{state.value}]"
-    return text
+    """The event title (`wording.event_summary`)."""
+    return wording.event_summary(o)
 
 
 def _status(o: Occurrence) -> str:
@@ -149,76 +128,10 @@ def _trigger_days(offset: Offset, start: date) -> int:
 
 # --- text ------------------------------------------------------------------------------------
 
-def _terms(keys: Sequence[str], vocab: Mapping[str, Term]) -> str:
-    return "; ".join(vocab[k].title if k in vocab else k for k in keys)
-
-
-def _who(e: Entry, register: Register) -> str:
-    """The description's lines on who owes the entry and in which area."""
-    return f"Who: {_terms(e.actors, register.actors)}\nArea: {_terms(e.areas, register.areas)}"
-
-
-def _source_lines(sources: Sequence[Source], register: Register) -> str:
-    """The description's lines citing the sources, with their documents."""
-    # A reprint of the same text in another file cites the same place: show it once.
-    unique = list({(s.doc, s.para, s.quote): s for s in sources}.values())
-    lines = ["Source:" if len(unique) == 1 else "Sources:"]
-    for s in unique:
-        doc = register.documents.get(s.doc)
-        lines.append(f"{s.citation()}: “{s.quote}”")
-        if doc is not None:
-            lines.append(f"  {doc.title}" + (f" <{doc.url}>" if doc.url else ""))
-    return "\n".join(lines)
-
-
-# The description in the parts `EventWriter` escapes apart (those of an entry once for all its
-# occurrences): each but the last ends with a line break or a space.
-
-
-def _description(o: Occurrence, when: str, who: str, source_lines: str) -> str:
-    e = o.entry
-    return (_opening(o, when, _when_words(e.kind), o.state) + _what(e) + who + "\n"
-            + _notes(o) + _closing(source_lines) + o.id)
-
-
-def _when_words(kind: Kind) -> tuple[str, str]:
-    """What the description says before and after the date."""
-    if kind is Kind.PERIOD:
-        return "Period ", ", ending on its last day"
-    return "Due " if kind.is_due else "Takes place ", ""
-
-
-def _opening(o: Occurrence, when: str, words: tuple[str, str], status: Status) -> str:
-    """The description's lines on when, and on the state if it is not open."""
-    text = f"{words[0]}{when}{words[1]}{' (estimated)' if o.tentative else ''}.\n"
-    if status.state is not _OPEN:
-        text += f"Status: {status.text()}\n"
-    return text
-
-
-def _what(e: Entry) -> str:
-    """The description's line on what is owed, if the entry says more than its title (`who`
-    follows)."""
-    return f"What: {e.description}\n" if e.description else ""
-
-
-def _notes(o: Occurrence) -> str:
-    """The description's lines on how the date was found and any note on it."""
-    text = "" if o.derivation == "as written" else f"Date: {o.derivation}.\n"
-    note = o.note or o.entry.note
-    return f"{text}Note: {note}\n" if note else text
-
-
-def _closing(source_lines: str) -> str:
-    """The description's lines citing the sources, and the start of the last: the register id
-    follows."""
-    return f"\n{source_lines}\n\nRegister id: "
-
-
 def description(o: Occurrence, register: Register) -> str:
-    """What is owed, by whom, when as the text gives it, status, and where the text says so."""
-    return _description(o, o.when_text(), _who(o.entry, register),
-                        _source_lines(o.sources, register))
+    """What is owed, by whom, when as the text gives it, status, and where the text says so
+    (`wording.description`)."""
+    return wording.description(o, register)
 
 
 def _link(sources: Sequence[Source], register: Register) -> str | None:
@@ -228,11 +141,6 @@ def _link(sources: Sequence[Source], register: Register) -> str | None:
         if doc is not None and doc.url:
             return doc.url
     return None
-
-
-def _offsets(e: Entry, register: Register) -> tuple[Offset, ...]:
-    """The reminder offsets in effect for an entry: its own, or the register's."""
-    return e.reminders if e.reminders is not None else register.reminders
 
 
 def _alarm_days(o: Occurrence, offsets: Sequence[Offset], start: date) -> list[int]:
@@ -245,11 +153,6 @@ def _alarm_days(o: Occurrence, offsets: Sequence[Offset], start: date) -> list[i
 def _days_before(offsets: Sequence[Offset], start: date) -> list[int]:
     """How many days before `start` each offset is, each once, earliest first."""
     return sorted({_trigger_days(off, start) for off in offsets}, reverse=True)
-
-
-def _alarm_when(days: int) -> str:
-    """The start of an alarm's text, before the summary."""
-    return "Today" if days == 0 else f"In {days} day{'s' if days != 1 else ''}"
 
 
 # --- components ------------------------------------------------------------------------------
@@ -280,11 +183,11 @@ def event(o: Occurrence, register: Register, revision: Revision) -> Event:
     # Outlook reads these rather than the DATE value type to show a banner that blocks nothing.
     ev.add("x-microsoft-cdo-alldayevent", "TRUE")
     ev.add("x-microsoft-cdo-busystatus", "FREE")
-    for days in _alarm_days(o, _offsets(e, register), start):
+    for days in _alarm_days(o, register.reminders_for(e), start):
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("trigger", timedelta(days=-days))
-        alarm.add("description", f"{_alarm_when(days)}: {summary(o)}")
+        alarm.add("description", f"{wording.alarm_lead(days)}: {summary(o)}")
         ev.add_component(alarm)
     return ev
 
@@ -370,15 +273,20 @@ class _Shared(NamedTuple):
 
     categories: bytes  # the CATEGORIES line, folded
     is_due: bool
-    words: tuple[str, str]  # `_when_words`
-    what_who: bytes  # `_what`, `who` and its line break, escaped
+    text: wording.EntryText  # the shared parts of the description, for the entry's sources
+    escaped: dict[int, bytes]  # those parts escaped, by the identity of the part
     url: str | None  # of the entry's own sources
     url_line: bytes | None  # its URL line, folded
-    closing: bytes  # `_closing` for the entry's own sources, escaped
     offsets: tuple[Offset, ...]
     # The description and trigger lines of each alarm when the offsets are whole days (so
     # they are the same for any start), else None.
     alarms: tuple[tuple[bytes, bytes], ...] | None
+
+
+def _escaped(text: wording.EntryText) -> dict[int, bytes]:
+    """The shared parts of an entry's descriptions escaped, by the identity of each part (a
+    part is always the very string `wording.entry_text` made)."""
+    return {id(part): _text(part).encode() for part in text}
 
 
 class EventWriter:
@@ -398,7 +306,6 @@ class EventWriter:
         self.register = register
         self._shared: dict[str, _Shared] = {}
         self._categories: dict[tuple[tuple[str, ...], Kind], bytes] = {}
-        self._who: dict[tuple[tuple[str, ...], tuple[str, ...]], bytes] = {}
         # By the identity of the offsets, which the register holds: the register's own are
         # most entries', and hashing offsets costs more than working out their alarms.
         self._alarm_sets: dict[int, tuple[tuple[Offset, ...],
@@ -420,10 +327,7 @@ class EventWriter:
         if categories is None:
             cats = ",".join(_text(c) for c in (*e.areas, e.kind.value))
             categories = self._categories[e.areas, e.kind] = _fold(f"CATEGORIES:{cats}".encode())
-        who = self._who.get((e.actors, e.areas))
-        if who is None:
-            who = self._who[e.actors, e.areas] = _text(_who(e, reg) + "\n").encode()
-        offsets = _offsets(e, reg)
+        offsets = reg.reminders_for(e)
         known = self._alarm_sets.get(id(offsets))
         if known is None or known[0] is not offsets:
             alarms = None
@@ -432,10 +336,9 @@ class EventWriter:
                 alarms = tuple(self._alarm(days) for days in _days_before(offsets, date.min))
             known = self._alarm_sets[id(offsets)] = (offsets, alarms)
         url = _link(e.sources, reg)
-        return _Shared(
-            categories, e.kind.is_due, _when_words(e.kind),
-            _text(_what(e)).encode() + who, url, _fold(f"URL:{url}".encode()) if url else None,
-            _text(_closing(_source_lines(e.sources, reg))).encode(), offsets, known[1])
+        text = wording.entry_text(e, reg)
+        return _Shared(categories, e.kind.is_due, text, _escaped(text), url,
+                       _fold(f"URL:{url}".encode()) if url else None, offsets, known[1])
 
     def _alarm(self, days: int) -> tuple[bytes, bytes]:
         """An alarm's DESCRIPTION line up to the title, and its TRIGGER and END lines. That
@@ -444,7 +347,7 @@ class EventWriter:
         lines = self._alarms.get(days)
         if lines is None:
             lines = self._alarms[days] = (
-                f"DESCRIPTION:{_alarm_when(days)}: ".encode(),
+                f"DESCRIPTION:{wording.alarm_lead(days)}: ".encode(),
                 f"TRIGGER:{_duration(days)}\r\nEND:VALARM".encode())
         return lines
 
@@ -471,9 +374,11 @@ class EventWriter:
         if o.extra_sources:
             url = _link(o.sources, self.register)
             url_line = _fold(f"URL:{url}".encode()) if url else None
-            closing = _text(_closing(_source_lines(o.sources, self.register))).encode()
+            text = wording.entry_text(e, self.register, o.sources)
+            escaped = _escaped(text)
         else:
-            url, url_line, closing = shared.url, shared.url_line, shared.closing
+            url, url_line, text, escaped = shared.url, shared.url_line, shared.text, \
+                shared.escaped
         stamp = revision.changed_at
         if stamp.tzinfo is not UTC or (url and "\n" in url):
             # Not the shapes written below: a stamp in another zone takes a TZID parameter,
@@ -487,17 +392,17 @@ class EventWriter:
             start = last = w.due
         else:
             start, last = w.start, w.end
-        status = o.status or e.status
-        state = status.state
+        state = (o.status or e.status).state
         tentative = o.tentative
-        when = o.when_text()
-        title = _text(_summary(o, when, is_due, state)).encode()
+        when = wording.when(o)
+        title = _text(wording.event_summary(o, when)).encode()
         oid = _text(o.id).encode()
         # The description escaped in its parts is the description escaped whole: each part
-        # but the last ends with a line break or a space (see `_text`).
-        description = b"".join((
-            b"DESCRIPTION:", _text(_opening(o, when, shared.words, status)).encode(),
-            shared.what_who, _text(_notes(o)).encode(), closing, oid))
+        # but the last ends with a line break or a space (see `_text`). The parts an entry's
+        # events share come escaped already.
+        description = b"DESCRIPTION:" + b"".join(
+            escaped.get(id(part)) or _text(part).encode()
+            for part in wording.description_parts(o, text, when))
         dtstamp, modified = self._stamps.get(stamp) or self._stamp(stamp)
         # Lines whose length is fixed and under the limit are written without folding; the
         # others go through `_fold` one line at a time.

@@ -34,6 +34,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
+from calendar_tool import wording
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.feeds import ical
@@ -99,28 +100,15 @@ class FeedSpec:
         return True
 
 
-_EXPLAIN = (
-    "Deadlines sit on their due day, the last day of the period the text gives (\"by 2005\" "
-    "is due on 31 December 2005); events span their days. Estimated dates of recurring "
-    "sessions are tentative; withdrawn commitments are cancelled. Each event cites its source "
-    "text."
-)
-
-
 def feed_specs(register: Register) -> list[FeedSpec]:
     """`all`, then one feed per declared area and per declared actor, in declaration order."""
-    what = register.description or register.title
-    specs = [FeedSpec(ical.FeedInfo("all", register.title, f"{what}\n\n{_EXPLAIN}"))]
+    specs = [FeedSpec(ical.FeedInfo("all", *wording.feed_all(register)))]
     for key, term in register.areas.items():
-        info = ical.FeedInfo(f"area-{key}", f"{term.title} – {register.title}",
-                             f"Commitments in the area {term.title} of: {register.title}."
-                             f"\n\n{_EXPLAIN}")
-        specs.append(FeedSpec(info, "area", key))
+        specs.append(FeedSpec(ical.FeedInfo(f"area-{key}", *wording.feed_area(register, term)),
+                              "area", key))
     for key, term in register.actors.items():
-        info = ical.FeedInfo(f"actor-{key}", f"{term.title} – {register.title}",
-                             f"Commitments owed by {term.title} under: {register.title}."
-                             f"\n\n{_EXPLAIN}")
-        specs.append(FeedSpec(info, "actor", key))
+        specs.append(FeedSpec(ical.FeedInfo(f"actor-{key}", *wording.feed_actor(register, term)),
+                              "actor", key))
     return specs
 
 

@@ -7,8 +7,9 @@ service passes them in and saves what `next_revisions` returns.
 
 What is hashed is everything the feed shows for the entry that does not depend on the day of
 publishing: the entry as written, its resolved date when it is dated from another entry (so
-moving the anchor revises the entries dated from it), its effective reminder offsets, and the
-titles and links of the actors, areas and documents it names. How far a series is expanded is
+moving the anchor revises the entries dated from it), its effective reminder offsets, the
+titles and links of the actors, areas and documents it names, and how all of it is phrased
+(`wording.stamp`: a new wording revises every entry once). How far a series is expanded is
 not part of it: a new estimated occurrence appearing as the horizon moves does not revise the
 occurrences already published.
 """
@@ -26,6 +27,7 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
+from calendar_tool import wording
 from calendar_tool.model import Entry, Register, Revision
 from calendar_tool.timeline import Resolved, Resolver, resolver_for
 
@@ -160,6 +162,8 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
         "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
         "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
         "documents": {d: documents[d] for d in sorted(docs) if d in documents},
+        # How the feeds phrase all of it: a new wording is new text for every entry.
+        "wording": wording.stamp(),
     })
     if hashes is not None:
         hashes.keep(entry, context.digest, resolved, digest)

@@ -36,7 +36,7 @@ from calendar_tool.register.read import parse_located, read_text
 from calendar_tool.timeline import EntryDates
 
 # What turns text into entries, and what computes the dates kept beside them.
-_CODE = ("model.py", "timeline.py", "register/compose.py", "register/walk.py",
+_CODE = ("model.py", "wording.py", "timeline.py", "register/compose.py", "register/walk.py",
          "register/checks.py", "register/read.py")
 
 # An entry and what resolving derived from it (`EntryDates.of`), as pickled.

@@ -4,31 +4,26 @@ server renders these with its templates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
 
-from calendar_tool import listing
-from calendar_tool.model import Occurrence, Precision, Register, Source, Term
+from calendar_tool import listing, wording
+from calendar_tool.model import Occurrence, Precision, Register, Source
 from calendar_tool.timeline import horizon, occurrences
 
 
-def title(vocab: Mapping[str, Term], key: str) -> str:
-    term = vocab.get(key)
-    return term.title if term else key
-
-
 def sources(given: Iterable[Source], register: Register) -> list[dict[str, Any]]:
-    """Each cited paragraph once, with its quote and its document's title and link."""
-    seen: dict[str, dict[str, Any]] = {}
-    for s in given:
+    """Each source once (`wording.unique_sources`), with its quote and its document's title
+    and link."""
+    out = []
+    for s in wording.unique_sources(given):
         doc = register.documents.get(s.doc)
-        seen.setdefault(s.citation(), {"citation": s.citation(), "quote": s.quote,
-                                       "url": doc.url if doc else None,
-                                       "doc_title": doc.title if doc else None})
-    return list(seen.values())
+        out.append({"citation": wording.citation(s), "quote": s.quote,
+                    "url": doc.url if doc else None, "doc_title": doc.title if doc else None})
+    return out
 
 
 def occurrence_href(occurrence_id: str) -> str:
@@ -42,8 +37,8 @@ def item(o: Occurrence, register: Register) -> dict[str, Any]:
         "id": o.id, "href": occurrence_href(o.id), "date": row["date"], "title": row["title"],
         "kind": o.entry.kind.value, "state": o.state.state.value, "tentative": o.tentative,
         "location": o.location,
-        "areas": [(k, title(register.areas, k)) for k in o.entry.areas],
-        "actors": [(k, title(register.actors, k)) for k in o.entry.actors],
+        "areas": [(k, wording.term(register.areas, k)) for k in o.entry.areas],
+        "actors": [(k, wording.term(register.actors, k)) for k in o.entry.actors],
         "sources": sources(o.sources, register),
     }
 
@@ -52,7 +47,7 @@ def occurrence_detail(o: Occurrence, register: Register) -> dict[str, Any]:
     """An occurrence as the entry's page shows it: `item` with how its date was derived."""
     return {**item(o, register), "derivation": o.derivation, "note": o.note,
             "own_status": o.status.state.value if o.status else None,
-            "extra_sources": [(s.citation(), s.quote) for s in o.extra_sources],
+            "extra_sources": [(wording.citation(s), s.quote) for s in o.extra_sources],
             "number": o.number}
 
 
@@ -129,7 +124,7 @@ def timeline(register: Register, day: date) -> Timeline:
             w = o.when
             assert w is not None
             row_y = y + _PAD / 2 + rows.get(o.entry.id, 0) * _ROW + _ROW / 2
-            label = f"{listing.row(o)['date']}: {o.heading()}"
+            label = f"{wording.listed_date(o)}: {wording.heading(o)}"
             actors = " ".join(o.entry.actors)
             if o.entry.kind.is_due:
                 marks.append(Mark("due", x(w.due) + year_px / 730, 0, row_y,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from calendar_tool import wording
 from calendar_tool.delivery.channels.links import entry_link
 from calendar_tool.model import Register, Reminder, State
 
@@ -20,7 +21,7 @@ def payload(reminders: Sequence[Reminder], register: Register, base: str) -> dic
     """One reminder, or a digest of several, as a Block Kit message."""
     if len(reminders) == 1:
         r = reminders[0]
-        title = f"{_lead(r)}: {r.occurrence.heading()}"
+        title = f"{wording.lead(r)}: {wording.heading(r.occurrence)}"
     else:
         title = f"{len(reminders)} reminders for {reminders[0].subscription}"
     blocks: list[dict[str, Any]] = [
@@ -42,12 +43,11 @@ def payload(reminders: Sequence[Reminder], register: Register, base: str) -> dic
 
 def _slack_section(r: Reminder, register: Register, base: str) -> str:
     o = r.occurrence
-    heading = _esc(_clip(o.heading(), _SLACK_HEADING_MAX))
+    heading = _esc(_clip(wording.heading(o), _SLACK_HEADING_MAX))
     lines = [f"*<{_slack_url(entry_link(base, r))}|{heading}>*",
-             f"*When:* {_esc(o.when_text())} ({_esc(_days(r.days_left))})"]
+             f"*When:* {_esc(wording.when(o))} ({_esc(wording.days_left(r.days_left))})"]
     if o.entry.actors:
-        who = ", ".join(register.actors[a].title if a in register.actors else a
-                        for a in o.entry.actors)
+        who = wording.terms(o.entry.actors, register.actors, ", ")
         lines.append(f"*Who:* {_esc(_clip(who, 500))}")
     if o.location:
         lines.append(f"*Where:* {_esc(_clip(o.location, 200))}")
@@ -56,7 +56,7 @@ def _slack_section(r: Reminder, register: Register, base: str) -> str:
         lines.append(f"*Status:* {_esc(state.value)}")
     if o.sources:
         source = o.sources[0]
-        cite = _esc(_clip(source.citation(), 200))
+        cite = _esc(_clip(wording.citation(source), 200))
         doc = register.documents.get(source.doc)
         lines.append("*Source:* " + (f"<{_slack_url(doc.url)}|{cite}>" if doc and doc.url
                                      else cite))
@@ -70,8 +70,8 @@ def _slack_fallback(reminders: Sequence[Reminder], base: str) -> str:
     used = -1  # the first line has no newline before it
     for i, r in enumerate(reminders):
         o = r.occurrence
-        line = _esc(f"{_lead(r)}: {_clip(o.heading(), _SLACK_HEADING_MAX)} "
-                    f"({o.when_text()}) {entry_link(base, r)}")
+        line = _esc(f"{wording.lead(r)}: {_clip(wording.heading(o), _SLACK_HEADING_MAX)} "
+                    f"({wording.when(o)}) {entry_link(base, r)}")
         rest = len(reminders) - i - 1
         tail = len(f"\n…and {rest} more") if rest else 0
         if used + 1 + len(line) + tail > SLACK_TEXT_MAX:
@@ -81,24 +81,6 @@ def _slack_fallback(reminders: Sequence[Reminder], base: str) -> str:
         lines.append(line)
         used += 1 + len(line)
     return _clip("\n".join(lines), SLACK_TEXT_MAX)
-
-
-def _lead(r: Reminder) -> str:
-    """"Due in 30 days", "Starts today", "1 day overdue": what is owed reads as due, what
-    takes place (an event, a session) as starting."""
-    n = r.days_left
-    if n < 0:
-        return _days(n)
-    verb = "Due" if r.occurrence.entry.kind.is_due else "Starts"
-    return f"{verb} {_days(n)}"
-
-
-def _days(n: int) -> str:
-    if n == 0:
-        return "today"
-    if n > 0:
-        return f"in {n} day{'s' if n != 1 else ''}"
-    return f"{-n} day{'s' if n != -1 else ''} overdue"
 
 
 def _esc(text: str) -> str:
