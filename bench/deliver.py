@@ -133,7 +133,7 @@ def _bare(messages: list[store.Outbound]) -> float:
 
 
 def _ours(engine: store.Engine, clock: FixedClock) -> float:
-    with delivery.make_client() as client:
+    with delivery.Senders() as client:
         start = time.perf_counter()
         results = service.deliver_ready(engine, client, clock, "bench", lambda s: None,
                                         rng=random.Random(1))

@@ -136,7 +136,7 @@ def reload_child(register: str, work: str) -> None:
     clock = FixedClock(datetime(2025, 6, 1, tzinfo=UTC))
     # As `calendar-tool run` reads the register: with the entries the cache kept.
     source = RegisterFile(path, kept(path, Settings.from_env().cache))
-    runner = Runner(engine, delivery.make_client(), clock, source,
+    runner = Runner(engine, delivery.Senders(), clock, source,
                     Options(out, "http://127.0.0.1:8000", watch=None))
     start = time.perf_counter()
     runner.start()

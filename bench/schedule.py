@@ -56,7 +56,7 @@ def _lateness(tmp: Path) -> list[float]:
             name=f"s{n}", url=f"{base}/hook/{n}", format=Format.JSON, secret=None,
             created_at=now - timedelta(days=1), offsets=(Offset(),), overdue=False,
             time_of_day=at.time()) for n in range(COUNT)])
-        with delivery.make_client() as client:
+        with delivery.Senders() as client:
             runner = Runner(engine, client, SystemClock(), register,
                             Options(tmp / "feeds", "http://127.0.0.1:8000", watch=None))
             scheduler = Scheduler(runner)

@@ -122,10 +122,10 @@ def entry_facts(register: Register, e: Entry) -> list[tuple[str, str]]:
     facts = [("kind", e.kind.value)]
     if e.description:
         facts.append(("what", e.description))
-    facts.append(("actors", ", ".join(
-        f"{a} ({register.actors[a].title})" if a in register.actors else a for a in e.actors)))
-    facts.append(("areas", ", ".join(
-        f"{a} ({register.areas[a].title})" if a in register.areas else a for a in e.areas)))
+    for name, keys, vocab in (("actors", e.actors, register.actors),
+                              ("areas", e.areas, register.areas)):
+        facts.append((name, ", ".join(f"{k} ({vocab[k].title})" if k in vocab else k
+                                      for k in keys)))
     facts.append(("status", wording.status(e.status)))
     if e.date is not None:
         facts.append(("date", f"{e.date.iso()} ({wording.date_text(e.date)})"))

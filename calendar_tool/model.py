@@ -512,3 +512,17 @@ class Reminder:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.subscription, self.occurrence.id, self.offset)
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message taken from the ledger for sending, with what sending needs: its id (the
+    `webhook-id` of every attempt), the body rendered when it was claimed, and where it goes."""
+
+    id: str
+    subscription: str
+    url: str = field(repr=False)
+    format: Format
+    secret: str | None = field(repr=False)
+    body: str = field(repr=False)
+    attempts: int  # attempts made before this one

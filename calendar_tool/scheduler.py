@@ -36,11 +36,9 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from calendar_tool import delivery, heap, service, store
+from calendar_tool import heap, service
 from calendar_tool.clock import Clock, iso_utc, today
-from calendar_tool.delivery import AgendaCache
 from calendar_tool.errors import CalendarToolError
-from calendar_tool.feeds import EventCache
 from calendar_tool.logs import event
 from calendar_tool.model import Register
 from calendar_tool.register import Edit, RegisterFile
@@ -67,12 +65,12 @@ class Options:
 class Runner:
     """The work of `run`; see the module's docstring for when each method is called."""
 
-    def __init__(self, engine: store.Engine, client: delivery.Client, clock: Clock,
+    def __init__(self, engine: service.Engine, senders: service.Senders, clock: Clock,
                  register: Path | RegisterFile, options: Options, owner: str | None = None,
                  sleep: Callable[[float], object] | None = None,
                  rng: random.Random | None = None) -> None:
         self.engine = engine
-        self.client = client
+        self.senders = senders
         self.clock = clock
         # A server in this process may share it (`run --serve`): an edit is read once.
         self.source = register if isinstance(register, RegisterFile) else RegisterFile(register)
@@ -86,14 +84,15 @@ class Runner:
         self.register: Register | None = None  # the last good one
         self._reported: str | None = None  # the revision whose problems were logged
         self._published: date | None = None  # the day the feeds were last published for
-        self.event_cache = EventCache()  # republishing after an edit reuses the other events
-        self.revisions = service.KeptRevisions()  # and the revisions of the other entries
+        # Republishing after an edit reuses the other entries' events and revisions.
+        self.event_cache = service.EventCache()
+        self.revisions = service.KeptRevisions()
         # The watch's reload and the sweep's daily republish run on the scheduler's threads;
         # one at a time, so that each run finds on disk the files the last one kept.
         self._publishing = threading.Lock()
         # The register's expanded occurrences, shared by `pending` and `remind` and kept until
         # another Register object (a reload) or a later end than they reach is asked about.
-        self.agendas = AgendaCache()
+        self.agendas = service.AgendaCache()
 
     # --- the register and the feeds ---------------------------------------------------------
 
@@ -163,7 +162,7 @@ class Runner:
 
     # --- reminders --------------------------------------------------------------------------
 
-    def remind(self) -> list[store.Result]:
+    def remind(self) -> list[service.Result]:
         """Claim what is due now and send it, with the retries that are due."""
         reg = self.register
         if reg is None or self.stopping.is_set():
@@ -173,7 +172,7 @@ class Runner:
         if claimed.messages or claimed.skipped:
             event("reminders.claimed", reminders=claimed.reminders, messages=claimed.messages,
                   skipped=claimed.skipped)
-        results = service.deliver_ready(self.engine, self.client, self.clock, self.owner,
+        results = service.deliver_ready(self.engine, self.senders, self.clock, self.owner,
                                         self._sleep, self.options.policy, self.rng,
                                         self.stopping.is_set)
         for r in results:
@@ -197,10 +196,10 @@ class Runner:
                                         self.agendas)
 
     def next_retry(self) -> datetime | None:
-        return store.next_sendable(self.engine, self.clock.now())
+        return service.next_delivery(self.engine, self.clock.now())
 
 
-def _log_result(r: store.Result) -> None:
+def _log_result(r: service.Result) -> None:
     fields: dict[str, Any] = {"subscription": r.subscription, "message": r.message_id,
                               "attempt": r.number, "status": r.status,
                               "latency_ms": round(r.latency * 1000)}

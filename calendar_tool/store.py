@@ -61,7 +61,7 @@ from sqlmodel import Field, SQLModel
 
 from calendar_tool.config import DEFAULT_DB
 from calendar_tool.errors import StoreFailed, UnknownSubscription
-from calendar_tool.model import Format, Kind, Offset, Reminder, Revision, Subscription
+from calendar_tool.model import Format, Kind, Offset, Outbound, Reminder, Revision, Subscription
 
 SCHEMA_VERSION = 2
 
@@ -511,28 +511,10 @@ def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
     reminders (`enqueue` leaves out what the ledger holds); one that won only some has its
     message rendered again for those, and one that won none has its message deleted.
     """
-    messages = reminders = skipped = 0
     with _tx(engine) as conn:
         # The per-minute sweep usually has nothing to claim: no read of every subscription.
         ids = _sub_ids(conn) if any(group for group, _ in groups) else {}
-        planned: list[tuple[str, Sequence[Reminder], bool]] = []
-        rows: list[dict[str, Any]] = []
-        deliveries: list[dict[str, Any]] = []
-        for group, skip in groups:
-            sub_id = ids.get(group[0].subscription) if group else None
-            if sub_id is None:  # empty, or the subscription was removed meanwhile
-                continue
-            message_id = new_message_id()
-            planned.append((message_id, group, skip))
-            # Due from its earliest reminder, so that senders take older reminders first.
-            rows.append({"id": message_id, "subscription_id": sub_id,
-                         "status": "skipped" if skip else "pending",
-                         "body": "" if skip else render(group), "created_at": now,
-                         "next_attempt_at": min(r.instant for r in group)})
-            deliveries.extend(
-                {"subscription_id": sub_id, "occurrence_id": r.occurrence.id,
-                 "offset": r.offset, "notice": r.notice.value, "remind_at": r.instant,
-                 "message_id": message_id} for r in group)
+        planned, rows, deliveries = _planned(groups, ids, render, now)
         if not planned:
             _check(conn, checked)
             return Claimed(0, 0, 0)
@@ -541,28 +523,66 @@ def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
         # Only the rows this statement inserts come back: the reminders won.
         for g in conn.execute(_claim_deliveries(conn), deliveries):
             won.setdefault(g.message_id, set()).add((g.occurrence_id, g.offset))
-        lost: list[str] = []
-        partial: list[dict[str, Any]] = []
-        for message_id, group, skip in planned:
-            keys = won.get(message_id)
-            if not keys:
-                lost.append(message_id)
-                continue
-            got = [r for r in group if (r.occurrence.id, r.offset) in keys] \
-                if len(keys) < len(group) else group
-            if got is not group:
-                partial.append({"b_id": message_id, "b_body": "" if skip else render(got),
-                                "b_next": min(r.instant for r in got)})
-            if skip:
-                skipped += len(got)
-            else:
-                messages += 1
-                reminders += len(got)
-        for chunk in _chunks(lost, _IN_CHUNK):
-            conn.execute(delete(MESSAGES).where(MESSAGES.c.id.in_(chunk)))
-        if partial:
-            conn.execute(_CLAIMED, partial)
+        claimed = _settle(conn, planned, won, render)
         _check(conn, checked)
+    return claimed
+
+
+# A message planned by a claim: its id, its reminders, and whether they are skipped.
+_Planned = tuple[str, Sequence[Reminder], bool]
+
+
+def _planned(groups: Sequence[tuple[Sequence[Reminder], bool]], ids: Mapping[str, int],
+             render: Callable[[Sequence[Reminder]], str], now: datetime
+             ) -> tuple[list[_Planned], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A message for each group of a known subscription, its row, and its deliveries' rows."""
+    planned: list[_Planned] = []
+    rows: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    for group, skip in groups:
+        sub_id = ids.get(group[0].subscription) if group else None
+        if sub_id is None:  # empty, or the subscription was removed meanwhile
+            continue
+        message_id = new_message_id()
+        planned.append((message_id, group, skip))
+        # Due from its earliest reminder, so that senders take older reminders first.
+        rows.append({"id": message_id, "subscription_id": sub_id,
+                     "status": "skipped" if skip else "pending",
+                     "body": "" if skip else render(group), "created_at": now,
+                     "next_attempt_at": min(r.instant for r in group)})
+        deliveries.extend(
+            {"subscription_id": sub_id, "occurrence_id": r.occurrence.id,
+             "offset": r.offset, "notice": r.notice.value, "remind_at": r.instant,
+             "message_id": message_id} for r in group)
+    return planned, rows, deliveries
+
+
+def _settle(conn: Connection, planned: Sequence[_Planned], won: Mapping[str, set[tuple[str, str]]],
+            render: Callable[[Sequence[Reminder]], str]) -> Claimed:
+    """Each planned message as its reminders won make it: whole, rendered again for the few
+    it won, or deleted when it won none."""
+    messages = reminders = skipped = 0
+    lost: list[str] = []
+    partial: list[dict[str, Any]] = []
+    for message_id, group, skip in planned:
+        keys = won.get(message_id)
+        if not keys:
+            lost.append(message_id)
+            continue
+        got = [r for r in group if (r.occurrence.id, r.offset) in keys] \
+            if len(keys) < len(group) else group
+        if got is not group:
+            partial.append({"b_id": message_id, "b_body": "" if skip else render(got),
+                            "b_next": min(r.instant for r in got)})
+        if skip:
+            skipped += len(got)
+        else:
+            messages += 1
+            reminders += len(got)
+    for chunk in _chunks(lost, _IN_CHUNK):
+        conn.execute(delete(MESSAGES).where(MESSAGES.c.id.in_(chunk)))
+    if partial:
+        conn.execute(_CLAIMED, partial)
     return Claimed(messages, reminders, skipped)
 
 
@@ -593,19 +613,6 @@ def _check(conn: Connection, checked: Mapping[str, datetime]) -> None:
 
 # --- the ledger: sending -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Outbound:
-    """A message taken for sending, with what sending needs."""
-
-    id: str
-    subscription: str
-    url: str
-    format: Format
-    secret: str | None
-    body: str
-    attempts: int  # attempts made before this one
-
-
 def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: timedelta,
          limit: int = 100, busy: Collection[str] = ()) -> list[Outbound]:
     """Lease up to `limit` messages that are due, at most one per subscription, and hold
@@ -617,43 +624,7 @@ def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: time
     free = (MESSAGES.c.lease_until.is_(None)) | (MESSAGES.c.lease_until < now)
     ready = (SUBS.c.next_send_at.is_(None)) | (SUBS.c.next_send_at <= now)
     with _tx(engine) as conn:
-        # Each subscription's oldest due message, oldest first: a subscription with a long
-        # backlog gets one message per round and cannot crowd the others out. Walking the
-        # queue in its index's order and keeping the first message of each subscription
-        # gives exactly that, and stops after `limit` subscriptions; ranking every due
-        # message (a window function) read the whole queue for each round. On PostgreSQL
-        # the walk locks the subscriptions it passes and skips those another sender has
-        # locked, so concurrent senders walk past each other instead of queueing behind one
-        # another for the same rows (SQLite has one writer at a time anyway). FOR NO KEY
-        # UPDATE, the lock the pacing UPDATE takes anyway: FOR UPDATE would also skip every
-        # subscription whose messages another process is inserting (their foreign keys
-        # hold KEY SHARE locks on it), which is all of them while a claim is in flight.
-        first: dict[int, tuple[datetime, str]] = {}
-        after: tuple[datetime, str] | None = None
-        page = limit
-        while len(first) < limit:
-            walk = (
-                select(MESSAGES.c.id, MESSAGES.c.subscription_id, MESSAGES.c.next_attempt_at,
-                       SUBS.c.name)
-                .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
-                .where(MESSAGES.c.status == PENDING, MESSAGES.c.next_attempt_at <= now, free,
-                       ready, SUBS.c.enabled)
-                .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
-                .limit(page)
-                .with_for_update(of=SUBS, skip_locked=True, key_share=True)
-            )
-            if after is not None:
-                walk = walk.where(tuple_(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
-                                  > tuple_(bindparam("after_at", after[0], UTCDateTime()),
-                                           bindparam("after_id", after[1])))
-            rows = conn.execute(walk).all()
-            for r in rows:
-                if len(first) < limit and r.name not in busy:
-                    first.setdefault(r.subscription_id, (r.next_attempt_at, r.id))
-            if len(rows) < page:
-                break
-            after = (rows[-1].next_attempt_at, rows[-1].id)
-            page = min(page * 2, 1000)  # a backlog of one subscription: read on faster
+        first = _first_due(conn, now, free, ready, limit, busy)
         if not first:
             return []
         subs = {r.id: (r.name, r.url, _FORMATS[r.format], r.secret) for r in conn.execute(
@@ -671,6 +642,50 @@ def take(engine: Engine, owner: str, now: datetime, lease: timedelta, pace: time
                        MESSAGES.c.attempts)).all()
     out = sorted(taken, key=lambda m: first[m.subscription_id])
     return [Outbound(m.id, *subs[m.subscription_id], m.body, m.attempts) for m in out]
+
+
+def _first_due(conn: Connection, now: datetime, free: ColumnElement[bool],
+               ready: ColumnElement[bool], limit: int, busy: Collection[str]
+               ) -> dict[int, tuple[datetime, str]]:
+    """Each subscription's oldest due message, by subscription id, at most `limit` of them.
+
+    Oldest first: a subscription with a long backlog gets one message per round and cannot
+    crowd the others out. Walking the queue in its index's order and keeping the first
+    message of each subscription gives exactly that, and stops after `limit` subscriptions;
+    ranking every due message (a window function) read the whole queue for each round. On
+    PostgreSQL the walk locks the subscriptions it passes and skips those another sender has
+    locked, so concurrent senders walk past each other instead of queueing behind one another
+    for the same rows (SQLite has one writer at a time anyway). FOR NO KEY UPDATE, the lock
+    the pacing UPDATE takes anyway: FOR UPDATE would also skip every subscription whose
+    messages another process is inserting (their foreign keys hold KEY SHARE locks on it),
+    which is all of them while a claim is in flight."""
+    first: dict[int, tuple[datetime, str]] = {}
+    after: tuple[datetime, str] | None = None
+    page = limit
+    while len(first) < limit:
+        walk = (
+            select(MESSAGES.c.id, MESSAGES.c.subscription_id, MESSAGES.c.next_attempt_at,
+                   SUBS.c.name)
+            .join(SUBS, SUBS.c.id == MESSAGES.c.subscription_id)
+            .where(MESSAGES.c.status == PENDING, MESSAGES.c.next_attempt_at <= now, free,
+                   ready, SUBS.c.enabled)
+            .order_by(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+            .limit(page)
+            .with_for_update(of=SUBS, skip_locked=True, key_share=True)
+        )
+        if after is not None:
+            walk = walk.where(tuple_(MESSAGES.c.next_attempt_at, MESSAGES.c.id)
+                              > tuple_(bindparam("after_at", after[0], UTCDateTime()),
+                                       bindparam("after_id", after[1])))
+        rows = conn.execute(walk).all()
+        for r in rows:
+            if len(first) < limit and r.name not in busy:
+                first.setdefault(r.subscription_id, (r.next_attempt_at, r.id))
+        if len(rows) < page:
+            break
+        after = (rows[-1].next_attempt_at, rows[-1].id)
+        page = min(page * 2, 1000)  # a backlog of one subscription: read on faster
+    return first
 
 
 # Format("json") goes through the enum machinery for every message taken; a dict does not.

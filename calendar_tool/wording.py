@@ -306,6 +306,14 @@ def feed_actor(register: Register, actor: Term) -> tuple[str, str]:
             f"Commitments owed by {actor.title} under: {register.title}.\n\n{FEED_EXPLAINED}")
 
 
+def feed_selection(title: str, description: str, chosen: Sequence[tuple[str, Sequence[str]]]
+                   ) -> tuple[str, str]:
+    """The title and description of a feed of one's own selection (`chosen`: each filter's
+    name with its values), from those of the feed of everything."""
+    said = "; ".join(f"{name}: {', '.join(values)}" for name, values in chosen)
+    return f"{title} ({said})", f"{description}\n\nSelected: {said}."
+
+
 # --- reminders --------------------------------------------------------------------------------
 
 def days_left(n: int) -> str:

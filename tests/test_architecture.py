@@ -107,6 +107,19 @@ def test_packages_are_entered_through_their_door() -> None:
     assert sorted(set(wrong)) == []
 
 
+def test_shells_reach_the_store_through_the_service() -> None:
+    """cli, web and scheduler import the service, never what it keeps (the Shells table)."""
+    forbidden = {shell: unit for shell, unit in _table("Shells")}
+    wrong = []
+    for module, path in _modules().items():
+        unit = forbidden.get(_unit(module))
+        for name in _imports(path):
+            inner = _inner(name) if name.startswith("calendar_tool.") else []
+            if unit is not None and inner[:1] == [unit]:
+                wrong.append(f"{module} imports {name}")
+    assert wrong == []
+
+
 def test_each_library_has_one_owner() -> None:
     """A library with an owner on the map is imported by that unit or module alone."""
     wrong = []
@@ -128,3 +141,15 @@ def test_each_package_says_what_it_owns_and_may_import() -> None:
             assert re.search(r"^May import:", doc, re.M), unit
             assert "Owns" in doc or "owns" in doc, unit
 
+
+def test_no_function_is_longer_than_sixty_lines() -> None:
+    """Functions stay short enough to read at once (DEVELOPERS.md: 60 lines at most)."""
+    long = []
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                assert node.end_lineno is not None
+                length = node.end_lineno - node.lineno + 1
+                if length > 60:
+                    long.append(f"{module}:{node.lineno} {node.name} ({length} lines)")
+    assert long == []

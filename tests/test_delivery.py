@@ -62,7 +62,7 @@ def _queue_one(engine: store.Engine, clock: FixedClock, receiver: Receiver,
 
 def deliver(engine: store.Engine, clock: FixedClock, timeout: float = 5.0
             ) -> list[store.Result]:
-    with delivery.make_client(timeout) as client:
+    with delivery.Senders(timeout) as client:
         return service.deliver(engine, client, clock, "test-owner",
                                service.Policy(timeout=timeout), random.Random(7))
 
@@ -199,7 +199,7 @@ def test_slack_digest_and_pacing_per_subscription(engine: store.Engine,
             slept.append(seconds)
             clock.advance_to(clock.now() + timedelta(seconds=seconds))
 
-        with delivery.make_client(5) as client:
+        with delivery.Senders(5) as client:
             results = service.deliver_ready(engine, client, clock, "owner", sleep)
         assert [r.state for r in results] == ["sent", "sent"]
         assert slept == [1.0]
@@ -268,7 +268,7 @@ def test_two_claimants_racing_send_each_reminder_once(db_url: str, clock: FixedC
         try:
             barrier.wait()
             service.enqueue(engine, reg, clock, LINK)
-            with delivery.make_client(5) as client:
+            with delivery.Senders(5) as client:
                 service.deliver_ready(engine, client, clock, owner, lambda s: None,
                                       service.Policy(pace=timedelta(0)))
         except BaseException as exc:  # reported below, with the thread's name
@@ -341,7 +341,7 @@ def test_a_stop_hands_back_what_no_thread_has_started(
     assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(5, 5, 0)
     receiver.script(Stall(0.5))  # the first request is held while the stop is asked
     one_thread = service.Policy(workers=1, pace=timedelta(0))
-    with delivery.make_client(5) as client:
+    with delivery.Senders(5) as client:
         stopped = service.deliver_ready(engine, client, clock, "stopping", lambda s: None,
                                         one_thread, stopping=lambda: bool(receiver.requests))
         assert [r.state for r in stopped] == ["sent"]

@@ -32,7 +32,7 @@ def test_a_replaced_register_is_freed_without_the_collector(tmp_path: Path,
     path.write_text(text)
     engine = store.open_store(f"sqlite:///{tmp_path / 'calendar-tool.db'}")
     clock = FixedClock(datetime(2025, 6, 1, tzinfo=UTC))
-    with delivery.make_client(5) as client:
+    with delivery.Senders(5) as client:
         runner = Runner(engine, client, clock, path,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000", watch=None))
         runner.start()

@@ -445,7 +445,7 @@ def test_the_runner_keeps_its_events_between_runs(engine: store.Engine, tmp_path
     path = tmp_path / "generated.yaml"
     path.write_text(text)
     caplog.set_level(logging.DEBUG, logger="calendar_tool")
-    with delivery.make_client(5) as client:
+    with delivery.Senders(5) as client:
         runner = Runner(engine, client, FixedClock(NOW), path,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000", watch=None))
         runner.start()

@@ -65,7 +65,7 @@ def test_run_serve_reads_an_edit_once_for_the_scheduler_and_the_server(
     path = tmp_path / "obligations.yaml"
     _write(path, GOOD, 1)
     source = RegisterFile(path)
-    with delivery.make_client(5) as client:
+    with delivery.Senders(5) as client:
         runner = Runner(engine, client, FixedClock(datetime(2027, 1, 1, tzinfo=UTC)), source,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000"))
         runner.start()
@@ -80,7 +80,7 @@ def test_run_serve_reads_an_edit_once_for_the_scheduler_and_the_server(
 def test_a_first_start_on_a_missing_register_says_how_to_name_one(
         engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "nowhere.yaml"
-    with delivery.make_client(5) as client:
+    with delivery.Senders(5) as client:
         runner = Runner(engine, client, FixedClock(datetime(2027, 1, 1, tzinfo=UTC)), path,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000"))
         with pytest.raises(RegisterNotFound) as info:

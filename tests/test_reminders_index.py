@@ -345,7 +345,7 @@ def test_the_runner_expands_the_register_once_until_it_changes(
     def sleep(seconds: float) -> None:  # pacing moves the clock
         clock.advance_to(clock.now() + timedelta(seconds=seconds))
 
-    with delivery.make_client(5) as client:
+    with delivery.Senders(5) as client:
         runner = Runner(engine, client, clock, path, Options(tmp_path / "feeds", "http://x"),
                         sleep=sleep)
         runner.start()

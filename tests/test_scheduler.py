@@ -44,8 +44,8 @@ def receiver(clock: FixedClock) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def client() -> Iterator[delivery.Client]:
-    with delivery.make_client(5) as c:
+def client() -> Iterator[delivery.Senders]:
+    with delivery.Senders(5) as c:
         yield c
 
 
@@ -63,7 +63,7 @@ def subscribe(engine: store.Engine, url: str, name: str = "team", **kw: object) 
     store.add_subscription(engine, Subscription(**values))  # type: ignore[arg-type]
 
 
-def runner_for(engine: store.Engine, client: delivery.Client, clock: FixedClock, path: Path,
+def runner_for(engine: store.Engine, client: delivery.Senders, clock: FixedClock, path: Path,
                tmp_path: Path) -> Runner:
     # Pacing waits move the test's clock instead of sleeping.
     def sleep(seconds: float) -> None:
@@ -79,7 +79,7 @@ def events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, object
 
 
 def test_a_reminder_fires_at_its_instant_and_once(
-        engine: store.Engine, client: delivery.Client, clock: FixedClock, receiver: Receiver,
+        engine: store.Engine, client: delivery.Senders, clock: FixedClock, receiver: Receiver,
         tmp_path: Path) -> None:
     path = write_register(tmp_path / "r.yaml", entry("a", "2027-06-30"))
     subscribe(engine, receiver.url)
@@ -114,7 +114,7 @@ def test_a_reminder_fires_at_its_instant_and_once(
 
 
 def test_first_start_on_the_real_register_sends_nothing_old(
-        engine: store.Engine, client: delivery.Client, clock: FixedClock, receiver: Receiver,
+        engine: store.Engine, client: delivery.Senders, clock: FixedClock, receiver: Receiver,
         tmp_path: Path) -> None:
     """The register is full of 2002 and 2005 deadlines: a subscription made today gets none of
     them, and one made long ago has them all recorded as skipped, none sent."""
@@ -140,7 +140,7 @@ def test_first_start_on_the_real_register_sends_nothing_old(
 
 
 def test_missed_reminders_are_sent_late_within_the_catch_up_window_and_skipped_beyond(
-        engine: store.Engine, client: delivery.Client, clock: FixedClock, receiver: Receiver,
+        engine: store.Engine, client: delivery.Senders, clock: FixedClock, receiver: Receiver,
         tmp_path: Path) -> None:
     """Down from before 09:00 on 29 June until 07:00 on 1 July: the 30 June reminder (22 hours
     late) is sent, the 29 June one (46 hours late) is recorded as skipped."""
@@ -159,7 +159,7 @@ def test_missed_reminders_are_sent_late_within_the_catch_up_window_and_skipped_b
 
 
 def test_a_failed_delivery_gets_a_job_at_its_retry_instant(
-        engine: store.Engine, client: delivery.Client, clock: FixedClock, receiver: Receiver,
+        engine: store.Engine, client: delivery.Senders, clock: FixedClock, receiver: Receiver,
         tmp_path: Path) -> None:
     path = write_register(tmp_path / "r.yaml", entry("a", "2027-06-30"))
     subscribe(engine, receiver.url)
@@ -192,7 +192,7 @@ def _feeds(folder: Path) -> dict[str, bytes]:
 
 
 def test_an_edit_republishes_the_feeds_it_touches_and_a_broken_edit_changes_nothing(
-        engine: store.Engine, client: delivery.Client, clock: FixedClock, receiver: Receiver,
+        engine: store.Engine, client: delivery.Senders, clock: FixedClock, receiver: Receiver,
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="calendar_tool")
     path = write_register(

@@ -1,6 +1,6 @@
 """Subscriptions, the delivery ledger and planned reminders as text a person reads, or JSON.
 
-Secrets never reach these views: URLs go through `notify.mask_url`, the signing secret is
+Secrets never reach these views: URLs go through `delivery.mask_url`, the signing secret is
 never shown, and the ledger's errors were redacted when they were recorded.
 """
 
@@ -17,7 +17,7 @@ from calendar_tool.clock import iso_utc
 from calendar_tool.delivery import mask_url
 from calendar_tool.listing import grid
 from calendar_tool.model import Reminder, Subscription
-from calendar_tool.store import AttemptView, DeliveryView, SubscriptionInfo
+from calendar_tool.service import AttemptView, DeliveryView, SubscriptionInfo
 
 
 def _utc(value: datetime | None) -> str:

@@ -2,7 +2,8 @@
 
 Owns: when each reminder falls (`reminders`, pure), one
 pure payload module per channel (`channels`), and sending (`http`), with the retry schedule
-(`retry`) and the masking of secrets (`masking`).
+(`retry`) and the masking of secrets (`masking`); `senders` puts every transport behind one
+interface (`Sender`), so that the service sends a message without knowing how it travels.
 
 httpx and standardwebhooks are imported by `http` alone.
 May import: model, timeline, listing, wording, clock, errors.
@@ -34,10 +35,12 @@ from calendar_tool.delivery.retry import (
     parse_retry_after,
     retry_delay,
 )
+from calendar_tool.delivery.senders import Sender, Senders
 
 __all__ = [
     "BEGINNING", "DEFAULT_TIMEOUT", "JITTER", "MASK", "MAX_RETRY_AFTER", "RETRY_DELAYS",
-    "SECRET_MASK", "Agenda", "AgendaCache", "Attempt", "Client", "Outcome", "classify",
+    "SECRET_MASK", "Agenda", "AgendaCache", "Attempt", "Client", "Outcome", "Sender", "Senders",
+    "classify",
     "headers", "local_instant", "make_client", "mask_url", "new_secret", "occurrence_reminders",
     "parse_retry_after", "reach", "redact", "reminders_between", "render", "retry_delay", "send",
     "subscription_problems",

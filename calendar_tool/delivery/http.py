@@ -23,6 +23,7 @@ from calendar_tool.delivery.retry import (
     classify,
     parse_retry_after,
 )
+from calendar_tool.model import Outbound
 
 
 def headers(message_id: str, body: str, at: datetime, secret: str | None) -> dict[str, str]:
@@ -100,6 +101,21 @@ def _describe(exc: Exception) -> str:
     detail = str(exc).strip()
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
+
+
+class HttpSender:
+    """POSTs a message's body to its URL, with the Standard Webhooks headers (signed when the
+    subscription has a secret), on one pooled client shared by the sending threads."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def send(self, message: Outbound, now: datetime) -> Attempt:
+        return send(self.client, message.url, message.body,
+                    headers(message.id, message.body, now, message.secret), now, message.secret)
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def _aware(at: datetime) -> datetime:

@@ -78,10 +78,8 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 def _offsets(sub: Subscription, o: Occurrence, register: Register) -> tuple[Offset, ...]:
-    if sub.offsets is not None:
-        return sub.offsets
-    own = o.entry.reminders
-    return own if own is not None else register.reminders
+    """The subscription's own offsets, else those in effect for the entry."""
+    return sub.offsets if sub.offsets is not None else register.reminders_for(o.entry)
 
 
 def _candidates(o: Occurrence) -> bool:

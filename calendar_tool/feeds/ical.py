@@ -371,14 +371,7 @@ class EventWriter:
         """The serialised VEVENT block of one occurrence of the register."""
         e = o.entry
         shared = self._of(e)
-        if o.extra_sources:
-            url = _link(o.sources, self.register)
-            url_line = _fold(f"URL:{url}".encode()) if url else None
-            text = wording.entry_text(e, self.register, o.sources)
-            escaped = _escaped(text)
-        else:
-            url, url_line, text, escaped = shared.url, shared.url_line, shared.text, \
-                shared.escaped
+        url, url_line, text, escaped = self._sources(o, shared)
         stamp = revision.changed_at
         if stamp.tzinfo is not UTC or (url and "\n" in url):
             # Not the shapes written below: a stamp in another zone takes a TZID parameter,
@@ -387,13 +380,8 @@ class EventWriter:
         w = o.when
         if w is None:
             raise _standing(o)
-        is_due = shared.is_due
-        if is_due:
-            start = last = w.due
-        else:
-            start, last = w.start, w.end
+        start, last = (w.due, w.due) if shared.is_due else (w.start, w.end)
         state = (o.status or e.status).state
-        tentative = o.tentative
         when = wording.when(o)
         title = _text(wording.event_summary(o, when)).encode()
         oid = _text(o.id).encode()
@@ -420,11 +408,11 @@ class EventWriter:
         ]
         if o.location:
             out.append(_fold(f"LOCATION:{_text(o.location)}".encode()))
-        out.append(_STATUS_LINES[state is _WITHDRAWN, tentative])
+        out.append(_STATUS_LINES[state is _WITHDRAWN, o.tentative])
         if url_line:
             out.append(url_line)
         out.append(b"X-MICROSOFT-CDO-ALLDAYEVENT:TRUE\r\nX-MICROSOFT-CDO-BUSYSTATUS:FREE")
-        if _REMINDS[state] and not tentative:
+        if _REMINDS[state] and not o.tentative:
             alarms = shared.alarms
             if alarms is None:
                 alarms = tuple(map(self._alarm, _days_before(shared.offsets, start)))
@@ -432,6 +420,16 @@ class EventWriter:
                 out += (_VALARM, _fold(before_title + title), trigger)
         out.append(b"END:VEVENT\r\n")
         return b"\r\n".join(out)
+
+    def _sources(self, o: Occurrence, shared: _Shared
+                 ) -> tuple[str | None, bytes | None, wording.EntryText, dict[int, bytes]]:
+        """The link, its URL line and the sources' parts of the description of an occurrence:
+        the entry's, unless a known occurrence of a series cites sources of its own."""
+        if not o.extra_sources:
+            return shared.url, shared.url_line, shared.text, shared.escaped
+        url = _link(o.sources, self.register)
+        text = wording.entry_text(o.entry, self.register, o.sources)
+        return url, _fold(f"URL:{url}".encode()) if url else None, text, _escaped(text)
 
 
 def event_bytes(o: Occurrence, register: Register, revision: Revision) -> bytes:

@@ -38,7 +38,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import signal
 import socket
 import stat
@@ -66,14 +65,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
 
-from calendar_tool import listing, store
+from calendar_tool import listing, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
-from calendar_tool.feeds import INDEX_NAME, feed_specs, next_revisions, selected_feed
+from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
 from calendar_tool.files import Version, version
 from calendar_tool.model import (
     Register,
-    Revision,
 )
 from calendar_tool.register import RegisterFile, RegisterState
 from calendar_tool.timeline import (
@@ -101,8 +99,6 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 # What the page lists as coming: what `list --upcoming 1y` lists.
 UPCOMING = "1y"
 
-# The names `publish` writes (publish._FEED_FILE) and its index; nothing else is served.
-_FEED_NAME = re.compile(r"(all|(area|actor)-[a-z0-9]+(-[a-z0-9]+)*)\.ics")
 _FILTERS = ("area", "actor", "kind", "status")
 _LIST_PARAMS = ("due", "from", "until", "upcoming", "overdue", *_FILTERS, "today")
 
@@ -236,7 +232,7 @@ def _filters(params: QueryParams, register: Register, now: date) -> Query:
                           states=params.getlist("status"), prefix="")
 
 
-def list_query(params: QueryParams, register: Register, now: date) -> tuple[Query, date]:
+def api_query(params: QueryParams, register: Register, now: date) -> tuple[Query, date]:
     """The Query and the day taken as today for parameters named as the options of `list`:
     due, from, until, upcoming, overdue, area, actor, kind, status, today."""
     _check_names(params, _LIST_PARAMS, "/api/obligations")
@@ -265,14 +261,16 @@ def list_query(params: QueryParams, register: Register, now: date) -> tuple[Quer
 class _App:
     """The endpoints, over one register file, one feeds folder and one store."""
 
-    def __init__(self, register: Path | RegisterFile, feeds: Path, db: str | store.Engine,
+    def __init__(self, register: Path | RegisterFile, feeds: Path, db: str | service.Engine,
                  public_url: str | None, clock: Clock) -> None:
         self.register = register if isinstance(register, RegisterFile) \
             else RegisterFile(register)
         self.folder = FeedFolder(feeds)
         self.feeds = feeds
         self._db = db
-        self._engine: store.Engine | None = None if isinstance(db, str) else db
+        self._engine: service.Engine | None = None if isinstance(db, str) else db
+        # The content hashes of the filtered feeds' entries, kept from one request to the next.
+        self._hashes = Hashes()
         self._engine_lock = threading.Lock()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
@@ -283,11 +281,11 @@ class _App:
 
     # helpers
 
-    def engine(self) -> store.Engine:
+    def engine(self) -> service.Engine:
         with self._engine_lock:
             if self._engine is None:
                 assert isinstance(self._db, str)
-                self._engine = store.open_store(self._db)
+                self._engine = service.open_store(self._db)
             return self._engine
 
     def base_url(self, request: Request) -> str:
@@ -352,22 +350,19 @@ class _App:
             query = _filters(request.query_params, register, today(self.clock))
         except UsageError as exc:
             return _text(400, str(exc))
+        assert state.changed_at is not None
+        base = feed_specs(register)[0].info
+        chosen = [(name, request.query_params.getlist(name)) for name in _FILTERS
+                  if name in request.query_params]
+        title, description = wording.feed_selection(base.title, base.description, chosen)
+        info = dataclasses.replace(base, title=title, description=description)
         try:
-            stored = store.load_revisions(self.engine())
+            # Dated by the register file's change time, so that the bytes (and the ETag) stay
+            # the same from one request to the next.
+            data, _ = service.selection(self.engine(), register, state.changed_at, info,
+                                        lambda o: matches(o, query), self.clock, self._hashes)
         except CalendarToolError as exc:
             return _text(503, str(exc))
-        # Entries the store does not know yet, or whose content changed since the last publish,
-        # get the revision the next publish will give them, dated by the register file's mtime
-        # so that the bytes (and the ETag) stay the same from one request to the next.
-        assert state.changed_at is not None
-        revs: dict[str, Revision] = next_revisions(stored, register,
-                                                             state.changed_at)
-        base = feed_specs(register)[0].info
-        chosen = "; ".join(f"{name}: {', '.join(request.query_params.getlist(name))}"
-                           for name in _FILTERS if name in request.query_params)
-        info = dataclasses.replace(base, title=f"{base.title} ({chosen})",
-                                   description=f"{base.description}\n\nSelected: {chosen}.")
-        data, _ = selected_feed(register, revs, info, lambda o: matches(o, query), self.clock)
         return self.folder.respond(request, Representations(data), CALENDAR_TYPE)
 
     def api_obligations(self, request: Request) -> Response:
@@ -376,7 +371,7 @@ class _App:
         except HTTPException as exc:
             return _json_error(exc.status_code, exc.detail)
         try:
-            query, now = list_query(request.query_params, register, today(self.clock))
+            query, now = api_query(request.query_params, register, today(self.clock))
         except UsageError as exc:
             return _json_error(400, str(exc))
         found = select(register, query, now)
@@ -453,7 +448,8 @@ class _App:
 
 
 def _matches_feed(name: str) -> bool:
-    return _FEED_NAME.fullmatch(name) is not None
+    """Whether `name` is one `publish` writes: nothing else is served."""
+    return FEED_FILE.match(name) is not None
 
 
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
@@ -466,7 +462,7 @@ def _json_error(status: int, message: str) -> Response:
                         headers={"x-content-type-options": "nosniff"})
 
 
-def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | store.Engine, clock: Clock,
+def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.Engine, clock: Clock,
              public_url: str | None = None) -> Starlette:
     """The HTTP application.
 

@@ -1,0 +1,135 @@
+"""The `calendar-tool` group: global options, the typed context every command receives, the
+one error handler, and the parsing of values the commands share (dates, instants, choices)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from calendar_tool import heap
+from calendar_tool.clock import Clock, FixedClock, SystemClock
+from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
+from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
+from calendar_tool.model import Kind, Register, State
+from calendar_tool.register import Located, load
+
+if TYPE_CHECKING:  # the store is imported only by the commands that open it
+    from calendar_tool.service import Engine
+
+
+@dataclass
+class Context:
+    """What every command is given: the settings, whether to show tracebacks, and the
+    register and the database, each opened when a command first asks for it."""
+
+    settings: Settings
+    debug: bool = False
+    _engine: Engine | None = field(default=None, repr=False)
+
+    def located(self) -> Located:
+        """The register, reusing the entries the cache kept from an earlier command."""
+        # Millions of objects that outlive the read, and no garbage cycles: see heap.py.
+        with heap.kept():
+            return load(self.settings.register, self.settings.cache)
+
+    def register(self) -> Register:
+        return self.located().register
+
+    def engine(self) -> Engine:
+        """The database, opened (and migrated) once, closed when the command ends."""
+        if self._engine is None:
+            from calendar_tool import service
+
+            self._engine = service.open_store(self.settings.db)
+            click.get_current_context().call_on_close(self._engine.dispose)
+        return self._engine
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _fail(exc: CalendarToolError, debug: bool) -> NoReturn:
+    if isinstance(exc, RegisterInvalid):
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+    click.echo(f"error: {exc}", err=True)
+    if debug:
+        raise exc
+    sys.exit(exc.exit_code)
+
+
+class _Group(click.Group):
+    """Turns the library's errors into one line each and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CalendarToolError as exc:
+            _fail(exc, isinstance(ctx.obj, Context) and ctx.obj.debug)
+
+
+@click.group(cls=_Group)
+@click.option("--register", "register_path", type=click.Path(path_type=Path),
+              envvar=REGISTER_ENV, default=DEFAULT_REGISTER, show_default=True,
+              help=f"The register file (or set {REGISTER_ENV}).")
+@click.option("--db", "db_url", envvar=DB_ENV, default=DEFAULT_DB, show_default=True,
+              metavar="URL", help=f"The database: a SQLite file, or postgresql://user@host/db "
+              f"(or set {DB_ENV}).")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="calendar-tool")
+@click.pass_context
+def main(ctx: click.Context, register_path: Path, db_url: str, debug: bool) -> None:
+    """A register of time-bound commitments, published as calendar feeds and reminders.
+
+    \b
+    Examples:
+      calendar-tool validate --check-sources ../shared/seeds
+      calendar-tool list --due 2005
+      calendar-tool show vienna-victims-2002
+    """
+    # The environment gives what has no option (the public URL); options override the rest.
+    ctx.obj = Context(replace(Settings.from_env(), register=register_path, db=db_url), debug)
+
+
+# --- values the commands share ---------------------------------------------------------------
+
+def day(value: str | None, name: str) -> date | None:
+    """A date given on the command line (`name` is the option, for the message)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{name} {value!r} is not a date such as 2005-06-30") from None
+
+
+def day_clock(value: str | None, name: str) -> Clock:
+    """The system clock, or one standing at 00:00 UTC of the day given."""
+    given = day(value, name)
+    return SystemClock() if given is None else \
+        FixedClock(datetime(given.year, given.month, given.day, tzinfo=UTC))
+
+
+def instant(value: str | None, name: str) -> datetime | None:
+    """An aware instant: 2026-12-01T09:00+01:00, ...Z, or a date (00:00 UTC)."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{name} {value!r} is not a date or a date and time such as "
+                         "2026-12-01T09:00Z") from None
+    if parsed.tzinfo is None:
+        raise UsageError(f"{name} {value!r} has no zone: add Z or an offset such as +01:00")
+    return parsed.astimezone(UTC)
+
+
+def choices(enum: type[Kind] | type[State]) -> click.Choice[str]:
+    return click.Choice([m.value for m in enum])

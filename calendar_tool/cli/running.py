@@ -1,0 +1,126 @@
+"""The long-running commands: `run` (the scheduler, and the server with --serve) and
+`serve` (the server alone). They read the register through one `RegisterFile` each, which
+reads it again when the file changes."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from calendar_tool.cli.base import Context, main, pass_context
+from calendar_tool.clock import SystemClock
+from calendar_tool.errors import UsageError
+from calendar_tool.register import RegisterFile
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("feeds"), show_default=True, help="The folder to publish into.")
+@click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
+              type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
+              "hours (while nothing was running); older ones are recorded as skipped.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds per delivery attempt.")
+@click.option("--horizon", "horizon_years", type=click.IntRange(min=1), metavar="YEARS",
+              help="Expand series this many years past today in the feeds (default: 5).")
+@click.option("--watch", "watch", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              metavar="SECONDS", help="How often to look for a change of the register file "
+              "(0: never).")
+@click.option("--serve", "serve_at", metavar="HOST:PORT", help="Also serve the feeds and the "
+              "page, as `calendar-tool serve` does, e.g. 127.0.0.1:8000.")
+@click.option("--verbose", "-v", is_flag=True, help="Also log planning, unchanged feeds and "
+              "APScheduler's own job messages.")
+@pass_context
+def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
+        horizon_years: int | None, watch: float, serve_at: str | None, verbose: bool) -> None:
+    """Keep the feeds current and send every reminder at its instant, until stopped.
+
+    On start: validate the register, sync it to the database, publish the feeds, send what
+    fell due while nothing was running (within --catch-up), and plan the rest. An edit of the
+    register is picked up while running; an edit with problems is logged and the last good
+    register kept. SIGINT or SIGTERM stop it cleanly. Logs one JSON object per line on
+    stderr. Several `run` processes may share one PostgreSQL: each reminder is sent once.
+
+    \b
+    Examples:
+      calendar-tool run --out feeds --serve 127.0.0.1:8000
+      calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
+    """
+    from calendar_tool import logs, scheduler, service
+    from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+
+    logs.configure(verbose)
+    settings = ctx.settings
+    options = scheduler.Options(
+        out_dir=out_dir, public_url=settings.link_base, catch_up=timedelta(hours=catch_up),
+        policy=service.Policy(timeout=timeout),
+        horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
+        watch=timedelta(seconds=watch) if watch else None)
+    engine = ctx.engine()
+    # One reader of the register file for the scheduler and the server, so that an edit is
+    # read and validated once; its first read takes the entries `validate` or `publish` kept.
+    source = RegisterFile(settings.register, settings.cache)
+    serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if serve_at is not None:
+        serving = _server(ctx, source, out_dir, engine, serve_at)
+    with service.open_senders(timeout) as senders, serving:
+        runner = scheduler.Runner(engine, senders, SystemClock(), source, options)
+        scheduler.run_until_signalled(scheduler.Scheduler(runner))
+
+
+def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, serve_at: str
+            ) -> contextlib.AbstractContextManager[Any]:
+    """`run --serve HOST:PORT`: the server, listening in this process on a thread."""
+    from calendar_tool import logs, web
+
+    host, _, port = serve_at.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
+    app = web.make_app(register=source, feeds=out_dir, db=engine, clock=SystemClock(),
+                       public_url=ctx.settings.public_url)
+    serving = web.BackgroundServer(app, host.strip("[]"), int(port))
+    logs.event("server.listening", url=f"{serving.url}/")
+    return serving
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to listen on (0: any free port).")
+@click.option("--feeds", "feeds_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("feeds"), show_default=True,
+              help="The folder `publish` writes, served under /feeds/.")
+@pass_context
+def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
+    """Serve the feeds over HTTP, with a subscribe page, a JSON API and a health check.
+
+    /feeds/NAME.ics are the published files (ETag, 304, gzip); /feeds/all.ics?area=KEY
+    &kind=KIND is a feed of your own selection; /api/obligations takes the filters of
+    `list`; / lists the feeds with subscribe links, the coming year and what is overdue.
+    The register is re-read when it changes. Subscribe links use CALENDAR_TOOL_PUBLIC_URL
+    when it is set, else the address the page was asked at. Ctrl-C stops it.
+
+    \b
+    Example:
+      calendar-tool serve --port 8000 --feeds feeds/
+    """
+    from calendar_tool import web
+
+    settings = ctx.settings
+    # Its first read takes the entries `validate` or `publish` kept: a large register starts
+    # sooner.
+    source = RegisterFile(settings.register, settings.cache)
+    failure = source.current().failure
+    if failure is not None:  # a register with problems is refused before listening
+        raise failure
+    app = web.make_app(register=source, feeds=feeds_dir, db=settings.db,
+                       clock=SystemClock(), public_url=settings.public_url)
+    sock = web.listen(host, port)
+    click.echo(f"serving {feeds_dir}/ and {settings.register} on {web.http_url(sock)}/ "
+               "(Ctrl-C stops)")
+    web.run(app, sock)

@@ -1,0 +1,254 @@
+"""The reminder commands: `subscribe add|list|remove|test`, `remind` and `deliveries`. They
+open the database (and for sending, the senders) through the service when they run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+
+import click
+
+from calendar_tool.cli.base import Context, choices, instant, main, pass_context
+from calendar_tool.clock import SystemClock
+from calendar_tool.errors import SubscriptionInvalid, UsageError
+from calendar_tool.model import Format, Kind, Offset, Subscription
+from calendar_tool.timeline import parse_span
+
+
+@main.group()
+def subscribe() -> None:
+    """Manage reminder subscriptions: webhooks that get reminders before each deadline.
+
+    \b
+    Examples:
+      calendar-tool subscribe add team --url http://127.0.0.1:9000/hook --area trafficking
+      calendar-tool subscribe list
+      calendar-tool subscribe test team
+      calendar-tool subscribe remove team
+    """
+
+
+def _guess_format(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None  # the subscription check names the bad URL
+    return "slack" if host == "hooks.slack.com" else "json"
+
+
+def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset, ...], time]:
+    """The --offset and --time values; SubscriptionInvalid naming each that is not one."""
+    problems = []
+    parsed = []
+    for text in offsets:
+        try:
+            parsed.append(Offset.parse(text))
+        except ValueError as exc:
+            problems.append(("offset", str(exc)))
+    try:
+        at = time.fromisoformat(time_)
+    except ValueError:
+        problems.append(("time", f"{time_!r} is not a time of day such as 09:00"))
+        at = time(9)
+    if problems:
+        raise SubscriptionInvalid(problems)
+    return tuple(parsed), at
+
+
+@subscribe.command(name="add")
+@click.argument("name")
+@click.option("--url", required=True, help="The webhook URL reminders are POSTed to.")
+@click.option("--format", "fmt", type=click.Choice(["slack", "json"]),
+              help="slack (an incoming webhook) or json (signed per Standard Webhooks); "
+              "default: slack for hooks.slack.com URLs, json otherwise.")
+@click.option("--area", multiple=True, help="Only entries in these areas (repeatable).")
+@click.option("--actor", multiple=True, help="Only entries owed by these actors (repeatable).")
+@click.option("--kind", multiple=True, type=choices(Kind), help="Only these kinds (repeatable).")
+@click.option("--offset", "offsets", multiple=True, metavar="DURATION",
+              help="Remind this long before the day, e.g. P30D (repeatable; default: each "
+              "entry's own, P90D P30D P7D P0D unless the register says otherwise).")
+@click.option("--overdue/--no-overdue", default=True, show_default=True,
+              help="Also send a notice on the day after an open deadline's due day.")
+@click.option("--time", "time_", default="09:00", show_default=True, metavar="HH:MM",
+              help="Time of day reminders are sent, in --zone.")
+@click.option("--zone", default="UTC", show_default=True, help="IANA time zone, e.g. "
+              "Europe/Vienna.")
+@click.option("--if-missing", is_flag=True, help="Do nothing if a subscription of this name "
+              "exists (for scripts that set one up on every start).")
+@pass_context
+def subscribe_add(ctx: Context, name: str, url: str, fmt: str | None,
+                  area: Sequence[str], actor: Sequence[str], kind: Sequence[str],
+                  offsets: Sequence[str], overdue: bool, time_: str, zone: str,
+                  if_missing: bool) -> None:
+    """Add a subscription. A json one gets a signing secret, shown this once only.
+
+    \b
+    Example:
+      calendar-tool subscribe add team --url http://127.0.0.1:9000/hook --area trafficking
+    """
+    from calendar_tool import service
+
+    if if_missing and service.has_subscription(ctx.engine(), name):
+        click.echo(f"{name!r} exists; left as it is")
+        return
+    parsed, at = _offsets_and_time(offsets, time_)
+    sub = Subscription(
+        name=name, url=url, format=Format(fmt or _guess_format(url)),
+        created_at=SystemClock().now(), areas=frozenset(area), actors=frozenset(actor),
+        kinds=frozenset(Kind(k) for k in kind), offsets=parsed or None, overdue=overdue,
+        time_of_day=at, zone=zone)
+    sub = service.add_subscription(ctx.engine(), ctx.register(), sub)
+    click.echo(f"added {name!r} ({sub.format.value}); reminders at {at:%H:%M} {zone}")
+    if sub.secret:
+        click.echo(f"signing secret (shown once, keep it with the receiver): {sub.secret}")
+
+
+@subscribe.command(name="list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@pass_context
+def subscribe_list(ctx: Context, fmt: str) -> None:
+    """List subscriptions; URLs that can carry secrets are masked, secrets never shown.
+
+    \b
+    Example:
+      calendar-tool subscribe list
+    """
+    from calendar_tool import service
+    from calendar_tool.cli import views
+
+    infos = service.subscriptions(ctx.engine())
+    click.echo(views.subscriptions_json(infos) if fmt == "json"
+               else views.subscriptions_table(infos))
+
+
+@subscribe.command(name="remove")
+@click.argument("name")
+@pass_context
+def subscribe_remove(ctx: Context, name: str) -> None:
+    """Remove a subscription and its delivery history.
+
+    \b
+    Example:
+      calendar-tool subscribe remove team
+    """
+    from calendar_tool import service
+
+    service.remove_subscription(ctx.engine(), name)
+    click.echo(f"removed {name!r}")
+
+
+@subscribe.command(name="test")
+@click.argument("name")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds to wait for the receiver.")
+@pass_context
+def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
+    """Send a sample reminder now and print the receiver's answer and the time taken.
+
+    \b
+    Example:
+      calendar-tool subscribe test team
+    """
+    from calendar_tool import service
+
+    sub = service.subscription(ctx.engine(), name).subscription
+    reg = ctx.register()
+    with service.open_senders(timeout) as senders:
+        result = service.send_sample(sub, reg, senders, SystemClock(), ctx.settings.link_base)
+    click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only list what would be sent, and to whom.")
+@click.option("--at", "at", metavar="DATETIME", help="With --dry-run: look from this "
+              "instant, e.g. 2026-12-01T09:00Z (a date means 00:00 UTC).")
+@click.option("--window", default="30d", show_default=True, metavar="SPAN",
+              help="With --dry-run: how far ahead to look (90d, 12w, 6m, 1y).")
+@click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
+              type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
+              "hours; older ones are recorded as skipped.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+              help="Seconds per delivery attempt.")
+@pass_context
+def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: float,
+           timeout: float) -> None:
+    """Send the reminders due now, once each; with --dry-run, list what is coming.
+
+    Without --dry-run this is one pass of what `calendar-tool run` does continuously: claim
+    the reminders due by now in the ledger, send them, and record every attempt. Failed
+    deliveries are retried by later passes on the backoff schedule.
+
+    \b
+    Examples:
+      calendar-tool remind --dry-run --window 90d
+      calendar-tool remind
+    """
+    if at is not None and not dry_run:
+        # Receivers check a signature's timestamp against their own clock.
+        raise UsageError("--at goes with --dry-run: sending always happens now")
+    if dry_run:
+        _dry_run(ctx, instant(at, "--at"), window)
+        return
+    import time
+
+    from calendar_tool import service
+
+    reg, engine = ctx.register(), ctx.engine()
+    with service.open_senders(timeout) as senders:
+        claimed, results = service.remind_now(
+            engine, reg, senders, SystemClock(), ctx.settings.link_base,
+            timedelta(hours=catch_up), service.Policy(timeout=timeout), time.sleep)
+    counts = {state: sum(r.state == state for r in results) for state in ("sent", "pending",
+                                                                          "dead")}
+    click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "
+               f"skipped {claimed.skipped} past the catch-up window; sent {counts['sent']}, "
+               f"to retry {counts['pending']}, dead {counts['dead']}")
+
+
+def _dry_run(ctx: Context, at: datetime | None, window: str) -> None:
+    """`remind --dry-run`: what the subscriptions would be sent from `at` (now when None)."""
+    from calendar_tool import service
+    from calendar_tool.cli import views
+
+    try:
+        span = parse_span(window)
+    except ValueError as exc:
+        raise UsageError(f"--window: {exc}") from None
+    reg, engine = ctx.register(), ctx.engine()
+    start = at or SystemClock().now()
+    subs = [i.subscription for i in service.subscriptions(engine, enabled_only=True)]
+    todo, done = service.dry_run(engine, reg, subs, start, start + span)
+    click.echo(views.plan_table(todo, {s.name: s.zone for s in subs}))
+    if done:
+        click.echo(f"({done} more already in the ledger)")
+
+
+@main.command()
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["pending", "retrying", "sending", "sent", "dead", "skipped"]),
+              help="Only these states (repeatable).")
+@click.option("--subscription", metavar="NAME", help="Only this subscription.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="json includes every attempt.")
+@pass_context
+def deliveries(ctx: Context, statuses: Sequence[str], subscription: str | None,
+               limit: int, fmt: str) -> None:
+    """Show the delivery ledger, newest reminder first: one line per reminder.
+
+    \b
+    Examples:
+      calendar-tool deliveries --status dead
+      calendar-tool deliveries --subscription team --format json
+    """
+    from calendar_tool import service
+    from calendar_tool.cli import views
+
+    engine = ctx.engine()
+    found = service.ledger(engine, SystemClock().now(), statuses, subscription, limit)
+    if fmt == "json":
+        click.echo(views.deliveries_json(found, service.attempts(engine)))
+    else:
+        click.echo(views.deliveries_table(found))

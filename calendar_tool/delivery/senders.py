@@ -1,0 +1,52 @@
+"""Senders behind one small interface: a message taken from the ledger goes out through the
+transport its address names, and comes back as an `Attempt`, never an exception. The service
+sends through `Senders` and knows no transport; a new transport is one module beside `http`
+and a line in `Senders.sender`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from calendar_tool.delivery import http
+from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome
+from calendar_tool.model import Outbound
+
+
+class Sender(Protocol):
+    """One attempt to deliver a message at `now` (the time signatures and Retry-After dates
+    are read against)."""
+
+    def send(self, message: Outbound, now: datetime) -> Attempt: ...
+
+
+class Senders:
+    """Every transport of one process, each bounded by `timeout` seconds an attempt: a
+    context manager that closes their connections at the end."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.timeout = timeout
+        self.http = http.HttpSender(http.make_client(timeout))
+
+    def sender(self, message: Outbound) -> Sender | None:
+        """The transport of the message's address; None for an address no transport takes."""
+        scheme = message.url.partition(":")[0].lower()
+        return self.http if scheme in ("http", "https") else None
+
+    def send(self, message: Outbound, now: datetime) -> Attempt:
+        sender = self.sender(message)
+        if sender is None:
+            return Attempt(Outcome.DEAD, None, 0.0,
+                           f"no way to send to a {message.url.partition(':')[0]!r} address")
+        return sender.send(message, now)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Senders:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,95 @@
+"""Revisions and feeds: each entry's SEQUENCE kept in the store, and the feeds written with
+them, whole (`publish`, `run`) or as one subscriber's selection (`serve`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from calendar_tool import store
+from calendar_tool.clock import Clock
+from calendar_tool.feeds import (
+    EventCache,
+    FeedInfo,
+    Hashes,
+    PublishReport,
+    next_revisions,
+    publish,
+    selected_feed,
+)
+from calendar_tool.model import Occurrence, Register, Revision
+from calendar_tool.register import Edit
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+
+
+class KeptRevisions:
+    """The store's revisions as this process last read or wrote them, for a process that
+    syncs again after every edit (`run`): reading 100,000 rows back each time was a fifth of
+    a reload.
+
+    What invalidates them: a write by another process (several `run` processes may share one
+    PostgreSQL), seen in the store's count of revision writes (`store.revisions_written`)
+    having moved by more than this process's own writes.
+
+    One sync at a time uses them: `Runner.publish` holds its lock around the sync."""
+
+    def __init__(self) -> None:
+        self.written: int | None = None  # the store's count when `revisions` were current
+        self.revisions: dict[str, Revision] = {}
+        self.register: Register | None = None  # the register they were computed for
+        self.hashes = Hashes()  # the entries' content hashes, by entry
+
+
+def sync(engine: store.Engine, register: Register, now: datetime,
+         kept: KeptRevisions | None = None, edit: Edit | None = None) -> dict[str, Revision]:
+    """Bring the entries' snapshots in the store up to date with the register (reading
+    them from `kept` while no one else has written them; and when the register is an `edit`
+    of the one they were computed for, hashing only the entries the edit may have changed)."""
+    if kept is None:
+        old = store.load_revisions(engine)
+        new = next_revisions(old, register, now)
+        store.save_revisions(engine, old, new)
+        return new
+    before = store.revisions_written(engine)
+    current = kept.written == before
+    old = kept.revisions if current else store.load_revisions(engine)
+    only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
+    new = next_revisions(old, register, now, only, kept.hashes)
+    kept.hashes.only(register.entries, unless_within=len(only or ()) * 4)
+    mine = 1 if store.save_revisions(engine, old, new, only) else 0
+    after = store.revisions_written(engine)
+    # Any other count means another process wrote in between: read them again next time.
+    kept.written = after if after == before + mine else None
+    kept.revisions, kept.register = new, register
+    return new
+
+
+def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,
+                  horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None,
+                  kept: KeptRevisions | None = None, edit: Edit | None = None
+                  ) -> PublishReport:
+    """Sync the revisions, then write the feeds with them (reusing the events `cache` holds
+    from the last run and the revisions `kept`, in a process that keeps them; `edit`: how
+    the register differs from the one published before, when the reader knows)."""
+    revs = sync(engine, register, clock.now(), kept, edit)
+    return publish(register, revs, out_dir, clock, horizon_years, cache)
+
+
+def feed_revisions(engine: store.Engine, register: Register, at: datetime,
+                   hashes: Hashes | None = None) -> dict[str, Revision]:
+    """The revisions the next publish gives `register`, without writing them: those in the
+    store, and for an entry the store does not know yet or whose content changed since, the
+    revision the next publish will give it, dated `at` (the register file's change time, so
+    that a selection's bytes stay the same from one request to the next). `hashes`: as kept by
+    a long-running server."""
+    return next_revisions(store.load_revisions(engine), register, at, hashes=hashes)
+
+
+def selection(engine: store.Engine, register: Register, at: datetime, info: FeedInfo,
+              keep: Callable[[Occurrence], bool], clock: Clock,
+              hashes: Hashes | None = None) -> tuple[bytes, int]:
+    """A feed of the occurrences `keep` selects, with the revisions of `feed_revisions`: the
+    same events, byte for byte, as the published feeds carry."""
+    revs: Mapping[str, Revision] = feed_revisions(engine, register, at, hashes)
+    return selected_feed(register, revs, info, keep, clock)

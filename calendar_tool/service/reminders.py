@@ -1,0 +1,112 @@
+"""Reminders owed: what the subscriptions' rules produce in a window (`plan`, `dry_run`), when
+the scheduler must wake (`pending_instants`), and claiming what is due in the ledger
+(`enqueue`), one message per subscription and hour."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from calendar_tool import delivery, store
+from calendar_tool.clock import Clock
+from calendar_tool.delivery import BEGINNING, Agenda, AgendaCache, reach
+from calendar_tool.model import Register, Reminder, Subscription
+
+DEFAULT_CATCH_UP = timedelta(hours=24)
+
+
+def plan(register: Register, subs: Sequence[Subscription], start: datetime, end: datetime,
+         agendas: AgendaCache | None = None) -> list[Reminder]:
+    """The reminders the subscriptions are owed with start <= instant < end. `agendas` keeps
+    the register's expanded occurrences between calls (the scheduler's; see `AgendaCache`)."""
+    return _agenda(register, subs, end, agendas).between(subs, start, end)
+
+
+def _agenda(register: Register, subs: Sequence[Subscription], end: datetime,
+            agendas: AgendaCache | None) -> Agenda:
+    """An agenda reaching far enough for the subscriptions' windows ending at `end`."""
+    if agendas is not None:
+        return agendas.reaching(register, subs, end)
+    return Agenda.expand(register, (end + reach(register, subs)).date())
+
+
+def dry_run(engine: store.Engine, register: Register, subs: Sequence[Subscription],
+            start: datetime, end: datetime) -> tuple[list[Reminder], int]:
+    """What the subscriptions' rules produce in the window, leaving out what the ledger
+    already holds (their count is returned too). A subscription's creation time is ignored
+    here, so that an admin can preview any period."""
+    found = plan(register, [replace(s, created_at=BEGINNING) for s in subs], start, end)
+    done = store.ledger_keys(engine, since=start)
+    todo = [r for r in found if r.key not in done]
+    return todo, len(found) - len(todo)
+
+
+def pending_instants(engine: store.Engine, register: Register, start: datetime, end: datetime,
+                     agendas: AgendaCache | None = None) -> list[datetime]:
+    """The distinct instants in [start, end) at which the enabled subscriptions are owed a
+    reminder the ledger does not hold yet: when the scheduler must wake."""
+    subs = [i.subscription for i in store.subscriptions(engine, enabled_only=True)]
+    if not subs:
+        return []
+    held = store.ledger_keys(engine, since=start)
+    return sorted({r.instant for r in plan(register, subs, start, end, agendas)
+                   if r.key not in held})
+
+
+def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: str,
+            catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None
+            ) -> store.Claimed:
+    """Claim every reminder due by now that the ledger does not hold yet.
+
+    Each subscription is looked at from where it was last looked at (its creation, the first
+    time), and always over the whole catch-up window, so that a reminder an edit of the register
+    placed in the recent past is still sent. Due reminders within the window are queued; older
+    ones are recorded as skipped. `agendas` as for `plan`."""
+    now = clock.now()
+    infos = store.subscriptions(engine, enabled_only=True)
+    if not infos:
+        return store.Claimed(0, 0, 0)
+    subs = {i.subscription.name: i.subscription for i in infos}
+    # What the ledger already holds is left out here, so that a run every minute does not
+    # try to claim the whole catch-up window again; a claim that races another still loses
+    # on the unique key.
+    held = store.ledger_keys(engine, since=min(_looked_from(i, now - catch_up) for i in infos))
+    groups = due_groups(register, infos, held, now, catch_up, agendas)
+
+    def render(rs: Sequence[Reminder]) -> str:
+        return delivery.render(subs[rs[0].subscription].format, rs, register, link_base)
+
+    return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
+
+
+def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:
+    return min(info.checked_until or info.subscription.created_at, late)
+
+
+def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
+               held: Container[tuple[str, str, str]], now: datetime,
+               catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None
+               ) -> list[tuple[Sequence[Reminder], bool]]:
+    """What `enqueue` claims, as `store.claim` takes it: for each subscription in turn, the
+    reminders due by `now` since it was last looked at (and over the whole catch-up window)
+    that `held` leaves out; those older than the window in one group, to record as skipped,
+    the others in one group per hour, to send. Nothing here reads the store."""
+    late = now - catch_up
+    end = now + timedelta(microseconds=1)  # due at `now` counts
+    subs = [i.subscription for i in infos]
+    agenda = _agenda(register, subs, end, agendas)
+    groups: list[tuple[Sequence[Reminder], bool]] = []
+    found = agenda.each((i.subscription, _looked_from(i, late), end) for i in infos)
+    for owed_now in found:
+        owed = [r for r in owed_now if r.key not in held]
+        skipped = [r for r in owed if r.instant < late]
+        if skipped:
+            groups.append((skipped, True))
+        by_hour: dict[datetime, list[Reminder]] = {}
+        for r in owed:
+            if r.instant >= late:
+                by_hour.setdefault(r.instant.replace(minute=0, second=0, microsecond=0),
+                                   []).append(r)
+        groups.extend((rs, False) for _, rs in sorted(by_hour.items()))
+    return groups
