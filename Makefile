@@ -53,5 +53,8 @@ receiver: $(STAMP)  ## Print the webhooks sent to 127.0.0.1:8900 (run it next to
 bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 	$(BIN)/python bench/run.py
 
-clean:  ## Remove the virtual environment and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache calendar-tool.db*
+# Only what `make install` and the tools rebuild: never the database (calendar-tool.db*: the
+# subscriptions, their secrets, the ledger, every feed's SEQUENCE) nor the feeds.
+clean:  ## Remove .venv, node_modules, .pytest_cache, .mypy_cache, .ruff_cache, *.egg-info, __pycache__ (not the database, not feeds/)
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find calendar_tool tests bench -name __pycache__ -prune -exec rm -rf {} +
