@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-# The PostgreSQL half of the suite (README, "PostgreSQL"); .ci/run checks that it answers.
+# The PostgreSQL half of the suite (README, "PostgreSQL for the tests"); scripts/services
+# makes sure it answers before the tests run.
 CALENDAR_TOOL_TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/test
 export CALENDAR_TOOL_TEST_POSTGRES
 
@@ -13,7 +14,7 @@ WEBHOOK_URL ?= http://127.0.0.1:8900/hooks/sample
 # Where `make run` serves the feeds and the page.
 SERVE ?= 127.0.0.1:8000
 
-.PHONY: help install lint test run receiver bench clean
+.PHONY: help install services lint test run receiver bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,11 +32,14 @@ $(NODE_STAMP): package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)  ## Create .venv and install the tool, its test dependencies and ical.js
 
+services: $(STAMP)  ## Check PostgreSQL and Chromium for the tests; start or install them if missing
+	scripts/services
+
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check calendar_tool tests bench
 	$(BIN)/mypy
 
-test: lint $(NODE_STAMP)  ## Lint, then run the whole suite
+test: services lint $(NODE_STAMP)  ## Bring up PostgreSQL and Chromium (`services`), lint, then run the whole suite
 	$(BIN)/pytest -q
 
 run: $(STAMP)  ## Validate, subscribe `sample`, run the scheduler and serve on :8000 (Ctrl-C stops)
@@ -49,5 +53,8 @@ receiver: $(STAMP)  ## Print the webhooks sent to 127.0.0.1:8900 (run it next to
 bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 	$(BIN)/python bench/run.py
 
-clean:  ## Remove the virtual environment and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache calendar-tool.db*
+# Only what `make install` and the tools rebuild: never the database (calendar-tool.db*: the
+# subscriptions, their secrets, the ledger, every feed's SEQUENCE) nor the feeds.
+clean:  ## Remove .venv, node_modules, .pytest_cache, .mypy_cache, .ruff_cache, *.egg-info, __pycache__ (not the database, not feeds/)
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find calendar_tool tests bench -name __pycache__ -prune -exec rm -rf {} +

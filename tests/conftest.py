@@ -2,8 +2,10 @@
 
 Every test that takes `db_url` or `engine` runs twice: on a SQLite file and on the real
 PostgreSQL named by CALENDAR_TOOL_TEST_POSTGRES (`make test` and `.ci/run` set it), each test
-in a schema of its own. Without that variable those tests fail, never skip: a suite that
-silently drops PostgreSQL would pass while proving nothing about it.
+in a schema of its own. Without that variable, or without a server answering there, the session
+stops before any test runs, with one line (and so does one that selects the browser tests when
+Chromium is missing): never a skip, since a suite that silently drops PostgreSQL would pass
+while proving nothing about it, nor a failure per test, whose tracebacks would bury the cause.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import create_engine, text
 from calendar_tool import store
 from calendar_tool.cli import main
 from calendar_tool.model import Register
+from tests import services
 from tests.paths import REGISTER, SAMPLE
 from tests.registers import load_register
 
@@ -76,25 +79,46 @@ def cli_db(db_url: str) -> CLI:
     return _cli(db_url)
 
 
-POSTGRES_ENV = "CALENDAR_TOOL_TEST_POSTGRES"
+@pytest.fixture(scope="session")
+def postgres() -> str:
+    """The URL of the test PostgreSQL (checked before the session's first test)."""
+    return os.environ[services.POSTGRES_ENV]
 
 
-def postgres_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.fail(f"{POSTGRES_ENV} is not set: run the suite with `make test`, which points it "
-                    "at the PostgreSQL on 127.0.0.1:5432 (README, \"PostgreSQL\")")
-    return url
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Where the browser tests find Chromium (checked before the session's first test)."""
+    return services.chromium_path()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any test runs, check once the services the selected tests use (those taking
+    `postgres` or `chromium`, directly or through another fixture), and stop the session with
+    one line per missing service rather than fail each test with its traceback."""
+    if session.config.option.collectonly:
+        return
+    used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    problems = []
+    if "postgres" in used:
+        url = os.environ.get(services.POSTGRES_ENV)
+        problems.append(
+            services.postgres_problem(url) if url else
+            f"{services.POSTGRES_ENV} is not set: run the suite with `make test`, which points "
+            "it at the PostgreSQL on 127.0.0.1:5432 (README, \"PostgreSQL for the tests\")")
+    if "chromium" in used:
+        problems.append(services.chromium_problem(services.chromium_path()))
+    if lines := [line for line in problems if line]:
+        pytest.exit("\n".join(lines), returncode=1)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           postgres: str) -> Iterator[str]:
     """A fresh, empty database URL: a SQLite file, or a new schema on the test PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'calendar-tool.db'}"
         return
-    base = postgres_url()
+    base = postgres
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(store.normalise_url(base))
     with admin.begin() as conn:

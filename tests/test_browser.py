@@ -1,7 +1,8 @@
 """The subscribe page in a real browser: Debian's Chromium, headless, driven by Playwright,
 against the real server on 127.0.0.1. One browser for the module; each test a fresh context.
 
-Chromium missing is a failure, not a skip: `.ci/run` installs it (`apt-get install chromium`).
+Chromium missing stops the session before it starts, with one line (tests/conftest.py), never a
+skip: `make test` installs Debian's (scripts/services); CALENDAR_TOOL_TEST_CHROMIUM names another.
 """
 
 from __future__ import annotations
@@ -22,20 +23,17 @@ from tests.conftest import CLI
 from tests.paths import SAMPLE
 from tests.registers import load_register
 
-CHROMIUM = Path("/usr/bin/chromium")
 TODAY = "2025-06-01"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 PUBLIC = "https://calendar.example.org"
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.is_file(), \
-        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
+def browser(chromium: Path) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=str(chromium), headless=True)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="module")
