@@ -28,10 +28,10 @@ def _register(tmp_path: Path, *entries: str) -> Path:
 
 def _poison(kept: Path, text: str, title: str, code: str | None = None) -> None:
     """Rewrite the kept entry for `text` with another title: only reuse can show it."""
-    entries = read(kept)
-    entry, dates = entries[text]
-    entries[text] = (replace(entry, title=title), dates)
-    kept.write_bytes(pickle.dumps({"stamp": code or stamp(), "parts": 1}) + pickle.dumps(entries))
+    entries, dates = read(kept)
+    entries[text] = replace(entries[text], title=title)
+    kept.write_bytes(pickle.dumps({"stamp": code or stamp(), "parts": 1})
+                     + pickle.dumps((entries, dates)))
 
 
 def test_kept_entries_are_reused_for_the_same_text_only(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_kept_entries_are_reused_for_the_same_text_only(tmp_path: Path) -> None:
     assert [e.title for e in load_cached(path, folder).register.entries] == \
         ["Title of a", "Title of b"]
     kept = cache_file(folder, path)
-    assert set(read(kept)) == {a, b}
+    assert set(read(kept)[0]) == {a, b}
 
     _poison(kept, a, "kept title")
     assert [e.title for e in load_cached(path, folder).register.entries] == \
@@ -51,7 +51,7 @@ def test_kept_entries_are_reused_for_the_same_text_only(tmp_path: Path) -> None:
     path.write_text(HEADER + edited + b)
     assert [e.title for e in load_cached(path, folder).register.entries] == \
         ["Title of a, edited", "Title of b"]
-    assert set(read(kept)) == {edited, b}
+    assert set(read(kept)[0]) == {edited, b}
 
 
 def test_a_file_from_other_code_or_a_broken_one_is_ignored(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_a_file_from_other_code_or_a_broken_one_is_ignored(tmp_path: Path) -> No
 
     kept.write_bytes(b"\x80\x05 not a pickle")
     assert load_cached(path, folder).register.entries[0].title == "Title of a"
-    assert set(read(kept)) == {a}  # written again, whole
+    assert set(read(kept)[0]) == {a}  # written again, whole
 
 
 def test_a_large_cache_is_pickled_in_halves_by_two_processes(
@@ -78,9 +78,9 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
     kept = cache_file(folder, path)
     with kept.open("rb") as f:
         assert pickle.load(f) == {"stamp": stamp(), "parts": 2}
-        assert list(pickle.load(f)) == texts[:3]
-        assert list(pickle.load(f)) == texts[3:]
-    assert [e.id for e, _ in read(kept).values()] == [f"e{i}" for i in range(6)]
+        assert list(pickle.load(f)[0]) == texts[:3]
+        assert list(pickle.load(f)[0]) == texts[3:]
+    assert [e.id for e in read(kept)[0].values()] == [f"e{i}" for i in range(6)]
 
     kept.unlink()
     parent, dumps = os.getpid(), pickle.dumps
@@ -92,7 +92,7 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
 
     monkeypatch.setattr(entry_cache.pickle, "dumps", failing_elsewhere)
     load_cached(path, folder)
-    assert [e.id for e, _ in read(kept).values()] == [f"e{i}" for i in range(6)]
+    assert [e.id for e in read(kept)[0].values()] == [f"e{i}" for i in range(6)]
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_commands_keep_the_entries_they_read(cli: CLI, tmp_path: Path) -> None:
     path = _register(tmp_path, entry("a", "2005"), entry("b", "2006"))
     result = cli("validate", register=path)
     assert result.exit_code == 0, result.output
-    assert set(read(entry_cache.cache_file(folder, path))) == \
+    assert set(read(entry_cache.cache_file(folder, path))[0]) == \
         {entry("a", "2005"), entry("b", "2006")}
 
 
@@ -138,7 +138,7 @@ def test_a_few_edits_leave_the_file_and_more_rewrite_it(tmp_path: Path) -> None:
     edited = [t.replace("Title of", "Edited title of") for t in texts[:4]]
     path.write_text(HEADER + "".join(edited + texts[4:]))
     assert load_cached(path, folder).register.entries[3].title == "Edited title of e3"
-    assert set(read(kept)) == {*edited, *texts[4:]}
+    assert set(read(kept)[0]) == {*edited, *texts[4:]}
 
 
 def test_kept_dates_come_back_with_the_entries_and_follow_a_moved_anchor(tmp_path: Path
@@ -148,10 +148,10 @@ def test_kept_dates_come_back_with_the_entries_and_follow_a_moved_anchor(tmp_pat
     report = entry("r", "{from: s#3, offset: -P1M}")
     path, folder = _register(tmp_path, series, report), tmp_path / "cache"
     load_cached(path, folder)
-    kept = read(cache_file(folder, path))
+    _, kept = read(cache_file(folder, path))
     # What resolving found is kept with the entries: the next command does not redo it.
-    series_dates, _ = kept[series][1]
-    _, (_, resolved) = kept[report][1]
+    series_dates, _ = kept[series]
+    _, (_, resolved) = kept[report]
     assert sorted(series_dates) == [1, 2, 3]
     assert resolved.value.iso() == "2003-04-08"
 

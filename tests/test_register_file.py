@@ -104,8 +104,7 @@ def test_the_first_read_reuses_the_entries_it_is_given(tmp_path: Path) -> None:
     kept = parse_located(HEADER + a + b).reusable()
     # Another title for the text of `a` in the entry cache: only reuse can show it.
     folder = tmp_path / "cache"
-    write(cache_file(folder, path), {a: (replace(kept[a], title="kept title"), (None, None)),
-                                     b: (kept[b], (None, None))})
+    write(cache_file(folder, path), {a: replace(kept[a], title="kept title"), b: kept[b]})
     source = RegisterFile(path, folder)
     assert [e.title for e in source.current().register.entries] == ["kept title", "Title of b"]
 

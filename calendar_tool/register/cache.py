@@ -3,11 +3,12 @@ one-shot commands then compose and check again only the entries an edit touched.
 
 One file per register path in the cache folder (`CALENDAR_TOOL_CACHE`, by default
 `~/.cache/calendar-tool`; `off` turns it off), holding pickles one after the other: a head
-{stamp, parts}, then `parts` of {entry text: (Entry, its dates)}, which together are the
-register's. An entry's dates are what resolving derived from it alone (`timeline.EntryDates`:
-a series' numbered dates, a relative date with the anchor date it came from); each is checked
-against what it came from when it is used, so a moved anchor is never missed, and reading
-100,000 entries does not resolve their dates again.
+{stamp, parts}, then `parts` of ({entry text: Entry}, {entry text: its dates}), which together
+are the register's. An entry's dates are what resolving derived from it alone
+(`timeline.EntryDates`: a series' numbered dates, a relative date with the anchor date it came
+from), kept for the entries that have any; each is checked against what it came from when it
+is used, so a moved anchor is never missed, and reading 100,000 entries does not resolve their
+dates again.
 
 What invalidates a cached entry:
 - its text: an entry is reused only for the byte-identical text, and an entry is a function of
@@ -39,8 +40,8 @@ from calendar_tool.timeline import EntryDates
 _CODE = ("model.py", "wording.py", "timeline.py", "register/compose.py", "register/walk.py",
          "register/checks.py", "register/read.py")
 
-# An entry and what resolving derived from it (`EntryDates.of`), as pickled.
-Kept = tuple[Entry, Any]
+# Entries by their text, and what resolving derived from those that have any (`EntryDates.of`).
+Kept = tuple[dict[str, Entry], dict[str, Any]]
 
 
 @cache
@@ -58,28 +59,33 @@ def cache_file(folder: Path, register: Path) -> Path:
     return folder / f"entries-{key}.pickle"
 
 
-def read(path: Path) -> dict[str, Kept]:
-    """The entries kept in `path` by their text; empty when there is nothing usable."""
-    entries: dict[str, Kept] = {}
+def read(path: Path) -> Kept:
+    """The entries kept in `path` by their text, and their dates; empty when there is
+    nothing usable."""
+    entries: dict[str, Entry] = {}
+    derived: dict[str, Any] = {}
     try:
         with path.open("rb") as f:
             head = pickle.load(f)
             if not isinstance(head, dict) or head.get("stamp") != stamp():
-                return {}
+                return {}, {}
             for _ in range(int(head["parts"])):
-                entries.update(pickle.load(f))
+                part_entries, part_derived = pickle.load(f)
+                entries.update(part_entries)
+                derived.update(part_derived)
     except Exception:  # a broken cache (truncated, another version) is a cold cache
-        return {}
-    return entries
+        return {}, {}
+    return entries, derived
 
 
-def seeded(kept: dict[str, Kept]) -> tuple[dict[str, Entry], EntryDates]:
+def seeded(kept: Kept) -> tuple[dict[str, Entry], EntryDates]:
     """The kept entries by their text, and their dates ready for the resolver."""
+    entries, derived = kept
     dates = EntryDates()
-    entries = {}
-    for text, (entry, derived) in kept.items():
-        entries[text] = entry
-        dates.take(entry, derived)
+    for text, found in derived.items():
+        entry = entries.get(text)
+        if entry is not None:
+            dates.take(entry, found)
     return entries, dates
 
 
@@ -87,29 +93,43 @@ def kept(register: Path, folder: Path | None) -> tuple[dict[str, Entry], EntryDa
     """The entries kept for the register at `register` by their text (none without a
     folder), with their dates: for a reader of its own to reuse, such as `run`'s
     `RegisterFile`."""
-    return seeded({} if folder is None else read(cache_file(folder, register)))
+    return seeded(({}, {}) if folder is None else read(cache_file(folder, register)))
 
 
 # Entries from which the file is pickled in two halves, one by a forked process.
 _APART_FROM = 10_000
 
 
-def write(path: Path, entries: dict[str, Kept], apart: bool = False) -> None:
+def write(path: Path, entries: dict[str, Entry], dates: EntryDates | None = None,
+          apart: bool = False) -> None:
     """Keep `entries` (a register's, by text: only these, so the file does not grow with
-    every edit). With `apart` (a process without threads: see `forked`), many entries are
-    pickled half here and half in a forked process at the same time: pickling 100,000
-    entries took a second."""
+    every edit), with what `dates` holds for them. With `apart` (a process without threads:
+    see `forked`), many entries are pickled half here and half in a forked process at the
+    same time: pickling 100,000 entries took a second."""
     if apart and forked.available() and len(entries) >= _APART_FROM:
         items = list(entries.items())
         first, second = dict(items[:len(items) // 2]), dict(items[len(items) // 2:])
-        other = forked.Forked(lambda: _pickled(second))
-        parts = [_pickled(first), other.result() or _pickled(second)]
+        other = forked.Forked(lambda: _pickled(_part(second, dates)))
+        parts = [_pickled(_part(first, dates)), other.result() or
+                 _pickled(_part(second, dates))]
     else:
-        parts = [_pickled(entries)]
+        parts = [_pickled(_part(entries, dates))]
     head = _pickled({"stamp": stamp(), "parts": len(parts)})
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_file(path, [head, *parts])
+
+
+def _part(entries: dict[str, Entry], dates: EntryDates | None) -> Kept:
+    """Entries and the dates of those that have any, as one part of the file pickles them."""
+    if dates is None:
+        return entries, {}
+    derived = {}
+    for text, entry in entries.items():
+        kept = dates.of(entry)
+        if kept != (None, None):
+            derived[text] = kept
+    return entries, derived
 
 
 def _pickled(value: object) -> bytes:
@@ -137,5 +157,5 @@ def load(register: Path, folder: Path | None) -> Located:
     fresh = sum(1 for text in entries if text not in known)
     unused = len(known) - (len(entries) - fresh)
     if max(fresh, unused) > len(entries) // _STALE_PART:
-        write(path, {t: (e, dates.of(e)) for t, e in entries.items()}, apart=True)
+        write(path, entries, dates, apart=True)
     return located
