@@ -44,7 +44,7 @@ test: services lint $(NODE_STAMP)  ## Bring up PostgreSQL and Chromium (`service
 
 run: $(STAMP)  ## Validate, subscribe `sample`, run the scheduler and serve on :8000 (Ctrl-C stops)
 	$(BIN)/calendar-tool validate
-	$(BIN)/calendar-tool subscribe add sample --url '$(WEBHOOK_URL)' --if-missing
+	$(BIN)/calendar-tool subscribe add sample --url '$(WEBHOOK_URL)' --estimated --if-missing
 	$(BIN)/calendar-tool run --out feeds --serve $(SERVE)
 
 receiver: $(STAMP)  ## Print the webhooks sent to 127.0.0.1:8900 (run it next to `make run`)

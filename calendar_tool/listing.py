@@ -14,6 +14,7 @@ from typing import Any
 
 from calendar_tool import wording
 from calendar_tool.model import Entry, Occurrence, Register
+from calendar_tool.timeline import ReviewItem
 
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
@@ -114,6 +115,42 @@ def to_csv(occurrences: Sequence[Occurrence]) -> str:
         writer.writerow([o.id, o.entry.kind.value, *(r[c] for c in TABLE_COLUMNS),
                          o.when.due.isoformat() if o.when else "", o.state.state.value,
                          "yes" if o.tentative else "no"])
+    return buf.getvalue()
+
+
+REVIEW_COLUMNS = ("date", "title", "why", "source")
+_REVIEW_CAPS = {REVIEW_COLUMNS.index("title"): 60, REVIEW_COLUMNS.index("why"): 50}
+
+
+def review_table(items: Sequence[ReviewItem]) -> str:
+    """The keepers' review as aligned columns and a count: date, title, why, source."""
+    rows = []
+    for item in items:
+        r = row(item.occurrence)
+        rows.append([r["date"], r["title"], wording.review_reason(item.reason), r["source"]])
+    if not rows:
+        return "nothing to review"
+    count = len(rows)
+    return (grid(REVIEW_COLUMNS, rows, "", _REVIEW_CAPS)
+            + f"\n{count} item{'s' if count != 1 else ''} to review")
+
+
+def review_json(items: Sequence[ReviewItem], register: Register) -> str:
+    """The review as `list --format json` objects, each with `reason` (estimated,
+    rests-on-estimate, long-past) and `why` (the reason in words). Stable, as `list`'s."""
+    return json.dumps([{**occurrence_json(i.occurrence, register), "reason": i.reason,
+                        "why": wording.review_reason(i.reason)} for i in items],
+                      indent=2, ensure_ascii=False)
+
+
+def review_csv(items: Sequence[ReviewItem]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "kind", "date", "title", "reason", "due", "source"])
+    for item in items:
+        o, r = item.occurrence, row(item.occurrence)
+        writer.writerow([o.id, o.entry.kind.value, r["date"], r["title"], item.reason,
+                         o.when.due.isoformat() if o.when else "", r["source"]])
     return buf.getvalue()
 
 

@@ -53,8 +53,9 @@ class State(StrEnum):
 
     @property
     def reminds(self) -> bool:
-        """Whether reminders are still sent for an entry in this state."""
-        return self not in (State.MET, State.WITHDRAWN)
+        """Whether reminders are still sent for an entry in this state: not once it is met,
+        withdrawn, or superseded by another commitment."""
+        return self not in (State.MET, State.WITHDRAWN, State.SUPERSEDED)
 
 
 def last_day(year: int, month: int) -> date:
@@ -322,6 +323,9 @@ class Series:
     until: DatedValue | None = None
     count: int | None = None
     known: tuple[KnownOccurrence, ...] = ()
+    # Whether estimated occurrences take the month their dated occurrences give (the
+    # default), or only the rule's precision (`estimate: rule`).
+    month_from_evidence: bool = True
 
     @property
     def last_number(self) -> int | None:
@@ -442,6 +446,12 @@ class Revision:
 OVERDUE = "overdue"
 """The offset label of the overdue notice, sent on the day after the due day."""
 
+CHANGED = "changed"
+"""The offset label of the notice that a date reminded before was confirmed or moved."""
+
+REVIEW = "review"
+"""The offset label of an item of the keepers' weekly review."""
+
 DEFAULT_TIME = time(9, 0)
 
 
@@ -456,6 +466,9 @@ class Notice(StrEnum):
     REMINDER = "obligation.reminder"  # before the day
     DUE = "obligation.due"  # on the day (P0D)
     OVERDUE = "obligation.overdue"  # the day after, still open
+    CONFIRMED = "obligation.confirmed"  # an estimated date the register now gives
+    CHANGED = "obligation.changed"  # a date reminded before has moved
+    REVIEW = "obligation.review"  # for the register's keepers: something to confirm or record
 
 
 @dataclass(frozen=True)
@@ -480,6 +493,10 @@ class Subscription:
     zone: str = "UTC"
     enabled: bool = True
     secret: str | None = field(default=None, repr=False)
+    # Reminders for estimated dates too (worded as expected, not due).
+    estimated: bool = False
+    # The keepers' weekly review digest instead of reminders.
+    review: bool = False
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:
@@ -500,18 +517,33 @@ class Subscription:
 
 @dataclass(frozen=True)
 class Reminder:
-    """One reminder owed: the ledger's key is (subscription, occurrence id, offset)."""
+    """One reminder owed: the ledger's key is (subscription, occurrence id, offset, the day it
+    was counted from), so that a date the register confirms or moves is reminded again from
+    the new day, and nothing is sent twice for the same day and offset."""
 
     subscription: str
     occurrence: Occurrence
-    offset: str  # "P30D", "P0D" or OVERDUE
+    offset: str  # "P30D", "P0D", OVERDUE, CHANGED or REVIEW
     notice: Notice
     instant: datetime  # aware, UTC
     days_left: int  # from the local day it is sent to the occurrence's day; negative if overdue
+    # What the notice says besides the occurrence: the date reminded before (a changed or
+    # confirmed date), or why the keepers should look at it (a review).
+    detail: str | None = None
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.subscription, self.occurrence.id, self.offset)
+    def counted_from(self) -> str:
+        """The day the reminder counts from, as the ledger keeps it ("" when undated)."""
+        day = self.occurrence.key_date
+        return "" if day is None else day.isoformat()
+
+    @property
+    def estimated(self) -> bool:
+        return self.occurrence.tentative
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.subscription, self.occurrence.id, self.offset, self.counted_from)
 
 
 @dataclass(frozen=True)

@@ -57,13 +57,14 @@ from sqlalchemy import Engine as Engine  # re-exported: the service types engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.schema import CreateTable
 from sqlmodel import Field, SQLModel
 
 from calendar_tool.config import DEFAULT_DB
 from calendar_tool.errors import StoreFailed, UnknownSubscription
 from calendar_tool.model import Format, Kind, Offset, Outbound, Reminder, Revision, Subscription
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _T = TypeVar("_T")
 
@@ -121,6 +122,8 @@ class SubscriptionRow(SQLModel, table=True):
     checked_until: datetime | None = _when(default=None)
     # Pacing: no message to this subscription before this instant.
     next_send_at: datetime | None = _when(default=None)
+    estimated: bool = False  # reminders for estimated dates too
+    review: bool = False  # the keepers' weekly review instead of reminders
 
 
 class EntrySnapshot(SQLModel, table=True):
@@ -163,13 +166,17 @@ class MessageRow(SQLModel, table=True):
 class DeliveryRow(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (UniqueConstraint("subscription_id", "occurrence_id", "offset",
-                                       name="uq_delivery_key"),
+                                       "counted_from", name="uq_delivery_key"),
                       Index("ix_delivery_remind_at", "remind_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE")
     occurrence_id: str
     offset: str
+    # The day the reminder was counted from ("" in rows older than schema version 3, and for
+    # an undated occurrence): a date the register confirms or moves is reminded again.
+    counted_from: str = ""
+    estimated: bool = False  # whether that day was an estimate
     notice: str
     remind_at: datetime = _when()
     message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", index=True)
@@ -268,9 +275,42 @@ def _index_the_queue(conn: Connection) -> None:
     next(i for i in MESSAGES.indexes if i.name == "ix_message_due").create(conn, checkfirst=True)
 
 
+def _count_from_a_day(conn: Connection) -> None:
+    """Version 3: subscriptions may take estimated dates and the keepers' review; the ledger
+    keeps the day each reminder was counted from (and whether it was an estimate), and its
+    unique key takes that day, so that a confirmed or moved date is reminded again and never
+    twice for the same day. Rows already in the ledger keep "" (see `ledger_keys`).
+
+    PostgreSQL changes the constraint in place; SQLite cannot change a table's unique key,
+    so the ledger's rows are copied into a table made with the new key, in this transaction."""
+    conn.execute(text("ALTER TABLE subscription ADD COLUMN estimated BOOLEAN NOT NULL "
+                      "DEFAULT false"))
+    conn.execute(text("ALTER TABLE subscription ADD COLUMN review BOOLEAN NOT NULL "
+                      "DEFAULT false"))
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN counted_from VARCHAR NOT NULL "
+                          "DEFAULT ''"))
+        conn.execute(text("ALTER TABLE delivery ADD COLUMN estimated BOOLEAN NOT NULL "
+                          "DEFAULT false"))
+        conn.execute(text("ALTER TABLE delivery DROP CONSTRAINT uq_delivery_key"))
+        conn.execute(text('ALTER TABLE delivery ADD CONSTRAINT uq_delivery_key UNIQUE '
+                          '(subscription_id, occurrence_id, "offset", counted_from)'))
+        return
+    kept = "id, subscription_id, occurrence_id, \"offset\", notice, remind_at, message_id"
+    ddl = str(CreateTable(DELIVERIES).compile(conn))
+    conn.execute(text(ddl.replace("CREATE TABLE delivery ", "CREATE TABLE delivery_v3 ", 1)))
+    conn.execute(text(f"INSERT INTO delivery_v3 ({kept}, counted_from, estimated) "
+                      f"SELECT {kept}, '', 0 FROM delivery"))
+    conn.execute(text("DROP TABLE delivery"))
+    conn.execute(text("ALTER TABLE delivery_v3 RENAME TO delivery"))
+    for index in DELIVERIES.indexes:
+        index.create(conn)
+
+
 # Each schema change adds one step here and bumps SCHEMA_VERSION; a step alters tables in
 # place (add a column with a default, copy data), so upgrading never loses rows.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _index_the_queue}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _index_the_queue,
+                                                       3: _count_from_a_day}
 
 
 def migrate(engine: Engine) -> None:
@@ -331,7 +371,7 @@ def _to_row(sub: Subscription) -> dict[str, Any]:
         "offsets": None if sub.offsets is None else json.dumps([str(o) for o in sub.offsets]),
         "overdue": sub.overdue, "time_of_day": sub.time_of_day.strftime("%H:%M"),
         "zone": sub.zone, "secret": sub.secret, "enabled": sub.enabled,
-        "created_at": sub.created_at,
+        "created_at": sub.created_at, "estimated": sub.estimated, "review": sub.review,
     }
 
 
@@ -343,7 +383,7 @@ def _from_row(row: Any) -> Subscription:
         areas=frozenset(json.loads(row.areas)), actors=frozenset(json.loads(row.actors)),
         kinds=frozenset(Kind(k) for k in json.loads(row.kinds)), offsets=offsets,
         overdue=row.overdue, time_of_day=time.fromisoformat(row.time_of_day), zone=row.zone,
-        enabled=row.enabled, secret=row.secret,
+        enabled=row.enabled, secret=row.secret, estimated=row.estimated, review=row.review,
     )
 
 
@@ -482,8 +522,9 @@ def _claim_deliveries(conn: Connection) -> Any:
     a list of rows, SQLAlchemy sends them as multi-row INSERTs (insertmanyvalues), a few
     statements for any number of reminders."""
     return _insert(conn, DELIVERIES).on_conflict_do_nothing(
-        index_elements=["subscription_id", "occurrence_id", "offset"]
-    ).returning(DELIVERIES.c.message_id, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
+        index_elements=["subscription_id", "occurrence_id", "offset", "counted_from"]
+    ).returning(DELIVERIES.c.message_id, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset,
+                DELIVERIES.c.counted_from)
 
 
 _CLAIMED = update(MESSAGES).where(MESSAGES.c.id == bindparam("b_id")).values(
@@ -519,10 +560,10 @@ def claim(engine: Engine, groups: Sequence[tuple[Sequence[Reminder], bool]],
             _check(conn, checked)
             return Claimed(0, 0, 0)
         conn.execute(MESSAGES.insert(), rows)
-        won: dict[str, set[tuple[str, str]]] = {}
+        won: dict[str, set[tuple[str, str, str]]] = {}
         # Only the rows this statement inserts come back: the reminders won.
         for g in conn.execute(_claim_deliveries(conn), deliveries):
-            won.setdefault(g.message_id, set()).add((g.occurrence_id, g.offset))
+            won.setdefault(g.message_id, set()).add((g.occurrence_id, g.offset, g.counted_from))
         claimed = _settle(conn, planned, won, render)
         _check(conn, checked)
     return claimed
@@ -552,12 +593,14 @@ def _planned(groups: Sequence[tuple[Sequence[Reminder], bool]], ids: Mapping[str
                      "next_attempt_at": min(r.instant for r in group)})
         deliveries.extend(
             {"subscription_id": sub_id, "occurrence_id": r.occurrence.id,
-             "offset": r.offset, "notice": r.notice.value, "remind_at": r.instant,
+             "offset": r.offset, "counted_from": r.counted_from, "estimated": r.estimated,
+             "notice": r.notice.value, "remind_at": r.instant,
              "message_id": message_id} for r in group)
     return planned, rows, deliveries
 
 
-def _settle(conn: Connection, planned: Sequence[_Planned], won: Mapping[str, set[tuple[str, str]]],
+def _settle(conn: Connection, planned: Sequence[_Planned],
+            won: Mapping[str, set[tuple[str, str, str]]],
             render: Callable[[Sequence[Reminder]], str]) -> Claimed:
     """Each planned message as its reminders won make it: whole, rendered again for the few
     it won, or deleted when it won none."""
@@ -569,7 +612,7 @@ def _settle(conn: Connection, planned: Sequence[_Planned], won: Mapping[str, set
         if not keys:
             lost.append(message_id)
             continue
-        got = [r for r in group if (r.occurrence.id, r.offset) in keys] \
+        got = [r for r in group if (r.occurrence.id, r.offset, r.counted_from) in keys] \
             if len(keys) < len(group) else group
         if got is not group:
             partial.append({"b_id": message_id, "b_body": "" if skip else render(got),
@@ -812,15 +855,44 @@ def next_sendable(engine: Engine, now: datetime) -> datetime | None:
     return best
 
 
-def ledger_keys(engine: Engine, since: datetime | None = None) -> set[tuple[str, str, str]]:
-    """The (subscription, occurrence, offset) the ledger holds, of reminders due at or after
-    `since` when it is given."""
-    query = (select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset)
+def ledger_keys(engine: Engine, since: datetime | None = None
+                ) -> set[tuple[str, str, str, str]]:
+    """The (subscription, occurrence, offset, day counted from) the ledger holds, of reminders
+    due at or after `since` when it is given, and every item of the keepers' reviews (each is
+    sent once, whenever it was). A row from before schema version 3 has "" for the day: it
+    holds the reminder whatever day it counts from (`Reminder.key`)."""
+    query = (select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.offset,
+                    DELIVERIES.c.counted_from)
              .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id))
     if since is not None:
-        query = query.where(DELIVERIES.c.remind_at >= since)
+        query = query.where((DELIVERIES.c.remind_at >= since)
+                            | (DELIVERIES.c.notice == "obligation.review"))
     with _tx(engine) as conn:
-        return {(r.name, r.occurrence_id, r.offset) for r in conn.execute(query)}
+        return {(r.name, r.occurrence_id, r.offset, r.counted_from)
+                for r in conn.execute(query)}
+
+
+# The notices that tell a subscriber of a date.
+_REMINDING = ("obligation.reminder", "obligation.due", "obligation.confirmed",
+              "obligation.changed")
+
+
+def reminded(engine: Engine, since: datetime) -> dict[tuple[str, str], set[tuple[str, bool]]]:
+    """For each (subscription, occurrence) reminded since `since` (a reminder, a due notice or
+    a notice of a changed date, sent or about to be), the days they counted from, each with
+    whether it was an estimate: what a change of that occurrence's date is told against."""
+    query = (select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.counted_from,
+                    DELIVERIES.c.estimated)
+             .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id)
+             .join(MESSAGES, MESSAGES.c.id == DELIVERIES.c.message_id)
+             .where(DELIVERIES.c.remind_at >= since,
+                    DELIVERIES.c.notice.in_(_REMINDING),
+                    MESSAGES.c.status.in_(("pending", "sent"))))
+    out: dict[tuple[str, str], set[tuple[str, bool]]] = {}
+    with _tx(engine) as conn:
+        for r in conn.execute(query):
+            out.setdefault((r.name, r.occurrence_id), set()).add((r.counted_from, r.estimated))
+    return out
 
 
 # --- reading the ledger ----------------------------------------------------------------------

@@ -118,9 +118,53 @@ def _dates_after(rule: str, anchor: date) -> Iterator[date]:
 
 @dataclass(frozen=True)
 class SeriesDate:
+    """One numbered occurrence of a series: its date, the known occurrence that gives it (None
+    for an estimate), and for an estimate what it was estimated from: the occurrence the rule
+    counted from (a known one, or the series' start) and the known occurrence whose month it
+    takes, if any."""
+
     number: int
     value: DatedValue
     known: KnownOccurrence | None
+    counted_from: tuple[int, DatedValue, bool] | None = None  # number, date, whether known
+    month_of: KnownOccurrence | None = None
+
+    def derivation(self, series: Series) -> str:
+        """How its date was found: as written, or how it was estimated."""
+        if self.counted_from is None:
+            return wording.AS_WRITTEN
+        return wording.estimated(series.rule, self.counted_from, self.month_of)
+
+
+def _dated_months(series: Series) -> list[KnownOccurrence]:
+    """The known occurrences that give a month, by number: the evidence an estimate's month
+    comes from."""
+    if not series.month_from_evidence or series.start.precision is not Precision.YEAR:
+        return []
+    return [k for k in sorted(series.known, key=lambda k: k.number)
+            if k.date.precision is not Precision.YEAR and not k.date.within]
+
+
+def _month_of(months: list[KnownOccurrence], number: int) -> KnownOccurrence | None:
+    """The known occurrence whose month an estimate takes: the one month they all agree on,
+    else the latest before the estimate (the earliest after it, for an estimate before them
+    all)."""
+    if not months:
+        return None
+    if len({k.date.start.month for k in months}) == 1:
+        return months[-1] if months[-1].number < number else months[0]
+    before = [k for k in months if k.number < number]
+    return before[-1] if before else months[0]
+
+
+def _estimate(template: DatedValue, to: date, month: KnownOccurrence | None) -> DatedValue:
+    """An estimated occurrence starting in the year or on the day the rule gives, in the
+    evidence's month when there is one: as precise as the evidence, and no more (never a day
+    no text gives)."""
+    value = _moved(template, to)
+    if month is None or value.precision is not Precision.YEAR or value.is_range:
+        return value
+    return DatedValue.month(value.start.year, month.date.start.month)
 
 
 def series_dates(series: Series, until: date | None = None,
@@ -129,9 +173,12 @@ def series_dates(series: Series, until: date | None = None,
 
     The series' own end (`until`, `count`) always applies; `up_to_number` stops after that
     occurrence. An occurrence listed as known replaces the rule's date, and the estimates after
-    it count from it: a congress moved by a year moves the ones after it.
+    it count from it: a congress moved by a year moves the ones after it. An estimate of a
+    series whose start gives only the year takes the month its known occurrences give
+    (`_month_of`), unless the series says `estimate: rule`.
     """
     known = {k.number: k for k in series.known}
+    months = _dated_months(series)
     last = series.last_number
     if up_to_number is not None:
         last = up_to_number if last is None else min(last, up_to_number)
@@ -139,24 +186,27 @@ def series_dates(series: Series, until: date | None = None,
     number = series.first
     template = series.start
     dates = _dates_after(series.rule, series.start.start)
+    counted = (series.first, series.start, False)
     while last is None or number <= last:
         k = known.get(number)
+        month = None if k is not None else _month_of(months, number)
         if k is not None:
             value = k.date
             # Re-anchor the rule on the known occurrence, at the series' precision.
             anchor = _moved(template, k.date.start).start
             dates = _dates_after(series.rule, anchor)
+            counted = (number, k.date, True)
         elif number == series.first:
-            value = template
+            value = _estimate(template, template.start, month)
         else:
             nxt = next(dates, None)
             if nxt is None:
                 return
-            value = _moved(template, nxt)
+            value = _estimate(template, nxt, month)
         if (end is not None and value.start > end and k is None) or \
                 (until is not None and value.start > until):
             return
-        yield SeriesDate(number, value, k)
+        yield SeriesDate(number, value, k, None if k else counted, month)
         number += 1
 
 
@@ -281,9 +331,7 @@ class Resolver:
             sd = self.occurrence(target, number)
             if sd is None:
                 raise ResolveError(f"{target.id!r} ends before occurrence #{number}")
-            return Resolved(sd.value, sd.known is None,
-                            wording.AS_WRITTEN if sd.known
-                            else wording.estimated_from(target.series.rule))
+            return Resolved(sd.value, sd.known is None, sd.derivation(target.series))
         if target.relative is not None:
             return self._memo.get(target.id) or self._relative(target, seen)
         if target.date is not None:
@@ -357,7 +405,7 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
             k = sd.known
             yield Occurrence(
                 entry=entry, number=sd.number, when=sd.value, tentative=k is None,
-                derivation=wording.AS_WRITTEN if k else wording.estimated_from(entry.series.rule),
+                derivation=sd.derivation(entry.series),
                 location=(k.location if k else None) or entry.location,
                 note=k.note if k else None,
                 status=k.status if k else None,
@@ -465,9 +513,7 @@ def matches(o: Occurrence, q: Query) -> bool:
         return False
     if o.when is None:
         return not q.dated
-    if q.overdue_on is not None and not (
-        e.kind.is_due and o.state.state is State.OPEN and o.when.due < q.overdue_on
-    ):
+    if q.overdue_on is not None and not overdue(o, q.overdue_on):
         return False
     w = o.when
     if e.kind.is_due:
@@ -477,6 +523,13 @@ def matches(o: Occurrence, q: Query) -> bool:
         return not _apart(w, q)
     # "a session in 2000" is not known to fall on 12 April: it matches only periods holding it.
     return _inside(w.start, w.end, q)
+
+
+def overdue(o: Occurrence, today: date) -> bool:
+    """Whether an occurrence is overdue on `today`: an open deadline, target, report or period
+    whose firm due day has passed. An estimate is never overdue: nobody decided that day."""
+    return (o.when is not None and o.entry.kind.is_due and not o.tentative
+            and o.state.state is State.OPEN and o.when.due < today)
 
 
 def _inside(first: date, last: date, q: Query) -> bool:
@@ -506,6 +559,53 @@ def _outside(resolved: Resolved | None, q: Query) -> bool:
 def _apart(w: DatedValue, q: Query) -> bool:
     """Whether no day of `w` is in the query's period."""
     return (q.start is not None and w.end < q.start) or (q.end is not None and w.start > q.end)
+
+
+# --- what the register's keepers should look at ----------------------------------------------
+
+ESTIMATED = "estimated"
+RESTS_ON_ESTIMATE = "rests-on-estimate"
+LONG_PAST = "long-past"
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """Something the register should confirm or record, and why (one of the reasons above)."""
+
+    occurrence: Occurrence
+    reason: str
+
+
+def review(register: Register, today: date, within: relativedelta) -> list[ReviewItem]:
+    """What the register should confirm or record, nearest `today` first: estimated
+    occurrences (of a series, or dated from an estimate) falling within `within` of today,
+    to confirm (or to record, once past); and open deadlines and targets due more than
+    `within` ago, which the register never said were met or missed."""
+    start, end = today - within, today + within
+    resolver = resolver_for(register)
+    found: list[tuple[int, tuple[int, date, str, int], ReviewItem]] = []
+    for entry in register.entries:
+        for o in entry_occurrences(entry, resolver, end):
+            reason = _review_reason(o, start, end)
+            if reason is not None:
+                day = o.key_date or today
+                found.append((abs((day - today).days), sort_key(o), ReviewItem(o, reason)))
+    found.sort(key=lambda item: item[:2])
+    return [item for _, _, item in found]
+
+
+def _review_reason(o: Occurrence, start: date, end: date) -> str | None:
+    w = o.when
+    if w is None or o.state.state is not State.OPEN:
+        return None
+    if o.tentative:
+        first, last = (w.due, w.due) if o.entry.kind.is_due else (w.start, w.end)
+        if last < start or first > end:
+            return None
+        return ESTIMATED if o.number is not None else RESTS_ON_ESTIMATE
+    if o.entry.kind.is_due and w.due < start:
+        return LONG_PAST
+    return None
 
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
@@ -22,6 +23,8 @@ from calendar_tool.model import (
     DatedValue,
     Entry,
     Kind,
+    KnownOccurrence,
+    Notice,
     Occurrence,
     Offset,
     Precision,
@@ -114,9 +117,38 @@ def relative(rel: Relative) -> str:
     return f"{rel.offset} from the {side} of {rel.ref}"
 
 
-def estimated_from(rule: str) -> str:
-    """The derivation of an occurrence the series' rule estimates."""
-    return f"estimated from the rule {rule}"
+_RHYTHMS = {"YEARLY": ("annual", "years"), "MONTHLY": ("monthly", "months"),
+            "WEEKLY": ("weekly", "weeks"), "DAILY": ("daily", "days")}
+_PLAIN_RULE = re.compile(r"^FREQ=(YEARLY|MONTHLY|WEEKLY|DAILY)(?:;INTERVAL=([0-9]+))?$")
+
+
+def rhythm(rule: str) -> str:
+    """A recurrence rule as a person says it: "annual", "every 5 years"."""
+    m = _PLAIN_RULE.match(rule)
+    if m is None:
+        return f"by the rule {rule}"
+    word, unit = _RHYTHMS[m.group(1)]
+    n = int(m.group(2) or 1)
+    return word if n == 1 else f"every {n} {unit}"
+
+
+def _on(w: DatedValue) -> str:
+    return f"on {date_text(w)}" if w.precision is Precision.DAY and not w.within \
+        else f"in {date_text(w)}"
+
+
+def estimated(rule: str, counted: tuple[int, DatedValue, bool],
+              month_of: KnownOccurrence | None) -> str:
+    """How an occurrence of a series was estimated: "estimated: annual from no. 10, which
+    met in May 2001". `counted`: the number and date the rule counted from, and whether that
+    is a known occurrence (else the series' start); `month_of`: the known occurrence whose
+    month the estimate takes, when there is one."""
+    number, value, known = counted
+    how = f"estimated: {rhythm(rule)} from no. {number}"
+    how += f", which met {_on(value)}" if known else f", the series' start ({date_text(value)})"
+    if month_of is not None and not (known and month_of.number == number):
+        how += f"; the month of no. {month_of.number} ({date_text(month_of.date)})"
+    return how
 
 
 def counted_from(rel: Relative, anchor: DatedValue, tentative: bool, anchor_how: str) -> str:
@@ -201,14 +233,36 @@ def _days_say_it_all(w: DatedValue | None, is_due: bool) -> bool:
     return not (is_due and w.is_range)
 
 
+def unplaced(o: Occurrence) -> bool:
+    """Whether the occurrence takes place over days no text gives: an event or session known
+    only to the month or year (or to a span of days it falls in). A calendar shows it as a
+    marker on the first day of that period, never as a banner over it."""
+    w = o.when
+    return w is not None and not o.entry.kind.is_due and \
+        (w.within or w.precision is not Precision.DAY)
+
+
+def _unplaced_when(o: Occurrence) -> str:
+    """"expected in May 2027, dates to be confirmed" (an estimate), "May 2001, dates not
+    given" (the text gives the month only)."""
+    assert o.when is not None
+    if o.tentative:
+        return f"expected {_on(o.when)}, dates to be confirmed"
+    return f"{date_text(o.when)}, dates not given"
+
+
 def event_summary(o: Occurrence, when_text: str | None = None) -> str:
     """A feed event's title: the heading, the date when the day alone would say more than the
     text, whether it is estimated, and any state other than open. (`when_text`: `when(o)`,
     when the caller has it already.)"""
     text = heading(o)
-    if not _days_say_it_all(o.when, o.entry.kind.is_due):
+    if unplaced(o):
+        text += f" – {_unplaced_when(o)}"
+    elif not _days_say_it_all(o.when, o.entry.kind.is_due):
         text += f" – {when(o) if when_text is None else when_text}"
-    if o.tentative:
+        if o.tentative:
+            text += " (estimated)"
+    elif o.tentative:
         text += " (estimated)"
     state = o.state.state
     if state is not State.OPEN:
@@ -258,7 +312,12 @@ def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = 
     else:
         before, after = ("Due " if e.kind.is_due else "Takes place "), ""
     text = when(o) if when_text is None else when_text
-    opening = f"{before}{text}{after}{' (estimated)' if o.tentative else ''}.\n"
+    if unplaced(o):
+        opening = (f"{_unplaced_when(o)[:1].upper()}{_unplaced_when(o)[1:]}"
+                   f"{' (estimated)' if o.tentative else ''}: shown on the first day of the "
+                   "period.\n")
+    else:
+        opening = f"{before}{text}{after}{' (estimated)' if o.tentative else ''}.\n"
     state = o.state
     if state.state is not State.OPEN:
         opening += f"Status: {status(state)}\n"
@@ -325,11 +384,41 @@ def days_left(n: int) -> str:
     return f"{-n} day{'s' if n != -1 else ''} overdue"
 
 
+_REVIEW_REASONS = {
+    "estimated": "estimated: confirm the date, or record it once the session has met",
+    "rests-on-estimate": "dated from an estimate: confirm the date it counts from",
+    "long-past": "past its due day with no status: record whether it was met or missed",
+}
+
+
+def review_reason(reason: str) -> str:
+    """Why the keepers should look at an item of the review (`timeline.review`)."""
+    return _REVIEW_REASONS.get(reason, reason)
+
+
 def lead(r: Reminder) -> str:
     """"Due in 30 days", "Starts today", "1 day overdue": what is owed reads as due, what
-    takes place (an event, a session) as starting."""
+    takes place (an event, a session) as starting; an estimate reads as expected, never due;
+    a confirmed or changed date and an item of the keepers' review say so."""
+    if r.notice is Notice.REVIEW:
+        return f"To review ({review_reason(r.detail or '')})"
+    if r.notice is Notice.CONFIRMED:
+        return "Date confirmed"
+    if r.notice is Notice.CHANGED:
+        return "Date changed"
+    o = r.occurrence
+    if o.tentative and o.when is not None:
+        return f"Expected {_on(o.when)}; estimated, dates not yet confirmed"
     n = r.days_left
     if n < 0:
         return days_left(n)
-    verb = "Due" if r.occurrence.entry.kind.is_due else "Starts"
+    verb = "Due" if o.entry.kind.is_due else "Starts"
     return f"{verb} {days_left(n)}"
+
+
+def change_detail(r: Reminder) -> str | None:
+    """What a notice of a confirmed or changed date adds: the day reminders counted from."""
+    if r.notice not in (Notice.CONFIRMED, Notice.CHANGED) or not r.detail:
+        return None
+    return f"Reminders so far counted from {day(date.fromisoformat(r.detail))}; now from " \
+           f"{day(r.occurrence.key_date)}." if r.occurrence.key_date else None

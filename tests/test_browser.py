@@ -76,7 +76,8 @@ def test_filters_hide_what_is_not_selected_without_reloading(page: Page, url: st
     that area and actor, dims the other marks of the timeline, and records the choice in
     the address; the page is not loaded again."""
     page.goto(f"{url}/")
-    assert _visible_ids(page, "upcoming") == ["commission-sessions#34", "commission-sessions#35"]
+    # The session of 2025 is expected in May, the month the tenth met: past on 1 June.
+    assert _visible_ids(page, "upcoming") == ["commission-sessions#35"]
     assert len(_visible_ids(page, "overdue")) == 5
     page.evaluate("window.loadedOnce = true")
 

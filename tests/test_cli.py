@@ -71,13 +71,13 @@ def test_list_due_2005_table(cli: CLI) -> None:
     result = cli("list", "--due", "2005")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "DATE              TITLE                                                         ACTOR"
+        "DATE                  TITLE                                                         ACTOR"
         "          AREA         SOURCE",
-        "2005 (estimated)  Commission on Crime Prevention and Criminal Justice, annual…  "
-        "commission     governance   A/RES/46/152 annex, 25",
-        "2005 (estimated)  United Nations Congress on crime prevention (no. 11)          "
+        "2005 (estimated)      United Nations Congress on crime prevention (no. 11)          "
         "member-states  governance   A/RES/46/152 annex, 30(a)",
-        "by end of 2005    Significant decrease in trafficking in persons [missed]       "
+        "May 2005 (estimated)  Commission on Crime Prevention and Criminal Justice, annual…  "
+        "commission     governance   A/RES/46/152 annex, 25",
+        "by end of 2005        Significant decrease in trafficking in persons [missed]       "
         "member-states  trafficking  A/RES/55/59 para. 14",
         "3 occurrences",
     ]

@@ -240,6 +240,8 @@ def _expected(cli: CLI, register: Path, name: str) -> list[dict[str, Any]]:
             continue  # a standing obligation: listed, but no calendar day
         d = o["date"]
         first, last = (d["due"], d["due"]) if o["kind"] in DUE_KINDS else (d["start"], d["end"])
+        if o["kind"] not in DUE_KINDS and (d["precision"] != "day" or d["within"]):
+            last = first  # days no text gives: a marker on the period's first day, no banner
         status = "CANCELLED" if o["status"]["state"] == "withdrawn" else \
             "TENTATIVE" if o["tentative"] else "CONFIRMED"
         out.append({"uid": f"{o['id']}@calendar-tool", "start": first,

@@ -257,7 +257,7 @@ def test_due_groups_puts_skipped_reminders_apart_and_the_others_in_one_group_an_
                  created_at=utc(2027, 1, 1))
     infos = [store.SubscriptionInfo(team, None, utc(2027, 6, 29, 8)),
              store.SubscriptionInfo(vienna, None, now - timedelta(minutes=1))]
-    held = {("team", "later", "P0D")}
+    held = {("team", "later", "P0D", "2027-06-30")}
     groups = service.due_groups(reg, infos, held, now)
     assert [(skip, rows(g)) for g, skip in groups] == [
         (True, [(utc(2027, 6, 29, 9), "team", "old", "P0D", 0)]),

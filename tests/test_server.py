@@ -410,8 +410,9 @@ def test_home_page_lists_feeds_upcoming_and_overdue(site: Site, cli: CLI) -> Non
         assert re.findall(r'data-id="([^"]+)"', html) == [o["id"] for o in listed]
         dates = re.findall(r'<span class="when">([^<]+)</span>', html)
         assert dates == [o["when"] + (" (estimated)" if o["tentative"] else "") for o in listed]
+    # The session of 2025 is expected in May, the month the tenth met: past on 1 June.
     assert re.findall(r'data-id="([^"]+)"', _section(r.text, "upcoming")) == \
-        ["commission-sessions#34", "commission-sessions#35"]
+        ["commission-sessions#35"]
 
 
 def test_home_page_timeline_draws_each_area_feed(site: Site) -> None:

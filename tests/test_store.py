@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from psycopg.sql import Literal
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Connection, event, inspect, text
 
 from calendar_tool import service, store
 from calendar_tool.delivery.reminders import reminders_between
@@ -204,7 +204,8 @@ def test_a_reminder_is_claimed_once(engine: store.Engine) -> None:
     store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
     assert _claim(engine, ["team"], T0) == store.Claimed(1, 2, 0)
     assert _claim(engine, ["team"], T0) == store.Claimed(0, 0, 0)
-    assert store.ledger_keys(engine) == {("team", "a", "P0D"), ("team", "b", "P0D")}
+    assert store.ledger_keys(engine) == {("team", "a", "P0D", "2027-06-30"),
+                                         ("team", "b", "P0D", "2027-06-30")}
     assert {i.subscription.name: i.checked_until for i in store.subscriptions(engine)} == {
         "team": T0}
 
@@ -321,11 +322,72 @@ def test_take_walks_the_queue_in_the_order_of_its_partial_index(engine: store.En
         assert "TEMP B-TREE" not in plan, plan
 
 
+# The ledger as schema version 2 made it: no day counted from, a key without it.
+_DELIVERY_V2 = """CREATE TABLE delivery_v2 (
+    id INTEGER NOT NULL PRIMARY KEY, subscription_id INTEGER NOT NULL
+        REFERENCES subscription (id) ON DELETE CASCADE,
+    occurrence_id VARCHAR NOT NULL, "offset" VARCHAR NOT NULL, notice VARCHAR NOT NULL,
+    remind_at DATETIME NOT NULL, message_id VARCHAR NOT NULL
+        REFERENCES message (id) ON DELETE CASCADE,
+    CONSTRAINT uq_delivery_key UNIQUE (subscription_id, occurrence_id, "offset"))"""
+
+
+def _as_version_2(conn: Connection) -> None:
+    """Take a database of this version back to what schema version 2 was, rows kept."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE delivery DROP CONSTRAINT uq_delivery_key"))
+        conn.execute(text("ALTER TABLE delivery DROP COLUMN counted_from"))
+        conn.execute(text("ALTER TABLE delivery DROP COLUMN estimated"))
+        conn.execute(text('ALTER TABLE delivery ADD CONSTRAINT uq_delivery_key UNIQUE '
+                          '(subscription_id, occurrence_id, "offset")'))
+    else:  # SQLite cannot drop a column a unique key names: the table is made again
+        kept = 'id, subscription_id, occurrence_id, "offset", notice, remind_at, message_id'
+        conn.execute(text(_DELIVERY_V2))
+        conn.execute(text(f"INSERT INTO delivery_v2 ({kept}) SELECT {kept} FROM delivery"))
+        conn.execute(text("DROP TABLE delivery"))
+        conn.execute(text("ALTER TABLE delivery_v2 RENAME TO delivery"))
+        conn.execute(text("CREATE INDEX ix_delivery_remind_at ON delivery (remind_at)"))
+    conn.execute(text("ALTER TABLE subscription DROP COLUMN estimated"))
+    conn.execute(text("ALTER TABLE subscription DROP COLUMN review"))
+    conn.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
+
+
+def test_version_2_keeps_its_ledger_and_counts_from_a_day(engine: store.Engine,
+                                                          db_url: str) -> None:
+    """Migration 3: the ledger's rows stay (their day counted from unknown, ""), a row of
+    version 2 still holds its reminder whatever day it counts from, and a reminder counted from
+    another day can be claimed beside it; subscriptions take estimates and reviews."""
+    store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
+    _claim(engine, ["team"], T0)
+    with engine.begin() as conn:
+        _as_version_2(conn)
+    upgraded = store.open_store(db_url)
+    try:
+        assert store.schema_version(upgraded) == store.SCHEMA_VERSION == 3
+        assert store.ledger_keys(upgraded) == {("team", "a", "P0D", ""), ("team", "b", "P0D", "")}
+        [info] = store.subscriptions(upgraded)
+        assert (info.subscription.estimated, info.subscription.review) == (False, False)
+        # The day b counts from moves a week; a's stays.
+        reg = register_of(entry("a", "2027-06-30"), entry("b", "2027-07-07"))
+        team = store.subscription(upgraded, "team").subscription
+        owed = service.plan(reg, [team], T0 - timedelta(hours=1), T0 + timedelta(days=8))
+        keys = store.ledger_keys(upgraded)
+        assert [(r.occurrence.id, r.counted_from, service.held(keys, r)) for r in owed] == [
+            ("a", "2027-06-30", True), ("b", "2027-07-07", True)]
+        moved = [r for r in owed if r.occurrence.id == "b"]
+        assert store.claim(upgraded, [(moved, False)], lambda rs: "moved", T0, {}) == \
+            store.Claimed(1, 1, 0)
+        assert ("team", "b", "P0D", "2027-07-07") in store.ledger_keys(upgraded)
+    finally:
+        upgraded.dispose()
+
+
 def test_version_1_gets_the_queue_index_in_place(engine: store.Engine, db_url: str) -> None:
     """Migration 2 swaps (status, next_attempt_at) for the partial index; rows stay."""
     store.add_subscription(engine, _sub(offsets=(Offset(),), overdue=False))
     _claim(engine, ["team"], T0)
     with engine.begin() as conn:  # the schema as version 1 left it
+        _as_version_2(conn)
         conn.execute(text("DROP INDEX ix_message_due"))
         conn.execute(text("CREATE INDEX ix_message_ready ON message (status, next_attempt_at)"))
         conn.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))

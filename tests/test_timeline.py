@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -35,12 +36,53 @@ def _series(rule: str, start: str, **known: str) -> Series:
 
 
 def test_known_occurrence_moves_the_estimates_after_it() -> None:
-    """A congress postponed a year (2020 to 2021) moves the next estimate to 2026, not 2025."""
+    """A congress postponed a year (2020 to 2021) moves the next estimate to 2026, not 2025;
+    the estimates take the month the known congress met in, never its days."""
     s = _series("FREQ=YEARLY;INTERVAL=5", "1955", n14="2021-03-07..2021-03-12")
+    got = [(d.number, wording.date_text(d.value), d.known is not None)
+           for d in series_dates(s, until=date(2031, 12, 31))][12:]
+    assert got == [(13, "March 2015", False), (14, "7–12 March 2021", True),
+                   (15, "March 2026", False), (16, "March 2031", False)]
+
+
+def test_a_series_can_keep_its_estimates_to_the_rule() -> None:
+    """`estimate: rule`: the estimates keep the precision of the series' start (the year)."""
+    s = replace(_series("FREQ=YEARLY;INTERVAL=5", "1955", n14="2021-03-07..2021-03-12"),
+                month_from_evidence=False)
     got = [(d.number, wording.date_text(d.value), d.known is not None)
            for d in series_dates(s, until=date(2031, 12, 31))][12:]
     assert got == [(13, "2015", False), (14, "7–12 March 2021", True), (15, "2026", False),
                    (16, "2031", False)]
+
+
+@pytest.mark.parametrize(("known", "expected"), [
+    # One dated occurrence gives its month to every estimate, before and after it.
+    ({"n3": "1996-04"}, ["April 1994", "April 1995", "April 1996", "April 1997"]),
+    # Dated occurrences that disagree: the latest before an estimate gives its month (the
+    # earliest one, to the estimates before them all).
+    ({"n2": "1995-04-10..1995-04-20", "n3": "1996-09"},
+     ["April 1994", "10–20 April 1995", "September 1996", "September 1997"]),
+    # Only years known: the estimates stay years; no day is ever invented.
+    ({"n2": "1995"}, ["1994", "1995", "1996", "1997"]),
+])
+def test_estimates_are_as_precise_as_the_evidence(known: dict[str, str],
+                                                   expected: list[str]) -> None:
+    """An estimate takes the month its series' dated occurrences give, and no more."""
+    s = _series("FREQ=YEARLY", "1994", **known)
+    assert [wording.date_text(d.value) for d in series_dates(s, until=date(1997, 12, 31))] == \
+        expected
+
+
+def test_show_says_how_an_estimate_was_made(sample: Register) -> None:
+    """The derivation of an estimate names the rhythm, what it counts from, and the month."""
+    found = {o.id: o for o in occurrences(sample, date(2006, 12, 31))}
+    assert found["commission-sessions#11"].derivation == \
+        "estimated: annual from no. 10, which met on 8–17 May 2001"
+    assert found["commission-sessions#2"].derivation == \
+        "estimated: annual from no. 1, the series' start (1992); the month of no. 10 " \
+        "(8–17 May 2001)"
+    assert found["congresses#11"].derivation == \
+        "estimated: every 5 years from no. 1, the series' start (1955)"
 
 
 def test_series_end_by_until_and_count() -> None:
@@ -160,11 +202,12 @@ def test_parse_span() -> None:
 
 
 def test_upcoming_window_takes_overlapping_estimates(real: Register) -> None:
-    """A rolling year from 22 November 2026 lists the sessions estimated for 2026 and 2027."""
+    """A rolling year from 22 November 2026 lists the sessions whose estimated period overlaps
+    it: the General Assembly's of 2026 and 2027 and the Commission's expected in May 2027 (its
+    session expected in May 2026 is past)."""
     q = Query(start=TODAY, end=date(2027, 11, 22), overlap=True)
     assert [o.id for o in select(real, q, TODAY)] == [
-        "commission-sessions#35", "general-assembly-sessions#81", "commission-sessions#36",
-        "general-assembly-sessions#82"]
+        "general-assembly-sessions#81", "general-assembly-sessions#82", "commission-sessions#36"]
 
 
 @pytest.mark.parametrize("rule", [

@@ -11,10 +11,11 @@ import click
 from calendar_tool import listing
 from calendar_tool.cli.base import Context, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
-from calendar_tool.errors import RegisterInvalid, UnknownEntry
+from calendar_tool.errors import RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
 from calendar_tool.register import check_quotes, quote_count, read_sources
-from calendar_tool.timeline import find, list_query, select
+from calendar_tool.timeline import find, list_query, parse_span, select
+from calendar_tool.timeline import review as timeline_review
 
 
 @main.command()
@@ -105,3 +106,38 @@ def show(ctx: Context, entry_id: str, today_: str | None) -> None:
         raise UnknownEntry(f"no entry or occurrence {entry_id!r} in the register; "
                            "`calendar-tool list` shows the ids")
     click.echo(listing.show(reg, found))
+
+
+@main.command()
+@click.option("--within", default="180d", show_default=True, metavar="SPAN",
+              help="How far around today to look for estimated dates, and how long past its "
+              "due day an open deadline is long past (90d, 12w, 6m, 1y).")
+@click.option("--today", "today_", metavar="DATE", help="Take this day as today.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="json is stable for scripts.")
+@pass_context
+def review(ctx: Context, within: str, today_: str | None, fmt: str) -> None:
+    """What the register should confirm or record, nearest first.
+
+    Estimated dates within --within of today (a session the rules expect: confirm it, or
+    record it once it has met), entries dated from an estimate, and open deadlines and
+    targets more than --within past their due day with no status recorded.
+
+    \b
+    Examples:
+      calendar-tool review
+      calendar-tool review --today 2026-12-02 --within 1y --format json
+    """
+    now = day(today_, "--today") or today(SystemClock())
+    try:
+        span = parse_span(within)
+    except ValueError as exc:
+        raise UsageError(f"--within: {exc}") from None
+    reg = ctx.register()
+    items = timeline_review(reg, now, span)
+    render: dict[str, Callable[[], str]] = {
+        "table": lambda: listing.review_table(items),
+        "json": lambda: listing.review_json(items, reg),
+        "csv": lambda: listing.review_csv(items).rstrip("\n"),
+    }
+    click.echo(render[fmt]())

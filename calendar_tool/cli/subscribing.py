@@ -74,13 +74,17 @@ def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset,
               help="Time of day reminders are sent, in --zone.")
 @click.option("--zone", default="UTC", show_default=True, help="IANA time zone, e.g. "
               "Europe/Vienna.")
+@click.option("--estimated", is_flag=True, help="Also remind of estimated dates (a session "
+              "the rules expect in May 2027), worded as expected, not due.")
+@click.option("--review", is_flag=True, help="The keepers' weekly review digest (what the "
+              "register should confirm or record) instead of reminders.")
 @click.option("--if-missing", is_flag=True, help="Do nothing if a subscription of this name "
               "exists (for scripts that set one up on every start).")
 @pass_context
 def subscribe_add(ctx: Context, name: str, url: str, fmt: str | None,
                   area: Sequence[str], actor: Sequence[str], kind: Sequence[str],
                   offsets: Sequence[str], overdue: bool, time_: str, zone: str,
-                  if_missing: bool) -> None:
+                  estimated: bool, review: bool, if_missing: bool) -> None:
     """Add a subscription. A json one gets a signing secret, shown this once only.
 
     \b
@@ -89,6 +93,9 @@ def subscribe_add(ctx: Context, name: str, url: str, fmt: str | None,
     """
     from calendar_tool import service
 
+    if estimated and review:
+        raise UsageError("--estimated goes with reminders; a --review subscription gets the "
+                         "keepers' review, which lists estimated dates anyway")
     if if_missing and service.has_subscription(ctx.engine(), name):
         click.echo(f"{name!r} exists; left as it is")
         return
@@ -97,9 +104,11 @@ def subscribe_add(ctx: Context, name: str, url: str, fmt: str | None,
         name=name, url=url, format=Format(fmt or _guess_format(url)),
         created_at=SystemClock().now(), areas=frozenset(area), actors=frozenset(actor),
         kinds=frozenset(Kind(k) for k in kind), offsets=parsed or None, overdue=overdue,
-        time_of_day=at, zone=zone)
+        time_of_day=at, zone=zone, estimated=estimated, review=review)
     sub = service.add_subscription(ctx.engine(), ctx.register(), sub)
-    click.echo(f"added {name!r} ({sub.format.value}); reminders at {at:%H:%M} {zone}")
+    what = "the weekly review, Mondays" if review else \
+        "reminders" + (", estimated dates too," if estimated else "")
+    click.echo(f"added {name!r} ({sub.format.value}); {what} at {at:%H:%M} {zone}")
     if sub.secret:
         click.echo(f"signing secret (shown once, keep it with the receiver): {sub.secret}")
 

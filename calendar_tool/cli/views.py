@@ -37,8 +37,10 @@ def _filters(sub: Subscription) -> str:
 
 
 def _offsets(sub: Subscription) -> str:
+    if sub.review:
+        return "weekly review"
     own = "entry's own" if sub.offsets is None else ",".join(str(o) for o in sub.offsets)
-    return own + (",overdue" if sub.overdue else "")
+    return own + (",overdue" if sub.overdue else "") + (",estimated" if sub.estimated else "")
 
 
 def subscription_json(info: SubscriptionInfo) -> dict[str, Any]:
@@ -51,6 +53,7 @@ def subscription_json(info: SubscriptionInfo) -> dict[str, Any]:
         "overdue": sub.overdue, "time": sub.time_of_day.strftime("%H:%M"), "zone": sub.zone,
         "signed": sub.secret is not None, "enabled": sub.enabled,
         "disabled_reason": info.disabled_reason, "created_at": _iso(sub.created_at),
+        "estimated": sub.estimated, "review": sub.review,
     }
 
 
@@ -77,7 +80,7 @@ def plan_table(reminders: Sequence[Reminder], zones: dict[str, str]) -> str:
         zone = zones.get(r.subscription, "UTC")
         local = r.instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
         rows.append([_utc(r.instant), f"{local} {zone}", r.subscription, r.notice.value,
-                     r.offset, r.occurrence.id, wording.when(r.occurrence)])
+                     r.offset, r.occurrence.id, wording.listed_date(r.occurrence)])
     return grid(("at (utc)", "local", "subscription", "type", "offset", "occurrence", "date"),
                 rows, "nothing would be sent")
 

@@ -8,22 +8,31 @@ saving change; a time of day that does not exist on that day (inside the spring-
 is read with the offset in force before the change, which moves it forward by the gap, and one
 that exists twice (the autumn fold) is the earlier of the two.
 
-No reminder is computed for an estimated (tentative) date, for an entry that is met or
-withdrawn, or for an instant before the subscription existed: a register full of 2002 and 2005
-deadlines owes a new subscription nothing.
+No reminder is computed for an entry that is met, withdrawn or superseded, or for an instant
+before the subscription existed: a register full of 2002 and 2005 deadlines owes a new
+subscription nothing. An estimated (tentative) date reminds only the subscriptions that asked
+for estimates (`Subscription.estimated`), counted from the first day of its period (an event)
+or its due day (a deadline), and is never overdue.
+
+The keepers' review (`review_reminders`): a subscription with `review` gets, once a week
+(Mondays, at its time of day), the items of `timeline.review` it has not been sent yet.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dateutil.relativedelta import relativedelta
+
 from calendar_tool.model import (
+    CHANGED,
     OVERDUE,
+    REVIEW,
     Notice,
     Occurrence,
     Offset,
@@ -32,7 +41,7 @@ from calendar_tool.model import (
     State,
     Subscription,
 )
-from calendar_tool.timeline import occurrences
+from calendar_tool.timeline import find, occurrences, review
 
 # Earlier than any date a register holds, and far enough from datetime.min that a window
 # starting there can still be widened by a day for zones.
@@ -83,13 +92,27 @@ def _offsets(sub: Subscription, o: Occurrence, register: Register) -> tuple[Offs
 
 
 def _candidates(o: Occurrence) -> bool:
-    return o.when is not None and not o.tentative and o.state.state.reminds
+    """Occurrences that can be owed a reminder: dated, and neither met, withdrawn nor
+    superseded (an estimate too: whether a subscription takes it is `_takes`)."""
+    return o.when is not None and o.state.state.reminds
+
+
+def _takes(sub: Subscription, o: Occurrence) -> bool:
+    """Whether `sub` is owed reminders of `o`: its filters take it, and it is firm or the
+    subscription asked for estimates too. The keepers' review subscriptions get none."""
+    return (not o.tentative or sub.estimated) and not sub.review and sub.wants(o)
+
+
+def _overdue(o: Occurrence) -> bool:
+    """Whether `o` gets an overdue notice the day after its day: an open, firm deadline (an
+    estimate is never overdue)."""
+    return o.entry.kind.is_due and o.state.state is State.OPEN and not o.tentative
 
 
 def occurrence_reminders(sub: Subscription, o: Occurrence, register: Register
                          ) -> list[Reminder]:
     """Every reminder `sub` is owed for `o`, whenever it falls (filters applied)."""
-    if not _candidates(o) or not sub.wants(o):
+    if not _candidates(o) or not _takes(sub, o):
         return []
     day = _day(o)
     zone = sub.tz
@@ -99,10 +122,63 @@ def occurrence_reminders(sub: Subscription, o: Occurrence, register: Register
         notice = Notice.DUE if offset.is_zero else Notice.REMINDER
         out.append(Reminder(sub.name, o, str(offset), notice,
                             local_instant(local, sub.time_of_day, zone), (day - local).days))
-    if sub.overdue and o.entry.kind.is_due and o.state.state is State.OPEN:
+    if sub.overdue and _overdue(o):
         local = day + timedelta(days=1)
         out.append(Reminder(sub.name, o, OVERDUE, Notice.OVERDUE,
                             local_instant(local, sub.time_of_day, zone), -1))
+    return out
+
+
+# How far around the day of a review the keepers' weekly digest looks (`timeline.review`).
+REVIEW_WITHIN = relativedelta(days=180)
+
+
+def review_reminders(register: Register, sub: Subscription, start: datetime, end: datetime
+                     ) -> list[Reminder]:
+    """The keepers' weekly review for `sub` in [start, end): on each Monday at its time of
+    day, every item of `timeline.review` on that day, once (the first Monday it is found)."""
+    if not sub.review or not sub.enabled:
+        return []
+    span = _local_days(max(start, sub.created_at), end, sub.time_of_day, sub.tz)
+    if span is None:
+        return []
+    first, last = span
+    monday = first + timedelta(days=-first.weekday() % 7)
+    out: dict[tuple[str, str, str, str], Reminder] = {}
+    while monday <= last:
+        at = local_instant(monday, sub.time_of_day, sub.tz)
+        for item in review(register, monday, REVIEW_WITHIN):
+            o = item.occurrence
+            day = o.key_date or monday
+            r = Reminder(sub.name, o, REVIEW, Notice.REVIEW, at, (day - monday).days,
+                         item.reason)
+            out.setdefault(r.key, r)
+        monday += timedelta(days=7)
+    return sorted(out.values(), key=_sort_key)
+
+
+def change_notices(register: Register, sub: Subscription,
+                   reminded: Mapping[str, set[tuple[str, bool]]], now: datetime
+                   ) -> list[Reminder]:
+    """One notice for each occurrence `sub` was reminded of whose date the register has since
+    confirmed or moved (`reminded`: by occurrence id, the days its reminders counted from,
+    each with whether it was an estimate): "confirmed" when an estimate became a firm date,
+    "changed" otherwise. Only for an occurrence still ahead, and still one `sub` takes."""
+    out = []
+    today = now.astimezone(sub.tz).date()
+    for occurrence_id, days in sorted(reminded.items()):
+        found = [o for o in find(register, occurrence_id, today) if o.id == occurrence_id]
+        o = found[0] if found and _candidates(found[0]) else None
+        counted = {day for day, _ in days if day}  # "": a row from before days were kept
+        if o is None or o.key_date is None or not counted or not _takes(sub, o):
+            continue
+        current = o.key_date.isoformat()
+        if current in counted or o.key_date < today:
+            continue
+        was_estimate = any(estimated for day, estimated in days if day)
+        notice = Notice.CONFIRMED if was_estimate and not o.tentative else Notice.CHANGED
+        out.append(Reminder(sub.name, o, CHANGED, notice, now, (o.key_date - today).days,
+                            max(counted)))
     return out
 
 
@@ -129,8 +205,9 @@ def reminders_between(register: Register, occurrences: Iterable[Occurrence],
 
 @dataclass(frozen=True, eq=False)
 class Agenda:
-    """A register's occurrences that can be owed a reminder (dated, firm, neither met nor
-    withdrawn), sorted by their day, with every offset its entries can ask for.
+    """A register's occurrences that can be owed a reminder (dated, neither met, withdrawn
+    nor superseded; estimates marked), sorted by their day, with every offset its entries can
+    ask for.
 
     Built once (`of`, `expand`), then asked about any number of subscriptions and windows: an
     answer looks only at the occurrences whose day is an offset away from a day of the window
@@ -191,7 +268,7 @@ class Agenda:
         for offset in (frozenset(sub.offsets) if sub.offsets is not None else self.offsets):
             step = memo.step(offset)
             for o, day in self._on(*step.reminded(first, last)):
-                if not sub.wants(o):
+                if not _takes(sub, o):
                     continue
                 asked = _offsets(sub, o, self.register).count(offset)
                 local = step.back(day)
@@ -201,7 +278,7 @@ class Agenda:
                     out.extend([r] * asked)
         if sub.overdue:
             for o, day in self._on(first - _DAY, last - _DAY):
-                if o.entry.kind.is_due and o.state.state is State.OPEN and sub.wants(o):
+                if _overdue(o) and _takes(sub, o):
                     out.append(Reminder(sub.name, o, OVERDUE, Notice.OVERDUE, at(day + _DAY),
                                         -1))
         return out

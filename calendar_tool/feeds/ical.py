@@ -88,13 +88,23 @@ _DAY_PRECISION = Precision.DAY
 # --- dates -----------------------------------------------------------------------------------
 
 def span(o: Occurrence) -> tuple[date, date]:
-    """First day and exclusive end day of the all-day event for an occurrence."""
+    """First day and exclusive end day of the all-day event for an occurrence: a deadline on
+    its due day, an event over its days, and an event whose days no text gives on the first
+    day of its period (`wording.unplaced`: a marker, not a banner over a month or a year)."""
+    first, last = days(o)
+    return first, last + _DAY
+
+
+def days(o: Occurrence) -> tuple[date, date]:
+    """The first and last day of the all-day event for an occurrence (see `span`)."""
     w = o.when
     if w is None:
         raise _standing(o)
     if o.entry.kind.is_due:
-        return w.due, w.due + timedelta(days=1)
-    return w.start, w.end + timedelta(days=1)
+        return w.due, w.due
+    if wording.unplaced(o):
+        return w.start, w.start
+    return w.start, w.end
 
 
 def _standing(o: Occurrence) -> ValueError:
@@ -377,10 +387,7 @@ class EventWriter:
             # Not the shapes written below: a stamp in another zone takes a TZID parameter,
             # and icalendar refuses a URL with a line break. Its own path says what happens.
             return bytes(event(o, self.register, revision).to_ical())
-        w = o.when
-        if w is None:
-            raise _standing(o)
-        start, last = (w.due, w.due) if shared.is_due else (w.start, w.end)
+        start, last = days(o)
         state = (o.status or e.status).state
         when = wording.when(o)
         title = _text(wording.event_summary(o, when)).encode()

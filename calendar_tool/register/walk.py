@@ -64,8 +64,11 @@ ENTRY_FIELDS = _Fields({
 })
 SERIES_FIELDS = _Fields({
     "rule": True, "start": True, "first": False, "until": False, "count": False,
-    "occurrences": False,
+    "occurrences": False, "estimate": False,
 })
+# How a series' estimates are dated: with the month its known occurrences give, or only as
+# precisely as its rule and start.
+_ESTIMATES = {"evidence": True, "rule": False}
 KNOWN_FIELDS = _Fields({"date": True, "location": False, "note": False, "status": False,
                         "sources": False})
 SOURCE_FIELDS = _Fields({"doc": True, "para": True, "quote": True, "file": False})
@@ -198,8 +201,8 @@ class Walk:
                             f"{value!r} must be a whole number of at least {minimum}")
         return int(value)
 
-    def choice(self, node: yaml.Node, path: str, key: Key, members: dict[str, E]) -> E:
-        """One of an enum's `members` (by value), named by its value."""
+    def choice(self, node: yaml.Node, path: str, key: Key, members: dict[str, T]) -> T:
+        """One of `members` (an enum's, by value), named by its key."""
         value = self.text(node, path, key)
         member = members.get(value)
         if member is None:
@@ -392,6 +395,7 @@ def _series(w: Walk, node: yaml.Node, path: str, key: Key) -> Series:
     first = 1 if first is None else first
     until = w.optional(f, path, "until", _dated)
     count = w.optional(f, path, "count", lambda w, n, p, k: w.integer(n, p, k, 1))
+    by_evidence = w.optional(f, path, "estimate", lambda w, n, p, k: w.choice(n, p, k, _ESTIMATES))
     known: list[KnownOccurrence] = []
     occ_node = f.get("occurrences")
     if occ_node is not None:
@@ -427,7 +431,8 @@ def _series(w: Walk, node: yaml.Node, path: str, key: Key) -> Series:
             w.fail(occ_node, f"{path}.occurrences[{after.number}].date",
                    f"occurrence {after.number} ({after.date.iso()}) is dated before occurrence "
                    f"{before.number} ({before.date.iso()})")
-    return Series(rule, start, first, until, count, tuple(known))
+    return Series(rule, start, first, until, count, tuple(known),
+                  True if by_evidence is None else by_evidence)
 
 
 def _words(w: Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str, ...]:

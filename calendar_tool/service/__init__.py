@@ -38,6 +38,7 @@ from calendar_tool.service.reminders import (
     dry_run,
     due_groups,
     enqueue,
+    held,
     pending_instants,
     plan,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "enqueue",
     "feed_revisions",
     "has_subscription",
+    "held",
     "ledger",
     "next_delivery",
     "open_senders",

@@ -4,7 +4,7 @@ the scheduler must wake (`pending_instants`), and claiming what is due in the le
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -14,13 +14,27 @@ from calendar_tool.delivery import BEGINNING, Agenda, AgendaCache, reach
 from calendar_tool.model import Register, Reminder, Subscription
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
+# How far back the ledger is read for dates reminded of that may since have been confirmed or
+# moved: a date more than a year past concerns no reminder any more.
+CHANGES_OVER = timedelta(days=400)
 
 
 def plan(register: Register, subs: Sequence[Subscription], start: datetime, end: datetime,
          agendas: AgendaCache | None = None) -> list[Reminder]:
-    """The reminders the subscriptions are owed with start <= instant < end. `agendas` keeps
-    the register's expanded occurrences between calls (the scheduler's; see `AgendaCache`)."""
-    return _agenda(register, subs, end, agendas).between(subs, start, end)
+    """The reminders the subscriptions are owed with start <= instant < end, the keepers'
+    weekly reviews included. `agendas` keeps the register's expanded occurrences between
+    calls (the scheduler's; see `AgendaCache`)."""
+    found = _agenda(register, subs, end, agendas).between(subs, start, end)
+    for sub in subs:
+        found += delivery.review_reminders(register, sub, start, end)
+    found.sort(key=lambda r: (r.instant, r.subscription, r.occurrence.id, r.offset))
+    return found
+
+
+def held(keys: Container[tuple[str, str, str, str]], r: Reminder) -> bool:
+    """Whether the ledger holds `r`: by its key, or by a row from before the ledger kept the
+    day a reminder counts from (which holds it whatever the day)."""
+    return r.key in keys or (*r.key[:3], "") in keys
 
 
 def _agenda(register: Register, subs: Sequence[Subscription], end: datetime,
@@ -38,7 +52,7 @@ def dry_run(engine: store.Engine, register: Register, subs: Sequence[Subscriptio
     here, so that an admin can preview any period."""
     found = plan(register, [replace(s, created_at=BEGINNING) for s in subs], start, end)
     done = store.ledger_keys(engine, since=start)
-    todo = [r for r in found if r.key not in done]
+    todo = [r for r in found if not held(done, r)]
     return todo, len(found) - len(todo)
 
 
@@ -49,9 +63,9 @@ def pending_instants(engine: store.Engine, register: Register, start: datetime, 
     subs = [i.subscription for i in store.subscriptions(engine, enabled_only=True)]
     if not subs:
         return []
-    held = store.ledger_keys(engine, since=start)
+    keys = store.ledger_keys(engine, since=start)
     return sorted({r.instant for r in plan(register, subs, start, end, agendas)
-                   if r.key not in held})
+                   if not held(keys, r)})
 
 
 def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: str,
@@ -71,8 +85,9 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     # What the ledger already holds is left out here, so that a run every minute does not
     # try to claim the whole catch-up window again; a claim that races another still loses
     # on the unique key.
-    held = store.ledger_keys(engine, since=min(_looked_from(i, now - catch_up) for i in infos))
-    groups = due_groups(register, infos, held, now, catch_up, agendas)
+    keys = store.ledger_keys(engine, since=min(_looked_from(i, now - catch_up) for i in infos))
+    reminded = store.reminded(engine, since=now - CHANGES_OVER)
+    groups = due_groups(register, infos, keys, now, catch_up, agendas, reminded)
 
     def render(rs: Sequence[Reminder]) -> str:
         return delivery.render(subs[rs[0].subscription].format, rs, register, link_base)
@@ -85,21 +100,30 @@ def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:
 
 
 def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
-               held: Container[tuple[str, str, str]], now: datetime,
-               catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None
+               keys: Container[tuple[str, str, str, str]], now: datetime,
+               catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None,
+               reminded: Mapping[tuple[str, str], set[tuple[str, bool]]] | None = None
                ) -> list[tuple[Sequence[Reminder], bool]]:
     """What `enqueue` claims, as `store.claim` takes it: for each subscription in turn, the
-    reminders due by `now` since it was last looked at (and over the whole catch-up window)
-    that `held` leaves out; those older than the window in one group, to record as skipped,
-    the others in one group per hour, to send. Nothing here reads the store."""
+    reminders due by `now` since it was last looked at (and over the whole catch-up window),
+    its weekly review, and a notice for each date it was reminded of that has since been
+    confirmed or moved (`reminded`, as `store.reminded` gives it), leaving out what the ledger
+    holds (`keys`); those older than the window in one group, to record as skipped, the others
+    in one group per hour, to send. Nothing here reads the store."""
     late = now - catch_up
     end = now + timedelta(microseconds=1)  # due at `now` counts
     subs = [i.subscription for i in infos]
     agenda = _agenda(register, subs, end, agendas)
+    by_sub: dict[str, dict[str, set[tuple[str, bool]]]] = {}
+    for (name, occurrence_id), days in (reminded or {}).items():
+        by_sub.setdefault(name, {})[occurrence_id] = days
     groups: list[tuple[Sequence[Reminder], bool]] = []
     found = agenda.each((i.subscription, _looked_from(i, late), end) for i in infos)
-    for owed_now in found:
-        owed = [r for r in owed_now if r.key not in held]
+    for info, owed_now in zip(infos, found, strict=True):
+        sub = info.subscription
+        owed_now += delivery.review_reminders(register, sub, _looked_from(info, late), end)
+        owed_now += delivery.change_notices(register, sub, by_sub.get(sub.name, {}), now)
+        owed = [r for r in owed_now if not held(keys, r)]
         skipped = [r for r in owed if r.instant < late]
         if skipped:
             groups.append((skipped, True))

@@ -9,7 +9,7 @@ from typing import Any
 
 from calendar_tool import wording
 from calendar_tool.delivery.channels.links import entry_link
-from calendar_tool.model import Register, Reminder, State
+from calendar_tool.model import Notice, Register, Reminder, State
 
 SLACK_MAX_SHOWN = 20  # 1 header + 20 sections + 19 dividers + 1 context = 41 of Slack's 50 blocks
 SLACK_HEADER_MAX = 150
@@ -45,7 +45,13 @@ def _slack_section(r: Reminder, register: Register, base: str) -> str:
     o = r.occurrence
     heading = _esc(_clip(wording.heading(o), _SLACK_HEADING_MAX))
     lines = [f"*<{_slack_url(entry_link(base, r))}|{heading}>*",
-             f"*When:* {_esc(wording.when(o))} ({_esc(wording.days_left(r.days_left))})"]
+             f"*When:* {_esc(wording.listed_date(o))} "
+             f"({_esc(wording.days_left(r.days_left))})"]
+    detail = wording.change_detail(r)
+    if detail:
+        lines.append(f"*{_esc(wording.lead(r))}:* {_esc(detail)}")
+    elif r.notice is Notice.REVIEW:
+        lines.append(f"*To review:* {_esc(wording.review_reason(r.detail or ''))}")
     if o.entry.actors:
         who = wording.terms(o.entry.actors, register.actors, ", ")
         lines.append(f"*Who:* {_esc(_clip(who, 500))}")

@@ -10,11 +10,16 @@ at once, a digest of them::
       "data": {
         "reminders": [
           {
-            "type": "obligation.reminder" | "obligation.due" | "obligation.overdue",
+            "type": "obligation.reminder" | "obligation.due" | "obligation.overdue"
+                    | "obligation.confirmed" | "obligation.changed" | "obligation.review",
             "subscription": "team",
-            "offset": "P30D" | "P0D" | "overdue",
+            "offset": "P30D" | "P0D" | "overdue" | "changed" | "review",
             "remind_at": "2002-12-01T09:00:00Z",
             "days_left": 30,
+            "estimated": false,        # counted from an estimated date
+            "counted_from": "2002-12-31",  # the day reminders count from (null: undated)
+            "detail": null,            # a changed date: the day counted from before;
+                                       # a review: why (estimated, rests-on-estimate, long-past)
             "url": "<link base>/obligations/<entry id>",
             "occurrence": { ...one object of `calendar-tool list --format json`... }
           }
@@ -60,6 +65,9 @@ def payload(reminders: Sequence[Reminder], register: Register, base: str) -> dic
                 "offset": r.offset,
                 "remind_at": iso_utc(r.instant),
                 "days_left": r.days_left,
+                "estimated": r.estimated,
+                "counted_from": r.counted_from or None,
+                "detail": r.detail,
                 "url": entry_link(base, r),
                 "occurrence": occurrence_json(r.occurrence, register),
             }
