@@ -313,9 +313,9 @@ def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = 
         before, after = ("Due " if e.kind.is_due else "Takes place "), ""
     text = when(o) if when_text is None else when_text
     if unplaced(o):
-        opening = (f"{_unplaced_when(o)[:1].upper()}{_unplaced_when(o)[1:]}"
-                   f"{' (estimated)' if o.tentative else ''}: shown on the first day of the "
-                   "period.\n")
+        said = _unplaced_when(o)
+        opening = (f"{said[:1].upper()}{said[1:]}{' (estimated)' if o.tentative else ''}: "
+                   "shown on the first day of the period.\n")
     else:
         opening = f"{before}{text}{after}{' (estimated)' if o.tentative else ''}.\n"
     state = o.state

@@ -282,7 +282,6 @@ class _Shared(NamedTuple):
     made for each entry, which costs a frozen dataclass several times as much.)"""
 
     categories: bytes  # the CATEGORIES line, folded
-    is_due: bool
     text: wording.EntryText  # the shared parts of the description, for the entry's sources
     escaped: dict[int, bytes]  # those parts escaped, by the identity of the part
     url: str | None  # of the entry's own sources
@@ -347,7 +346,7 @@ class EventWriter:
             known = self._alarm_sets[id(offsets)] = (offsets, alarms)
         url = _link(e.sources, reg)
         text = wording.entry_text(e, reg)
-        return _Shared(categories, e.kind.is_due, text, _escaped(text), url,
+        return _Shared(categories, text, _escaped(text), url,
                        _fold(f"URL:{url}".encode()) if url else None, offsets, known[1])
 
     def _alarm(self, days: int) -> tuple[bytes, bytes]:
