@@ -34,8 +34,9 @@ def test_add_shows_the_signing_secret_once_and_list_never(cli_db: CLI) -> None:
                    "--area", "trafficking", "--offset", "P14D", "--offset", "P0D",
                    "--time", "08:30", "--zone", "Europe/Vienna")
     assert added.exit_code == 0, added.stderr
-    first, second = added.stdout.splitlines()
+    first, why, second = added.stdout.splitlines()
     assert first == "added 'team' (json); reminders at 08:30 Europe/Vienna"
+    assert why == "format json (no chat service recognised in the URL: a signed JSON webhook)"
     secret = second.split(": ", 1)[1]
     assert secret.startswith("whsec_") and len(secret) > 30
     listed = cli_db("subscribe", "list")
@@ -89,7 +90,8 @@ def test_a_taken_name_and_an_unknown_name(cli: CLI) -> None:
 
 def test_test_sends_a_sample_and_prints_status_and_time(cli: CLI, receiver: Receiver) -> None:
     added = cli("subscribe", "add", "team", "--url", receiver.url, "--format", "json")
-    secret = added.stdout.splitlines()[1].split(": ", 1)[1]
+    assert added.stdout.splitlines()[1] == "format json (--format)"
+    secret = added.stdout.splitlines()[2].split(": ", 1)[1]
     receiver.secret = secret
     result = cli("subscribe", "test", "team")
     assert result.exit_code == 0, result.stderr
@@ -113,7 +115,8 @@ def test_test_against_a_failing_or_absent_receiver_exits_11(cli: CLI,
     assert "secret" not in down.stderr
     failing = cli("subscribe", "test", "failing")
     assert failing.exit_code == 11
-    assert failing.stderr.startswith("error: the receiver of 'failing' answered HTTP 500 after")
+    assert failing.stderr.startswith(
+        "error: the receiver of 'failing' answered HTTP 500 Internal Server Error after")
 
 
 def _register(tmp_path: Path, *entries: str) -> Path:

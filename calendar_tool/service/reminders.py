@@ -4,14 +4,15 @@ the scheduler must wake (`pending_instants`), and claiming what is due in the le
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
 from calendar_tool.delivery import BEGINNING, Agenda, AgendaCache, reach
-from calendar_tool.model import Register, Reminder, Subscription
+from calendar_tool.model import Format, Register, Reminder, Revision, Subscription
+from calendar_tool.service.feeds import entry_revisions
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
 
@@ -74,10 +75,24 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     held = store.ledger_keys(engine, since=min(_looked_from(i, now - catch_up) for i in infos))
     groups = due_groups(register, infos, held, now, catch_up, agendas)
 
+    revisions = _revisions_for_email(engine, register, groups, subs, now)
+
     def render(rs: Sequence[Reminder]) -> str:
-        return delivery.render(subs[rs[0].subscription].format, rs, register, link_base)
+        return delivery.render(subs[rs[0].subscription].format, rs, register, link_base,
+                               revisions=revisions)
 
     return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
+
+
+def _revisions_for_email(engine: store.Engine, register: Register,
+                         groups: Sequence[tuple[Sequence[Reminder], bool]],
+                         subs: Mapping[str, Subscription], now: datetime
+                         ) -> dict[str, Revision] | None:
+    """The revisions an e-mail's calendar part gives its events (its feed's SEQUENCE), read
+    only when an e-mail is to be written, and only for the entries it reminds of."""
+    ids = {r.occurrence.entry.id for rs, skip in groups if not skip for r in rs
+           if subs[r.subscription].format is Format.EMAIL}
+    return entry_revisions(engine, register, ids, now) if ids else None
 
 
 def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:
