@@ -108,7 +108,8 @@ def message_bytes(message: Outbound, sender: str) -> bytes:
     m.add_alternative(parts["calendar"], subtype="calendar", params={"method": "PUBLISH"},
                       cte="quoted-printable")
     m.add_attachment(parts["calendar"].encode("utf-8"), maintype="text", subtype="calendar",
-                     filename="reminder.ics", params={"method": "PUBLISH"})
+                     filename="reminder.ics",
+                     params={"method": "PUBLISH", "charset": "utf-8"})
     # "=_" never occurs in quoted-printable or base64 text, so these cannot clash with it.
     for n, part in enumerate(p for p in m.walk() if p.is_multipart()):
         part.set_boundary(f"=_{message.id}_{n}")
