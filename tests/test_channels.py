@@ -331,7 +331,8 @@ def test_the_sample_of_a_register_with_nothing_upcoming_is_invented_and_says_so(
     (TEAMS_URL, Format.TEAMS, "a Power Automate workflow URL"),
     ("https://prod-12.westus.logic.azure.com:443/workflows/0123456789abcdef0123456789abcdef/"
      "triggers/manual/paths/invoke?api-version=2016-06-01&sig=abc", Format.TEAMS,
-     "a Power Automate workflow URL"),
+     "a Power Automate workflow URL on the older logic.azure.com host, which Microsoft is "
+     "retiring: if it stops, copy the workflow's new URL"),
     ("https://contoso.webhook.office.com/webhookb2/a@b/IncomingWebhook/c/d", Format.TEAMS,
      "a retired Office 365 connector URL"),
     (DISCORD_URL, Format.DISCORD, "a Discord webhook URL"),

@@ -146,6 +146,9 @@ def detect(url: str) -> str | None:
         return "a retired Office 365 connector URL"
     if host.endswith(_WORKFLOW_HOSTS) and _WORKFLOW_PATH.match(parts.path) \
             and "sig=" in parts.query:
+        if host.endswith(".logic.azure.com"):
+            return ("a Power Automate workflow URL on the older logic.azure.com host, which "
+                    "Microsoft is retiring: if it stops, copy the workflow's new URL")
         return "a Power Automate workflow URL"
     return None
 
