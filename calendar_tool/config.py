@@ -1,17 +1,18 @@
-"""Settings: where the register, the database and the feeds are. Read from the environment
-by the shells only; the logic takes them as arguments."""
+"""Settings: where the register, the database, the feeds and the SMTP server are. Read from
+the environment by the shells only; the logic takes them as arguments."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REGISTER_ENV = "CALENDAR_TOOL_REGISTER"
 DB_ENV = "CALENDAR_TOOL_DB"
 PUBLIC_URL_ENV = "CALENDAR_TOOL_PUBLIC_URL"
 CACHE_ENV = "CALENDAR_TOOL_CACHE"
+SMTP_URL_ENV = "CALENDAR_TOOL_SMTP_URL"
 
 DEFAULT_REGISTER = Path("obligations.yaml")
 DEFAULT_DB = "sqlite:///calendar-tool.db"
@@ -28,6 +29,9 @@ class Settings:
     public_url: str | None = None
     # Where entries already read are kept between commands (entry_cache); None: nowhere.
     cache: Path | None = None
+    # The SMTP server e-mail reminders go through (smtp:// or smtps://, with its user and
+    # password); None: e-mail subscriptions cannot be sent to.
+    smtp_url: str | None = field(default=None, repr=False)
 
     @property
     def link_base(self) -> str:
@@ -40,7 +44,8 @@ class Settings:
         return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER),
                    db=env.get(DB_ENV) or DEFAULT_DB,
                    public_url=(env.get(PUBLIC_URL_ENV) or "").rstrip("/") or None,
-                   cache=_cache_folder(env))
+                   cache=_cache_folder(env),
+                   smtp_url=env.get(SMTP_URL_ENV) or None)
 
 
 def _cache_folder(env: Mapping[str, str]) -> Path | None:

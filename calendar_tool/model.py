@@ -456,8 +456,14 @@ DEFAULT_TIME = time(9, 0)
 
 
 class Format(StrEnum):
+    """A subscription's channel: the shape of its messages and how they travel."""
+
     SLACK = "slack"
     JSON = "json"
+    TEAMS = "teams"  # a Microsoft Teams Workflows (Power Automate) webhook: an Adaptive Card
+    DISCORD = "discord"
+    MATTERMOST = "mattermost"
+    EMAIL = "email"  # mailto: addresses, sent through the SMTP server of the settings
 
 
 class Notice(StrEnum):

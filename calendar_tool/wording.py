@@ -422,3 +422,33 @@ def change_detail(r: Reminder) -> str | None:
         return None
     return f"Reminders so far counted from {day(date.fromisoformat(r.detail))}; now from " \
            f"{day(r.occurrence.key_date)}." if r.occurrence.key_date else None
+
+
+TEST_MARK = "Test message from calendar-tool"
+"""What every test message (`subscribe test`) opens with, in every channel."""
+
+INVENTED = "Example deadline (invented for this test: the register has no upcoming dated entry)"
+"""The title of the occurrence a test message invents when the register has none to show."""
+
+
+def message_title(reminders: Sequence[Reminder], test: bool = False) -> str:
+    """A message's one-line title: "Due in 7 days: Annual report" for one reminder, "3
+    reminders for team" for a digest; a test message says so first."""
+    if len(reminders) == 1:
+        r = reminders[0]
+        title = f"{lead(r)}: {heading(r.occurrence)}"
+    else:
+        title = f"{len(reminders)} reminders for {reminders[0].subscription}"
+    return f"{TEST_MARK}: {title}" if test else title
+
+
+def when_left(r: Reminder) -> str:
+    """The date as the text gives it, and how far it is: "by 30 June 2027 (in 7 days)"."""
+    return f"{when(r.occurrence)} ({days_left(r.days_left)})"
+
+
+def more(hidden: Sequence[Reminder]) -> str:
+    """What a digest says of the reminders it leaves out (the most urgent come first, so the
+    first left out is the soonest): "…and 7 more, the soonest in 14 days"."""
+    soonest = min(r.days_left for r in hidden)
+    return f"…and {len(hidden)} more, the soonest {days_left(soonest)}"

@@ -29,12 +29,19 @@ TOLERANCE = timedelta(minutes=5)  # the library's own window for webhook-timesta
 
 @dataclass(frozen=True)
 class Accept:
+    """A 2xx answer; `body` as a service sends it (Teams: 202 and nothing), else JSON."""
+
     status: int = 200
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
 class Fail:
+    """An error answer; `body` as a service sends it (Discord's `{"message": "Unknown
+    Webhook", "code": 10015}`, Mattermost's error id), else JSON."""
+
     status: int = 500
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -251,11 +258,12 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             record = Received(self.path, headers, body, parsed, time.monotonic(), 0, verified)
             index, behaviour = receiver._arrive(record, verified)
             extra: dict[str, str] = {}
+            body: bytes | None = None
             match behaviour:
                 case None:
                     status = 400
-                case Accept(status=s) | Fail(status=s):
-                    status = s
+                case Accept(status=s, body=b) | Fail(status=s, body=b):
+                    status, body = s, b
                 case Stall(seconds=seconds):
                     receiver._closing.wait(seconds)
                     if not self._client_connected():
@@ -271,12 +279,13 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             # unanswered record; undone if the client is gone.
             receiver._answered(index, status)
             try:
-                self._respond(status, extra)
+                self._respond(status, extra, body)
             except OSError:
                 receiver._answered(index, 0)
 
-        def _respond(self, status: int, extra: dict[str, str]) -> None:
-            payload = b'{"ok":true}' if 200 <= status <= 299 else b'{"ok":false}'
+        def _respond(self, status: int, extra: dict[str, str], body: bytes | None) -> None:
+            payload = body if body is not None else \
+                b'{"ok":true}' if 200 <= status <= 299 else b'{"ok":false}'
             self.send_response(status)
             for name, value in extra.items():
                 self.send_header(name, value)
@@ -307,7 +316,12 @@ def _describe(r: Received) -> str:
         items = [f"{x['occurrence']['id']} ({x['type']}, {x['offset']})"
                  for x in doc["data"].get("reminders", [])]
         what = f"{doc.get('type')}: {'; '.join(items)}"
-    else:  # Slack: the text fallback
+    elif "attachments" in doc:  # Teams: the card's first lines
+        body = doc["attachments"][0]["content"]["body"]
+        what = " | ".join(b["text"] for b in body[:2] if b.get("type") == "TextBlock")
+    elif "content" in doc:  # Discord
+        what = str(doc["content"])
+    else:  # Slack, Mattermost: the text (Slack's fallback)
         what = str(doc.get("text", "")).splitlines()[0] if doc.get("text") else "(no text)"
     signed = {None: "unsigned or not checked", True: "signature ok", False: "BAD SIGNATURE"}
     return (f"{time.strftime('%H:%M:%S')} {r.path} {r.headers.get('webhook-id', '-')} "

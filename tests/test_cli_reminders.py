@@ -34,8 +34,9 @@ def test_add_shows_the_signing_secret_once_and_list_never(cli_db: CLI) -> None:
                    "--area", "trafficking", "--offset", "P14D", "--offset", "P0D",
                    "--time", "08:30", "--zone", "Europe/Vienna")
     assert added.exit_code == 0, added.stderr
-    first, second = added.stdout.splitlines()
+    first, why, second = added.stdout.splitlines()
     assert first == "added 'team' (json); reminders at 08:30 Europe/Vienna"
+    assert why == "format json (no chat service recognised in the URL: a signed JSON webhook)"
     secret = second.split(": ", 1)[1]
     assert secret.startswith("whsec_") and len(secret) > 30
     listed = cli_db("subscribe", "list")
@@ -89,7 +90,8 @@ def test_a_taken_name_and_an_unknown_name(cli: CLI) -> None:
 
 def test_test_sends_a_sample_and_prints_status_and_time(cli: CLI, receiver: Receiver) -> None:
     added = cli("subscribe", "add", "team", "--url", receiver.url, "--format", "json")
-    secret = added.stdout.splitlines()[1].split(": ", 1)[1]
+    assert added.stdout.splitlines()[1] == "format json (--format)"
+    secret = added.stdout.splitlines()[2].split(": ", 1)[1]
     receiver.secret = secret
     result = cli("subscribe", "test", "team")
     assert result.exit_code == 0, result.stderr
@@ -113,7 +115,8 @@ def test_test_against_a_failing_or_absent_receiver_exits_11(cli: CLI,
     assert "secret" not in down.stderr
     failing = cli("subscribe", "test", "failing")
     assert failing.exit_code == 11
-    assert failing.stderr.startswith("error: the receiver of 'failing' answered HTTP 500 after")
+    assert failing.stderr.startswith(
+        "error: the receiver of 'failing' answered HTTP 500 Internal Server Error after")
 
 
 def _register(tmp_path: Path, *entries: str) -> Path:
@@ -205,3 +208,85 @@ def test_two_remind_processes_send_each_reminder_once(db_url: str, tmp_path: Pat
     assert set(keys.values()) == {1}
     sent = sum(int(out.split("sent ")[1].split(",")[0]) for out, _ in outs)
     assert sent == 12
+
+
+def test_subscribe_test_to_teams_delivers_a_card_the_sdk_accepts(
+        cli: CLI, receiver: Receiver, tmp_path: Path) -> None:
+    """The issue's first check, and the sample's days counted from today: a deadline a week
+    away, with only a 30-day offset (its next reminder is the overdue notice), reads "Due in 7
+    days" in a card marked as a test, which the Adaptive Cards SDK and schema accept."""
+    from tests.cards import schema_problems, sdk_problems
+
+    soon = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    reg = _register(tmp_path, entry("soon", soon))
+    added = cli("subscribe", "add", "t", "--url", f"{receiver.base}/x", "--format", "teams",
+                "--offset", "P30D", register=reg)
+    assert added.exit_code == 0, added.stderr
+    assert added.stdout.splitlines()[1] == "format teams (--format)"
+    result = cli("subscribe", "test", "t", register=reg)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("t: HTTP 200 in ")
+    [request] = receiver.requests
+    assert request.path == "/x"
+    assert sdk_problems([request.json]) == [[]]
+    assert schema_problems(request.json) == []
+    body = request.json["attachments"][0]["content"]["body"]
+    assert [b["text"] for b in body[:2]] == ["Test message from calendar-tool",
+                                             "Due in 7 days: Title of soon"]
+
+
+def test_subscribe_add_says_which_format_and_why(cli: CLI) -> None:
+    """Teams, Discord and Mattermost URLs are recognised; a retired Teams connector is
+    refused naming the url."""
+    teams = ("https://x.environment.api.powerplatform.com:443/powerautomate/automations/direct/"
+             "workflows/0123456789abcdef0123456789abcdef/triggers/manual/paths/invoke"
+             "?api-version=1&sig=SiGnAtUrE")
+    for name, url, line in [
+        ("t", teams, "format teams (a Power Automate workflow URL)"),
+        ("d", "https://discord.com/api/webhooks/123456789012345678/ToKeN",
+         "format discord (a Discord webhook URL)"),
+        ("m", "https://chat.example.org/hooks/xg7q1ybrkf8zjm5wgtf3hbo6ah",
+         "format mattermost (a Mattermost incoming webhook URL (…/hooks/ and a 26-character "
+         "id))"),
+    ]:
+        added = cli("subscribe", "add", name, "--url", url)
+        assert (added.exit_code, added.stdout.splitlines()[1]) == (0, line), added.stderr
+    listed = cli("subscribe", "list").stdout
+    assert "SiGnAtUrE" not in listed and "ToKeN" not in listed
+    retired = cli("subscribe", "add", "old", "--url",
+                  "https://contoso.webhook.office.com/webhookb2/a@b/IncomingWebhook/c/d")
+    assert retired.exit_code == 8
+    assert retired.stderr.startswith("error: url: a retired Office 365 connector")
+
+
+def test_subscribe_test_by_email_delivers_a_calendar_that_parses(
+        cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's second check: CALENDAR_TOOL_SMTP_URL names a real SMTP server on
+    127.0.0.1; the test mail's calendar part is read by ical.js."""
+    from tests.mailserver import MailServer
+    from tests.parsers import icaljs
+
+    soon = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    reg = _register(tmp_path, entry("soon", soon))
+    with MailServer() as mail:
+        monkeypatch.setenv("CALENDAR_TOOL_SMTP_URL", f"smtp://127.0.0.1:{mail.port}")
+        added = cli("subscribe", "add", "m", "--url", "mailto:a@example.org", register=reg)
+        assert added.stdout.splitlines()[1] == "format email (mailto: addresses)"
+        result = cli("subscribe", "test", "m", register=reg)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.startswith("m: SMTP 250 in ")
+        [got] = mail.mails
+    message = got.message
+    assert message["Subject"] == "Test message from calendar-tool: Due in 7 days: Title of soon"
+    assert message["Message-ID"].startswith("<msg_test_")
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"
+              and not p.get_filename()]
+    path = tmp_path / "test.ics"
+    path.write_text(part.get_content())
+    [(_, read)] = icaljs([path]).items()
+    assert [(e["uid"], e["start"]) for e in read["events"]] == [("soon@calendar-tool", soon)]
+    monkeypatch.setenv("CALENDAR_TOOL_SMTP_URL", "http://mail.example.org")
+    bad = cli("subscribe", "test", "m", register=reg)
+    assert (bad.exit_code, bad.stderr) == (2, "error: CALENDAR_TOOL_SMTP_URL: not an smtp:// "
+                                              "or smtps:// URL with a host, such as "
+                                              "smtp://user:password@mail.example.org:587\n")

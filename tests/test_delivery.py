@@ -352,3 +352,94 @@ def test_a_stop_hands_back_what_no_thread_has_started(
                                      one_thread)
     assert [r.state for r in rest] == ["sent"] * 4
     assert sorted(r.path for r in receiver.requests) == [f"/hook/{n}" for n in range(5)]
+
+
+# --- every channel, the same promises ----------------------------------------------------------
+
+CHAT = [Format.SLACK, Format.TEAMS, Format.DISCORD, Format.MATTERMOST]
+
+
+@pytest.mark.parametrize("fmt", CHAT)
+def test_every_chat_channel_is_sent_once_retried_after_retry_after_and_listed(
+        engine: store.Engine, clock: FixedClock, fmt: Format) -> None:
+    """Through the ledger to the real receiver: a 429 with Retry-After, then accepted (Teams
+    answers 202 and nothing); once, under one webhook id, each attempt in `deliveries`, the
+    URL's secret nowhere."""
+    from calendar_tool.cli import views
+
+    reg = register_of(entry("a", DUE), entry("b", DUE))
+    with Receiver() as chat:
+        subscribe(engine, reg, f"{chat.base}/hooks/sEcReT", format=fmt, secret=None)
+        chat.script(RateLimit("2"), Accept(202, b"") if fmt is Format.TEAMS else Accept())
+        assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(1, 2, 0)
+        deliver(engine, clock)
+        clock.advance_to(AT_DUE + timedelta(seconds=2))
+        [result] = deliver(engine, clock)
+        assert clock.now() == AT_DUE + timedelta(seconds=2)
+        assert (result.state, result.status) == ("sent", 202 if fmt is Format.TEAMS else 200)
+        first, second = chat.requests
+    assert first.body == second.body
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert (first.path == "/hooks/sEcReT?wait=true") is (fmt is Format.DISCORD)
+    assert ledger(engine, clock) == [("a", "P0D", "sent", 2), ("b", "P0D", "sent", 2)]
+    shown = json.loads(views.deliveries_json(store.deliveries(engine, clock.now()),
+                                             store.attempts(engine)))
+    assert [a["status"] for a in shown[0]["attempts"]] == [
+        429, 202 if fmt is Format.TEAMS else 200]
+    assert "sEcReT" not in json.dumps(shown)
+    clock.advance_to(AT_DUE + timedelta(days=2))
+    assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(0, 0, 0)
+
+
+@pytest.mark.parametrize(("fmt", "answer", "status", "reason"), [
+    (Format.DISCORD, Fail(404, b'{"message": "Unknown Webhook", "code": 10015}'), 404,
+     "HTTP 404 Not Found: Discord says the webhook no longer exists (Unknown Webhook)"),
+    (Format.SLACK, Fail(404, b"no_service"), 404,
+     "HTTP 404 Not Found: Slack says the webhook was removed or disabled (no_service)"),
+    (Format.TEAMS, Gone(), 410, "HTTP 410 Gone"),
+    (Format.MATTERMOST, Gone(), 410, "HTTP 410 Gone"),
+])
+def test_each_channels_gone_disables_the_subscription(
+        engine: store.Engine, clock: FixedClock, fmt: Format, answer: Fail | Gone,
+        status: int, reason: str) -> None:
+    """A deleted webhook, said each channel's way: the subscription is disabled with the
+    reason, its other messages are dead, and nothing more is sent."""
+    reg = register_of(entry("a", DUE), entry("b", "2027-06-29"))
+    with Receiver() as chat:
+        subscribe(engine, reg, chat.url, format=fmt, secret=None)
+        chat.script(answer)
+        assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(2, 2, 0)
+        deliver(engine, clock)
+        [info] = store.subscriptions(engine)
+        assert info.subscription.enabled is False
+        assert info.disabled_reason == f"the receiver answered {reason} at {AT_DUE.isoformat()}"
+        assert sorted(ledger(engine, clock)) == [("a", "P0D", "dead", 0), ("b", "P0D", "dead", 1)]
+        assert store.attempts(engine)[0].status == status
+        clock.advance_to(AT_DUE + timedelta(days=1))
+        assert deliver(engine, clock) == []
+        assert len(chat.requests) == 1
+
+
+@pytest.mark.parametrize(("fmt", "answer", "error"), [
+    (Format.MATTERMOST, Fail(400, b'{"id": "web.incoming_webhook.invalid.app_error", '
+                                  b'"message": "Invalid webhook", "status_code": 400}'),
+     "HTTP 400 Bad Request: Mattermost does not know this hook: it was deleted, or the URL is "
+     "wrong (web.incoming_webhook.invalid.app_error)"),
+    (Format.MATTERMOST, Fail(501, b'{"id": "web.incoming_webhook.disabled.app_error"}'),
+     "HTTP 501 Not Implemented: incoming webhooks are turned off on this Mattermost server"),
+    (Format.TEAMS, Fail(401, b""), "HTTP 401 Unauthorized: the workflow refuses anonymous "
+     "calls: set its trigger's \"Who can trigger the flow\" to Anyone"),
+    (Format.DISCORD, Fail(401, b'{"message": "Invalid Webhook Token", "code": 50027}'),
+     "HTTP 401 Unauthorized: Discord refused the webhook's token"),
+])
+def test_each_channels_settled_refusal_is_dead_and_says_why(
+        engine: store.Engine, clock: FixedClock, fmt: Format, answer: Fail, error: str) -> None:
+    _queue = register_of(entry("a", DUE))
+    with Receiver() as chat:
+        subscribe(engine, _queue, chat.url, format=fmt, secret=None)
+        chat.script(answer)
+        service.enqueue(engine, _queue, clock, LINK)
+        [result] = deliver(engine, clock)
+    assert (result.state, result.error) == ("dead", error)
+    [info] = store.subscriptions(engine)
+    assert info.subscription.enabled is True

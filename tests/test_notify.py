@@ -216,7 +216,10 @@ def test_json_payload_of_one_reminder(sample: Register) -> None:
     assert late["data"]["reminders"][0]["offset"] == "overdue"
 
 
-def test_json_digest_is_ordered_and_stamped_with_the_earliest(sample: Register) -> None:
+def test_json_digest_is_most_urgent_first_and_stamped_with_the_earliest(
+        sample: Register) -> None:
+    """Fewest days left first, then the earliest day; the timestamp is the earliest
+    reminder's instant, wherever it stands."""
     due = [r for r in _reminders(sample, "tenth-session-month") if r.offset == "P0D"]
     report = [r for r in _reminders(sample, "report-tenth-session") if r.offset == "P7D"]
     session = [r for r in _reminders(sample, "commission-sessions#10") if r.offset == "P0D"]
@@ -227,11 +230,11 @@ def test_json_digest_is_ordered_and_stamped_with_the_earliest(sample: Register) 
     assert parsed["timestamp"] == "2001-05-01T09:00:00Z"
     assert [(r["occurrence"]["id"], r["type"], r["remind_at"], r["days_left"])
             for r in parsed["data"]["reminders"]] == [
-        ("report-tenth-session", "obligation.reminder", "2001-05-01T09:00:00Z", 7),
         ("commission-sessions#10", "obligation.due", "2001-05-08T09:00:00Z", 0),
         ("tenth-session-month", "obligation.due", "2001-05-31T09:00:00Z", 0),
+        ("report-tenth-session", "obligation.reminder", "2001-05-01T09:00:00Z", 7),
     ]
-    assert parsed["data"]["reminders"][1]["url"] == f"{LINK}/obligations/commission-sessions"
+    assert parsed["data"]["reminders"][0]["url"] == f"{LINK}/obligations/commission-sessions"
     # Deterministic: the order given does not change a byte.
     assert delivery.render(Format.JSON, list(reversed(given)), sample, LINK) == body
 
@@ -299,19 +302,19 @@ def test_slack_digest_of_60_stays_within_slacks_limits(sample: Register) -> None
     sections = [b for b in blocks if b["type"] == "section"]
     assert len(sections) == 20
     assert [b["type"] for b in blocks[1:4]] == ["section", "divider", "section"]
-    assert blocks[-1] == {"type": "context",
-                          "elements": [{"type": "mrkdwn", "text": "…and 40 more"}]}
-    # The earliest first: 60 days before the due day, then 59...
-    assert "(in 60 days)" in sections[0]["text"]["text"]
-    assert "(in 41 days)" in sections[19]["text"]["text"]
+    assert blocks[-1] == {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": "…and 40 more, the soonest in 21 days"}]}
+    # The most urgent first: 1 day before the due day, then 2...
+    assert "(in 1 day)" in sections[0]["text"]["text"]
+    assert "(in 20 days)" in sections[19]["text"]["text"]
     assert all(len(b["text"]["text"]) <= 3000 for b in sections)
     text = message["text"]
     assert len(text) <= 3000
     lines = text.split("\n")
     shown, last = lines[:-1], lines[-1]
-    assert shown[0] == ("Due in 60 days: The biennium 2002-2003 (2002–2003) "
+    assert shown[0] == ("Due in 1 day: The biennium 2002-2003 (2002–2003) "
                         "https://cal.example.org/obligations/biennium")
-    assert last == f"…and {60 - len(shown)} more"
+    assert last == f"…and {60 - len(shown)} more, the soonest in {len(shown) + 1} days"
     assert 10 < len(shown) < 60
 
 

@@ -67,7 +67,7 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
         serving = _server(ctx, source, out_dir, engine, serve_at)
-    with service.open_senders(timeout) as senders, serving:
+    with service.open_senders(timeout, settings.smtp_url) as senders, serving:
         runner = scheduler.Runner(engine, senders, SystemClock(), source, options)
         scheduler.run_until_signalled(scheduler.Scheduler(runner))
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
-from urllib.parse import urlsplit
 
 import click
 
@@ -29,14 +28,6 @@ def subscribe() -> None:
     """
 
 
-def _guess_format(url: str) -> str:
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        host = None  # the subscription check names the bad URL
-    return "slack" if host == "hooks.slack.com" else "json"
-
-
 def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset, ...], time]:
     """The --offset and --time values; SubscriptionInvalid naming each that is not one."""
     problems = []
@@ -58,10 +49,12 @@ def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset,
 
 @subscribe.command(name="add")
 @click.argument("name")
-@click.option("--url", required=True, help="The webhook URL reminders are POSTed to.")
-@click.option("--format", "fmt", type=click.Choice(["slack", "json"]),
-              help="slack (an incoming webhook) or json (signed per Standard Webhooks); "
-              "default: slack for hooks.slack.com URLs, json otherwise.")
+@click.option("--url", required=True, help="The webhook URL reminders are POSTed to, or "
+              "mailto:a@example.org,b@example.org for e-mail.")
+@click.option("--format", "fmt", type=click.Choice([f.value for f in Format]),
+              help="json (signed per Standard Webhooks), slack, teams (a Teams Workflows "
+              "webhook), discord, mattermost or email; default: the one the URL's service "
+              "takes (mailto: is email), json for a URL no service is recognised in.")
 @click.option("--area", multiple=True, help="Only entries in these areas (repeatable).")
 @click.option("--actor", multiple=True, help="Only entries owed by these actors (repeatable).")
 @click.option("--kind", multiple=True, type=choices(Kind), help="Only these kinds (repeatable).")
@@ -100,8 +93,9 @@ def subscribe_add(ctx: Context, name: str, url: str, fmt: str | None,
         click.echo(f"{name!r} exists; left as it is")
         return
     parsed, at = _offsets_and_time(offsets, time_)
+    chosen, why = (Format(fmt), "--format") if fmt else service.guess_format(url)
     sub = Subscription(
-        name=name, url=url, format=Format(fmt or _guess_format(url)),
+        name=name, url=url, format=chosen,
         created_at=SystemClock().now(), areas=frozenset(area), actors=frozenset(actor),
         kinds=frozenset(Kind(k) for k in kind), offsets=parsed or None, overdue=overdue,
         time_of_day=at, zone=zone, estimated=estimated, review=review)
@@ -109,6 +103,7 @@ def subscribe_add(ctx: Context, name: str, url: str, fmt: str | None,
     what = "the weekly review, Mondays" if review else \
         "reminders" + (", estimated dates too," if estimated else "")
     click.echo(f"added {name!r} ({sub.format.value}); {what} at {at:%H:%M} {zone}")
+    click.echo(f"format {sub.format.value} ({why})")
     if sub.secret:
         click.echo(f"signing secret (shown once, keep it with the receiver): {sub.secret}")
 
@@ -154,7 +149,8 @@ def subscribe_remove(ctx: Context, name: str) -> None:
               help="Seconds to wait for the receiver.")
 @pass_context
 def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
-    """Send a sample reminder now and print the receiver's answer and the time taken.
+    """Send a test message now, marked as one, and print the receiver's answer and the time
+    taken.
 
     \b
     Example:
@@ -164,9 +160,12 @@ def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
 
     sub = service.subscription(ctx.engine(), name).subscription
     reg = ctx.register()
-    with service.open_senders(timeout) as senders:
-        result = service.send_sample(sub, reg, senders, SystemClock(), ctx.settings.link_base)
-    click.echo(f"{name}: HTTP {result.status} in {result.latency:.3f} s")
+    with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
+        result = service.send_sample(sub, reg, senders, SystemClock(), ctx.settings.link_base,
+                                     ctx.engine())
+    click.echo(f"{name}: {result.protocol} {result.status} in {result.latency:.3f} s")
+    if result.error:  # sent, with something to say: an e-mail recipient refused
+        click.echo(f"{name}: {result.error}")
 
 
 @main.command()
@@ -205,7 +204,7 @@ def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: f
     from calendar_tool import service
 
     reg, engine = ctx.register(), ctx.engine()
-    with service.open_senders(timeout) as senders:
+    with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
         claimed, results = service.remind_now(
             engine, reg, senders, SystemClock(), ctx.settings.link_base,
             timedelta(hours=catch_up), service.Policy(timeout=timeout), time.sleep)

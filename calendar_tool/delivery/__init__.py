@@ -1,17 +1,20 @@
 """Reminders, from arithmetic to the wire.
 
 Owns: when each reminder falls (`reminders`, pure), one
-pure payload module per channel (`channels`), and sending (`http`), with the retry schedule
-(`retry`) and the masking of secrets (`masking`); `senders` puts every transport behind one
-interface (`Sender`), so that the service sends a message without knowing how it travels.
+pure payload module per channel (`channels`: the signed JSON webhook, Slack, Microsoft Teams,
+Discord, Mattermost, e-mail), and sending (`http` for webhooks, `smtp` for e-mail), with the
+retry schedule (`retry`) and the masking of secrets (`masking`); `senders` puts every
+transport behind one interface (`Sender`), so that the service sends a message without knowing
+how it travels.
 
-httpx and standardwebhooks are imported by `http` alone.
-May import: model, timeline, listing, wording, clock, errors.
+httpx and standardwebhooks are imported by `http` alone, smtplib by `smtp` alone.
+May import: feeds (an e-mail's calendar part is the feeds' events), model, timeline, listing,
+wording, clock, errors.
 """
 
 from __future__ import annotations
 
-from calendar_tool.delivery.channels import render
+from calendar_tool.delivery.channels import guess, render
 from calendar_tool.delivery.http import Client, headers, make_client, send
 from calendar_tool.delivery.masking import MASK, SECRET_MASK, mask_url, new_secret, redact
 from calendar_tool.delivery.reminders import (
@@ -38,6 +41,7 @@ from calendar_tool.delivery.retry import (
     retry_delay,
 )
 from calendar_tool.delivery.senders import Sender, Senders
+from calendar_tool.delivery.smtp import SmtpServer
 
 __all__ = [
     "BEGINNING",
@@ -54,8 +58,10 @@ __all__ = [
     "Outcome",
     "Sender",
     "Senders",
+    "SmtpServer",
     "change_notices",
     "classify",
+    "guess",
     "headers",
     "local_instant",
     "make_client",

@@ -15,6 +15,8 @@ import httpx
 import standardwebhooks
 
 import calendar_tool
+from calendar_tool.delivery import channels
+from calendar_tool.delivery.channels import Answer
 from calendar_tool.delivery.masking import mask_url, redact
 from calendar_tool.delivery.retry import (
     DEFAULT_TIMEOUT,
@@ -52,13 +54,15 @@ def make_client(timeout: float = DEFAULT_TIMEOUT) -> httpx.Client:
 
 
 _MAX_ANSWER = 64 * 1024
+_HEAD = 1024  # of an answer's body, for a channel to read (an error's id)
 
 
 def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], now: datetime,
-         secret: str | None = None) -> Attempt:
+         secret: str | None = None, answer: Answer | None = None) -> Attempt:
     """One POST of `body`; the outcome, never an exception, for anything the network or the
     receiver does. `now` reads a Retry-After given as a date; `secret` is only there to be kept
-    out of the error text."""
+    out of the error text; `answer` is the channel's own reading of a status and the start of
+    the answer's body, where it means more than the status alone (`channels.answer`)."""
     start = time.perf_counter()
     try:
         # Streamed: the receiver's answer is its status. A short body is read to its end so
@@ -71,7 +75,10 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
             retry_after_header = response.headers.get("retry-after")
             location = response.headers.get("location")
             seen = 0
+            head = b""
             for chunk in response.iter_raw():
+                if len(head) < _HEAD:
+                    head += chunk[: _HEAD - len(head)]
                 seen += len(chunk)
                 if seen > _MAX_ANSWER:
                     break
@@ -83,10 +90,13 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
         return Attempt(Outcome.RETRY, None, time.perf_counter() - start,
                        redact(_describe(exc), url, secret))
     latency = time.perf_counter() - start
-    outcome = classify(status)
+    said = answer(status, head.decode("utf-8", "replace")) if answer is not None else None
+    outcome = classify(status) if said is None else said[0]
     if outcome is Outcome.SENT:
         return Attempt(outcome, status, latency)
     error = f"HTTP {status}" + (f" {reason}" if reason else "")
+    if said is not None:
+        error += f": {said[1]}"
     if 300 <= status <= 399:
         error += ": redirects are not followed"
         if location:
@@ -111,8 +121,10 @@ class HttpSender:
         self.client = client
 
     def send(self, message: Outbound, now: datetime) -> Attempt:
-        return send(self.client, message.url, message.body,
-                    headers(message.id, message.body, now, message.secret), now, message.secret)
+        url = channels.target(message.format, message.url)
+        return send(self.client, url, message.body,
+                    headers(message.id, message.body, now, message.secret), now, message.secret,
+                    channels.answer(message.format))
 
     def close(self) -> None:
         self.client.close()

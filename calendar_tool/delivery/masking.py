@@ -1,10 +1,12 @@
 """Keeping secrets out of what is shown and logged: webhook URLs are credentials (a Slack URL
-is all it takes to post to the channel), and so are signing secrets."""
+is all it takes to post to the channel, a Teams workflow's `sig=` or a Discord webhook's token
+too), and so are signing secrets and the SMTP server's user and password."""
 
 from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 MASK = "…"
@@ -14,7 +16,10 @@ SECRET_MASK = "whsec_…"
 def mask_url(url: str) -> str:
     """The URL as lists and errors show it: enough to tell subscriptions apart (scheme, host,
     port, first path segment), nothing that grants access (user info, further segments, query,
-    fragment, each replaced by "…")."""
+    fragment, each replaced by "…"). A `mailto:` URL shows its addresses, which grant nothing
+    and are what tells one e-mail subscription from another."""
+    if url[:7].lower() == "mailto:":
+        return url.partition("?")[0] + ("?" + MASK if "?" in url else "")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -35,9 +40,10 @@ def mask_url(url: str) -> str:
     return out
 
 
-def redact(text: str, url: str, secret: str | None) -> str:
+def redact(text: str, url: str, secret: str | None, hidden: Sequence[str] = ()) -> str:
     """`text` with the URL (whole, or the path and query an error may quote alone) shown as
-    mask_url shows it, and the secret as "whsec_…"."""
+    mask_url shows it, the secret as "whsec_…", and each of `hidden` (an SMTP user and
+    password) as "…"."""
     masked = mask_url(url)
     swaps: list[tuple[str, str]] = [(url, masked)]
     try:
@@ -62,6 +68,7 @@ def redact(text: str, url: str, secret: str | None) -> str:
         bare = secret.removeprefix("whsec_")
         if bare:
             swaps.append((bare, SECRET_MASK))
+    swaps += [(h, MASK) for h in hidden if h]
     # Longest first, so that a part is never replaced inside a whole that is replaced after it.
     for old, new in sorted(swaps, key=lambda s: -len(s[0])):
         if len(old) > 1 and old != new:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
+from calendar_tool.delivery import channels
 from calendar_tool.model import (
     CHANGED,
     OVERDUE,
@@ -55,14 +56,7 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
     problems: list[tuple[str, str]] = []
     if not sub.name or not all(c.isalnum() or c in "-_." for c in sub.name):
         problems.append(("name", f"{sub.name!r} must be letters, digits, '-', '_' or '.'"))
-    try:
-        parts = urlsplit(sub.url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        ok = False
-    if not ok:
-        problems.append(("url", "not an http:// or https:// URL with a host"))
+    problems.extend(("url", message) for message in _url_problems(sub))
     for key in sorted(sub.areas - register.areas.keys()):
         problems.append(("area", f"unknown area {key!r}; declared: {', '.join(register.areas)}"))
     for key in sorted(sub.actors - register.actors.keys()):
@@ -77,6 +71,25 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
     except (ZoneInfoNotFoundError, ValueError):
         problems.append(("zone", f"{sub.zone!r} is not an IANA time zone such as Europe/Vienna"))
     return problems
+
+
+def _url_problems(sub: Subscription) -> list[str]:
+    """What is wrong with the subscription's URL for its format: a web address for a
+    webhook, addresses for e-mail, and what its channel refuses."""
+    if channels.schemes(sub.format) == ("mailto",):
+        if sub.url[:7].lower() != "mailto:":
+            return [f"the {sub.format.value} format takes mailto: addresses, such as "
+                    "mailto:team@example.org"]
+        return channels.url_problems(sub.format, sub.url)
+    try:
+        parts = urlsplit(sub.url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        ok = False
+    if not ok:
+        return ["not an http:// or https:// URL with a host"]
+    return channels.url_problems(sub.format, sub.url)
 
 
 # --- computing instants ----------------------------------------------------------------------

@@ -1,16 +1,18 @@
 """Senders behind one small interface: a message taken from the ledger goes out through the
-transport its address names, and comes back as an `Attempt`, never an exception. The service
-sends through `Senders` and knows no transport; a new transport is one module beside `http`
-and a line in `Senders.sender`."""
+transport its address names (`http:`/`https:` by `http`, `mailto:` by `smtp`), and comes back
+as an `Attempt`, never an exception. The service sends through `Senders` and knows no
+transport; a new transport is one module beside `http` and a line in `Senders.sender`."""
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
 from calendar_tool.delivery import http
 from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome
+from calendar_tool.delivery.smtp import SmtpSender, SmtpServer
 from calendar_tool.model import Outbound
 
 
@@ -23,16 +25,22 @@ class Sender(Protocol):
 
 class Senders:
     """Every transport of one process, each bounded by `timeout` seconds an attempt: a
-    context manager that closes their connections at the end."""
+    context manager that closes their connections at the end. `smtp` is the server e-mail
+    goes through (None: e-mail cannot be sent, and says so); `tls` verifies it (default: the
+    system's certificate authorities)."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, smtp: SmtpServer | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.timeout = timeout
         self.http = http.HttpSender(http.make_client(timeout))
+        self.smtp = SmtpSender(smtp, timeout, tls)
 
     def sender(self, message: Outbound) -> Sender | None:
         """The transport of the message's address; None for an address no transport takes."""
         scheme = message.url.partition(":")[0].lower()
-        return self.http if scheme in ("http", "https") else None
+        if scheme in ("http", "https"):
+            return self.http
+        return self.smtp if scheme == "mailto" else None
 
     def send(self, message: Outbound, now: datetime) -> Attempt:
         sender = self.sender(message)
@@ -43,6 +51,7 @@ class Senders:
 
     def close(self) -> None:
         self.http.close()
+        self.smtp.close()
 
     def __enter__(self) -> Senders:
         return self

@@ -9,7 +9,7 @@ May import: model, timeline, wording, clock, errors, files.
 
 from __future__ import annotations
 
-from calendar_tool.feeds.ical import FeedInfo
+from calendar_tool.feeds.ical import FeedInfo, message_calendar, uid
 from calendar_tool.feeds.publishing import (
     FEED_FILE,
     INDEX_NAME,
@@ -36,7 +36,9 @@ __all__ = [
     "content_hash",
     "feed_occurrences",
     "feed_specs",
+    "message_calendar",
     "next_revisions",
     "publish",
     "selected_feed",
+    "uid",
 ]

@@ -495,6 +495,31 @@ def calendar(info: FeedInfo, occurrences: Iterable[Occurrence], register: Regist
                                  for o in occurrences if o.when is not None))
 
 
+def message_calendar(occurrences: Iterable[Occurrence], register: Register,
+                     revisions: Mapping[str, Revision]) -> bytes:
+    """A calendar sent with a message (an e-mail's `text/calendar; method=PUBLISH` part): the
+    dated occurrences' events byte for byte as the feeds write them, with the same UID and
+    SEQUENCE, so that an event added from the message and the same event in a subscribed feed
+    are one, which the feed's later versions update. Each occurrence once, in the order
+    given; no feed name or refresh interval, since nobody subscribes to it."""
+    cal = Calendar()
+    cal.add("version", "2.0")
+    cal.add("prodid", PRODID)
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    head = bytes(cal.to_ical())
+    if not head.endswith(_END):
+        raise AssertionError("icalendar's calendar no longer ends with END:VCALENDAR")
+    writer = EventWriter(register)
+    seen: set[str] = set()
+    events = []
+    for o in occurrences:
+        if o.when is not None and o.id not in seen:
+            seen.add(o.id)
+            events.append(writer.event_bytes(o, revisions[o.entry.id]))
+    return head[: -len(_END)] + b"".join(events) + _END
+
+
 def library_calendar(info: FeedInfo, occurrences: Iterable[Occurrence], register: Register,
                      revisions: Mapping[str, Revision]) -> bytes:
     """The same feed serialised by icalendar in one piece: the reference `calendar` must

@@ -3,7 +3,7 @@ them, whole (`publish`, `run`) or as one subscriber's selection (`serve`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -84,6 +84,14 @@ def feed_revisions(engine: store.Engine, register: Register, at: datetime,
     that a selection's bytes stay the same from one request to the next). `hashes`: as kept by
     a long-running server."""
     return next_revisions(store.load_revisions(engine), register, at, hashes=hashes)
+
+
+def entry_revisions(engine: store.Engine, register: Register, ids: Collection[str],
+                    at: datetime) -> dict[str, Revision]:
+    """The revisions of the entries `ids` as the feeds have them, or as the next publish
+    gives them (dated `at`) where the register has moved on: what an e-mail's calendar part
+    gives each event, hashing only those entries."""
+    return next_revisions(store.load_revisions(engine), register, at, only=ids)
 
 
 def selection(engine: store.Engine, register: Register, at: datetime, info: FeedInfo,

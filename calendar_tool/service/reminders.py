@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
 from calendar_tool.delivery import BEGINNING, Agenda, AgendaCache, reach
-from calendar_tool.model import Register, Reminder, Subscription
+from calendar_tool.model import Format, Register, Reminder, Revision, Subscription
+from calendar_tool.service.feeds import entry_revisions
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
 # How far back the ledger is read for dates reminded of that may since have been confirmed or
@@ -89,10 +90,24 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     reminded = store.reminded(engine, since=now - CHANGES_OVER)
     groups = due_groups(register, infos, keys, now, catch_up, agendas, reminded)
 
+    revisions = _revisions_for_email(engine, register, groups, subs, now)
+
     def render(rs: Sequence[Reminder]) -> str:
-        return delivery.render(subs[rs[0].subscription].format, rs, register, link_base)
+        return delivery.render(subs[rs[0].subscription].format, rs, register, link_base,
+                               revisions=revisions)
 
     return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
+
+
+def _revisions_for_email(engine: store.Engine, register: Register,
+                         groups: Sequence[tuple[Sequence[Reminder], bool]],
+                         subs: Mapping[str, Subscription], now: datetime
+                         ) -> dict[str, Revision] | None:
+    """The revisions an e-mail's calendar part gives its events (its feed's SEQUENCE), read
+    only when an e-mail is to be written, and only for the entries it reminds of."""
+    ids = {r.occurrence.entry.id for rs, skip in groups if not skip for r in rs
+           if subs[r.subscription].format is Format.EMAIL}
+    return entry_revisions(engine, register, ids, now) if ids else None
 
 
 def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 
 from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
+from calendar_tool.config import SMTP_URL_ENV
+from calendar_tool.errors import UsageError
 from calendar_tool.model import Outbound, Register
 from calendar_tool.service.reminders import enqueue
 
@@ -92,7 +94,8 @@ def _outcome(message: Outbound, attempt: delivery.Attempt, at: datetime,
     if attempt.outcome is delivery.Outcome.SENT:
         state = "sent"
     elif attempt.outcome is delivery.Outcome.GONE:
-        disable = f"the receiver answered 410 Gone at {at.isoformat()}"
+        # 410, or what a channel means by it (Discord's 404 Unknown Webhook): the error says.
+        disable = f"the receiver answered {attempt.error or 'that it is gone'} at {at.isoformat()}"
     elif attempt.outcome is delivery.Outcome.RETRY:
         delay = delivery.retry_delay(message.attempts + 1, attempt.retry_after, rng)
         if delay is not None:
@@ -314,7 +317,16 @@ def next_delivery(engine: store.Engine, now: datetime) -> datetime | None:
     return store.next_sendable(engine, now)
 
 
-def open_senders(timeout: float = delivery.DEFAULT_TIMEOUT) -> delivery.Senders:
-    """Every transport, each attempt bounded by `timeout` seconds: close it when done (it is
-    a context manager)."""
-    return delivery.Senders(timeout)
+def open_senders(timeout: float = delivery.DEFAULT_TIMEOUT, smtp_url: str | None = None
+                 ) -> delivery.Senders:
+    """Every transport, each attempt bounded by `timeout` seconds, e-mail going through the
+    SMTP server of `smtp_url` (the settings' `CALENDAR_TOOL_SMTP_URL`; None: none): close it
+    when done (it is a context manager). UsageError naming the variable for a URL that is not
+    an SMTP server's."""
+    server = None
+    if smtp_url:
+        try:
+            server = delivery.SmtpServer.parse(smtp_url)
+        except ValueError as exc:
+            raise UsageError(f"{SMTP_URL_ENV}: {exc}") from None
+    return delivery.Senders(timeout, server)

@@ -1,18 +1,31 @@
-"""Subscriptions: adding (checked, a JSON one given its signing secret), listing, removing,
-a test message, and the ledger of what was sent to them."""
+"""Subscriptions: adding (checked, a JSON one given its signing secret; the format a URL's
+service takes), listing, removing, a test message, and the ledger of what was sent to them."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from calendar_tool import delivery, store
+from calendar_tool import delivery, store, wording
 from calendar_tool.clock import Clock
 from calendar_tool.delivery import BEGINNING, subscription_problems
 from calendar_tool.errors import DeliveryFailed, SubscriptionInvalid, UnknownSubscription
-from calendar_tool.model import Format, Outbound, Register, Reminder, Subscription
+from calendar_tool.model import (
+    OVERDUE,
+    DatedValue,
+    Entry,
+    Format,
+    Kind,
+    Notice,
+    Occurrence,
+    Outbound,
+    Register,
+    Reminder,
+    Subscription,
+)
+from calendar_tool.service.feeds import entry_revisions
 from calendar_tool.service.reminders import plan
 
 
@@ -70,39 +83,71 @@ def attempts(engine: store.Engine) -> list[store.AttemptView]:
     return store.attempts(engine)
 
 
+def guess_format(url: str) -> tuple[Format, str]:
+    """The format a subscription URL's service takes, and why, in words (`subscribe add`
+    without --format): "a Power Automate workflow URL"."""
+    return delivery.guess(url)
+
+
 @dataclass(frozen=True)
 class SampleResult:
     status: int | None
     latency: float
     error: str | None
+    protocol: str  # what `status` is a code of: "HTTP", or "SMTP" for e-mail
 
 
 def send_sample(sub: Subscription, register: Register, senders: delivery.Senders, clock: Clock,
-                link_base: str) -> SampleResult:
-    """Send one sample reminder (the subscription's next one, or any dated occurrence) and
-    report the answer. Not recorded in the ledger: it is not a reminder anyone is owed."""
+                link_base: str, engine: store.Engine | None = None) -> SampleResult:
+    """Send one test message, marked as such, and report the answer. It is about the
+    subscription's next reminded occurrence (or any upcoming one, or one invented for the
+    test and titled so), counted from today: what it says matches the occurrence's day.
+    Not recorded in the ledger: it is not a reminder anyone is owed. `engine`: where the
+    entries' revisions are, for an e-mail's calendar part."""
     now = clock.now()
-    sample = _sample(register, sub, now)
-    body = delivery.render(sub.format, [sample], register, link_base)
+    sample = sample_reminder(register, sub, now)
+    revisions = None
+    if engine is not None and sub.format is Format.EMAIL:
+        revisions = entry_revisions(engine, register, {sample.occurrence.entry.id}, now)
+    body = delivery.render(sub.format, [sample], register, link_base, test=True,
+                           revisions=revisions)
     message_id = f"msg_test_{uuid.uuid4().hex}"
     attempt = senders.send(Outbound(message_id, sub.name, sub.url, sub.format, sub.secret, body,
                                     0), now)
-    result = SampleResult(attempt.status, attempt.latency, attempt.error)
+    protocol = "SMTP" if sub.format is Format.EMAIL else "HTTP"
+    result = SampleResult(attempt.status, attempt.latency, attempt.error, protocol)
     if attempt.outcome is not delivery.Outcome.SENT:
-        what = f"HTTP {attempt.status}" if attempt.status else attempt.error
+        what = attempt.error or f"{protocol} {attempt.status}"
         raise DeliveryFailed(f"the receiver of {sub.name!r} answered {what} "
                              f"after {attempt.latency:.2f} s")
     return result
 
 
-def _sample(register: Register, sub: Subscription, now: datetime) -> Reminder:
+def sample_reminder(register: Register, sub: Subscription, now: datetime) -> Reminder:
+    """The reminder a test message carries: about the occurrence of the subscription's next
+    reminder (else of anyone's), with the days left counted from today in the subscription's
+    zone to the occurrence's day, whatever offset that next reminder has; else about an
+    occurrence invented for the test, a week away, whose title says so."""
     anyone = replace(sub, created_at=BEGINNING, areas=frozenset(),
                      actors=frozenset(), kinds=frozenset(), enabled=True)
+    today = now.astimezone(sub.tz).date()
     for who in (replace(sub, created_at=now, enabled=True), anyone):
         found = plan(register, [who], now, now + timedelta(days=400))
         if found:
-            return found[0]
-    found = plan(register, [anyone], BEGINNING, now)
-    if not found:
-        raise DeliveryFailed("the register has no dated occurrence to build a sample from")
-    return found[-1]
+            return _as_of(found[0].occurrence, sub.name, today, now)
+    return _as_of(_invented(today + timedelta(days=7)), sub.name, today, now)
+
+
+def _as_of(o: Occurrence, name: str, today: date, now: datetime) -> Reminder:
+    """A reminder about `o` sent `now`, on the local day `today`."""
+    left = ((o.key_date or today) - today).days
+    if left < 0:
+        return Reminder(name, o, OVERDUE, Notice.OVERDUE, now, left)
+    return Reminder(name, o, f"P{left}D", Notice.DUE if left == 0 else Notice.REMINDER, now,
+                    left)
+
+
+def _invented(day: date) -> Occurrence:
+    entry = Entry(id="calendar-tool-test", title=wording.INVENTED, kind=Kind.DEADLINE,
+                  actors=(), areas=(), sources=(), date=DatedValue.day(day))
+    return Occurrence(entry, None, entry.date, False, wording.AS_WRITTEN)

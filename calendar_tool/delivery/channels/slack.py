@@ -1,14 +1,17 @@
 """The Slack incoming-webhook message: a `text` fallback plus Block Kit `blocks`, within
 Slack's limits (a header of at most 150 characters, sections of at most 3000, at most 50
-blocks: 20 reminders shown, then "…and N more")."""
+blocks: the 20 most urgent reminders shown, then "…and N more, the soonest in …")."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from calendar_tool import wording
+from calendar_tool.delivery.channels.common import Channel, Context, cut
 from calendar_tool.delivery.channels.links import entry_link
+from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Notice, Register, Reminder, State
 
 SLACK_MAX_SHOWN = 20  # 1 header + 20 sections + 19 dividers + 1 context = 41 of Slack's 50 blocks
@@ -17,28 +20,24 @@ SLACK_TEXT_MAX = 3000
 _SLACK_HEADING_MAX = 300  # one long title must not push the rest of a section past 3000
 
 
-def payload(reminders: Sequence[Reminder], register: Register, base: str) -> dict[str, Any]:
+def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     """One reminder, or a digest of several, as a Block Kit message."""
-    if len(reminders) == 1:
-        r = reminders[0]
-        title = f"{wording.lead(r)}: {wording.heading(r.occurrence)}"
-    else:
-        title = f"{len(reminders)} reminders for {reminders[0].subscription}"
+    register, base = context.register, context.base
+    title = wording.message_title(reminders, context.test)
     blocks: list[dict[str, Any]] = [
         {"type": "header",
          "text": {"type": "plain_text", "text": _clip(title, SLACK_HEADER_MAX), "emoji": False}},
     ]
-    shown = reminders[:SLACK_MAX_SHOWN]
+    shown, more = cut(reminders, SLACK_MAX_SHOWN)
     for i, r in enumerate(shown):
         if i:
             blocks.append({"type": "divider"})
         blocks.append({"type": "section",
                        "text": {"type": "mrkdwn", "text": _slack_section(r, register, base)}})
-    hidden = len(reminders) - len(shown)
-    if hidden:
-        blocks.append({"type": "context",
-                       "elements": [{"type": "mrkdwn", "text": f"…and {hidden} more"}]})
-    return {"text": _slack_fallback(reminders, base), "blocks": blocks}
+    if more:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _esc(more)}]})
+    mark = f"{wording.TEST_MARK}:" if context.test else None
+    return {"text": _slack_fallback(reminders, base, mark), "blocks": blocks}
 
 
 def _slack_section(r: Reminder, register: Register, base: str) -> str:
@@ -69,20 +68,20 @@ def _slack_section(r: Reminder, register: Register, base: str) -> str:
     return _clip("\n".join(lines), SLACK_TEXT_MAX)
 
 
-def _slack_fallback(reminders: Sequence[Reminder], base: str) -> str:
-    """One line per reminder, for notifications and clients that do not draw blocks; whole lines
-    only, so that a cut never leaves half a link."""
-    lines: list[str] = []
-    used = -1  # the first line has no newline before it
+def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None = None) -> str:
+    """One line per reminder (after `first`, if given), for notifications and clients that do
+    not draw blocks; whole lines only, so that a cut never leaves half a link."""
+    lines: list[str] = [first] if first else []
+    used = len(first) if first else -1  # the first line has no newline before it
     for i, r in enumerate(reminders):
         o = r.occurrence
         line = _esc(f"{wording.lead(r)}: {_clip(wording.heading(o), _SLACK_HEADING_MAX)} "
                     f"({wording.when(o)}) {entry_link(base, r)}")
-        rest = len(reminders) - i - 1
-        tail = len(f"\n…and {rest} more") if rest else 0
+        rest = reminders[i + 1:]
+        tail = len("\n" + wording.more(rest)) if rest else 0
         if used + 1 + len(line) + tail > SLACK_TEXT_MAX:
             # The previous round kept room for exactly this line.
-            lines.append(f"…and {len(reminders) - i} more")
+            lines.append(wording.more(reminders[i:]))
             break
         lines.append(line)
         used += 1 + len(line)
@@ -102,3 +101,22 @@ def _slack_url(url: str) -> str:
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
+
+def detect(url: str) -> str | None:
+    """Slack's incoming webhooks (`hooks.slack.com/services/…`, and GovSlack's); not its
+    Workflow Builder URLs (`/triggers/`, `/workflows/`), which take another body."""
+    parts = urlsplit(url)
+    if parts.hostname in ("hooks.slack.com", "hooks.slack-gov.com") and \
+            not parts.path.startswith(("/triggers/", "/workflows/")):
+        return "a Slack incoming webhook URL"
+    return None
+
+
+def answer(status: int, text: str) -> tuple[Outcome, str] | None:
+    """Slack answers a removed or disabled webhook 404 `no_service`: it is gone, as a 410."""
+    if status == 404 and text.strip().startswith("no_service"):
+        return Outcome.GONE, "Slack says the webhook was removed or disabled (no_service)"
+    return None
+
+
+CHANNEL = Channel(payload, detect=detect, answer=answer)

@@ -7,6 +7,7 @@ at once, a digest of them::
       "type": "obligation.reminder" | "obligation.due" | "obligation.overdue"
               | "obligation.digest",
       "timestamp": "2002-12-01T09:00:00Z",
+      "test": true,                      (only in a test message: `subscribe test`)
       "data": {
         "reminders": [
           {
@@ -30,8 +31,10 @@ at once, a digest of them::
 `type` is the single reminder's notice, or `obligation.digest` for more than one. `timestamp` is
 the instant of the earliest reminder (not the time of sending, so a retry carries the same
 bytes); `days_left` counts the days from the subscriber's local day of the reminder to the
-occurrence's day, negative once overdue. Reminders are ordered by instant, then occurrence id,
-then offset. Like `list --format json`, fields are only ever added.
+occurrence's day, negative once overdue. Reminders are ordered most urgent first: by days left,
+then the occurrence's day, then its id, then the offset. `test` is there (true) only in a test
+message, whose one reminder is about a real upcoming occurrence (or one invented for the test,
+its title saying so). Like `list --format json`, fields are only ever added.
 
 Headers on every message: `webhook-id` (the same on every retry of one message, so a receiver
 drops a duplicate), and with a secret `webhook-timestamp` and `webhook-signature` (`v1,<base64
@@ -45,33 +48,41 @@ from collections.abc import Sequence
 from typing import Any
 
 from calendar_tool.clock import iso_utc
+from calendar_tool.delivery.channels.common import Channel, Context
 from calendar_tool.delivery.channels.links import entry_link
 from calendar_tool.listing import occurrence_json
-from calendar_tool.model import Register, Reminder
+from calendar_tool.model import Reminder
 
 DIGEST = "obligation.digest"
 
 
-def payload(reminders: Sequence[Reminder], register: Register, base: str) -> dict[str, Any]:
+def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     """One reminder, or a digest of several (`obligation.digest`)."""
     kind = reminders[0].notice.value if len(reminders) == 1 else DIGEST
-    return {
+    register, base = context.register, context.base
+    out: dict[str, Any] = {
         "type": kind,
-        "timestamp": iso_utc(reminders[0].instant),
-        "data": {"reminders": [
-            {
-                "type": r.notice.value,
-                "subscription": r.subscription,
-                "offset": r.offset,
-                "remind_at": iso_utc(r.instant),
-                "days_left": r.days_left,
-                "estimated": r.estimated,
-                "counted_from": r.counted_from or None,
-                "detail": r.detail,
-                "url": entry_link(base, r),
-                "occurrence": occurrence_json(r.occurrence, register),
-            }
-            for r in reminders
-        ]},
+        "timestamp": iso_utc(min(r.instant for r in reminders)),
     }
+    if context.test:
+        out["test"] = True
+    out["data"] = {"reminders": [
+        {
+            "type": r.notice.value,
+            "subscription": r.subscription,
+            "offset": r.offset,
+            "remind_at": iso_utc(r.instant),
+            "days_left": r.days_left,
+            "estimated": r.estimated,
+            "counted_from": r.counted_from or None,
+            "detail": r.detail,
+            "url": entry_link(base, r),
+            "occurrence": occurrence_json(r.occurrence, register),
+        }
+        for r in reminders
+    ]}
+    return out
+
+
+CHANNEL = Channel(payload)
 

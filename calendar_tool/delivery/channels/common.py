@@ -1,0 +1,83 @@
+"""What every channel module gives the registry (`Channel`), what its payload is written
+with (`Context`), and what a digest shows of its reminders when a channel's limits cannot hold
+them all (`cut`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from calendar_tool import wording
+from calendar_tool.delivery.retry import Outcome
+from calendar_tool.model import Register, Reminder, Revision
+
+
+@dataclass(frozen=True)
+class Context:
+    """Beyond its reminders, what a message is written with: the register (titles of actors,
+    documents), the public URL its links start with (no trailing slash), whether it is a test
+    message (`subscribe test`), and the entries' revisions (the e-mail's calendar part gives
+    each event the SEQUENCE its feed has)."""
+
+    register: Register
+    base: str
+    test: bool = False
+    revisions: Mapping[str, Revision] = field(default_factory=dict)
+
+
+def cut(reminders: Sequence[Reminder], most: int) -> tuple[Sequence[Reminder], str | None]:
+    """The first `most` reminders (the most urgent: `render` orders them), and what the
+    message says of the rest, if any ("…and 7 more, the soonest in 14 days")."""
+    shown = reminders[:most]
+    hidden = reminders[most:]
+    return shown, (wording.more(hidden) if hidden else None)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` within `limit` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def source_link(r: Reminder, register: Register) -> tuple[str, str | None] | None:
+    """The first source's citation and its document's URL (None: no source)."""
+    sources = r.occurrence.sources
+    if not sources:
+        return None
+    doc = register.documents.get(sources[0].doc)
+    return wording.citation(sources[0]), (doc.url if doc and doc.url else None)
+
+
+Payload = Callable[[Sequence[Reminder], Context], dict[str, Any]]
+"""A message's body, as JSON-ready data, from its reminders (most urgent first)."""
+
+Answer = Callable[[int, str], tuple[Outcome, str] | None]
+"""A channel's reading of an HTTP answer (its status and the start of its body): the outcome
+and what it means, in words; None where the status alone says it (`retry.classify`)."""
+
+
+def _nothing(url: str) -> str | None:
+    return None
+
+
+def _no_problems(url: str) -> list[str]:
+    return []
+
+
+def _same(url: str) -> str:
+    return url
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel as the registry holds it: its payload, the URL schemes of its addresses,
+    how it recognises a URL of its own (`detect`: why it is, or None), what is wrong with a
+    URL for it (`problems`), the URL a message goes to (`target`), and its reading of an
+    answer (`answer`)."""
+
+    payload: Payload
+    schemes: tuple[str, ...] = ("http", "https")
+    detect: Callable[[str], str | None] = _nothing
+    problems: Callable[[str], list[str]] = _no_problems
+    target: Callable[[str], str] = _same
+    answer: Answer | None = None
