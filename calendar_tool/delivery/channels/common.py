@@ -34,6 +34,27 @@ def cut(reminders: Sequence[Reminder], most: int) -> tuple[Sequence[Reminder], s
     return shown, (wording.more(hidden) if hidden else None)
 
 
+def fit(head: Sequence[str], reminders: Sequence[Reminder], line: Callable[[Reminder], str],
+        limit: int, most: int) -> str:
+    """`head`, then a line per reminder (at most `most`, whole lines only), then what is left
+    out (`wording.more`), all within `limit` characters joined by line breaks."""
+    shown, _ = cut(reminders, most)
+    lines = list(head)
+    used = len("\n".join(lines))
+    for i, r in enumerate(shown):
+        text = line(r)
+        rest = reminders[i + 1:]
+        tail = 1 + len(wording.more(rest)) if rest else 0
+        if used + (1 if lines else 0) + len(text) + tail > limit:
+            lines.append(wording.more(reminders[i:]))
+            return "\n".join(lines)
+        used += (1 if lines else 0) + len(text)
+        lines.append(text)
+    if len(reminders) > len(shown):
+        lines.append(wording.more(reminders[len(shown):]))
+    return "\n".join(lines)
+
+
 def clip(text: str, limit: int) -> str:
     """`text` within `limit` characters, with "…" where it was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, clip, cut, source_link
+from calendar_tool.delivery.channels.common import Channel, Context, clip, fit, source_link
 from calendar_tool.delivery.channels.links import entry_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder
@@ -67,23 +67,12 @@ def _details(r: Reminder, context: Context) -> str:
 
 def _digest(reminders: Sequence[Reminder], context: Context) -> str:
     """A line per reminder, most urgent first, whole lines only, and what is left out."""
-    shown, _ = cut(reminders, MAX_SHOWN)
-    lines: list[str] = []
-    used = 0
-    for i, r in enumerate(shown):
+    def line(r: Reminder) -> str:
         title = clip(wording.heading(r.occurrence), _LINE_MAX)
-        line = (f"{_link(title, entry_link(context.base, r), bold=True)}: "
+        return (f"{_link(title, entry_link(context.base, r), bold=True)}: "
                 f"{_md(wording.lead(r))}, {_md(wording.when(r.occurrence))}")
-        rest = reminders[i + 1:]
-        tail = len("\n" + wording.more(rest)) if rest else 0
-        if used + len(line) + 1 + tail > DESCRIPTION_MAX:
-            lines.append(wording.more(reminders[i:]))
-            return "\n".join(lines)
-        lines.append(line)
-        used += len(line) + 1
-    if len(reminders) > len(shown):
-        lines.append(wording.more(reminders[len(shown):]))
-    return "\n".join(lines)
+
+    return fit([], reminders, line, DESCRIPTION_MAX, MAX_SHOWN)
 
 
 def _colour(days_left: int) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, clip, cut, source_link
+from calendar_tool.delivery.channels.common import Channel, Context, clip, fit, source_link
 from calendar_tool.delivery.channels.links import entry_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder, State
@@ -57,23 +57,12 @@ def _details(r: Reminder, context: Context) -> list[str]:
 
 def _digest(head: list[str], reminders: Sequence[Reminder], context: Context) -> str:
     """The heading, a list item per reminder (whole items only), and what is left out."""
-    shown, _ = cut(reminders, MAX_SHOWN)
-    lines = list(head)
-    used = sum(len(line) + 1 for line in lines)
-    for i, r in enumerate(shown):
+    def line(r: Reminder) -> str:
         title = clip(wording.heading(r.occurrence), _LINE_MAX)
-        line = (f"- **{_link(title, entry_link(context.base, r))}**: "
+        return (f"- **{_link(title, entry_link(context.base, r))}**: "
                 f"{_md(wording.lead(r))}, {_md(wording.when(r.occurrence))}")
-        rest = reminders[i + 1:]
-        tail = len(wording.more(rest)) + 1 if rest else 0
-        if used + len(line) + tail > TEXT_MAX:
-            lines.append(wording.more(reminders[i:]))
-            return "\n".join(lines)
-        lines.append(line)
-        used += len(line) + 1
-    if len(reminders) > len(shown):
-        lines.append(wording.more(reminders[len(shown):]))
-    return "\n".join(lines)
+
+    return fit(head, reminders, line, TEXT_MAX, MAX_SHOWN)
 
 
 _MARKDOWN = re.compile(r"([\\`*_~|\[\]<>#])")
