@@ -17,6 +17,7 @@ import pytest
 from calendar_tool import store
 from calendar_tool.model import Format, Offset, Subscription
 from tests.conftest import CLI
+from tests.paths import REGISTER, ROOT
 from tests.receiver import Accept, Fail, Receiver, closed_port
 from tests.registers import HEADER, entry
 
@@ -205,3 +206,44 @@ def test_two_remind_processes_send_each_reminder_once(db_url: str, tmp_path: Pat
     assert set(keys.values()) == {1}
     sent = sum(int(out.split("sent ")[1].split(",")[0]) for out, _ in outs)
     assert sent == 12
+
+
+# What a database command must not load: the ORM and sqlmodel's pydantic, the PostgreSQL
+# dialect on SQLite, the feeds, the scheduler and the server; the register and the sender
+# only where the command needs them (BENCHMARKS.md, "startup").
+_NEVER = {"sqlmodel", "pydantic", "sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "psycopg",
+          "icalendar", "apscheduler", "starlette", "uvicorn", "jinja2"}
+_NOT_READING = {"httpx", "standardwebhooks", "yaml", "calendar_tool.register"}
+
+
+@pytest.mark.parametrize(("args", "needs"), [
+    (["subscribe", "list"], set()),
+    (["subscribe", "remove", "team"], set()),
+    (["deliveries"], set()),
+    (["subscribe", "test", "team"], {"httpx", "standardwebhooks", "yaml",
+                                     "calendar_tool.register"}),
+])
+def test_database_commands_load_only_what_they_use(tmp_path: Path, receiver: Receiver,
+                                                   args: list[str], needs: set[str]) -> None:
+    """`subscribe list|remove|test` and `deliveries` on SQLite load SQLAlchemy Core and the
+    SQLite dialect, never the ORM, pydantic, PostgreSQL's dialect, icalendar or the server;
+    only `subscribe test` loads the register and httpx."""
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = store.open_store(db)
+    store.add_subscription(engine, Subscription(
+        name="team", url=receiver.url, format=Format.JSON,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    engine.dispose()
+    code = (
+        "import sys\n"
+        "from calendar_tool.cli import main\n"
+        "try:\n"
+        f"    main(['--register', {str(REGISTER)!r}, '--db', {db!r}, *{args!r}])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        f"print(sorted(n for n in {sorted(_NEVER | _NOT_READING)!r}\n"
+        "             if any(m == n or m.startswith(n + '.') for m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.splitlines()[-1] == str(sorted(needs))

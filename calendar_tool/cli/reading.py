@@ -13,7 +13,6 @@ from calendar_tool.cli.base import Context, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
 from calendar_tool.errors import RegisterInvalid, UnknownEntry
 from calendar_tool.model import Kind, State
-from calendar_tool.register import check_quotes, quote_count, read_sources
 from calendar_tool.timeline import find, list_query, select
 
 
@@ -30,6 +29,8 @@ def validate(ctx: Context, sources: Path | None) -> None:
     Example:
       calendar-tool validate --check-sources ../shared/seeds
     """
+    from calendar_tool.register import check_quotes, quote_count, read_sources
+
     located = ctx.located()
     reg = located.register
     if sources is not None:

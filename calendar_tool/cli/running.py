@@ -7,14 +7,16 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from calendar_tool.cli.base import Context, main, pass_context
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import UsageError
-from calendar_tool.register import RegisterFile
+
+if TYPE_CHECKING:
+    from calendar_tool.register import RegisterFile
 
 
 @main.command()
@@ -51,6 +53,7 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
       calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
     """
     from calendar_tool import logs, scheduler, service
+    from calendar_tool.register import RegisterFile
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     logs.configure(verbose)
@@ -110,6 +113,7 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
       calendar-tool serve --port 8000 --feeds feeds/
     """
     from calendar_tool import web
+    from calendar_tool.register import RegisterFile
 
     settings = ctx.settings
     # Its first read takes the entries `validate` or `publish` kept: a large register starts

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from calendar_tool.delivery import http
 from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome
 from calendar_tool.model import Outbound
+
+if TYPE_CHECKING:
+    from calendar_tool.delivery.http import HttpSender
 
 
 class Sender(Protocol):
@@ -26,8 +28,11 @@ class Senders:
     context manager that closes their connections at the end."""
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        # httpx is loaded by the commands that send, not by every one that opens the service.
+        from calendar_tool.delivery import http
+
         self.timeout = timeout
-        self.http = http.HttpSender(http.make_client(timeout))
+        self.http: HttpSender = http.HttpSender(http.make_client(timeout))
 
     def sender(self, message: Outbound) -> Sender | None:
         """The transport of the message's address; None for an address no transport takes."""
