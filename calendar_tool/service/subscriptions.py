@@ -89,8 +89,11 @@ def send_sample(sub: Subscription, register: Register, senders: delivery.Senders
                                     0), now)
     result = SampleResult(attempt.status, attempt.latency, attempt.error)
     if attempt.outcome is not delivery.Outcome.SENT:
-        what = f"HTTP {attempt.status}" if attempt.status else attempt.error
-        raise DeliveryFailed(f"the receiver of {sub.name!r} answered {what} "
+        if attempt.status is None:  # nothing answered: the error says where and what failed
+            raise DeliveryFailed(f"could not reach the receiver of {sub.name!r}: "
+                                 f"{attempt.error}")
+        raise DeliveryFailed(f"the receiver of {sub.name!r} answered "
+                             f"{attempt.error or f'HTTP {attempt.status}'} "
                              f"after {attempt.latency:.2f} s")
     return result
 
