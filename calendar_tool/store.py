@@ -257,11 +257,17 @@ def open_store(url: str = DEFAULT_DB) -> Engine:
         migrate(engine)
     except OperationalError as exc:
         engine.dispose()
-        raise StoreFailed(f"cannot open the database {_safe(url)}: {exc.orig}") from None
+        raise StoreFailed(f"cannot open the database {_safe(url)}: {_one_line(exc.orig)}"
+                          ) from None
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+def _one_line(error: BaseException | None) -> str:
+    """A driver's message on one line (psycopg adds a hint on a line of its own)."""
+    return " ".join(str(error).split())
 
 
 def _safe(url: str) -> str:
@@ -327,7 +333,7 @@ def _tx(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
     except OperationalError as exc:
-        raise StoreFailed(f"database error: {exc.orig}") from None
+        raise StoreFailed(f"database error: {_one_line(exc.orig)}") from None
 
 
 def _insert(conn: Connection, table: Any) -> Any:

@@ -76,7 +76,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--register", "register_path", type=click.Path(path_type=Path),
+# Paths are only converted here: a file that is missing or cannot be read is the tool's own
+# error, one line with its exit code (3), not click's usage error (2).
+@click.option("--register", "register_path", type=click.Path(path_type=Path, readable=False),
               envvar=REGISTER_ENV, default=DEFAULT_REGISTER, show_default=True,
               help=f"The register file (or set {REGISTER_ENV}).")
 @click.option("--db", "db_url", envvar=DB_ENV, default=DEFAULT_DB, show_default=True,

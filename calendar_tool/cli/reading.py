@@ -17,7 +17,7 @@ from calendar_tool.timeline import find, list_query, select
 
 
 @main.command()
-@click.option("--check-sources", "sources", type=click.Path(path_type=Path),
+@click.option("--check-sources", "sources", type=click.Path(path_type=Path, readable=False),
               help="Folder of source texts: prove every quote occurs in its cited file.")
 @pass_context
 def validate(ctx: Context, sources: Path | None) -> None:
