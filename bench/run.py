@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-MODULES = ["bench.listing", "bench.publish", "bench.deliver", "bench.schedule",
+MODULES = ["bench.listing", "bench.startup", "bench.publish", "bench.deliver", "bench.schedule",
            "bench.serve", "bench.fleet", "bench.scale"]
 
 

@@ -10,11 +10,14 @@
     ├── StoreFailed                (exit 7)  the database cannot be opened, migrated or written
     ├── SubscriptionInvalid        (exit 8)  a subscription field the tool cannot use
     ├── UnknownSubscription        (exit 9)  a subscription name that is not in the database
-    └── DeliveryFailed             (exit 11) `subscribe test` got no 2xx answer from the receiver
+    ├── DeliveryFailed             (exit 11) `subscribe test` got no 2xx answer from the receiver
+    └── FeedsMissing               (exit 12) `serve` has no feeds folder to serve
 
-Click keeps exit codes 1 (its own aborts are never raised here) and 2 (usage). The CLI catches
-`CalendarToolError` once and prints `error: <message>` on stderr; tracebacks are only shown
-with `--debug`.
+Click keeps exit codes 1 (its own aborts are never raised here) and 2 (its usage errors: an
+unknown option or command, a missing argument, a value outside its choices or range); paths
+are only converted by click, so that a file that cannot be used is one of these errors. The
+CLI catches `CalendarToolError` once and prints `error: <message>` on stderr; tracebacks are
+only shown with `--debug`.
 """
 
 from __future__ import annotations
@@ -111,3 +114,9 @@ class DeliveryFailed(CalendarToolError):
     """A test delivery got no 2xx answer."""
 
     exit_code = 11
+
+
+class FeedsMissing(CalendarToolError):
+    """The folder `serve` is to serve is not there, not a folder, or cannot be read."""
+
+    exit_code = 12

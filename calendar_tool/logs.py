@@ -44,6 +44,11 @@ def event(name: str, level: int = logging.INFO, exc_info: bool = False, **fields
         LOGGER.log(level, name, exc_info=exc_info, extra={_FIELDS: {"event": name, **fields}})
 
 
+def as_event(record: logging.LogRecord, name: str, **fields: Any) -> None:
+    """Make a library's record one of our events: `name` and `fields` are what is written."""
+    setattr(record, _FIELDS, {"event": name, **fields})
+
+
 def configure(verbose: bool = False, stream: TextIO | None = None) -> None:
     """JSON lines on stderr: our events at INFO (DEBUG with `verbose`), libraries' warnings."""
     handler = logging.StreamHandler(stream or sys.stderr)

@@ -1,5 +1,5 @@
 """The database: subscriptions, the delivery ledger and the entries' revisions. The only module
-that imports sqlmodel or SQLAlchemy.
+that imports SQLAlchemy.
 
 A SQLite file by default (created on first use), PostgreSQL when the URL names one. The ledger
 is what makes every reminder arrive once:
@@ -22,6 +22,7 @@ The schema is versioned by `meta.schema_version`; see `migrate`.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -31,11 +32,15 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Boolean,
+    Column,
     ColumnElement,
     Connection,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Table,
     TypeDecorator,
@@ -54,11 +59,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.schema import CreateTable
-from sqlmodel import Field, SQLModel
 
 from calendar_tool.config import DEFAULT_DB
 from calendar_tool.errors import StoreFailed, UnknownSubscription
@@ -89,51 +92,72 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _when(**kw: Any) -> Any:
-    return Field(sa_type=UTCDateTime, **kw)
-
-
 # --- tables ----------------------------------------------------------------------------------
+# SQLAlchemy Core tables: every statement below is Core (ON CONFLICT, RETURNING and
+# compare-and-set UPDATEs have no ORM form, and plain rows are all the callers need), and the
+# ORM with sqlmodel and pydantic would more than double the import every database command pays
+# (BENCHMARKS.md, "startup"). The DDL is what sqlmodel's models emitted, byte for byte, so
+# databases created before and after read the same.
 
-class Meta(SQLModel, table=True):
-    key: str = Field(primary_key=True)
-    value: str
+METADATA = MetaData()
 
 
-class SubscriptionRow(SQLModel, table=True):
-    __tablename__ = "subscription"
+def _text(name: str, *args: Any, nullable: bool = False, **kw: Any) -> Column[Any]:
+    return Column(name, String(), *args, nullable=nullable, **kw)
 
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    url: str
-    format: str
-    areas: str = "[]"  # JSON lists
-    actors: str = "[]"
-    kinds: str = "[]"
-    offsets: str | None = None  # JSON list of ISO durations; None: each entry's own
-    overdue: bool = True
-    time_of_day: str = "09:00"
-    zone: str = "UTC"
-    secret: str | None = None
-    enabled: bool = True
-    disabled_reason: str | None = None
-    created_at: datetime = _when()
+
+def _int(name: str, *args: Any, nullable: bool = False, **kw: Any) -> Column[Any]:
+    return Column(name, Integer(), *args, nullable=nullable, **kw)
+
+
+def _when(name: str, nullable: bool = False) -> Column[Any]:
+    return Column(name, UTCDateTime(), nullable=nullable)
+
+
+def _parent(name: str, target: str, kind: Callable[..., Column[Any]], index: bool
+            ) -> Column[Any]:
+    """A column pointing at `target`; its rows go when the row they point at goes."""
+    return kind(name, ForeignKey(target, ondelete="CASCADE"), index=index)
+
+
+META = Table(
+    "meta", METADATA,
+    _text("key", primary_key=True),
+    _text("value"),
+)
+
+SUBS = Table(
+    "subscription", METADATA,
+    _int("id", primary_key=True),
+    _text("name", unique=True),
+    _text("url"),
+    _text("format"),
+    _text("areas", default="[]"),  # JSON lists
+    _text("actors", default="[]"),
+    _text("kinds", default="[]"),
+    _text("offsets", nullable=True),  # JSON list of ISO durations; None: each entry's own
+    Column("overdue", Boolean(), nullable=False, default=True),
+    _text("time_of_day", default="09:00"),
+    _text("zone", default="UTC"),
+    _text("secret", nullable=True),
+    Column("enabled", Boolean(), nullable=False, default=True),
+    _text("disabled_reason", nullable=True),
+    _when("created_at"),
     # Reminders up to this instant have been looked at (claimed, or recorded as skipped).
-    checked_until: datetime | None = _when(default=None)
+    _when("checked_until", nullable=True),
     # Pacing: no message to this subscription before this instant.
-    next_send_at: datetime | None = _when(default=None)
-    estimated: bool = False  # reminders for estimated dates too
-    review: bool = False  # the keepers' weekly review instead of reminders
+    _when("next_send_at", nullable=True),
+    Column("estimated", Boolean(), nullable=False, default=False),  # estimated dates too
+    Column("review", Boolean(), nullable=False, default=False),  # the keepers' weekly review
+)
 
-
-class EntrySnapshot(SQLModel, table=True):
-    __tablename__ = "entry_snapshot"
-
-    entry_id: str = Field(primary_key=True)
-    hash: str
-    sequence: int
-    changed_at: datetime = _when()
-
+SNAPSHOTS = Table(
+    "entry_snapshot", METADATA,
+    _text("entry_id", primary_key=True),
+    _text("hash"),
+    _int("sequence"),
+    _when("changed_at"),
+)
 
 # The senders' queue: only pending messages, in the order they are taken. A partial index
 # stays as small as the queue however long the ledger of sent messages grows; the queries that
@@ -143,70 +167,59 @@ class EntrySnapshot(SQLModel, table=True):
 _DUE = text("status = 'pending'")
 PENDING: ColumnElement[str] = literal_column("'pending'", String)
 
-
-class MessageRow(SQLModel, table=True):
-    __tablename__ = "message"
-    __table_args__ = (Index("ix_message_due", "next_attempt_at", "id",
-                            postgresql_where=_DUE, sqlite_where=_DUE),)
-
-    id: str = Field(primary_key=True)
-    subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE", index=True)
-    status: str  # pending, sent, dead, skipped
-    body: str
-    attempts: int = 0
-    created_at: datetime = _when()
-    next_attempt_at: datetime = _when()
-    lease_owner: str | None = None
-    lease_until: datetime | None = _when(default=None)
-    sent_at: datetime | None = _when(default=None)
-    last_status: int | None = None
-    last_error: str | None = None
+MESSAGES = Table(
+    "message", METADATA,
+    _text("id", primary_key=True),
+    _parent("subscription_id", "subscription.id", _int, index=True),
+    _text("status"),  # pending, sent, dead, skipped
+    _text("body"),
+    _int("attempts", default=0),
+    _when("created_at"),
+    _when("next_attempt_at"),
+    _text("lease_owner", nullable=True),
+    _when("lease_until", nullable=True),
+    _when("sent_at", nullable=True),
+    _int("last_status", nullable=True),
+    _text("last_error", nullable=True),
+)
 
 
-class DeliveryRow(SQLModel, table=True):
-    __tablename__ = "delivery"
-    __table_args__ = (UniqueConstraint("subscription_id", "occurrence_id", "offset",
-                                       "counted_from", name="uq_delivery_key"),
-                      Index("ix_delivery_remind_at", "remind_at"))
+@functools.cache
+def _queue_index() -> Index:
+    """`ix_message_due`, made on the table when a schema is created or migrated: an index
+    with PostgreSQL's options loads that dialect (20-40 ms), which a command on SQLite that
+    only reads does not need."""
+    return Index("ix_message_due", MESSAGES.c.next_attempt_at, MESSAGES.c.id,
+                 postgresql_where=_DUE, sqlite_where=_DUE)
 
-    id: int | None = Field(default=None, primary_key=True)
-    subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE")
-    occurrence_id: str
-    offset: str
+DELIVERIES = Table(
+    "delivery", METADATA,
+    _int("id", primary_key=True),
+    _parent("subscription_id", "subscription.id", _int, index=False),
+    _text("occurrence_id"),
+    _text("offset"),
     # The day the reminder was counted from ("" in rows older than schema version 3, and for
     # an undated occurrence): a date the register confirms or moves is reminded again.
-    counted_from: str = ""
-    estimated: bool = False  # whether that day was an estimate
-    notice: str
-    remind_at: datetime = _when()
-    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", index=True)
+    _text("counted_from", default=""),
+    Column("estimated", Boolean(), nullable=False, default=False),  # was that day an estimate
+    _text("notice"),
+    _when("remind_at"),
+    _parent("message_id", "message.id", _text, index=True),
+    UniqueConstraint("subscription_id", "occurrence_id", "offset", "counted_from",
+                     name="uq_delivery_key"),
+    Index("ix_delivery_remind_at", "remind_at"),
+)
 
-
-class AttemptRow(SQLModel, table=True):
-    __tablename__ = "attempt"
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: str = Field(foreign_key="message.id", ondelete="CASCADE", index=True)
-    number: int
-    at: datetime = _when()
-    status: int | None = None
-    latency_ms: int
-    error: str | None = None
-
-
-def _table(model: type[SQLModel]) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
-# Statements below use SQLAlchemy Core on these tables: ON CONFLICT, RETURNING and
-# compare-and-set UPDATEs have no ORM form, and plain rows are all the callers need.
-META = _table(Meta)
-SUBS = _table(SubscriptionRow)
-SNAPSHOTS = _table(EntrySnapshot)
-MESSAGES = _table(MessageRow)
-DELIVERIES = _table(DeliveryRow)
-ATTEMPTS = _table(AttemptRow)
+ATTEMPTS = Table(
+    "attempt", METADATA,
+    _int("id", primary_key=True),
+    _parent("message_id", "message.id", _text, index=True),
+    _int("number"),
+    _when("at"),
+    _int("status", nullable=True),
+    _int("latency_ms"),
+    _text("error", nullable=True),
+)
 
 
 # --- engine and schema -----------------------------------------------------------------------
@@ -252,11 +265,17 @@ def open_store(url: str = DEFAULT_DB) -> Engine:
         migrate(engine)
     except OperationalError as exc:
         engine.dispose()
-        raise StoreFailed(f"cannot open the database {_safe(url)}: {exc.orig}") from None
+        raise StoreFailed(f"cannot open the database {_safe(url)}: {_one_line(exc.orig)}"
+                          ) from None
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+def _one_line(error: BaseException | None) -> str:
+    """A driver's message on one line (psycopg adds a hint on a line of its own)."""
+    return " ".join(str(error).split())
 
 
 def _safe(url: str) -> str:
@@ -272,7 +291,7 @@ def _index_the_queue(conn: Connection) -> None:
     messages, in the order `take` walks it; it replaces (status, next_attempt_at), which held
     every message ever sent and left the tie-break on id to a sort."""
     conn.execute(text("DROP INDEX IF EXISTS ix_message_ready"))
-    next(i for i in MESSAGES.indexes if i.name == "ix_message_due").create(conn, checkfirst=True)
+    _queue_index().create(conn, checkfirst=True)
 
 
 def _count_from_a_day(conn: Connection) -> None:
@@ -327,10 +346,13 @@ def migrate(engine: Engine) -> None:
             version = conn.execute(select(META.c.value).where(META.c.key == "schema_version")
                                    ).scalar_one_or_none()
         if version is None:
-            SQLModel.metadata.create_all(conn)
+            _queue_index()
+            METADATA.create_all(conn)
             conn.execute(META.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
             return
         current = int(version)
+        if current == SCHEMA_VERSION:
+            return  # nothing written: a command's start commits no write
         if current > SCHEMA_VERSION:
             raise StoreFailed(f"the database has schema version {current}, newer than this "
                               f"calendar-tool's {SCHEMA_VERSION}: upgrade calendar-tool")
@@ -352,13 +374,19 @@ def _tx(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
     except OperationalError as exc:
-        raise StoreFailed(f"database error: {exc.orig}") from None
+        raise StoreFailed(f"database error: {_one_line(exc.orig)}") from None
 
 
 def _insert(conn: Connection, table: Any) -> Any:
     """INSERT that can say ON CONFLICT DO NOTHING on both databases."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    # Imported here: the PostgreSQL dialect's modules cost a SQLite command 20-40 ms to load.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)
 
 
 # --- subscriptions ---------------------------------------------------------------------------

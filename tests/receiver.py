@@ -353,3 +353,49 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that listens but never accepts, its backlog already full: Linux
+    drops a further connection's SYN, so connecting waits until the client's timeout."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port: int = server.getsockname()[1]
+        waiting = []
+        try:
+            for _ in range(3):  # more than a backlog of 0 holds
+                client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                client.setblocking(False)
+                client.connect_ex(("127.0.0.1", port))
+                waiting.append(client)
+            yield port
+        finally:
+            for client in waiting:
+                client.close()
+
+
+@contextlib.contextmanager
+def hanging_up_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose server reads each request and closes the connection
+    without a word: an HTTP client finds the connection closed before an answer."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port: int = server.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return  # the server socket was closed: the test is over
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.close()
+        thread.join(5)

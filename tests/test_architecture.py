@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import calendar_tool
 from tests.paths import ROOT
@@ -153,3 +157,24 @@ def test_no_function_is_longer_than_sixty_lines() -> None:
                 if length > 60:
                     long.append(f"{module}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
+
+
+@pytest.mark.parametrize("door", ["service", "delivery"])
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_a_lazy_door_gives_each_name_from_its_module(door: str, order: str) -> None:
+    """The doors that load their modules on first use (service; delivery's http names) give
+    every name of `__all__`, and the same object a second time, whichever is asked first: a
+    submodule loaded under a name of the door (`service.subscriptions`) does not hide it."""
+    code = (
+        "import importlib\n"
+        f"door = importlib.import_module('calendar_tool.{door}')\n"
+        "names = list(door.__all__)\n"
+        f"names = names if {order == 'forward'} else names[::-1]\n"
+        "first = {n: getattr(door, n) for n in names}\n"
+        "wrong = [n for n in names if getattr(door, n) is not first[n]\n"
+        "         or type(first[n]).__name__ == 'module']\n"
+        "print(wrong)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"

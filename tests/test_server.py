@@ -697,8 +697,9 @@ def test_serve_refuses_a_port_in_use(cli: CLI) -> None:
 
 
 def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
-    """`calendar-tool serve --port 0` prints where it listens, answers there with an access
-    log, and on Ctrl-C (SIGINT) shuts down and exits 0."""
+    """`calendar-tool serve --port 0` prints where it listens, answers there, logs JSON
+    lines on stderr as `run` does (listening, each request, stopped), and on Ctrl-C (SIGINT)
+    shuts down and exits 0."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
     proc = subprocess.Popen(
@@ -716,5 +717,9 @@ def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert '"GET /healthz HTTP/1.1" 200' in out  # uvicorn's access log
-    assert err.splitlines()[-1].endswith(f"Finished server process [{proc.pid}]")
+    assert out == ""  # the line read above was all
+    events = [json.loads(line) for line in err.splitlines()]
+    assert [e["event"] for e in events] == ["server.listening", "http.request", "server.stopped"]
+    assert events[0]["url"] == f"{match.group(1)}/"
+    request = {k: v for k, v in events[1].items() if k in ("method", "path", "status")}
+    assert request == {"method": "GET", "path": "/healthz", "status": 200}

@@ -16,9 +16,9 @@ from calendar_tool.clock import Clock, FixedClock, SystemClock
 from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
 from calendar_tool.model import Kind, Register, State
-from calendar_tool.register import Located, load
 
-if TYPE_CHECKING:  # the store is imported only by the commands that open it
+if TYPE_CHECKING:  # the register and the store: imported by the commands that read them
+    from calendar_tool.register import Located
     from calendar_tool.service import Engine
 
 
@@ -33,6 +33,8 @@ class Context:
 
     def located(self) -> Located:
         """The register, reusing the entries the cache kept from an earlier command."""
+        from calendar_tool.register import load
+
         # Millions of objects that outlive the read, and no garbage cycles: see heap.py.
         with heap.kept():
             return load(self.settings.register, self.settings.cache)
@@ -74,7 +76,9 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--register", "register_path", type=click.Path(path_type=Path),
+# Paths are only converted here: a file that is missing or cannot be read is the tool's own
+# error, one line with its exit code (3), not click's usage error (2).
+@click.option("--register", "register_path", type=click.Path(path_type=Path, readable=False),
               envvar=REGISTER_ENV, default=DEFAULT_REGISTER, show_default=True,
               help=f"The register file (or set {REGISTER_ENV}).")
 @click.option("--db", "db_url", envvar=DB_ENV, default=DEFAULT_DB, show_default=True,

@@ -13,13 +13,12 @@ from calendar_tool.cli.base import Context, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
 from calendar_tool.errors import RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.register import check_quotes, quote_count, read_sources
 from calendar_tool.timeline import find, list_query, parse_span, select
 from calendar_tool.timeline import review as timeline_review
 
 
 @main.command()
-@click.option("--check-sources", "sources", type=click.Path(path_type=Path),
+@click.option("--check-sources", "sources", type=click.Path(path_type=Path, readable=False),
               help="Folder of source texts: prove every quote occurs in its cited file.")
 @pass_context
 def validate(ctx: Context, sources: Path | None) -> None:
@@ -31,6 +30,8 @@ def validate(ctx: Context, sources: Path | None) -> None:
     Example:
       calendar-tool validate --check-sources ../shared/seeds
     """
+    from calendar_tool.register import check_quotes, quote_count, read_sources
+
     located = ctx.located()
     reg = located.register
     if sources is not None:

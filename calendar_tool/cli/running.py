@@ -5,20 +5,23 @@ reads it again when the file changes."""
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from calendar_tool.cli.base import Context, main, pass_context
 from calendar_tool.clock import SystemClock
-from calendar_tool.errors import UsageError
-from calendar_tool.register import RegisterFile
+from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
+
+if TYPE_CHECKING:
+    from calendar_tool.register import RegisterFile
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, readable=False),
               default=Path("feeds"), show_default=True, help="The folder to publish into.")
 @click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
               type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
@@ -51,6 +54,7 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
       calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
     """
     from calendar_tool import logs, scheduler, service
+    from calendar_tool.register import RegisterFile
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     logs.configure(verbose)
@@ -64,6 +68,10 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
     # One reader of the register file for the scheduler and the server, so that an edit is
     # read and validated once; its first read takes the entries `validate` or `publish` kept.
     source = RegisterFile(settings.register, settings.cache)
+    failure = source.current().failure
+    if failure is not None:  # refused before anything is written or served
+        raise failure
+    _out_folder(out_dir)
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
         serving = _server(ctx, source, out_dir, engine, serve_at)
@@ -92,7 +100,7 @@ def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, serv
               help="The address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="The port to listen on (0: any free port).")
-@click.option("--feeds", "feeds_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--feeds", "feeds_dir", type=click.Path(path_type=Path, readable=False),
               default=Path("feeds"), show_default=True,
               help="The folder `publish` writes, served under /feeds/.")
 @pass_context
@@ -109,7 +117,8 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     Example:
       calendar-tool serve --port 8000 --feeds feeds/
     """
-    from calendar_tool import web
+    from calendar_tool import logs, web
+    from calendar_tool.register import RegisterFile
 
     settings = ctx.settings
     # Its first read takes the entries `validate` or `publish` kept: a large register starts
@@ -118,9 +127,49 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     failure = source.current().failure
     if failure is not None:  # a register with problems is refused before listening
         raise failure
+    _served_folder(feeds_dir)
     app = web.make_app(register=source, feeds=feeds_dir, db=settings.db,
                        clock=SystemClock(), public_url=settings.public_url)
     sock = web.listen(host, port)
-    click.echo(f"serving {feeds_dir}/ and {settings.register} on {web.http_url(sock)}/ "
-               "(Ctrl-C stops)")
+    url = f"{web.http_url(sock)}/"
+    click.echo(f"serving {feeds_dir}/ and {settings.register} on {url} (Ctrl-C stops)")
+    logs.configure()
+    logs.event("server.listening", url=url, feeds=str(feeds_dir),
+               register=str(settings.register))
     web.run(app, sock)
+    logs.event("server.stopped")
+
+
+def _served_folder(folder: Path) -> None:
+    """The folder `serve` serves, refused before listening unless it is a folder it can
+    read: a missing one is most often a mistyped --feeds, or nothing published yet."""
+    hint = f"publish into it first (calendar-tool publish --out {folder}) or give --feeds DIR"
+    try:
+        with os.scandir(folder):
+            return
+    except FileNotFoundError:
+        raise FeedsMissing(f"no feeds folder at {str(folder)!r}: {hint}") from None
+    except NotADirectoryError:
+        raise FeedsMissing(f"the feeds folder {str(folder)!r} is a file, not a folder: "
+                           f"{hint}") from None
+    except OSError as exc:
+        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        raise FeedsMissing(f"cannot read the feeds folder {str(folder)!r}: {reason}") from None
+
+
+def _out_folder(folder: Path) -> None:
+    """`run`'s folder, created (and logged: `feeds.created`) when it is not there, before
+    anything serves it: `run --serve` answers before its first publish has written there."""
+    from calendar_tool import logs
+
+    try:
+        if folder.is_dir():
+            return
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        raise PublishFailed(f"cannot publish into {str(folder)!r}: {str(folder)!r} is not a "
+                            "folder") from None
+    except OSError as exc:
+        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        raise PublishFailed(f"cannot publish into {str(folder)!r}: {reason}") from None
+    logs.event("feeds.created", path=str(folder))

@@ -7,15 +7,18 @@ retry schedule (`retry`) and the masking of secrets (`masking`); `senders` puts 
 transport behind one interface (`Sender`), so that the service sends a message without knowing
 how it travels.
 
-httpx and standardwebhooks are imported by `http` alone, smtplib by `smtp` alone.
+httpx and standardwebhooks are imported by `http` alone, smtplib by `smtp` alone; `http` only
+when one of its names (`Client`, `headers`, `make_client`, `send`) is first asked for or
+`Senders` opens: a command that sends nothing does not load them.
 May import: feeds (an e-mail's calendar part is the feeds' events), model, timeline, listing,
 wording, clock, errors.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from calendar_tool.delivery.channels import guess, render
-from calendar_tool.delivery.http import Client, headers, make_client, send
 from calendar_tool.delivery.masking import MASK, SECRET_MASK, mask_url, new_secret, redact
 from calendar_tool.delivery.reminders import (
     BEGINNING,
@@ -42,6 +45,21 @@ from calendar_tool.delivery.retry import (
 )
 from calendar_tool.delivery.senders import Sender, Senders
 from calendar_tool.delivery.smtp import SmtpServer
+
+if TYPE_CHECKING:
+    from calendar_tool.delivery.http import Client, headers, make_client, send
+
+_HTTP = ("Client", "headers", "make_client", "send")
+
+
+def __getattr__(name: str) -> Any:
+    """`http`'s names, loading it (and httpx) on first use."""
+    if name not in _HTTP:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from calendar_tool.delivery import http
+
+    globals().update({n: getattr(http, n) for n in _HTTP})
+    return globals()[name]
 
 __all__ = [
     "BEGINNING",

@@ -7,9 +7,12 @@ query or the secret."""
 from __future__ import annotations
 
 import math
+import socket
+import ssl
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import httpx
 import standardwebhooks
@@ -85,10 +88,10 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         # A URL that can never work: retrying it would only delay the verdict.
         return Attempt(Outcome.DEAD, None, time.perf_counter() - start,
-                       redact(_describe(exc), url, secret))
+                       redact(_describe(exc, url, client.timeout), url, secret))
     except httpx.TransportError as exc:
         return Attempt(Outcome.RETRY, None, time.perf_counter() - start,
-                       redact(_describe(exc), url, secret))
+                       redact(_describe(exc, url, client.timeout), url, secret))
     latency = time.perf_counter() - start
     said = answer(status, head.decode("utf-8", "replace")) if answer is not None else None
     outcome = classify(status) if said is None else said[0]
@@ -107,10 +110,70 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
     return Attempt(outcome, status, latency, redact(error, url, secret), retry_after)
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: httpx.TransportError | httpx.InvalidURL, url: str, timeout: httpx.Timeout
+              ) -> str:
+    """What went wrong, as a person says it: where (host and port, never the path), and what
+    that end did or did not do."""
+    at = _where(url)
+    cause = _root(exc)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "not an http:// or https:// URL"
+    if isinstance(exc, httpx.InvalidURL):
+        return f"not a URL a webhook can be sent to: {exc}"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"{at} did not accept a connection within {_seconds(timeout.connect)}"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"{at} took the request but sent no answer within {_seconds(timeout.read)}"
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"{at} did not take the request within {_seconds(timeout.write)}"
+    if isinstance(exc, httpx.PoolTimeout):
+        return f"no connection to {at} came free within {_seconds(timeout.pool)}"
+    if isinstance(cause, ConnectionRefusedError):
+        return f"nothing listens at {at} (connection refused)"
+    if isinstance(cause, socket.gaierror):
+        host = urlsplit(url).hostname or at
+        return f"the host name {host!r} is not known ({_reason(cause)})"
+    if isinstance(cause, ssl.SSLError):
+        return f"no secure connection with {at}: {_reason(cause)}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {at}: {_reason(cause)}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"{at} closed the connection without a complete answer"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return f"the connection to {at} broke: {_reason(cause)}"
     detail = str(exc).strip()
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
+
+def _where(url: str) -> str:
+    """host:port of a URL (the scheme's port when it names none), an IPv6 host in []."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return "the receiver"
+    host = parts.hostname or "the receiver"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The first cause of an exception chain (httpx wraps httpcore, which wraps the OSError)."""
+    seen = exc
+    while (nxt := seen.__cause__ or seen.__context__) is not None:
+        seen = nxt
+    return seen
+
+
+def _reason(exc: BaseException) -> str:
+    """An OSError's reason without its "[Errno N]" prefix."""
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return str(getattr(exc, "verify_message", None) or exc.reason).replace("_", " ").lower()
+    return str(exc.strerror) if isinstance(exc, OSError) and exc.strerror else str(exc).strip()
+
+
+def _seconds(value: float | None) -> str:
+    return "the time allowed" if value is None else f"{value:g} s"
 
 
 class HttpSender:

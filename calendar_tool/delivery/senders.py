@@ -8,12 +8,14 @@ from __future__ import annotations
 import ssl
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from calendar_tool.delivery import http
 from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome
 from calendar_tool.delivery.smtp import SmtpSender, SmtpServer
 from calendar_tool.model import Outbound
+
+if TYPE_CHECKING:
+    from calendar_tool.delivery.http import HttpSender
 
 
 class Sender(Protocol):
@@ -31,8 +33,11 @@ class Senders:
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, smtp: SmtpServer | None = None,
                  tls: ssl.SSLContext | None = None) -> None:
+        # httpx is loaded by the commands that send, not by every one that opens the service.
+        from calendar_tool.delivery import http
+
         self.timeout = timeout
-        self.http = http.HttpSender(http.make_client(timeout))
+        self.http: HttpSender = http.HttpSender(http.make_client(timeout))
         self.smtp = SmtpSender(smtp, timeout, tls)
 
     def sender(self, message: Outbound) -> Sender | None:

@@ -435,6 +435,9 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
                               written) for name, (feed, written) in feeds.items() if feed.events]
         removed = _remove_stale(out_dir, {f.path for f in results})
         index_written = write_if_changed(out_dir / INDEX_NAME, index_bytes(results))
+    except FileExistsError as exc:  # mkdir: something that is not a folder is in the way
+        raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc.filename!r} is not a "
+                            "folder") from None
     except OSError as exc:
         raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
     if cache is not None:

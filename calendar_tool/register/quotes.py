@@ -60,15 +60,23 @@ def check_quotes(located: Located, texts: dict[str, str]) -> list[Problem]:
 
 
 def read_sources(reg: Register, folder: Path) -> dict[str, str]:
-    """Read every file the register's sources name from `folder`."""
-    if not folder.is_dir():
-        raise SourcesMissing(f"no sources folder at {str(folder)!r}")
+    """Read every file the register's sources name from `folder`; SourcesMissing when the
+    folder is not there or it, or a file in it, cannot be read (a file that is not there is
+    a problem of the entry citing it, found by `check_quotes`)."""
     names = {d.file for d in reg.documents.values() if d.file}
     for entry in reg.entries:
         names.update(s.file for s in entry.all_sources() if s.file)
     texts: dict[str, str] = {}
-    for name in sorted(names):
-        path = folder / name
-        if path.is_file():
-            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        if not folder.is_dir():
+            raise SourcesMissing(f"no sources folder at {str(folder)!r}")
+        for name in sorted(names):
+            path = folder / name
+            if path.is_file():
+                texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        what = "the sources folder" if exc.filename in (None, str(folder)) else "the source text"
+        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        raise SourcesMissing(f"cannot read {what} {str(exc.filename or folder)!r}: "
+                             f"{reason}") from None
     return texts

@@ -252,9 +252,17 @@ def read_text(path: Path) -> str:
 
 
 def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:
-    """The error for a register file that cannot be read, saying how to name another."""
+    """The error for a register file that cannot be read: what is wrong with it, in words,
+    and for a path that names nothing usable, how to name another."""
+    other = "give --register PATH or set CALENDAR_TOOL_REGISTER"
     if isinstance(exc, FileNotFoundError):
-        return RegisterNotFound(f"no register at {str(path)!r}: give --register PATH or set "
-                                "CALENDAR_TOOL_REGISTER")
-    return RegisterNotFound(f"cannot read the register {str(path)!r}: {exc}")
+        return RegisterNotFound(f"no register at {str(path)!r}: {other}")
+    if isinstance(exc, IsADirectoryError):
+        return RegisterNotFound(f"the register {str(path)!r} is a folder, not a file: {other}")
+    if isinstance(exc, UnicodeDecodeError):
+        return RegisterNotFound(f"the register {str(path)!r} is not UTF-8 text: byte "
+                                f"0x{exc.object[exc.start]:02x} at offset {exc.start} "
+                                f"({exc.reason})")
+    reason = exc.strerror.lower() if exc.strerror else str(exc)
+    return RegisterNotFound(f"cannot read the register {str(path)!r}: {reason}")
 

@@ -21,70 +21,107 @@ Reminders go through two steps, each safe to run from any number of processes at
 
 The shells never open the store or a transport themselves: `open_store` and `open_senders`
 hand them what they pass back in, and the types they hold are named here.
+
+The door is lazy: a name is looked up in its module when first asked for, so a command loads
+what it uses (`subscribe list` neither httpx nor icalendar: BENCHMARKS.md, "Start-up").
 """
 
 from __future__ import annotations
 
-from calendar_tool import delivery, feeds, store
-from calendar_tool.service.feeds import (
-    KeptRevisions,
-    feed_revisions,
-    publish_feeds,
-    selection,
-    sync,
-)
-from calendar_tool.service.reminders import (
-    DEFAULT_CATCH_UP,
-    dry_run,
-    due_groups,
-    enqueue,
-    held,
-    pending_instants,
-    plan,
-)
-from calendar_tool.service.sending import (
-    DEFAULT_BATCH,
-    DEFAULT_PACE,
-    DEFAULT_WORKERS,
-    Policy,
-    deliver,
-    deliver_ready,
-    next_delivery,
-    open_senders,
-    owner_id,
-    release_dead_leases,
-    remind_now,
-)
-from calendar_tool.service.subscriptions import (
-    SampleResult,
-    add_subscription,
-    attempts,
-    check_subscription,
-    guess_format,
-    has_subscription,
-    ledger,
-    remove_subscription,
-    sample_reminder,
-    send_sample,
-    subscription,
-    subscriptions,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-Engine = store.Engine
-Senders = delivery.Senders
-# The caches a long-running process keeps between runs (see each): made by the shells, passed
-# back in.
-EventCache = feeds.EventCache
-AgendaCache = delivery.AgendaCache
-SubscriptionInfo = store.SubscriptionInfo
-DeliveryView = store.DeliveryView
-AttemptView = store.AttemptView
-Result = store.Result
-Claimed = store.Claimed
+if TYPE_CHECKING:
+    from calendar_tool.delivery import AgendaCache as AgendaCache
+    from calendar_tool.delivery import Senders as Senders
+    from calendar_tool.feeds import EventCache as EventCache
+    from calendar_tool.service.feeds import (
+        KeptRevisions,
+        feed_revisions,
+        publish_feeds,
+        selection,
+        sync,
+    )
+    from calendar_tool.service.reminders import (
+        DEFAULT_CATCH_UP,
+        dry_run,
+        due_groups,
+        enqueue,
+        held,
+        pending_instants,
+        plan,
+    )
+    from calendar_tool.service.sending import (
+        DEFAULT_BATCH,
+        DEFAULT_PACE,
+        DEFAULT_WORKERS,
+        Policy,
+        deliver,
+        deliver_ready,
+        next_delivery,
+        open_senders,
+        owner_id,
+        release_dead_leases,
+        remind_now,
+    )
+    from calendar_tool.service.subscriptions import (
+        SampleResult,
+        add_subscription,
+        attempts,
+        check_subscription,
+        guess_format,
+        has_subscription,
+        ledger,
+        remove_subscription,
+        sample_reminder,
+        send_sample,
+        subscription,
+        subscriptions,
+    )
+    from calendar_tool.store import AttemptView as AttemptView
+    from calendar_tool.store import Claimed as Claimed
+    from calendar_tool.store import DeliveryView as DeliveryView
+    from calendar_tool.store import Engine as Engine
+    from calendar_tool.store import Result as Result
+    from calendar_tool.store import SubscriptionInfo as SubscriptionInfo
+
+# The module each name of the door lives in. The caches a long-running process keeps between
+# runs (`EventCache`, `AgendaCache`: see each) are made by the shells and passed back in.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(["KeptRevisions", "feed_revisions", "publish_feeds", "selection", "sync"],
+                    "calendar_tool.service.feeds"),
+    **dict.fromkeys(["DEFAULT_CATCH_UP", "dry_run", "due_groups", "enqueue", "held",
+                     "pending_instants", "plan"], "calendar_tool.service.reminders"),
+    **dict.fromkeys(["DEFAULT_BATCH", "DEFAULT_PACE", "DEFAULT_WORKERS", "Policy", "deliver",
+                     "deliver_ready", "next_delivery", "open_senders", "owner_id",
+                     "release_dead_leases", "remind_now"], "calendar_tool.service.sending"),
+    **dict.fromkeys(["SampleResult", "add_subscription", "attempts", "check_subscription",
+                     "guess_format", "has_subscription", "ledger", "remove_subscription",
+                     "sample_reminder", "send_sample", "subscription", "subscriptions"],
+                    "calendar_tool.service.subscriptions"),
+    **dict.fromkeys(["Engine", "SubscriptionInfo", "DeliveryView", "AttemptView", "Result",
+                     "Claimed"], "calendar_tool.store"),
+    **dict.fromkeys(["Senders", "AgendaCache"], "calendar_tool.delivery"),
+    "EventCache": "calendar_tool.feeds",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of the door, from its module, loaded on first use (and kept here after)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(home)
+    # Every name of that module at once: importing `service.subscriptions` binds the module
+    # to this package's `subscriptions`, which must stay the function.
+    globals().update({n: getattr(module, n) for n, h in _HOMES.items() if h == home})
+    return globals()[name]
 
 
 def open_store(url: str) -> Engine:
     """The database at `url`, its schema created or migrated; StoreFailed when unusable."""
+    from calendar_tool import store
+
     return store.open_store(url)
 
 

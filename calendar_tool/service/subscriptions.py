@@ -117,6 +117,9 @@ def send_sample(sub: Subscription, register: Register, senders: delivery.Senders
     protocol = "SMTP" if sub.format is Format.EMAIL else "HTTP"
     result = SampleResult(attempt.status, attempt.latency, attempt.error, protocol)
     if attempt.outcome is not delivery.Outcome.SENT:
+        if attempt.status is None:  # nothing answered: the error says where and what failed
+            raise DeliveryFailed(f"could not reach the receiver of {sub.name!r}: "
+                                 f"{attempt.error}")
         what = attempt.error or f"{protocol} {attempt.status}"
         raise DeliveryFailed(f"the receiver of {sub.name!r} answered {what} "
                              f"after {attempt.latency:.2f} s")

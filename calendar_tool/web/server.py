@@ -37,6 +37,7 @@ import functools
 import gzip
 import hashlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -65,7 +66,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
 
-from calendar_tool import listing, service, wording
+from calendar_tool import listing, logs, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
 from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
@@ -515,18 +516,40 @@ def http_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _AccessEvents(logging.Filter):
+    """uvicorn's access log as our events (`logs`): `http.request` with the client, method,
+    path and status, rather than its text line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _version, status = record.args
+            logs.as_event(record, "http.request", method=method, path=path, status=status,
+                          client=client)
+        return True
+
+
 def _config(app: Starlette, quiet: bool) -> uvicorn.Config:
-    return uvicorn.Config(
+    """uvicorn's settings. Its records go to the process's logging (`logs.configure`: JSON
+    lines) rather than a configuration of its own; it says only what is wrong, and unless
+    `quiet` (tests, `run --serve`, whose scheduler logs its own events) each request, as an
+    `http.request` event."""
+    config = uvicorn.Config(
         app, http="h11", ws="none", lifespan="off", loop="asyncio", server_header=False,
-        # A quiet server (tests, `run`) leaves the process's logging configuration alone.
-        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
-        log_level="warning" if quiet else "info", access_log=not quiet,
+        log_config=None, log_level="warning", access_log=not quiet,
         timeout_graceful_shutdown=5)
+    if not quiet:
+        access = logging.getLogger("uvicorn.access")
+        access.setLevel(logging.INFO)
+        access.propagate = True
+        if not any(isinstance(f, _AccessEvents) for f in access.filters):
+            access.addFilter(_AccessEvents())
+    return config
 
 
 def run(app: Starlette, sock: socket.socket) -> None:
-    """Serve on `sock` until Ctrl-C (SIGINT) or SIGTERM, with an access log on stderr; then
-    return once the requests in flight are answered."""
+    """Serve on `sock` until Ctrl-C (SIGINT) or SIGTERM, logging each request (with
+    `logs.configure`, as JSON lines on stderr); then return once the requests in flight are
+    answered."""
     # uvicorn shuts down on the first SIGINT or SIGTERM, then raises that signal again for
     # the handlers it had replaced. The shutdown is what the signal asked for: the SIGTERM
     # handler below and the `except` make the process end normally (exit 0) after it.

@@ -1,0 +1,314 @@
+"""Each row of the README's exit-code table, on the real command line: the exact exit code and
+the one line it prints on stderr. The table is read from the README: a row without a test here
+fails `test_every_row_of_the_table_has_a_test`, so the two stay together.
+
+A test is named `test_exit_<code>_<what>`. Failures that only an unprivileged user meets (a
+file it may not read) run in a process without root's permission override
+(`_without_override`), so that they are real on a machine where the suite runs as root."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calendar_tool import store
+from calendar_tool.cli import main
+from calendar_tool.model import Format, Subscription
+from tests.conftest import CLI
+from tests.paths import FIXTURES, ROOT, SAMPLE
+from tests.receiver import closed_port
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+OTHER = "give --register PATH or set CALENDAR_TOOL_REGISTER"
+
+
+def _table_codes() -> set[int]:
+    """The codes of the README's "Exit codes" table."""
+    section = README.split("### Exit codes\n", 1)[1].split("\n#", 1)[0]
+    return {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)}
+
+
+def test_every_row_of_the_table_has_a_test() -> None:
+    """Each code of the README's table has a test here named for it, and each such test a
+    row."""
+    tested = {int(m.group(1)) for name in globals()
+              if (m := re.fullmatch(r"test_exit_(\d+)_\w+", name))}
+    assert tested == _table_codes()
+
+
+def _without_override(invocations: list[list[str]], env: dict[str, str] | None = None
+                      ) -> list[tuple[int, str]]:
+    """Run each `calendar-tool ARGS` in one process that file permissions bind: as root, one
+    whose capability bounding set lacks DAC override and read search (setpriv), so that a file
+    of mode 000 cannot be read. Each invocation's exit code and stderr."""
+    code = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from calendar_tool.cli import main\n"
+        "out = []\n"
+        "for args in json.loads(sys.argv[1]):\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    out.append([result.exit_code, result.stderr])\n"
+        "print(json.dumps(out))\n"
+    )
+    command = [sys.executable, "-c", code, json.dumps(invocations)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to take root's permission override away"
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, **(env or {})})
+    assert done.returncode == 0, done.stderr
+    return [(code_, err) for code_, err in json.loads(done.stdout.splitlines()[-1])]
+
+
+def _unreadable(path: Path) -> Path:
+    """`path` with no permission for anyone (root aside, see `_without_override`)."""
+    path.chmod(0)
+    return path
+
+
+# --- 0 ---------------------------------------------------------------------------------------
+
+def test_exit_0_success(cli: CLI) -> None:
+    """A clean register validates: exit 0, its count on stdout, nothing on stderr."""
+    result = cli("validate")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0, f"{SAMPLE}: 10 entries, no problems\n", "")
+
+
+# --- 1 ---------------------------------------------------------------------------------------
+
+def test_exit_1_the_register_has_problems(cli: CLI) -> None:
+    """Every problem on a line of its own, as FILE:LINE:COL: FIELD: MESSAGE, then the count."""
+    broken = FIXTURES / "broken.yaml"
+    result = cli("validate", register=broken)
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1
+    assert lines[-1] == "error: 15 problems in the register"
+    assert len(lines) == 16
+    assert all(re.match(rf"{re.escape(str(broken))}:\d+:\d+: \S+: ", line)
+               for line in lines[:-1])
+    assert lines[1] == (f"{broken}:14:11: entries[0].date: '2005-02-30' is not a real date "
+                        "(day is out of range for month)")
+
+
+# --- 2 ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["list", "--bogus"], "Error: No such option '--bogus'."),
+    (["list", "--format", "xml"],
+     "Error: Invalid value for '--format': 'xml' is not one of 'table', 'json', 'csv'."),
+    (["show"], "Error: Missing argument 'ID'."),
+])
+def test_exit_2_usage_clicks_own(args: list[str], error: str) -> None:
+    """Click's own usage errors keep code 2, with its usage text and its `Error:` line."""
+    result = CliRunner().invoke(main, args, prog_name="calendar-tool")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Usage: calendar-tool {args[0]} [OPTIONS]")
+    assert result.stderr.splitlines()[-1] == error
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["list", "--due", "soon"],
+     "error: --due: 'soon' is not a period: write 2005, 2005-06, 2005-06-30 or 2001..2005"),
+    (["list", "--area", "atlantis"],
+     "error: unknown area 'atlantis'; the register declares: governance, trafficking, victims"),
+])
+def test_exit_2_usage_the_tools_own(cli: CLI, args: list[str], error: str) -> None:
+    """A value click parses but the tool cannot use: code 2 and one line."""
+    result = cli(*args)
+    assert (result.exit_code, result.stderr) == (2, error + "\n")
+
+
+# --- 3 ---------------------------------------------------------------------------------------
+
+# Every command that reads the register, each as it reads it: `load` for the one-shot
+# commands, `RegisterFile` for `run` and `serve`.
+def _reading_commands(tmp: Path) -> list[list[str]]:
+    return [
+        ["validate"], ["list"], ["show", "congresses"],
+        ["publish", "--out", str(tmp / "feeds")],
+        ["subscribe", "add", "other", "--url", "http://127.0.0.1:9/hook"],
+        ["subscribe", "test", "team"],
+        ["remind", "--dry-run"], ["remind"],
+        ["run", "--out", str(tmp / "feeds"), "--watch", "0"],
+        ["serve", "--port", "0", "--feeds", str(tmp)],
+    ]
+
+
+def test_exit_3_the_register_cannot_be_read(tmp_path: Path) -> None:
+    """A register that is not there, a folder, unreadable or not UTF-8: exit 3 and one line
+    saying which, on every command that reads it, given by --register or the environment."""
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = store.open_store(db)
+    store.add_subscription(engine, Subscription(
+        name="team", url=f"http://127.0.0.1:{closed_port()}/hook", format=Format.JSON,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    engine.dispose()
+    (tmp_path / "folder.yaml").mkdir()
+    (tmp_path / "latin1.yaml").write_bytes(b"entries: []\n\xff")
+    denied = tmp_path / "denied.yaml"
+    denied.write_text(SAMPLE.read_text())
+    _unreadable(denied)
+    lines = {
+        "missing.yaml": "no register at '{}': " + OTHER,
+        "folder.yaml": "the register '{}' is a folder, not a file: " + OTHER,
+        "latin1.yaml": "the register '{}' is not UTF-8 text: byte 0xff at offset 12 "
+                       "(invalid start byte)",
+        "denied.yaml": "cannot read the register '{}': permission denied",
+    }
+    invocations = [["--register", str(tmp_path / name), "--db", db, *args]
+                   for name in lines for args in _reading_commands(tmp_path)]
+    expected = [(3, f"error: {lines[name].format(tmp_path / name)}\n")
+                for name in lines for _ in _reading_commands(tmp_path)]
+    assert _without_override(invocations) == expected
+    from_env = _without_override([["--db", db, "list"]],
+                                 env={"CALENDAR_TOOL_REGISTER": str(denied)})
+    assert from_env == [(3, f"error: cannot read the register '{denied}': permission denied\n")]
+
+
+# --- 4 ---------------------------------------------------------------------------------------
+
+def test_exit_4_show_names_no_entry(cli: CLI) -> None:
+    """`show` of an id the register does not have: exit 4, one line naming it."""
+    result = cli("show", "nope")
+    assert (result.exit_code, result.stderr) == (
+        4, "error: no entry or occurrence 'nope' in the register; `calendar-tool list` shows "
+           "the ids\n")
+
+
+# --- 5 ---------------------------------------------------------------------------------------
+
+def test_exit_5_the_sources_folder_is_not_there(cli: CLI, tmp_path: Path) -> None:
+    """--check-sources naming nothing, a file, a folder or a text it may not read: exit 5
+    and one line (never click's usage error)."""
+    (tmp_path / "a-file").write_text("")
+    for name in ("nowhere", "a-file"):
+        result = cli("validate", "--check-sources", str(tmp_path / name))
+        assert (result.exit_code, result.stderr) == (
+            5, f"error: no sources folder at '{tmp_path / name}'\n")
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    _unreadable(texts)
+    text = tmp_path / "seeds" / "000_4853c77995d8575d.txt"
+    text.parent.mkdir()
+    text.write_text("we establish 2002 as a target date")
+    _unreadable(text)
+    found = _without_override([["--register", str(SAMPLE), "validate", "--check-sources",
+                                str(folder)] for folder in (texts, text.parent)])
+    assert found == [
+        (5, f"error: cannot read the source text '{texts / text.name}': permission denied\n"),
+        (5, f"error: cannot read the source text '{text}': permission denied\n")]
+
+
+# --- 6 ---------------------------------------------------------------------------------------
+
+def test_exit_6_publish_cannot_write_its_folder(cli: CLI, tmp_path: Path) -> None:
+    """A file where the folder should be, for `publish` and `run`, or a folder it may not
+    write: exit 6 and one line."""
+    in_the_way = tmp_path / "feeds"
+    in_the_way.write_text("")
+    line = f"error: cannot publish into '{in_the_way}': '{in_the_way}' is not a folder\n"
+    for command in ("publish", "run"):
+        result = cli(command, "--out", str(in_the_way))
+        assert (result.exit_code, result.stderr) == (6, line)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o555)
+    [(code, err)] = _without_override([["--register", str(SAMPLE), "--db",
+                                        f"sqlite:///{tmp_path / 'cli.db'}", "publish", "--out",
+                                        str(closed)]])
+    assert code == 6
+    assert err.startswith(f"error: cannot publish into '{closed}': [Errno 13] Permission denied")
+    assert err.count("\n") == 1
+
+
+# --- 7 ---------------------------------------------------------------------------------------
+
+def test_exit_7_the_database_cannot_be_used(cli: CLI, tmp_path: Path) -> None:
+    """A URL that is not one, a file that cannot be created, a server that does not answer,
+    a name already taken: exit 7 and one line each."""
+    runner = CliRunner()
+
+    def with_db(url: str) -> tuple[int, str]:
+        result = runner.invoke(main, ["--db", url, "subscribe", "list"])
+        return result.exit_code, result.stderr
+
+    assert with_db("nonsense") == (
+        7, "error: 'nonsense' is not a database URL such as sqlite:///calendar-tool.db or "
+           "postgresql://user@host/db\n")
+    missing = tmp_path / "no-such-folder" / "x.db"
+    assert with_db(f"sqlite:///{missing}") == (
+        7, f"error: cannot open the database sqlite:///{missing}: unable to open database "
+           "file\n")
+    code, err = with_db(f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
+    assert (code, err.count("\n")) == (7, 1)
+    assert err.startswith("error: cannot open the database postgresql+psycopg://postgres@")
+    assert "Connection refused" in err
+    assert cli("subscribe", "add", "team", "--url", "http://127.0.0.1:9/hook").exit_code == 0
+    taken = cli("subscribe", "add", "team", "--url", "http://127.0.0.1:9/hook")
+    assert (taken.exit_code, taken.stderr) == (
+        7, "error: name: a subscription named 'team' already exists\n")
+
+
+# --- 8 ---------------------------------------------------------------------------------------
+
+def test_exit_8_a_subscription_field_cannot_be_used(cli: CLI) -> None:
+    """A subscription field the tool cannot use: exit 8, one line naming the field."""
+    result = cli("subscribe", "add", "team", "--url", "not-a-url")
+    assert (result.exit_code, result.stderr) == (
+        8, "error: url: not an http:// or https:// URL with a host\n")
+
+
+# --- 9 ---------------------------------------------------------------------------------------
+
+def test_exit_9_no_subscription_by_that_name(cli: CLI) -> None:
+    """Removing a subscription that is not there: exit 9, one line naming it."""
+    result = cli("subscribe", "remove", "nobody")
+    assert (result.exit_code, result.stderr) == (9, "error: no subscription named 'nobody'\n")
+
+
+# --- 11 --------------------------------------------------------------------------------------
+
+def test_exit_11_subscribe_test_got_no_2xx(cli: CLI) -> None:
+    """`subscribe test` when nothing listens at the URL: exit 11, one line saying so."""
+    port = closed_port()
+    assert cli("subscribe", "add", "down", "--url",
+               f"http://127.0.0.1:{port}/hook/secret").exit_code == 0
+    result = cli("subscribe", "test", "down", "--timeout", "2")
+    assert (result.exit_code, result.stderr) == (
+        11, f"error: could not reach the receiver of 'down': nothing listens at "
+            f"127.0.0.1:{port} (connection refused)\n")
+
+
+# --- 12 --------------------------------------------------------------------------------------
+
+def test_exit_12_serve_has_no_feeds_folder(cli: CLI, tmp_path: Path) -> None:
+    """`serve --feeds` naming nothing, a file or a folder it may not read: exit 12 and one
+    line, before it listens."""
+    hint = "publish into it first (calendar-tool publish --out {0}) or give --feeds DIR"
+    missing, a_file = tmp_path / "nowhere", tmp_path / "a-file"
+    a_file.write_text("")
+    result = cli("serve", "--port", "0", "--feeds", str(missing))
+    assert (result.exit_code, result.stderr) == (
+        12, f"error: no feeds folder at '{missing}': {hint.format(missing)}\n")
+    result = cli("serve", "--port", "0", "--feeds", str(a_file))
+    assert (result.exit_code, result.stderr) == (
+        12, f"error: the feeds folder '{a_file}' is a file, not a folder: "
+            f"{hint.format(a_file)}\n")
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0)
+    found = _without_override([["--register", str(SAMPLE), "--db",
+                                f"sqlite:///{tmp_path / 'cli.db'}", "serve", "--port", "0",
+                                "--feeds", str(closed)]])
+    assert found == [(12, f"error: cannot read the feeds folder '{closed}': permission "
+                          "denied\n")]
