@@ -76,9 +76,10 @@ def date_text(w: DatedValue) -> str:
 
 
 def when(o: Occurrence) -> str:
-    """The occurrence's date as the text gives it, with "by" for what falls due."""
+    """The occurrence's date as the text gives it, with "by" for what falls due; for one on
+    no calendar day, its word of urgency and since when, or what it awaits."""
     if o.when is None:
-        return "standing"
+        return undated(o)
     text = date_text(o.when)
     if o.entry.kind.is_due and o.entry.kind is not Kind.PERIOD:
         if o.when.within:
@@ -132,6 +133,44 @@ def counted_from(rel: Relative, anchor: DatedValue, tentative: bool, anchor_how:
 
 STANDING = "standing: no date"
 """The derivation of a standing obligation, which has no date."""
+
+def pending(awaited: str) -> str:
+    """The derivation of an event whose date is still awaited: "pending: <what>"."""
+    return f"pending: {awaited}"
+
+NOT_YET_DATED = "not yet dated"
+
+
+def since_text(since: tuple[DatedValue, str]) -> str:
+    """"since 4 December 2000 (A/RES/55/59)": the date an urgent commitment counts from."""
+    value, doc = since
+    return f"since {date_text(value)} ({doc})"
+
+
+def urgent(urgency: str, since: tuple[DatedValue, str] | None) -> str:
+    """The derivation of an undated urgent commitment: "as soon as possible, since 4
+    December 2000 (A/RES/55/59)"."""
+    return f"{urgency}, {since_text(since)}" if since else urgency
+
+
+def awaiting(rel: Relative, anchor_how: str) -> str:
+    """The derivation of a date counted from an event still pending: the rule, and what the
+    anchor awaits ("90 days after the start of X, not yet dated (pending: …)")."""
+    side = "end" if rel.anchor_end else "start"
+    return f"{offset_phrase(rel.offset)} the {side} of {rel.ref}, {NOT_YET_DATED} ({anchor_how})"
+
+
+def undated(o: Occurrence) -> str:
+    """The date column of an occurrence on no calendar day: "as soon as possible, since
+    2001 (E/CN.15/2001/5)", "90 days after X, not yet dated", "not yet dated", "standing"."""
+    e = o.entry
+    if e.urgency is not None:
+        return urgent(e.urgency, o.since)
+    if e.relative is not None:
+        return f"{offset_phrase(e.relative.offset)} {e.relative.ref}, {NOT_YET_DATED}"
+    if e.pending is not None:
+        return NOT_YET_DATED
+    return "standing"
 
 
 # --- an entry ---------------------------------------------------------------------------------
@@ -262,6 +301,8 @@ def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = 
     state = o.state
     if state.state is not State.OPEN:
         opening += f"Status: {status(state)}\n"
+        if state.sources:
+            opening += f"Recorded by: {citations(state.sources, most=len(state.sources))}\n"
     notes = "" if o.derivation == AS_WRITTEN else f"Date: {o.derivation}.\n"
     note = o.note or e.note
     if note:
