@@ -10,7 +10,8 @@
     ├── StoreFailed                (exit 7)  the database cannot be opened, migrated or written
     ├── SubscriptionInvalid        (exit 8)  a subscription field the tool cannot use
     ├── UnknownSubscription        (exit 9)  a subscription name that is not in the database
-    └── DeliveryFailed             (exit 11) `subscribe test` got no 2xx answer from the receiver
+    ├── DeliveryFailed             (exit 11) `subscribe test` got no 2xx answer from the receiver
+    └── CoverageShort              (exit 12) `coverage --fail-under`: too few passages covered
 
 Click keeps exit codes 1 (its own aborts are never raised here) and 2 (usage). The CLI catches
 `CalendarToolError` once and prints `error: <message>` on stderr; tracebacks are only shown
@@ -111,3 +112,9 @@ class DeliveryFailed(CalendarToolError):
     """A test delivery got no 2xx answer."""
 
     exit_code = 11
+
+
+class CoverageShort(CalendarToolError):
+    """`coverage --fail-under`: fewer dated passages cited or reviewed than asked for."""
+
+    exit_code = 12

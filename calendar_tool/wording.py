@@ -374,3 +374,20 @@ def lead(r: Reminder) -> str:
         return days_left(n)
     verb = "Due" if r.occurrence.entry.kind.is_due else "Starts"
     return f"{verb} {days_left(n)}"
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+def share(part: int, whole: int) -> str:
+    """"95.4%": a share rounded down to a tenth, so that it never reads as more than it is."""
+    tenths = 1000 * part // whole if whole else 1000
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def coverage_summary(cited: int, reviewed: int, dated: int) -> str:
+    """"212 of 300 dated passages cited (70.6%), 75 reviewed as not a commitment; 13 left
+    (95.6% cited or reviewed)"."""
+    left = dated - cited - reviewed
+    return (f"{cited} of {dated} dated passages cited ({share(cited, dated)}), {reviewed} "
+            f"reviewed as not a commitment; {left} left ({share(cited + reviewed, dated)} "
+            "cited or reviewed)")

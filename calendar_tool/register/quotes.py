@@ -12,7 +12,7 @@ from calendar_tool.model import Register, Source
 from calendar_tool.register.checks import cited, head_sources
 from calendar_tool.register.located import Located
 
-_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                              "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u00ad": ""})
 _SOFT_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\r?\n\s*(\w)")
 _SPACE = re.compile(r"\s+")
@@ -20,13 +20,13 @@ _SPACE = re.compile(r"\s+")
 
 def normalise_quote(text: str) -> str:
     """Fold typography and whitespace so a quote matches however the text was broken."""
-    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    text = unicodedata.normalize("NFC", text).translate(TYPOGRAPHY)
     return _SPACE.sub(" ", text).strip()
 
 
 def source_variants(text: str) -> tuple[str, str]:
     """The text with line-end hyphens joined ("compre-/hensive") and kept ("inter-/sessional")."""
-    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    text = unicodedata.normalize("NFC", text).translate(TYPOGRAPHY)
     joined = _SPACE.sub(" ", _SOFT_HYPHEN_BREAK.sub(r"\1\2", text))
     kept = _SPACE.sub(" ", _SOFT_HYPHEN_BREAK.sub(r"\1-\2", text))
     return joined, kept
