@@ -72,13 +72,14 @@ _TIME = re.compile(r"(?<!\w)(?:" + "|".join(f"(?:{p})" for _, p in TIME_EXPRESSI
                    re.IGNORECASE)
 
 # A paragraph's mark at the start of a line: "27.", "(c)", "(iv)", "IV." or "B.", a
-# footnote's number ("1  Adopted by", "¹See"). Years ("2005.") are not marks (at most three
-# digits), nor a day starting a line ("17 December 1999").
+# footnote's number ("1  Adopted by", "¹See", or alone on its line before the note's text).
+# Years ("2005.") are not marks (at most three digits), nor a day starting a line ("17
+# December 1999").
 _MARK = re.compile(
     r"^[ \t]*\**[ \t]*(?:(?P<para>\d{1,3})\.(?=\s|$)|\((?P<item>[a-z]{1,5}|\d{1,2})\)(?=\s)"
     r"|(?P<sect>[IVXLC]+|[A-Z])\.(?=\s)"
     rf"|(?P<note>\d{{1,3}})[ \t]+(?=[A-Z*\"(])(?!(?:{_MONTHS})\b)"
-    r"|(?P<sup>[¹²³⁴⁵⁶⁷⁸⁹⁰]+))")
+    r"|(?P<sup>[¹²³⁴⁵⁶⁷⁸⁹⁰]+)|(?P<alone>\d{1,3})[ \t]*$)")
 _ENDS_SENTENCE = re.compile(r"[.;:!?][\"')\]*]*\d{0,2}\s*$")
 _BREAK_OR_SPACE = re.compile(r"(\w)-[ \t]*\r?\n\s*(\w)|\s+")
 # What `_flatten` replaces: a word broken at a line end, or whitespace other than one space
@@ -321,7 +322,8 @@ def _context(mark: re.Match[str] | None, para: str, item: str) -> tuple[str, str
         return f"para. {label}", para, mark.group("item")
     if mark.group("sect"):
         return f"heading {mark.group('sect')}.", "", ""
-    note = mark.group("note") or (mark.group("sup") or "").translate(_SUPERSCRIPTS)
+    note = mark.group("note") or mark.group("alone") or \
+        (mark.group("sup") or "").translate(_SUPERSCRIPTS)
     return f"note {note}", para, item
 
 
