@@ -483,7 +483,8 @@ def _check_dating(w: Walk, node: yaml.Node, f: dict[str, yaml.Node], path: str,
             continue
         undated = True
         if kind not in kinds:
-            w.fail(f[name], f"{path}.{name}", f"{name} is for {what}, not a {kind}")
+            article = "an" if kind.value[0] in "aeiou" else "a"
+            w.fail(f[name], f"{path}.{name}", f"{name} is for {what}, not {article} {kind}")
         elif dated:
             w.fail(f[name], f"{path}.{name}",
                    f"give either {dated[0]} or {name}, not both"
