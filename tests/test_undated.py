@@ -216,12 +216,16 @@ def test_show_a_status_with_its_source(cli: CLI) -> None:
 def test_feeds_hold_no_undated_event_until_the_date_is_recorded(cli: CLI,
                                                                 tmp_path: Path) -> None:
     """The undated are in no feed; once the trigger's date is recorded, it and the entry
-    counted from it are published on their days (read back by the `ical` package)."""
+    counted from it are published on their days (read back by the `ical` package). A status
+    says where it is recorded."""
     before, after = tmp_path / "before", tmp_path / "after"
     assert cli("publish", "--out", str(before), "--today", "2026-01-01",
                register=CURATION).exit_code == 0
     assert [(e["uid"], e["start"]) for e in ical_events((before / "all.ics").read_bytes())] == [
         ("report-second-session@calendar-tool", "2002-12-31")]
+    unfolded = (before / "all.ics").read_bytes().decode().replace("\r\n ", "")
+    assert ("Status: met since 2002-10-01: The host country was thanked for it.\\nRecorded by: "
+            "R/1 para. 6\\n") in unfolded
     recorded = tmp_path / "recorded.yaml"
     recorded.write_text(RECORDED)
     assert cli("publish", "--out", str(after), "--today", "2026-01-01",
