@@ -11,7 +11,8 @@
     ├── SubscriptionInvalid        (exit 8)  a subscription field the tool cannot use
     ├── UnknownSubscription        (exit 9)  a subscription name that is not in the database
     ├── DeliveryFailed             (exit 11) `subscribe test` got no 2xx answer from the receiver
-    └── FeedsMissing               (exit 12) `serve` has no feeds folder to serve
+    ├── FeedsMissing               (exit 12) `serve` has no feeds folder to serve
+    └── CoverageShort              (exit 13) `coverage --fail-under`: too few passages covered
 
 Click keeps exit codes 1 (its own aborts are never raised here) and 2 (its usage errors: an
 unknown option or command, a missing argument, a value outside its choices or range); paths
@@ -120,3 +121,9 @@ class FeedsMissing(CalendarToolError):
     """The folder `serve` is to serve is not there, not a folder, or cannot be read."""
 
     exit_code = 12
+
+
+class CoverageShort(CalendarToolError):
+    """`coverage --fail-under`: fewer dated passages cited or reviewed than asked for."""
+
+    exit_code = 13

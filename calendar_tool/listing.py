@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from calendar_tool import wording
-from calendar_tool.model import Entry, Occurrence, Register
+from calendar_tool.model import Entry, Occurrence, Register, Source
 from calendar_tool.timeline import ReviewItem
 
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
@@ -75,6 +75,10 @@ def occurrence_json(o: Occurrence, register: Register) -> dict[str, Any]:
             "end": w.end.isoformat(), "due": w.due.isoformat(),
         }
     status = o.state
+    since = None
+    if o.since is not None:
+        value, doc = o.since
+        since = {"text": wording.date_text(value), "value": value.iso(), "document": doc}
     return {
         "id": o.id,
         "entry": o.entry.id,
@@ -87,18 +91,23 @@ def occurrence_json(o: Occurrence, register: Register) -> dict[str, Any]:
         "derivation": o.derivation,
         "status": {"state": status.state.value,
                    "date": status.date.isoformat() if status.date else None,
-                   "note": status.note},
+                   "note": status.note,
+                   "sources": [_source_json(s, register) for s in status.sources or ()]},
         "actors": list(o.entry.actors),
         "areas": list(o.entry.areas),
         "location": o.location,
         "description": o.entry.description,
         "note": o.note or o.entry.note,
-        "sources": [
-            {"doc": s.doc, "para": s.para, "quote": s.quote,
-             "url": register.documents[s.doc].url if s.doc in register.documents else None}
-            for s in o.sources
-        ],
+        "sources": [_source_json(s, register) for s in o.sources],
+        "urgency": o.entry.urgency,
+        "since": since,
+        "pending": o.entry.pending,
     }
+
+
+def _source_json(s: Source, register: Register) -> dict[str, Any]:
+    doc = register.documents.get(s.doc)
+    return {"doc": s.doc, "para": s.para, "quote": s.quote, "url": doc.url if doc else None}
 
 
 def to_json(occurrences: Sequence[Occurrence], register: Register) -> str:
@@ -137,7 +146,8 @@ def review_table(items: Sequence[ReviewItem]) -> str:
 
 def review_json(items: Sequence[ReviewItem], register: Register) -> str:
     """The review as `list --format json` objects, each with `reason` (estimated,
-    rests-on-estimate, long-past) and `why` (the reason in words). Stable, as `list`'s."""
+    rests-on-estimate, long-past, urgent-old) and `why` (the reason in words). Stable, as
+    `list`'s."""
     return json.dumps([{**occurrence_json(i.occurrence, register), "reason": i.reason,
                         "why": wording.review_reason(i.reason)} for i in items],
                       indent=2, ensure_ascii=False)
@@ -164,6 +174,15 @@ def entry_facts(register: Register, e: Entry) -> list[tuple[str, str]]:
         facts.append((name, ", ".join(f"{k} ({vocab[k].title})" if k in vocab else k
                                       for k in keys)))
     facts.append(("status", wording.status(e.status)))
+    if e.status.sources:
+        facts.append(("recorded", wording.citations(e.status.sources, most=len(
+            e.status.sources))))
+    if e.urgency is not None:
+        since = register.since(e)
+        facts.append(("urgency", e.urgency + (f", {wording.since_text(since)}" if since
+                                               else "")))
+    if e.pending is not None:
+        facts.append(("pending", e.pending))
     if e.date is not None:
         facts.append(("date", f"{e.date.iso()} ({wording.date_text(e.date)})"))
     if e.relative is not None:
@@ -197,17 +216,24 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
         label = f"no. {o.number}: " if o.number is not None else ""
         flag = " [tentative]" if o.tentative else ""
         where = f", {o.location}" if o.location and e.series else ""
-        lines.append(f"    {label}{wording.when(o)}{where}{flag}  ({o.derivation})")
+        text = wording.when(o)
+        how = f"  ({o.derivation})" if o.derivation != text else ""
+        lines.append(f"    {label}{text}{where}{flag}{how}")
         if o.note:
             lines.append(f"      note: {o.note}")
         if o.status:
             lines.append(f"      status: {o.status.state.value}")
+            for extra in o.status.sources or ():
+                lines.append(f"      recorded: {wording.citation(extra)}: \"{extra.quote}\"")
         for extra in o.extra_sources:
             lines.append(f"      source: {wording.citation(extra)}: \"{extra.quote}\"")
-    lines.append("  sources:")
-    for s in e.sources:
-        doc = register.documents.get(s.doc)
-        url = f" <{doc.url}>" if doc and doc.url else ""
-        lines.append(f"    {wording.citation(s)}{url}")
-        lines.append(f"      \"{s.quote}\"")
+    for heading, sources in (("sources", e.sources), ("status recorded by",
+                                                      e.status.sources or ())):
+        if sources:
+            lines.append(f"  {heading}:")
+        for s in sources:
+            doc = register.documents.get(s.doc)
+            url = f" <{doc.url}>" if doc and doc.url else ""
+            lines.append(f"    {wording.citation(s)}{url}")
+            lines.append(f"      \"{s.quote}\"")
     return "\n".join(lines)

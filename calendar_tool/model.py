@@ -272,10 +272,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Document:
+    """A text sources cite. `date`: the day it was adopted (any precision the texts give),
+    from which its undated urgent commitments count; `dated_by`: the passage giving it."""
+
     key: str
     title: str
     url: str | None = None
     file: str | None = None
+    date: DatedValue | None = None
+    dated_by: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -288,9 +293,13 @@ class Term:
 
 @dataclass(frozen=True)
 class Status:
+    """`sources`: the passages of later texts that record the state (None: none cited; None
+    rather than empty so that the content hash of an entry without them stays as it was)."""
+
     state: State = State.OPEN
     date: date | None = None
     note: str | None = None
+    sources: tuple[Source, ...] | None = None
 
 @dataclass(frozen=True)
 class Relative:
@@ -349,13 +358,28 @@ class Entry:
     status: Status = field(default_factory=Status)
     reminders: tuple[Offset, ...] | None = None
     note: str | None = None
+    # An undated commitment's word of urgency ("as soon as possible"), as the text gives it.
+    urgency: str | None = None
+    # What an undated event awaits ("the fortieth ratification"), until its date is recorded.
+    pending: str | None = None
 
     def all_sources(self) -> tuple[Source, ...]:
         """Every source the entry cites: its own, then those of its series' known
-        occurrences."""
-        if self.series is None or not self.series.known:
+        occurrences, then those of the statuses (its own, then its occurrences')."""
+        if (self.series is None or not self.series.known) and self.status.sources is None:
             return self.sources  # most entries: no new tuple
-        return self.sources + tuple(s for k in self.series.known for s in k.sources)
+        known = self.series.known if self.series is not None else ()
+        return (self.sources + tuple(s for k in known for s in k.sources)
+                + (self.status.sources or ())
+                + tuple(s for k in known if k.status for s in k.status.sources or ()))
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """A passage of a source text judged not to be a commitment, and why (for `coverage`)."""
+
+    source: Source
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -367,6 +391,7 @@ class Register:
     actors: dict[str, Term]
     documents: dict[str, Document]
     entries: tuple[Entry, ...]
+    reviewed: tuple[Reviewed, ...] = ()
 
     # The entries by id, made once with the register (do not modify).
     by_id: dict[str, Entry] = field(init=False, repr=False, compare=False)
@@ -380,6 +405,20 @@ class Register:
     def reminders_for(self, entry: Entry) -> tuple[Offset, ...]:
         """The reminder offsets in effect for an entry: its own, else the register's."""
         return entry.reminders if entry.reminders is not None else self.reminders
+
+    def since(self, entry: Entry) -> tuple[DatedValue, str] | None:
+        """The date an undated urgent commitment counts from, with the document giving it:
+        that of the first of its sources whose document has a date."""
+        return since(self.documents, entry)
+
+
+def since(documents: dict[str, Document], entry: Entry) -> tuple[DatedValue, str] | None:
+    """`Register.since`, from the declared documents alone."""
+    for s in entry.sources:
+        doc = documents.get(s.doc)
+        if doc is not None and doc.date is not None:
+            return doc.date, doc.key
+    return None
 
 
 def occurrence_id(entry_id: str, number: int | None) -> str:
@@ -399,7 +438,9 @@ def parse_occurrence_id(text: str) -> tuple[str, int | None]:
 
 @dataclass(frozen=True)
 class Occurrence:
-    """An entry placed on the calendar (`when` is None for a standing obligation)."""
+    """An entry placed on the calendar. `when` None: on no calendar day (a standing
+    obligation, an undated urgent commitment, an event still pending, a date counted from
+    one); `since`: the date an urgent commitment counts from and the document giving it."""
 
     entry: Entry
     number: int | None
@@ -410,6 +451,7 @@ class Occurrence:
     note: str | None = None
     status: Status | None = None
     extra_sources: tuple[Source, ...] = ()
+    since: tuple[DatedValue, str] | None = None
 
     @property
     def id(self) -> str:

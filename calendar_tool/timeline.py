@@ -34,6 +34,7 @@ from calendar_tool.model import (
     State,
     last_day,
 )
+from calendar_tool.model import since as model_since
 
 # Open-ended listings and feeds expand series this many years past today: far enough for the
 # next congress (every five years) to show, near enough that estimates stay meaningful.
@@ -214,7 +215,10 @@ def series_dates(series: Series, until: date | None = None,
 
 @dataclass(frozen=True)
 class Resolved:
-    value: DatedValue
+    """An entry's one date, and how it was found. `value` None: the date counts from an
+    event still pending (or is that event), so it is on no calendar day yet."""
+
+    value: DatedValue | None
     tentative: bool
     derivation: str
 
@@ -282,6 +286,8 @@ class Resolver:
 
     def __init__(self, register: Register, dates: EntryDates | None = None) -> None:
         self._entries = register.by_id
+        # The documents, not the register: a Resolver must not keep its register alive.
+        self.documents = register.documents
         self._memo: dict[str, Resolved] = {}
         self.dates = dates if dates is not None else EntryDates()
 
@@ -296,11 +302,14 @@ class Resolver:
         return known.get(number)
 
     def resolve(self, entry: Entry) -> Resolved | None:
-        """The entry's single date (None for series and standing obligations)."""
+        """The entry's single date (None for series, standing obligations and undated
+        urgent commitments; a value of None for a pending event and what counts from one)."""
         if entry.date is not None:
             return Resolved(entry.date, False, wording.AS_WRITTEN)
         if entry.relative is None:
-            return None
+            if entry.pending is None:
+                return None
+            return Resolved(None, False, wording.pending(entry.pending))
         cached = self._memo.get(entry.id)
         if cached is None:
             cached = self._relative(entry, frozenset())
@@ -336,11 +345,16 @@ class Resolver:
             return self._memo.get(target.id) or self._relative(target, seen)
         if target.date is not None:
             return Resolved(target.date, False, wording.AS_WRITTEN)
+        if target.pending is not None:
+            return Resolved(None, False, wording.pending(target.pending))
         raise ResolveError(f"{target_id!r} has no date to count from")
 
 
 def _shifted(rel: Relative, base: Resolved) -> Resolved:
-    """A relative date counted from its anchor's date."""
+    """A relative date counted from its anchor's date (none yet when the anchor is
+    pending: the rule is the derivation)."""
+    if base.value is None:
+        return Resolved(None, base.tentative, wording.awaiting(rel, base.derivation))
     anchor = base.value.last_unit() if rel.anchor_end else base.value.first_unit()
     try:
         value = anchor.shift(rel.offset)
@@ -413,6 +427,11 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
             )
         return
     resolved = resolver.resolve(entry)
+    if resolved is None and entry.urgency is not None:
+        since = model_since(resolver.documents, entry)
+        yield Occurrence(entry, None, None, False, wording.urgent(entry.urgency, since),
+                         entry.location, since=since)
+        return
     if resolved is None:
         yield Occurrence(entry, None, None, False, wording.STANDING, entry.location)
         return
@@ -553,7 +572,7 @@ def select(register: Register, query: Query, today: date) -> list[Occurrence]:
 def _outside(resolved: Resolved | None, q: Query) -> bool:
     """Whether no occurrence of a single date (None: standing) can match a query with a period:
     every way `matches` takes one needs some of its days inside the period."""
-    return resolved is None or _apart(resolved.value, q)
+    return resolved is None or resolved.value is None or _apart(resolved.value, q)
 
 
 def _apart(w: DatedValue, q: Query) -> bool:
@@ -566,6 +585,7 @@ def _apart(w: DatedValue, q: Query) -> bool:
 ESTIMATED = "estimated"
 RESTS_ON_ESTIMATE = "rests-on-estimate"
 LONG_PAST = "long-past"
+URGENT_OLD = "urgent-old"
 
 
 @dataclass(frozen=True)
@@ -579,8 +599,9 @@ class ReviewItem:
 def review(register: Register, today: date, within: relativedelta) -> list[ReviewItem]:
     """What the register should confirm or record, nearest `today` first: estimated
     occurrences (of a series, or dated from an estimate) falling within `within` of today,
-    to confirm (or to record, once past); and open deadlines and targets due more than
-    `within` ago, which the register never said were met or missed."""
+    to confirm (or to record, once past); open deadlines and targets due more than `within`
+    ago, which the register never said were met or missed; then the open undated urgent
+    commitments older than `URGENT_REVIEW_AGE` (`urgent_older_than`), oldest first."""
     start, end = today - within, today + within
     resolver = resolver_for(register)
     found: list[tuple[int, tuple[int, date, str, int], ReviewItem]] = []
@@ -591,7 +612,8 @@ def review(register: Register, today: date, within: relativedelta) -> list[Revie
                 day = o.key_date or today
                 found.append((abs((day - today).days), sort_key(o), ReviewItem(o, reason)))
     found.sort(key=lambda item: item[:2])
-    return [item for _, _, item in found]
+    return ([item for _, _, item in found]
+            + [ReviewItem(o, URGENT_OLD) for o in urgent_older_than(register, today)])
 
 
 def _review_reason(o: Occurrence, start: date, end: date) -> str | None:
@@ -686,4 +708,29 @@ def vocabulary_problems(register: Register, areas: Iterable[str], actors: Iterab
             if word not in vocab:
                 known = ", ".join(sorted(vocab))
                 out.append(f"unknown {name} {word!r}; the register declares: {known}")
+    return out
+
+
+# --- undated urgent commitments --------------------------------------------------------------
+
+# How long an undated urgent commitment ("as soon as possible") may stand open before the
+# keepers are asked to look at it again: a year after the text that made it, it is done, late
+# or forgotten, and the register should say which.
+URGENT_REVIEW_AGE = relativedelta(years=1)
+
+
+def urgent_older_than(register: Register, today: date,
+                      age: relativedelta = URGENT_REVIEW_AGE) -> list[Occurrence]:
+    """The open undated urgent commitments made more than `age` before `today`, oldest
+    first: for `review`. A commitment's age counts from the last day its since-date can mean
+    (a text of "2001" is a year old on 1 January 2003), so that none is called old early."""
+    resolver = resolver_for(register)
+    out = []
+    for entry in register.entries:
+        if entry.urgency is None or entry.status.state is not State.OPEN:
+            continue
+        for o in entry_occurrences(entry, resolver, today):
+            if o.since is not None and o.since[0].end + age < today:
+                out.append(o)
+    out.sort(key=lambda o: (o.since[0].end if o.since else date.max, o.entry.id))
     return out

@@ -79,9 +79,10 @@ def date_text(w: DatedValue) -> str:
 
 
 def when(o: Occurrence) -> str:
-    """The occurrence's date as the text gives it, with "by" for what falls due."""
+    """The occurrence's date as the text gives it, with "by" for what falls due; for one on
+    no calendar day, its word of urgency and since when, or what it awaits."""
     if o.when is None:
-        return "standing"
+        return undated(o)
     text = date_text(o.when)
     if o.entry.kind.is_due and o.entry.kind is not Kind.PERIOD:
         if o.when.within:
@@ -164,6 +165,44 @@ def counted_from(rel: Relative, anchor: DatedValue, tentative: bool, anchor_how:
 
 STANDING = "standing: no date"
 """The derivation of a standing obligation, which has no date."""
+
+def pending(awaited: str) -> str:
+    """The derivation of an event whose date is still awaited: "pending: <what>"."""
+    return f"pending: {awaited}"
+
+NOT_YET_DATED = "not yet dated"
+
+
+def since_text(since: tuple[DatedValue, str]) -> str:
+    """"since 4 December 2000 (A/RES/55/59)": the date an urgent commitment counts from."""
+    value, doc = since
+    return f"since {date_text(value)} ({doc})"
+
+
+def urgent(urgency: str, since: tuple[DatedValue, str] | None) -> str:
+    """The derivation of an undated urgent commitment: "as soon as possible, since 4
+    December 2000 (A/RES/55/59)"."""
+    return f"{urgency}, {since_text(since)}" if since else urgency
+
+
+def awaiting(rel: Relative, anchor_how: str) -> str:
+    """The derivation of a date counted from an event still pending: the rule, and what the
+    anchor awaits ("90 days after the start of X, not yet dated (pending: …)")."""
+    side = "end" if rel.anchor_end else "start"
+    return f"{offset_phrase(rel.offset)} the {side} of {rel.ref}, {NOT_YET_DATED} ({anchor_how})"
+
+
+def undated(o: Occurrence) -> str:
+    """The date column of an occurrence on no calendar day: "as soon as possible, since
+    2001 (E/CN.15/2001/5)", "90 days after X, not yet dated", "not yet dated", "standing"."""
+    e = o.entry
+    if e.urgency is not None:
+        return urgent(e.urgency, o.since)
+    if e.relative is not None:
+        return f"{offset_phrase(e.relative.offset)} {e.relative.ref}, {NOT_YET_DATED}"
+    if e.pending is not None:
+        return NOT_YET_DATED
+    return "standing"
 
 
 # --- an entry ---------------------------------------------------------------------------------
@@ -321,6 +360,8 @@ def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = 
     state = o.state
     if state.state is not State.OPEN:
         opening += f"Status: {status(state)}\n"
+        if state.sources:
+            opening += f"Recorded by: {citations(state.sources, most=len(state.sources))}\n"
     notes = "" if o.derivation == AS_WRITTEN else f"Date: {o.derivation}.\n"
     note = o.note or e.note
     if note:
@@ -388,6 +429,7 @@ _REVIEW_REASONS = {
     "estimated": "estimated: confirm the date, or record it once the session has met",
     "rests-on-estimate": "dated from an estimate: confirm the date it counts from",
     "long-past": "past its due day with no status: record whether it was met or missed",
+    "urgent-old": "urgent, undated and over a year old: record whether it was done",
 }
 
 
@@ -452,3 +494,20 @@ def more(hidden: Sequence[Reminder]) -> str:
     first left out is the soonest): "…and 7 more, the soonest in 14 days"."""
     soonest = min(r.days_left for r in hidden)
     return f"…and {len(hidden)} more, the soonest {days_left(soonest)}"
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+def share(part: int, whole: int) -> str:
+    """"95.4%": a share rounded down to a tenth, so that it never reads as more than it is."""
+    tenths = 1000 * part // whole if whole else 1000
+    return f"{tenths // 10}.{tenths % 10}%"
+
+
+def coverage_summary(cited: int, reviewed: int, dated: int) -> str:
+    """"212 of 300 dated passages cited (70.6%), 75 reviewed as not a commitment; 13 left
+    (95.6% cited or reviewed)"."""
+    left = dated - cited - reviewed
+    return (f"{cited} of {dated} dated passages cited ({share(cited, dated)}), {reviewed} "
+            f"reviewed as not a commitment; {left} left ({share(cited + reviewed, dated)} "
+            "cited or reviewed)")

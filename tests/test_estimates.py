@@ -108,7 +108,7 @@ def test_no_event_of_a_superseded_entry_carries_an_alarm(cli: CLI, tmp_path: Pat
     superseded = json.loads(cli("list", "--status", "superseded", "--format", "json",
                                 "--today", TODAY, register=REGISTER).stdout)
     superseded = [o for o in superseded if o["date"] is not None]  # a standing one: no event
-    assert len(superseded) == 6
+    assert len(superseded) == 7
     blocks = (tmp_path / "all.ics").read_bytes().decode().split("BEGIN:VEVENT")[1:]
     by_uid = {b.split("UID:", 1)[1].split("\r\n", 1)[0]: b for b in blocks}
     assert [o["id"] for o in superseded if "BEGIN:VALARM" in by_uid[f"{o['id']}@calendar-tool"]] \
@@ -127,9 +127,9 @@ def test_overdue_holds_no_estimate(cli: CLI) -> None:
     assert [r for r in rows if r["tentative"]] == []
     assert [r["id"] for r in rows] == [
         "naples-medium-term-plan-resources", "poa-comments-tenth-session",
-        "poa-corruption-instruments-review", "vienna-corruption-instruments-review",
+        "vienna-corruption-instruments-review", "poa-governments-resubmit-proposals",
         "poa-intersessional-outcome-report", "vienna-victims-2002",
-        "cicp-support-biennium-2002-2003", "poa-corruption-convention-finalize",
+        "cicp-support-biennium-2002-2003",
         "plans-of-action-period", "poa-prison-time-bound-targets",
         "poa-restorative-expert-meeting", "vienna-firearms-2005",
         "vienna-trafficking-smuggling-2005"]
@@ -137,7 +137,8 @@ def test_overdue_holds_no_estimate(cli: CLI) -> None:
 
 def test_review_lists_the_2027_session_to_confirm_and_the_open_2005_targets(cli: CLI) -> None:
     """`review` on 2 December 2026: the sessions estimated within 180 days, nearest first,
-    then every open deadline long past with no status recorded."""
+    then every open deadline long past with no status recorded, then the urgent undated
+    commitments of the texts, oldest first: all far over a year old."""
     result = cli("review", "--today", TODAY, "--format", "json", register=REGISTER)
     assert result.exit_code == 0, result.output
     assert [(r["id"], r["reason"]) for r in json.loads(result.stdout)] == [
@@ -150,13 +151,22 @@ def test_review_lists_the_2027_session_to_confirm_and_the_open_2005_targets(cli:
         ("vienna-firearms-2005", "long-past"),
         ("vienna-trafficking-smuggling-2005", "long-past"),
         ("cicp-support-biennium-2002-2003", "long-past"),
-        ("poa-corruption-convention-finalize", "long-past"),
         ("vienna-victims-2002", "long-past"),
         ("poa-intersessional-outcome-report", "long-past"),
+        ("poa-governments-resubmit-proposals", "long-past"),
         ("poa-comments-tenth-session", "long-past"),
-        ("poa-corruption-instruments-review", "long-past"),
         ("vienna-corruption-instruments-review", "long-past"),
         ("naples-medium-term-plan-resources", "long-past"),
+        ("division-upgrade-asap", "urgent-old"),
+        ("naples-1988-convention-without-delay", "urgent-old"),
+        ("naples-expeditious-implementation", "urgent-old"),
+        ("programme-resources-urgency", "urgent-old"),
+        ("vienna-terrorism-speedy-measures", "urgent-old"),
+        ("explosives-expert-group-study-report", "urgent-old"),
+        ("poa-toc-implementation-as-expeditiously-as-possible", "urgent-old"),
+        ("poa-toc-sign-ratify-as-soon-as-possible", "urgent-old"),
+        ("bangkok-terrorism-convention-asap", "urgent-old"),
+        ("bangkok-uncac-ratification", "urgent-old"),
     ]
 
 

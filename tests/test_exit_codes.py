@@ -312,3 +312,15 @@ def test_exit_12_serve_has_no_feeds_folder(cli: CLI, tmp_path: Path) -> None:
                                 "--feeds", str(closed)]])
     assert found == [(12, f"error: cannot read the feeds folder '{closed}': permission "
                           "denied\n")]
+
+
+# --- 13 --------------------------------------------------------------------------------------
+
+def test_exit_13_coverage_under_fail_under(cli: CLI) -> None:
+    """`coverage --fail-under` exits 13 when fewer passages are cited or reviewed than asked
+    (the curation fixture covers 83.3%), 0 otherwise."""
+    texts, curation = FIXTURES / "texts", FIXTURES / "curation.yaml"
+    under = cli("coverage", str(texts), "--fail-under", "90", register=curation)
+    assert (under.exit_code, under.stderr) == (
+        13, "error: 83.3% of the dated passages cited or reviewed, under --fail-under 90\n")
+    assert cli("coverage", str(texts), "--fail-under", "83", register=curation).exit_code == 0

@@ -88,8 +88,14 @@ def test_trafficking_area(real: Register) -> None:
     """`--area trafficking` lists the trafficking commitments, each with its source."""
     found = select(real, Query(areas=frozenset({"trafficking"})), TODAY)
     assert [o.id for o in found] == [
-        "palermo-convention-signature", "poa-trafficking-global-forum", "poa-toc-ratification",
-        "vienna-trafficking-smuggling-2005"]
+        "ga-resolution-55-25-adopted", "palermo-convention-signature",
+        "poa-trafficking-global-forum", "poa-toc-ratification", "ga-resolution-59-156-adopted",
+        "vienna-trafficking-smuggling-2005",
+        # On no calendar day, after the dated ones: undated urgent commitments, the pending
+        # fortieth ratification and the entry into force counted from it.
+        "poa-toc-implementation-as-expeditiously-as-possible",
+        "poa-toc-sign-ratify-as-soon-as-possible", "res-59-156-sg-report-organs",
+        "trafficking-protocol-entry-into-force", "trafficking-protocol-fortieth-ratification"]
     assert all(o.sources for o in found)
 
 

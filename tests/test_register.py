@@ -40,7 +40,7 @@ def test_every_mistake_is_reported_with_its_line() -> None:
         "broken.yaml:18:5: entries[1].actors: missing required field 'actors' in an entry",
         "broken.yaml:22:5: entries[1].actor: unknown field 'actor'; did you mean 'actors'? "
         "(allowed: id, title, kind, date, series, actors, areas, sources, description, "
-        "location, status, reminders, note)",
+        "location, status, reminders, note, urgency, pending)",
         "broken.yaml:30:12: entries[2].areas: must be a list of declared areas, not 'victims'",
         "broken.yaml:35:20: entries[3].series.rule: 'FREQ=SOMETIMES' is not an RFC 5545 "
         "recurrence rule (invalid 'FREQ': SOMETIMES)",
@@ -109,8 +109,9 @@ entries:
          "r.yaml:9:11: entries[0].date: a standing obligation has no date; use another kind "
          "or remove it"),
         ("target", "note: none",
-         "r.yaml:6:5: entries[0].date: a target needs a date or a series (or kind: standing "
-         "if it has none)"),
+         "r.yaml:6:5: entries[0].date: a target needs a date or a series (or urgency: the "
+         "text's words when it gives only a word of urgency; or kind: standing if it has "
+         "none)"),
         ("target", "date: {from: x}",
          "r.yaml:9:11: entries[0].date.from: an entry cannot be dated from itself"),
         ("target", "date: {from: y, offset: six weeks}",

@@ -9,14 +9,14 @@ start fast.
 
 Each command parses its options, calls one function of the service (or the register's door)
 and formats the result: `reading` (validate, list, show), `publishing` (publish),
-`subscribing` (subscribe, remind, deliveries), `running` (run, serve); `base` holds the group,
-its typed context and the one error handler.
+`subscribing` (subscribe, remind, deliveries), `running` (run, serve), `curating`
+(coverage); `base` holds the group, its typed context and the one error handler.
 """
 
 from __future__ import annotations
 
 # Each module adds its commands to the group when imported.
-from calendar_tool.cli import publishing, reading, running, subscribing
+from calendar_tool.cli import curating, publishing, reading, running, subscribing
 from calendar_tool.cli.base import Context, main
 
-__all__ = ["Context", "main", "publishing", "reading", "running", "subscribing"]
+__all__ = ["Context", "curating", "main", "publishing", "reading", "running", "subscribing"]

@@ -155,7 +155,8 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
     digest = _digest({
         "entry": _plain(entry),
         "resolved": None if resolved is None else {
-            "value": resolved.value.iso(), "tentative": resolved.tentative,
+            "value": resolved.value.iso() if resolved.value else None,
+            "tentative": resolved.tentative,
             "derivation": resolved.derivation,
         },
         "reminders": [str(r) for r in register.reminders_for(entry)],

@@ -14,24 +14,39 @@ The doors:
   differs from the one before (`Edit`);
 - `parse_register(text)` and `parse_located(text)`: a register from text (tests,
   benchmarks);
-- `check_quotes`, `read_sources`, `quote_count`: `validate --check-sources`.
+- `check_quotes`, `read_sources`, `quote_count`: `validate --check-sources`;
+- `coverage_of`: the dated passages of the source texts and what covers each (`coverage`).
 """
 
 from __future__ import annotations
 
 from calendar_tool.register.cache import load
 from calendar_tool.register.checks import quote_count
+from calendar_tool.register.coverage import (
+    TIME_EXPRESSIONS,
+    Cover,
+    Coverage,
+    Covered,
+    Passage,
+    coverage_of,
+)
 from calendar_tool.register.located import Edit, Located
 from calendar_tool.register.quotes import check_quotes, read_sources
 from calendar_tool.register.read import parse_located, parse_register
 from calendar_tool.register.watch import RegisterFile, RegisterState
 
 __all__ = [
+    "TIME_EXPRESSIONS",
+    "Cover",
+    "Coverage",
+    "Covered",
     "Edit",
     "Located",
+    "Passage",
     "RegisterFile",
     "RegisterState",
     "check_quotes",
+    "coverage_of",
     "load",
     "parse_located",
     "parse_register",

@@ -21,6 +21,10 @@ def check_references(w: Walk, reg: Register, paths: dict[str, str], spots: Spots
             relatives.append((entry, entry.relative))
         if not declared(reg, entry):
             _report_undeclared(w, reg, entry, paths[entry.id], spots)
+        if entry.urgency is not None and reg.since(entry) is None:
+            path = paths[entry.id]
+            w.fail(spots.at(f"{path}.urgency"), f"{path}.urgency", _NO_SINCE)
+    _check_head_sources(w, reg, spots)
 
     for entry, rel in relatives:
         message = relative_problem(reg, entry, rel)
@@ -50,6 +54,29 @@ def check_references(w: Walk, reg: Register, paths: dict[str, str], spots: Spots
             on_walk.add(current)
             current = counts_from[current]
         passed.update(walk)
+
+
+_NO_SINCE = ("an urgent commitment counts from the date of the text that made it, and none "
+             "of its sources' documents has a date: give that document a date")
+
+
+def _check_head_sources(w: Walk, reg: Register, spots: Spots) -> None:
+    """The documents that the reviewed passages and the documents' dates cite are declared."""
+    for path, src in head_sources(reg):
+        if src.doc not in reg.documents:
+            hint = difflib.get_close_matches(src.doc, list(reg.documents), n=1)
+            tip = f"; did you mean {hint[0]!r}?" if hint else ""
+            w.fail(spots.at(f"{path}.doc"), f"{path}.doc",
+                   f"{src.doc!r} is not declared under documents{tip}")
+
+
+def head_sources(reg: Register) -> list[tuple[str, Source]]:
+    """The sources cited outside the entries, with their paths: the passage dating each
+    document, then each reviewed passage."""
+    out = [(f"documents.{key}.dated_by", doc.dated_by)
+           for key, doc in reg.documents.items() if doc.dated_by is not None]
+    out += [(f"reviewed[{i}]", r.source) for i, r in enumerate(reg.reviewed)]
+    return out
 
 
 def declared(reg: Register, entry: Entry) -> bool:
@@ -95,6 +122,9 @@ def relative_problem(reg: Register, entry: Entry, rel: Relative) -> str | None:
                     f"{rel.target}#{target.series.first}")
         if target.kind is Kind.STANDING:
             return f"{rel.target!r} is a standing obligation with no date to count from"
+        if target.urgency is not None:
+            return (f"{rel.target!r} is an undated urgent commitment, with no date to count "
+                    "from")
         return None
     s = target.series
     if s is None:
@@ -113,16 +143,22 @@ def cited(entry: Entry, path: str) -> list[tuple[str, Source]]:
     """Every source an entry cites (`Entry.all_sources`, in its order), with its path in the
     register."""
     cited = [(f"{path}.sources[{i}]", s) for i, s in enumerate(entry.sources)]
-    if entry.series:
-        for k in entry.series.known:
-            cited += [(f"{path}.series.occurrences[{k.number}].sources[{i}]", s)
-                      for i, s in enumerate(k.sources)]
+    known = entry.series.known if entry.series else ()
+    for k in known:
+        cited += [(f"{path}.series.occurrences[{k.number}].sources[{i}]", s)
+                  for i, s in enumerate(k.sources)]
+    cited += [(f"{path}.status.sources[{i}]", s)
+              for i, s in enumerate(entry.status.sources or ())]
+    for k in known:
+        cited += [(f"{path}.series.occurrences[{k.number}].status.sources[{i}]", s)
+                  for i, s in enumerate(k.status.sources or () if k.status else ())]
     return cited
 
 
 def quote_count(reg: Register) -> int:
-    """How many sources (each with its quote) the register cites."""
-    return sum(len(e.all_sources()) for e in reg.entries)
+    """How many sources (each with its quote) the register cites: the entries', the
+    passages dating documents and the reviewed passages."""
+    return sum(len(e.all_sources()) for e in reg.entries) + len(head_sources(reg))
 
 
 
@@ -158,7 +194,8 @@ def clean_edit(reg: Register, before: Register) -> Edit | None:
     by_id = reg.by_id
     affected = [by_id[i] for i in moved if i in by_id]
     for entry in fresh:
-        if not declared(reg, entry):
+        if not declared(reg, entry) or (entry.urgency is not None and
+                                        reg.since(entry) is None):
             return None
         current, walk = entry.id, set()
         while current in counts_from:

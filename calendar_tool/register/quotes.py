@@ -8,11 +8,11 @@ import unicodedata
 from pathlib import Path
 
 from calendar_tool.errors import Problem, SourcesMissing
-from calendar_tool.model import Register
-from calendar_tool.register.checks import cited
+from calendar_tool.model import Register, Source
+from calendar_tool.register.checks import cited, head_sources
 from calendar_tool.register.located import Located
 
-_TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
                              "\u2013": "-", "\u2014": "-", "\u00a0": " ", "\u00ad": ""})
 _SOFT_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\r?\n\s*(\w)")
 _SPACE = re.compile(r"\s+")
@@ -20,13 +20,13 @@ _SPACE = re.compile(r"\s+")
 
 def normalise_quote(text: str) -> str:
     """Fold typography and whitespace so a quote matches however the text was broken."""
-    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    text = unicodedata.normalize("NFC", text).translate(TYPOGRAPHY)
     return _SPACE.sub(" ", text).strip()
 
 
 def source_variants(text: str) -> tuple[str, str]:
     """The text with line-end hyphens joined ("compre-/hensive") and kept ("inter-/sessional")."""
-    text = unicodedata.normalize("NFC", text).translate(_TYPOGRAPHY)
+    text = unicodedata.normalize("NFC", text).translate(TYPOGRAPHY)
     joined = _SPACE.sub(" ", _SOFT_HYPHEN_BREAK.sub(r"\1\2", text))
     kept = _SPACE.sub(" ", _SOFT_HYPHEN_BREAK.sub(r"\1-\2", text))
     return joined, kept
@@ -43,20 +43,28 @@ def check_quotes(located: Located, texts: dict[str, str]) -> list[Problem]:
     problems: list[Problem] = []
     for entry in reg.entries:
         for path, src in cited(entry, located.paths[entry.id]):
-            doc = reg.documents.get(src.doc)
-            name = src.file or (doc.file if doc else None)
-            variants = prepared.get(name) if name else None
-            if name is None:
-                message = f"document {src.doc!r} names no file to check the quote against"
-                problems.append(located.problem(f"{path}.doc", f"{entry.id}: {message}"))
-            elif variants is None:
-                problems.append(located.problem(
-                    f"{path}.file" if src.file else f"{path}.doc",
-                    f"{entry.id}: source file {name!r} is not in the sources folder"))
-            elif not any(normalise_quote(src.quote) in v for v in variants):
-                problems.append(located.problem(
-                    f"{path}.quote", f"{entry.id}: quote not found in {name}: {src.quote!r}"))
+            problems += _quote_problems(located, prepared, path, src, f"{entry.id}: ")
+    for path, src in head_sources(reg):
+        problems += _quote_problems(located, prepared, path, src, "")
     return problems
+
+
+def _quote_problems(located: Located, prepared: dict[str, tuple[str, str]], path: str,
+                    src: Source, who: str) -> list[Problem]:
+    """What is wrong with one source's quote (`who`: the entry citing it, if any)."""
+    doc = located.register.documents.get(src.doc)
+    name = src.file or (doc.file if doc else None)
+    variants = prepared.get(name) if name else None
+    if name is None:
+        message = f"document {src.doc!r} names no file to check the quote against"
+        return [located.problem(f"{path}.doc", f"{who}{message}")]
+    if variants is None:
+        return [located.problem(f"{path}.file" if src.file else f"{path}.doc",
+                                f"{who}source file {name!r} is not in the sources folder")]
+    if not any(normalise_quote(src.quote) in v for v in variants):
+        return [located.problem(f"{path}.quote",
+                                f"{who}quote not found in {name}: {src.quote!r}")]
+    return []
 
 
 def read_sources(reg: Register, folder: Path) -> dict[str, str]:
@@ -66,6 +74,7 @@ def read_sources(reg: Register, folder: Path) -> dict[str, str]:
     names = {d.file for d in reg.documents.values() if d.file}
     for entry in reg.entries:
         names.update(s.file for s in entry.all_sources() if s.file)
+    names.update(s.file for _, s in head_sources(reg) if s.file)
     texts: dict[str, str] = {}
     try:
         if not folder.is_dir():

@@ -14,7 +14,7 @@ import yaml
 from yaml.nodes import ScalarNode
 
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
-from calendar_tool.model import Document, Entry, Offset, Register, Term
+from calendar_tool.model import Document, Entry, Offset, Register, Reviewed, Term
 from calendar_tool.register import forked
 from calendar_tool.register.checks import check_references, clean_edit
 from calendar_tool.register.compose import NULL, Chunk, Unsplit, chunk_node, compose, split_entries
@@ -28,6 +28,7 @@ from calendar_tool.register.walk import (
     read_documents,
     read_entry,
     read_offsets,
+    read_reviewed,
     read_terms,
 )
 from calendar_tool.timeline import EntryDates, resolve_problems, resolver_for
@@ -172,7 +173,9 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None, reuse: _Reuse) 
             raise Unsplit()
         read = _read_chunks(w, chunks, reuse.entries, reuse.apart)
     entries, paths = _unique(w, read, spots)
-    reg = Register(*head, tuple(entries))
+    title, description, reminders, areas, actors, documents, reviewed = head
+    reg = Register(title, description, reminders, areas, actors, documents, tuple(entries),
+                   reviewed)
     resolver_for(reg, reuse.dates)
     head_text = text if chunks is not None else None
     edit = None
@@ -186,12 +189,12 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None, reuse: _Reuse) 
 
 
 _Head = tuple[str, str | None, tuple[Offset, ...], dict[str, Term], dict[str, Term],
-              dict[str, Document]]
+              dict[str, Document], tuple[Reviewed, ...]]
 
 
 def _head(w: Walk, top: dict[str, yaml.Node], filename: str) -> _Head:
     """What the register says besides its entries: title, description, default reminders,
-    areas, actors and documents."""
+    areas, actors, documents and the passages reviewed as not commitments."""
     no_fields: dict[str, yaml.Node] = {}
     head = or_default(lambda: w.mapping(top["register"], "register", REGISTER_FIELDS,
                                         "the register's title, description and reminders"),
@@ -201,7 +204,7 @@ def _head(w: Walk, top: dict[str, yaml.Node], filename: str) -> _Head:
             w.optional(head, "register", "description", Walk.text),
             reminders if reminders is not None else (),
             read_terms(w, top.get("areas"), "areas"), read_terms(w, top.get("actors"), "actors"),
-            read_documents(w, top.get("documents")))
+            read_documents(w, top.get("documents")), read_reviewed(w, top.get("reviewed")))
 
 
 def _walk_nodes(w: Walk, top: dict[str, yaml.Node]) -> list[Entry | None]:

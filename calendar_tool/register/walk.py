@@ -29,6 +29,7 @@ from calendar_tool.model import (
     Offset,
     Precision,
     Relative,
+    Reviewed,
     Series,
     Source,
     State,
@@ -53,14 +54,15 @@ class _Fields(dict[str, bool]):
 
 
 TOP_FIELDS = _Fields({"register": True, "areas": True, "actors": True, "documents": True,
-                      "entries": True})
+                      "entries": True, "reviewed": False})
 REGISTER_FIELDS = _Fields({"title": True, "description": False, "reminders": False})
 TERM_FIELDS = _Fields({"title": True})
-DOCUMENT_FIELDS = _Fields({"title": True, "url": False, "file": False})
+DOCUMENT_FIELDS = _Fields({"title": True, "url": False, "file": False, "date": False,
+                           "dated_by": False})
 ENTRY_FIELDS = _Fields({
     "id": True, "title": True, "kind": True, "date": False, "series": False, "actors": True,
     "areas": True, "sources": True, "description": False, "location": False, "status": False,
-    "reminders": False, "note": False,
+    "reminders": False, "note": False, "urgency": False, "pending": False,
 })
 SERIES_FIELDS = _Fields({
     "rule": True, "start": True, "first": False, "until": False, "count": False,
@@ -72,7 +74,9 @@ _ESTIMATES = {"evidence": True, "rule": False}
 KNOWN_FIELDS = _Fields({"date": True, "location": False, "note": False, "status": False,
                         "sources": False})
 SOURCE_FIELDS = _Fields({"doc": True, "para": True, "quote": True, "file": False})
-STATUS_FIELDS = _Fields({"state": True, "date": False, "note": False})
+REVIEWED_FIELDS = _Fields({"doc": True, "para": True, "quote": True, "reason": True,
+                           "file": False})
+STATUS_FIELDS = _Fields({"state": True, "date": False, "note": False, "sources": False})
 RELATIVE_FIELDS = _Fields({"from": True, "offset": False, "anchor": False})
 
 # Enum members by value: calling the enum to look one up costs a microsecond.
@@ -317,7 +321,8 @@ def _status(w: Walk, node: yaml.Node, path: str, key: Key) -> Status:
         w.fail(f["date"], f"{path}.date", "the date a status changed is a day, such as 2006-01-15")
         when = None
     note = w.optional(f, path, "note", Walk.text)
-    return Status(state, when.start if when else None, note)
+    sources = w.optional(f, path, "sources", _sources) if "sources" in f else None
+    return Status(state, when.start if when else None, note, sources or None)
 
 
 def _relative(w: Walk, node: yaml.Node, path: str, key: Key) -> Relative:
@@ -458,6 +463,45 @@ def _words(w: Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str,
     return tuple(out)
 
 
+# The kinds that may be undated with a word of urgency, and those that may await a date.
+_URGENT_KINDS = frozenset({Kind.DEADLINE, Kind.TARGET, Kind.REPORT})
+_PENDING_KINDS = frozenset({Kind.EVENT, Kind.SESSION})
+
+
+def _check_dating(w: Walk, node: yaml.Node, f: dict[str, yaml.Node], path: str,
+                  kind: Kind) -> None:
+    """How the entry is dated fits its kind: a date or a series, or none for a standing
+    obligation, an undated urgent commitment (`urgency`) or an event awaiting its date
+    (`pending`)."""
+    dated = [name for name in ("date", "series") if name in f]
+    if kind is Kind.STANDING:
+        for name in (*dated, *(n for n in ("urgency", "pending") if n in f)):
+            w.fail(f[name], f"{path}.{name}",
+                   "a standing obligation has no date; use another kind or remove it")
+        return
+    if len(dated) == 2:
+        w.fail(f["series"], f"{path}.series", "give either date or series, not both")
+    undated = False
+    for name, kinds, what in (("urgency", _URGENT_KINDS, "a deadline, target or report"),
+                              ("pending", _PENDING_KINDS, "an event or session")):
+        if name not in f:
+            continue
+        undated = True
+        if kind not in kinds:
+            article = "an" if kind.value[0] in "aeiou" else "a"
+            w.fail(f[name], f"{path}.{name}", f"{name} is for {what}, not {article} {kind}")
+        elif dated:
+            w.fail(f[name], f"{path}.{name}",
+                   f"give either {dated[0]} or {name}, not both"
+                   + (": recording the date replaces pending" if name == "pending" else ""))
+    if not dated and not undated:
+        hint = ("urgency: the text's words when it gives only a word of urgency; or "
+                if kind in _URGENT_KINDS else
+                "pending: what is awaited while no text dates it; or " if kind in _PENDING_KINDS
+                else "") + "kind: standing if it has none"
+        w.fail(node, f"{path}.date", f"a {kind} needs a date or a series (or {hint})")
+
+
 def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
     f = w.mapping(node, path, ENTRY_FIELDS, "an entry")
     entry_id = w.optional(f, path, "id", Walk.ident)
@@ -481,18 +525,10 @@ def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
     # a tenth of a call that finds nothing, and those calls were a tenth of reading an entry.
     series = w.optional(f, path, "series", _series) if "series" in f else None
 
-    if kind is Kind.STANDING:
-        for name in ("date", "series"):
-            if name in f:
-                w.fail(f[name], f"{path}.{name}",
-                       "a standing obligation has no date; use another kind or remove it")
-    elif kind is not None:
-        if "date" in f and "series" in f:
-            w.fail(f["series"], f"{path}.series", "give either date or series, not both")
-        elif "date" not in f and "series" not in f:
-            w.fail(node, f"{path}.date",
-                   f"a {kind} needs a date or a series (or kind: standing if it has none)")
-
+    if kind is not None:
+        _check_dating(w, node, f, path, kind)
+    urgency = w.optional(f, path, "urgency", Walk.text) if "urgency" in f else None
+    pending = w.optional(f, path, "pending", Walk.text) if "pending" in f else None
     status = (w.optional(f, path, "status", _status) if "status" in f else None) or _OPEN
     reminders = w.optional(f, path, "reminders", read_offsets) if "reminders" in f else None
     description = w.optional(f, path, "description", Walk.text) if "description" in f else None
@@ -503,7 +539,8 @@ def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
     return Entry(
         id=entry_id, title=title, kind=kind, actors=actors, areas=areas, sources=sources,
         date=dated, relative=relative, series=series, status=status, reminders=reminders,
-        description=description, location=location, note=note,
+        description=description, location=location, note=note, urgency=urgency,
+        pending=pending,
     )
 
 
@@ -556,9 +593,34 @@ def read_documents(w: Walk, node: yaml.Node | None) -> dict[str, Document]:
                 w.text(f["title"], sub, "title") if "title" in f else key,
                 w.optional(f, sub, "url", Walk.text),
                 w.optional(f, sub, "file", Walk.text),
+                w.optional(f, sub, "date", _dated),
+                w.optional(f, sub, "dated_by", lambda w, n, p, k: _source(w, n, f"{p}.{k}")),
             )
         except Invalid:
             continue
     return out
 
 
+
+
+def read_reviewed(w: Walk, node: yaml.Node | None) -> tuple[Reviewed, ...]:
+    """The passages judged not to be commitments, each with its quote and the reason."""
+    if node is None:
+        return ()
+    out: list[Reviewed] = []
+    no_items: list[yaml.Node] = []
+    items = or_default(lambda: w.seq(node, "reviewed", "reviewed passages"), no_items)
+    for i, item in enumerate(items):
+        path = f"reviewed[{i}]"
+        try:
+            f = w.mapping(item, path, REVIEWED_FIELDS, "a reviewed passage {doc, para, quote, "
+                                                       "reason}")
+            if not all(name in f for name in REVIEWED_FIELDS.required):
+                continue
+            source = Source(sys.intern(w.text(f["doc"], path, "doc")),
+                            w.text(f["para"], path, "para"), w.text(f["quote"], path, "quote"),
+                            w.optional(f, path, "file", Walk.text))
+            out.append(Reviewed(source, w.text(f["reason"], path, "reason")))
+        except Invalid:
+            continue
+    return tuple(out)

@@ -45,7 +45,9 @@ def item(o: Occurrence, register: Register) -> dict[str, Any]:
 
 def occurrence_detail(o: Occurrence, register: Register) -> dict[str, Any]:
     """An occurrence as the entry's page shows it: `item` with how its date was derived."""
-    return {**item(o, register), "derivation": o.derivation, "note": o.note,
+    # An undated occurrence's date text may say it all ("as soon as possible, since …").
+    derivation = o.derivation if o.derivation != wording.when(o) else None
+    return {**item(o, register), "derivation": derivation, "note": o.note,
             "own_status": o.status.state.value if o.status else None,
             "extra_sources": [(wording.citation(s), s.quote) for s in o.extra_sources],
             "number": o.number}
