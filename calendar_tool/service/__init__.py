@@ -31,6 +31,7 @@ from calendar_tool.service.feeds import (
     feed_revisions,
     publish_feeds,
     selection,
+    selection_size,
     sync,
 )
 from calendar_tool.service.reminders import (
@@ -78,6 +79,7 @@ DeliveryView = store.DeliveryView
 AttemptView = store.AttemptView
 Result = store.Result
 Claimed = store.Claimed
+Selection = feeds.Selection
 
 
 def open_store(url: str) -> Engine:
@@ -100,6 +102,7 @@ __all__ = [
     "Policy",
     "Result",
     "SampleResult",
+    "Selection",
     "Senders",
     "SubscriptionInfo",
     "add_subscription",
@@ -124,6 +127,7 @@ __all__ = [
     "remind_now",
     "remove_subscription",
     "selection",
+    "selection_size",
     "send_sample",
     "subscription",
     "subscriptions",
