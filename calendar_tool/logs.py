@@ -44,6 +44,12 @@ def event(name: str, level: int = logging.INFO, exc_info: bool = False, **fields
         LOGGER.log(level, name, exc_info=exc_info, extra={_FIELDS: {"event": name, **fields}})
 
 
+def tag(record: logging.LogRecord, name: str, **fields: Any) -> None:
+    """Give a library's own record an event name and fields (a logging filter's work), so
+    that it reads as one of ours."""
+    setattr(record, _FIELDS, {"event": name, **fields})
+
+
 def configure(verbose: bool = False, stream: TextIO | None = None) -> None:
     """JSON lines on stderr: our events at INFO (DEBUG with `verbose`), libraries' warnings."""
     handler = logging.StreamHandler(stream or sys.stderr)
