@@ -347,10 +347,9 @@ def selection(register: Register, areas: Collection[str] = (), actors: Collectio
     everything."""
     parts = [", ".join(t.title for k, t in register.areas.items() if k in areas),
              ", ".join(t.title for k, t in register.actors.items() if k in actors),
-             ", ".join(KIND_PLURALS[k] for k in Kind if k in kinds),
-             ", ".join(f"{s.value}" for s in State if s in states)]
+             ", ".join(KIND_PLURALS[k] for k in Kind if k in kinds)]
     if states:
-        parts[-1] = f"status {parts[-1]}"
+        parts.append("status " + ", ".join(s.value for s in State if s in states))
     return "; ".join(p for p in parts if p)
 
 
