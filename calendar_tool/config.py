@@ -3,10 +3,12 @@ the environment by the shells only; the logic takes them as arguments."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REGISTER_ENV = "CALENDAR_TOOL_REGISTER"
 DB_ENV = "CALENDAR_TOOL_DB"
@@ -37,6 +39,19 @@ class Settings:
     def link_base(self) -> str:
         """What reminders link to: the public URL, or `serve`'s default address."""
         return self.public_url or DEFAULT_PUBLIC_URL
+
+    @property
+    def loopback_links(self) -> bool:
+        """Whether what reminders link to (`link_base`) is this machine alone (127.0.0.0/8,
+        ::1, localhost, or 0.0.0.0), an address no one who receives them can open."""
+        host = urlsplit(self.link_base).hostname or ""
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return address.is_loopback or address.is_unspecified
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

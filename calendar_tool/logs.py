@@ -44,8 +44,9 @@ def event(name: str, level: int = logging.INFO, exc_info: bool = False, **fields
         LOGGER.log(level, name, exc_info=exc_info, extra={_FIELDS: {"event": name, **fields}})
 
 
-def as_event(record: logging.LogRecord, name: str, **fields: Any) -> None:
-    """Make a library's record one of our events: `name` and `fields` are what is written."""
+def tag(record: logging.LogRecord, name: str, **fields: Any) -> None:
+    """Give a library's own record an event name and fields (a logging filter's work), so
+    that it reads as one of ours."""
     setattr(record, _FIELDS, {"event": name, **fields})
 
 

@@ -52,7 +52,9 @@ class Options:
     """What `run` is told: where to publish, how to send, how often to look."""
 
     out_dir: Path
-    public_url: str
+    public_url: str  # what reminders link to
+    # What the feeds' events link back to: the public URL when one is set (None: no link).
+    feed_links: str | None = None
     catch_up: timedelta = service.DEFAULT_CATCH_UP
     policy: service.Policy = field(default_factory=service.Policy)
     horizon_years: int = DEFAULT_HORIZON_YEARS
@@ -142,7 +144,8 @@ class Runner:
             with self._publishing, heap.kept():
                 report = service.publish_feeds(self.engine, reg, self.options.out_dir,
                                                self.clock, self.options.horizon_years,
-                                               self.event_cache, self.revisions, edit)
+                                               self.event_cache, self.revisions, edit,
+                                               self.options.feed_links)
         except CalendarToolError as exc:
             if raise_errors:
                 raise

@@ -13,11 +13,12 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote
 
 from calendar_tool.model import (
     DatedValue,
@@ -281,23 +282,44 @@ def unplaced(o: Occurrence) -> bool:
         (w.within or w.precision is not Precision.DAY)
 
 
-def _unplaced_when(o: Occurrence) -> str:
+def _unplaced_when(o: Occurrence, said: bool) -> str:
     """"expected in May 2027, dates to be confirmed" (an estimate), "May 2001, dates not
-    given" (the text gives the month only)."""
+    given" (the text gives the month only); without the date when the title has `said` it
+    ("Global forum … in 2002 – dates not given")."""
     assert o.when is not None
     if o.tentative:
-        return f"expected {_on(o.when)}, dates to be confirmed"
-    return f"{date_text(o.when)}, dates not given"
+        return f"expected {_on(o.when)}, dates to be confirmed" if not said \
+            else "expected, dates to be confirmed"
+    return f"{date_text(o.when)}, dates not given" if not said else "dates not given"
+
+
+# A year as a word of a title ("by 2005", "1992-1997"), not inside a symbol (E/CN.15/2001/4).
+_YEAR_WORD = re.compile(r"(?<![\w/.])(\d{4})(?![\w/])")
+
+
+def _title_says_it(title: str, w: DatedValue | None) -> bool:
+    """Whether the title already gives the date as precisely as the text does: each of its
+    years as a word ("… by 2005", "the biennium 2002-2003") for a date known to the year,
+    the month and year ("May 2001") for one known to the month."""
+    if w is None or w.within or w.precision is Precision.DAY:
+        return False
+    first, last = w.start, w.end
+    if w.precision is Precision.MONTH:
+        return all(f"{MONTHS[d.month]} {d.year}" in title for d in (first, last))
+    if str(last.year) not in title:  # most titles name no year: no pattern to run
+        return False
+    return {str(first.year), str(last.year)} <= set(_YEAR_WORD.findall(title))
 
 
 def event_summary(o: Occurrence, when_text: str | None = None) -> str:
     """A feed event's title: the heading, the date when the day alone would say more than the
-    text, whether it is estimated, and any state other than open. (`when_text`: `when(o)`,
-    when the caller has it already.)"""
+    text (unless the title gives it already: never "… by 2005 – by end of 2005"), whether it
+    is estimated, and any state other than open. (`when_text`: `when(o)`, when the caller has
+    it already.)"""
     text = heading(o)
     if unplaced(o):
-        text += f" – {_unplaced_when(o)}"
-    elif not _days_say_it_all(o.when, o.entry.kind.is_due):
+        text += f" – {_unplaced_when(o, _title_says_it(text, o.when))}"
+    elif not _days_say_it_all(o.when, o.entry.kind.is_due) and not _title_says_it(text, o.when):
         text += f" – {when(o) if when_text is None else when_text}"
         if o.tentative:
             text += " (estimated)"
@@ -340,11 +362,18 @@ def _source_lines(sources: Sequence[Source], register: Register) -> str:
     return "\n".join(lines)
 
 
-def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = None
-                      ) -> tuple[str, str, str, str, str]:
+def page_link(base: str, occurrence_id: str) -> str:
+    """The address of an entry's (or a series occurrence's) page under `base`, the public
+    URL: `https://calendar.example.org/obligations/congresses%2310`."""
+    return f"{base}/obligations/{quote(occurrence_id, safe='')}"
+
+
+def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = None,
+                      link: str | None = None) -> tuple[str, str, str, str, str]:
     """A feed event's description in its parts, in order: when (and the state, if not open);
-    what, who and where; how the date was found and any note; the sources; the id. Each part
-    but the last ends with a line break or a space (the feed escapes them one by one)."""
+    what, who and where; how the date was found and any note; the sources; the id, and the
+    address of the entry's page when there is one (`link`), last. Each part but the last ends
+    with a line break or a space (the feed escapes them one by one)."""
     e = o.entry
     if e.kind is Kind.PERIOD:
         before, after = "Period ", ", ending on its last day"
@@ -352,7 +381,7 @@ def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = 
         before, after = ("Due " if e.kind.is_due else "Takes place "), ""
     text = when(o) if when_text is None else when_text
     if unplaced(o):
-        said = _unplaced_when(o)
+        said = _unplaced_when(o, said=False)
         opening = (f"{said[:1].upper()}{said[1:]}{' (estimated)' if o.tentative else ''}: "
                    "shown on the first day of the period.\n")
     else:
@@ -366,13 +395,14 @@ def description_parts(o: Occurrence, shared: EntryText, when_text: str | None = 
     note = o.note or e.note
     if note:
         notes += f"Note: {note}\n"
-    return opening, shared.what_who, notes, shared.closing, o.id
+    last = o.id if link is None else f"{o.id}\nEntry page: {link}"
+    return opening, shared.what_who, notes, shared.closing, last
 
 
-def description(o: Occurrence, register: Register) -> str:
+def description(o: Occurrence, register: Register, link: str | None = None) -> str:
     """A feed event's description whole: what is owed, by whom, when as the text gives it,
-    status, and where the text says so."""
-    return "".join(description_parts(o, entry_text(o.entry, register, o.sources)))
+    status, and where the text says so; the entry's page last, when there is one (`link`)."""
+    return "".join(description_parts(o, entry_text(o.entry, register, o.sources), None, link))
 
 
 def alarm_lead(days: int) -> str:
@@ -406,12 +436,49 @@ def feed_actor(register: Register, actor: Term) -> tuple[str, str]:
             f"Commitments owed by {actor.title} under: {register.title}.\n\n{FEED_EXPLAINED}")
 
 
-def feed_selection(title: str, description: str, chosen: Sequence[tuple[str, Sequence[str]]]
-                   ) -> tuple[str, str]:
-    """The title and description of a feed of one's own selection (`chosen`: each filter's
-    name with its values), from those of the feed of everything."""
-    said = "; ".join(f"{name}: {', '.join(values)}" for name, values in chosen)
-    return f"{title} ({said})", f"{description}\n\nSelected: {said}."
+KIND_PLURALS = {Kind.DEADLINE: "deadlines", Kind.TARGET: "targets", Kind.REPORT: "reports",
+                Kind.PERIOD: "periods", Kind.EVENT: "events", Kind.SESSION: "sessions",
+                Kind.STANDING: "standing obligations"}
+
+
+def selection(register: Register, areas: Collection[str] = (), actors: Collection[str] = (),
+              kinds: Collection[Kind] = (), states: Collection[State] = ()) -> str:
+    """A selection of the register in words, by titles and in the order the register
+    declares them: "Trafficking in persons; Member States; deadlines, targets"; "" for
+    everything."""
+    parts = [", ".join(t.title for k, t in register.areas.items() if k in areas),
+             ", ".join(t.title for k, t in register.actors.items() if k in actors),
+             ", ".join(KIND_PLURALS[k] for k in Kind if k in kinds)]
+    if states:
+        parts.append("status " + ", ".join(s.value for s in State if s in states))
+    return "; ".join(p for p in parts if p)
+
+
+def feed_selection(register: Register, areas: Collection[str] = (),
+                   actors: Collection[str] = (), kinds: Collection[Kind] = (),
+                   states: Collection[State] = ()) -> tuple[str, str]:
+    """The title and description of a feed of one's own selection, named by titles as the
+    published feeds are: "Trafficking in persons – <register title>"."""
+    title, description = feed_all(register)
+    said = selection(register, areas, actors, kinds, states)
+    if not said:
+        return title, description
+    return f"{said} – {register.title}", f"{description}\n\nSelected: {said}."
+
+
+def feed_label(register: Register, facet: str, key: str) -> str:
+    """A published feed's short name in a list of them: the area's or actor's title, or
+    "Everything" for the feed of the whole register."""
+    if facet == "area":
+        return term(register.areas, key)
+    if facet == "actor":
+        return term(register.actors, key)
+    return "Everything"
+
+
+def events_count(n: int) -> str:
+    """"1 event", "24 events"."""
+    return f"{n} event{'s' if n != 1 else ''}"
 
 
 # --- reminders --------------------------------------------------------------------------------

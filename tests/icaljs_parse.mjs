@@ -51,6 +51,8 @@ function parse(path) {
       categories: vevent.getAllProperties("categories").flatMap((p) => p.getValues()),
       alarms: vevent.getAllSubcomponents("valarm").map((a) => value(a.getFirstProperty("trigger"))),
       allday_outlook: vevent.getFirstPropertyValue("x-microsoft-cdo-alldayevent"),
+      url: vevent.getFirstPropertyValue("url"),
+      description: event.description,
     };
   });
   return { calendar, events };

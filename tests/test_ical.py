@@ -5,6 +5,7 @@ project's lint (tests/feedlint.py), not with icalendar, which wrote them."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -22,6 +23,7 @@ from tests.paths import SAMPLE
 UNTIL = date(2006, 1, 1)
 STAMP = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 INFO = ical.FeedInfo("all", "Sample register", "Every construct of the register format.")
+PUBLIC = "https://calendar.example.org"
 
 
 def _revisions(register: Register, sequence: int = 3) -> dict[str, Revision]:
@@ -119,7 +121,7 @@ def test_uid_is_the_occurrence_id_at_calendar_tool() -> None:
     ("victims-review", "20021231", "20030101",
      "Review practices relating to victims of crime – by end of 2002"),
     ("tenth-session-month", "20010531", "20010601", "A report in a month – by end of May 2001"),
-    ("biennium", "20031231", "20040101", "The biennium 2002-2003 – 2002–2003"),
+    ("biennium", "20031231", "20040101", "The biennium 2002-2003"),
     ("tenth-congress", "20000410", "20000418", "Tenth Congress\\, Vienna"),
     ("intersessional-document", "20000228", "20000229",
      "Document for the inter-sessional meeting"),
@@ -148,6 +150,59 @@ def test_dates_are_all_day_with_exclusive_end_and_precision_in_summary(
     assert _value(ev, "SUMMARY") == summary
     assert _value(ev, "X-MICROSOFT-CDO-ALLDAYEVENT") == "TRUE"
     assert _value(ev, "TRANSP") == "TRANSPARENT"
+
+
+def test_no_title_repeats_its_date_on_the_real_register(real: Register) -> None:
+    """Over every event of the real register, no summary names a year twice where the title
+    already gives the date ("… by 2005 – by end of 2005"), and a title that gives it is the
+    whole summary (but for "(estimated)", "dates not given" where the calendar shows a marker
+    on a day no text gives, and the state); a year inside a document symbol
+    (E/CN.15/2001/4) does not count as naming it."""
+    year = re.compile(r"(?<![\w/.])(\d{4})(?![\w/])")
+    said = {}
+    for o in occurrences(real, date(2031, 12, 31)):
+        if o.when is None:
+            continue
+        summary = ical.summary(o)
+        years = year.findall(summary)
+        assert len(years) == len(set(years)), summary
+        said[o.id] = summary
+    assert [said[i] for i in ("vienna-victims-2002", "vienna-firearms-2005",
+                              "cicp-support-biennium-2002-2003", "plans-of-action-period",
+                              "poa-trafficking-global-forum")] == [
+        "Review practices relating to victims of crime by 2002",
+        "Significant decrease in illicit firearms manufacturing and trafficking by 2005",
+        "Adequate support to the Centre in the biennium 2002-2003",
+        "Period of the plans of action for the implementation of the Vienna Declaration, "
+        "2001-2005",
+        "Global forum on trafficking in persons in 2002 – dates not given [superseded]",
+    ]
+    # The title names the document, not the date: the month it is due stays.
+    assert said["poa-cyber-report-tenth-session"] == (
+        "Report on computer-related crime to the Commission at its tenth session "
+        "(E/CN.15/2001/4) – by end of May 2001 [met]")
+
+
+def test_with_a_public_url_each_event_leads_to_its_page(sample: Register) -> None:
+    """With a public URL, every event's URL is its entry's page (a series occurrence's own,
+    `#` escaped) and its description ends with that address; without one, URL is the first
+    source's document and the description ends with the register id."""
+    occs = [o for o in occurrences(sample, UNTIL) if o.when is not None]
+    linked = _events(ical.calendar(INFO, occs, sample, _revisions(sample), PUBLIC))
+    plain = _events(_feed(sample))
+    assert len(linked) == len(plain) == len(occs)
+    for o in occs:
+        page = f"{PUBLIC}/obligations/{o.id.replace('#', '%23')}"
+        ev = linked[ical.uid(o.id)]
+        assert _value(ev, "URL") == page
+        # As written in the feed: TEXT escapes a line break as \n.
+        assert _value(ev, "DESCRIPTION").endswith(
+            f"\\n\\nRegister id: {o.id}\\nEntry page: {page}")
+        assert _value(plain[ical.uid(o.id)], "DESCRIPTION").endswith(f"Register id: {o.id}")
+    assert _value(linked[ical.uid("commission-sessions#10")], "URL") == \
+        f"{PUBLIC}/obligations/commission-sessions%2310"
+    assert _value(plain[ical.uid("victims-review")], "URL") == \
+        "https://undocs.org/A/RES/55/59"
 
 
 def test_standing_obligations_are_not_events(sample: Register) -> None:
@@ -342,23 +397,26 @@ def test_sample_feed_passes_the_lint(sample: Register) -> None:
 # --- the writer against icalendar's own serialisation ---------------------------------------
 
 def _library_blocks(register: Register, revs: Mapping[str, Revision],
-                    occs: Sequence[Occurrence]) -> list[bytes]:
-    return [bytes(ical.event(o, register, revs[o.entry.id]).to_ical()) for o in occs]
+                    occs: Sequence[Occurrence], link_base: str | None = None) -> list[bytes]:
+    return [bytes(ical.event(o, register, revs[o.entry.id], link_base).to_ical())
+            for o in occs]
 
 
 def _writer_blocks(register: Register, revs: Mapping[str, Revision],
-                   occs: Sequence[Occurrence]) -> list[bytes]:
-    writer = ical.EventWriter(register)
+                   occs: Sequence[Occurrence], link_base: str | None = None) -> list[bytes]:
+    writer = ical.EventWriter(register, link_base)
     return [writer.event_bytes(o, revs[o.entry.id]) for o in occs]
 
 
+@pytest.mark.parametrize("link_base", [None, PUBLIC], ids=["no-public-url", "public-url"])
 @pytest.mark.parametrize("which", ["sample", "obligations", "generated-7", "generated-8"])
-def test_writer_writes_what_icalendar_writes(which: str, sample: Register,
-                                             real: Register) -> None:
+def test_writer_writes_what_icalendar_writes(which: str, link_base: str | None,
+                                             sample: Register, real: Register) -> None:
     """EventWriter's block for each occurrence is byte for byte icalendar's `to_ical()` of the
     component `event` builds, on the sample, the real register (known occurrences with their
     own sources) and generated ones (series, relative dates, several sources), with
-    revisions of every entry differing, one of them stamped in another zone."""
+    revisions of every entry differing, one of them stamped in another zone; with and
+    without a public URL for the entries' pages."""
     if which.startswith("generated-"):
         register = parse_register(register_text(300, int(which.split("-")[1])), "gen.yaml")
     else:
@@ -369,7 +427,8 @@ def test_writer_writes_what_icalendar_writes(which: str, sample: Register,
     revs[first] = Revision("sha256:x", 1, datetime(2024, 5, 6, 7, 8, 9,
                                                    tzinfo=timezone(timedelta(hours=2))))
     occs = [o for o in occurrences(register, date(2031, 1, 1)) if o.when is not None]
-    assert _writer_blocks(register, revs, occs) == _library_blocks(register, revs, occs)
+    assert _writer_blocks(register, revs, occs, link_base) == \
+        _library_blocks(register, revs, occs, link_base)
 
 
 # A written \N, every character TEXT escapes, every kind of line break, characters of two to

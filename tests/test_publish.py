@@ -282,6 +282,56 @@ def test_every_feed_reads_the_same_in_three_parsers_and_list(
                 js["calendar"]["published_ttl"]) == ("PT12H", "duration", "PT12H")
 
 
+PUBLIC = "https://calendar.example.org"
+
+
+def test_with_a_public_url_every_event_leads_back_to_its_page(
+        cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CALENDAR_TOOL_PUBLIC_URL set, `publish` gives every event of every feed, as
+    ical.js and vobject read it, its entry's page as URL and as the last line of its
+    description; the first publish with it moves every SEQUENCE once (the link is new text
+    for every subscriber), the next one writes nothing."""
+    folder = tmp_path / "feeds"
+    args = ("publish", "--out", str(folder), "--today", TODAY)
+    assert cli(*args).exit_code == 0
+    before = {e["uid"]: e["sequence"] for e in vobject_events((folder / "all.ics").read_bytes())}
+    assert set(before.values()) == {0}
+    monkeypatch.setenv("CALENDAR_TOOL_PUBLIC_URL", PUBLIC + "/")
+    assert cli(*args).exit_code == 0
+    paths = sorted(folder.glob("*.ics"))
+    by_icaljs = icaljs(paths)
+    for path in paths:
+        events = by_icaljs[str(path)]["events"]
+        assert events, path.name
+        for e in events:
+            page = f"{PUBLIC}/obligations/{e['uid'].split('@')[0].replace('#', '%23')}"
+            assert e["url"] == page, path.name
+            assert e["description"].endswith(f"\n\nRegister id: {e['uid'].split('@')[0]}"
+                                             f"\nEntry page: {page}"), path.name
+            assert e["sequence"] == 1
+    data = (folder / "all.ics").read_bytes()
+    assert {e["uid"]: e["sequence"] for e in vobject_events(data)} == \
+        {uid: 1 for uid in before}
+    again = cli(*args)
+    assert "0 written, 7 unchanged" in again.stdout
+    assert (folder / "all.ics").read_bytes() == data
+
+
+def test_run_publishes_with_the_public_url(tmp_path: Path, engine: store.Engine) -> None:
+    """`run` publishes as `publish` does: with a public URL (`Options.feed_links`) its feeds'
+    events are those `publish_feeds` writes with it, byte for byte."""
+    with delivery.Senders(5) as client:
+        runner = Runner(engine, client, FixedClock(NOW), SAMPLE,
+                        Options(tmp_path / "run", "http://127.0.0.1:8000", feed_links=PUBLIC,
+                                watch=None))
+        runner.start()
+    service.publish_feeds(engine, _sample(), tmp_path / "publish", FixedClock(NOW),
+                          link_base=PUBLIC)
+    data = (tmp_path / "run" / "all.ics").read_bytes()
+    assert data == (tmp_path / "publish" / "all.ics").read_bytes()
+    assert f"URL:{PUBLIC}/obligations/victims-review\r\n".encode() in data
+
+
 def test_generated_register_publishes_clean_feeds(tmp_path: Path, publish: Publish) -> None:
     """A generated 400-entry register (series, relative dates, several sources) publishes feeds
     that lint clean and that ical.js reads with one event per dated occurrence."""

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from calendar_tool import store
+from calendar_tool.config import Settings
 from calendar_tool.model import Format, Offset, Subscription
 from tests.conftest import CLI
 from tests.receiver import Received, Receiver, Stall
@@ -32,8 +33,12 @@ from tests.registers import HEADER, entry
 class Run:
     """A `calendar-tool run` process whose JSON log lines are read as they come."""
 
-    def __init__(self, db_url: str, register: Path, feeds: Path, *args: str) -> None:
+    def __init__(self, db_url: str, register: Path, feeds: Path, *args: str,
+                 public_url: str | None = None) -> None:
         env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(register))
+        env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
+        if public_url is not None:
+            env["CALENDAR_TOOL_PUBLIC_URL"] = public_url
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "calendar_tool.cli", "run", "--out", str(feeds), *args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -251,6 +256,56 @@ def test_run_serves_the_feeds_it_publishes(tmp_path: Path, runs: list[Run]) -> N
     page = httpx.get(url)
     assert page.status_code == 200 and "Test register" in page.text
     assert run.stop() == 0
+
+
+@pytest.mark.parametrize(("public_url", "subscribed", "warned"), [
+    (None, True, True), ("http://127.0.0.2:8000", True, True), (None, False, False),
+    ("https://calendar.example.org", True, False),
+])
+def test_run_warns_once_when_reminder_links_point_at_this_machine(
+        tmp_path: Path, runs: list[Run], public_url: str | None, subscribed: bool,
+        warned: bool) -> None:
+    """`run` logs one warning at start when reminders would link to a loopback address
+    (CALENDAR_TOOL_PUBLIC_URL unset, or set to one) while a subscription receives them; none
+    without a subscription, none with a public address."""
+    register = tmp_path / "obligations.yaml"
+    register.write_text(HEADER + entry("a", "2030-06-30"))
+    db_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = store.open_store(db_url)
+    if subscribed:
+        store.add_subscriptions(engine, [Subscription(
+            name="team", url="http://127.0.0.1:9/hook", format=Format.JSON,
+            created_at=datetime.now(UTC))])
+    engine.dispose()
+    runs.append(run := Run(db_url, register, tmp_path / "feeds", "--watch", "0",
+                           public_url=public_url))
+    run.wait_for("scheduler.started")
+    # Killed rather than stopped: only its start is looked at here, and a SIGTERM in the
+    # first instants can meet APScheduler removing its one-off catch-up job (a race of
+    # APScheduler's shutdown, logged as a thread's exception).
+    assert run.stop(signal.SIGKILL) == -signal.SIGKILL
+    warnings = run.events("links.loopback")
+    expected = [{"ts": warnings[0]["ts"] if warnings else "", "level": "warning",
+                 "event": "links.loopback", "link_base": public_url or "http://127.0.0.1:8000",
+                 "subscriptions": 1, "fix": "set CALENDAR_TOOL_PUBLIC_URL to the address "
+                 "people reach `serve` at"}]
+    assert warnings == (expected if warned else [])
+    if warned:  # at start, before anything else
+        assert run.lines[0]["event"] == "links.loopback"
+
+
+@pytest.mark.parametrize(("public_url", "loopback"), [
+    (None, True), ("http://127.0.0.1:8000", True), ("http://127.9.9.9", True),
+    ("http://localhost:8000", True), ("http://app.localhost", True), ("http://[::1]:8000", True),
+    ("http://0.0.0.0:8000", True), ("https://calendar.example.org", False),
+    ("http://192.0.2.7:8000", False), ("http://[2001:db8::1]", False),
+])
+def test_loopback_links_are_this_machines_addresses(public_url: str | None,
+                                                    loopback: bool) -> None:
+    """Which link bases only this machine can open: 127.0.0.0/8, ::1, localhost (and its
+    subdomains) and 0.0.0.0; the default (no public URL) is one of them."""
+    env = {"CALENDAR_TOOL_PUBLIC_URL": public_url} if public_url else {}
+    assert Settings.from_env(env).loopback_links is loopback
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -27,13 +27,13 @@ from typing import Any
 import httpx
 import pytest
 
-from calendar_tool import delivery, service, store
+from calendar_tool import delivery, feeds, service, store, timeline
 from calendar_tool.clock import FixedClock, iso_utc
 from calendar_tool.delivery.reminders import BEGINNING
-from calendar_tool.model import Format, Register, Subscription
+from calendar_tool.model import Format, Kind, Register, Subscription
 from calendar_tool.web import pages, server
 from tests.conftest import CLI
-from tests.parsers import ical_events, vobject_events
+from tests.parsers import ical_events, icaljs, vobject_events
 from tests.paths import ROOT, SAMPLE
 from tests.registers import load_register
 
@@ -71,7 +71,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("site")
     folder = root / "feeds"
     engine = store.open_store(f"sqlite:///{root / 'store.db'}")
-    service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW))
+    service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW),
+                          link_base=PUBLIC)
     (root / "secret.txt").write_text(SECRET)
     (folder / "area-secret.ics").symlink_to(root / "secret.txt")
     (folder / "actor-folder.ics").mkdir()
@@ -268,10 +269,99 @@ def test_filtered_feed_holds_the_matching_events_of_all_ics(site: Site, cli: CLI
     assert (again.status_code, again.content) == (304, b"")
 
 
-def test_filtered_feed_names_its_selection(site: Site) -> None:
-    """The selected feed's calendar name says what was selected."""
-    data = site.get("/feeds/all.ics?area=governance&kind=report", headers=IDENTITY).content
-    assert b"\r\nX-WR-CALNAME:Sample register (area: governance\\; kind: report)\r\n" in data
+@pytest.mark.parametrize(("query", "name"), [
+    ("area=governance&kind=report", "Programme governance; reports – Sample register"),
+    ("kind=report&area=governance", "Programme governance; reports – Sample register"),
+    ("area=trafficking", "Trafficking in persons – Sample register"),
+    ("area=trafficking&area=victims",
+     "Victims of crime, Trafficking in persons – Sample register"),
+    ("actor=member-states&status=open&status=missed",
+     "Member States; status open, missed – Sample register"),
+])
+def test_filtered_feed_is_named_by_titles(site: Site, query: str, name: str) -> None:
+    """The selected feed's calendar name says what was selected with the titles the
+    register gives (as an area's published feed is named), in the register's order, never
+    its keys; ical.js reads it so."""
+    data = site.get(f"/feeds/all.ics?{query}", headers=IDENTITY).content
+    escaped = name.replace(";", "\\;").replace(",", "\\,")
+    assert f"\r\nX-WR-CALNAME:{escaped}\r\n".encode() in data
+    assert f"\r\nNAME:{escaped}\r\n".encode() in data
+
+
+def test_a_single_area_selection_is_named_as_its_published_feed(site: Site,
+                                                                tmp_path: Path) -> None:
+    """`/feeds/all.ics?area=victims` has the calendar name and events of the published
+    area-victims.ics, as ical.js reads both."""
+    path = tmp_path / "selected.ics"
+    path.write_bytes(site.get("/feeds/all.ics?area=victims", headers=IDENTITY).content)
+    published = site.folder / "area-victims.ics"
+    read = icaljs([path, published])
+    assert read[str(path)]["calendar"]["name"] == read[str(published)]["calendar"]["name"] == \
+        "Victims of crime – Sample register"
+    assert read[str(path)]["events"] == read[str(published)]["events"]
+
+
+def test_filtered_feed_carries_last_modified_and_answers_if_modified_since(
+        tmp_path: Path) -> None:
+    """A selected feed says when its bytes last changed: the newest change among its
+    entries' revisions, or the register file's change when that is later. If-Modified-Since
+    at or after it gives 304 (what Apple Calendar sends), before it the feed; an edit of the
+    register moves it on."""
+    register = tmp_path / "register.yaml"
+    register.write_bytes(SAMPLE.read_bytes())
+    edited_at = NOW - timedelta(days=30)
+    os.utime(register, (edited_at.timestamp(), edited_at.timestamp()))
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    service.publish_feeds(engine, load_register(register), tmp_path / "feeds", FixedClock(NOW))
+    app = server.make_app(register=register, feeds=tmp_path / "feeds", db=engine,
+                          clock=FixedClock(NOW + timedelta(hours=5)))
+    path = "/feeds/all.ics?area=victims"
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, headers=IDENTITY) as client:
+        first = client.get(path)
+        assert first.status_code == 200
+        assert first.headers["last-modified"] == "Sun, 01 Jun 2025 00:00:00 GMT"  # NOW
+        for since, status in (("Sun, 01 Jun 2025 00:00:00 GMT", 304),
+                              ("Mon, 02 Jun 2025 08:00:00 GMT", 304),
+                              ("Sat, 31 May 2025 23:59:59 GMT", 200)):
+            r = client.get(path, headers={"If-Modified-Since": since})
+            assert (r.status_code, len(r.content)) == \
+                (status, 0 if status == 304 else len(first.content)), since
+            assert r.headers["etag"] == first.headers["etag"]
+        # An edit outside the selection, after the publish: the selection may have lost
+        # an entry, so its date moves on, though these bytes stay.
+        register.write_text(register.read_text().replace(
+            "title: Programme governance", "title: Governance of the programme"))
+        edited_at = NOW + timedelta(hours=2)
+        os.utime(register, (edited_at.timestamp(), edited_at.timestamp()))
+        changed = "Sun, 01 Jun 2025 02:00:00 GMT"
+        after = client.get(path, headers={"If-Modified-Since": first.headers["last-modified"]})
+        assert (after.status_code, after.headers["last-modified"]) == (200, changed)
+        assert after.content == first.content  # the victims' events did not change
+    engine.dispose()
+
+
+def test_a_selection_changes_when_the_horizon_reaches_an_occurrence(
+        engine: store.Engine, tmp_path: Path) -> None:
+    """A selection holding a series grows when the horizon (five years past today) reaches
+    the next occurrence: its Last-Modified is then that day, so a client asking with the date
+    of its last copy gets the new event, not a 304."""
+    register = load_register(SAMPLE)
+    service.publish_feeds(engine, register, tmp_path, FixedClock(NOW))
+    info = feeds.feed_specs(register)[0].info
+    sessions = timeline.Query(kinds=frozenset({Kind.SESSION}))
+    at = NOW - timedelta(days=400)
+
+    def selected(day: datetime) -> service.Selection:
+        return service.selection(engine, register, at, info,
+                                 lambda o: timeline.matches(o, sessions), FixedClock(day))
+
+    now, year_on = selected(NOW), selected(NOW + timedelta(days=366))
+    assert now.modified == NOW  # the revisions' time: published then
+    # The session of 2031, expected in May (the month the tenth met), came within the
+    # horizon on 1 May 2026.
+    assert year_on.events == now.events + 1
+    assert year_on.modified == datetime(2026, 5, 1, tzinfo=UTC)
 
 
 def test_filter_matching_nothing_is_an_empty_calendar(site: Site) -> None:
@@ -388,43 +478,152 @@ def test_healthz_reports_the_revision_and_the_last_publish(site: Site) -> None:
 # --- pages -----------------------------------------------------------------------------------
 
 def _section(html: str, name: str) -> str:
-    return html.split(f'<section id="{name}">', 1)[1].split("</section>", 1)[0]
+    found = re.search(rf'<section id="{name}"[^>]*>(.*?)</section>', html, re.S)
+    assert found is not None, name
+    return found.group(1)
 
 
-def test_home_page_lists_feeds_upcoming_and_overdue(site: Site, cli: CLI) -> None:
-    """/ shows the title, every feed with its webcal:// link and https URL, the next twelve
-    months as `list --upcoming 1y` has them, and what is overdue as `list --overdue` has it,
-    each with the date as `list` shows it."""
-    r = site.get("/")
+def _ids(html: str) -> list[str]:
+    return re.findall(r'data-id="([^"]+)"', html)
+
+
+@pytest.mark.parametrize(("query", "args"), [
+    ("", []),
+    ("?area=governance", ["--area", "governance"]),
+    ("?area=governance&actor=secretary-general&kind=report",
+     ["--area", "governance", "--actor", "secretary-general", "--kind", "report"]),
+    ("?kind=session", ["--kind", "session"]),
+])
+def test_home_page_shows_what_is_due_for_the_selection(site: Site, cli: CLI, query: str,
+                                                       args: list[str]) -> None:
+    """/ (and /?area=…&actor=…&kind=…) lists, rendered by the server, the next 90 days as
+    `list --upcoming 90d` has them, then the rest of `list --upcoming 1y`, then what is open
+    and overdue as `list --overdue` has it, for the same filters, each with the date as
+    `list` shows it, who owes it, its area and a link to its page; all of it before the
+    feed list."""
+    r = site.get(f"/{query}")
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
-    assert "<h1>Sample register</h1>" in r.text
-    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in r.text
-    feeds = _section(r.text, "feeds")
-    for name in SAMPLE_FEEDS:
-        assert f'href="webcal://calendar.example.org/feeds/{name}.ics"' in feeds
-        assert f'value="https://calendar.example.org/feeds/{name}.ics"' in feeds
-    for section, args in (("upcoming", ["--upcoming", "1y"]), ("overdue", ["--overdue"])):
-        listed = _listed(cli, *args)
-        html = _section(r.text, section)
-        assert re.findall(r'data-id="([^"]+)"', html) == [o["id"] for o in listed]
-        dates = re.findall(r'<span class="when">([^<]+)</span>', html)
-        assert dates == [o["when"] + (" (estimated)" if o["tentative"] else "") for o in listed]
-    # The session of 2025 is expected in May, the month the tenth met: past on 1 June.
-    assert re.findall(r'data-id="([^"]+)"', _section(r.text, "upcoming")) == \
-        ["commission-sessions#35"]
+    soon = [o["id"] for o in _listed(cli, "--upcoming", "90d", *args)]
+    year = _listed(cli, "--upcoming", "1y", *args)
+    overdue = _listed(cli, "--overdue", *args)
+    assert _ids(_section(r.text, "soon")) == soon
+    assert _ids(_section(r.text, "later")) == [o["id"] for o in year if o["id"] not in soon]
+    html = _section(r.text, "overdue")
+    assert _ids(html) == [o["id"] for o in overdue]
+    assert re.findall(r'<span class="when">([^<]+)</span>', html) == \
+        [o["when"] + (" (estimated)" if o["tentative"] else "") for o in overdue]
+    assert re.findall(r'<a class="title" href="([^"]+)"', html) == \
+        ["/obligations/" + o["id"].replace("#", "%23") for o in overdue]
+    assert r.text.index('id="soon"') < r.text.index('id="overdue"') < r.text.index('id="feeds"')
+
+
+def test_home_page_on_the_sample_day(site: Site) -> None:
+    """On 2025-06-01 the sample has nothing in the next 90 days (the Commission's 34th session
+    was expected in May 2025, the month the tenth met), its 35th (May 2026, estimated) later
+    in the next 12 months, and five open deadlines overdue; the victims' one reads with its
+    date, who owes it and its area."""
+    html = site.get("/").text
+    assert "<h1 id=\"title\">Sample register</h1>" in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert _ids(_section(html, "soon")) == []
+    assert "Nothing falls due or takes place in the next 90 days." in _section(html, "soon")
+    assert _ids(_section(html, "later")) == ["commission-sessions#35"]
+    assert re.findall(r'<span class="when">([^<]+)</span>', _section(html, "later")) == \
+        ["May 2026 (estimated)"]
+    assert "Nothing falls due or takes place in the next 90 days." in \
+        _section(site.get("/?area=victims").text, "soon")
+    assert len(_ids(_section(html, "overdue"))) == 5
+    victims = _section(site.get("/?area=victims").text, "overdue")
+    item = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", victims)).strip()
+    assert item == ("Open and overdue 1 Open deadlines whose due day has passed. by end of "
+                    "2002 Review practices relating to victims of crime Who: Member States "
+                    "Area: Victims of crime target")
+
+
+def test_home_page_subscribes_to_the_selection(site: Site) -> None:
+    """Next to the filters, the page offers the feed of its own selection: a webcal:// link
+    to /feeds/all.ics with the same filters, a Google Calendar link taking that address, the
+    https address to copy, and the number of events, which is the feed's."""
+    html = site.get("/?area=governance&kind=report").text
+    box = _section(html, "subscribe")
+    feed = "calendar.example.org/feeds/all.ics?area=governance&amp;kind=report"
+    assert f'href="webcal://{feed}"' in box
+    assert ('href="https://calendar.google.com/calendar/render?cid=webcal%3A%2F%2Fcalendar.'
+            'example.org%2Ffeeds%2Fall.ics%3Farea%3Dgovernance%26kind%3Dreport"') in box
+    assert f'value="https://{feed}"' in box
+    events = vobject_events(site.get("/feeds/all.ics?area=governance&kind=report",
+                                     headers=IDENTITY).content)
+    assert f'<span class="count">{len(events)} events</span>' in box
+    assert "<h2 id=\"subscribe-heading\">Subscribe to Programme governance; reports</h2>" in box
+    everything = _section(site.get("/").text, "subscribe")
+    assert 'href="webcal://calendar.example.org/feeds/all.ics"' in everything
+    assert f'<span class="count">{SAMPLE_FEEDS["all"]} events</span>' in everything
+
+
+def test_home_page_lists_the_published_feeds_by_short_names(site: Site) -> None:
+    """The published feeds are listed compactly, grouped, each by its area's or actor's
+    title alone, with its webcal:// link, its count and its address."""
+    feeds = _section(site.get("/").text, "feeds")
+    rows = re.findall(r'<tr class="feed" data-feed="([^"]+)">\s*<td><a class="webcal" '
+                      r'href="([^"]+)"[^>]*>([^<]+)</a></td>\s*<td class="count">([^<]+)</td>'
+                      r'\s*<td class="address"><a class="https" href="([^"]+)"', feeds)
+    assert rows == [(name, f"webcal://calendar.example.org/feeds/{name}.ics", label,
+                     f"{SAMPLE_FEEDS[name]} event{'s' if SAMPLE_FEEDS[name] != 1 else ''}",
+                     f"https://calendar.example.org/feeds/{name}.ics")
+                    for name, label in (
+                        ("all", "Everything"), ("area-victims", "Victims of crime"),
+                        ("area-trafficking", "Trafficking in persons"),
+                        ("area-governance", "Programme governance"),
+                        ("actor-member-states", "Member States"),
+                        ("actor-commission", "Commission on Crime Prevention and Criminal "
+                                             "Justice"),
+                        ("actor-secretary-general", "Secretary-General"))]
+    assert re.findall(r'<th scope="colgroup" colspan="3">([^<]+)</th>', feeds) == \
+        ["The whole register", "By area", "By actor"]
+    assert "– Sample register</a>" not in feeds
+
+
+def test_home_page_filters_keep_a_clean_address(site: Site) -> None:
+    """The filter form sends every field; the empty ones (any) are dropped from the address
+    with a 303, so that a filtered view is bookmarked and shared as /?area=…; a page with
+    none left is /."""
+    r = site.get("/?area=victims&actor=&kind=")
+    assert (r.status_code, r.headers["location"]) == (303, "/?area=victims")
+    r = site.get("/?area=&actor=&kind=")
+    assert (r.status_code, r.headers["location"]) == (303, "/")
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("?area=nope", "unknown area &#39;nope&#39;; the register declares: governance, "
+                   "trafficking, victims"),
+    ("?kind=meeting", "unknown kind &#39;meeting&#39;; one of: deadline, target, report, "
+                      "period, event, session, standing"),
+    ("?status=open", "unknown parameter &#39;status&#39; for the page; use area, actor, kind"),
+])
+def test_home_page_refuses_a_bad_filter_with_a_400_page(site: Site, query: str,
+                                                        message: str) -> None:
+    """A filter the register does not know is a 400 page naming the parameter and value."""
+    r = site.get(f"/{query}")
+    assert (r.status_code, r.headers["content-type"]) == (400, "text/html; charset=utf-8")
+    assert f'<p class="message">{message}</p>' in r.text
+    assert "<h1>Bad request</h1>" in r.text
 
 
 def test_home_page_timeline_draws_each_area_feed(site: Site) -> None:
     """The timeline is an SVG with one lane per area that has dated occurrences, holding one
     mark per event of that area's feed, each linking to its occurrence."""
     html = site.get("/").text
-    found = re.search(r"<svg .*?</svg>", html, re.S)
+    found = re.search(r'<svg class="tl-plot" .*?</svg>', html, re.S)
     assert found is not None
     svg = ET.fromstring(found.group(0))
     ns = {"s": "http://www.w3.org/2000/svg"}
     lanes = svg.findall("s:g[@class='tl-lane']", ns)
     assert [lane.get("data-area") for lane in lanes] == ["victims", "trafficking", "governance"]
+    labels = re.search(r'<svg class="tl-labels" .*?</svg>', html, re.S)
+    assert labels is not None
+    assert re.findall(r'<text class="tl-label"[^>]*>([^<]+)<', labels.group(0)) == \
+        ["Victims of crime", "Trafficking in persons", "Programme governance"]
     for lane in lanes:
         feed = _blocks((site.folder / f"area-{lane.get('data-area')}.ics").read_bytes())
         hrefs = [a.get("href", "") for a in lane.findall("s:a", ns)]
@@ -435,19 +634,31 @@ def test_home_page_timeline_draws_each_area_feed(site: Site) -> None:
 
 def test_entry_page_shows_the_entry_in_full(site: Site) -> None:
     """/obligations/<id> shows what `show` prints: fields, the resolved date and its
-    derivation, and each source with its document link and quote."""
+    derivation, and each source: its quote, then its citation linking the document, set
+    apart from the document's title."""
     r = site.get("/obligations/victims-review")
     assert r.status_code == 200
-    assert "<h1>Review practices relating to victims of crime</h1>" in r.text
+    assert "<h1 id=\"title\">Review practices relating to victims of crime</h1>" in r.text
     for text in ("<dt>kind</dt><dd>target</dd>", "<dt>date</dt><dd>2002 (2002)</dd>",
                  "<dt>actors</dt><dd>member-states (Member States)</dd>",
                  "<dt>reminders</dt><dd>P30D (this entry)</dd>",
                  '<span class="when">by end of 2002</span>', "(as written)",
+                 '<blockquote cite="https://undocs.org/A/RES/55/59">we establish 2002 as a '
+                 "target date for States to review their relevant practices</blockquote>",
                  '<a href="https://undocs.org/A/RES/55/59" rel="noopener">A/RES/55/59 para. 27'
-                 "</a>",
-                 "<blockquote>we establish 2002 as a target date for States to review their "
-                 "relevant practices</blockquote>"):
+                 '</a><span class="sep"> — </span><span class="doc-title">Vienna Declaration '
+                 "on Crime and Justice</span>"):
         assert text in r.text, text
+
+
+def test_entry_page_subscribes_to_its_areas(site: Site) -> None:
+    """An entry's page offers the feed of each of its areas (the selection the home page
+    gives for that area), with its count and a link to that view."""
+    box = _section(site.get("/obligations/victims-review").text, "subscribe")
+    assert 'href="webcal://calendar.example.org/feeds/all.ics?area=victims"' in box
+    assert ">Subscribe to Victims of crime</a>" in box
+    assert '<span class="count">1 event</span>' in box
+    assert '<a href="/?area=victims">Everything due in Victims of crime</a>' in box
 
 
 def test_entry_page_keeps_every_quote_of_one_paragraph(real: Register) -> None:
@@ -492,7 +703,7 @@ def test_reminder_links_open_the_entry_page(site: Site, sample: Register) -> Non
     assert url == f"{site.url}/obligations/victims-review"
     r = httpx.get(url)
     assert r.status_code == 200
-    assert "<h1>Review practices relating to victims of crime</h1>" in r.text
+    assert "<h1 id=\"title\">Review practices relating to victims of crime</h1>" in r.text
 
 
 def test_pages_send_a_content_security_policy(site: Site) -> None:
@@ -521,7 +732,8 @@ def test_pages_escape_the_register(tmp_path: Path) -> None:
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert "&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34;" in pages[0]
-    assert "<h1>&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34;</h1>" in pages[1]
+    assert "<h1 id=\"title\">&lt;img src=x onerror=alert(2)&gt; &#34;quoted&#34;</h1>" in \
+        pages[1]
     assert "No feeds are published yet" in pages[0]
 
 
@@ -696,30 +908,90 @@ def test_serve_refuses_a_port_in_use(cli: CLI) -> None:
     assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
 
 
+def _serve_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
+    if "CALENDAR_TOOL_PUBLIC_URL" not in extra:
+        env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
+    return env
+
+
+def _until_listening(proc: subprocess.Popen[str]) -> tuple[list[dict[str, Any]], str]:
+    """The JSON lines `serve` logged up to and with `server.listening`, and its address."""
+    assert proc.stderr is not None
+    lines: list[dict[str, Any]] = []
+    while not lines or lines[-1]["event"] != "server.listening":
+        raw = proc.stderr.readline()
+        assert raw, f"serve ended before listening: {lines}"
+        lines.append(json.loads(raw))
+    return lines, lines[-1]["url"]
+
+
+def _stop(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
+    """Ctrl-C, then the rest of the log, each line a JSON object."""
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out == ""
+    return [json.loads(line) for line in err.splitlines()]
+
+
 def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
-    """`calendar-tool serve --port 0` prints where it listens, answers there, logs JSON
-    lines on stderr as `run` does (listening, each request, stopped), and on Ctrl-C (SIGINT)
-    shuts down and exits 0."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
+    """`calendar-tool serve --port 0` logs one JSON object per line on stderr, as `run` does:
+    where it listens, each request answered (`http.request`, with its method, path and
+    status) and uvicorn's own messages; on Ctrl-C (SIGINT) it shuts down, logs
+    `server.stopped` and exits 0."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "calendar_tool.cli", "--register", str(SAMPLE), "--db",
          f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(),
+        cwd=tmp_path)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.fullmatch(rf"serving {re.escape(str(tmp_path))}/ and {re.escape(str(SAMPLE))}"
-                             r" on (http://127\.0\.0\.1:\d+)/ \(Ctrl-C stops\)\n", line)
-        assert match, line
-        assert httpx.get(f"{match.group(1)}/healthz").json()["entries"] == 10
+        before, url = _until_listening(proc)
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
+        assert before[-1]["feeds"] == str(tmp_path)
+        assert before[-1]["register"] == str(SAMPLE)
+        assert httpx.get(f"{url}healthz").json()["entries"] == 10
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert out == ""  # the line read above was all
-    events = [json.loads(line) for line in err.splitlines()]
-    assert [e["event"] for e in events] == ["server.listening", "http.request", "server.stopped"]
-    assert events[0]["url"] == f"{match.group(1)}/"
-    request = {k: v for k, v in events[1].items() if k in ("method", "path", "status")}
-    assert request == {"method": "GET", "path": "/healthz", "status": 200}
+        after = _stop(proc)
+    assert [e["event"] for e in before] == ["server.listening"]  # no subscription: no warning
+    [request] = [e for e in after if e["event"] == "http.request"]
+    assert {k: request[k] for k in ("level", "method", "path", "status")} == \
+        {"level": "info", "method": "GET", "path": "/healthz", "status": 200}
+    assert request["client"].startswith("127.0.0.1:")
+    assert [e["event"] for e in after][-2:] == ["server.log", "server.stopped"]
+    assert after[-2]["message"] == f"Finished server process [{proc.pid}]"
+
+
+@pytest.mark.parametrize(("public_url", "warned"), [
+    (None, True), ("http://localhost:8000", True), ("http://[::1]:8000", True),
+    ("https://calendar.example.org", False),
+])
+def test_serve_warns_once_when_reminder_links_point_at_this_machine(
+        tmp_path: Path, cli: CLI, public_url: str | None, warned: bool) -> None:
+    """With a subscription in the database, `serve` logs one warning at start when the
+    links reminders carry (CALENDAR_TOOL_PUBLIC_URL, or http://127.0.0.1:8000 without it)
+    point at a loopback address, which nobody who gets them can open; none with a public
+    address."""
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    store.add_subscriptions(engine, [Subscription(
+        name="team", url="http://127.0.0.1:9/hook", format=Format.JSON, created_at=NOW)])
+    engine.dispose()
+    extra = {"CALENDAR_TOOL_PUBLIC_URL": public_url} if public_url else {}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calendar_tool.cli", "--register", str(SAMPLE), "--db",
+         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(**extra),
+        cwd=tmp_path)
+    try:
+        before, url = _until_listening(proc)
+        assert httpx.get(f"{url}healthz").status_code == 200  # serving: Ctrl-C stops it
+    finally:
+        after = _stop(proc)
+    warnings = [e for e in before + after if e["event"] == "links.loopback"]
+    if not warned:
+        assert warnings == []
+        return
+    assert warnings == [{
+        "ts": warnings[0]["ts"], "level": "warning", "event": "links.loopback",
+        "link_base": public_url or "http://127.0.0.1:8000", "subscriptions": 1,
+        "fix": "set CALENDAR_TOOL_PUBLIC_URL to the address people reach `serve` at"}]

@@ -23,7 +23,8 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     """Write the iCalendar feeds: all.ics, one per area and per actor, and index.json.
 
     Each entry's SEQUENCE and LAST-MODIFIED come from its snapshot in the database, which
-    this command brings up to date first. A feed is replaced atomically and only when its
+    this command brings up to date first. With CALENDAR_TOOL_PUBLIC_URL set, every event
+    links to its entry's page there. A feed is replaced atomically and only when its
     bytes change. A register with problems publishes nothing: the problems are printed as
     validate prints them.
 
@@ -42,7 +43,8 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     # run or die without cycles: see heap.py.
     with heap.kept():
         report = service.publish_feeds(engine, reg, out_dir, clock,
-                                       horizon_years or DEFAULT_HORIZON_YEARS)
+                                       horizon_years or DEFAULT_HORIZON_YEARS,
+                                       link_base=ctx.settings.public_url)
     for feed in report.feeds:
         state = "written  " if feed.written else "unchanged"
         plural = "s" if feed.events != 1 else ""

@@ -5,6 +5,7 @@ reads it again when the file changes."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -60,17 +61,19 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
     logs.configure(verbose)
     settings = ctx.settings
     options = scheduler.Options(
-        out_dir=out_dir, public_url=settings.link_base, catch_up=timedelta(hours=catch_up),
+        out_dir=out_dir, public_url=settings.link_base, feed_links=settings.public_url,
+        catch_up=timedelta(hours=catch_up),
         policy=service.Policy(timeout=timeout),
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
         watch=timedelta(seconds=watch) if watch else None)
-    engine = ctx.engine()
     # One reader of the register file for the scheduler and the server, so that an edit is
     # read and validated once; its first read takes the entries `validate` or `publish` kept.
     source = RegisterFile(settings.register, settings.cache)
     failure = source.current().failure
     if failure is not None:  # refused before anything is written or served
         raise failure
+    engine = ctx.engine()
+    _warn_of_loopback_links(ctx, engine)
     _out_folder(out_dir)
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if serve_at is not None:
@@ -78,6 +81,21 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
     with service.open_senders(timeout, settings.smtp_url) as senders, serving:
         runner = scheduler.Runner(engine, senders, SystemClock(), source, options)
         scheduler.run_until_signalled(scheduler.Scheduler(runner))
+
+
+def _warn_of_loopback_links(ctx: Context, engine: Any) -> None:
+    """One warning at start when reminders would link to this machine alone while someone
+    receives them: nobody else can open such a link."""
+    from calendar_tool import logs, service
+    from calendar_tool.config import PUBLIC_URL_ENV
+
+    if not ctx.settings.loopback_links:
+        return
+    count = len(service.subscriptions(engine, enabled_only=True))
+    if count:
+        logs.event("links.loopback", logging.WARNING, link_base=ctx.settings.link_base,
+                   subscriptions=count, fix=f"set {PUBLIC_URL_ENV} to the address people "
+                   "reach `serve` at")
 
 
 def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, serve_at: str
@@ -109,9 +127,10 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
 
     /feeds/NAME.ics are the published files (ETag, 304, gzip); /feeds/all.ics?area=KEY
     &kind=KIND is a feed of your own selection; /api/obligations takes the filters of
-    `list`; / lists the feeds with subscribe links, the coming year and what is overdue.
-    The register is re-read when it changes. Subscribe links use CALENDAR_TOOL_PUBLIC_URL
-    when it is set, else the address the page was asked at. Ctrl-C stops it.
+    `list`; / shows what is due (filtered by ?area=KEY&actor=KEY&kind=KIND) with a
+    subscribe link for that selection, and every published feed. The register is re-read
+    when it changes. Subscribe links use CALENDAR_TOOL_PUBLIC_URL when it is set, else the
+    address the page was asked at. Logs one JSON object per line on stderr. Ctrl-C stops it.
 
     \b
     Example:
@@ -120,6 +139,7 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     from calendar_tool import logs, web
     from calendar_tool.register import RegisterFile
 
+    logs.configure()
     settings = ctx.settings
     # Its first read takes the entries `validate` or `publish` kept: a large register starts
     # sooner.
@@ -128,13 +148,12 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     if failure is not None:  # a register with problems is refused before listening
         raise failure
     _served_folder(feeds_dir)
-    app = web.make_app(register=source, feeds=feeds_dir, db=settings.db,
+    engine = ctx.engine()
+    _warn_of_loopback_links(ctx, engine)
+    app = web.make_app(register=source, feeds=feeds_dir, db=engine,
                        clock=SystemClock(), public_url=settings.public_url)
     sock = web.listen(host, port)
-    url = f"{web.http_url(sock)}/"
-    click.echo(f"serving {feeds_dir}/ and {settings.register} on {url} (Ctrl-C stops)")
-    logs.configure()
-    logs.event("server.listening", url=url, feeds=str(feeds_dir),
+    logs.event("server.listening", url=f"{web.http_url(sock)}/", feeds=str(feeds_dir),
                register=str(settings.register))
     web.run(app, sock)
     logs.event("server.stopped")

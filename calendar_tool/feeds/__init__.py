@@ -17,10 +17,12 @@ from calendar_tool.feeds.publishing import (
     FeedResult,
     FeedSpec,
     PublishReport,
+    Selection,
     feed_occurrences,
     feed_specs,
     publish,
     selected_feed,
+    selected_occurrences,
 )
 from calendar_tool.feeds.revisions import Hashes, content_hash, next_revisions
 
@@ -33,6 +35,7 @@ __all__ = [
     "FeedSpec",
     "Hashes",
     "PublishReport",
+    "Selection",
     "content_hash",
     "feed_occurrences",
     "feed_specs",
@@ -40,5 +43,6 @@ __all__ = [
     "next_revisions",
     "publish",
     "selected_feed",
+    "selected_occurrences",
     "uid",
 ]

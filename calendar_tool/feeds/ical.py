@@ -22,7 +22,10 @@ How an occurrence becomes an event:
   does not make anyone busy;
 - one DISPLAY alarm per reminder offset, only while the entry still sends reminders (not met,
   not withdrawn) and its date is not an estimate: an alarm on a guessed day would fire on a
-  day nobody decided.
+  day nobody decided;
+- with a public URL (`link_base`), URL is the entry's page (`<public URL>/obligations/<id>`)
+  and the description ends with it, so that a subscriber gets from the event to the page
+  with every quote; without one, URL is the first source's document, as before.
 """
 
 from __future__ import annotations
@@ -138,10 +141,10 @@ def _trigger_days(offset: Offset, start: date) -> int:
 
 # --- text ------------------------------------------------------------------------------------
 
-def description(o: Occurrence, register: Register) -> str:
-    """What is owed, by whom, when as the text gives it, status, and where the text says so
-    (`wording.description`)."""
-    return wording.description(o, register)
+def description(o: Occurrence, register: Register, link: str | None = None) -> str:
+    """What is owed, by whom, when as the text gives it, status, and where the text says so;
+    the entry's page last when there is one (`wording.description`)."""
+    return wording.description(o, register, link)
 
 
 def _link(sources: Sequence[Source], register: Register) -> str | None:
@@ -167,10 +170,14 @@ def _days_before(offsets: Sequence[Offset], start: date) -> list[int]:
 
 # --- components ------------------------------------------------------------------------------
 
-def event(o: Occurrence, register: Register, revision: Revision) -> Event:
+def event(o: Occurrence, register: Register, revision: Revision,
+          link_base: str | None = None) -> Event:
     """The VEVENT of one dated occurrence, as an icalendar component: the reference that
-    `EventWriter` writes faster."""
+    `EventWriter` writes faster. With `link_base` (the public URL), the event leads back to
+    its entry's page: URL is that page, and the description ends with it; without, URL is
+    the first source's document."""
     start, end = span(o)
+    page = wording.page_link(link_base, o.id) if link_base is not None else None
     stamp = revision.changed_at
     e = o.entry
     ev = Event()
@@ -181,13 +188,13 @@ def event(o: Occurrence, register: Register, revision: Revision) -> Event:
     ev.add("summary", summary(o))
     ev.add("dtstart", start)
     ev.add("dtend", end)
-    ev.add("description", description(o, register))
+    ev.add("description", description(o, register, page))
     ev.add("status", _status(o))
     ev.add("transp", "TRANSPARENT")
     ev.add("categories", [*e.areas, e.kind.value])
     if o.location:
         ev.add("location", o.location)
-    url = _link(o.sources, register)
+    url = page or _link(o.sources, register)
     if url:
         ev.add("url", url)
     # Outlook reads these rather than the DATE value type to show a banner that blocks nothing.
@@ -311,8 +318,10 @@ class EventWriter:
     reminder offsets, of a revision's instant, of a day) is kept as written, too.
     """
 
-    def __init__(self, register: Register) -> None:
+    def __init__(self, register: Register, link_base: str | None = None) -> None:
         self.register = register
+        # The public URL: each event then links to its entry's page (see `event`).
+        self.link_base = link_base
         self._shared: dict[str, _Shared] = {}
         self._categories: dict[tuple[tuple[str, ...], Kind], bytes] = {}
         # By the identity of the offsets, which the register holds: the register's own are
@@ -381,11 +390,15 @@ class EventWriter:
         e = o.entry
         shared = self._of(e)
         url, url_line, text, escaped = self._sources(o, shared)
+        page = None
+        if self.link_base is not None:
+            url = page = wording.page_link(self.link_base, o.id)
+            url_line = _fold(f"URL:{url}".encode())
         stamp = revision.changed_at
         if stamp.tzinfo is not UTC or (url and "\n" in url):
             # Not the shapes written below: a stamp in another zone takes a TZID parameter,
             # and icalendar refuses a URL with a line break. Its own path says what happens.
-            return bytes(event(o, self.register, revision).to_ical())
+            return bytes(event(o, self.register, revision, self.link_base).to_ical())
         start, last = days(o)
         state = (o.status or e.status).state
         when = wording.when(o)
@@ -396,7 +409,7 @@ class EventWriter:
         # events share come escaped already.
         description = b"DESCRIPTION:" + b"".join(
             escaped.get(id(part)) or _text(part).encode()
-            for part in wording.description_parts(o, text, when))
+            for part in wording.description_parts(o, text, when, page))
         dtstamp, modified = self._stamps.get(stamp) or self._stamp(stamp)
         # Lines whose length is fixed and under the limit are written without folding; the
         # others go through `_fold` one line at a time.
@@ -438,10 +451,11 @@ class EventWriter:
         return url, _fold(f"URL:{url}".encode()) if url else None, text, _escaped(text)
 
 
-def event_bytes(o: Occurrence, register: Register, revision: Revision) -> bytes:
+def event_bytes(o: Occurrence, register: Register, revision: Revision,
+                link_base: str | None = None) -> bytes:
     """The serialised VEVENT block of one occurrence, CRLF line ends, folded at 75 octets.
     (To write many, keep one `EventWriter`.)"""
-    return EventWriter(register).event_bytes(o, revision)
+    return EventWriter(register, link_base).event_bytes(o, revision)
 
 
 def header(info: FeedInfo) -> Calendar:
@@ -487,10 +501,10 @@ def calendar_bytes(info: FeedInfo, events: Iterable[bytes]) -> bytes:
 
 
 def calendar(info: FeedInfo, occurrences: Iterable[Occurrence], register: Register,
-             revisions: Mapping[str, Revision]) -> bytes:
+             revisions: Mapping[str, Revision], link_base: str | None = None) -> bytes:
     """A feed of the dated occurrences given, in their order; standing obligations are left
     out (they have no day). Every occurrence's entry needs a revision."""
-    writer = EventWriter(register)
+    writer = EventWriter(register, link_base)
     return calendar_bytes(info, (writer.event_bytes(o, revisions[o.entry.id])
                                  for o in occurrences if o.when is not None))
 
@@ -521,11 +535,11 @@ def message_calendar(occurrences: Iterable[Occurrence], register: Register,
 
 
 def library_calendar(info: FeedInfo, occurrences: Iterable[Occurrence], register: Register,
-                     revisions: Mapping[str, Revision]) -> bytes:
+                     revisions: Mapping[str, Revision], link_base: str | None = None) -> bytes:
     """The same feed serialised by icalendar in one piece: the reference `calendar` must
     equal, and the baseline of the benchmark."""
     cal = header(info)
     for o in occurrences:
         if o.when is not None:
-            cal.add_component(event(o, register, revisions[o.entry.id]))
+            cal.add_component(event(o, register, revisions[o.entry.id], link_base))
     return bytes(cal.to_ical())

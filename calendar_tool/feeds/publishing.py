@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from pathlib import Path
 from typing import Literal
@@ -237,11 +237,13 @@ class EventCache:
         # assignment, so that a run never sees one run's entries with another's events.
         self._last = _Run({}, [])
 
-    def events(self, register: Register, revs: Mapping[str, Revision], until: date) -> _Events:
+    def events(self, register: Register, revs: Mapping[str, Revision], until: date,
+               link_base: str | None = None) -> _Events:
         """Every event the feeds carry up to `until`, in date order, how many of them had to
         be serialised, and which entries' events changed since the last run. Nothing is kept
-        yet: `publish` keeps the run once it has written every file (`keep`)."""
-        writer = ical.EventWriter(register)
+        yet: `publish` keeps the run once it has written every file (`keep`). (`link_base`:
+        the public URL, which the revisions' hashes take: a new one revises every entry.)"""
+        writer = ical.EventWriter(register, link_base)
         resolver = resolver_for(register)
         last = self._last
         kept: dict[str, _Kept] = {}
@@ -307,12 +309,12 @@ def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent
 
 
 def _events(register: Register, revs: Mapping[str, Revision], until: date,
-            cache: EventCache | None) -> _Events:
+            cache: EventCache | None, link_base: str | None) -> _Events:
     """Every event the feeds carry up to `until`, in date order, and how many were
     serialised: all of them, without a cache."""
     if cache is not None:
-        return cache.events(register, revs, until)
-    writer = ical.EventWriter(register)
+        return cache.events(register, revs, until, link_base)
+    writer = ical.EventWriter(register, link_base)
     events = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
               for o in feed_occurrences(register, until)]
     return _Events(events, len(events), {})
@@ -381,20 +383,66 @@ def _feed_events(specs: Sequence[FeedSpec], register: Register, events: _Events
     return chosen
 
 
+@dataclass(frozen=True)
+class Selection:
+    """A feed of one's own selection: its bytes, how many events it holds, and when those
+    bytes last changed (its Last-Modified)."""
+
+    data: bytes
+    events: int
+    modified: datetime
+
+
+def selected_occurrences(register: Register, keep: Callable[[Occurrence], bool], clock: Clock,
+                         horizon_years: int = DEFAULT_HORIZON_YEARS) -> list[Occurrence]:
+    """The events of a selected feed (`selected_feed`), in feed order: the dated occurrences
+    up to the feeds' horizon that `keep` selects. What a page counts for its subscribe link."""
+    until = horizon(today(clock), horizon_years)
+    return [o for o in feed_occurrences(register, until) if keep(o)]
+
+
 def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.FeedInfo,
-                  keep: Callable[[Occurrence], bool], clock: Clock,
-                  horizon_years: int = DEFAULT_HORIZON_YEARS) -> tuple[bytes, int]:
-    """A feed of the dated occurrences that `keep` selects, and how many there are.
+                  keep: Callable[[Occurrence], bool], clock: Clock, changed_at: datetime,
+                  horizon_years: int = DEFAULT_HORIZON_YEARS, link_base: str | None = None
+                  ) -> Selection:
+    """A feed of the dated occurrences that `keep` selects (`selected_occurrences`).
 
     Built as `publish` builds each of its feeds: the same horizon, the same events in the same
     order, each with the same bytes, so an event of a selected feed is byte for byte the event
     of `all.ics` published on the same day with the same revisions. Unlike `publish`, which
     writes no feed that would be empty, this returns a calendar without events when nothing is
     selected: a subscriber's own filter may match nothing yet and must still be subscribable.
+
+    Its `modified` is the latest of what its bytes depend on: `changed_at` (when the register
+    was last edited: titles, and entries that left the selection), the revisions of the
+    entries it holds, and the day the latest of its series occurrences came within the
+    horizon (the feed grows by one when the horizon passes an occurrence's start).
     """
-    until = horizon(today(clock), horizon_years)
-    chosen = [o for o in feed_occurrences(register, until) if keep(o)]
-    return ical.calendar(info, chosen, register, revs), len(chosen)
+    chosen = selected_occurrences(register, keep, clock, horizon_years)
+    modified = max([changed_at, *(revs[o.entry.id].changed_at for o in chosen)])
+    entered = max((_within_horizon_from(o.when.start, horizon_years) for o in chosen
+                   if o.number is not None and o.when is not None), default=None)
+    if entered is not None:
+        modified = max(modified, datetime.combine(entered, time(), UTC))
+    return Selection(ical.calendar(info, chosen, register, revs, link_base), len(chosen),
+                     modified)
+
+
+def _within_horizon_from(start: date, horizon_years: int) -> date:
+    """The first day whose horizon (`timeline.horizon`) reaches `start`."""
+    try:
+        day = start.replace(year=start.year - horizon_years)
+    except ValueError:  # 29 February, in a year that has none
+        day = date(start.year - horizon_years, 2, 28)
+    # Around 29 February the horizon of two days can be the same: step to the first.
+    while horizon(day - _ONE_DAY, horizon_years) >= start:
+        day -= _ONE_DAY
+    while horizon(day, horizon_years) < start:
+        day += _ONE_DAY
+    return day
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 def index_bytes(feeds: Sequence[FeedResult]) -> bytes:
@@ -414,11 +462,12 @@ def _old_feed_paths(index: Path) -> list[str]:
 
 
 def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clock: Clock,
-            horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None
-            ) -> PublishReport:
+            horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None,
+            link_base: str | None = None) -> PublishReport:
     """Write the register's feeds and `index.json` into `out_dir`.
 
-    `register` is already validated and `revs` holds a revision for each of its entries.
+    `register` is already validated and `revs` holds a revision for each of its entries
+    (computed with the same `link_base`: the public URL events link back to, if any).
     Files whose bytes would not change are left untouched. With a `cache`, the events it
     holds from the last run are reused, and the feeds the last run left that none of the
     changed entries is in are not assembled again (see `EventCache` for when that is valid).
@@ -429,7 +478,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     until = horizon(today(clock), horizon_years)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        events = _events(register, revs, until, cache)
+        events = _events(register, revs, until, cache, link_base)
         feeds = _write_feeds(register, events, out_dir, until)
         results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", len(feed.events),
                               written) for name, (feed, written) in feeds.items() if feed.events]

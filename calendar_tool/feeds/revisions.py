@@ -8,8 +8,9 @@ service passes them in and saves what `next_revisions` returns.
 What is hashed is everything the feed shows for the entry that does not depend on the day of
 publishing: the entry as written, its resolved date when it is dated from another entry (so
 moving the anchor revises the entries dated from it), its effective reminder offsets, the
-titles and links of the actors, areas and documents it names, and how all of it is phrased
-(`wording.stamp`: a new wording revises every entry once). How far a series is expanded is
+titles and links of the actors, areas and documents it names, the public URL its events link
+back to when there is one, and how all of it is phrased (`wording.stamp`: a new wording
+revises every entry once). How far a series is expanded is
 not part of it: a new estimated occurrence appearing as the horizon moves does not revise the
 occurrences already published.
 """
@@ -97,9 +98,11 @@ class Hashes:
         self._context: _Context | None = None
         self._by_entry: dict[int, tuple[Entry, str, Resolved | None, str]] = {}
 
-    def context(self, register: Register) -> _Context:
-        if self._context is None or self._context.register() is not register:
-            self._context = _Context.of(register)
+    def context(self, register: Register, link_base: str | None = None) -> _Context:
+        kept = self._context
+        if kept is None or kept.register() is not register or kept.link_base != link_base:
+            self._context = _Context.of(register, link_base)
+        assert self._context is not None
         return self._context
 
     def get(self, entry: Entry, context: str, resolved: Resolved | None) -> str | None:
@@ -125,34 +128,38 @@ class _Context:
     """What entries' hashes take from the rest of one register, made once per register."""
 
     register: weakref.ref[Register]
-    digest: str  # of the default reminders and the declared actors, areas and documents
+    # Of the default reminders, the declared actors, areas and documents, and the public URL.
+    digest: str
     documents: dict[str, Any]  # the declared documents in plain form
+    link_base: str | None = None
 
     @classmethod
-    def of(cls, register: Register) -> _Context:
+    def of(cls, register: Register, link_base: str | None = None) -> _Context:
         documents = {k: _plain(d) for k, d in register.documents.items()}
-        digest = _digest({
+        payload: dict[str, Any] = {
             "reminders": [str(r) for r in register.reminders],
             "actors": {k: t.title for k, t in register.actors.items()},
             "areas": {k: t.title for k, t in register.areas.items()},
             "documents": documents,
-        })
-        return cls(weakref.ref(register), digest, documents)
+        }
+        if link_base is not None:
+            payload["links"] = link_base
+        return cls(weakref.ref(register), _digest(payload), documents, link_base)
 
 
 def content_hash(entry: Entry, register: Register, resolver: Resolver,
-                 hashes: Hashes | None = None) -> str:
-    """A digest of everything the feeds show for `entry` (see the module docstring); kept in
-    `hashes` when given."""
+                 hashes: Hashes | None = None, link_base: str | None = None) -> str:
+    """A digest of everything the feeds show for `entry` (see the module docstring), whose
+    events link to `link_base` when given; kept in `hashes` when given."""
     resolved = resolver.resolve(entry) if entry.relative is not None else None
-    context = (hashes or Hashes()).context(register)
+    context = (hashes or Hashes()).context(register, link_base)
     if hashes is not None:
         known = hashes.get(entry, context.digest, resolved)
         if known is not None:
             return known
     documents = context.documents
     docs = {s.doc for s in entry.all_sources()}
-    digest = _digest({
+    payload: dict[str, Any] = {
         "entry": _plain(entry),
         "resolved": None if resolved is None else {
             "value": resolved.value.iso() if resolved.value else None,
@@ -165,18 +172,22 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
         "documents": {d: documents[d] for d in sorted(docs) if d in documents},
         # How the feeds phrase all of it: a new wording is new text for every entry.
         "wording": wording.stamp(),
-    })
+    }
+    if link_base is not None:  # left out when unset, so that those hashes stay as they were
+        payload["links"] = link_base
+    digest = _digest(payload)
     if hashes is not None:
         hashes.keep(entry, context.digest, resolved, digest)
     return digest
 
 
 def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime,
-                   only: Collection[str] | None = None, hashes: Hashes | None = None
-                   ) -> dict[str, Revision]:
+                   only: Collection[str] | None = None, hashes: Hashes | None = None,
+                   link_base: str | None = None) -> dict[str, Revision]:
     """The revisions after publishing `register` at `now`; `only`: the ids of the entries
     that may have changed since `old` was computed (`register.Edit`), the others kept as they
-    are; `hashes`: the content hashes a long-running process keeps (`Hashes`).
+    are; `hashes`: the content hashes a long-running process keeps (`Hashes`); `link_base`:
+    the public URL the events link back to, if any.
 
     An entry whose hash is unchanged keeps its revision exactly; a new entry starts at
     sequence 0; a changed one gets sequence + 1 and `now` as its change instant (one second
@@ -192,7 +203,7 @@ def next_revisions(old: Mapping[str, Revision], register: Register, now: datetim
     out = dict(old)
     for entry in register.entries if only is None else \
             (e for e in register.entries if e.id in only):
-        digest = content_hash(entry, register, resolver, hashes)
+        digest = content_hash(entry, register, resolver, hashes, link_base)
         prev = old.get(entry.id)
         if prev is None:
             out[entry.id] = Revision(digest, 0, stamp)

@@ -35,11 +35,13 @@ if TYPE_CHECKING:
     from calendar_tool.delivery import AgendaCache as AgendaCache
     from calendar_tool.delivery import Senders as Senders
     from calendar_tool.feeds import EventCache as EventCache
+    from calendar_tool.feeds import Selection as Selection
     from calendar_tool.service.feeds import (
         KeptRevisions,
         feed_revisions,
         publish_feeds,
         selection,
+        selection_size,
         sync,
     )
     from calendar_tool.service.reminders import (
@@ -88,8 +90,8 @@ if TYPE_CHECKING:
 # The module each name of the door lives in. The caches a long-running process keeps between
 # runs (`EventCache`, `AgendaCache`: see each) are made by the shells and passed back in.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(["KeptRevisions", "feed_revisions", "publish_feeds", "selection", "sync"],
-                    "calendar_tool.service.feeds"),
+    **dict.fromkeys(["KeptRevisions", "feed_revisions", "publish_feeds", "selection",
+                     "selection_size", "sync"], "calendar_tool.service.feeds"),
     **dict.fromkeys(["DEFAULT_CATCH_UP", "dry_run", "due_groups", "enqueue", "held",
                      "pending_instants", "plan"], "calendar_tool.service.reminders"),
     **dict.fromkeys(["DEFAULT_BATCH", "DEFAULT_PACE", "DEFAULT_WORKERS", "Policy", "deliver",
@@ -102,7 +104,7 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(["Engine", "SubscriptionInfo", "DeliveryView", "AttemptView", "Result",
                      "Claimed"], "calendar_tool.store"),
     **dict.fromkeys(["Senders", "AgendaCache"], "calendar_tool.delivery"),
-    "EventCache": "calendar_tool.feeds",
+    **dict.fromkeys(["EventCache", "Selection"], "calendar_tool.feeds"),
 }
 
 
@@ -140,6 +142,7 @@ __all__ = [
     "Policy",
     "Result",
     "SampleResult",
+    "Selection",
     "Senders",
     "SubscriptionInfo",
     "add_subscription",
@@ -167,6 +170,7 @@ __all__ = [
     "remove_subscription",
     "sample_reminder",
     "selection",
+    "selection_size",
     "send_sample",
     "subscription",
     "subscriptions",

@@ -14,9 +14,11 @@ from calendar_tool.feeds import (
     FeedInfo,
     Hashes,
     PublishReport,
+    Selection,
     next_revisions,
     publish,
     selected_feed,
+    selected_occurrences,
 )
 from calendar_tool.model import Occurrence, Register, Revision
 from calendar_tool.register import Edit
@@ -42,20 +44,22 @@ class KeptRevisions:
 
 
 def sync(engine: store.Engine, register: Register, now: datetime,
-         kept: KeptRevisions | None = None, edit: Edit | None = None) -> dict[str, Revision]:
+         kept: KeptRevisions | None = None, edit: Edit | None = None,
+         link_base: str | None = None) -> dict[str, Revision]:
     """Bring the entries' snapshots in the store up to date with the register (reading
     them from `kept` while no one else has written them; and when the register is an `edit`
-    of the one they were computed for, hashing only the entries the edit may have changed)."""
+    of the one they were computed for, hashing only the entries the edit may have changed).
+    `link_base`: the public URL the feeds' events link back to, if any."""
     if kept is None:
         old = store.load_revisions(engine)
-        new = next_revisions(old, register, now)
+        new = next_revisions(old, register, now, link_base=link_base)
         store.save_revisions(engine, old, new)
         return new
     before = store.revisions_written(engine)
     current = kept.written == before
     old = kept.revisions if current else store.load_revisions(engine)
     only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
-    new = next_revisions(old, register, now, only, kept.hashes)
+    new = next_revisions(old, register, now, only, kept.hashes, link_base)
     kept.hashes.only(register.entries, unless_within=len(only or ()) * 4)
     mine = 1 if store.save_revisions(engine, old, new, only) else 0
     after = store.revisions_written(engine)
@@ -67,23 +71,27 @@ def sync(engine: store.Engine, register: Register, now: datetime,
 
 def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,
                   horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None,
-                  kept: KeptRevisions | None = None, edit: Edit | None = None
-                  ) -> PublishReport:
+                  kept: KeptRevisions | None = None, edit: Edit | None = None,
+                  link_base: str | None = None) -> PublishReport:
     """Sync the revisions, then write the feeds with them (reusing the events `cache` holds
     from the last run and the revisions `kept`, in a process that keeps them; `edit`: how
-    the register differs from the one published before, when the reader knows)."""
-    revs = sync(engine, register, clock.now(), kept, edit)
-    return publish(register, revs, out_dir, clock, horizon_years, cache)
+    the register differs from the one published before, when the reader knows). With
+    `link_base` (the public URL, `CALENDAR_TOOL_PUBLIC_URL`), every event links back to its
+    entry's page; without, the feeds are as they always were."""
+    revs = sync(engine, register, clock.now(), kept, edit, link_base)
+    return publish(register, revs, out_dir, clock, horizon_years, cache, link_base)
 
 
 def feed_revisions(engine: store.Engine, register: Register, at: datetime,
-                   hashes: Hashes | None = None) -> dict[str, Revision]:
+                   hashes: Hashes | None = None, link_base: str | None = None
+                   ) -> dict[str, Revision]:
     """The revisions the next publish gives `register`, without writing them: those in the
     store, and for an entry the store does not know yet or whose content changed since, the
     revision the next publish will give it, dated `at` (the register file's change time, so
     that a selection's bytes stay the same from one request to the next). `hashes`: as kept by
-    a long-running server."""
-    return next_revisions(store.load_revisions(engine), register, at, hashes=hashes)
+    a long-running server; `link_base`: as `publish_feeds` is given it."""
+    return next_revisions(store.load_revisions(engine), register, at, hashes=hashes,
+                          link_base=link_base)
 
 
 def entry_revisions(engine: store.Engine, register: Register, ids: Collection[str],
@@ -96,8 +104,15 @@ def entry_revisions(engine: store.Engine, register: Register, ids: Collection[st
 
 def selection(engine: store.Engine, register: Register, at: datetime, info: FeedInfo,
               keep: Callable[[Occurrence], bool], clock: Clock,
-              hashes: Hashes | None = None) -> tuple[bytes, int]:
+              hashes: Hashes | None = None, link_base: str | None = None) -> Selection:
     """A feed of the occurrences `keep` selects, with the revisions of `feed_revisions`: the
-    same events, byte for byte, as the published feeds carry."""
-    revs: Mapping[str, Revision] = feed_revisions(engine, register, at, hashes)
-    return selected_feed(register, revs, info, keep, clock)
+    same events, byte for byte, as the published feeds carry; with its event count and its
+    Last-Modified (`feeds.selected_feed`)."""
+    revs: Mapping[str, Revision] = feed_revisions(engine, register, at, hashes, link_base)
+    return selected_feed(register, revs, info, keep, clock, at, link_base=link_base)
+
+
+def selection_size(register: Register, keep: Callable[[Occurrence], bool], clock: Clock) -> int:
+    """How many events the feed `selection` builds for `keep` holds today, without building
+    it: what a page says next to its subscribe link."""
+    return len(selected_occurrences(register, keep, clock))

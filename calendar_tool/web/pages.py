@@ -1,18 +1,22 @@
 """What the pages show, as plain data for the templates: an occurrence as the page lists it,
-and the timeline picture's layout (deadlines and series by area over the years). Pure: the
-server renders these with its templates."""
+a subscribe action for a selection, the list of published feeds, and the timeline picture's
+layout (deadlines and series by area over the years). Pure: the server renders these with its
+templates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from calendar_tool import listing, wording
 from calendar_tool.model import Occurrence, Precision, Register, Source
 from calendar_tool.timeline import horizon, occurrences
+
+# Google Calendar's "add by URL" page, which takes the calendar's address as `cid`.
+GOOGLE_ADD = "https://calendar.google.com/calendar/render?cid="
 
 
 def sources(given: Iterable[Source], register: Register) -> list[dict[str, Any]]:
@@ -28,6 +32,38 @@ def sources(given: Iterable[Source], register: Register) -> list[dict[str, Any]]
 
 def occurrence_href(occurrence_id: str) -> str:
     return "/obligations/" + quote(occurrence_id, safe="")
+
+
+def subscribe(base: str, params: Sequence[tuple[str, str]], events: int, label: str
+              ) -> dict[str, Any]:
+    """The subscribe action for a selection (`params`: the filters, as in the page's own
+    address): the feed `/feeds/all.ics?<params>` as a `webcal://` link, as a Google Calendar
+    link, as an address to copy, and how many events it holds."""
+    url = f"{base}/feeds/all.ics" + (f"?{urlencode(params)}" if params else "")
+    webcal = "webcal://" + url.split("://", 1)[-1]
+    return {"label": label, "url": url, "webcal": webcal,
+            "google": GOOGLE_ADD + quote(webcal, safe=""), "events": events,
+            "count": wording.events_count(events), "page": "/" + (
+                f"?{urlencode(params)}" if params else "")}
+
+
+def feed_list(base: str, published: Iterable[Mapping[str, Any]],
+              labels: Mapping[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """The published feeds (index.json's entries) grouped as the page lists them, each with
+    its short name (`labels`: by feed name, its group and name; a feed the register no
+    longer declares keeps its own title): everything, by area, by actor."""
+    groups: dict[str, list[dict[str, Any]]] = {"all": [], "area": [], "actor": []}
+    for f in published:
+        name = str(f.get("name", ""))
+        group, label = labels.get(name, ("all", str(f.get("title", name))))
+        url = f"{base}/feeds/{quote(str(f.get('path', '')))}"
+        events = f.get("events")
+        groups[group].append({
+            "name": name, "label": label, "title": f.get("title"), "url": url,
+            "webcal": "webcal://" + url.split("://", 1)[-1],
+            "count": wording.events_count(events) if isinstance(events, int) else ""})
+    titles = {"all": "The whole register", "area": "By area", "actor": "By actor"}
+    return [{"title": titles[g], "feeds": feeds} for g, feeds in groups.items() if feeds]
 
 
 def item(o: Occurrence, register: Register) -> dict[str, Any]:
@@ -67,6 +103,7 @@ class Mark:
     actors: str
     tentative: bool
     vague: bool
+    dim: bool = False  # outside the page's selection
 
 
 @dataclass(frozen=True)
@@ -100,9 +137,11 @@ class Timeline:
 _LEFT, _PLOT, _MIN_YEAR, _MAX_YEAR, _ROW, _PAD, _TOP = 180.0, 720.0, 8.0, 40.0, 10.0, 6.0, 22.0
 
 
-def timeline(register: Register, day: date) -> Timeline:
+def timeline(register: Register, day: date,
+             chosen: Callable[[Occurrence], bool] | None = None) -> Timeline:
     """Deadlines and series by area over the years, up to the feeds' horizon: one lane per
-    area with a dated occurrence, a row in it for each series and one for the single dates."""
+    area with a dated occurrence, a row in it for each series and one for the single dates;
+    the marks that `chosen` does not select are dimmed."""
     dated = [o for o in occurrences(register, horizon(day)) if o.when is not None]
     first = min([o.when.start.year for o in dated if o.when], default=day.year)
     last = max([o.when.end.year for o in dated if o.when] + [horizon(day).year])
@@ -128,15 +167,17 @@ def timeline(register: Register, day: date) -> Timeline:
             row_y = y + _PAD / 2 + rows.get(o.entry.id, 0) * _ROW + _ROW / 2
             label = f"{wording.listed_date(o)}: {wording.heading(o)}"
             actors = " ".join(o.entry.actors)
+            dim = chosen is not None and not chosen(o)
             if o.entry.kind.is_due:
                 marks.append(Mark("due", x(w.due) + year_px / 730, 0, row_y,
-                                  occurrence_href(o.id), label, actors, o.tentative, False))
+                                  occurrence_href(o.id), label, actors, o.tentative, False,
+                                  dim))
             else:
                 end = x(w.end) + year_px / 365
                 vague = w.within or w.precision is not Precision.DAY
                 marks.append(Mark("span", x(w.start), max(end - x(w.start) - (1 if vague else 0),
                                                            2.0), row_y, occurrence_href(o.id),
-                                  label, actors, o.tentative, vague))
+                                  label, actors, o.tentative, vague, dim))
         height = (len(series) + 1) * _ROW + _PAD
         titles = {o.entry.id: o.entry.title for o in mine}
         labels = tuple((y + _PAD / 2 + rows[e] * _ROW + _ROW - 1.5, titles[e]) for e in series)

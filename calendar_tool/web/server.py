@@ -7,8 +7,9 @@ The only module that imports Starlette, uvicorn and Jinja2.
     /feeds/all.ics?area=…&kind=…           a feed built on request, as `publish` builds one
     /api/obligations?due=…&area=…          what `list --format json` prints for the same filters
     /healthz                               the register's revision, when feeds were published
-    /                                      subscribe links, the coming year, what is overdue, a
-                                           timeline; /obligations/<id>: one entry in full
+    /?area=…&actor=…&kind=…                what is due for that selection, a subscribe action
+                                           for it, every published feed, a timeline;
+                                           /obligations/<id>: one entry in full
 
 Feeds. Each response carries a strong ETag (a digest of the bytes), Last-Modified (the file's),
 `Vary: Accept-Encoding`, and answers `If-None-Match` / `If-Modified-Since` with 304 through
@@ -50,7 +51,7 @@ from datetime import UTC, date, datetime
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 import jinja2
 import uvicorn
@@ -61,7 +62,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
@@ -71,9 +72,7 @@ from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
 from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
 from calendar_tool.files import Version, version
-from calendar_tool.model import (
-    Register,
-)
+from calendar_tool.model import Kind, Register, Term
 from calendar_tool.register import RegisterFile, RegisterState
 from calendar_tool.timeline import (
     Query,
@@ -97,10 +96,14 @@ LIVE_CACHE = "no-cache"
 # Pages load their one script and stylesheet from /static: nothing inline, nothing remote.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-# What the page lists as coming: what `list --upcoming 1y` lists.
+# What the page lists as coming: the next 90 days first, then the rest of what
+# `list --upcoming 1y` lists.
+SOON = "90d"
 UPCOMING = "1y"
 
 _FILTERS = ("area", "actor", "kind", "status")
+# The page's own filters, kept in its address (`/?area=…&actor=…&kind=…`).
+_PAGE_FILTERS = ("area", "actor", "kind")
 _LIST_PARAMS = ("due", "from", "until", "upcoming", "overdue", *_FILTERS, "today")
 
 
@@ -353,18 +356,20 @@ class _App:
             return _text(400, str(exc))
         assert state.changed_at is not None
         base = feed_specs(register)[0].info
-        chosen = [(name, request.query_params.getlist(name)) for name in _FILTERS
-                  if name in request.query_params]
-        title, description = wording.feed_selection(base.title, base.description, chosen)
+        title, description = wording.feed_selection(register, query.areas, query.actors,
+                                                    query.kinds, query.states)
         info = dataclasses.replace(base, title=title, description=description)
         try:
             # Dated by the register file's change time, so that the bytes (and the ETag) stay
             # the same from one request to the next.
-            data, _ = service.selection(self.engine(), register, state.changed_at, info,
-                                        lambda o: matches(o, query), self.clock, self._hashes)
+            found = service.selection(self.engine(), register, state.changed_at, info,
+                                      lambda o: matches(o, query), self.clock, self._hashes,
+                                      self.public_url)
         except CalendarToolError as exc:
             return _text(503, str(exc))
-        return self.folder.respond(request, Representations(data), CALENDAR_TYPE)
+        modified = formatdate(found.modified.timestamp(), usegmt=True)
+        return self.folder.respond(request, Representations(found.data, modified),
+                                   CALENDAR_TYPE)
 
     def api_obligations(self, request: Request) -> Response:
         try:
@@ -398,29 +403,47 @@ class _App:
 
     def home(self, request: Request) -> Response:
         _, register = self.good()
+        params = request.query_params
+        given = [(k, v) for k, v in params.multi_items() if v]
+        if len(given) < len(params.multi_items()):
+            # The form sends every filter; an empty one means any: drop it from the address.
+            return RedirectResponse("/" + (f"?{urlencode(given)}" if given else ""), 303)
         day = today(self.clock)
-        upcoming = select(register, Query(start=day, end=day + parse_span(UPCOMING),
-                                          overlap=True), day)
-        overdue = select(register, Query(overdue_on=day), day)
+        try:
+            _check_names(params, _PAGE_FILTERS, "the page")
+            chosen = _filters(params, register, day)
+        except UsageError as exc:
+            raise HTTPException(400, str(exc)) from None
+        ahead = dataclasses.replace(chosen, start=day, overlap=True)
+        soon = select(register, dataclasses.replace(ahead, end=day + parse_span(SOON)), day)
+        near = {o.id for o in soon}
+        later = [o for o in select(register, dataclasses.replace(
+            ahead, end=day + parse_span(UPCOMING)), day) if o.id not in near]
+        overdue = select(register, dataclasses.replace(chosen, overdue_on=day), day)
+        said = wording.selection(register, chosen.areas, chosen.actors, chosen.kinds)
         index, published = self.index()
-        base = self.base_url(request)
-        feeds = []
-        for f in index:
-            url = f"{base}/feeds/{quote(str(f.get('path', '')))}"
-            feeds.append({"name": f.get("name"), "title": f.get("title"), "events":
-                          f.get("events"), "url": url,
-                          "webcal": "webcal://" + url.split("://", 1)[-1]})
-        used_areas = {a for e in register.entries for a in e.areas}
-        used_actors = {a for e in register.entries for a in e.actors}
         return self.page(request, "index.html", {
-            "today": day, "feeds": feeds, "published": published,
-            "upcoming": [pages.item(o, register) for o in upcoming],
+            "today": day, "published": published, "selection": said,
+            "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
+            "subscribe": self.subscribe_action(request, register, given, chosen, said),
+            "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
+            "soon": [pages.item(o, register) for o in soon],
+            "later": [pages.item(o, register) for o in later],
             "overdue": [pages.item(o, register) for o in overdue],
-            "areas": [(k, t.title) for k, t in register.areas.items() if k in used_areas],
-            "actors": [(k, t.title) for k, t in register.actors.items() if k in used_actors],
-            "timeline": pages.timeline(register, day),
-            "all_url": f"{base}/feeds/all.ics",
+            "areas": _used(register.areas, {a for e in register.entries for a in e.areas}),
+            "actors": _used(register.actors, {a for e in register.entries for a in e.actors}),
+            "kinds": [(k.value, wording.KIND_PLURALS[k]) for k in Kind
+                      if any(e.kind is k for e in register.entries)],
+            "timeline": pages.timeline(register, day, (lambda o: matches(o, chosen))
+                                       if given else None),
         })
+
+    def subscribe_action(self, request: Request, register: Register,
+                         params: Sequence[tuple[str, str]], query: Query, label: str
+                         ) -> dict[str, Any]:
+        """The subscribe action for a selection: its feed's addresses and event count."""
+        events = service.selection_size(register, lambda o: matches(o, query), self.clock)
+        return pages.subscribe(self.base_url(request), params, events, label)
 
     def obligation(self, request: Request) -> Response:
         _, register = self.good()
@@ -431,9 +454,14 @@ class _App:
         entry = found[0].entry
         items = [pages.occurrence_detail(o, register) for o in found]
         sources = pages.sources(entry.sources, register)
+        areas = [self.subscribe_action(request, register, [("area", key)],
+                                       Query(areas=frozenset({key})),
+                                       wording.term(register.areas, key))
+                 for key in entry.areas]
         return self.page(request, "obligation.html", {
             "ref": ref, "entry": entry, "facts": listing.entry_facts(register, entry),
             "occurrences": items, "sources": sources, "is_series": entry.series is not None,
+            "subscribe_areas": areas,
         })
 
     async def error(self, request: Request, exc: Exception) -> Response:
@@ -446,6 +474,17 @@ class _App:
         return self.page(request, "error.html", {"status": exc.status_code,
                                                  "message": exc.detail},
                          status=exc.status_code)
+
+
+def _feed_labels(register: Register) -> dict[str, tuple[str, str]]:
+    """Each feed the register publishes, by name: its group and short name."""
+    return {spec.info.name: (spec.facet, wording.feed_label(register, spec.facet, spec.key))
+            for spec in feed_specs(register)}
+
+
+def _used(vocab: Mapping[str, Term], used: set[str]) -> list[tuple[str, str]]:
+    """The declared terms some entry uses, as (key, title), in declaration order."""
+    return [(k, t.title) for k, t in vocab.items() if k in used]
 
 
 def _matches_feed(name: str) -> bool:
@@ -516,40 +555,43 @@ def http_url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-class _AccessEvents(logging.Filter):
-    """uvicorn's access log as our events (`logs`): `http.request` with the client, method,
-    path and status, rather than its text line."""
+class _UvicornEvents(logging.Filter):
+    """uvicorn's own records as the process's events (`logs`): a request answered as
+    `http.request` with its client, method, path and status; anything else as `server.log`
+    with uvicorn's message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) == 5:
-            client, method, path, _version, status = record.args
-            logs.as_event(record, "http.request", method=method, path=path, status=status,
-                          client=client)
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            client, method, path, _, status = args
+            logs.tag(record, "http.request", client=client, method=method, path=path,
+                     status=status)
+        else:
+            logs.tag(record, "server.log", message=record.getMessage())
         return True
 
 
+_UVICORN_EVENTS = _UvicornEvents()
+
+
 def _config(app: Starlette, quiet: bool) -> uvicorn.Config:
-    """uvicorn's settings. Its records go to the process's logging (`logs.configure`: JSON
-    lines) rather than a configuration of its own; it says only what is wrong, and unless
-    `quiet` (tests, `run --serve`, whose scheduler logs its own events) each request, as an
-    `http.request` event."""
-    config = uvicorn.Config(
+    # uvicorn leaves the process's logging configuration alone (`logs.configure` makes it
+    # JSON lines); its records go through the filter above.
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if _UVICORN_EVENTS not in logger.filters:
+            logger.addFilter(_UVICORN_EVENTS)
+    if not quiet:  # a quiet server before it in this process turned the access log off
+        logging.getLogger("uvicorn.access").propagate = True
+    return uvicorn.Config(
         app, http="h11", ws="none", lifespan="off", loop="asyncio", server_header=False,
-        log_config=None, log_level="warning", access_log=not quiet,
+        log_config=None, log_level="warning" if quiet else "info", access_log=not quiet,
         timeout_graceful_shutdown=5)
-    if not quiet:
-        access = logging.getLogger("uvicorn.access")
-        access.setLevel(logging.INFO)
-        access.propagate = True
-        if not any(isinstance(f, _AccessEvents) for f in access.filters):
-            access.addFilter(_AccessEvents())
-    return config
 
 
 def run(app: Starlette, sock: socket.socket) -> None:
-    """Serve on `sock` until Ctrl-C (SIGINT) or SIGTERM, logging each request (with
-    `logs.configure`, as JSON lines on stderr); then return once the requests in flight are
-    answered."""
+    """Serve on `sock` until Ctrl-C (SIGINT) or SIGTERM, logging each request (as JSON lines
+    once `logs.configure` has run); then return once the requests in flight are answered."""
     # uvicorn shuts down on the first SIGINT or SIGTERM, then raises that signal again for
     # the handlers it had replaced. The shutdown is what the signal asked for: the SIGTERM
     # handler below and the `except` make the process end normally (exit 0) after it.
