@@ -55,6 +55,6 @@ bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 
 # Only what `make install` and the tools rebuild: never the database (calendar-tool.db*: the
 # subscriptions, their secrets, the ledger, every feed's SEQUENCE) nor the feeds.
-clean:  ## Remove .venv, node_modules, .pytest_cache, .mypy_cache, .ruff_cache, *.egg-info, __pycache__ (not the database, not feeds/)
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info
+clean:  ## Remove .venv, node_modules, .pytest_cache, .mypy_cache, .ruff_cache, *.egg-info, __pycache__, test-artifacts, .hypothesis (not the database, not feeds/)
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info test-artifacts .hypothesis
 	find calendar_tool tests bench -name __pycache__ -prune -exec rm -rf {} +

@@ -136,7 +136,8 @@ def test_make_clean_keeps_the_database_and_the_feeds(tmp_path: Path) -> None:
     removed = [".venv/bin/python", "node_modules/ical.js/x.js", ".pytest_cache/x",
                ".mypy_cache/x", ".ruff_cache/x", "calendar_tool.egg-info/PKG-INFO",
                "calendar_tool/__pycache__/cli.pyc", "tests/__pycache__/x.pyc",
-               "bench/__pycache__/run.pyc"]
+               "bench/__pycache__/run.pyc", "test-artifacts/home-desktop.png",
+               ".hypothesis/examples/x"]
     for name in kept + removed:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
@@ -154,6 +155,6 @@ def test_make_help_says_what_clean_removes() -> None:
                           text=True, timeout=60, check=True)
     clean = next(line for line in done.stdout.splitlines() if line.startswith("clean\t"))
     for name in (".venv", "node_modules", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-                 "*.egg-info", "__pycache__"):
+                 "*.egg-info", "__pycache__", "test-artifacts", ".hypothesis"):
         assert name in clean
     assert "not the database, not feeds/" in clean
