@@ -79,12 +79,8 @@ def list_(ctx: Context, due: str | None, from_: str | None, until: str | None,
     query = list_query(reg, now, due=due, from_=from_, until=until, upcoming=upcoming,
                        overdue=overdue, areas=area, actors=actor, kinds=kind, states=status)
     found = select(reg, query, now)
-    render: dict[str, Callable[[], str]] = {
-        "table": lambda: listing.table(found),
-        "json": lambda: listing.to_json(found, reg),
-        "csv": lambda: listing.to_csv(found).rstrip("\n"),
-    }
-    click.echo(render[fmt]())
+    _echo(fmt, table=lambda: listing.table(found), json=lambda: listing.to_json(found, reg),
+          csv=lambda: listing.to_csv(found))
 
 
 @main.command()
@@ -136,9 +132,10 @@ def review(ctx: Context, within: str, today_: str | None, fmt: str) -> None:
         raise UsageError(f"--within: {exc}") from None
     reg = ctx.register()
     items = timeline_review(reg, now, span)
-    render: dict[str, Callable[[], str]] = {
-        "table": lambda: listing.review_table(items),
-        "json": lambda: listing.review_json(items, reg),
-        "csv": lambda: listing.review_csv(items).rstrip("\n"),
-    }
-    click.echo(render[fmt]())
+    _echo(fmt, table=lambda: listing.review_table(items),
+          json=lambda: listing.review_json(items, reg), csv=lambda: listing.review_csv(items))
+
+
+def _echo(fmt: str, **render: Callable[[], str]) -> None:
+    """Print the answer in the format asked for; only that one is laid out."""
+    click.echo(render[fmt]().rstrip("\n") if fmt == "csv" else render[fmt]())
