@@ -117,7 +117,11 @@ def test_retry_after_replaces_the_scheduled_delay_up_to_a_day() -> None:
     rng = random.Random(1)
     assert delivery.retry_delay(1, timedelta(seconds=60), rng) == timedelta(seconds=60)
     assert delivery.retry_delay(1, timedelta(days=3), rng) == timedelta(hours=24)
-    assert delivery.retry_delay(4, timedelta(seconds=2), rng) == timedelta(seconds=2)
+    # Issue 23: after the first retry, a Retry-After shorter than the schedule's floor is
+    # ignored (it spent the whole budget in seconds); the fourth retry waits 2 h +- 20 %.
+    short = delivery.retry_delay(4, timedelta(seconds=2), rng)
+    assert short is not None and timedelta(minutes=96) <= short <= timedelta(minutes=144)
+    assert delivery.retry_delay(4, timedelta(minutes=96), rng) == timedelta(minutes=96)
 
 
 NOW = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)

@@ -34,6 +34,7 @@ from calendar_tool.delivery.retry import (
     classify,
     parse_retry_after,
     retry_delay,
+    retry_floor,
 )
 from calendar_tool.delivery.senders import Sender, Senders
 
@@ -42,6 +43,6 @@ __all__ = [
     "SECRET_MASK", "Agenda", "AgendaCache", "Attempt", "Client", "Outcome", "Sender", "Senders",
     "classify",
     "headers", "local_instant", "make_client", "mask_url", "new_secret", "occurrence_reminders",
-    "parse_retry_after", "reach", "redact", "reminders_between", "render", "retry_delay", "send",
-    "subscription_problems",
+    "parse_retry_after", "reach", "redact", "reminders_between", "render", "retry_delay",
+    "retry_floor", "send", "subscription_problems",
 ]
