@@ -85,6 +85,15 @@ def open_store(url: str) -> Engine:
     return store.open_store(url)
 
 
+StoreFile = store.StoreFile
+
+
+def store_file(engine: Engine) -> StoreFile | None:
+    """The SQLite file of `engine`, to check under a long-running process that it is still
+    the one opened (None on PostgreSQL)."""
+    return store.store_file(engine)
+
+
 __all__ = [
     "DEFAULT_BATCH",
     "DEFAULT_CATCH_UP",
@@ -101,6 +110,7 @@ __all__ = [
     "Result",
     "SampleResult",
     "Senders",
+    "StoreFile",
     "SubscriptionInfo",
     "add_subscription",
     "attempts",
@@ -125,6 +135,7 @@ __all__ = [
     "remove_subscription",
     "selection",
     "send_sample",
+    "store_file",
     "subscription",
     "subscriptions",
     "sync",
