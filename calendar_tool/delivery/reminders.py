@@ -31,6 +31,7 @@ from calendar_tool.model import (
     Reminder,
     State,
     Subscription,
+    reminder_too_long,
 )
 from calendar_tool.timeline import occurrences
 
@@ -60,9 +61,12 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
         problems.append(("actor",
                          f"unknown actor {key!r}; declared: {', '.join(register.actors)}"))
     for offset in sub.offsets or ():
+        too_long = reminder_too_long(offset)
         if offset.negative:
             problems.append(("offset", f"{offset} is negative; reminders come before the day "
                                        "(the overdue notice covers the day after)"))
+        elif too_long is not None:
+            problems.append(("offset", too_long))
     try:
         ZoneInfo(sub.zone)
     except (ZoneInfoNotFoundError, ValueError):
