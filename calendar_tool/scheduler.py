@@ -200,11 +200,6 @@ class Runner:
         if self._published != today(self.clock):
             self.publish()
 
-    def sweep(self) -> None:
-        """The minute's safety net: republish when the day changed, then send what is due."""
-        self.refresh()
-        self.remind()
-
     def store_problem(self) -> str | None:
         """Why the database cannot be written any more (its SQLite file deleted, replaced or
         made read-only under us), if it cannot."""

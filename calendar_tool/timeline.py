@@ -7,6 +7,7 @@ their anchors, carrying the anchor's precision and tentativeness.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import weakref
@@ -17,7 +18,7 @@ from datetime import MAXYEAR, UTC, date, datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import rrulestr
 
 from calendar_tool import wording
 from calendar_tool.errors import UsageError
@@ -123,20 +124,24 @@ def _dates_after(rule: str, anchor: date, end: date = date.max) -> Iterator[date
             yield d
         return
     start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
-    dates = rrulestr(rule, dtstart=start)
-    if end < date.max and isinstance(dates, rrule):
-        # dateutil otherwise walks on to the year 9999 looking for a date a rule never gives
-        # (30 February): with `until`, that walk ends at the calendar's end.
-        dates = dates.replace(until=datetime(end.year, end.month, end.day, 23, 59, 59,
-                                             tzinfo=UTC))
     last = anchor
-    for when in dates:
+    # dateutil looks for a date a rule never gives (30 February) up to the year 9999: about
+    # four seconds for a daily rule. Validation refuses such a rule (`yields_after`, once per
+    # rule and start), so a register in service never asks.
+    for when in rrulestr(rule, dtstart=start):
         d = when.date()
         if d > end:
             return
         if d > last:  # several times of one day are one date
             last = d
             yield d
+
+
+@functools.lru_cache(maxsize=1024)
+def yields_after(rule: str, start: date) -> bool:
+    """Whether the rule gives a date after `start` within the calendar; kept, as finding
+    that a rule gives none can take seconds (see `_dates_after`)."""
+    return next(_dates_after(rule, start, LAST_DAY), None) is not None
 
 
 @dataclass(frozen=True)
@@ -369,7 +374,7 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
             if entry.series is not None:
                 s = entry.series
                 if s.count != 1 and not (s.until and s.until.end < s.start.start) and \
-                        next(_dates_after(s.rule, s.start.start, LAST_DAY), None) is None:
+                        not yields_after(s.rule, s.start.start):
                     problems.append((entry.id, f"the rule {s.rule} yields no date after "
                                                f"series.start ({s.start.iso()}) up to "
                                                f"{LAST_DAY.isoformat()}, the calendar's end"))
