@@ -260,6 +260,27 @@ def test_the_calendars_edges_publish_remind_and_run(cli: CLI, tmp_path: Path) ->
         assert [(r.subscription, r.state) for r in results] == [("team", "pending")]
 
 
+def test_a_subscription_stored_with_a_longer_offset_fails_no_job(
+        engine: store.Engine, tmp_path: Path) -> None:
+    """A subscription stored before offsets were capped (`--offset P99999Y`) would fail
+    every reminder job as the register's offset did: its impossible offset is passed over,
+    and its other offsets, and the other subscriptions, are reminded."""
+    now = datetime(2027, 6, 30, 9, 0, tzinfo=UTC)
+    path = tmp_path / "obligations.yaml"
+    path.write_text(HEADER + entry("a", "2027-06-30"))
+    clock = FixedClock(now)
+    with Receiver() as receiver, delivery.Senders(5) as senders:
+        store.add_subscriptions(engine, [Subscription(
+            name=name, url=receiver.url, format=Format.JSON, created_at=now - timedelta(days=1),
+            offsets=offsets, overdue=False) for name, offsets in (
+                ("old", (Offset(years=99999), Offset())), ("new", (Offset(),)))])
+        runner = Runner(engine, senders, clock, path, Options(tmp_path / "feeds", LINK))
+        runner.start()
+        results = runner.remind()
+    assert sorted((r.subscription, r.state) for r in results) == [("new", "sent"),
+                                                                   ("old", "sent")]
+
+
 # --- 3. an attempt's whole time, and one slow receiver ----------------------------------------
 
 @pytest.mark.parametrize("head", [False, True], ids=["body", "headers"])

@@ -99,6 +99,8 @@ def occurrence_reminders(sub: Subscription, o: Occurrence, register: Register
     zone = sub.tz
     out = []
     for offset in _offsets(sub, o, register):
+        if reminder_too_long(offset):
+            continue  # see Agenda._owed
         local = day - offset.delta
         notice = Notice.DUE if offset.is_zero else Notice.REMINDER
         out.append(Reminder(sub.name, o, str(offset), notice,
@@ -193,6 +195,8 @@ class Agenda:
         at = memo.instants(sub)
         out: list[Reminder] = []
         for offset in (frozenset(sub.offsets) if sub.offsets is not None else self.offsets):
+            if reminder_too_long(offset):
+                continue  # stored before offsets were capped: no day is that far ahead
             step = memo.step(offset)
             for o, day in self._on(*step.reminded(first, last)):
                 if not sub.wants(o):
@@ -366,6 +370,8 @@ def _reach(register_offsets: Iterable[Offset], subscriptions: Iterable[Subscript
     for sub in subscriptions:
         offsets.update(sub.offsets or ())
     for offset in offsets:
+        if reminder_too_long(offset):
+            continue  # see Agenda._owed
         longest = max(longest, timedelta(days=offset.years * 366 + offset.months * 31
                                          + offset.days + 2))
     return longest
