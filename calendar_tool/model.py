@@ -19,6 +19,31 @@ from dateutil.relativedelta import relativedelta
 
 _YEAR = r"(\d{4})"
 
+# The calendar the tool handles: every date the register gives or derives, and every day an
+# option or a query parameter names, lies within it. Wide enough for any commitment a text
+# of the last century or the next two can set; narrow enough that every computation around
+# it (a feed's exclusive end, a reminder ten years before, a horizon, a window, a zone) stays
+# far inside what Python's dates can hold, and that a series expanded to its end stays small.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+
+# A series has at most this many occurrences (a `count` cannot be more; an open series ends
+# at its 20,000th, or at the calendar's end if that comes first): a query or a feed expands
+# no series further, whatever it asks.
+MAX_OCCURRENCES = 20_000
+
+
+class OutsideCalendar(ValueError):
+    """A date, or a date computed from one, outside FIRST_DAY..LAST_DAY."""
+
+
+def in_calendar(first: date, last: date) -> bool:
+    """Whether the days from `first` to `last` are all in the calendar."""
+    return first >= FIRST_DAY and last <= LAST_DAY
+
+
+CALENDAR = f"the calendar this tool handles ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})"
+
 
 class Precision(StrEnum):
     YEAR = "year"
@@ -119,13 +144,17 @@ class DatedValue:
             parts = [int(g) for g in m.groups()]
             try:
                 if precision is Precision.YEAR:
-                    return cls.year(parts[0])
-                if precision is Precision.MONTH:
+                    value = cls.year(parts[0])
+                elif precision is Precision.MONTH:
                     last_day(parts[0], parts[1])  # validates the month
-                    return cls.month(parts[0], parts[1])
-                return cls.day(date(parts[0], parts[1], parts[2]))
+                    value = cls.month(parts[0], parts[1])
+                else:
+                    value = cls.day(date(parts[0], parts[1], parts[2]))
             except ValueError as exc:
                 raise ValueError(f"{text!r} is not a real date ({exc})") from None
+            if not in_calendar(value.start, value.end):
+                raise OutsideCalendar(f"{text!r} is outside {CALENDAR}")
+            return value
         raise ValueError(
             f"{text!r} is not a date: write 2005, 2001-05, 2005-06-30, "
             "or a range such as 2002..2003"
@@ -200,12 +229,13 @@ def _unit_at(d: date, precision: Precision) -> DatedValue:
 
 
 _DATE_FORMS = (
-    (re.compile(rf"^{_YEAR}$"), Precision.YEAR),
-    (re.compile(rf"^{_YEAR}-(\d{{1,2}})$"), Precision.MONTH),
-    (re.compile(rf"^{_YEAR}-(\d{{1,2}})-(\d{{1,2}})$"), Precision.DAY),
+    # ASCII digits only: \d also takes other scripts' digits, which no date is written in.
+    (re.compile(rf"^{_YEAR}$", re.ASCII), Precision.YEAR),
+    (re.compile(rf"^{_YEAR}-(\d{{1,2}})$", re.ASCII), Precision.MONTH),
+    (re.compile(rf"^{_YEAR}-(\d{{1,2}})-(\d{{1,2}})$", re.ASCII), Precision.DAY),
 )
 
-_DURATION = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+_DURATION = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -226,6 +256,8 @@ class Offset:
                 f"{text!r} is not a duration of years, months, weeks and days such as P6W or -P2Y"
             )
         sign, y, mo, w, d = m.groups()
+        if any(part is not None and len(part) > 9 for part in (y, mo, w, d)):
+            raise ValueError(f"{text.strip()[:40]!r} is a duration longer than any calendar")
         return cls(int(y or 0), int(mo or 0), int(w or 0) * 7 + int(d or 0), sign == "-")
 
     @property
@@ -245,6 +277,11 @@ class Offset:
             raise ValueError("only day and week offsets have a fixed length")
         return timedelta(days=-self.days if self.negative else self.days)
 
+    @property
+    def longest(self) -> int:
+        """The most days the offset can span: a year counted as 366 days, a month as 31."""
+        return self.years * 366 + self.months * 31 + self.days
+
     def fits(self, precision: Precision) -> bool:
         """Whether the offset moves a value of this precision by whole units."""
         if precision is Precision.YEAR:
@@ -261,6 +298,19 @@ class Offset:
         parts += f"{self.months}M" if self.months else ""
         parts += f"{self.days}D" if self.days else ""
         return ("-" if self.negative else "") + parts
+
+
+# The longest reminder offset, in `Offset.longest` days: ten years, or 120 months. A reminder
+# further ahead is no reminder, and every reminder's instant stays well inside the calendar.
+MAX_REMINDER_DAYS = 120 * 31
+
+
+def reminder_too_long(offset: Offset) -> str | None:
+    """Why an offset is too long for a reminder, if it is."""
+    if offset.longest <= MAX_REMINDER_DAYS:
+        return None
+    return (f"{offset} is longer than a reminder can be: at most P10Y or P120M (3,720 days, "
+            "a year counted as 366 days and a month as 31)")
 
 
 @dataclass(frozen=True)
@@ -431,7 +481,7 @@ def parse_occurrence_id(text: str) -> tuple[str, int | None]:
     entry_id, sep, number = text.partition("#")
     if not sep:
         return entry_id, None
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()) or len(number) > 18:
         raise ValueError(f"{text!r}: the occurrence number after '#' must be a whole number")
     return entry_id, int(number)
 

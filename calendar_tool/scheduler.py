@@ -7,16 +7,22 @@ what). `Scheduler` only says when: APScheduler's 3.x line, jobs kept in memory w
 and rebuilt from the register and the ledger at every start, never in a job store (3.x's
 SQLAlchemy store pickles jobs, drops those it cannot load, and cannot be shared):
 
-- `catch-up`: once at start, sends what fell due while nothing was running (within the
+- `catch-up`: once at start, claims what fell due while nothing was running (within the
   catch-up window; older reminders are recorded as skipped).
-- `remind@<instant>`: one per instant at which a reminder falls due within the look-ahead.
-- `deliver`: at the next retry (or pacing) instant the ledger holds.
-- `sweep`: every minute, the safety net: sends what is due (a lease another process left to run
-  out, a subscription added meanwhile), republishes when the day changes, plans again.
+- `remind@<instant>`: one per instant at which a reminder falls due within the look-ahead:
+  claims it.
+- `deliver`: at the next retry (or pacing) instant the ledger holds: wakes the sender.
+- `sweep`: every minute, the safety net: claims and sends what is due (a lease another
+  process left to run out, a subscription added meanwhile), republishes when the day
+  changes, plans again.
 - `watch`: every second, on its own thread, reloads the register when its file changes.
 
-A job that starts late (a long delivery round ahead of it) still runs within the catch-up
-window (`misfire_grace_time`), and several missed runs of one job run once (`coalesce`).
+Jobs claim; they never send. Sending runs on a thread of its own (`_Sender`), woken by each
+claim and retry instant, so that a slow receiver holding one of its sending threads never
+holds up the next claim, nor a message to another subscription. A job that starts late (a
+long publish ahead of it) still runs within the catch-up window (`misfire_grace_time`), and
+several missed runs of one job run once (`coalesce`). Before each turn, a job (and the
+sender) checks that the SQLite file is still the one opened (`Scheduler._lost`).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 import random
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,11 +40,13 @@ from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 
 from calendar_tool import heap, service
 from calendar_tool.clock import Clock, iso_utc, today
-from calendar_tool.errors import CalendarToolError
+from calendar_tool.errors import CalendarToolError, StoreFailed
 from calendar_tool.logs import event
 from calendar_tool.model import Register
 from calendar_tool.register import Edit, RegisterFile
@@ -95,6 +103,8 @@ class Runner:
         # The register's expanded occurrences, shared by `pending` and `remind` and kept until
         # another Register object (a reload) or a later end than they reach is asked about.
         self.agendas = service.AgendaCache()
+        # A SQLite file deleted under a running process takes every write after it with it.
+        self.store_file = service.store_file(engine)
 
     # --- the register and the feeds ---------------------------------------------------------
 
@@ -167,27 +177,38 @@ class Runner:
 
     def remind(self) -> list[service.Result]:
         """Claim what is due now and send it, with the retries that are due."""
+        self.claim()
+        return self.send()
+
+    def claim(self) -> None:
+        """Claim the reminders due now, queueing their messages; sends nothing."""
         reg = self.register
         if reg is None or self.stopping.is_set():
-            return []
+            return
         claimed = service.enqueue(self.engine, reg, self.clock, self.options.public_url,
                                   self.options.catch_up, self.agendas)
         if claimed.messages or claimed.skipped:
             event("reminders.claimed", reminders=claimed.reminders, messages=claimed.messages,
                   skipped=claimed.skipped)
-        results = service.deliver_ready(self.engine, self.senders, self.clock, self.owner,
-                                        self._sleep, self.options.policy, self.rng,
-                                        self.stopping.is_set)
-        for r in results:
-            _log_result(r)
-        return results
 
-    def sweep(self) -> None:
-        """The minute's safety net: republish when the day changed (the horizon moved, or a
-        publish failed), then send what is due."""
+    def send(self, woken: Callable[[], bool] = lambda: False) -> list[service.Result]:
+        """Send what is due (`service.deliver_ready`), each answer logged once the ledger
+        holds it; `woken`: whether more was claimed meanwhile."""
+        if self.register is None or self.stopping.is_set():
+            return []
+        return service.deliver_ready(self.engine, self.senders, self.clock, self.owner,
+                                     self._sleep, self.options.policy, self.rng,
+                                     self.stopping.is_set, _log_results, woken)
+
+    def refresh(self) -> None:
+        """Republish when the day changed (the horizon moved, or a publish failed)."""
         if self._published != today(self.clock):
             self.publish()
-        self.remind()
+
+    def store_problem(self) -> str | None:
+        """Why the database cannot be written any more (its SQLite file deleted, replaced or
+        made read-only under us), if it cannot."""
+        return None if self.store_file is None else self.store_file.problem()
 
     def pending(self) -> list[datetime]:
         """The instants within the look-ahead at which a reminder falls due."""
@@ -200,6 +221,11 @@ class Runner:
 
     def next_retry(self) -> datetime | None:
         return service.next_delivery(self.engine, self.clock.now())
+
+
+def _log_results(results: Sequence[service.Result]) -> None:
+    for r in results:
+        _log_result(r)
 
 
 def _log_result(r: service.Result) -> None:
@@ -218,22 +244,43 @@ def _log_result(r: service.Result) -> None:
         event("reminder.dead", logging.ERROR, **fields, disabled=r.disable)
 
 
+class _BackgroundScheduler(BackgroundScheduler):  # type: ignore[misc]
+    """APScheduler's background scheduler, but for a known race (agronholm/apscheduler#104):
+    stopped while it removed a date job that had just run (the catch-up at start, or a
+    reminder's instant), its thread raised JobLookupError, a traceback amid the JSON log. The
+    job had run, or returned at once since a stop was asked; nothing is left to do."""
+
+    def _process_jobs(self) -> float | None:
+        try:
+            wait: float | None = super()._process_jobs()
+        except JobLookupError:
+            if self.state == STATE_STOPPED:
+                return None
+            raise
+        return wait
+
+
 class Scheduler:
-    """When the runner's jobs run: APScheduler in the background, in UTC."""
+    """When the runner's jobs run: APScheduler in the background, in UTC, and sending on a
+    thread of its own (`_Sender`)."""
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self._idle = threading.Condition()
         self._active = 0  # jobs running now
-        # The watch thread and the reminder jobs both plan; one at a time, so that neither
-        # removes a job the other just looked up.
+        # The watch thread, the reminder jobs and the sender all plan; one at a time, so
+        # that none removes a job another just looked up.
         self._planning = threading.RLock()
+        self.sender = _Sender(runner, self._plan_retry, self._lost)
+        # Set when the process should end: a signal, or a database it can no longer write.
+        self.finished = threading.Event()
+        self.failure: CalendarToolError | None = None
         options = runner.options
-        self._aps = BackgroundScheduler(
+        self._aps = _BackgroundScheduler(
             timezone=UTC,
-            # Reminder jobs one at a time (each already sends on several threads); the
-            # register watch on a thread of its own, so an edit is picked up during a long
-            # delivery round.
+            # Claims and publishing one job at a time; none of them sends (the sender's
+            # thread does), so a slow receiver never holds up the next claim. The register
+            # watch on a thread of its own, so an edit is picked up during a long publish.
             executors={"default": ThreadPoolExecutor(1), "watch": ThreadPoolExecutor(1)},
             job_defaults={
                 "coalesce": True,
@@ -246,7 +293,7 @@ class Scheduler:
 
     def start(self, paused: bool = False) -> None:
         """Load and publish (raising if the register is invalid), plan, and start. `paused`
-        plans without running anything (for inspection)."""
+        plans without running anything (for inspection), the sender included."""
         self.runner.start()
         options = self.runner.options
         self._aps.add_job(self._guarded(self._sweep), "interval",
@@ -259,6 +306,8 @@ class Scheduler:
         self._aps.add_job(self._guarded(self._remind), "date", run_date=self.runner.clock.now(),
                           id="catch-up", replace_existing=True)
         self.plan()
+        if not paused:
+            self.sender.start()
         self._aps.start(paused=paused)
         event("scheduler.started", owner=self.runner.owner, register=str(self.runner.path),
               feeds=str(options.out_dir), pid=os.getpid())
@@ -285,18 +334,25 @@ class Scheduler:
     def _plan_retry(self) -> None:
         then = self.runner.next_retry()
         with self._planning:
+            if self.runner.stopping.is_set():
+                return
             if then is not None:
-                self._aps.add_job(self._guarded(self._remind), "date", run_date=then,
+                self._aps.add_job(self._guarded(self._deliver), "date", run_date=then,
                                   id="deliver", replace_existing=True)
             elif self._aps.get_job("deliver") is not None:
                 self._aps.remove_job("deliver")
 
     def _remind(self) -> None:
-        self.runner.remind()
-        self._plan_retry()
+        self.runner.claim()
+        self.sender.wake()
+
+    def _deliver(self) -> None:
+        self.sender.wake()
 
     def _sweep(self) -> None:
-        self.runner.sweep()
+        self.runner.refresh()
+        self.runner.claim()
+        self.sender.wake()
         self.plan()
 
     def _watch(self) -> None:
@@ -305,7 +361,8 @@ class Scheduler:
 
     def _guarded(self, job: Callable[[], None]) -> Callable[[], None]:
         """A job that fails (the database went away) logs one line and runs again at its next
-        turn; it never takes the scheduler down. A job does nothing once a stop is asked."""
+        turn; it never takes the scheduler down. A job does nothing once a stop is asked, and
+        none runs on a SQLite file that is gone (`_lost`)."""
         name = job.__name__.lstrip("_")
 
         def run() -> None:
@@ -314,7 +371,8 @@ class Scheduler:
                     return
                 self._active += 1
             try:
-                job()
+                if not self._lost():
+                    job()
             except CalendarToolError as exc:
                 event("job.failed", logging.ERROR, job=name, error=str(exc))
             except Exception:
@@ -327,40 +385,110 @@ class Scheduler:
         run.__name__ = name
         return run
 
+    def _lost(self) -> bool:
+        """Whether the database file went away (or became read-only): then it is logged once
+        and the process asked to stop with StoreFailed, rather than write into a file that a
+        restart will not find."""
+        problem = self.runner.store_problem()
+        if problem is None:
+            return False
+        with self._idle:
+            first = self.failure is None
+            if first:
+                self.failure = StoreFailed(problem)
+        if first:
+            event("store.lost", logging.ERROR, error=problem)
+            self.request_stop()
+        return True
+
     def request_stop(self) -> None:
-        """Ask the running jobs to finish: a delivery round in flight completes and is
-        recorded, nothing new starts. Safe from a signal handler."""
+        """Ask the running jobs to finish: the messages being sent complete and are recorded,
+        nothing new starts. Safe from a signal handler."""
         self.runner.stopping.set()
+        self.sender.wake()
+        self.finished.set()
 
     def stop(self) -> None:
-        """Stop and wait for the jobs in flight."""
+        """Stop and wait for the jobs and the sends in flight."""
         self.request_stop()
         # Wait for the jobs ourselves before APScheduler's shutdown: it holds its job lock
         # while it waits for them, and a finishing job plans its retry under that lock.
         with self._idle:
             while self._active:
                 self._idle.wait()
+        self.sender.join()
         if self._aps.running:
             self._aps.shutdown(wait=True)
         event("scheduler.stopped", owner=self.runner.owner)
 
 
+class _Sender:
+    """Sending on a thread of its own: woken when something may be due (a claim, a retry's
+    instant, the sweep), it sends until nothing more is (`Runner.send`), taking what is
+    claimed meanwhile on its free threads, then plans the next retry and sleeps."""
+
+    def __init__(self, runner: Runner, after: Callable[[], None],
+                 lost: Callable[[], bool]) -> None:
+        self.runner = runner
+        self._after = after
+        self._lost = lost
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="calendar-tool-sender",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def _woken(self) -> bool:
+        """Whether a wake-up came since the last look (and forget it)."""
+        if not self._wake.is_set():
+            return False
+        self._wake.clear()
+        return True
+
+    def _run(self) -> None:
+        runner = self.runner
+        # Stopping is set before the wake-up that tells of it, which a round may have taken.
+        while not runner.stopping.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if runner.stopping.is_set():
+                return
+            try:
+                if not self._lost():
+                    runner.send(self._woken)
+                    self._after()
+            except CalendarToolError as exc:
+                event("job.failed", logging.ERROR, job="send", error=str(exc))
+            except Exception:
+                event("job.failed", logging.ERROR, exc_info=True, job="send")
+
+
 def run_until_signalled(scheduler: Scheduler) -> None:
-    """Start, then run until SIGINT or SIGTERM; stop cleanly either way."""
-    done = threading.Event()
+    """Start, then run until SIGINT or SIGTERM; stop cleanly either way. Raises StoreFailed
+    when it stopped because its SQLite file went away."""
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         event("scheduler.stopping", signal=signal.Signals(signum).name)
         scheduler.request_stop()
-        done.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         scheduler.start()  # raises, with nothing to stop, when the register is refused
         try:
-            done.wait()
+            scheduler.finished.wait()
         finally:
             scheduler.stop()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    if scheduler.failure is not None:
+        raise scheduler.failure

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -252,13 +255,16 @@ def open_store(url: str = DEFAULT_DB) -> Engine:
     """An engine on `url` with the schema created or migrated; StoreFailed when unusable."""
     try:
         parsed = make_url(normalise_url(url))
-    except ArgumentError:
-        raise StoreFailed(f"{url!r} is not a database URL such as sqlite:///calendar-tool.db "
-                          "or postgresql://user@host/db") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise StoreFailed(f"{_masked(url)!r} is not a database URL such as "
+                          "sqlite:///calendar-tool.db or postgresql://user@host/db") from None
     try:
         engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except Exception as exc:  # a dialect or driver that is not installed
         raise StoreFailed(f"cannot use the database {_safe(url)}: {exc}") from None
+    path = sqlite_path(engine)
+    if path is not None:
+        _create_private(path, url)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     try:
@@ -278,12 +284,79 @@ def _one_line(error: BaseException | None) -> str:
     return " ".join(str(error).split())
 
 
+def sqlite_path(engine: Engine) -> Path | None:
+    """The file of a SQLite database (None for PostgreSQL, or a database in memory)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _create_private(path: Path, url: str) -> None:
+    """Create a new database file readable by its owner alone: it holds the subscriptions'
+    signing secrets, and SQLite would create it readable by all (0644). SQLite gives its
+    journal and WAL files the permissions of the database file."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        raise StoreFailed(f"cannot open the database {_safe(url)}: {reason}") from None
+
+
+class StoreFile:
+    """A SQLite file under a long-running process: whether it is still the file it opened.
+    A file deleted (or replaced) under an open connection takes every later write with it,
+    and a read-only one refuses the next start."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        st = os.stat(path)
+        self._identity = (st.st_dev, st.st_ino)
+
+    def problem(self) -> str | None:
+        """What happened to the file, if it is no longer the one opened, or not writable."""
+        where = f"the database file {str(self.path)!r}"
+        advice = ("stopped rather than write where a restart would not find it; restore the "
+                  "file from a backup, or start again on a new one")
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"{where} was deleted: {advice}"
+        except OSError as exc:
+            return f"{where} cannot be looked at ({exc.strerror}): {advice}"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return f"{where} was replaced by another file: {advice}"
+        if not os.access(self.path, os.R_OK | os.W_OK):
+            return f"{where} is no longer writable: {advice}"
+        return None
+
+
+def store_file(engine: Engine) -> StoreFile | None:
+    """The SQLite file of `engine` to watch (None for PostgreSQL or a database in memory)."""
+    path = sqlite_path(engine)
+    if path is None:
+        return None
+    try:
+        return StoreFile(path)
+    except OSError as exc:
+        raise StoreFailed(f"cannot look at the database file {str(path)!r}: "
+                          f"{exc.strerror}") from None
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         return make_url(normalise_url(url)).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparseable URL)"
+    except (ArgumentError, ValueError):
+        return _masked(url)
+
+
+def _masked(url: str) -> str:
+    """A URL that does not parse, with whatever stands between `user:` and `@` masked."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def _index_the_queue(conn: Connection) -> None:

@@ -7,6 +7,7 @@ their anchors, carrying the anchor's precision and tentativeness.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import weakref
@@ -22,16 +23,22 @@ from dateutil.rrule import rrulestr
 from calendar_tool import wording
 from calendar_tool.errors import UsageError
 from calendar_tool.model import (
+    CALENDAR,
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_OCCURRENCES,
     DatedValue,
     Entry,
     Kind,
     KnownOccurrence,
     Occurrence,
+    OutsideCalendar,
     Precision,
     Register,
     Relative,
     Series,
     State,
+    in_calendar,
     last_day,
 )
 from calendar_tool.model import since as model_since
@@ -42,8 +49,11 @@ DEFAULT_HORIZON_YEARS = 5
 
 
 def horizon(today: date, years: int = DEFAULT_HORIZON_YEARS) -> date:
-    """The last day on which an open-ended listing or feed starts a series occurrence."""
-    return today + relativedelta(years=years)
+    """The last day on which an open-ended listing or feed starts a series occurrence; no
+    later than the calendar's last day, where every series ends."""
+    if today.year + years > LAST_DAY.year:
+        return LAST_DAY
+    return min(today + relativedelta(years=years), LAST_DAY)
 
 
 class ResolveError(ValueError):
@@ -104,17 +114,35 @@ def _plain_dates_after(freq: str, interval: int, anchor: date) -> Iterator[date]
         step += 1
 
 
-def _dates_after(rule: str, anchor: date) -> Iterator[date]:
-    """The rule's dates strictly after `anchor`, counting from it as DTSTART."""
+def _dates_after(rule: str, anchor: date, end: date = date.max) -> Iterator[date]:
+    """The rule's dates strictly after `anchor` and up to `end`, counting from `anchor` as
+    DTSTART, each day once."""
     plain = _PLAIN_RULE.match(rule)
     if plain:
-        yield from _plain_dates_after(plain.group(1), int(plain.group(2) or 1), anchor)
+        for d in _plain_dates_after(plain.group(1), int(plain.group(2) or 1), anchor):
+            if d > end:
+                return
+            yield d
         return
     start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
+    last = anchor
+    # dateutil looks for a date a rule never gives (30 February) up to the year 9999: about
+    # four seconds for a daily rule. Validation refuses such a rule (`yields_after`, once per
+    # rule and start), so a register in service never asks.
     for when in rrulestr(rule, dtstart=start):
         d = when.date()
-        if d > anchor:
+        if d > end:
+            return
+        if d > last:  # several times of one day are one date
+            last = d
             yield d
+
+
+@functools.lru_cache(maxsize=1024)
+def yields_after(rule: str, start: date) -> bool:
+    """Whether the rule gives a date after `start` within the calendar; kept, as finding
+    that a rule gives none can take seconds (see `_dates_after`)."""
+    return next(_dates_after(rule, start, LAST_DAY), None) is not None
 
 
 @dataclass(frozen=True)
@@ -172,30 +200,33 @@ def series_dates(series: Series, until: date | None = None,
                  up_to_number: int | None = None) -> Iterator[SeriesDate]:
     """Occurrences of a series in order, while they start on or before `until`.
 
-    The series' own end (`until`, `count`) always applies; `up_to_number` stops after that
-    occurrence. An occurrence listed as known replaces the rule's date, and the estimates after
-    it count from it: a congress moved by a year moves the ones after it. An estimate of a
-    series whose start gives only the year takes the month its known occurrences give
-    (`_month_of`), unless the series says `estimate: rule`.
+    The series' own end (`until`, `count`) always applies, and so do the bounds of every
+    series: MAX_OCCURRENCES, and no estimate reaching past the calendar's last day;
+    `up_to_number` stops after that occurrence. An occurrence listed as known replaces the
+    rule's date, and the estimates after it count from it: a congress moved by a year moves
+    the ones after it. An estimate of a series whose start gives only the year takes the
+    month its known occurrences give (`_month_of`), unless the series says `estimate: rule`.
     """
     known = {k.number: k for k in series.known}
     months = _dated_months(series)
     last = series.last_number
+    if last is None:
+        last = series.first + MAX_OCCURRENCES - 1
     if up_to_number is not None:
-        last = up_to_number if last is None else min(last, up_to_number)
+        last = min(last, up_to_number)
     end = series.until.end if series.until else None
     number = series.first
     template = series.start
-    dates = _dates_after(series.rule, series.start.start)
+    dates = _dates_after(series.rule, series.start.start, LAST_DAY)
     counted = (series.first, series.start, False)
-    while last is None or number <= last:
+    while number <= last:
         k = known.get(number)
         month = None if k is not None else _month_of(months, number)
         if k is not None:
             value = k.date
             # Re-anchor the rule on the known occurrence, at the series' precision.
             anchor = _moved(template, k.date.start).start
-            dates = _dates_after(series.rule, anchor)
+            dates = _dates_after(series.rule, anchor, LAST_DAY)
             counted = (number, k.date, True)
         elif number == series.first:
             value = _estimate(template, template.start, month)
@@ -204,6 +235,8 @@ def series_dates(series: Series, until: date | None = None,
             if nxt is None:
                 return
             value = _estimate(template, nxt, month)
+            if value.end > LAST_DAY:
+                return
         if (end is not None and value.start > end and k is None) or \
                 (until is not None and value.start > until):
             return
@@ -359,7 +392,10 @@ def _shifted(rel: Relative, base: Resolved) -> Resolved:
     try:
         value = anchor.shift(rel.offset)
     except (ValueError, OverflowError):
-        raise ResolveError(f"{rel.offset} from {rel.ref} falls outside the calendar") from None
+        value = None
+    if value is None or not in_calendar(value.start, value.end):
+        raise ResolveError(f"{rel.offset} from {rel.ref} falls outside the calendar "
+                           f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")
     return Resolved(value, base.tentative,
                     wording.counted_from(rel, base.value, base.tentative, base.derivation))
 
@@ -399,9 +435,10 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
             if entry.series is not None:
                 s = entry.series
                 if s.count != 1 and not (s.until and s.until.end < s.start.start) and \
-                        next(_dates_after(s.rule, s.start.start), None) is None:
+                        not yields_after(s.rule, s.start.start):
                     problems.append((entry.id, f"the rule {s.rule} yields no date after "
-                                               f"series.start ({s.start.iso()})"))
+                                               f"series.start ({s.start.iso()}) up to "
+                                               f"{LAST_DAY.isoformat()}, the calendar's end"))
         except ResolveError as exc:
             problems.append((entry.id, str(exc)))
         except (ValueError, OverflowError) as exc:
@@ -466,23 +503,41 @@ def parse_period(text: str) -> tuple[date, date]:
         return start, end
     try:
         value = DatedValue.parse(text)
+    except OutsideCalendar as exc:
+        raise ValueError(str(exc)) from None
     except ValueError:
         raise ValueError(f"{text!r} is not a period: write 2005, 2005-06, 2005-06-30 or "
                          "2001..2005") from None
     return value.start, value.end
 
 
-_SPAN = re.compile(r"^P?(\d+)([DWMY])$", re.IGNORECASE)
+_SPAN = re.compile(r"^P?(\d+)([DWMY])$", re.IGNORECASE | re.ASCII)
+# The longest span of each unit: the calendar's length, so that no span added to a day of it
+# can leave what dates can hold.
+_SPAN_MOST = {"D": 110_000, "W": 15_800, "M": 3_620, "Y": 301}
 
 
 def parse_span(text: str) -> relativedelta:
-    """`90d`, `12w`, `6m`, `1y` (or `P90D`) as a calendar span."""
+    """`90d`, `12w`, `6m`, `1y` (or `P90D`) as a calendar span, no longer than the calendar."""
     m = _SPAN.match(text.strip())
     if not m:
         raise ValueError(f"{text!r} is not a span: write 90d, 12w, 6m or 1y")
-    amount, unit = int(m.group(1)), m.group(2).upper()
+    digits, unit = m.group(1), m.group(2).upper()
+    if len(digits) > 6 or int(digits) > _SPAN_MOST[unit]:
+        raise ValueError(f"{text!r} is longer than {CALENDAR}")
+    amount = int(digits)
     return {"D": relativedelta(days=amount), "W": relativedelta(weeks=amount),
             "M": relativedelta(months=amount), "Y": relativedelta(years=amount)}[unit]
+
+
+def span_end(start: date, text: str) -> date:
+    """The last day of the span `text` from `start`; ValueError when the span cannot be read
+    or ends past the calendar's last day."""
+    end = start + parse_span(text)
+    if end > LAST_DAY:
+        raise ValueError(f"{text!r} from {start.isoformat()} ends on {end.isoformat()}, "
+                         f"past the end of {CALENDAR}")
+    return end
 
 
 @dataclass(frozen=True)
@@ -638,7 +693,8 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
         return []
     resolver = resolver_for(register)
     if number:
-        if entry.series is None or not number.isdigit():
+        if entry.series is None or not (number.isascii() and number.isdigit()) \
+                or len(number) > 18:
             return []
         sd = resolver.occurrence(entry, int(number))
         if sd is None:
@@ -685,10 +741,9 @@ def list_query(register: Register, now: date, *, due: str | None = None,
                          f"{prefix}until")
     if upcoming:
         try:
-            span = parse_span(upcoming)
+            start, end = now, span_end(now, upcoming)
         except ValueError as exc:
             raise UsageError(f"{prefix}upcoming: {exc}") from None
-        start, end = now, now + span
     areas, actors = list(areas), list(actors)
     unknown = vocabulary_problems(register, areas, actors)
     if unknown:

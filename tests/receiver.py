@@ -53,6 +53,17 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class Trickle:
+    """Answer 200, then send the body one byte every `every` seconds, `size` bytes in all;
+    with `head`, the status line and headers too, a byte at a time. Closing the receiver (or
+    the client leaving) ends it at once."""
+
+    every: float = 2.0
+    size: int = 60
+    head: bool = False
+
+
+@dataclass(frozen=True)
 class RateLimit:
     retry_after: str = "2"
 
@@ -67,7 +78,7 @@ class Redirect:
     location: str
 
 
-Behaviour = Accept | Fail | Stall | RateLimit | Gone | Redirect
+Behaviour = Accept | Fail | Stall | Trickle | RateLimit | Gone | Redirect
 
 
 @dataclass(frozen=True)
@@ -269,6 +280,9 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     if not self._client_connected():
                         return
                     status = 200
+                case Trickle():
+                    self._trickle(index, behaviour)
+                    return
                 case RateLimit(retry_after=value):
                     status, extra = 429, {"Retry-After": value}
                 case Gone():
@@ -294,6 +308,27 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
             self.wfile.flush()
+
+        def _trickle(self, index: int, how: Trickle) -> None:
+            """200 with a body sent a byte at a time (`Trickle`); status_sent goes back to 0
+            when the client leaves before the last byte."""
+            head = (f"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                    f"Content-Length: {how.size}\r\n\r\n").encode()
+            body = b"x" * how.size
+            slow = head + body if how.head else body
+            receiver._answered(index, 200)
+            try:
+                if not how.head:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                for i in range(len(slow)):
+                    if receiver._closing.wait(how.every):
+                        return
+                    self.wfile.write(slow[i:i + 1])
+                    self.wfile.flush()
+            except OSError:
+                receiver._answered(index, 0)
+            self.close_connection = True
 
         def _client_connected(self) -> bool:
             """Whether the client still waits: a readable socket with nothing to read is one

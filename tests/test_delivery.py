@@ -110,7 +110,7 @@ def test_a_stalled_receiver_costs_one_timeout_per_attempt(
     assert time.monotonic() - started < 3
     assert result.state == "pending" and result.status is None
     assert result.error == \
-        f"127.0.0.1:{receiver.port} took the request but sent no answer within 0.3 s"
+        f"127.0.0.1:{receiver.port} took the request but did not answer in full within 0.3 s"
     assert 0.3 <= result.latency < 3
     assert ledger(engine, clock) == [("a", "P0D", "retrying", 1)]
 

@@ -102,6 +102,18 @@ def test_exit_1_the_register_has_problems(cli: CLI) -> None:
                         "(day is out of range for month)")
 
 
+def test_exit_1_a_register_that_is_not_utf8_is_a_problem_at_its_byte(
+        cli: CLI, tmp_path: Path) -> None:
+    """A byte that is not UTF-8 is a problem of the file, at its line and column, so that an
+    editor can go to it: exit 1, as for any other problem."""
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"entries: []\n\xff")
+    result = cli("validate", register=latin1)
+    assert (result.exit_code, result.stderr) == (
+        1, f"{latin1}:2:1: byte 0xff is not UTF-8: save the file as UTF-8\n"
+           "error: 1 problem in the register\n")
+
+
 # --- 2 ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "error"), [
@@ -147,7 +159,7 @@ def _reading_commands(tmp: Path) -> list[list[str]]:
 
 
 def test_exit_3_the_register_cannot_be_read(tmp_path: Path) -> None:
-    """A register that is not there, a folder, unreadable or not UTF-8: exit 3 and one line
+    """A register that is not there, a folder or unreadable: exit 3 and one line
     saying which, on every command that reads it, given by --register or the environment."""
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = store.open_store(db)
@@ -156,15 +168,12 @@ def test_exit_3_the_register_cannot_be_read(tmp_path: Path) -> None:
         created_at=datetime(2026, 1, 1, tzinfo=UTC)))
     engine.dispose()
     (tmp_path / "folder.yaml").mkdir()
-    (tmp_path / "latin1.yaml").write_bytes(b"entries: []\n\xff")
     denied = tmp_path / "denied.yaml"
     denied.write_text(SAMPLE.read_text())
     _unreadable(denied)
     lines = {
         "missing.yaml": "no register at '{}': " + OTHER,
         "folder.yaml": "the register '{}' is a folder, not a file: " + OTHER,
-        "latin1.yaml": "the register '{}' is not UTF-8 text: byte 0xff at offset 12 "
-                       "(invalid start byte)",
         "denied.yaml": "cannot read the register '{}': permission denied",
     }
     invocations = [["--register", str(tmp_path / name), "--db", db, *args]
@@ -248,8 +257,8 @@ def test_exit_7_the_database_cannot_be_used(cli: CLI, tmp_path: Path) -> None:
            "postgresql://user@host/db\n")
     missing = tmp_path / "no-such-folder" / "x.db"
     assert with_db(f"sqlite:///{missing}") == (
-        7, f"error: cannot open the database sqlite:///{missing}: unable to open database "
-           "file\n")
+        7, f"error: cannot open the database sqlite:///{missing}: no such file or "
+           "directory\n")
     code, err = with_db(f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
     assert (code, err.count("\n")) == (7, 1)
     assert err.startswith("error: cannot open the database postgresql+psycopg://postgres@")

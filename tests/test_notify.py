@@ -119,7 +119,11 @@ def test_retry_after_replaces_the_scheduled_delay_up_to_a_day() -> None:
     rng = random.Random(1)
     assert delivery.retry_delay(1, timedelta(seconds=60), rng) == timedelta(seconds=60)
     assert delivery.retry_delay(1, timedelta(days=3), rng) == timedelta(hours=24)
-    assert delivery.retry_delay(4, timedelta(seconds=2), rng) == timedelta(seconds=2)
+    # Issue 23: after the first retry, a Retry-After shorter than the schedule's floor is
+    # ignored (it spent the whole budget in seconds); the fourth retry waits 2 h +- 20 %.
+    short = delivery.retry_delay(4, timedelta(seconds=2), rng)
+    assert short is not None and timedelta(minutes=96) <= short <= timedelta(minutes=144)
+    assert delivery.retry_delay(4, timedelta(minutes=96), rng) == timedelta(minutes=96)
 
 
 NOW = datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
@@ -468,7 +472,7 @@ def test_send_times_out_as_a_retry(receiver: Receiver) -> None:
         attempt = _send(quick, receiver.url)
     assert (attempt.outcome, attempt.status, attempt.retry_after) == (Outcome.RETRY, None, None)
     assert attempt.error == \
-        f"127.0.0.1:{receiver.port} took the request but sent no answer within 0.3 s"
+        f"127.0.0.1:{receiver.port} took the request but did not answer in full within 0.3 s"
     assert 0.3 <= attempt.latency < 2
     receiver.close()  # releases the stall, which finds the client gone and answers nothing
     assert [r.status_sent for r in receiver.requests] == [0]

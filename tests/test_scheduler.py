@@ -11,18 +11,22 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import STATE_RUNNING, STATE_STOPPED, BaseScheduler
 
 from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.delivery.reminders import BEGINNING
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Format, Offset, Subscription
-from calendar_tool.scheduler import Options, Runner, Scheduler
+from calendar_tool.scheduler import Options, Runner, Scheduler, _BackgroundScheduler
 from tests.paths import REGISTER
 from tests.receiver import Accept, Fail, Receiver
 from tests.registers import HEADER, entry, load_register
@@ -267,3 +271,27 @@ def test_the_leases_of_a_dead_sender_on_this_host_are_released(
     assert store.lease_owners(engine, AT_DUE) == {alive, elsewhere}
     [again] = store.take(engine, "next", AT_DUE, timedelta(minutes=5), timedelta(0))
     assert again.subscription in {"s0", "s1", "s2"}
+
+
+def test_a_stop_while_a_date_job_that_ran_is_removed_ends_quietly() -> None:
+    """APScheduler's own race (agronholm/apscheduler#104): a stop that lands between its
+    thread handing a date job (the catch-up at start, a reminder's instant) to the executor
+    and removing it made that thread raise JobLookupError, a traceback amid `run`'s JSON log.
+    Stopped at exactly that moment, the thread's turn ends with nothing to wait for, and the
+    job has run."""
+    ran = threading.Event()
+    aps = _BackgroundScheduler(timezone=UTC, job_defaults={"misfire_grace_time": 3600})
+
+    class StopOnSubmit(ThreadPoolExecutor):  # type: ignore[misc]
+        def submit_job(self, job: Any, run_times: Any) -> None:
+            super().submit_job(job, run_times)
+            BaseScheduler.shutdown(aps, wait=True)  # what `stop` does, from its own thread
+
+    aps.add_executor(StopOnSubmit(1))
+    aps.start(paused=True)  # its thread waits: the turn below is the only one
+    aps.add_job(ran.set, "date", run_date=datetime.now(UTC) - timedelta(seconds=1),
+                id="catch-up")
+    aps.state = STATE_RUNNING
+    assert aps._process_jobs() is None
+    assert ran.wait(5)
+    assert aps.state == STATE_STOPPED

@@ -15,7 +15,7 @@ from calendar_tool import heap
 from calendar_tool.clock import Clock, FixedClock, SystemClock
 from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
-from calendar_tool.model import Kind, Register, State
+from calendar_tool.model import CALENDAR, Kind, Register, State, in_calendar
 
 if TYPE_CHECKING:  # the register and the store: imported by the commands that read them
     from calendar_tool.register import Located
@@ -107,9 +107,12 @@ def day(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        given = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{name} {value!r} is not a date such as 2005-06-30") from None
+    if not in_calendar(given, given):
+        raise UsageError(f"{name} {value!r} is outside {CALENDAR}")
+    return given
 
 
 def day_clock(value: str | None, name: str) -> Clock:
@@ -125,15 +128,42 @@ def instant(value: str | None, name: str) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(value)
+            parsed = datetime.combine(date.fromisoformat(value), datetime.min.time(),
+                                      tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{name} {value!r} is not a date or a date and time such as "
                          "2026-12-01T09:00Z") from None
     if parsed.tzinfo is None:
         raise UsageError(f"{name} {value!r} has no zone: add Z or an offset such as +01:00")
-    return parsed.astimezone(UTC)
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # a zone's offset moved it past year 1 or 9999
+        utc = None
+    if utc is None or not in_calendar(utc.date(), utc.date()):
+        raise UsageError(f"{name} {value!r} is outside {CALENDAR}")
+    return utc
 
 
 def choices(enum: type[Kind] | type[State]) -> click.Choice[str]:
     return click.Choice([m.value for m in enum])
+
+
+MAX_TIMEOUT = 300.0
+"""The longest --timeout (seconds): a receiver five minutes from answering is down."""
+
+MAX_CATCH_UP = 24 * 366.0
+"""The longest --catch-up (hours): a year."""
+
+
+class Bounded(click.FloatRange):
+    """A number from `min` to `max`; unlike FloatRange, `nan` (which no comparison refuses)
+    is refused too."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from calendar_tool.cli.base import Context, main, pass_context
+from calendar_tool.cli.base import MAX_CATCH_UP, MAX_TIMEOUT, Bounded, Context, main, pass_context
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
 
@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, readable=False),
               default=Path("feeds"), show_default=True, help="The folder to publish into.")
 @click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
-              type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
+              type=Bounded(0, MAX_CATCH_UP), help="Send reminders missed by up to this many "
               "hours (while nothing was running); older ones are recorded as skipped.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
-              help="Seconds per delivery attempt.")
+@click.option("--timeout", type=Bounded(0.1, MAX_TIMEOUT), default=15.0, show_default=True,
+              help="Seconds per delivery attempt, all of it: connecting, sending and reading "
+              "the answer.")
 @click.option("--horizon", "horizon_years", type=click.IntRange(min=1), metavar="YEARS",
               help="Expand series this many years past today in the feeds (default: 5).")
-@click.option("--watch", "watch", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--watch", "watch", type=Bounded(0, 3600), default=1.0, show_default=True,
               metavar="SECONDS", help="How often to look for a change of the register file "
               "(0: never).")
 @click.option("--serve", "serve_at", metavar="HOST:PORT", help="Also serve the feeds and the "
@@ -104,7 +105,7 @@ def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, serv
     from calendar_tool import logs, web
 
     host, _, port = serve_at.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
     app = web.make_app(register=source, feeds=out_dir, db=engine, clock=SystemClock(),
                        public_url=ctx.settings.public_url)

@@ -8,11 +8,20 @@ from datetime import datetime, time, timedelta
 
 import click
 
-from calendar_tool.cli.base import Context, choices, instant, main, pass_context
+from calendar_tool.cli.base import (
+    MAX_CATCH_UP,
+    MAX_TIMEOUT,
+    Bounded,
+    Context,
+    choices,
+    instant,
+    main,
+    pass_context,
+)
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import SubscriptionInvalid, UsageError
 from calendar_tool.model import Format, Kind, Offset, Subscription
-from calendar_tool.timeline import parse_span
+from calendar_tool.timeline import parse_span, span_end
 
 
 @main.group()
@@ -145,7 +154,7 @@ def subscribe_remove(ctx: Context, name: str) -> None:
 
 @subscribe.command(name="test")
 @click.argument("name")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
+@click.option("--timeout", type=Bounded(0.1, MAX_TIMEOUT), default=15.0, show_default=True,
               help="Seconds to wait for the receiver.")
 @pass_context
 def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
@@ -175,10 +184,11 @@ def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
 @click.option("--window", default="30d", show_default=True, metavar="SPAN",
               help="With --dry-run: how far ahead to look (90d, 12w, 6m, 1y).")
 @click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
-              type=click.FloatRange(min=0), help="Send reminders missed by up to this many "
+              type=Bounded(0, MAX_CATCH_UP), help="Send reminders missed by up to this many "
               "hours; older ones are recorded as skipped.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
-              help="Seconds per delivery attempt.")
+@click.option("--timeout", type=Bounded(0.1, MAX_TIMEOUT), default=15.0, show_default=True,
+              help="Seconds per delivery attempt, all of it: connecting, sending and reading "
+              "the answer.")
 @pass_context
 def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: float,
            timeout: float) -> None:
@@ -220,12 +230,13 @@ def _dry_run(ctx: Context, at: datetime | None, window: str) -> None:
     from calendar_tool import service
     from calendar_tool.cli import views
 
+    start = at or SystemClock().now()
     try:
+        span_end(start.date(), window)  # within the calendar
         span = parse_span(window)
     except ValueError as exc:
         raise UsageError(f"--window: {exc}") from None
     reg, engine = ctx.register(), ctx.engine()
-    start = at or SystemClock().now()
     subs = [i.subscription for i in service.subscriptions(engine, enabled_only=True)]
     todo, done = service.dry_run(engine, reg, subs, start, start + span)
     click.echo(views.plan_table(todo, {s.name: s.zone for s in subs}))
@@ -238,7 +249,7 @@ def _dry_run(ctx: Context, at: datetime | None, window: str) -> None:
               type=click.Choice(["pending", "retrying", "sending", "sent", "dead", "skipped"]),
               help="Only these states (repeatable).")
 @click.option("--subscription", metavar="NAME", help="Only this subscription.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="json includes every attempt.")
 @pass_context

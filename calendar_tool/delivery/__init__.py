@@ -42,6 +42,7 @@ from calendar_tool.delivery.retry import (
     classify,
     parse_retry_after,
     retry_delay,
+    retry_floor,
 )
 from calendar_tool.delivery.senders import Sender, Senders
 from calendar_tool.delivery.smtp import SmtpServer
@@ -92,6 +93,7 @@ __all__ = [
     "reminders_between",
     "render",
     "retry_delay",
+    "retry_floor",
     "review_reminders",
     "send",
     "subscription_problems",

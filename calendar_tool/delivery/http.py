@@ -2,18 +2,22 @@
 answer turned into an `Attempt`. The only module that imports httpx and standardwebhooks.
 
 Nothing here raises for an HTTP or network failure, and no error text carries the URL's path,
-query or the secret."""
+query or the secret. httpcore, the connection layer under httpx, is imported here only to
+bound an attempt's whole time (`_Deadline`)."""
 
 from __future__ import annotations
 
 import math
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 import standardwebhooks
 
@@ -51,9 +55,95 @@ Client = httpx.Client
 
 
 def make_client(timeout: float = DEFAULT_TIMEOUT) -> httpx.Client:
-    """The client for every attempt. Redirects are refused (see `classify`), and each phase
-    (connect, write, each read) is bounded by `timeout`."""
-    return httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout))
+    """The client for every attempt. Redirects are refused (see `classify`), and each
+    attempt, all of it (connecting, sending, reading the whole answer), is bounded by
+    `timeout` (`_Deadline`)."""
+    return httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout),
+                        transport=_DeadlineTransport())
+
+
+# --- one deadline for the whole attempt ---------------------------------------------------------
+#
+# httpx's timeouts bound each phase, and a read timeout each read: a receiver that answers
+# 200 and then trickles its body a byte every 2 s never trips a 5 s read timeout, and held an
+# attempt for two minutes. The network streams below take every connect, read and write
+# timeout as the smaller of httpx's and what is left of the attempt (`_Deadline`, set by `send`
+# on the thread that sends), and stop the attempt once nothing is left. httpcore's network
+# backend is its documented extension point; the transport only hands it to the pool.
+
+
+class _Deadline(threading.local):
+    """When the attempt on this thread must be over (time.monotonic()), if `send` said."""
+
+    at: float | None = None
+
+
+_DEADLINE = _Deadline()
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """The timeout for one operation: httpx's, or what is left of the attempt if less."""
+    at = _DEADLINE.at
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the attempt took longer than its timeout")
+    return left if timeout is None else min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname,
+                                             _left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_tcp(host, port, _left(timeout, httpcore.ConnectTimeout),
+                                               local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None
+                            ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(
+            path, _left(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's own transport (its request and error mapping), its pool on `_Backend`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        limits = httpx.Limits()  # httpx's defaults, as the plain transport has them
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry, network_backend=_Backend())
 
 
 _MAX_ANSWER = 64 * 1024
@@ -67,6 +157,8 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
     out of the error text; `answer` is the channel's own reading of a status and the start of
     the answer's body, where it means more than the status alone (`channels.answer`)."""
     start = time.perf_counter()
+    # The whole attempt within the client's timeout (see _Deadline).
+    _DEADLINE.at = time.monotonic() + (client.timeout.read or DEFAULT_TIMEOUT)
     try:
         # Streamed: the receiver's answer is its status. A short body is read to its end so
         # that the connection goes back to the pool (closing it unread costs a new connection,
@@ -92,6 +184,8 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
     except httpx.TransportError as exc:
         return Attempt(Outcome.RETRY, None, time.perf_counter() - start,
                        redact(_describe(exc, url, client.timeout), url, secret))
+    finally:
+        _DEADLINE.at = None
     latency = time.perf_counter() - start
     said = answer(status, head.decode("utf-8", "replace")) if answer is not None else None
     outcome = classify(status) if said is None else said[0]
@@ -123,7 +217,7 @@ def _describe(exc: httpx.TransportError | httpx.InvalidURL, url: str, timeout: h
     if isinstance(exc, httpx.ConnectTimeout):
         return f"{at} did not accept a connection within {_seconds(timeout.connect)}"
     if isinstance(exc, httpx.ReadTimeout):
-        return f"{at} took the request but sent no answer within {_seconds(timeout.read)}"
+        return f"{at} took the request but did not answer in full within {_seconds(timeout.read)}"
     if isinstance(exc, httpx.WriteTimeout):
         return f"{at} did not take the request within {_seconds(timeout.write)}"
     if isinstance(exc, httpx.PoolTimeout):

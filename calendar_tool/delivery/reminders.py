@@ -41,6 +41,7 @@ from calendar_tool.model import (
     Reminder,
     State,
     Subscription,
+    reminder_too_long,
 )
 from calendar_tool.timeline import find, occurrences, review
 
@@ -63,9 +64,12 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
         problems.append(("actor",
                          f"unknown actor {key!r}; declared: {', '.join(register.actors)}"))
     for offset in sub.offsets or ():
+        too_long = reminder_too_long(offset)
         if offset.negative:
             problems.append(("offset", f"{offset} is negative; reminders come before the day "
                                        "(the overdue notice covers the day after)"))
+        elif too_long is not None:
+            problems.append(("offset", too_long))
     try:
         ZoneInfo(sub.zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -131,6 +135,8 @@ def occurrence_reminders(sub: Subscription, o: Occurrence, register: Register
     zone = sub.tz
     out = []
     for offset in _offsets(sub, o, register):
+        if reminder_too_long(offset):
+            continue  # see Agenda._owed
         local = day - offset.delta
         notice = Notice.DUE if offset.is_zero else Notice.REMINDER
         out.append(Reminder(sub.name, o, str(offset), notice,
@@ -279,6 +285,8 @@ class Agenda:
         at = memo.instants(sub)
         out: list[Reminder] = []
         for offset in (frozenset(sub.offsets) if sub.offsets is not None else self.offsets):
+            if reminder_too_long(offset):
+                continue  # stored before offsets were capped: no day is that far ahead
             step = memo.step(offset)
             for o, day in self._on(*step.reminded(first, last)):
                 if not _takes(sub, o):
@@ -452,6 +460,8 @@ def _reach(register_offsets: Iterable[Offset], subscriptions: Iterable[Subscript
     for sub in subscriptions:
         offsets.update(sub.offsets or ())
     for offset in offsets:
+        if reminder_too_long(offset):
+            continue  # see Agenda._owed
         longest = max(longest, timedelta(days=offset.years * 366 + offset.months * 31
                                          + offset.days + 2))
     return longest

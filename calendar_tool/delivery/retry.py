@@ -106,15 +106,30 @@ def retry_delay(failed_attempts: int, retry_after: timedelta | None, rng: random
 
     A receiver's Retry-After replaces the schedule's delay for that attempt (up to a day): a
     rate-limited Slack webhook says when it takes messages again, and it is the one who knows.
-    It still counts as an attempt, so a receiver cannot keep a delivery alive forever.
+    It still counts as an attempt, so a receiver cannot keep a delivery alive forever. But
+    from the second retry on, one shorter than the schedule's floor for that retry (its delay
+    less the jitter, `retry_floor`) is ignored: `Retry-After: 0` on every answer spent the
+    eight attempts in seconds, and a receiver rate-limited for longer lost the reminder. With
+    the floor, the attempts still span the schedule's day, so a receiver that recovers within
+    it gets the reminder.
     """
     if failed_attempts < 1:
         raise ValueError("failed_attempts counts failures and starts at 1")
     if failed_attempts > len(RETRY_DELAYS):
         return None
-    if retry_after is not None:
+    if retry_after is not None and retry_after >= retry_floor(failed_attempts):
         return min(retry_after, MAX_RETRY_AFTER)
     return RETRY_DELAYS[failed_attempts - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
+
+
+def retry_floor(failed_attempts: int) -> timedelta:
+    """The shortest Retry-After taken after `failed_attempts` failures: none for the first
+    retry (the schedule's own is 5 s, and a receiver asking for 2 s knows best), then the
+    schedule's shortest delay for that retry (its delay less 20%: 4 minutes, 24 minutes, 96
+    minutes, 4 hours, then 8 hours)."""
+    if failed_attempts <= 1:
+        return timedelta(0)
+    return RETRY_DELAYS[failed_attempts - 1] * (1 - JITTER)
 
 
 

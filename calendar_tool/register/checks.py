@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import weakref
 
-from calendar_tool.model import Entry, Kind, Register, Relative, Source
+from calendar_tool.model import MAX_OCCURRENCES, Entry, Kind, Register, Relative, Source
 from calendar_tool.register.located import Edit, Spots
 from calendar_tool.register.walk import Walk
 from calendar_tool.timeline import resolve_problems
@@ -134,6 +134,10 @@ def relative_problem(reg: Register, entry: Entry, rel: Relative) -> str | None:
         span = f"{s.first} to {last}" if last is not None else f"from {s.first} on"
         return (f"{rel.target!r} has no occurrence #{rel.number} "
                 f"(its occurrences are numbered {span})")
+    if rel.number >= s.first + MAX_OCCURRENCES:
+        return (f"{rel.target!r} has no occurrence #{rel.number}: a series has at most "
+                f"{MAX_OCCURRENCES:,} occurrences, numbered {s.first} to "
+                f"{s.first + MAX_OCCURRENCES - 1}")
     return None
 
 

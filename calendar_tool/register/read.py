@@ -5,12 +5,15 @@ each of its fields stands."""
 from __future__ import annotations
 
 import functools
+import itertools
 import pickle
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+import yaml.reader
 from yaml.nodes import ScalarNode
 
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
@@ -75,13 +78,54 @@ class _Reuse:
     apart: bool = False
 
 
-def yaml_problem(filename: str, exc: yaml.YAMLError) -> RegisterInvalid:
+def yaml_problem(filename: str, exc: yaml.YAMLError, text: str = "") -> RegisterInvalid:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # libyaml stops at a character YAML does not allow and says where in its own bytes,
+        # which Python's mark gives as 1:1: find each such character and say where it is.
+        found = unprintable(filename, text)
+        if found:
+            return RegisterInvalid(found)
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "not valid YAML"
         return RegisterInvalid([Problem(filename, line, col, "", f"YAML syntax: {problem}")])
     return RegisterInvalid([Problem(filename, 1, 1, "", f"YAML syntax: {exc}")])
+
+
+# What YAML does not allow in a file (YAML 1.1, 5.1): control characters but tab, line feed,
+# carriage return and NEL; DEL; C1 controls; surrogates; U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_MOST_SHOWN = 20
+
+
+def unprintable(filename: str, text: str) -> list[Problem]:
+    """A problem at the line and column of each character YAML does not allow (the first
+    _MOST_SHOWN of them)."""
+    problems = []
+    for m in itertools.islice(_UNPRINTABLE.finditer(text), _MOST_SHOWN):
+        at = m.start()
+        line = text.count("\n", 0, at) + 1
+        column = at - text.rfind("\n", 0, at)
+        problems.append(Problem(filename, line, column, "",
+                                f"control character U+{ord(m.group()):04X} is not allowed in "
+                                "YAML: delete it, or write it as an escape in double quotes"))
+    return problems
+
+
+def decode(data: bytes, filename: str) -> str:
+    """The register's bytes as text; RegisterInvalid at the line and column of the first
+    byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line_start = before.rfind(b"\n") + 1
+        line = before.count(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        raise RegisterInvalid([Problem(
+            filename, line, column, "",
+            f"byte 0x{data[exc.start]:02x} is not UTF-8: save the file as UTF-8")]) from None
 
 
 def _walk_chunks(w: Walk, chunks: Sequence[Chunk], start: int, reuse: Mapping[str, Entry]
@@ -155,7 +199,7 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None, reuse: _Reuse) 
     except yaml.YAMLError as exc:
         if chunks is not None:
             raise Unsplit() from None
-        raise yaml_problem(filename, exc) from None
+        raise yaml_problem(filename, exc, text) from None
     if root is None:
         raise RegisterInvalid([Problem(filename, 1, 1, "", "the register is empty")])
     try:
@@ -247,14 +291,16 @@ def _check(w: Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
 
 
 def read_text(path: Path) -> str:
-    """The register file's text; RegisterNotFound when it cannot be read."""
+    """The register file's text; RegisterNotFound when it cannot be read, RegisterInvalid
+    (at the line and column of the first bad byte) when it is not UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise unreadable(path, exc) from None
+    return decode(data, str(path))
 
 
-def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFound:
+def unreadable(path: Path, exc: OSError) -> RegisterNotFound:
     """The error for a register file that cannot be read: what is wrong with it, in words,
     and for a path that names nothing usable, how to name another."""
     other = "give --register PATH or set CALENDAR_TOOL_REGISTER"
@@ -262,10 +308,6 @@ def unreadable(path: Path, exc: OSError | UnicodeDecodeError) -> RegisterNotFoun
         return RegisterNotFound(f"no register at {str(path)!r}: {other}")
     if isinstance(exc, IsADirectoryError):
         return RegisterNotFound(f"the register {str(path)!r} is a folder, not a file: {other}")
-    if isinstance(exc, UnicodeDecodeError):
-        return RegisterNotFound(f"the register {str(path)!r} is not UTF-8 text: byte "
-                                f"0x{exc.object[exc.start]:02x} at offset {exc.start} "
-                                f"({exc.reason})")
     reason = exc.strerror.lower() if exc.strerror else str(exc)
     return RegisterNotFound(f"cannot read the register {str(path)!r}: {reason}")
 

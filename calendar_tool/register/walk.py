@@ -16,11 +16,12 @@ from enum import Enum
 from typing import TypeVar
 
 import yaml
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rrulestr
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from calendar_tool.errors import Problem
 from calendar_tool.model import (
+    MAX_OCCURRENCES,
     DatedValue,
     Document,
     Entry,
@@ -35,6 +36,7 @@ from calendar_tool.model import (
     State,
     Status,
     Term,
+    reminder_too_long,
 )
 from calendar_tool.register.compose import NULL
 
@@ -92,6 +94,15 @@ _FREQS = {
 
 # The status of an entry that gives none; one for all, as it is frozen.
 _OPEN = Status()
+
+
+_MOST = 10**15 - 1  # the largest number the register may write: no count or number is near it
+
+
+def whole(text: str) -> bool:
+    """Whether `text` is a whole number in ASCII digits that int() reads at once: str.isdigit
+    also takes superscripts, which int() refuses, and int() refuses 4,300 digits and more."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 class Invalid(Exception):
@@ -198,11 +209,15 @@ class Walk:
             )
         return value
 
-    def integer(self, node: yaml.Node, path: str, key: Key, minimum: int) -> int:
+    def integer(self, node: yaml.Node, path: str, key: Key, minimum: int,
+                maximum: int | None = None) -> int:
         value = self.text(node, path, key)
-        if not value.isdigit() or int(value) < minimum:
+        if not whole(value) or int(value) < minimum:
             raise self.fail(node, _within(path, key),
                             f"{value!r} must be a whole number of at least {minimum}")
+        if int(value) > (_MOST if maximum is None else maximum):
+            raise self.fail(node, _within(path, key),
+                            f"{value!r} must be a whole number of at most {maximum:,}")
         return int(value)
 
     def choice(self, node: yaml.Node, path: str, key: Key, members: dict[str, T]) -> T:
@@ -271,9 +286,12 @@ def read_offsets(w: Walk, node: yaml.Node, path: str, key: Key) -> tuple[Offset,
             off = _offset(w, item, path, i)
         except Invalid:
             continue
+        too_long = reminder_too_long(off)
         if off.negative:
             w.fail(item, f"{path}[{i}]", f"{item.value!r}: a reminder offset counts back from "
                                           "the due day and must not be negative")
+        elif too_long is not None:
+            w.fail(item, f"{path}[{i}]", too_long)
         else:
             out.append(off)
     return tuple(out)
@@ -332,7 +350,7 @@ def _relative(w: Walk, node: yaml.Node, path: str, key: Key) -> Relative:
         raise Invalid()
     ref = w.text(f["from"], path, "from")
     target, sep, number = ref.partition("#")
-    if not _ID.match(target) or (sep and not number.isdigit()):
+    if not _ID.match(target) or (sep and not whole(number)):
         raise w.fail(f["from"], f"{path}.from",
                      f"{ref!r} must be an entry id, or a series id and occurrence number "
                      "such as commission-sessions#10")
@@ -348,9 +366,11 @@ def _rule_error(rule: str) -> str | None:
     """Why dateutil refuses the rule, if it does; kept, as a register repeats a few rules
     thousands of times and reading one costs ten microseconds."""
     try:
-        rrulestr(rule, dtstart=date(2000, 1, 1))
+        parsed = rrulestr(rule, dtstart=date(2000, 1, 1))
     except (ValueError, TypeError) as exc:
         return str(exc)
+    if not isinstance(parsed, rrule):  # several lines: RDATE, EXDATE or a second RRULE
+        return "give one rule on one line"
     return None
 
 
@@ -372,7 +392,18 @@ def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | Non
                                  f"series.start; use FREQ={allowed}")
     if "UNTIL" in parts or "COUNT" in parts:
         raise w.fail(node, path, "write the end as series.until or series.count, not in the rule")
+    interval = parts.get("INTERVAL", "1")
+    # dateutil takes INTERVAL=0 and then never moves on: expanding the rule spun for ever.
+    if not whole(interval) or int(interval) < 1:
+        raise w.fail(node, path, f"INTERVAL={interval} must be a whole number of at least 1")
+    timed = [p for p in _TIMES if p in parts]
+    if timed:
+        # A series falls on days; each time of day would be one more date on the same day.
+        raise w.fail(node, path, f"{timed[0]} gives times of day; a series is dated in days")
     return rule
+
+
+_TIMES = ("BYHOUR", "BYMINUTE", "BYSECOND")
 
 
 def _known(w: Walk, key: yaml.Node, node: yaml.Node, path: str) -> KnownOccurrence:
@@ -399,7 +430,8 @@ def _series(w: Walk, node: yaml.Node, path: str, key: Key) -> Series:
     first = w.optional(f, path, "first", lambda w, n, p, k: w.integer(n, p, k, 0))
     first = 1 if first is None else first
     until = w.optional(f, path, "until", _dated)
-    count = w.optional(f, path, "count", lambda w, n, p, k: w.integer(n, p, k, 1))
+    count = w.optional(f, path, "count",
+                       lambda w, n, p, k: w.integer(n, p, k, 1, MAX_OCCURRENCES))
     by_evidence = w.optional(f, path, "estimate", lambda w, n, p, k: w.choice(n, p, k, _ESTIMATES))
     known: list[KnownOccurrence] = []
     occ_node = f.get("occurrences")
@@ -422,6 +454,10 @@ def _series(w: Walk, node: yaml.Node, path: str, key: Key) -> Series:
                 elif count is not None and k.number >= first + count:
                     w.fail(key_node, f"{sub}[{k.number}]",
                            f"occurrence {k.number} is past the last one that count={count} allows")
+                elif k.number >= first + MAX_OCCURRENCES:
+                    w.fail(key_node, f"{sub}[{k.number}]",
+                           f"occurrence {k.number} is past the last one a series can have: "
+                           f"{first + MAX_OCCURRENCES - 1} ({MAX_OCCURRENCES:,} from {first})")
                 else:
                     seen.add(k.number)
                     known.append(k)

@@ -19,7 +19,7 @@ from calendar_tool.files import Version, version
 from calendar_tool.model import Entry, Register
 from calendar_tool.register.cache import kept
 from calendar_tool.register.located import Edit, Located
-from calendar_tool.register.read import parse_located, unreadable
+from calendar_tool.register.read import decode, parse_located, unreadable
 from calendar_tool.timeline import EntryDates
 
 
@@ -97,9 +97,9 @@ class RegisterFile:
                 self._state = replace(old, revision=rev, failure=None)
                 return self._state
             try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                self._state = replace(old, revision=rev, failure=unreadable(self.path, exc))
+                text = decode(data, str(self.path))
+            except RegisterInvalid as exc:
+                self._state = replace(old, revision=rev, failure=exc)
                 return self._state
             # The bytes go before the text is parsed: tens of megabytes less at the peak of a
             # reload, when the old register and the new are both in memory.

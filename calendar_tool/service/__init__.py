@@ -85,7 +85,9 @@ if TYPE_CHECKING:
     from calendar_tool.store import DeliveryView as DeliveryView
     from calendar_tool.store import Engine as Engine
     from calendar_tool.store import Result as Result
+    from calendar_tool.store import StoreFile as StoreFile
     from calendar_tool.store import SubscriptionInfo as SubscriptionInfo
+    from calendar_tool.store import store_file as store_file
 
 # The module each name of the door lives in. The caches a long-running process keeps between
 # runs (`EventCache`, `AgendaCache`: see each) are made by the shells and passed back in.
@@ -101,8 +103,10 @@ _HOMES: dict[str, str] = {
                      "guess_format", "has_subscription", "ledger", "remove_subscription",
                      "sample_reminder", "send_sample", "subscription", "subscriptions"],
                     "calendar_tool.service.subscriptions"),
+    # `store_file`: the SQLite file of an engine, which a long-running process checks is still
+    # the one it opened (None on PostgreSQL).
     **dict.fromkeys(["Engine", "SubscriptionInfo", "DeliveryView", "AttemptView", "Result",
-                     "Claimed"], "calendar_tool.store"),
+                     "Claimed", "StoreFile", "store_file"], "calendar_tool.store"),
     **dict.fromkeys(["Senders", "AgendaCache"], "calendar_tool.delivery"),
     **dict.fromkeys(["EventCache", "Selection"], "calendar_tool.feeds"),
 }
@@ -144,6 +148,7 @@ __all__ = [
     "SampleResult",
     "Selection",
     "Senders",
+    "StoreFile",
     "SubscriptionInfo",
     "add_subscription",
     "attempts",
@@ -172,6 +177,7 @@ __all__ = [
     "selection",
     "selection_size",
     "send_sample",
+    "store_file",
     "subscription",
     "subscriptions",
     "sync",

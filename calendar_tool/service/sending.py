@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -142,6 +143,7 @@ class _Sending:
         self._changed = threading.Condition()
         self._sending: dict[Future[store.Result], Outbound] = {}
         self._answered: list[store.Result] = []
+        self._first_answer = 0.0  # when the oldest answer not yet handed out came back
         self._failed: BaseException | None = None
         self._wake_at = 0  # the waiter wants to know when at most this many are left
 
@@ -158,6 +160,8 @@ class _Sending:
             if not future.cancelled():
                 error = future.exception()
                 if error is None:
+                    if not self._answered:
+                        self._first_answer = time.monotonic()
                     self._answered.append(future.result())
                 elif self._failed is None:
                     self._failed = error
@@ -174,12 +178,14 @@ class _Sending:
             return {m.subscription for m in self._sending.values()}
 
     def answered(self, least: int = 0) -> list[store.Result]:
-        """The answers since the last call, if there are at least `least` of them; raises
-        what a sending thread raised."""
+        """The answers since the last call, if there are at least `least` of them or the
+        oldest came back _RECORD_WITHIN ago; raises what a sending thread raised."""
         with self._changed:
             if self._failed is not None:
                 raise self._failed
-            if len(self._answered) < max(least, 1):
+            if not self._answered or (
+                    len(self._answered) < least
+                    and time.monotonic() - self._first_answer < _RECORD_WITHIN):
                 return []
             out, self._answered = self._answered, []
         return out
@@ -198,8 +204,14 @@ class _Sending:
         return [m for future, m in queued if future.cancel()]
 
 
-# How often a sender waiting on its threads asks whether it should stop.
+# How often a sender waiting on its threads asks whether it should stop, or take more.
 _STOP_CHECK = 0.1
+
+
+# An answer is recorded (and logged) at most this long after it came back, however few others
+# came back with it: a burst is still recorded a batch at a time, and one slow receiver no
+# longer holds the others' answers unrecorded (and unlogged) until it answers or times out.
+_RECORD_WITHIN = 0.2
 
 
 # How long a sender waits for rows another sender holds, rather than asking again at once.
@@ -209,7 +221,9 @@ _LOCKED = 0.05
 def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock, owner: str,
                   sleep: Callable[[float], object], policy: Policy = Policy(),
                   rng: random.Random | None = None,
-                  stopping: Callable[[], bool] = lambda: False) -> list[store.Result]:
+                  stopping: Callable[[], bool] = lambda: False,
+                  recorded: Callable[[Sequence[store.Result]], object] = lambda rs: None,
+                  woken: Callable[[], bool] = lambda: False) -> list[store.Result]:
     """Send what is due now until nothing more is. Waits out the pacing between messages to
     one subscription (with `sleep`: tests hand in one that moves their clock), but not a
     retry scheduled for later: that is the scheduler's to wait for.
@@ -222,15 +236,20 @@ def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock,
 
     `stopping` is asked while sending: the messages being sent are finished and recorded,
     those no thread has started on are handed back, and what is left stays pending for the
-    next start (or another process)."""
+    next start (or another process). `recorded` is handed each batch of answers once the
+    ledger holds them (to log them then: a process killed later has logged what it recorded).
+    `woken` is asked at every turn: true when more may be due (the scheduler claimed some),
+    so that what is claimed while a slow receiver holds a thread goes out on the others."""
     rng = rng or random.Random()
     done: list[store.Result] = []
     with ThreadPoolExecutor(max_workers=policy.workers) as pool:
         sending = _Sending(pool, _sender(senders, clock, rng))
-        loop = _Loop(engine, owner, clock, policy, sending)
+        loop = _Loop(engine, owner, clock, policy, sending, recorded)
         try:
             while True:
                 stop = stopping()
+                if woken():
+                    loop.more = True
                 loop.take_or_give_back(stop)
                 if not loop.collect(stop, done):
                     sending.wait(policy.refill if loop.more and not stop else 0, _STOP_CHECK)
@@ -260,6 +279,7 @@ class _Loop:
     clock: Clock
     policy: Policy
     sending: _Sending
+    recorded: Callable[[Sequence[store.Result]], object]
     more: bool = True  # the last take found something: there may be more
     locked_out: bool = False  # the last take found rows another sender holds
 
@@ -291,6 +311,7 @@ class _Loop:
         if results:
             store.record(self.engine, self.owner, results)
             done.extend(results)
+            self.recorded(results)
         return idle
 
     def pause(self) -> float | None:

@@ -72,7 +72,7 @@ from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
 from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
 from calendar_tool.files import Version, version
-from calendar_tool.model import Kind, Register, Term
+from calendar_tool.model import CALENDAR, Kind, Register, Term, in_calendar
 from calendar_tool.register import RegisterFile, RegisterState
 from calendar_tool.timeline import (
     Query,
@@ -246,6 +246,8 @@ def api_query(params: QueryParams, register: Register, now: date) -> tuple[Query
             now = date.fromisoformat(day)
         except ValueError:
             raise UsageError(f"today {day!r} is not a date such as 2005-06-30") from None
+        if not in_calendar(now, now):
+            raise UsageError(f"today {day!r} is outside {CALENDAR}")
     overdue = _one(params, "overdue")
     flags = {"": True, "1": True, "true": True, "yes": True, "0": False, "false": False,
              "no": False}
