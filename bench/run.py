@@ -11,6 +11,7 @@ import datetime
 import importlib
 import os
 import platform
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -41,12 +42,16 @@ def main() -> None:
     # thus see a warm cache, as an admin's second command does.
     with tempfile.TemporaryDirectory() as cache:
         os.environ["CALENDAR_TOOL_CACHE"] = cache
-        _run_all()
+        _run_all(sys.argv[1:])
 
 
-def _run_all() -> None:
+def _run_all(only: list[str]) -> None:
+    """Every benchmark, or with `only` (`python bench/run.py listing scale`) those alone:
+    their sections of BENCHMARKS.md are replaced, each saying when it was measured alone,
+    and the others kept as they are."""
     sections = []
-    for name in MODULES:
+    names = [n for n in MODULES if not only or n.split(".")[-1] in only]
+    for name in names:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError:
@@ -63,9 +68,31 @@ def _run_all() -> None:
         sections.append("\n".join(lines))
         print("\n".join(lines[4:]))  # noqa: T201 - a benchmark reports on the terminal
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
+    if only:
+        _replace(sections, f"(Measured alone on {today} by `python bench/run.py "
+                           f"{' '.join(only)}`, machine: {_machine()}.)")
+        return
     text = (f"# Benchmarks\n\nWritten by `make bench` on {today}.\n\nMachine: {_machine()}\n\n"
             + "\n\n".join(sections) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(text)
+
+
+def _replace(sections: list[str], note: str) -> None:
+    """Put each section in place of the one of the same heading in BENCHMARKS.md (at the
+    end when there is none), with `note` under its heading."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    for section in sections:
+        heading, _, body = section.partition("\n")
+        section = f"{heading}\n\n{note}\n{body}"
+        parts = re.split(r"(?m)^(?=## )", text)
+        found = [i for i, part in enumerate(parts) if part.split("\n", 1)[0] == heading]
+        if found:
+            parts[found[0]] = section + "\n\n"
+        else:
+            parts[-1] = parts[-1].rstrip("\n") + "\n\n" + section + "\n\n"
+        text = "".join(parts)
+    path.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ _TABLE_CAPS = {TABLE_COLUMNS.index("title"): 60, TABLE_COLUMNS.index("actor"): 2
 
 def table(occurrences: Sequence[Occurrence]) -> str:
     """Aligned columns and a count."""
-    rows = [[row(o)[c] for c in TABLE_COLUMNS] for o in occurrences]
+    rows = [[r[c] for c in TABLE_COLUMNS] for r in map(row, occurrences)]
     if not rows:
         return "nothing matches"
     count = len(rows)

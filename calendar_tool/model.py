@@ -83,8 +83,19 @@ class State(StrEnum):
         return self not in (State.MET, State.WITHDRAWN, State.SUPERSEDED)
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """`calendar.monthrange(year, month)[1]` (the same ValueError for a month that is not
+    1-12), without the weekday it also computes: series expansion asks this once a date."""
+    if not 1 <= month <= 12:
+        raise calendar.IllegalMonthError(month)
+    return 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month - 1]
+
+
 def last_day(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
+    return date(year, month, days_in_month(year, month))
 
 
 @dataclass(frozen=True)

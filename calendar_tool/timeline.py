@@ -11,7 +11,6 @@ import functools
 import re
 import threading
 import weakref
-from calendar import monthrange
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, timedelta
@@ -28,6 +27,7 @@ from calendar_tool.model import (
     LAST_DAY,
     MAX_OCCURRENCES,
     DatedValue,
+    Document,
     Entry,
     Kind,
     KnownOccurrence,
@@ -38,6 +38,7 @@ from calendar_tool.model import (
     Relative,
     Series,
     State,
+    days_in_month,
     in_calendar,
     last_day,
 )
@@ -109,7 +110,7 @@ def _plain_dates_after(freq: str, interval: int, anchor: date) -> Iterator[date]
             year, month = _month_shift(anchor, months)
             if year > MAXYEAR:
                 return
-            if anchor.day <= monthrange(year, month)[1]:
+            if anchor.day <= days_in_month(year, month):
                 yield date(year, month, anchor.day)
         step += 1
 
@@ -453,15 +454,7 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
     or one undated occurrence for a standing obligation."""
     if entry.series is not None:
         for sd in series_dates(entry.series, until=until):
-            k = sd.known
-            yield Occurrence(
-                entry=entry, number=sd.number, when=sd.value, tentative=k is None,
-                derivation=sd.derivation(entry.series),
-                location=(k.location if k else None) or entry.location,
-                note=k.note if k else None,
-                status=k.status if k else None,
-                extra_sources=k.sources if k else (),
-            )
+            yield _numbered(entry, sd.number, sd.value, sd.known, sd.derivation(entry.series))
         return
     resolved = resolver.resolve(entry)
     if resolved is None and entry.urgency is not None:
@@ -474,6 +467,32 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
         return
     yield Occurrence(entry, None, resolved.value, resolved.tentative, resolved.derivation,
                      entry.location)
+
+
+def _numbered(entry: Entry, number: int, value: DatedValue, k: KnownOccurrence | None,
+              derivation: str) -> Occurrence:
+    """Occurrence `number` of a series entry: what its known occurrence `k` records (none for
+    an estimate, which is tentative)."""
+    return Occurrence(
+        entry=entry, number=number, when=value, tentative=k is None, derivation=derivation,
+        location=(k.location if k else None) or entry.location,
+        note=k.note if k else None,
+        status=k.status if k else None,
+        extra_sources=k.sources if k else (),
+    )
+
+
+def placed(entry: Entry, number: int | None, when: DatedValue | None, tentative: bool,
+           derivation: str, documents: dict[str, Document], urgent: bool) -> Occurrence:
+    """The occurrence `entry_occurrences` makes, from what resolving found for it (kept by the
+    date index): its number in a series, its date, whether it is tentative, how its date was
+    derived, and whether it is an undated urgent commitment (which carries the date of the
+    text that made it, from `documents`)."""
+    if number is not None and entry.series is not None and when is not None:
+        k = next((k for k in entry.series.known if k.number == number), None)
+        return _numbered(entry, number, when, k, derivation)
+    since = model_since(documents, entry) if urgent else None
+    return Occurrence(entry, None, when, tentative, derivation, entry.location, since=since)
 
 
 def occurrences(register: Register, until: date) -> list[Occurrence]:
@@ -577,20 +596,33 @@ def matches(o: Occurrence, q: Query) -> bool:
     matches only queries without dates.
     """
     e = o.entry
-    if q.areas and not q.areas.intersection(e.areas):
+    state = o.state.state
+    return chosen(q, e.kind, e.areas, e.actors, state) and \
+        dated_match(q, e.kind, state, o.when, o.tentative)
+
+
+def chosen(q: Query, kind: Kind, areas: tuple[str, ...], actors: tuple[str, ...], state: State
+           ) -> bool:
+    """Whether the query's filters take an occurrence of this kind, areas, actors and state
+    (the part of `matches` that is not about dates)."""
+    if q.areas and not q.areas.intersection(areas):
         return False
-    if q.actors and not q.actors.intersection(e.actors):
+    if q.actors and not q.actors.intersection(actors):
         return False
-    if q.kinds and e.kind not in q.kinds:
+    if q.kinds and kind not in q.kinds:
         return False
-    if q.states and o.state.state not in q.states:
-        return False
-    if o.when is None:
+    return not (q.states and state not in q.states)
+
+
+def dated_match(q: Query, kind: Kind, state: State, w: DatedValue | None, tentative: bool
+                ) -> bool:
+    """Whether an occurrence of this kind, state, date and tentativeness falls in the
+    query's period (the part of `matches` about dates)."""
+    if w is None:
         return not q.dated
-    if q.overdue_on is not None and not overdue(o, q.overdue_on):
+    if q.overdue_on is not None and not is_overdue(kind, state, w, tentative, q.overdue_on):
         return False
-    w = o.when
-    if e.kind.is_due:
+    if kind.is_due:
         return _inside(w.due, w.due, q)
     if q.overlap or (w.precision is Precision.DAY and not w.within):
         # Known days: the event matches any day it is taking place on.
@@ -602,8 +634,13 @@ def matches(o: Occurrence, q: Query) -> bool:
 def overdue(o: Occurrence, today: date) -> bool:
     """Whether an occurrence is overdue on `today`: an open deadline, target, report or period
     whose firm due day has passed. An estimate is never overdue: nobody decided that day."""
-    return (o.when is not None and o.entry.kind.is_due and not o.tentative
-            and o.state.state is State.OPEN and o.when.due < today)
+    return o.when is not None and is_overdue(o.entry.kind, o.state.state, o.when, o.tentative,
+                                             today)
+
+
+def is_overdue(kind: Kind, state: State, w: DatedValue, tentative: bool, today: date) -> bool:
+    """`overdue`, from an occurrence's kind, state, date and tentativeness."""
+    return kind.is_due and not tentative and state is State.OPEN and w.due < today
 
 
 def _inside(first: date, last: date, q: Query) -> bool:
@@ -664,25 +701,39 @@ def review(register: Register, today: date, within: relativedelta) -> list[Revie
         for o in entry_occurrences(entry, resolver, end):
             reason = _review_reason(o, start, end)
             if reason is not None:
-                day = o.key_date or today
-                found.append((abs((day - today).days), sort_key(o), ReviewItem(o, reason)))
+                found.append((*review_order(today, o.key_date, sort_key(o)),
+                              ReviewItem(o, reason)))
     found.sort(key=lambda item: item[:2])
     return ([item for _, _, item in found]
             + [ReviewItem(o, URGENT_OLD) for o in urgent_older_than(register, today)])
 
 
 def _review_reason(o: Occurrence, start: date, end: date) -> str | None:
-    w = o.when
-    if w is None or o.state.state is not State.OPEN:
+    return review_reason(o.entry.kind, o.state.state, o.when, o.tentative,
+                         o.number is not None, start, end)
+
+
+def review_reason(kind: Kind, state: State, w: DatedValue | None, tentative: bool,
+                  numbered: bool, start: date, end: date) -> str | None:
+    """Why the keepers should look at an occurrence of this kind, state, date and
+    tentativeness (`numbered`: of a series), given the review's first and last day; None
+    when they need not."""
+    if w is None or state is not State.OPEN:
         return None
-    if o.tentative:
-        first, last = (w.due, w.due) if o.entry.kind.is_due else (w.start, w.end)
+    if tentative:
+        first, last = (w.due, w.due) if kind.is_due else (w.start, w.end)
         if last < start or first > end:
             return None
-        return ESTIMATED if o.number is not None else RESTS_ON_ESTIMATE
-    if o.entry.kind.is_due and w.due < start:
+        return ESTIMATED if numbered else RESTS_ON_ESTIMATE
+    if kind.is_due and w.due < start:
         return LONG_PAST
     return None
+
+
+def review_order(today: date, key_day: date | None, key: tuple[int, date, str, int]
+                 ) -> tuple[int, tuple[int, date, str, int]]:
+    """Where an item of the review stands: nearest today first, then by date and id."""
+    return abs(((key_day or today) - today).days), key
 
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:
@@ -785,7 +836,12 @@ def urgent_older_than(register: Register, today: date,
         if entry.urgency is None or entry.status.state is not State.OPEN:
             continue
         for o in entry_occurrences(entry, resolver, today):
-            if o.since is not None and o.since[0].end + age < today:
+            if o.since is not None and urgent_old(o.since[0].end, today, age):
                 out.append(o)
     out.sort(key=lambda o: (o.since[0].end if o.since else date.max, o.entry.id))
     return out
+
+
+def urgent_old(since: date, today: date, age: relativedelta = URGENT_REVIEW_AGE) -> bool:
+    """Whether an urgent commitment whose text's date ends on `since` is older than `age`."""
+    return since + age < today

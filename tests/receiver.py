@@ -411,6 +411,25 @@ def unanswered_port() -> Iterator[int]:
                 client.close()
 
 
+def _read_request(conn: socket.socket) -> None:
+    """Read one whole request, head and body: closing before the client has written all of
+    it would make its failure a broken write, not a closed connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
 @contextlib.contextmanager
 def hanging_up_port() -> Iterator[int]:
     """A port on 127.0.0.1 whose server reads each request and closes the connection
@@ -425,7 +444,7 @@ def hanging_up_port() -> Iterator[int]:
             except OSError:
                 return  # the server socket was closed: the test is over
             with conn:
-                conn.recv(65536)
+                _read_request(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

@@ -159,12 +159,13 @@ def test_no_function_is_longer_than_sixty_lines() -> None:
     assert long == []
 
 
-@pytest.mark.parametrize("door", ["service", "delivery"])
+@pytest.mark.parametrize("door", ["service", "delivery", "register"])
 @pytest.mark.parametrize("order", ["forward", "backward"])
 def test_a_lazy_door_gives_each_name_from_its_module(door: str, order: str) -> None:
-    """The doors that load their modules on first use (service; delivery's http names) give
-    every name of `__all__`, and the same object a second time, whichever is asked first: a
-    submodule loaded under a name of the door (`service.subscriptions`) does not hide it."""
+    """The doors that load their modules on first use (service, register; delivery's http
+    names) give every name of `__all__`, and the same object a second time, whichever is
+    asked first: a submodule loaded under a name of the door (`service.subscriptions`) does
+    not hide it."""
     code = (
         "import importlib\n"
         f"door = importlib.import_module('calendar_tool.{door}')\n"

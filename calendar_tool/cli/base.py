@@ -18,7 +18,7 @@ from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
 from calendar_tool.model import CALENDAR, Kind, Register, State, in_calendar
 
 if TYPE_CHECKING:  # the register and the store: imported by the commands that read them
-    from calendar_tool.register import Located
+    from calendar_tool.register import Dates, Located
     from calendar_tool.service import Engine
 
 
@@ -41,6 +41,14 @@ class Context:
 
     def register(self) -> Register:
         return self.located().register
+
+    def dates(self) -> Dates:
+        """The register's occurrences for `list` and `review`: from its date index when
+        that is the register's as it is now, else from the register, read as `located`."""
+        from calendar_tool.register import dated
+
+        with heap.kept():
+            return dated(self.settings.register, self.settings.cache)
 
     def engine(self) -> Engine:
         """The database, opened (and migrated) once, closed when the command ends."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from calendar_tool import wording
 from calendar_tool.cli.base import Context, main, pass_context
 from calendar_tool.errors import CoverageShort
-from calendar_tool.register import Cover, Coverage, Covered, coverage_of, read_sources
+
+if TYPE_CHECKING:  # the register's reader: loaded when the command runs (see cli/__init__)
+    from calendar_tool.register import Coverage, Covered
 
 # How much of a passage a line of text shows; `--format json` has it whole.
 _SHOWN = 240
@@ -41,6 +43,8 @@ def coverage(ctx: Context, sources: Path, fmt: str, every: bool,
     Example:
       calendar-tool coverage ../shared/seeds
     """
+    from calendar_tool.register import coverage_of, read_sources
+
     reg = ctx.register()
     found = coverage_of(reg, read_sources(reg, sources))
     if fmt == "json":
@@ -65,12 +69,16 @@ def _line(c: Covered, every: bool) -> str:
 
 
 def _summary(found: Coverage) -> str:
+    from calendar_tool.register import Cover
+
     return wording.coverage_summary(found.count(Cover.CITED), found.count(Cover.REVIEWED),
                                     len(found.passages))
 
 
 def _json(found: Coverage) -> dict[str, Any]:
     """Every dated passage with what covers it, and the counts."""
+    from calendar_tool.register import Cover
+
     return {
         "passages": [{"file": c.passage.file, "line": c.passage.line,
                       "end_line": c.passage.end_line, "context": c.passage.context,

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import click
 
-from calendar_tool import listing
+from calendar_tool import heap, listing
 from calendar_tool.cli.base import Context, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
 from calendar_tool.errors import RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.timeline import find, list_query, parse_span, select
-from calendar_tool.timeline import review as timeline_review
+from calendar_tool.timeline import find, list_query, parse_span
 
 
 @main.command()
@@ -75,10 +74,12 @@ def list_(ctx: Context, due: str | None, from_: str | None, until: str | None,
       calendar-tool list --upcoming 90d --today 2001-06-01
     """
     now = day(today_, "--today") or today(SystemClock())
-    reg = ctx.register()
-    query = list_query(reg, now, due=due, from_=from_, until=until, upcoming=upcoming,
+    dates = ctx.dates()
+    query = list_query(dates.head, now, due=due, from_=from_, until=until, upcoming=upcoming,
                        overdue=overdue, areas=area, actors=actor, kinds=kind, states=status)
-    found = select(reg, query, now)
+    with heap.kept():
+        found = dates.select(query, now)
+    reg = dates.head
     _echo(fmt, table=lambda: listing.table(found), json=lambda: listing.to_json(found, reg),
           csv=lambda: listing.to_csv(found))
 
@@ -130,8 +131,10 @@ def review(ctx: Context, within: str, today_: str | None, fmt: str) -> None:
         span = parse_span(within)
     except ValueError as exc:
         raise UsageError(f"--within: {exc}") from None
-    reg = ctx.register()
-    items = timeline_review(reg, now, span)
+    dates = ctx.dates()
+    with heap.kept():
+        items = dates.review(now, span)
+    reg = dates.head
     _echo(fmt, table=lambda: listing.review_table(items),
           json=lambda: listing.review_json(items, reg), csv=lambda: listing.review_csv(items))
 

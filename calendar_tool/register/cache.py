@@ -142,12 +142,13 @@ def _pickled(value: object) -> bytes:
 _STALE_PART = 100
 
 
-def load(register: Path, folder: Path | None) -> Located:
-    """The register at `register`, read by a one-shot command: reusing the entries kept in
+def load(register: Path, folder: Path | None, text: str | None = None) -> Located:
+    """The register at `register` (whose text is `text`, when the caller has read it),
+    read by a one-shot command: reusing the entries kept in
     `folder` (None: no cache), and keeping the entries read this time when they differ from
     what was kept by more than a few (`_STALE_PART`). One-shot commands run no threads, so a
     cold read of a large register shares the work with a second process (`apart`)."""
-    text = read_text(register)
+    text = read_text(register) if text is None else text
     if folder is None:
         return parse_located(text, str(register), apart=True)
     path = cache_file(folder, register)

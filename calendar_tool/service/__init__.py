@@ -4,7 +4,7 @@ hand in a real database, a real receiver and a clock they move.
 
 Owns: the use cases: revisions and feeds (`feeds`), subscriptions and the ledger as people
 see them (`subscriptions`), what reminders are owed and claiming them (`reminders`), sending
-and leases (`sending`).
+and leases (`sending`), what the page and the API list (`listing`).
 May import: register, feeds, delivery, store, timeline, listing, wording, model, clock, config,
 errors.
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         selection_size,
         sync,
     )
+    from calendar_tool.service.listing import Coming, coming, listed
     from calendar_tool.service.reminders import (
         DEFAULT_CATCH_UP,
         dry_run,
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
 _HOMES: dict[str, str] = {
     **dict.fromkeys(["KeptRevisions", "feed_revisions", "publish_feeds", "selection",
                      "selection_size", "sync"], "calendar_tool.service.feeds"),
+    **dict.fromkeys(["Coming", "coming", "listed"], "calendar_tool.service.listing"),
     **dict.fromkeys(["DEFAULT_CATCH_UP", "dry_run", "due_groups", "enqueue", "held",
                      "pending_instants", "plan"], "calendar_tool.service.reminders"),
     **dict.fromkeys(["DEFAULT_BATCH", "DEFAULT_PACE", "DEFAULT_WORKERS", "Policy", "deliver",
@@ -139,6 +141,7 @@ __all__ = [
     "AgendaCache",
     "AttemptView",
     "Claimed",
+    "Coming",
     "DeliveryView",
     "Engine",
     "EventCache",
@@ -153,6 +156,7 @@ __all__ = [
     "add_subscription",
     "attempts",
     "check_subscription",
+    "coming",
     "deliver",
     "deliver_ready",
     "dry_run",
@@ -163,6 +167,7 @@ __all__ = [
     "has_subscription",
     "held",
     "ledger",
+    "listed",
     "next_delivery",
     "open_senders",
     "open_store",

@@ -79,7 +79,6 @@ from calendar_tool.timeline import (
     find,
     matches,
     parse_span,
-    select,
 )
 from calendar_tool.timeline import list_query as timeline_query
 from calendar_tool.web import pages
@@ -382,7 +381,7 @@ class _App:
             query, now = api_query(request.query_params, register, today(self.clock))
         except UsageError as exc:
             return _json_error(400, str(exc))
-        found = select(register, query, now)
+        found = service.listed(register, query, now)
         return Response(listing.to_json(found, register), media_type="application/json",
                         headers={"cache-control": LIVE_CACHE, "x-content-type-options":
                                  "nosniff", "x-register-revision": state.served or ""})
@@ -416,12 +415,7 @@ class _App:
             chosen = _filters(params, register, day)
         except UsageError as exc:
             raise HTTPException(400, str(exc)) from None
-        ahead = dataclasses.replace(chosen, start=day, overlap=True)
-        soon = select(register, dataclasses.replace(ahead, end=day + parse_span(SOON)), day)
-        near = {o.id for o in soon}
-        later = [o for o in select(register, dataclasses.replace(
-            ahead, end=day + parse_span(UPCOMING)), day) if o.id not in near]
-        overdue = select(register, dataclasses.replace(chosen, overdue_on=day), day)
+        lists = service.coming(register, chosen, day, parse_span(SOON), parse_span(UPCOMING))
         said = wording.selection(register, chosen.areas, chosen.actors, chosen.kinds)
         index, published = self.index()
         return self.page(request, "index.html", {
@@ -429,9 +423,9 @@ class _App:
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
             "subscribe": self.subscribe_action(request, register, given, chosen, said),
             "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
-            "soon": [pages.item(o, register) for o in soon],
-            "later": [pages.item(o, register) for o in later],
-            "overdue": [pages.item(o, register) for o in overdue],
+            "soon": [pages.item(o, register) for o in lists.soon],
+            "later": [pages.item(o, register) for o in lists.later],
+            "overdue": [pages.item(o, register) for o in lists.overdue],
             "areas": _used(register.areas, {a for e in register.entries for a in e.areas}),
             "actors": _used(register.actors, {a for e in register.entries for a in e.actors}),
             "kinds": [(k.value, wording.KIND_PLURALS[k]) for k in Kind
