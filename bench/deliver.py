@@ -24,7 +24,7 @@ from typing import Any
 
 from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Format, Offset, Subscription
+from calendar_tool.model import Format, Offset, Outbound, Subscription
 from calendar_tool.register import parse_register
 
 COUNT = 10_000
@@ -107,7 +107,7 @@ def _setup(url: str, base: str) -> tuple[store.Engine, FixedClock, float]:
     return engine, clock, time.perf_counter() - start
 
 
-def _requests(engine: store.Engine) -> list[store.Outbound]:
+def _requests(engine: store.Engine) -> list[Outbound]:
     """The queued messages, for the bare loop: taken without pacing, then handed back, so
     that the ledger is as it was for ours."""
     taken = store.take(engine, "bare", AT, timedelta(hours=1), timedelta(0), limit=COUNT)
@@ -116,11 +116,11 @@ def _requests(engine: store.Engine) -> list[store.Outbound]:
     return taken
 
 
-def _bare(messages: list[store.Outbound]) -> float:
+def _bare(messages: list[Outbound]) -> float:
     """The same requests, each with fresh signature headers as a sender must make them."""
     with delivery.make_client() as client:
 
-        def post(m: store.Outbound) -> int:
+        def post(m: Outbound) -> int:
             headers = delivery.headers(m.id, m.body, AT, m.secret)
             return client.post(m.url, content=m.body, headers=headers).status_code
 

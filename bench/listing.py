@@ -213,10 +213,10 @@ def _rows(size: int, got: dict[str, tuple[float, float]],
                              smaller[case][0] * 1000))
     for case in ("due", "due, no cache", "edit"):
         what = next(w for c, w, _, _ in _AGAINST_FLOOR if c == case)
-        base = smaller[case][1] if smaller is not None else None
+        peak = smaller[case][1] if smaller is not None else None
         rows.append(_row(f"peak memory (process tree), {what}, {n}", got[case][1], "MB",
-                         f"same, {size // 10:,} entries" if base else "(smallest size here)",
-                         base))
+                         f"same, {size // 10:,} entries" if peak else "(smallest size here)",
+                         peak))
     return rows
 
 

@@ -128,14 +128,14 @@ def reload_child(register: str, work: str) -> None:
     from calendar_tool import delivery, store
     from calendar_tool.clock import FixedClock
     from calendar_tool.config import Settings
-    from calendar_tool.register import RegisterFile, kept
+    from calendar_tool.register import RegisterFile
     from calendar_tool.scheduler import Options, Runner
 
     path, out = Path(register), Path(work) / "feeds"
     engine = store.open_store(f"sqlite:///{work}/reload.db")
     clock = FixedClock(datetime(2025, 6, 1, tzinfo=UTC))
     # As `calendar-tool run` reads the register: with the entries the cache kept.
-    source = RegisterFile(path, kept(path, Settings.from_env().cache))
+    source = RegisterFile(path, Settings.from_env().cache)
     runner = Runner(engine, delivery.Senders(), clock, source,
                     Options(out, "http://127.0.0.1:8000", watch=None))
     start = time.perf_counter()

@@ -14,8 +14,7 @@ The doors:
   `held_select`: a query of a register held in memory (`serve`), from its index in memory;
 - `RegisterFile(path, cache)`: a long-running process's (`run`, `serve`): read again when the
   file changes, the last good register kept while it has problems, and how each reading
-  differs from the one before (`Edit`); `kept(path, cache)`: the entries the cache kept, for
-  its first read;
+  differs from the one before (`Edit`); its first read reuses the entries the cache kept;
 - `parse_register(text)` and `parse_located(text)`: a register from text (tests,
   benchmarks);
 - `check_quotes`, `read_sources`, `quote_count`: `validate --check-sources`;
@@ -31,7 +30,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calendar_tool.register.cache import kept as kept
     from calendar_tool.register.cache import load as load
     from calendar_tool.register.checks import quote_count as quote_count
     from calendar_tool.register.coverage import TIME_EXPRESSIONS as TIME_EXPRESSIONS
@@ -54,7 +52,7 @@ if TYPE_CHECKING:
 
 # The module each name of the door lives in.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(["kept", "load"], "calendar_tool.register.cache"),
+    "load": "calendar_tool.register.cache",
     "quote_count": "calendar_tool.register.checks",
     **dict.fromkeys(["TIME_EXPRESSIONS", "Cover", "Coverage", "Covered", "Passage",
                      "coverage_of"], "calendar_tool.register.coverage"),
@@ -93,7 +91,6 @@ __all__ = [
     "coverage_of",
     "dated",
     "held_select",
-    "kept",
     "load",
     "parse_located",
     "parse_register",
