@@ -27,9 +27,17 @@ FLOOR = "python -c 'import click, yaml'"
 # Measured from a process of its own because Linux counts a child's peak from its parent's
 # at the fork: a command forked by a large benchmark process would report that process's.
 # With `one-core`, the launcher pins itself to the first CPU first (as `taskset -c 0` does),
-# and the command and everything it starts inherit it.
+# and the command and everything it starts inherit it. With `own`, only the descendants that
+# run the command's own command line count (its forked copies): not a helper it starts, such
+# as the editor of the scale benchmark's reload, which stands for a person's editor.
 _LAUNCH = """
 import os, subprocess, sys, time
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 def kids(pid):
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
@@ -37,11 +45,12 @@ def kids(pid):
     except OSError:
         return []
 def tree(pid):
+    own = cmdline(pid) if sys.argv[3] == "own" else None
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        todo += kids(p)
+        todo += [k for k in kids(p) if own is None or cmdline(k) == own]
     return out
 def resident(pid):
     try:
@@ -52,7 +61,7 @@ def resident(pid):
 if sys.argv[2] == "one-core":
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 start = time.perf_counter()
-p = subprocess.Popen(sys.argv[3:])
+p = subprocess.Popen(sys.argv[4:])
 together = 0
 while True:
     done, status, usage = os.wait4(p.pid, os.WNOHANG)
@@ -75,12 +84,14 @@ class Measured:
     output: str
 
 
-def launch(cmd: Sequence[str], env: dict[str, str] | None = None, one_core: bool = False
-           ) -> Measured:
-    """Run `cmd` once from the project's folder (with `env` added to the environment)."""
+def launch(cmd: Sequence[str], env: dict[str, str] | None = None, one_core: bool = False,
+           own: bool = False) -> Measured:
+    """Run `cmd` once from the project's folder (with `env` added to the environment); with
+    `own`, its peak counts only its forked copies beside it (see `_LAUNCH`)."""
     with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as report:
         done = subprocess.run([sys.executable, "-c", _LAUNCH, report.name,
-                               "one-core" if one_core else "all", *cmd], stdout=out,
+                               "one-core" if one_core else "all", "own" if own else "tree",
+                               *cmd], stdout=out,
                               stderr=subprocess.STDOUT, cwd=ROOT, check=False,
                               env={**os.environ, **(env or {})})
         out.seek(0)

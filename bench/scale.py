@@ -27,7 +27,6 @@ within 20 s, peak memory under 1 GiB, a one-entry reload under 2 s.
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -38,71 +37,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.generate import register_text
+from bench.measure import TOOL, launch
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1_000, 10_000, 100_000)
 SUBSCRIPTIONS = (100, 1_000, 10_000)
-TOOL = [sys.executable, "-m", "calendar_tool.cli"]
-
-
-# Measured by a small Python of its own that starts the command and reports the command's
-# peak: Linux counts a forked child's peak resident size from its parent's, so a command
-# forked from this (large) benchmark process would report at least this process's peak.
-# A command may fork a copy of itself to help (a cold read of a large register: see
-# calendar_tool/forked.py), and the kernel's figure is the larger of the two, not their sum:
-# so the launcher also adds up, every 20 ms, the resident size of the command and of its
-# forked copies (the descendants with its own command line: not the editor that the reload
-# benchmark starts), and reports the larger figure. The sum counts twice the pages a copy
-# still shares with its parent: an upper bound.
-_LAUNCH = """
-import os, subprocess, sys, time
-def cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-def tree(pid, own):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = [int(k) for k in f.read().split()]
-    except OSError:
-        return [pid]
-    return [pid, *(q for k in kids if cmdline(k) == own for q in tree(k, own))]
-def resident(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
-    except OSError:
-        return 0
-p = subprocess.Popen(sys.argv[2:])
-together = 0
-while True:
-    done, status, usage = os.wait4(p.pid, os.WNOHANG)
-    if done:
-        break
-    together = max(together, sum(resident(q) for q in tree(p.pid, cmdline(p.pid))))
-    time.sleep(0.02)
-open(sys.argv[1], "w").write(str(max(usage.ru_maxrss, together)))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
 
 
 def _measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak resident megabytes (of the process and any it forks, together) and
-    output of one process."""
-    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as peak:
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", _LAUNCH, peak.name, *cmd], stdout=out,
-                              stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **(env or {})},
-                              check=False)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        text = out.read().decode("utf-8", "replace")
-        kilobytes = int(peak.read() or 0)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{text[-2000:]}")
-    return wall, kilobytes / 1024, text
+    """Wall seconds, peak resident megabytes (of the process and the copies it forks,
+    together: not the editor the reload starts) and output of one process."""
+    got = launch(cmd, env, own=True)
+    return got.wall, got.peak, got.output
 
 
 def _edited(text: str) -> str:
