@@ -16,8 +16,9 @@ wording, clock, errors.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from calendar_tool import doors
 from calendar_tool.delivery.channels import guess, render
 from calendar_tool.delivery.masking import MASK, SECRET_MASK, mask_url, new_secret, redact
 from calendar_tool.delivery.reminders import (
@@ -53,14 +54,7 @@ if TYPE_CHECKING:
 _HTTP = ("Client", "headers", "make_client", "send")
 
 
-def __getattr__(name: str) -> Any:
-    """`http`'s names, loading it (and httpx) on first use."""
-    if name not in _HTTP:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from calendar_tool.delivery import http
-
-    globals().update({n: getattr(http, n) for n in _HTTP})
-    return globals()[name]
+__getattr__ = doors.lazy(__name__, dict.fromkeys(_HTTP, "calendar_tool.delivery.http"), globals())
 
 __all__ = [
     "BEGINNING",

@@ -26,8 +26,9 @@ The door is lazy: a name is looked up in its module when first asked for, so tha
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from calendar_tool import doors
 
 if TYPE_CHECKING:
     from calendar_tool.register.cache import load as load
@@ -64,16 +65,7 @@ _HOMES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of the door, from its module, loaded on first use (and kept here after)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(home)
-    # Every name of that module at once: importing a submodule binds it to this package's
-    # namespace under its own name, which no name of the door shares.
-    globals().update({n: getattr(module, n) for n, h in _HOMES.items() if h == home})
-    return globals()[name]
+__getattr__ = doors.lazy(__name__, _HOMES, globals())
 
 
 __all__ = [

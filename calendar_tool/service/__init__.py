@@ -28,8 +28,9 @@ what it uses (`subscribe list` neither httpx nor icalendar: BENCHMARKS.md, "Star
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from calendar_tool import doors
 
 if TYPE_CHECKING:
     from calendar_tool.delivery import AgendaCache as AgendaCache
@@ -114,16 +115,7 @@ _HOMES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of the door, from its module, loaded on first use (and kept here after)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(home)
-    # Every name of that module at once: importing `service.subscriptions` binds the module
-    # to this package's `subscriptions`, which must stay the function.
-    globals().update({n: getattr(module, n) for n, h in _HOMES.items() if h == home})
-    return globals()[name]
+__getattr__ = doors.lazy(__name__, _HOMES, globals())
 
 
 def open_store(url: str) -> Engine:
