@@ -150,12 +150,15 @@ class Runner:
         reg = self.register
         if reg is None:
             return
+        # The content hashes an earlier process kept: the first publish hashes again only
+        # the entries changed since, beside the entry cache that the first read reused.
+        stored = service.kept_hashes(self.source.cache, self.path, self.source.by_text)
         try:
             with self._publishing, heap.kept():
                 report = service.publish_feeds(self.engine, reg, self.options.out_dir,
                                                self.clock, self.options.horizon_years,
                                                self.event_cache, self.revisions, edit,
-                                               self.options.feed_links)
+                                               self.options.feed_links, stored)
         except CalendarToolError as exc:
             if raise_errors:
                 raise
