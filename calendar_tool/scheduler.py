@@ -150,9 +150,10 @@ class Runner:
         reg = self.register
         if reg is None:
             return
-        # The content hashes an earlier process kept: the first publish hashes again only
-        # the entries changed since, beside the entry cache that the first read reused.
-        stored = service.kept_hashes(self.source.cache, self.path, self.source.by_text)
+        # The content hashes an earlier process kept, for the first publish to hash again
+        # only the entries changed since (the ones after keep theirs in memory).
+        stored = None if self.revisions.register is not None else \
+            service.kept_hashes(self.source.cache, self.path, self.source.by_text())
         try:
             with self._publishing, heap.kept():
                 report = service.publish_feeds(self.engine, reg, self.options.out_dir,

@@ -34,7 +34,7 @@ def _sync(engine: store.Engine, tmp_path: Path, text: str, now: datetime
     path.write_text(text)
     located = parse_located(text, str(path))
     kept = service.KeptRevisions()
-    stored = service.kept_hashes(tmp_path / "cache", path, located.reusable)
+    stored = service.kept_hashes(tmp_path / "cache", path, located.reusable())
     revs = service.sync(engine, located.register, now, kept, stored=stored)
     return revs, kept.hashes.computed
 
@@ -139,7 +139,7 @@ def test_a_broken_or_foreign_file_means_hashing_every_entry(
 def test_without_a_cache_folder_nothing_is_kept() -> None:
     """`CALENDAR_TOOL_CACHE=off`: no file to read or write."""
     located = parse_located(SAMPLE.read_text(), "sample.yaml")
-    assert service.kept_hashes(None, SAMPLE, located.reusable) is None
+    assert service.kept_hashes(None, SAMPLE, located.reusable()) is None
 
 
 def test_publish_takes_the_hashes_an_earlier_publish_kept(cli: CLI, tmp_path: Path,
@@ -168,7 +168,7 @@ def test_run_starts_on_the_hashes_publish_kept(engine: store.Engine, tmp_path: P
     path.write_text(SAMPLE.read_text())
     located = parse_located(path.read_text(), str(path))
     service.publish_feeds(engine, located.register, tmp_path / "published", FixedClock(T0),
-                          stored=service.kept_hashes(folder, path, located.reusable))
+                          stored=service.kept_hashes(folder, path, located.reusable()))
     with delivery.Senders(5) as client:
         runner = Runner(engine, client, FixedClock(T1), RegisterFile(path, folder),
                         Options(tmp_path / "run", "http://127.0.0.1:8000", watch=None))

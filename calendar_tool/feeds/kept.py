@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -61,27 +61,30 @@ def _key(text: str) -> bytes:
 class HashFile:
     """The content hashes of one register's entries, kept in `path` between processes.
 
-    `entries`: the register's entries by the text each was read from (`Located.reusable()`),
-    asked for only when the file is read or written; `stamp`: a digest of the code that turns
-    an entry's text into the entry."""
+    `entries`: the register's entries by the digest of the text each was read from (`of`);
+    `stamp`: a digest of the code that turns an entry's text into the entry."""
 
     path: Path
-    entries: Callable[[], Mapping[str, Entry]]
+    entries: Mapping[bytes, Entry]
     stamp: str
 
-    @staticmethod
-    def path_for(folder: Path, register: Path) -> Path:
-        """Where the hashes of the register at `register` are kept in the cache `folder`."""
+    @classmethod
+    def of(cls, folder: Path, register: Path, entries: Mapping[str, Entry], stamp: str
+           ) -> HashFile:
+        """The hashes of the register at `register` in the cache `folder`, for `entries` by
+        their text (`Located.reusable()`). Only digests of the texts are held, so that a
+        large register's text is not kept alive for the file's sake."""
         key = hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
-        return folder / f"hashes-{key}.pickle"
+        return cls(folder / f"hashes-{key}.pickle",
+                   {_key(text): entry for text, entry in entries.items()}, stamp)
 
     def seed(self, hashes: Hashes) -> int:
         """Give `hashes` the hash kept for each entry; how many were found."""
         kept = self._read()
         found = 0
         if kept:
-            for text, entry in self.entries().items():
-                record = kept.get(_key(text))
+            for key, entry in self.entries.items():
+                record = kept.get(key)
                 if _usable(record):
                     context, resolved, digest = record
                     hashes.keep(entry, context, resolved, digest)
@@ -93,10 +96,10 @@ class HashFile:
         """Write the hashes `hashes` holds for the entries (only theirs, so that the file does
         not grow with every edit)."""
         records = {}
-        for text, entry in self.entries().items():
+        for key, entry in self.entries.items():
             record = hashes.kept(entry)
             if record is not None:
-                records[_key(text)] = record
+                records[key] = record
         hashes.written = hashes.computed
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,14 +44,14 @@ class KeptRevisions:
         self.hashes = Hashes()  # the entries' content hashes, by entry
 
 
-def kept_hashes(folder: Path | None, register: Path,
-                entries: Callable[[], Mapping[str, Entry]]) -> HashFile | None:
+def kept_hashes(folder: Path | None, register: Path, entries: Mapping[str, Entry]
+                ) -> HashFile | None:
     """Where the content hashes of the register at `register` are kept between processes, in
     the cache `folder` (None: nowhere); `entries`: its entries by their text, as its reader
-    gives them (`Located.reusable()`, `RegisterFile.by_text`)."""
+    gives them (`Located.reusable()`, `RegisterFile.by_text()`)."""
     if folder is None:
         return None
-    return HashFile(HashFile.path_for(folder, register), entries, stamp())
+    return HashFile.of(folder, register, entries, stamp())
 
 
 def sync(engine: store.Engine, register: Register, now: datetime,
@@ -69,8 +69,9 @@ def sync(engine: store.Engine, register: Register, now: datetime,
             stored.seed(hashes)
         old = store.load_revisions(engine)
         new = next_revisions(old, register, now, hashes=hashes, link_base=link_base)
-        store.save_revisions(engine, old, new)
         _keep_hashes(stored, hashes, register)
+        del hashes  # not held while the store is written, a peak of a large publish
+        store.save_revisions(engine, old, new)
         return new
     if stored is not None and kept.register is None:
         stored.seed(kept.hashes)
