@@ -128,8 +128,8 @@ def feed_occurrences(register: Register, until: date) -> list[Occurrence]:
 
 class _Block:
     """An event's VEVENT bytes under an `EventCache`: in memory (`data`) from when they are
-    serialised until the run that did so has written `all.ics`, then only where they lie in
-    that file (`at`, `size`), read back from it when a feed is assembled again. Each event
+    serialised until the run that did so has written every file, then only where they lie in
+    its `all.ics` (`at`, `size`), read back from it when a feed is assembled again. Each event
     has one, shared by every list of the run that holds the event, so that moving it to the
     file is one assignment."""
 
@@ -344,7 +344,7 @@ class EventCache:
     published, as `service.publish_feeds` passes them; revisions made up by hand do not change
     when an entry does. Holds one run's events as where they lie in its `all.ics`, a few
     dozen bytes each (the feeds' lists refer to the same events), and the bytes of those a
-    run serialised only until it has written `all.ics`. One run at a time: a run that has
+    run serialised only until it has written its files. One run at a time: a run that has
     written every file moves the events it kept to where its own `all.ics` has them
     (`Runner.publish` holds its lock around a run).
     """
@@ -361,11 +361,21 @@ class EventCache:
         yet: `publish` keeps the run once it has written every file (`keep`). (`link_base`:
         the public URL, which the revisions' hashes take: a new one revises every entry.)"""
         writer = ical.EventWriter(register, link_base)
-        resolver = resolver_for(register)
         last = self._last
         source = _Source.of(last)
         if source is None and last.events:
             last = _Run({}, [])  # its events are not where it left them: serialise them all
+        try:
+            return self._collect(register, revs, until, writer, last, source)
+        except BaseException:
+            if source is not None:
+                source.close()
+            raise
+
+    def _collect(self, register: Register, revs: Mapping[str, Revision], until: date,
+                 writer: ical.EventWriter, last: _Run, source: _Source | None) -> _Events:
+        """`events`, from `last` (whose events are read back from `source`)."""
+        resolver = resolver_for(register)
         kept: dict[str, _Kept] = {}
         fresh: list[FeedEvent] = []
         new: list[_Kept] = []
