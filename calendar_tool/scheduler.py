@@ -150,12 +150,16 @@ class Runner:
         reg = self.register
         if reg is None:
             return
+        # The content hashes an earlier process kept, for the first publish to hash again
+        # only the entries changed since (the ones after keep theirs in memory).
+        stored = None if self.revisions.register is not None else \
+            service.kept_hashes(self.source.cache, self.path, self.source.by_text())
         try:
             with self._publishing, heap.kept():
                 report = service.publish_feeds(self.engine, reg, self.options.out_dir,
                                                self.clock, self.options.horizon_years,
                                                self.event_cache, self.revisions, edit,
-                                               self.options.feed_links)
+                                               self.options.feed_links, stored)
         except CalendarToolError as exc:
             if raise_errors:
                 raise
@@ -163,6 +167,7 @@ class Runner:
             event("feed.failed", logging.ERROR, error=str(exc))
             self._published = None
             return
+        heap.trim()  # the events serialised, now in the feeds, freed: see heap.trim
         self._published = today(self.clock)
         for feed in report.feeds:
             if feed.written:

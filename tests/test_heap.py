@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 import os
+import subprocess
+import sys
 import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -46,3 +48,30 @@ def test_a_replaced_register_is_freed_without_the_collector(tmp_path: Path,
     engine.dispose()
     gc.collect()
 
+
+
+# In a process of its own, so that what the test process allocated before does not count.
+_FREED_AND_TRIMMED = """
+import os, sys
+from calendar_tool import heap
+
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+events = [bytes(1000) + n.to_bytes(4, "little") for n in range(100_000)]  # 100 MB
+later = [bytes(1000) for _ in range(10)]  # allocated after them: the heap's top stays used
+del events
+freed = resident()
+heap.trim()
+print(freed, resident())
+"""
+
+
+def test_trim_gives_freed_event_bytes_back_to_the_system() -> None:
+    """What `run` frees once a publish has written its feeds (100,000 events of about a
+    kilobyte each) stays resident until heap.trim hands it back."""
+    done = subprocess.run([sys.executable, "-c", _FREED_AND_TRIMMED], capture_output=True,
+                          text=True, check=True)
+    freed, trimmed = (int(n) for n in done.stdout.split())
+    assert freed - trimmed > 80 * 2**20, (freed, trimmed)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.generate import register_text
 from calendar_tool import delivery, service, store
@@ -704,6 +707,112 @@ def test_a_run_that_fails_is_not_kept(sample: Register, tmp_path: Path) -> None:
     report = publishing.publish(edited, revs, out, FixedClock(SOON), cache=cache)
     assert {f.name for f in report.feeds if f.written} == {"area-victims", "actor-member-states"}
     assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+# --- the events kept in the file, not in memory (EventCache) ---------------------------------
+
+def test_the_cache_holds_no_event_bytes_between_runs(tmp_path: Path) -> None:
+    """After each run, the events kept for the next lie in the all.ics it wrote, not in
+    memory; the run after an edit copies the others from there, byte for byte."""
+    text, edited_text, _ = _generated_and_edited()
+    register = parse_register(text, "generated.yaml")
+    cache = EventCache()
+    revs = next_revisions({}, register, NOW)
+    first = publishing.publish(register, revs, tmp_path / "warm", FixedClock(NOW), cache=cache)
+    assert first.serialised > 1000
+    assert cache.held() == 0
+    edited = parse_register(edited_text, "generated.yaml")
+    revs = next_revisions(revs, edited, SOON)
+    after = publishing.publish(edited, revs, tmp_path / "warm", FixedClock(SOON), cache=cache)
+    assert 1 < after.serialised < 100
+    assert cache.held() == 0
+    assert _files(tmp_path / "warm") == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+@pytest.mark.parametrize("change", [_rewrite, _replace, Path.unlink],
+                         ids=["rewritten", "replaced", "removed"])
+def test_an_all_ics_changed_on_disk_serialises_every_event_again(
+        sample: Register, tmp_path: Path, change: Callable[[Path], None]) -> None:
+    """The events are kept where they lie in all.ics: once that file is not the one the last
+    run left, none of them is read from it, and the next run serialises every event, as
+    without a cache, and writes what a run without the cache writes."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    change(out / "all.ics")
+    edited = _sample(*TITLE_EDIT)
+    revs = next_revisions(revs, edited, SOON)
+    report = publishing.publish(edited, revs, out, FixedClock(SOON), cache=cache)
+    assert report.serialised == report.feeds[0].events == 59
+    assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def _retitle(text: str, n: int) -> str:
+    line = f"title: Generated commitment number {n} on"
+    return text.replace(line, f"title: Generated commitment number {n}, edited, on")
+
+
+def _redate(text: str, n: int) -> str:
+    """The `n`th year date (of those there are) three years earlier."""
+    years = list(re.finditer(r"^    date: (\d{4})$", text, re.M))
+    m = years[n % len(years)]
+    return text[:m.start(1)] + str(int(m.group(1)) - 3) + text[m.end(1):]
+
+
+def _add(text: str, n: int) -> str:
+    return text + ADDED.replace("id: added", f"id: added-{n}").replace(
+        "2026-03-31", f"20{10 + n % 20}-0{1 + n % 9}-1{n % 10}")
+
+
+def _drop(text: str, n: int) -> str:
+    """Without the last entry added, if any."""
+    at = text.rfind("  - id: added-")
+    return text if at < 0 else text[:at]
+
+
+def _area(text: str, n: int) -> str:
+    old, new = "{title: Trafficking}", "{title: Trafficking in persons}"
+    return text.replace(old, new) if old in text else text.replace(new, old)
+
+
+def _remind(text: str, n: int) -> str:
+    old, new = "reminders: [P90D, P30D, P7D, P0D]", "reminders: [P60D, P0D]"
+    return text.replace(old, new) if old in text else text.replace(new, old)
+
+
+EDITS = [_retitle, _redate, _add, _drop, _area, _remind]
+TAMPER: list[Callable[[Path], None] | None] = [None, _rewrite, _replace, Path.unlink]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=st.lists(st.tuples(st.sampled_from(EDITS), st.integers(0, 79),
+                                st.integers(0, 400), st.sampled_from(TAMPER),
+                                st.sampled_from(["all", "area-trafficking"])),
+                      min_size=1, max_size=6))
+def test_a_cached_run_writes_what_an_uncached_publish_writes(
+        steps: list[tuple[Callable[[str, int], str], int, int, Callable[[Path], None] | None,
+                          str]]) -> None:
+    """Whatever the edits (an entry's title or date, entries added and removed, a declared
+    title, the default reminders), the days that pass (a new horizon) and what happens to
+    the files on disk between runs, every run through one EventCache writes, byte for byte,
+    the files a publish without the cache writes with the same revisions."""
+    text = register_text(80)
+    register = parse_register(text, "generated.yaml")
+    cache, clock = EventCache(), FixedClock(NOW)
+    revs = next_revisions({}, register, NOW)
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = Path(tmp) / "warm"
+        publishing.publish(register, revs, warm, clock, cache=cache)
+        for n, (edit, which, days, tamper, feed) in enumerate(steps):
+            text = edit(text, which)
+            register = parse_register(text, "generated.yaml")
+            clock = FixedClock(clock.now() + timedelta(days=days, hours=1))
+            revs = next_revisions(revs, register, clock.now())
+            if tamper is not None and (warm / f"{feed}.ics").exists():
+                tamper(warm / f"{feed}.ics")
+            publishing.publish(register, revs, warm, clock, cache=cache)
+            assert cache.held() == 0
+            assert _files(warm) == _cold(register, revs, Path(tmp) / f"cold-{n}", clock)
 
 
 # --- the lint catches what the parsers let through -------------------------------------------

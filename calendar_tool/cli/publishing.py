@@ -37,14 +37,18 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     clock = day_clock(today_, "--today")
-    reg = ctx.register()
+    located = ctx.located()
     engine = ctx.engine()
+    stored = service.kept_hashes(ctx.settings.cache, ctx.settings.register, located.reusable())
+    reg = located.register
+    # Its text, entry by entry, is not held while the feeds are written.
+    del located
     # Expanding and serialising a large register makes a million objects that outlive the
     # run or die without cycles: see heap.py.
     with heap.kept():
         report = service.publish_feeds(engine, reg, out_dir, clock,
                                        horizon_years or DEFAULT_HORIZON_YEARS,
-                                       link_base=ctx.settings.public_url)
+                                       link_base=ctx.settings.public_url, stored=stored)
     for feed in report.feeds:
         state = "written  " if feed.written else "unchanged"
         plural = "s" if feed.events != 1 else ""

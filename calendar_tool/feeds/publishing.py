@@ -16,29 +16,38 @@ them in the store before publishing, so that a run stopped half way gives the sa
 feeds it had not written yet when it is repeated.
 
 Each event is serialised once per run, whatever the number of feeds it is in. A long-running
-process also keeps its last run (`EventCache`): its events, so that after an edit only the
-edited entry is expanded and serialised again, and the feed files it left, so that only the
-feeds the edited entry was or is in are assembled again; the others are not even read. What
+process also keeps its last run (`EventCache`): where its events lie in the `all.ics` it
+wrote, so that after an edit only the edited entry is expanded and serialised again and the
+others are copied from that file, and the feed files it left, so that only the feeds the
+edited entry was or is in are assembled again; the others are not even read. What
 invalidates each is said there.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal, cast
 
 from calendar_tool import wording
 from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.feeds import ical
-from calendar_tool.files import Version, version_of, write_chunks_if_changed, write_if_changed
+from calendar_tool.files import (
+    Version,
+    version,
+    version_of,
+    write_chunks_if_changed,
+    write_if_changed,
+)
 from calendar_tool.model import Entry, Occurrence, Register, Revision
 from calendar_tool.timeline import (
     DEFAULT_HORIZON_YEARS,
@@ -117,9 +126,24 @@ def feed_occurrences(register: Register, until: date) -> list[Occurrence]:
     return [o for o in occurrences(register, until) if o.when is not None]
 
 
+class _Block:
+    """An event's VEVENT bytes under an `EventCache`: in memory (`data`) from when they are
+    serialised until the run that did so has written every file, then only where they lie in
+    its `all.ics` (`at`, `size`), read back from it when a feed is assembled again. Each event
+    has one, shared by every list of the run that holds the event, so that moving it to the
+    file is one assignment."""
+
+    __slots__ = ("at", "data", "size")
+
+    def __init__(self, data: bytes) -> None:
+        self.data: bytes | None = data
+        self.at = 0
+        self.size = len(data)
+
+
 # An event of the feeds: its place in their order (`timeline.sort_key`: date, entry id,
-# number) and its VEVENT bytes.
-FeedEvent = tuple[tuple[int, date, str, int], bytes]
+# number) and its VEVENT bytes, or under an EventCache its `_Block`.
+FeedEvent = tuple[tuple[int, date, str, int], bytes | _Block]
 
 
 @dataclass(frozen=True)
@@ -166,10 +190,96 @@ class _Events:
     # this one has them, those with events only: the feeds they are in are those that changed.
     gone: tuple[_Kept, ...] = ()
     new: tuple[_Kept, ...] = ()
+    source: _Source | None = None  # the last run's all.ics, which its events are read from
 
     def changed_events(self) -> int:
         """How many events the changed entries had and have."""
         return sum(len(k.events) for k in (*self.gone, *self.new))
+
+
+# Reading events back from the last run's all.ics: events less than `_GAP` bytes apart are
+# read in one piece, of up to `_PIECE` bytes: a few reads for the events of a whole feed,
+# rather than one per event.
+_GAP = 64 * 1024
+_PIECE = 1 << 20
+
+
+class _Source:
+    """The `all.ics` the last run wrote, open for the time of a run to read its events back;
+    taken only while it is the very file that run left (`files.Version`)."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    @classmethod
+    def of(cls, last: _Run) -> _Source | None:
+        """The last run's all.ics, if it is as that run left it; None otherwise."""
+        feed = last.feeds.get("all")
+        if last.out_dir is None or feed is None or feed.file is None:
+            return None
+        try:
+            file = (last.out_dir / "all.ics").open("rb")
+        except OSError:
+            return None
+        # Checked on the file opened, which a later rename over it does not change.
+        if version(os.fstat(file.fileno())) != feed.file:
+            file.close()
+            return None
+        return cls(file)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def read(self, blocks: list[_Block]) -> Iterator[bytes]:
+        """The bytes of `blocks` (none in memory), in order, neighbours in one read."""
+        i = 0
+        while i < len(blocks):
+            start, end = blocks[i].at, blocks[i].at + blocks[i].size
+            j = i + 1
+            while j < len(blocks):
+                b = blocks[j]
+                if b.at < end or b.at - end > _GAP or b.at + b.size - start > _PIECE:
+                    break
+                end = b.at + b.size
+                j += 1
+            piece = os.pread(self._file.fileno(), end - start, start)
+            if len(piece) != end - start:
+                raise OSError(f"{self._file.name} is shorter than the last run left it")
+            for b in blocks[i:j]:
+                yield piece[b.at - start:b.at - start + b.size]
+            i = j
+
+
+def _blocks(events: list[FeedEvent], source: _Source | None) -> Iterator[bytes]:
+    """The VEVENT bytes of `events`, in order: those in memory as they are, the others read
+    back from the last run's all.ics."""
+    pending: list[_Block] = []
+    for _, block in events:
+        if isinstance(block, bytes):
+            data = block
+        elif block.data is not None:
+            data = block.data
+        else:
+            pending.append(block)
+            continue
+        if pending:
+            assert source is not None, "an event kept in a file no run opened"
+            yield from source.read(pending)
+            pending = []
+        yield data
+    if pending:
+        assert source is not None, "an event kept in a file no run opened"
+        yield from source.read(pending)
+
+
+def _move(events: list[FeedEvent], start: int) -> None:
+    """Let the blocks of `events`, written one after the other into all.ics from `start`,
+    hold where they lie there instead of their bytes."""
+    at = start
+    for _, block in events:
+        assert isinstance(block, _Block)
+        block.at, block.data = at, None
+        at += block.size
 
 
 class EventCache:
@@ -179,7 +289,10 @@ class EventCache:
     feeds of one area and a few actors, not all of them.
 
     The events, entry by entry. A run expands and serialises again only the entries whose
-    events may have changed, and takes the others, already in date order, from the last run.
+    events may have changed, and takes the others, already in date order, from the last run:
+    not their bytes, which the process does not hold (a large register's are hundreds of
+    megabytes), but where they lie in the `all.ics` the last run wrote, from which they are
+    copied, neighbours in one read, into the feeds assembled again.
     An entry's events are reused only with the revision they were written with. That suffices
     because an entry's occurrences are a function of the entry and the date it resolves to,
     and each event a function of its occurrence and of what the register says about the
@@ -192,7 +305,10 @@ class EventCache:
       date of its anchor, a title or document it names, the register's default reminders);
     - for a series, a new horizon (a new day): its occurrences are expanded again, and those
       it already had keep their events;
-    - a run without the entry (it was removed): each run keeps only what it published.
+    - a run without the entry (it was removed): each run keeps only what it published;
+    - every event at once: an `all.ics` that is not the file the last run left (its
+      `files.Version` differs: rewritten, replaced, removed, or written by a run that then
+      failed). The run then serialises every event, as without a cache.
     Nothing else: no event depends on the day of publishing.
 
     The feeds, for the folder the last run wrote: each feed's spec, its events (the run's
@@ -226,10 +342,11 @@ class EventCache:
 
     So the revisions given must be those `revisions.next_revisions` computes for the register
     published, as `service.publish_feeds` passes them; revisions made up by hand do not change
-    when an entry does. Holds one run's events in memory, about the size of `all.ics` (the
-    feeds' lists refer to the same events: some megabytes for the largest register). Safe
-    to share between threads: a run reads the last run's state and replaces it whole when it
-    is done, so two runs at once at worst redo what the other kept.
+    when an entry does. Holds one run's events as where they lie in its `all.ics`, a few
+    dozen bytes each (the feeds' lists refer to the same events), and the bytes of those a
+    run serialised only until it has written its files. One run at a time: a run that has
+    written every file moves the events it kept to where its own `all.ics` has them
+    (`Runner.publish` holds its lock around a run).
     """
 
     def __init__(self) -> None:
@@ -244,8 +361,21 @@ class EventCache:
         yet: `publish` keeps the run once it has written every file (`keep`). (`link_base`:
         the public URL, which the revisions' hashes take: a new one revises every entry.)"""
         writer = ical.EventWriter(register, link_base)
-        resolver = resolver_for(register)
         last = self._last
+        source = _Source.of(last)
+        if source is None and last.events:
+            last = _Run({}, [])  # its events are not where it left them: serialise them all
+        try:
+            return self._collect(register, revs, until, writer, last, source)
+        except BaseException:
+            if source is not None:
+                source.close()
+            raise
+
+    def _collect(self, register: Register, revs: Mapping[str, Revision], until: date,
+                 writer: ical.EventWriter, last: _Run, source: _Source | None) -> _Events:
+        """`events`, from `last` (whose events are read back from `source`)."""
+        resolver = resolver_for(register)
         kept: dict[str, _Kept] = {}
         fresh: list[FeedEvent] = []
         new: list[_Kept] = []
@@ -265,7 +395,7 @@ class EventCache:
                 key = sort_key(o)
                 block = had.get(key)
                 if block is None:
-                    block = writer.event_bytes(o, rev)
+                    block = _Block(writer.event_bytes(o, rev))
                     serialised += 1
                 events.append((key, block))
             kept[e.id] = _Kept(e, rev, reach, tuple(events))
@@ -275,11 +405,17 @@ class EventCache:
         gone = [old for k, old in last.entries.items() if kept.get(k) is not old and old.events]
         stale = [ev for old in gone for ev in old.events]
         merged = _merge(last.events, stale, fresh)
-        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new))
+        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new), source)
 
     def keep(self, run: _Run) -> None:
         """Keep a run that has written all its files, for the next one."""
         self._last = run
+
+    def held(self) -> int:
+        """How many bytes of events the last run left in memory rather than in its files."""
+        last = self._last
+        return sum(len(b.data) for _, b in last.events
+                   if isinstance(b, _Block) and b.data is not None)
 
 
 # Changed events up to which a run's events (and its feeds') are the last run's with the
@@ -293,7 +429,7 @@ def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent
     if len(stale) + len(fresh) > _FEW:
         gone = {key[2] for key, _ in stale}  # an entry's events are all stale or none
         merged = [ev for ev in order if ev[0][2] not in gone] + fresh
-        merged.sort()
+        merged.sort(key=itemgetter(0))
         return merged
     # After an edit, a few events in some hundred thousand: found by bisection, rather than
     # a pass over them all.
@@ -315,8 +451,8 @@ def _events(register: Register, revs: Mapping[str, Revision], until: date,
     if cache is not None:
         return cache.events(register, revs, until, link_base)
     writer = ical.EventWriter(register, link_base)
-    events = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
-              for o in feed_occurrences(register, until)]
+    events: list[FeedEvent] = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
+                               for o in feed_occurrences(register, until)]
     return _Events(events, len(events), {})
 
 
@@ -476,10 +612,11 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     if horizon_years < 0:
         raise ValueError("horizon_years must not be negative")
     until = horizon(today(clock), horizon_years)
+    events: _Events | None = None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         events = _events(register, revs, until, cache, link_base)
-        feeds = _write_feeds(register, events, out_dir, until)
+        feeds, start = _write_feeds(register, events, out_dir, until)
         results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", len(feed.events),
                               written) for name, (feed, written) in feeds.items() if feed.events]
         removed = _remove_stale(out_dir, {f.path for f in results})
@@ -489,7 +626,14 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
                             "folder") from None
     except OSError as exc:
         raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
+    finally:
+        if events is not None and events.source is not None:
+            events.source.close()
     if cache is not None:
+        if start is not None:
+            # Every file is written, so nothing reads the last run's all.ics any more: each
+            # event now lies in this run's.
+            _move(feeds["all"][0].events, start)
         cache.keep(_Run(events.entries, events.events, until, out_dir,
                         {name: feed for name, (feed, _) in feeds.items()}))
     # RFC 5545 requires at least one component in a calendar: an empty feed is not written.
@@ -499,15 +643,17 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
 
 
 def _write_feeds(register: Register, events: _Events, out_dir: Path, until: date
-                 ) -> dict[str, tuple[_Feed, bool]]:
+                 ) -> tuple[dict[str, tuple[_Feed, bool]], int | None]:
     """Each feed of the register by name, as written (or left, when unchanged), and whether
-    its file was written."""
+    its file was written; and where the first event of all.ics lies in it when this run
+    assembled it (None otherwise)."""
     specs = feed_specs(register)
     unchanged = _unchanged_feeds(specs, events, out_dir, until)
     build = [spec for spec in specs if spec.info.name not in unchanged]
     chosen = dict(zip([spec.info.name for spec in build],
                       _feed_events(build, register, events), strict=True))
     feeds: dict[str, tuple[_Feed, bool]] = {}
+    start = None
     for spec in specs:
         name = spec.info.name
         path = out_dir / f"{name}.ics"
@@ -516,12 +662,21 @@ def _write_feeds(register: Register, events: _Events, out_dir: Path, until: date
         if feed is None:
             evs = chosen[name]
             if evs:
-                # Without a Python step per event: all.ics has hundreds of thousands.
-                blocks = map(itemgetter(1), evs)
-                written = write_chunks_if_changed(path, ical.calendar_chunks(spec.info, blocks))
+                chunks = ical.calendar_chunks(spec.info, _feed_blocks(evs, events))
+                head = next(chunks)
+                written = write_chunks_if_changed(path, itertools.chain((head,), chunks))
+                start = len(head) if spec.facet == "all" else start
             feed = _Feed(spec, evs, version_of(path) if evs else None)
         feeds[name] = (feed, written)
-    return feeds
+    return feeds, start
+
+
+def _feed_blocks(evs: list[FeedEvent], events: _Events) -> Iterator[bytes]:
+    if events.last is None:
+        # No cache, so every event's bytes in hand: without a Python step per event, all.ics
+        # has hundreds of thousands.
+        return cast(Iterator[bytes], map(itemgetter(1), evs))
+    return _blocks(evs, events.source)
 
 
 def _remove_stale(out_dir: Path, current: set[str]) -> tuple[str, ...]:

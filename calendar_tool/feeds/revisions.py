@@ -92,11 +92,16 @@ class Hashes:
     it takes from the rest of the register (the default reminders and the declared actors,
     areas and documents: `_Context`). An edit of a declared title or document, or of the
     default reminders, changes that digest and so hashes every entry again: more than it
-    needs, never less."""
+    needs, never less. A fresh process takes the hashes an earlier one kept on disk
+    (`kept.HashFile`), checked in the same way."""
 
     def __init__(self) -> None:
         self._context: _Context | None = None
         self._by_entry: dict[int, tuple[Entry, str, Resolved | None, str]] = {}
+        # How many hashes were computed rather than found kept, and how many of them the
+        # file of kept hashes (`HashFile`) already had when it was last read or written.
+        self.computed = 0
+        self.written = 0
 
     def context(self, register: Register, link_base: str | None = None) -> _Context:
         kept = self._context
@@ -113,6 +118,14 @@ class Hashes:
 
     def keep(self, entry: Entry, context: str, resolved: Resolved | None, digest: str) -> None:
         self._by_entry[id(entry)] = (entry, context, resolved, digest)
+
+    def kept(self, entry: Entry) -> tuple[str, Resolved | None, str] | None:
+        """What is kept for `entry`: the context digest and resolved date it was hashed with,
+        and its hash."""
+        kept = self._by_entry.get(id(entry))
+        if kept is None or kept[0] is not entry:
+            return None
+        return kept[1], kept[2], kept[3]
 
     def only(self, entries: Collection[Entry], unless_within: int = 0) -> None:
         """Forget every entry but these (the register hashed last); not worth a pass over
@@ -177,6 +190,7 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
         payload["links"] = link_base
     digest = _digest(payload)
     if hashes is not None:
+        hashes.computed += 1
         hashes.keep(entry, context.digest, resolved, digest)
     return digest
 

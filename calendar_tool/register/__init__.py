@@ -15,6 +15,8 @@ The doors:
 - `RegisterFile(path, cache)`: a long-running process's (`run`, `serve`): read again when the
   file changes, the last good register kept while it has problems, and how each reading
   differs from the one before (`Edit`); its first read reuses the entries the cache kept;
+- `stamp()`: a digest of the code that turns an entry's text into the entry, for what is kept
+  by entry text elsewhere (the feeds' content hashes);
 - `parse_register(text)` and `parse_located(text)`: a register from text (tests,
   benchmarks);
 - `check_quotes`, `read_sources`, `quote_count`: `validate --check-sources`;
@@ -32,6 +34,7 @@ from calendar_tool import doors
 
 if TYPE_CHECKING:
     from calendar_tool.register.cache import load as load
+    from calendar_tool.register.cache import stamp as stamp
     from calendar_tool.register.checks import quote_count as quote_count
     from calendar_tool.register.coverage import TIME_EXPRESSIONS as TIME_EXPRESSIONS
     from calendar_tool.register.coverage import Cover as Cover
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
 
 # The module each name of the door lives in.
 _HOMES: dict[str, str] = {
-    "load": "calendar_tool.register.cache",
+    **dict.fromkeys(["load", "stamp"], "calendar_tool.register.cache"),
     "quote_count": "calendar_tool.register.checks",
     **dict.fromkeys(["TIME_EXPRESSIONS", "Cover", "Coverage", "Covered", "Passage",
                      "coverage_of"], "calendar_tool.register.coverage"),
@@ -88,4 +91,5 @@ __all__ = [
     "parse_register",
     "quote_count",
     "read_sources",
+    "stamp",
 ]

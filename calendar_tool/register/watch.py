@@ -73,10 +73,18 @@ class RegisterFile:
         self._state = RegisterState(None, failure=RegisterNotFound(f"{path} not read yet"))
         # The last parse that validated: an edit then reads again only the entries it touched.
         self._located: Located | None = None
-        self._cache = cache
+        self.cache = cache
         self._known: dict[str, Entry] | None = None
         # What resolving derived from each entry, carried from one read to the next.
         self._dates = EntryDates()
+
+    def by_text(self) -> dict[str, Entry]:
+        """The entries of the last read that validated by the text each was read from
+        (`Located.reusable`): what is kept by entry text elsewhere, such as the feeds' content
+        hashes, is found by it."""
+        with self._lock:
+            located = self._located
+        return {} if located is None else located.reusable()
 
     def current(self) -> RegisterState:
         with self._lock:
@@ -110,7 +118,7 @@ class RegisterFile:
     def _parse(self, rev: str, text: str, mtime_ns: int) -> RegisterState:
         old = self._state
         if self._located is None and self._known is None:
-            self._known, self._dates = kept(self.path, self._cache)
+            self._known, self._dates = kept(self.path, self.cache)
         try:
             located = parse_located(text, str(self.path), known=self._known,
                                     before=self._located, dates=self._dates)

@@ -13,6 +13,7 @@ from calendar_tool.feeds import (
     EventCache,
     FeedInfo,
     Hashes,
+    HashFile,
     PublishReport,
     Selection,
     next_revisions,
@@ -20,8 +21,8 @@ from calendar_tool.feeds import (
     selected_feed,
     selected_occurrences,
 )
-from calendar_tool.model import Occurrence, Register, Revision
-from calendar_tool.register import Edit
+from calendar_tool.model import Entry, Occurrence, Register, Revision
+from calendar_tool.register import Edit, stamp
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 
@@ -43,23 +44,43 @@ class KeptRevisions:
         self.hashes = Hashes()  # the entries' content hashes, by entry
 
 
+def kept_hashes(folder: Path | None, register: Path, entries: Mapping[str, Entry]
+                ) -> HashFile | None:
+    """Where the content hashes of the register at `register` are kept between processes, in
+    the cache `folder` (None: nowhere); `entries`: its entries by their text, as its reader
+    gives them (`Located.reusable()`, `RegisterFile.by_text()`)."""
+    if folder is None:
+        return None
+    return HashFile.of(folder, register, entries, stamp())
+
+
 def sync(engine: store.Engine, register: Register, now: datetime,
          kept: KeptRevisions | None = None, edit: Edit | None = None,
-         link_base: str | None = None) -> dict[str, Revision]:
+         link_base: str | None = None, stored: HashFile | None = None) -> dict[str, Revision]:
     """Bring the entries' snapshots in the store up to date with the register (reading
     them from `kept` while no one else has written them; and when the register is an `edit`
     of the one they were computed for, hashing only the entries the edit may have changed).
-    `link_base`: the public URL the feeds' events link back to, if any."""
+    `link_base`: the public URL the feeds' events link back to, if any. `stored`: the content
+    hashes an earlier process kept (`kept_hashes`), taken by a process's first sync and
+    written again when many were computed anew."""
     if kept is None:
+        hashes = Hashes()
+        if stored is not None:
+            stored.seed(hashes)
         old = store.load_revisions(engine)
-        new = next_revisions(old, register, now, link_base=link_base)
+        new = next_revisions(old, register, now, hashes=hashes, link_base=link_base)
+        _keep_hashes(stored, hashes, register)
+        del hashes  # not held while the store is written, a peak of a large publish
         store.save_revisions(engine, old, new)
         return new
+    if stored is not None and kept.register is None:
+        stored.seed(kept.hashes)
     before = store.revisions_written(engine)
     current = kept.written == before
     old = kept.revisions if current else store.load_revisions(engine)
     only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
     new = next_revisions(old, register, now, only, kept.hashes, link_base)
+    _keep_hashes(stored, kept.hashes, register)
     kept.hashes.only(register.entries, unless_within=len(only or ()) * 4)
     mine = 1 if store.save_revisions(engine, old, new, only) else 0
     after = store.revisions_written(engine)
@@ -69,16 +90,30 @@ def sync(engine: store.Engine, register: Register, now: datetime,
     return new
 
 
+# Hashes computed anew, as a part of the register, up to which the kept file is left as it is:
+# writing 100,000 hashes costs a fraction of a second, hashing a few entries again on each
+# start milliseconds, so a few edits do not rewrite it, and many do.
+_STALE_PART = 100
+
+
+def _keep_hashes(stored: HashFile | None, hashes: Hashes, register: Register) -> None:
+    if stored is not None and \
+            hashes.computed - hashes.written > len(register.entries) // _STALE_PART:
+        stored.keep(hashes)
+
+
 def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,
                   horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None,
                   kept: KeptRevisions | None = None, edit: Edit | None = None,
-                  link_base: str | None = None) -> PublishReport:
+                  link_base: str | None = None, stored: HashFile | None = None
+                  ) -> PublishReport:
     """Sync the revisions, then write the feeds with them (reusing the events `cache` holds
     from the last run and the revisions `kept`, in a process that keeps them; `edit`: how
     the register differs from the one published before, when the reader knows). With
     `link_base` (the public URL, `CALENDAR_TOOL_PUBLIC_URL`), every event links back to its
-    entry's page; without, the feeds are as they always were."""
-    revs = sync(engine, register, clock.now(), kept, edit, link_base)
+    entry's page; without, the feeds are as they always were. `stored`: the content hashes
+    kept between processes (`kept_hashes`)."""
+    revs = sync(engine, register, clock.now(), kept, edit, link_base, stored)
     return publish(register, revs, out_dir, clock, horizon_years, cache, link_base)
 
 

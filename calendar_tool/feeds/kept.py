@@ -1,0 +1,133 @@
+"""Content hashes kept on disk between processes: a fresh `publish`, or `run` starting, then
+hashes only the entries whose inputs changed since the hashes were kept, instead of every
+entry of the register (hashing 100,000 entries took a third of a publish).
+
+One file per register path in the cache folder (`CALENDAR_TOOL_CACHE`; `off`: none), beside
+the entry cache: a pickled head {stamp}, then {digest of an entry's text: (context digest,
+resolved date, content hash)}. A kept hash is taken for an entry only through `Hashes`, which
+checks it as it checks a hash kept in memory.
+
+What invalidates a kept hash:
+- the entry's text: it is found by a digest of the entry's byte-identical text, and an entry
+  is a function of its own text alone (as the entry cache takes it);
+- what the entry takes from the rest of the register (the default reminders, the declared
+  actors, areas and documents, the public URL: `revisions._Context`'s digest) and its
+  resolved date when it is dated from another entry: each kept beside the hash, and another
+  one means hashing the entry again;
+- the code: the file is stamped with a digest of the modules the hash depends on (`_CODE`)
+  and of the code that turns an entry's text into the entry (given by the caller, the
+  register's), and a file with another stamp is ignored.
+Anything wrong with the file (missing, corrupt, another stamp) only means hashing every entry,
+and failing to write it is not an error either. Unpickling runs code from the file, so it
+lives in the user's own cache folder, as the entry cache does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeGuard
+
+from calendar_tool import wording
+from calendar_tool.feeds.revisions import Hashes
+from calendar_tool.files import replace_file
+from calendar_tool.model import Entry
+from calendar_tool.timeline import Resolved
+
+# What a content hash is computed with, from an entry, its resolved date and its context.
+_CODE = ("model.py", "wording.py", "timeline.py", "feeds/revisions.py", "feeds/kept.py")
+
+
+@cache
+def _code_stamp() -> str:
+    digest = hashlib.sha256()
+    for name in _CODE:
+        digest.update((Path(__file__).parent.parent / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key(text: str) -> bytes:
+    """What an entry's text is found by in the file: a digest, so that the file does not hold
+    the register's text a second time."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class HashFile:
+    """The content hashes of one register's entries, kept in `path` between processes.
+
+    `entries`: the register's entries by the digest of the text each was read from (`of`);
+    `stamp`: a digest of the code that turns an entry's text into the entry."""
+
+    path: Path
+    entries: Mapping[bytes, Entry]
+    stamp: str
+
+    @classmethod
+    def of(cls, folder: Path, register: Path, entries: Mapping[str, Entry], stamp: str
+           ) -> HashFile:
+        """The hashes of the register at `register` in the cache `folder`, for `entries` by
+        their text (`Located.reusable()`). Only digests of the texts are held, so that a
+        large register's text is not kept alive for the file's sake."""
+        key = hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
+        return cls(folder / f"hashes-{key}.pickle",
+                   {_key(text): entry for text, entry in entries.items()}, stamp)
+
+    def seed(self, hashes: Hashes) -> int:
+        """Give `hashes` the hash kept for each entry; how many were found."""
+        kept = self._read()
+        found = 0
+        if kept:
+            for key, entry in self.entries.items():
+                record = kept.get(key)
+                if _usable(record):
+                    context, resolved, digest = record
+                    hashes.keep(entry, context, resolved, digest)
+                    found += 1
+        hashes.written = hashes.computed
+        return found
+
+    def keep(self, hashes: Hashes) -> None:
+        """Write the hashes `hashes` holds for the entries (only theirs, so that the file does
+        not grow with every edit)."""
+        records = {}
+        for key, entry in self.entries.items():
+            record = hashes.kept(entry)
+            if record is not None:
+                records[key] = record
+        hashes.written = hashes.computed
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(self.path, [_pickled({"stamp": self._stamp()}), _pickled(records)])
+
+    def _stamp(self) -> str:
+        # `wording.stamp()` as the hashes take it, beside the code's digest, so that the file
+        # follows whatever the hashes were computed with.
+        return f"{_code_stamp()}:{wording.stamp()}:{self.stamp}"
+
+    def _read(self) -> dict[bytes, Any]:
+        try:
+            with self.path.open("rb") as f:
+                head = pickle.load(f)
+                if not isinstance(head, dict) or head.get("stamp") != self._stamp():
+                    return {}
+                records = pickle.load(f)
+        except Exception:  # a broken file (truncated, another version) is no file
+            return {}
+        return records if isinstance(records, dict) else {}
+
+
+def _usable(record: Any) -> TypeGuard[tuple[str, Resolved | None, str]]:
+    """Whether a record of the file has the shape `keep` writes: anything else is not kept.
+    (A resolved date of another type is never equal to an entry's, so is never taken.)"""
+    return type(record) is tuple and len(record) == 3 and type(record[0]) is str \
+        and type(record[2]) is str
+
+
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
