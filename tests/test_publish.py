@@ -760,7 +760,9 @@ def _redate(text: str, n: int) -> str:
 
 
 def _add(text: str, n: int) -> str:
-    return text + ADDED.replace("id: added", f"id: added-{n}").replace(
+    """An entry more, dated by `n`, with an id no entry of `text` has."""
+    ids = text.count("  - id: added-")
+    return text + ADDED.replace("id: added", f"id: added-{ids}").replace(
         "2026-03-31", f"20{10 + n % 20}-0{1 + n % 9}-1{n % 10}")
 
 
