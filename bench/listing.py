@@ -23,7 +23,7 @@ Targets at 100,000 entries (issue 24): `list --due 2005` and `list --upcoming 1y
 10x, nothing bought with a second process that one core could not give back. This machine
 (2 shared cores) runs about 1.8 times slower than the one the targets were set on: compare
 ratios. Before and after the index, in one interleaved run of the two versions on this
-machine (medians; issue 24, helper A): `list --due 2005` at 100,000 entries 3.29 s and 376
+machine (medians; issue 24): `list --due 2005` at 100,000 entries 3.29 s and 376
 MB with a warm entry cache before, 0.42 s and 73 MB from the index (7.8x faster); `list
 --upcoming 1y` 4.28 s before, 0.44 s after (9.7x); at 10,000 entries 0.49 and 0.59 s before,
 0.17 and 0.24 s after; growth from 10,000 to 100,000 2.5x (6.7x before); with no cache 7.8
