@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import CLI
 from tests.paths import FIXTURES, REGISTER, ROOT, SEEDS
@@ -150,6 +151,28 @@ def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
         "        pass\n"
         "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'httpx', 'icalendar', 'starlette',"
         " 'uvicorn', 'jinja2'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.splitlines()[-1] == "[]"
+
+
+def test_database_commands_import_no_reader_feeds_or_http(tmp_path: Path) -> None:
+    """`subscribe list`, `subscribe remove` and `deliveries` need the store alone: not the
+    register's reader (PyYAML), the feeds' writer (icalendar), httpx, APScheduler or the
+    server (issue 22's start-up budget; an e-mail's calendar part loads the feeds only when
+    an e-mail is made)."""
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    code = (
+        "import sys\n"
+        "from calendar_tool.cli import main\n"
+        "for args in (['subscribe', 'list'], ['deliveries'], ['subscribe', 'remove', 'x']):\n"
+        "    try:\n"
+        f"        main(['--db', {url!r}, *args])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = {'yaml', 'icalendar', 'httpx', 'apscheduler', 'starlette', 'uvicorn', 'jinja2'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from calendar_tool import register as registers
 from calendar_tool import store
 from calendar_tool.clock import Clock
 from calendar_tool.feeds import (
@@ -22,8 +24,10 @@ from calendar_tool.feeds import (
     selected_occurrences,
 )
 from calendar_tool.model import Entry, Occurrence, Register, Revision
-from calendar_tool.register import Edit, stamp
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+
+if TYPE_CHECKING:  # the reader's type only: importing it would load PyYAML
+    from calendar_tool.register import Edit
 
 
 class KeptRevisions:
@@ -51,7 +55,9 @@ def kept_hashes(folder: Path | None, register: Path, entries: Mapping[str, Entry
     gives them (`Located.reusable()`, `RegisterFile.by_text()`)."""
     if folder is None:
         return None
-    return HashFile.of(folder, register, entries, stamp())
+    # Through the door at the call: `stamp` lives beside the register's reader (PyYAML),
+    # which the commands that only import this module do not need.
+    return HashFile.of(folder, register, entries, registers.stamp())
 
 
 def sync(engine: store.Engine, register: Register, now: datetime,

@@ -12,7 +12,6 @@ from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
 from calendar_tool.delivery import BEGINNING, Agenda, AgendaCache, reach
 from calendar_tool.model import Format, Register, Reminder, Revision, Subscription
-from calendar_tool.service.feeds import entry_revisions
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
 # How far back the ledger is read for dates reminded of that may since have been confirmed or
@@ -107,7 +106,13 @@ def _revisions_for_email(engine: store.Engine, register: Register,
     only when an e-mail is to be written, and only for the entries it reminds of."""
     ids = {r.occurrence.entry.id for rs, skip in groups if not skip for r in rs
            if subs[r.subscription].format is Format.EMAIL}
-    return entry_revisions(engine, register, ids, now) if ids else None
+    if not ids:
+        return None
+    # The feeds' revisions (and the feeds' writer) only then: `subscribe list` and the other
+    # commands that import this module through `service.subscriptions` need neither.
+    from calendar_tool.service.feeds import entry_revisions
+
+    return entry_revisions(engine, register, ids, now)
 
 
 def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:

@@ -25,7 +25,6 @@ from calendar_tool.model import (
     Reminder,
     Subscription,
 )
-from calendar_tool.service.feeds import entry_revisions
 from calendar_tool.service.reminders import plan
 
 
@@ -108,6 +107,10 @@ def send_sample(sub: Subscription, register: Register, senders: delivery.Senders
     sample = sample_reminder(register, sub, now)
     revisions = None
     if engine is not None and sub.format is Format.EMAIL:
+        # The feeds' revisions (and the feeds' writer) only for an e-mail's calendar part:
+        # `subscribe list` and `remove` load this module too.
+        from calendar_tool.service.feeds import entry_revisions
+
         revisions = entry_revisions(engine, register, {sample.occurrence.entry.id}, now)
     body = delivery.render(sub.format, [sample], register, link_base, test=True,
                            revisions=revisions)

@@ -28,7 +28,6 @@ from urllib.parse import unquote
 from calendar_tool import wording
 from calendar_tool.delivery.channels.common import Channel, Context, cut, source_link
 from calendar_tool.delivery.channels.links import entry_link
-from calendar_tool.feeds import message_calendar
 from calendar_tool.model import Reminder, Revision, State
 
 MAX_SHOWN = 100  # in the text and HTML; the calendar holds every occurrence
@@ -38,6 +37,10 @@ _FOOTER = ("Sent by calendar-tool to the subscription {name!r}. The calendar in 
 
 def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     """One reminder, or a digest of several, as the parts of one e-mail."""
+    # The feeds' writer (and icalendar) only once an e-mail is made: the commands that merely
+    # list or check subscriptions load this registry too.
+    from calendar_tool.feeds import message_calendar
+
     earliest = min(r.instant for r in reminders)
     revisions = {r.occurrence.entry.id: context.revisions.get(r.occurrence.entry.id)
                  or Revision("", 0, earliest) for r in reminders}
