@@ -175,60 +175,78 @@ def run() -> list[dict[str, object]]:
         for size in SIZES:
             work = Path(tmp) / str(size)
             work.mkdir()
-            reg = work / "obligations.yaml"
-            reg.write_text(register_text(size))
-            env = {"CALENDAR_TOOL_REGISTER": str(reg),
-                   "CALENDAR_TOOL_DB": f"sqlite:///{work}/publish.db",
-                   # An entry cache of its own, empty: validate is measured cold, then as an
-                   # admin runs it after editing one entry, then list.
-                   "CALENDAR_TOOL_CACHE": str(work / "cache")}
             got: dict[str, tuple[float, float]] = {}
-            got["validate, cold"] = _measure([*TOOL, "validate"], env)[:2]
-            reg.write_text(_edited(reg.read_text()))
-            got["validate after a one-entry edit"] = _measure([*TOOL, "validate"], env)[:2]
-            got["list --due 2005"] = _measure([*TOOL, "list", "--due", "2005"], env)[:2]
-            got["publish"] = _measure([*TOOL, "publish", "--out", str(work / "feeds")], env)[:2]
-            _, peak, text = _measure([sys.executable, "-m", "bench.scale", "reload", str(reg),
-                                         str(work)], env)
-            report = json.loads(text.strip().splitlines()[-1])
-            got["run: start"] = (report["start"], peak)
-            smaller = f"same, {size // 10:,} entries"
-            for what, (seconds, mb) in list(got.items())[:5]:
-                base = before.get(what)
-                rows.append(_row(f"{what}, {size:,} entries", seconds, "s", smaller if base
-                                 else "(smallest size)", base[0] if base else None))
-                rows.append(_row(f"peak memory, {what}, {size:,} entries", mb, "MB",
-                                 smaller if base else "(smallest size)",
-                                 base[1] if base else None))
-            _, peak, text = _measure([sys.executable, "-m", "bench.scale", "remind", str(reg)])
-            reminded = json.loads(text.strip().splitlines()[-1])
-            for n in SUBSCRIPTIONS:
-                r = reminded[str(n)]
-                for what, label in (("plan", "plan the next 2 h"),
-                                    ("enqueue", "due in the 24 h catch-up window")):
-                    key = f"reminders, {label}, {n:,} subscriptions"
-                    got[key] = (r[what], peak)
-                    base = before.get(key)
-                    count = int(r[f"{what}_reminders"])
-                    rows.append(_row(f"{key} ({count:,} reminders), {size:,} entries", r[what],
-                                     "s", smaller if base else "(smallest size)",
-                                     base[0] if base else None))
-            rows.append(_row(f"reminders: expanding the register once, {size:,} entries",
-                             reminded[str(SUBSCRIPTIONS[0])]["expand"], "s",
-                             "full publish, same register", got["publish"][0]))
-            rows.append(_row(f"peak memory, reminders for 10,000 subscriptions, {size:,} entries",
-                             peak, "MB", "peak memory, validate, same register",
-                             got["validate, cold"][1]))
-            rows.append(_row(f"run: one-entry reload, {size:,} entries "
-                             f"({len(report['rewritten'])} of {report['feeds']} files rewritten: "
-                             f"{', '.join(report['rewritten'])})", report["reload"], "s",
-                             "full publish, same register", got["publish"][0]))
-            rows.append(_row(f"run: one-entry reload, the next three edits (median), "
-                             f"{size:,} entries", report["later"], "s",
-                             "full publish, same register", got["publish"][0]))
-            rows += _resident_rows(report, size, got, before)
+            rows += _size_rows(size, work, got, before)
             before = got
             print(f"scale: {size:,} entries done", file=sys.stderr)  # noqa: T201
+    return rows
+
+
+def _size_rows(size: int, work: Path, got: dict[str, tuple[float, float]],
+               before: dict[str, tuple[float, float]]) -> list[dict[str, object]]:
+    """The rows of one size, measured in `work`; what each took goes into `got`, beside
+    `before`, the same on the register ten times smaller."""
+    reg = work / "obligations.yaml"
+    reg.write_text(register_text(size))
+    env = {"CALENDAR_TOOL_REGISTER": str(reg),
+           "CALENDAR_TOOL_DB": f"sqlite:///{work}/publish.db",
+           # An entry cache of its own, empty: validate is measured cold, then as an
+           # admin runs it after editing one entry, then list.
+           "CALENDAR_TOOL_CACHE": str(work / "cache")}
+    got["validate, cold"] = _measure([*TOOL, "validate"], env)[:2]
+    reg.write_text(_edited(reg.read_text()))
+    got["validate after a one-entry edit"] = _measure([*TOOL, "validate"], env)[:2]
+    got["list --due 2005"] = _measure([*TOOL, "list", "--due", "2005"], env)[:2]
+    got["publish"] = _measure([*TOOL, "publish", "--out", str(work / "feeds")], env)[:2]
+    _, peak, text = _measure([sys.executable, "-m", "bench.scale", "reload", str(reg),
+                              str(work)], env)
+    report = json.loads(text.strip().splitlines()[-1])
+    got["run: start"] = (report["start"], peak)
+    smaller = f"same, {size // 10:,} entries"
+    rows = []
+    for what, (seconds, mb) in list(got.items())[:5]:
+        base = before.get(what)
+        rows.append(_row(f"{what}, {size:,} entries", seconds, "s", smaller if base
+                         else "(smallest size)", base[0] if base else None))
+        rows.append(_row(f"peak memory, {what}, {size:,} entries", mb, "MB",
+                         smaller if base else "(smallest size)",
+                         base[1] if base else None))
+    rows += _reminder_rows(reg, size, got, before)
+    rows.append(_row(f"run: one-entry reload, {size:,} entries "
+                     f"({len(report['rewritten'])} of {report['feeds']} files rewritten: "
+                     f"{', '.join(report['rewritten'])})", report["reload"], "s",
+                     "full publish, same register", got["publish"][0]))
+    rows.append(_row(f"run: one-entry reload, the next three edits (median), "
+                     f"{size:,} entries", report["later"], "s",
+                     "full publish, same register", got["publish"][0]))
+    return rows + _resident_rows(report, size, got, before)
+
+
+def _reminder_rows(reg: Path, size: int, got: dict[str, tuple[float, float]],
+                   before: dict[str, tuple[float, float]]) -> list[dict[str, object]]:
+    """What `run` computes for 100 to 10,000 subscriptions (bench/remind.py), in a process
+    of its own."""
+    _, peak, text = _measure([sys.executable, "-m", "bench.scale", "remind", str(reg)])
+    reminded = json.loads(text.strip().splitlines()[-1])
+    smaller = f"same, {size // 10:,} entries"
+    rows = []
+    for n in SUBSCRIPTIONS:
+        r = reminded[str(n)]
+        for what, label in (("plan", "plan the next 2 h"),
+                            ("enqueue", "due in the 24 h catch-up window")):
+            key = f"reminders, {label}, {n:,} subscriptions"
+            got[key] = (r[what], peak)
+            base = before.get(key)
+            count = int(r[f"{what}_reminders"])
+            rows.append(_row(f"{key} ({count:,} reminders), {size:,} entries", r[what],
+                             "s", smaller if base else "(smallest size)",
+                             base[0] if base else None))
+    rows.append(_row(f"reminders: expanding the register once, {size:,} entries",
+                     reminded[str(SUBSCRIPTIONS[0])]["expand"], "s",
+                     "full publish, same register", got["publish"][0]))
+    rows.append(_row(f"peak memory, reminders for 10,000 subscriptions, {size:,} entries",
+                     peak, "MB", "peak memory, validate, same register",
+                     got["validate, cold"][1]))
     return rows
 
 
