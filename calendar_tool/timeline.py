@@ -447,6 +447,21 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
     return problems
 
 
+def dependants(register: Register, ids: Iterable[str]) -> set[str]:
+    """`ids` and every entry whose date counts from one of them, however indirectly."""
+    counted_by: dict[str, list[str]] = {}
+    for e in register.entries:
+        if e.relative is not None:
+            counted_by.setdefault(e.relative.target, []).append(e.id)
+    reached, queue = set(ids), list(ids)
+    while queue:
+        for source in counted_by.get(queue.pop(), ()):
+            if source not in reached:
+                reached.add(source)
+                queue.append(source)
+    return reached
+
+
 # --- occurrences -----------------------------------------------------------------------------
 
 def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator[Occurrence]:

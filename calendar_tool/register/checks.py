@@ -9,7 +9,7 @@ import weakref
 from calendar_tool.model import MAX_OCCURRENCES, Entry, Kind, Register, Relative, Source
 from calendar_tool.register.located import Edit, Spots
 from calendar_tool.register.walk import Walk
-from calendar_tool.timeline import resolve_problems
+from calendar_tool.timeline import dependants, resolve_problems
 
 
 def check_references(w: Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
@@ -185,16 +185,8 @@ def clean_edit(reg: Register, before: Register) -> Edit | None:
     fresh = [e for e in reg.entries if id(e) not in was]
     touched = {e.id for e in fresh} | {e.id for e in before.entries if id(e) not in now}
     counts_from = {e.id: e.relative.target for e in reg.entries if e.relative is not None}
-    counted_by: dict[str, list[str]] = {}
-    for source, target in counts_from.items():
-        counted_by.setdefault(target, []).append(source)
     # Everything whose date hangs on a touched id, however far down the chain.
-    moved, queue = set(touched), list(touched)
-    while queue:
-        for source in counted_by.get(queue.pop(), ()):
-            if source not in moved:
-                moved.add(source)
-                queue.append(source)
+    moved = dependants(reg, touched)
     by_id = reg.by_id
     affected = [by_id[i] for i in moved if i in by_id]
     for entry in fresh:

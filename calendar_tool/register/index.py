@@ -63,6 +63,7 @@ from calendar_tool.timeline import (
     ReviewItem,
     chosen,
     dated_match,
+    dependants,
     entry_occurrences,
     horizon,
     placed,
@@ -201,21 +202,6 @@ def register_rows(register: Register, until: date, only: Iterable[int] | None = 
         for group, row in entry_rows(entries[ref], ref, resolver, until):
             groups[group].append(row)
     return groups
-
-
-def dependants(register: Register, ids: Iterable[str]) -> set[str]:
-    """`ids` and every entry whose date counts from one of them, however indirectly."""
-    counted_by: dict[str, list[str]] = {}
-    for e in register.entries:
-        if e.relative is not None:
-            counted_by.setdefault(e.relative.target, []).append(e.id)
-    reached, queue = set(ids), list(ids)
-    while queue:
-        for source in counted_by.get(queue.pop(), ()):
-            if source not in reached:
-                reached.add(source)
-                queue.append(source)
-    return reached
 
 
 # --- writing ---------------------------------------------------------------------------------
