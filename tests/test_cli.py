@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -138,24 +139,32 @@ def test_show_relative(cli: CLI) -> None:
             "(10–17 April 2000))") in result.stdout
 
 
-def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
-    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx, icalendar or
-    the server's Starlette, uvicorn and Jinja2."""
+def _heavy_loaded(commands: list[list[str]], heavy: set[str]) -> list[str]:
+    """Which of the `heavy` libraries are loaded once `commands` have run, one after the
+    other, in one fresh interpreter."""
     code = (
         "import sys\n"
         "from calendar_tool.cli import main\n"
-        "for args in (['list', '--due', '2005'], ['validate'], ['show', 'congresses']):\n"
+        f"for args in {commands!r}:\n"
         "    try:\n"
-        f"        main(['--register', {str(REGISTER)!r}, *args])\n"
+        "        main(args)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'httpx', 'icalendar', 'starlette',"
-        " 'uvicorn', 'jinja2'}\n"
-        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+        f"print(sorted(set({sorted(heavy)!r}) & {{m.split('.')[0] for m in sys.modules}}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
-    assert out.stdout.splitlines()[-1] == "[]"
+    return list(ast.literal_eval(out.stdout.splitlines()[-1]))
+
+
+def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
+    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx, icalendar or
+    the server's Starlette, uvicorn and Jinja2."""
+    register = ["--register", str(REGISTER)]
+    commands = [[*register, "list", "--due", "2005"], [*register, "validate"],
+                [*register, "show", "congresses"]]
+    assert _heavy_loaded(commands, {"sqlmodel", "sqlalchemy", "apscheduler", "httpx",
+                                    "icalendar", "starlette", "uvicorn", "jinja2"}) == []
 
 
 def test_database_commands_import_no_reader_feeds_or_http(tmp_path: Path) -> None:
@@ -163,18 +172,8 @@ def test_database_commands_import_no_reader_feeds_or_http(tmp_path: Path) -> Non
     register's reader (PyYAML), the feeds' writer (icalendar), httpx, APScheduler or the
     server (issue 22's start-up budget; an e-mail's calendar part loads the feeds only when
     an e-mail is made)."""
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    code = (
-        "import sys\n"
-        "from calendar_tool.cli import main\n"
-        "for args in (['subscribe', 'list'], ['deliveries'], ['subscribe', 'remove', 'x']):\n"
-        "    try:\n"
-        f"        main(['--db', {url!r}, *args])\n"
-        "    except SystemExit:\n"
-        "        pass\n"
-        "heavy = {'yaml', 'icalendar', 'httpx', 'apscheduler', 'starlette', 'uvicorn', 'jinja2'}\n"
-        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    assert out.stdout.splitlines()[-1] == "[]"
+    db = ["--db", f"sqlite:///{tmp_path / 't.db'}"]
+    commands = [[*db, "subscribe", "list"], [*db, "deliveries"],
+                [*db, "subscribe", "remove", "x"]]
+    assert _heavy_loaded(commands, {"yaml", "icalendar", "httpx", "apscheduler", "starlette",
+                                    "uvicorn", "jinja2"}) == []
