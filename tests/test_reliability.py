@@ -15,19 +15,15 @@ The fuzz and property tests that go with 2 and 5 are in tests/test_fuzz.py.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import stat
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -38,8 +34,10 @@ from calendar_tool.model import DatedValue, Format, Offset, Series, Subscription
 from calendar_tool.scheduler import Options, Runner, Scheduler
 from calendar_tool.timeline import series_dates
 from calendar_tool.web import server
+from tests import processes
 from tests.conftest import CLI
 from tests.paths import SAMPLE
+from tests.processes import Run
 from tests.receiver import Accept, RateLimit, Receiver, Stall, Trickle
 from tests.registers import HEADER, entry, register_of
 
@@ -60,59 +58,11 @@ def where(text: str, needle: str) -> tuple[int, int]:
     return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
 
 
-class Proc:
-    """A `calendar-tool` process whose stderr lines are read as they come: each a JSON event,
-    or (the last line of a refusal) plain text."""
-
-    def __init__(self, db_url: str, register: Path, *args: str) -> None:
-        env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(register))
-        self.proc = subprocess.Popen([sys.executable, "-m", "calendar_tool.cli", *args],
-                                     env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self._seen = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        with self.proc.stderr:
-            for raw in self.proc.stderr:
-                with self._seen:
-                    self.lines.append(raw.rstrip("\n"))
-                    self._seen.notify_all()
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        with self._seen:
-            found = [json.loads(x) for x in self.lines if x.startswith("{")]
-        return [x for x in found if x["event"] == name]
-
-    def wait_for(self, name: str, count: int = 1, timeout: float = 20.0
-                 ) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(found := self.events(name)) < count:
-            left = deadline - time.monotonic()
-            if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                raise TimeoutError(f"no {count} x {name} in {self.lines}")
-            with self._seen:
-                self._seen.wait(min(left, 0.2))
-        return found
-
-    def wait(self, timeout: float = 30.0) -> int:
-        code = self.proc.wait(timeout)
-        self._reader.join(5)
-        return code
-
-
 @pytest.fixture
-def procs() -> Iterator[list[Proc]]:
+def procs() -> Iterator[list[Run]]:
     """The processes a test started; any left running are killed at the end."""
-    started: list[Proc] = []
-    yield started
-    for p in started:
-        if p.proc.poll() is None:
-            p.proc.kill()
-        p.proc.wait(10)
+    with processes.started() as runs:
+        yield runs
 
 
 # --- 1. a register that never finishes --------------------------------------------------------
@@ -135,16 +85,15 @@ def test_a_zero_interval_is_a_problem_at_its_line_and_validate_ends(tmp_path: Pa
 
 
 def test_run_keeps_serving_through_a_zero_interval_edit_and_takes_the_fix(
-        tmp_path: Path, procs: list[Proc]) -> None:
+        tmp_path: Path, procs: list[Run]) -> None:
     """Under `run --serve` the same edit spun the watch thread, left /healthz unanswered,
     was never replaced by a later fix and ignored SIGTERM: now it is logged with its line,
     /healthz answers 503, the fix is taken, and SIGTERM stops the process."""
     path = tmp_path / "obligations.yaml"
     good = HEADER + series("s", "FREQ=YEARLY")
     path.write_text(good)
-    procs.append(run := Proc(f"sqlite:///{tmp_path / 'db.sqlite'}", path, "run", "--out",
-                             str(tmp_path / "feeds"), "--watch", "0.1", "--serve",
-                             "127.0.0.1:0"))
+    procs.append(run := Run(f"sqlite:///{tmp_path / 'db.sqlite'}", path, tmp_path / "feeds",
+                            "--watch", "0.1", "--serve", "127.0.0.1:0"))
     run.wait_for("scheduler.started")
     [listening] = run.events("server.listening")
 
@@ -436,15 +385,14 @@ def test_query_parameters_outside_the_calendar_are_a_400_naming_them(
 # --- 6. no quiet loss -------------------------------------------------------------------------
 
 def test_run_stops_with_exit_7_when_its_sqlite_file_is_deleted(
-        tmp_path: Path, procs: list[Proc]) -> None:
+        tmp_path: Path, procs: list[Run]) -> None:
     """The SQLite file deleted under a running `run` went unnoticed, and everything written
     after it was gone at the next start: now the next job turn logs it once as an error and
     the process stops with exit 7."""
     path = tmp_path / "obligations.yaml"
     path.write_text(HEADER + entry("a", "2030-06-30"))
     db = tmp_path / "calendar-tool.db"
-    procs.append(run := Proc(f"sqlite:///{db}", path, "run", "--out", str(tmp_path / "feeds"),
-                             "--watch", "0.1"))
+    procs.append(run := Run(f"sqlite:///{db}", path, tmp_path / "feeds", "--watch", "0.1"))
     run.wait_for("scheduler.started")
     for name in ("calendar-tool.db", "calendar-tool.db-wal", "calendar-tool.db-shm"):
         (tmp_path / name).unlink(missing_ok=True)
@@ -490,7 +438,7 @@ def test_the_database_file_and_its_wal_are_created_owner_only(tmp_path: Path) ->
 
 
 def test_a_killed_run_has_logged_every_send_its_ledger_holds(
-        tmp_path: Path, procs: list[Proc]) -> None:
+        tmp_path: Path, procs: list[Run]) -> None:
     """A SIGKILLed `run` had logged none of the sends it had recorded: log lines were
     written when a delivery round ended, and one slow receiver kept the round going. Now
     each answer is logged once recorded: killed while one receiver holds its attempt, the
@@ -506,8 +454,7 @@ def test_a_killed_run_has_logged_every_send_its_ledger_holds(
             created_at=at - timedelta(days=1), offsets=(Offset(),), overdue=False,
             time_of_day=at.time()) for n in range(10)])
         receiver.script(Stall(60))  # the first to arrive is held; the others answered
-        procs.append(run := Proc(db_url, path, "run", "--out", str(tmp_path / "feeds"),
-                                 "--timeout", "60"))
+        procs.append(run := Run(db_url, path, tmp_path / "feeds", "--timeout", "60"))
         logged = run.wait_for("reminder.sent", count=9)
         run.proc.send_signal(signal.SIGKILL)
         assert run.wait() == -signal.SIGKILL

@@ -6,18 +6,11 @@ waits for an event (a request arriving, a log line) with a deadline."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -25,69 +18,21 @@ import pytest
 from calendar_tool import store
 from calendar_tool.config import Settings
 from calendar_tool.model import Format, Offset, Subscription
+from tests import processes
 from tests.conftest import CLI
+from tests.processes import Run
 from tests.receiver import Received, Receiver, Stall
 from tests.registers import HEADER, entry
 
 
-class Run:
-    """A `calendar-tool run` process whose JSON log lines are read as they come."""
-
-    def __init__(self, db_url: str, register: Path, feeds: Path, *args: str,
-                 public_url: str | None = None) -> None:
-        env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(register))
-        env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
-        if public_url is not None:
-            env["CALENDAR_TOOL_PUBLIC_URL"] = public_url
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "calendar_tool.cli", "run", "--out", str(feeds), *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self.lines: list[dict[str, Any]] = []
-        self._seen = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        with self.proc.stderr:
-            for raw in self.proc.stderr:
-                line = json.loads(raw)  # every line a JSON object, or the test fails here
-                with self._seen:
-                    self.lines.append(line)
-                    self._seen.notify_all()
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        with self._seen:
-            return [x for x in self.lines if x["event"] == name]
-
-    def wait_for(self, name: str, count: int = 1, timeout: float = 20.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        with self._seen:
-            while len([x for x in self.lines if x["event"] == name]) < count:
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise TimeoutError(f"no {count} x {name} in {self.lines}")
-                self._seen.wait(min(left, 0.5))
-            return [x for x in self.lines if x["event"] == name]
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        code = self.proc.wait(timeout)  # reaps it: a killed pid is then gone
-        self._reader.join(5)
-        return code
-
-
 @pytest.fixture
 def runs() -> Iterator[list[Run]]:
-    """The processes a test started; any left running are killed at the end."""
-    started: list[Run] = []
-    yield started
-    for run in started:
-        if run.proc.poll() is None:
-            run.proc.kill()
-        run.proc.wait(10)
-        run._reader.join(10)
+    """The processes a test started; any left running are killed at the end. Each logged
+    JSON and nothing else: `run` writes plain text only when it refuses to go on."""
+    with processes.started() as runs:
+        yield runs
+    for run in runs:
+        assert [line for line in run.lines if not line.startswith("{")] == []
 
 
 @pytest.fixture
@@ -223,7 +168,7 @@ def test_an_edit_is_published_while_running_and_a_broken_one_is_not(
     assert (feeds / "all.ics").read_bytes() == published
     assert run.proc.poll() is None  # still running
     assert run.stop() == 0
-    assert [e["event"] for e in run.lines][-2:] == ["scheduler.stopping", "scheduler.stopped"]
+    assert [e["event"] for e in run.events()][-2:] == ["scheduler.stopping", "scheduler.stopped"]
 
 
 def test_run_refuses_a_register_with_problems(cli: CLI, tmp_path: Path) -> None:
@@ -291,7 +236,7 @@ def test_run_warns_once_when_reminder_links_point_at_this_machine(
                  "people reach `serve` at"}]
     assert warnings == (expected if warned else [])
     if warned:  # at start, before anything else
-        assert run.lines[0]["event"] == "links.loopback"
+        assert run.events()[0]["event"] == "links.loopback"
 
 
 @pytest.mark.parametrize(("public_url", "loopback"), [
