@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 # mkstemp creates files readable by their owner only; a web server serving the feeds must
 # read them too.
@@ -110,3 +112,34 @@ def _write(path: Path, chunks: Iterable[bytes], published: bool) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def copy_file(source: BinaryIO, path: Path) -> Version:
+    """Replace `path` with a copy of the open file `source`, atomically and without comparing
+    or flushing (a cache, as `replace_file`); the `Version` of the copy as it was written,
+    taken on the file itself so that a file another process renamed over it since does not
+    pass for it. The bytes are copied by the kernel where it can (`os.copy_file_range`):
+    a large register's all.ics is hundreds of megabytes."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as copy:
+            _copy_bytes(source, copy)
+            os.replace(tmp, path)
+            return version(os.fstat(copy.fileno()))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _copy_bytes(source: BinaryIO, copy: BinaryIO) -> None:
+    source.seek(0)
+    try:
+        while os.copy_file_range(source.fileno(), copy.fileno(), 1 << 30):
+            pass
+    except OSError:  # across file systems on an old kernel, say: through this process
+        source.seek(0)
+        copy.seek(0)
+        copy.truncate()
+        shutil.copyfileobj(source, copy, 1 << 20)
+        copy.flush()

@@ -96,6 +96,9 @@ class Runner:
         self._published: date | None = None  # the day the feeds were last published for
         # Republishing after an edit reuses the other entries' events and revisions.
         self.event_cache = service.EventCache()
+        # The last run of an earlier process, for the first to take up, and kept again by
+        # a run that serialised many events (a new day, many edits).
+        self.kept_events = service.kept_events(self.source.cache, self.path)
         self.revisions = service.KeptRevisions()
         # The watch's reload and the sweep's daily republish run on the scheduler's threads;
         # one at a time, so that each run finds on disk the files the last one kept.
@@ -159,7 +162,8 @@ class Runner:
                 report = service.publish_feeds(self.engine, reg, self.options.out_dir,
                                                self.clock, self.options.horizon_years,
                                                self.event_cache, self.revisions, edit,
-                                               self.options.feed_links, stored)
+                                               self.options.feed_links, stored,
+                                               self.kept_events)
         except CalendarToolError as exc:
             if raise_errors:
                 raise

@@ -362,24 +362,33 @@ def test_assembled_feed_equals_icalendars_own_serialisation(sample: Register) ->
 
 
 def test_feed_in_chunks_is_the_header_the_events_whole_and_the_end() -> None:
-    """`calendar_chunks` gives the header, the events in batches (none cut in two), then
-    END:VCALENDAR; `calendar_bytes` is them joined: the calendar of no event with the events
-    before its last line."""
-    register = parse_register(register_text(300), "generated.yaml")
+    """`calendar_chunks` gives the header, the events in pieces of some hundred kilobytes
+    (none cut in two), then END:VCALENDAR; `calendar_bytes` is them joined: the calendar of
+    no event with the events before its last line."""
+    register = parse_register(register_text(600), "generated.yaml")
     revs = _revisions(register)
     writer = ical.EventWriter(register)
     blocks = [writer.event_bytes(o, revs[o.entry.id])
               for o in occurrences(register, date(2031, 1, 1)) if o.when is not None]
-    assert len(blocks) > 2 * ical._BATCH
+    assert sum(map(len, blocks)) > 3 * ical._PIECE
     chunks = list(ical.calendar_chunks(INFO, iter(blocks)))
     empty = ical.calendar_bytes(INFO, [])
     end = b"END:VCALENDAR\r\n"
     assert chunks[0] + chunks[-1] == empty
     assert chunks[-1] == end
     batches = chunks[1:-1]
-    assert len(batches) == -(-len(blocks) // ical._BATCH)
-    assert batches == [b"".join(blocks[i:i + ical._BATCH])
-                       for i in range(0, len(blocks), ical._BATCH)]
+    assert b"".join(batches) == b"".join(blocks)
+    # Each piece is whole events, and as large as a piece goes (the last: what is left).
+    starts = {0}
+    for block in blocks:
+        starts.add(max(starts) + len(block))
+    at = 0
+    for batch in batches:
+        assert at in starts
+        at += len(batch)
+    longest = max(map(len, blocks))
+    assert all(ical._PIECE <= len(b) < ical._PIECE + longest for b in batches[:-1])
+    assert 0 < len(batches[-1]) < ical._PIECE + longest
     data = ical.calendar_bytes(INFO, blocks)
     assert data == b"".join(chunks) == empty[:-len(end)] + b"".join(blocks) + end
     assert lint(data) == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -23,11 +24,12 @@ from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.errors import PublishFailed
 from calendar_tool.feeds import ical, publishing
+from calendar_tool.feeds.kept import EventFile
 from calendar_tool.feeds.publishing import EventCache, PublishReport
 from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Register, Revision
-from calendar_tool.register import parse_register
+from calendar_tool.register import RegisterFile, parse_register
 from calendar_tool.scheduler import Options, Runner
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
 from tests.conftest import CLI
@@ -606,11 +608,13 @@ def _rewrite(path: Path) -> None:
 
 
 def _replace(path: Path) -> None:
-    """The same size, another file (another inode)."""
+    """The same size, another file (another inode), other bytes."""
     data = path.read_bytes()
-    assert data.count(b"CONFIRMED") > 1
+    other_bytes = data.replace(b"CONFIRMED", b"TENTATIVE") if b"CONFIRMED" in data else \
+        data.replace(b"TENTATIVE", b"CONFIRMED")
+    assert len(other_bytes) == len(data) and other_bytes != data
     other = path.with_name("other")
-    other.write_bytes(data.replace(b"CONFIRMED", b"TENTATIVE"))
+    other.write_bytes(other_bytes)
     other.replace(path)
 
 
@@ -748,6 +752,132 @@ def test_an_all_ics_changed_on_disk_serialises_every_event_again(
     assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
 
 
+# --- the last run kept between processes (EventFile) -----------------------------------------
+
+def _process(kept: Path) -> EventCache:
+    """The cache a new process publishing the register starts with: the run kept on disk
+    under `kept` (the cache folder), taken up."""
+    cache = EventCache()
+    EventFile(kept, kept / "generated.yaml").seed(cache)
+    return cache
+
+
+def _keep(kept: Path, cache: EventCache) -> None:
+    EventFile(kept, kept / "generated.yaml").keep(cache)
+
+
+def test_a_new_process_takes_up_the_last_run_kept_on_disk(tmp_path: Path) -> None:
+    """What a run keeps on disk, a new process takes up: publishing the same register into
+    the same folder serialises and writes nothing; into an empty folder, every feed comes
+    byte for byte from the kept copy; after an edit, only the edited entry's events are
+    serialised, and the files are those a publish without any cache writes."""
+    text, edited_text, entry_id = _generated_and_edited()
+    register = parse_register(text, "generated.yaml")
+    revs = next_revisions({}, register, NOW)
+    out, kept, cache = tmp_path / "feeds", tmp_path / "cache", EventCache()
+    first = publishing.publish(register, revs, out, FixedClock(NOW), cache=cache)
+    _keep(kept, cache)
+    assert {p.name for p in kept.iterdir()} == {f"events-{_key(kept)}.ics",
+                                                 f"events-{_key(kept)}.pickle"}
+
+    cache = EventCache()
+    assert EventFile(kept, kept / "generated.yaml").seed(cache) == first.feeds[0].events
+    again = publishing.publish(register, revs, out, FixedClock(NOW), cache=cache)
+    assert (again.serialised, again.written) == (0, 0)
+    assert [f.events for f in again.feeds] == [f.events for f in first.feeds]
+
+    empty = publishing.publish(register, revs, tmp_path / "empty", FixedClock(NOW),
+                               cache=_process(kept))
+    assert (empty.serialised, empty.written) == (0, len(first.feeds))
+    assert _files(tmp_path / "empty") == _files(out)
+
+    edited = parse_register(edited_text, "generated.yaml")
+    revs = next_revisions(revs, edited, SOON)
+    after = publishing.publish(edited, revs, out, FixedClock(SOON), cache=_process(kept))
+    assert after.serialised == _dated(edited, entry_id, after.horizon) > 1
+    assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def test_run_starts_on_the_events_publish_kept(engine: store.Engine, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """`run` starting after `publish` takes up the run it kept: into the same folder, it
+    serialises and writes nothing; into another, it writes the same bytes, serialising
+    nothing (its `feeds.checked` line says how many)."""
+    text, _, _ = _generated_and_edited()
+    path, folder = tmp_path / "generated.yaml", tmp_path / "cache"
+    path.write_text(text)
+    register = parse_register(text, str(path))
+    service.publish_feeds(engine, register, tmp_path / "published", FixedClock(NOW),
+                          stored_events=service.kept_events(folder, path))
+    caplog.set_level(logging.DEBUG, logger="calendar_tool")
+    for out, written in (("published", 0), ("other", 11)):
+        caplog.clear()
+        with delivery.Senders(5) as client:
+            runner = Runner(engine, client, FixedClock(SOON), RegisterFile(path, folder),
+                            Options(tmp_path / out, "http://127.0.0.1:8000", watch=None))
+            runner.start()
+        lines = [json.loads(JsonLines().format(r)) for r in caplog.records]
+        [checked] = [line for line in lines if line["event"] == "feeds.checked"]
+        assert (checked["serialised"], checked["written"]) == (0, written)
+    assert _files(tmp_path / "other") == _files(tmp_path / "published")
+
+
+def test_publish_keeps_its_run_in_the_cache_folder(cli: CLI, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`calendar-tool publish` keeps a copy of its all.ics in the cache folder, and the
+    next publish, into an empty folder, writes the same files from it."""
+    monkeypatch.setenv("CALENDAR_TOOL_CACHE", str(tmp_path / "cache"))
+    register = tmp_path / "obligations.yaml"
+    register.write_text(SAMPLE.read_text())
+    for out in ("first", "second"):
+        result = cli("publish", "--out", str(tmp_path / out), "--today", TODAY,
+                     register=register)
+        assert result.exit_code == 0, result.stderr
+    [copy] = (tmp_path / "cache").glob("events-*.ics")
+    assert copy.read_bytes() == (tmp_path / "first" / "all.ics").read_bytes()
+    assert _files(tmp_path / "second") == _files(tmp_path / "first")
+
+
+def _key(kept: Path) -> str:
+    return EventFile(kept, kept / "generated.yaml").path.stem.removeprefix("events-")
+
+
+@pytest.mark.parametrize("damage", ["copy rewritten", "copy removed", "copy replaced",
+                                    "run truncated", "run of other code"])
+def test_a_damaged_kept_run_is_not_taken_up(tmp_path: Path, damage: str) -> None:
+    """A kept copy that is not the file the run was kept with, or a kept run that cannot be
+    read or was written by other code, is not trusted: the new process serialises every
+    event, and writes what a publish without any cache writes."""
+    register = _sample(*TITLE_EDIT)
+    revs = next_revisions({}, register, NOW)
+    out, kept, cache = tmp_path / "feeds", tmp_path / "cache", EventCache()
+    publishing.publish(register, revs, out, FixedClock(NOW), cache=cache)
+    _keep(kept, cache)
+    file = EventFile(kept, kept / "generated.yaml")
+    if damage == "copy rewritten":
+        data = file.copy.read_bytes()
+        file.copy.write_bytes(data.replace(b"CONFIRMED", b"TENTATIVE", 1))
+    elif damage == "copy removed":
+        file.copy.unlink()
+    elif damage == "copy replaced":
+        _replace(file.copy)
+    elif damage == "run truncated":
+        file.path.write_bytes(file.path.read_bytes()[:200])
+    else:
+        with file.path.open("rb") as f:
+            pickle.load(f)  # the head, with the stamp: another one goes in its place
+            rest = f.read()
+        file.path.write_bytes(pickle.dumps({"stamp": "other code"}) + rest)
+    for name in (out / "all.ics", out / "area-victims.ics"):
+        name.write_bytes(name.read_bytes().replace(b"CONFIRMED", b"TENTATIVE"))
+    fresh = EventCache()
+    taken = file.seed(fresh)
+    report = publishing.publish(register, revs, out, FixedClock(NOW), cache=fresh)
+    assert report.serialised == report.feeds[0].events == 59
+    assert taken == (59 if damage.startswith("copy") else 0)
+    assert _files(out) == _cold(register, revs, tmp_path / "cold", FixedClock(NOW))
+
+
 def _retitle(text: str, n: int) -> str:
     line = f"title: Generated commitment number {n} on"
     return text.replace(line, f"title: Generated commitment number {n}, edited, on")
@@ -790,30 +920,41 @@ TAMPER: list[Callable[[Path], None] | None] = [None, _rewrite, _replace, Path.un
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=st.lists(st.tuples(st.sampled_from(EDITS), st.integers(0, 79),
                                 st.integers(0, 400), st.sampled_from(TAMPER),
-                                st.sampled_from(["all", "area-trafficking"])),
+                                st.sampled_from(["all", "area-trafficking", "kept copy"]),
+                                st.booleans(), st.booleans()),
                       min_size=1, max_size=6))
 def test_a_cached_run_writes_what_an_uncached_publish_writes(
         steps: list[tuple[Callable[[str, int], str], int, int, Callable[[Path], None] | None,
-                          str]]) -> None:
+                          str, bool, bool]]) -> None:
     """Whatever the edits (an entry's title or date, entries added and removed, a declared
-    title, the default reminders), the days that pass (a new horizon) and what happens to
-    the files on disk between runs, every run through one EventCache writes, byte for byte,
-    the files a publish without the cache writes with the same revisions."""
+    title, the default reminders), the days that pass (a new horizon), what happens to
+    the files on disk between runs (the feeds and the run kept in the cache folder), and
+    whether each run is made by the same process or by a new one that takes up the run kept
+    on disk, every run writes, byte for byte, the files a publish without any cache writes
+    with the same revisions."""
     text = register_text(80)
     register = parse_register(text, "generated.yaml")
     cache, clock = EventCache(), FixedClock(NOW)
     revs = next_revisions({}, register, NOW)
     with tempfile.TemporaryDirectory() as tmp:
-        warm = Path(tmp) / "warm"
+        warm, kept = Path(tmp) / "warm", Path(tmp) / "cache"
         publishing.publish(register, revs, warm, clock, cache=cache)
-        for n, (edit, which, days, tamper, feed) in enumerate(steps):
+        _keep(kept, cache)
+        for n, (edit, which, days, tamper, feed, restart, keep) in enumerate(steps):
             text = edit(text, which)
             register = parse_register(text, "generated.yaml")
             clock = FixedClock(clock.now() + timedelta(days=days, hours=1))
             revs = next_revisions(revs, register, clock.now())
-            if tamper is not None and (warm / f"{feed}.ics").exists():
-                tamper(warm / f"{feed}.ics")
+            target = EventFile(kept, kept / "generated.yaml").copy if feed == "kept copy" \
+                else warm / f"{feed}.ics"
+            # (The kept copy stays as a tampering left it while no run is kept again.)
+            if tamper is not None and target.exists() and b"VEVENT" in target.read_bytes():
+                tamper(target)
+            if restart:
+                cache = _process(kept)
             publishing.publish(register, revs, warm, clock, cache=cache)
+            if keep:
+                _keep(kept, cache)
             assert cache.held() == 0
             assert _files(warm) == _cold(register, revs, Path(tmp) / f"cold-{n}", clock)
 

@@ -40,6 +40,7 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     located = ctx.located()
     engine = ctx.engine()
     stored = service.kept_hashes(ctx.settings.cache, ctx.settings.register, located.reusable())
+    events = service.kept_events(ctx.settings.cache, ctx.settings.register)
     reg = located.register
     # Its text, entry by entry, is not held while the feeds are written.
     del located
@@ -48,7 +49,8 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     with heap.kept():
         report = service.publish_feeds(engine, reg, out_dir, clock,
                                        horizon_years or DEFAULT_HORIZON_YEARS,
-                                       link_base=ctx.settings.public_url, stored=stored)
+                                       link_base=ctx.settings.public_url, stored=stored,
+                                       stored_events=events)
     for feed in report.feeds:
         state = "written  " if feed.written else "unchanged"
         plural = "s" if feed.events != 1 else ""

@@ -1,9 +1,9 @@
 """Calendars for subscribers.
 
 Owns: occurrences to RFC 5545 bytes (`ical`, the only importer of icalendar), each entry's
-revision (SEQUENCE and LAST-MODIFIED, `revisions`), the content hashes kept on disk between
-processes (`kept`), and the feeds folder written atomically and only where bytes change
-(`publishing`).
+revision (SEQUENCE and LAST-MODIFIED, `revisions`), the content hashes and the last run's
+events kept on disk between processes (`kept`), and the feeds folder written atomically and
+only where bytes change (`publishing`).
 
 May import: model, timeline, wording, clock, errors, files.
 """
@@ -11,7 +11,7 @@ May import: model, timeline, wording, clock, errors, files.
 from __future__ import annotations
 
 from calendar_tool.feeds.ical import FeedInfo, message_calendar, uid
-from calendar_tool.feeds.kept import HashFile
+from calendar_tool.feeds.kept import EventFile, HashFile
 from calendar_tool.feeds.publishing import (
     FEED_FILE,
     INDEX_NAME,
@@ -32,6 +32,7 @@ __all__ = [
     "FEED_FILE",
     "INDEX_NAME",
     "EventCache",
+    "EventFile",
     "FeedInfo",
     "FeedResult",
     "FeedSpec",

@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import islice
 from typing import NamedTuple
 
 from icalendar import Alarm, Calendar, Event
+from icalendar import __version__ as _icalendar_version
 from icalendar.prop import vDuration, vText
 
 from calendar_tool import wording
@@ -53,14 +53,17 @@ from calendar_tool.model import (
 )
 
 PRODID = "-//calendar-tool//calendar-tool//EN"
+# What writes the events icalendar writes (see `EventWriter.event_bytes`): events kept
+# between processes are stamped with it (`kept.EventFile`).
+SERIALISER = f"icalendar {_icalendar_version}"
 UID_DOMAIN = "calendar-tool"
 # Register changes are rare and dates are months apart: twice a day is prompt enough for a
 # correction to reach subscribers without clients polling for nothing.
 DEFAULT_REFRESH = timedelta(hours=12)
 
 _END = b"END:VCALENDAR\r\n"
-# Events per piece of `calendar_chunks`: some hundreds of kilobytes.
-_BATCH = 256
+# Bytes per piece of `calendar_chunks`: a few hundred events.
+_PIECE = 256 * 1024
 
 
 def uid(occurrence_id: str) -> str:
@@ -480,16 +483,24 @@ def header(info: FeedInfo) -> Calendar:
 
 
 def calendar_chunks(info: FeedInfo, events: Iterable[bytes]) -> Iterator[bytes]:
-    """A whole feed from serialised VEVENT blocks, in the order given, in pieces to write one
-    after the other (`files.write_chunks_if_changed`): a feed of a large register is hundreds
-    of megabytes, and is never whole in memory this way. The events come joined a batch at a
-    time: a write per event would be hundreds of thousands of calls."""
+    """A whole feed from serialised VEVENT blocks, in the order given (or runs of them, as
+    read back from a file), in pieces to write one after the other
+    (`files.write_chunks_if_changed`): a feed of a large register is hundreds of megabytes,
+    and is never whole in memory this way. The events come joined some hundred kilobytes at
+    a time: a write per event would be hundreds of thousands of calls."""
     head = bytes(header(info).to_ical())
     if not head.endswith(_END):
         raise AssertionError("icalendar's calendar no longer ends with END:VCALENDAR")
     yield head[: -len(_END)]
-    blocks = iter(events)
-    while batch := list(islice(blocks, _BATCH)):
+    batch: list[bytes] = []
+    size = 0
+    for block in events:
+        batch.append(block)
+        size += len(block)
+        if size >= _PIECE:
+            yield batch[0] if len(batch) == 1 else b"".join(batch)
+            batch, size = [], 0
+    if batch:
         yield b"".join(batch)
     yield _END
 

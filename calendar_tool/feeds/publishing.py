@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from pathlib import Path
-from typing import BinaryIO, Literal, cast
+from typing import BinaryIO, Literal, NamedTuple, cast
 
 from calendar_tool import wording
 from calendar_tool.clock import Clock, today
@@ -101,7 +101,7 @@ class FeedSpec:
     facet: Literal["all", "area", "actor"] = "all"
     key: str = ""
 
-    def keep(self, e: Entry) -> bool:
+    def keep(self, e: Entry | Facets) -> bool:
         if self.facet == "area":
             return self.key in e.areas
         if self.facet == "actor":
@@ -135,10 +135,10 @@ class _Block:
 
     __slots__ = ("at", "data", "size")
 
-    def __init__(self, data: bytes) -> None:
-        self.data: bytes | None = data
-        self.at = 0
-        self.size = len(data)
+    def __init__(self, data: bytes | None, at: int = 0, size: int | None = None) -> None:
+        self.data = data
+        self.at = at
+        self.size = len(data) if data is not None else size or 0
 
 
 # An event of the feeds: its place in their order (`timeline.sort_key`: date, entry id,
@@ -146,11 +146,21 @@ class _Block:
 FeedEvent = tuple[tuple[int, date, str, int], bytes | _Block]
 
 
+class Facets(NamedTuple):
+    """Which feeds an entry's events are in, for an entry a run kept on disk
+    (`KeptEvents`): its areas and actors, as the Entry has them."""
+
+    areas: tuple[str, ...]
+    actors: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class _Kept:
     """An entry's part of a publishing run: what it was published with, and its events."""
 
-    entry: Entry  # the version published: which feeds its events are in
+    # The version published, or for a run kept on disk its areas and actors: which feeds
+    # its events are in.
+    entry: Entry | Facets
     revision: Revision
     until: date | None  # the horizon its occurrences reach; None when that does not matter
     events: tuple[FeedEvent, ...]
@@ -162,9 +172,15 @@ class _Feed:
 
     spec: FeedSpec
     # Its events, sorted (the run's own objects, not copies); none: the feed would have been
-    # empty and was not written.
-    events: list[FeedEvent]
+    # empty and was not written. None for a run taken up from disk (`EventCache.seed`): not
+    # picked out of the run's events until a run assembles the feed again.
+    events: list[FeedEvent] | None
     file: Version | None  # of its file once written or found unchanged; None when empty
+    count: int  # how many events it has
+
+    @classmethod
+    def of(cls, spec: FeedSpec, events: list[FeedEvent], file: Version | None) -> _Feed:
+        return cls(spec, events, file, len(events))
 
 
 @dataclass(frozen=True)
@@ -174,8 +190,11 @@ class _Run:
     entries: dict[str, _Kept]
     events: list[FeedEvent]  # all the entries' events, sorted
     until: date | None = None  # the horizon
-    out_dir: Path | None = None  # where it wrote `feeds`
+    out_dir: Path | None = None  # where it wrote `feeds` (resolved)
     feeds: dict[str, _Feed] = field(default_factory=dict)  # by name
+    # The file its events lie in (`_Block.at`), as it was then: its all.ics, or for a run
+    # kept on disk the copy kept with it.
+    source: tuple[Path, Version] | None = None
 
 
 @dataclass(frozen=True)
@@ -213,16 +232,17 @@ class _Source:
 
     @classmethod
     def of(cls, last: _Run) -> _Source | None:
-        """The last run's all.ics, if it is as that run left it; None otherwise."""
-        feed = last.feeds.get("all")
-        if last.out_dir is None or feed is None or feed.file is None:
+        """The file the last run's events lie in, if it is as that run left it; None
+        otherwise."""
+        if last.source is None:
             return None
+        path, expected = last.source
         try:
-            file = (last.out_dir / "all.ics").open("rb")
+            file = path.open("rb")
         except OSError:
             return None
         # Checked on the file opened, which a later rename over it does not change.
-        if version(os.fstat(file.fileno())) != feed.file:
+        if version(os.fstat(file.fileno())) != expected:
             file.close()
             return None
         return cls(file)
@@ -245,8 +265,14 @@ class _Source:
             piece = os.pread(self._file.fileno(), end - start, start)
             if len(piece) != end - start:
                 raise OSError(f"{self._file.name} is shorter than the last run left it")
+            # Events that follow one another in the file go on as one slice: most of them do.
+            first = last = start
             for b in blocks[i:j]:
-                yield piece[b.at - start:b.at - start + b.size]
+                if b.at != last:
+                    yield piece[first - start:last - start]
+                    first = b.at
+                last = b.at + b.size
+            yield piece[first - start:last - start]
             i = j
 
 
@@ -411,11 +437,66 @@ class EventCache:
         """Keep a run that has written all its files, for the next one."""
         self._last = run
 
+    def empty(self) -> bool:
+        """Whether it holds no run yet."""
+        return not self._last.entries and self._last.source is None
+
     def held(self) -> int:
         """How many bytes of events the last run left in memory rather than in its files."""
         last = self._last
         return sum(len(b.data) for _, b in last.events
                    if isinstance(b, _Block) and b.data is not None)
+
+    def kept(self) -> KeptEvents | None:
+        """The last run as plain data, for another process to take up (`seed`): None when
+        there is none, or its events do not all lie in its file."""
+        last = self._last
+        if last.source is None or last.until is None or last.out_dir is None:
+            return None
+        events = []
+        for key, block in last.events:
+            if not isinstance(block, _Block) or block.data is not None:
+                return None
+            events.append((key, block.at, block.size))
+        entries = {k: (kept.revision, kept.until, kept.entry.areas, kept.entry.actors)
+                   for k, kept in last.entries.items()}
+        feeds = {name: (feed.spec, feed.file, feed.count) for name, feed in last.feeds.items()}
+        return KeptEvents(last.until, last.out_dir, feeds, entries, events, last.source)
+
+    def seed(self, kept: KeptEvents) -> None:
+        """Take up a run another process kept (`kept`), as if this process had made it:
+        its events lie in `kept.source`, which is checked before each run reads it. Its feeds'
+        events are picked out again only when a run assembles them."""
+        events: list[FeedEvent] = [(key, _Block(None, at, size)) for key, at, size in kept.events]
+        # Sorted as they were written; a run merges into them by bisection.
+        events.sort(key=itemgetter(0))
+        by_entry: dict[str, list[FeedEvent]] = {}
+        for ev in events:
+            by_entry.setdefault(ev[0][2], []).append(ev)
+        facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
+        entries = {}
+        for k, (revision, until, areas, actors) in kept.entries.items():
+            shown = facets.get((areas, actors)) or facets.setdefault((areas, actors),
+                                                                     Facets(areas, actors))
+            entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
+        feeds = {name: _Feed(spec, None, file, count)
+                 for name, (spec, file, count) in kept.feeds.items()}
+        self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source)
+
+
+@dataclass(frozen=True)
+class KeptEvents:
+    """A publishing run as plain data (`EventCache.kept`), for a later process to take up
+    (`EventCache.seed`) from the file it is kept in (`kept.EventFile`)."""
+
+    until: date
+    out_dir: Path  # resolved
+    feeds: dict[str, tuple[FeedSpec, Version | None, int]]  # spec, file, events
+    # By entry id: its revision, the horizon its events reach (None when that does not
+    # matter), its areas and actors.
+    entries: dict[str, tuple[Revision, date | None, tuple[str, ...], tuple[str, ...]]]
+    events: list[tuple[tuple[int, date, str, int], int, int]]  # sorted: key, where, size
+    source: tuple[Path, Version]  # the file the events lie in, as it was
 
 
 # Changed events up to which a run's events (and its feeds') are the last run's with the
@@ -461,7 +542,7 @@ def _unchanged_feeds(specs: Sequence[FeedSpec], events: _Events, out_dir: Path, 
     """The feeds of `specs` that the last run left as this run would, by name: those it need
     not assemble (see `EventCache`)."""
     last = events.last
-    if last is None or last.out_dir != out_dir or last.until != until:
+    if last is None or last.out_dir != _resolved(out_dir) or last.until != until:
         return {}
     touched: set[str] = set()
     for k in (*events.gone, *events.new):
@@ -497,7 +578,8 @@ def _feed_events(specs: Sequence[FeedSpec], register: Register, events: _Events
         old = last.get(spec.info.name)
         if spec.facet == "all":
             feed += events.events
-        elif few and old is not None and (old.spec.facet, old.spec.key) == (spec.facet, spec.key):
+        elif few and old is not None and old.events is not None and \
+                (old.spec.facet, old.spec.key) == (spec.facet, spec.key):
             feed += _merge(old.events,
                            [ev for k in events.gone if spec.keep(k.entry) for ev in k.events],
                            [ev for k in events.new if spec.keep(k.entry) for ev in k.events])
@@ -617,8 +699,8 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
         out_dir.mkdir(parents=True, exist_ok=True)
         events = _events(register, revs, until, cache, link_base)
         feeds, start = _write_feeds(register, events, out_dir, until)
-        results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", len(feed.events),
-                              written) for name, (feed, written) in feeds.items() if feed.events]
+        results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", feed.count, written)
+                   for name, (feed, written) in feeds.items() if feed.count]
         removed = _remove_stale(out_dir, {f.path for f in results})
         index_written = write_if_changed(out_dir / INDEX_NAME, index_bytes(results))
     except FileExistsError as exc:  # mkdir: something that is not a folder is in the way
@@ -630,14 +712,19 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
         if events is not None and events.source is not None:
             events.source.close()
     if cache is not None:
+        source = events.last.source if events.last is not None else None
         if start is not None:
             # Every file is written, so nothing reads the last run's all.ics any more: each
             # event now lies in this run's.
-            _move(feeds["all"][0].events, start)
-        cache.keep(_Run(events.entries, events.events, until, out_dir,
-                        {name: feed for name, (feed, _) in feeds.items()}))
+            assembled = feeds["all"][0]
+            assert assembled.events is not None, "all.ics was assembled by this run"
+            _move(assembled.events, start)
+            file = assembled.file
+            source = None if file is None else (out_dir / "all.ics", file)
+        cache.keep(_Run(events.entries, events.events, until, _resolved(out_dir),
+                        {name: feed for name, (feed, _) in feeds.items()}, source))
     # RFC 5545 requires at least one component in a calendar: an empty feed is not written.
-    skipped = tuple(name for name, (feed, _) in feeds.items() if not feed.events)
+    skipped = tuple(name for name, (feed, _) in feeds.items() if not feed.count)
     return PublishReport(out_dir, tuple(results), index_written, removed, skipped, until,
                          events.serialised)
 
@@ -666,7 +753,7 @@ def _write_feeds(register: Register, events: _Events, out_dir: Path, until: date
                 head = next(chunks)
                 written = write_chunks_if_changed(path, itertools.chain((head,), chunks))
                 start = len(head) if spec.facet == "all" else start
-            feed = _Feed(spec, evs, version_of(path) if evs else None)
+            feed = _Feed.of(spec, evs, version_of(path) if evs else None)
         feeds[name] = (feed, written)
     return feeds, start
 
@@ -677,6 +764,12 @@ def _feed_blocks(evs: list[FeedEvent], events: _Events) -> Iterator[bytes]:
         # has hundreds of thousands.
         return cast(Iterator[bytes], map(itemgetter(1), evs))
     return _blocks(evs, events.source)
+
+
+def _resolved(out_dir: Path) -> Path:
+    """The folder as a run keeps it: the same folder named from another working folder (or
+    by another process, `KeptEvents`) is still the same."""
+    return out_dir.resolve()
 
 
 def _remove_stale(out_dir: Path, current: set[str]) -> tuple[str, ...]:

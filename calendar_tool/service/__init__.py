@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from calendar_tool.service.feeds import (
         KeptRevisions,
         feed_revisions,
+        kept_events,
         kept_hashes,
         publish_feeds,
         selection,
@@ -95,7 +96,8 @@ if TYPE_CHECKING:
 # The module each name of the door lives in. The caches a long-running process keeps between
 # runs (`EventCache`, `AgendaCache`: see each) are made by the shells and passed back in.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(["KeptRevisions", "feed_revisions", "kept_hashes", "publish_feeds",
+    **dict.fromkeys(["KeptRevisions", "feed_revisions", "kept_events", "kept_hashes",
+                     "publish_feeds",
                      "selection", "selection_size", "sync"], "calendar_tool.service.feeds"),
     **dict.fromkeys(["Coming", "coming", "listed"], "calendar_tool.service.listing"),
     **dict.fromkeys(["DEFAULT_CATCH_UP", "dry_run", "due_groups", "enqueue", "held",
@@ -159,6 +161,7 @@ __all__ = [
     "guess_format",
     "has_subscription",
     "held",
+    "kept_events",
     "kept_hashes",
     "ledger",
     "listed",

@@ -13,6 +13,7 @@ from calendar_tool import store
 from calendar_tool.clock import Clock
 from calendar_tool.feeds import (
     EventCache,
+    EventFile,
     FeedInfo,
     Hashes,
     HashFile,
@@ -58,6 +59,12 @@ def kept_hashes(folder: Path | None, register: Path, entries: Mapping[str, Entry
     # Through the door at the call: `stamp` lives beside the register's reader (PyYAML),
     # which the commands that only import this module do not need.
     return HashFile.of(folder, register, entries, registers.stamp())
+
+
+def kept_events(folder: Path | None, register: Path) -> EventFile | None:
+    """Where the last publishing run of the register at `register` is kept between
+    processes, in the cache `folder` (None: nowhere)."""
+    return None if folder is None else EventFile(folder, register)
 
 
 def sync(engine: store.Engine, register: Register, now: datetime,
@@ -111,16 +118,33 @@ def _keep_hashes(stored: HashFile | None, hashes: Hashes, register: Register) ->
 def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock: Clock,
                   horizon_years: int = DEFAULT_HORIZON_YEARS, cache: EventCache | None = None,
                   kept: KeptRevisions | None = None, edit: Edit | None = None,
-                  link_base: str | None = None, stored: HashFile | None = None
-                  ) -> PublishReport:
+                  link_base: str | None = None, stored: HashFile | None = None,
+                  stored_events: EventFile | None = None) -> PublishReport:
     """Sync the revisions, then write the feeds with them (reusing the events `cache` holds
     from the last run and the revisions `kept`, in a process that keeps them; `edit`: how
     the register differs from the one published before, when the reader knows). With
     `link_base` (the public URL, `CALENDAR_TOOL_PUBLIC_URL`), every event links back to its
     entry's page; without, the feeds are as they always were. `stored`: the content hashes
-    kept between processes (`kept_hashes`)."""
+    kept between processes (`kept_hashes`); `stored_events`: the last run's events
+    (`kept_events`), which a cache that holds no run yet takes up, and which are kept again
+    when this run had to serialise many of them."""
     revs = sync(engine, register, clock.now(), kept, edit, link_base, stored)
-    return publish(register, revs, out_dir, clock, horizon_years, cache, link_base)
+    if stored_events is not None:
+        cache = cache if cache is not None else EventCache()
+        if cache.empty():
+            stored_events.seed(cache)
+    report = publish(register, revs, out_dir, clock, horizon_years, cache, link_base)
+    if stored_events is not None and cache is not None:
+        _keep_events(stored_events, cache, report)
+    return report
+
+
+def _keep_events(stored: EventFile, cache: EventCache, report: PublishReport) -> None:
+    """Keep the run on disk when what is kept is of another day or many of its events were
+    serialised anew (as `_keep_hashes`: a few edits do not copy all.ics again)."""
+    events = sum(f.events for f in report.feeds if f.name == "all")
+    if stored.until != report.horizon or report.serialised > events // _STALE_PART:
+        stored.keep(cache)
 
 
 def feed_revisions(engine: store.Engine, register: Register, at: datetime,
