@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import register_text
+from bench.scale import one_title_edited
 from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
 from calendar_tool.errors import PublishFailed
@@ -836,6 +837,30 @@ def test_publish_keeps_its_run_in_the_cache_folder(cli: CLI, tmp_path: Path,
     [copy] = (tmp_path / "cache").glob("events-*.ics")
     assert copy.read_bytes() == (tmp_path / "first" / "all.ics").read_bytes()
     assert _files(tmp_path / "second") == _files(tmp_path / "first")
+
+
+def test_the_run_is_kept_again_after_many_changes_or_a_new_day(engine: store.Engine,
+                                                               tmp_path: Path) -> None:
+    """`publish_feeds` keeps its run on disk when none is kept, when it serialised more than
+    1 in 100 of its events, or on a new day; one edited entry in a register of 300 is not
+    worth copying all.ics again."""
+    text, _, _ = _generated_and_edited()
+    edited_text = one_title_edited(text)  # one target's title: its one event
+    path, out = tmp_path / "generated.yaml", tmp_path / "feeds"
+    file = service.kept_events(tmp_path / "cache", path)
+    assert file is not None
+
+    def publish(text: str, clock: FixedClock) -> tuple[int, int]:
+        fresh = service.kept_events(tmp_path / "cache", path)  # a new process each time
+        report = service.publish_feeds(engine, parse_register(text, str(path)), out, clock,
+                                       stored_events=fresh)
+        return report.serialised, file.path.stat().st_mtime_ns
+
+    first, kept_at = publish(text, FixedClock(NOW))
+    assert first > 1000
+    assert publish(edited_text, FixedClock(SOON)) == (1, kept_at)
+    _, again_at = publish(edited_text, FixedClock(NOW + timedelta(days=1)))
+    assert again_at != kept_at
 
 
 def _key(kept: Path) -> str:

@@ -251,29 +251,40 @@ class _Source:
         self._file.close()
 
     def read(self, blocks: list[_Block]) -> Iterator[bytes]:
-        """The bytes of `blocks` (none in memory), in order, neighbours in one read."""
-        i = 0
-        while i < len(blocks):
-            start, end = blocks[i].at, blocks[i].at + blocks[i].size
-            j = i + 1
-            while j < len(blocks):
-                b = blocks[j]
-                if b.at < end or b.at - end > _GAP or b.at + b.size - start > _PIECE:
-                    break
-                end = b.at + b.size
-                j += 1
-            piece = os.pread(self._file.fileno(), end - start, start)
-            if len(piece) != end - start:
-                raise OSError(f"{self._file.name} is shorter than the last run left it")
-            # Events that follow one another in the file go on as one slice: most of them do.
-            first = last = start
-            for b in blocks[i:j]:
-                if b.at != last:
-                    yield piece[first - start:last - start]
-                    first = b.at
-                last = b.at + b.size
+        """The bytes of `blocks` (none in memory), in order, neighbours in one read, and
+        those that follow one another in the file as one slice: most of them do. One pass
+        over the blocks, since a feed has hundreds of thousands."""
+        start = first = last = -1
+        runs: list[tuple[int, int]] = []  # of the piece to read: (where, end) of each run
+        for b in blocks:
+            at = b.at
+            stop = at + b.size
+            if start >= 0 and last <= at <= last + _GAP and stop - start <= _PIECE:
+                if at != last:
+                    runs.append((first, last))
+                    first = at
+                last = stop
+                continue
+            if start >= 0:
+                runs.append((first, last))
+                yield from self._piece(start, runs)
+            start = first = at
+            last = stop
+            runs = []
+        if start >= 0:
+            runs.append((first, last))
+            yield from self._piece(start, runs)
+
+    def _piece(self, start: int, runs: list[tuple[int, int]]) -> Iterator[bytes]:
+        end = runs[-1][1]
+        piece = os.pread(self._file.fileno(), end - start, start)
+        if len(piece) != end - start:
+            raise OSError(f"{self._file.name} is shorter than the last run left it")
+        if len(runs) == 1:
+            yield piece
+            return
+        for first, last in runs:
             yield piece[first - start:last - start]
-            i = j
 
 
 def _blocks(events: list[FeedEvent], source: _Source | None) -> Iterator[bytes]:
@@ -281,12 +292,9 @@ def _blocks(events: list[FeedEvent], source: _Source | None) -> Iterator[bytes]:
     back from the last run's all.ics."""
     pending: list[_Block] = []
     for _, block in events:
-        if isinstance(block, bytes):
-            data = block
-        elif block.data is not None:
-            data = block.data
-        else:
-            pending.append(block)
+        data = block if type(block) is bytes else cast(_Block, block).data
+        if data is None:
+            pending.append(cast(_Block, block))
             continue
         if pending:
             assert source is not None, "an event kept in a file no run opened"
