@@ -15,11 +15,11 @@ itself it forks to read a large register) is its own.
   starts after it or after an earlier `run` (the register read with the entries the cache
   kept, the store synced, the run kept taken up, every feed checked), then a reload: what
   `run` does when one entry's title is edited under it (the register re-read, the store
-  synced, the feeds whose bytes change rewritten); the figure beside it counts the feed files rewritten. The first
-  edit after the start, and the median of the three edits after it. Then `run`'s resident
-  size after its start and after the four reloads: what it holds while it waits, once
-  `heap.trim` has handed back what a publish freed (its peak, while it publishes, is the
-  "peak memory" row), and that over the entries;
+  synced, the feeds whose bytes change rewritten); the figure beside it counts the feed
+  files rewritten. The first edit after the start, and the median of the three edits after
+  it. Then `run`'s resident size after its start and after the four reloads: what it
+  holds while it waits, once `heap.trim` has handed back what a publish freed (its peak,
+  while it publishes, is the "peak memory" row), and that over the entries;
 - reminders: what `run` computes for all subscriptions (bench/remind.py: the reminders of
   the next two hours, and those due in the 24-hour catch-up window), for 100 to 10,000
   generated subscriptions, the register's occurrences already expanded (the row "expanding

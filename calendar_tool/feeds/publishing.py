@@ -20,7 +20,8 @@ process also keeps its last run (`EventCache`): where its events lie in the `all
 wrote, so that after an edit only the edited entry is expanded and serialised again and the
 others are copied from that file, and the feed files it left, so that only the feeds the
 edited entry was or is in are assembled again; the others are not even read. What
-invalidates each is said there.
+invalidates each is said there. A new process takes up the run an earlier one kept on disk
+(`EventCache.seed`, `kept.EventFile`) as if it had made it.
 """
 
 from __future__ import annotations
@@ -381,6 +382,13 @@ class EventCache:
     run serialised only until it has written its files. One run at a time: a run that has
     written every file moves the events it kept to where its own `all.ics` has them
     (`Runner.publish` holds its lock around a run).
+
+    Between processes: `kept` gives the last run as plain data and `seed` takes such a run
+    up, its events lying in the copy of its all.ics kept with it (`kept.EventFile`), which
+    is checked as the last run's all.ics is. The rules above hold unchanged, since the
+    revisions come from the store, which both processes share; an entry's Entry is then
+    its areas and actors (`Facets`), all a run needs of an entry it no longer has, and a
+    feed's events are picked out of the run's only when a run assembles it again.
     """
 
     def __init__(self) -> None:
@@ -484,8 +492,8 @@ class EventCache:
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         for k, (revision, until, areas, actors) in kept.entries.items():
-            shown = facets.get((areas, actors)) or facets.setdefault((areas, actors),
-                                                                     Facets(areas, actors))
+            # One Facets per pair, as the register's entries share their tuples.
+            shown = facets.setdefault((areas, actors), Facets(areas, actors))
             entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
         feeds = {name: _Feed(spec, None, file, count)
                  for name, (spec, file, count) in kept.feeds.items()}
