@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -133,13 +132,18 @@ def copy_file(source: BinaryIO, path: Path) -> Version:
 
 
 def _copy_bytes(source: BinaryIO, copy: BinaryIO) -> None:
-    source.seek(0)
+    """The whole of `source` into the empty `copy`, by offsets: a buffered reader's own
+    position is not its file's."""
+    src, dst = source.fileno(), copy.fileno()
+    at = 0
     try:
-        while os.copy_file_range(source.fileno(), copy.fileno(), 1 << 30):
-            pass
+        while n := os.copy_file_range(src, dst, 1 << 30, at, at):
+            at += n
     except OSError:  # across file systems on an old kernel, say: through this process
-        source.seek(0)
         copy.seek(0)
         copy.truncate()
-        shutil.copyfileobj(source, copy, 1 << 20)
+        at = 0
+        while chunk := os.pread(src, 1 << 20, at):
+            copy.write(chunk)
+            at += len(chunk)
         copy.flush()

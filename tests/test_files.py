@@ -3,6 +3,7 @@ whole or in chunks (a feed, as it is assembled)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -14,7 +15,12 @@ import pytest
 from bench.generate import register_text
 from calendar_tool.feeds import ical
 from calendar_tool.feeds.revisions import next_revisions
-from calendar_tool.files import write_chunks_if_changed, write_if_changed
+from calendar_tool.files import (
+    copy_file,
+    version_of,
+    write_chunks_if_changed,
+    write_if_changed,
+)
 from calendar_tool.register import parse_register
 from calendar_tool.timeline import occurrences
 
@@ -148,3 +154,27 @@ def test_a_failure_half_way_leaves_the_old_file_and_no_temp_file(tmp_path: Path)
     with pytest.raises(Broken):
         write_chunks_if_changed(tmp_path / "new.ics", _failing(b"new bytes"))
     assert _names(tmp_path) == ["all.ics"]
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "through Python"])
+def test_a_copy_replaces_its_file_with_the_bytes_and_gives_its_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool) -> None:
+    """`copy_file` replaces the copy with the source's bytes, whatever was there, and gives
+    the version the copy has on disk; where the kernel cannot copy (another file system on
+    an old kernel), the bytes go through the process, with the same result."""
+    source = tmp_path / "all.ics"
+    data = os.urandom(3 << 20) + b"END:VCALENDAR\r\n"
+    source.write_bytes(data)
+    copy = tmp_path / "cache" / "events.ics"
+    copy.parent.mkdir()
+    copy.write_bytes(b"an older and longer copy " * 200_000)
+    if not kernel:
+        def refuse(*_args: object) -> int:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+    with source.open("rb") as f:
+        f.read(100)  # wherever the source was read to, the whole file is copied
+        got = copy_file(f, copy)
+    assert copy.read_bytes() == data
+    assert got == version_of(copy)
+    assert _names(copy.parent) == ["events.ics"]
