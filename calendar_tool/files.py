@@ -10,9 +10,11 @@ a time, so that neither is ever whole in memory.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -147,3 +149,20 @@ def _copy_bytes(source: BinaryIO, copy: BinaryIO) -> None:
             copy.write(chunk)
             at += len(chunk)
         copy.flush()
+
+
+def cache_path(folder: Path, register: Path, kind: str, suffix: str) -> Path:
+    """Where what is kept of the register at `register` under `kind` lives in the cache
+    `folder`: one file per register path (resolved) and kind, `<kind>-<digest>.<suffix>`."""
+    key = hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
+    return folder / f"{kind}-{key}.{suffix}"
+
+
+@cache
+def code_digest(modules: tuple[str, ...]) -> str:
+    """A digest of the package's `modules` (paths within it, such as "feeds/ical.py"): what
+    a file kept between processes is stamped with, so that other code ignores it."""
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]

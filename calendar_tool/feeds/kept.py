@@ -32,7 +32,6 @@ import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -40,7 +39,14 @@ from calendar_tool import wording
 from calendar_tool.feeds import ical
 from calendar_tool.feeds.publishing import EventCache, KeptEvents
 from calendar_tool.feeds.revisions import Hashes
-from calendar_tool.files import Version, copy_file, replace_file, version
+from calendar_tool.files import (
+    Version,
+    cache_path,
+    code_digest,
+    copy_file,
+    replace_file,
+    version,
+)
 from calendar_tool.model import Entry
 from calendar_tool.timeline import Resolved
 
@@ -48,19 +54,6 @@ from calendar_tool.timeline import Resolved
 _CODE = ("model.py", "wording.py", "timeline.py", "feeds/revisions.py", "feeds/kept.py")
 # What an entry's events are expanded and serialised with, from the entry and its revision.
 _EVENT_CODE = (*_CODE, "feeds/ical.py", "feeds/publishing.py")
-
-
-@cache
-def _code_stamp(names: tuple[str, ...] = _CODE) -> str:
-    digest = hashlib.sha256()
-    for name in names:
-        digest.update((Path(__file__).parent.parent / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _file_key(register: Path) -> str:
-    """What the files kept for the register at `register` are named by."""
-    return hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
 
 
 def _key(text: str) -> bytes:
@@ -86,7 +79,7 @@ class HashFile:
         """The hashes of the register at `register` in the cache `folder`, for `entries` by
         their text (`Located.reusable()`). Only digests of the texts are held, so that a
         large register's text is not kept alive for the file's sake."""
-        return cls(folder / f"hashes-{_file_key(register)}.pickle",
+        return cls(cache_path(folder, register, "hashes", "pickle"),
                    {_key(text): entry for text, entry in entries.items()}, stamp)
 
     def seed(self, hashes: Hashes) -> int:
@@ -119,7 +112,7 @@ class HashFile:
     def _stamp(self) -> str:
         # `wording.stamp()` as the hashes take it, beside the code's digest, so that the file
         # follows whatever the hashes were computed with.
-        return f"{_code_stamp()}:{wording.stamp()}:{self.stamp}"
+        return f"{code_digest(_CODE)}:{wording.stamp()}:{self.stamp}"
 
     def _read(self) -> dict[bytes, Any]:
         try:
@@ -172,9 +165,8 @@ class EventFile:
     user's own cache folder, as the entry cache does."""
 
     def __init__(self, folder: Path, register: Path) -> None:
-        key = _file_key(register)
-        self.path = folder / f"events-{key}.pickle"
-        self.copy = folder / f"events-{key}.ics"
+        self.path = cache_path(folder, register, "events", "pickle")
+        self.copy = self.path.with_suffix(".ics")
         # The horizon of the run the files hold, as this process last read or wrote them
         # (None: none usable): a new one is a reason to keep the run again.
         self.until: date | None = None
@@ -215,7 +207,7 @@ class EventFile:
             return self.copy, copy_file(f, self.copy)
 
     def _stamp(self) -> str:
-        return f"{_code_stamp(_EVENT_CODE)}:{wording.stamp()}:{ical.SERIALISER}"
+        return f"{code_digest(_EVENT_CODE)}:{wording.stamp()}:{ical.SERIALISER}"
 
     def _read(self) -> KeptEvents | None:
         try:

@@ -23,13 +23,11 @@ lives in the user's own cache folder, as Python's bytecode caches do.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import pickle
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from calendar_tool.files import replace_file
+from calendar_tool.files import cache_path, code_digest, replace_file
 from calendar_tool.model import Entry
 from calendar_tool.register import forked
 from calendar_tool.register.located import Located
@@ -44,19 +42,14 @@ _CODE = ("model.py", "wording.py", "timeline.py", "register/compose.py", "regist
 Kept = tuple[dict[str, Entry], dict[str, Any]]
 
 
-@cache
 def stamp() -> str:
     """A digest of the code that turns register text into entries."""
-    digest = hashlib.sha256()
-    for name in _CODE:
-        digest.update((Path(__file__).parent.parent / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return code_digest(_CODE)
 
 
 def cache_file(folder: Path, register: Path) -> Path:
     """Where the entries of the register at `register` are kept."""
-    key = hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
-    return folder / f"entries-{key}.pickle"
+    return cache_path(folder, register, "entries", "pickle")
 
 
 def read(path: Path) -> Kept:

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
-from calendar_tool.files import replace_file
+from calendar_tool.files import cache_path, replace_file
 from calendar_tool.model import DatedValue, Entry, Kind, Occurrence, Precision, Register, State
 from calendar_tool.timeline import (
     URGENT_OLD,
@@ -125,8 +125,7 @@ def code_stamp() -> str:
 
 def index_file(folder: Path, register: Path) -> Path:
     """Where the date index of the register at `register` is kept (beside its entries)."""
-    key = hashlib.sha256(str(register.resolve()).encode("utf-8")).hexdigest()[:16]
-    return folder / f"dates-{key}.index"
+    return cache_path(folder, register, "dates", "index")
 
 
 def text_digest(data: bytes) -> str:
