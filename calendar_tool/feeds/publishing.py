@@ -136,10 +136,11 @@ class _Block:
 
     __slots__ = ("at", "data", "size")
 
-    def __init__(self, data: bytes | None, at: int = 0, size: int | None = None) -> None:
+    def __init__(self, data: bytes | None, at: int = 0, size: int = 0) -> None:
+        """Bytes just serialised (`data`), or where bytes lie in a file (`at`, `size`)."""
         self.data = data
         self.at = at
-        self.size = len(data) if data is not None else size or 0
+        self.size = len(data) if data is not None else size
 
 
 # An event of the feeds: its place in their order (`timeline.sort_key`: date, entry id,
