@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 # mkstemp creates files readable by their owner only; a web server serving the feeds must
 # read them too.
@@ -45,6 +45,16 @@ def version_of(path: Path) -> Version | None:
         return None
 
 
+class Span(NamedTuple):
+    """`size` bytes of an open file from `at`: a chunk of `write_chunks_if_changed` that the
+    kernel copies (`os.copy_file_range`) without this process reading it. A feed written
+    again after an edit is mostly stretches of the file it replaces."""
+
+    source: BinaryIO
+    at: int
+    size: int
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Replace `path` with `data` unless it already holds exactly these bytes; True if written.
     (`write_chunks_if_changed` for bytes that come in pieces.)"""
@@ -58,9 +68,9 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return write_chunks_if_changed(path, [data])
 
 
-def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
+def write_chunks_if_changed(path: Path, chunks: Iterable[bytes | Span]) -> bool:
     """Replace `path` with the bytes of `chunks`, one after the other, unless it already holds
-    exactly these bytes; True if written.
+    exactly these bytes; True if written. A `Span` is copied from its file by the kernel.
 
     The chunks go to a temporary file in the same folder (so the rename cannot cross file
     systems) as they come, and are compared with the old file's bytes as they are written,
@@ -81,7 +91,7 @@ def replace_file(path: Path, data: Iterable[bytes]) -> None:
     _write(path, data, published=False)
 
 
-def _write(path: Path, chunks: Iterable[bytes], published: bool) -> bool:
+def _write(path: Path, chunks: Iterable[bytes | Span], published: bool) -> bool:
     """Write `chunks` to a temporary file and rename it over `path`. A published file is
     compared with the old one (and left alone when the same), flushed to disk first, and
     made readable by all; a cache file is none of these."""
@@ -94,6 +104,12 @@ def _write(path: Path, chunks: Iterable[bytes], published: bool) -> bool:
         with os.fdopen(fd, "wb") as f, old or contextlib.nullcontext():
             same = old is not None
             for chunk in chunks:
+                if isinstance(chunk, Span):
+                    f.flush()  # the kernel writes at the file's position
+                    _copy_range(chunk.source.fileno(), f.fileno(), chunk.at, chunk.size)
+                    if same:
+                        same = old is not None and _same_span(chunk, old)
+                    continue
                 f.write(chunk)
                 if same:
                     same = old is not None and old.read(len(chunk)) == chunk
@@ -136,19 +152,45 @@ def copy_file(source: BinaryIO, path: Path) -> Version:
 def _copy_bytes(source: BinaryIO, copy: BinaryIO) -> None:
     """The whole of `source` into the empty `copy`, by offsets: a buffered reader's own
     position is not its file's."""
-    src, dst = source.fileno(), copy.fileno()
-    at = 0
+    src = source.fileno()
+    _copy_range(src, copy.fileno(), 0, os.fstat(src).st_size)
+
+
+def _copy_range(src: int, dst: int, at: int, size: int) -> None:
+    """`size` bytes of `src` from `at` into `dst` at its position, which moves past them:
+    by the kernel where it can, else through this process. Raises OSError when `src` ends
+    first."""
     try:
-        while n := os.copy_file_range(src, dst, 1 << 30, at, at):
-            at += n
+        while size:
+            n = os.copy_file_range(src, dst, size, at)
+            if not n:
+                break
+            at, size = at + n, size - n
     except OSError:  # across file systems on an old kernel, say: through this process
-        copy.seek(0)
-        copy.truncate()
-        at = 0
-        while chunk := os.pread(src, 1 << 20, at):
-            copy.write(chunk)
-            at += len(chunk)
-        copy.flush()
+        pass
+    while size:
+        chunk = os.pread(src, min(size, 1 << 20), at)
+        if not chunk:
+            raise OSError(f"a file being copied ended {size} bytes early")
+        n = os.write(dst, chunk)
+        at, size = at + n, size - n
+
+
+def _same_span(span: Span, old: BinaryIO) -> bool:
+    """Whether the next `span.size` bytes of `old` are those of `span`; `old` moves past
+    them. Bytes that are the old file's own, where they were, are not read."""
+    here = old.tell()
+    mine, theirs = os.fstat(span.source.fileno()), os.fstat(old.fileno())
+    if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino) and here == span.at:
+        old.seek(here + span.size)
+        return span.at + span.size <= theirs.st_size
+    at, left = span.at, span.size
+    while left:
+        piece = os.pread(span.source.fileno(), min(left, 1 << 20), at)
+        if not piece or old.read(len(piece)) != piece:
+            return False
+        at, left = at + len(piece), left - len(piece)
+    return True
 
 
 def cache_path(folder: Path, register: Path, kind: str, suffix: str) -> Path:

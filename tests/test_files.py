@@ -16,6 +16,7 @@ from bench.generate import register_text
 from calendar_tool.feeds import ical
 from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.files import (
+    Span,
     copy_file,
     version_of,
     write_chunks_if_changed,
@@ -156,6 +157,14 @@ def test_a_failure_half_way_leaves_the_old_file_and_no_temp_file(tmp_path: Path)
     assert _names(tmp_path) == ["all.ics"]
 
 
+def _kernel(monkeypatch: pytest.MonkeyPatch, kernel: bool) -> None:
+    """Without the kernel's copy, as across file systems on an old kernel."""
+    if not kernel:
+        def refuse(*_args: object) -> int:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        monkeypatch.setattr(os, "copy_file_range", refuse)
+
+
 @pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "through Python"])
 def test_a_copy_replaces_its_file_with_the_bytes_and_gives_its_version(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool) -> None:
@@ -168,13 +177,69 @@ def test_a_copy_replaces_its_file_with_the_bytes_and_gives_its_version(
     copy = tmp_path / "cache" / "events.ics"
     copy.parent.mkdir()
     copy.write_bytes(b"an older and longer copy " * 200_000)
-    if not kernel:
-        def refuse(*_args: object) -> int:
-            raise OSError(errno.EXDEV, "Invalid cross-device link")
-        monkeypatch.setattr(os, "copy_file_range", refuse)
+    _kernel(monkeypatch, kernel)
     with source.open("rb") as f:
         f.read(100)  # wherever the source was read to, the whole file is copied
         got = copy_file(f, copy)
     assert copy.read_bytes() == data
     assert got == version_of(copy)
     assert _names(copy.parent) == ["events.ics"]
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "through Python"])
+def test_spans_are_copied_from_their_file_between_the_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool) -> None:
+    """A `Span` chunk is its file's bytes from where it says, between the chunks around it,
+    however the source was read; the same chunks again leave the file untouched, the spans'
+    bytes compared with the file's."""
+    _kernel(monkeypatch, kernel)
+    data = os.urandom(3 * MIB)
+    (tmp_path / "old.ics").write_bytes(data)
+    path = tmp_path / "all.ics"
+    with (tmp_path / "old.ics").open("rb") as source:
+        source.read(10)
+        chunks = [b"head\r\n", Span(source, 100, 2 * MIB), b"between", Span(source, 0, 50),
+                  Span(source, 3 * MIB - 7, 7), b"end"]
+        assert write_chunks_if_changed(path, iter(chunks)) is True
+        assert path.read_bytes() == b"head\r\n" + data[100:100 + 2 * MIB] + b"between" + \
+            data[:50] + data[-7:] + b"end"
+        before = path.stat()
+        assert write_chunks_if_changed(path, iter(chunks)) is False
+        moved = [b"head\r\n", Span(source, 101, 2 * MIB), b"between"]
+        assert write_chunks_if_changed(path, iter(moved)) is True
+    after = path.stat()
+    assert after.st_ino != before.st_ino
+    assert path.read_bytes() == b"head\r\n" + data[101:101 + 2 * MIB] + b"between"
+    assert _names(tmp_path) == ["all.ics", "old.ics"]
+
+
+def test_a_span_of_the_file_replaced_is_that_file_as_it_was(tmp_path: Path) -> None:
+    """Spans of the very file being replaced: where they are its own bytes in their place,
+    the file is left untouched; otherwise the new file has the old one's bytes where the
+    spans say, the old file being renamed over only once the new one is whole."""
+    path = tmp_path / "all.ics"
+    body = os.urandom(MIB)
+    write_if_changed(path, b"head" + body + b"end")
+    before = path.stat()
+    with path.open("rb") as old:
+        assert write_chunks_if_changed(path, [b"head", Span(old, 4, MIB), b"end"]) is False
+        assert path.stat().st_mtime_ns == before.st_mtime_ns
+        assert write_chunks_if_changed(
+            path, [b"new head", Span(old, 4, 1000), b"+", Span(old, 1004, MIB - 1000), b"end"]
+        ) is True
+    assert path.read_bytes() == b"new head" + body[:1000] + b"+" + body[1000:] + b"end"
+
+
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "through Python"])
+def test_a_span_past_the_end_of_its_file_fails_and_leaves_the_old_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool) -> None:
+    """A span longer than what its file has left raises OSError (publishing reports it) and
+    leaves the old file as it was, with no temporary file."""
+    _kernel(monkeypatch, kernel)
+    path = tmp_path / "all.ics"
+    write_if_changed(path, b"old bytes")
+    (tmp_path / "short").write_bytes(b"x" * 100)
+    with (tmp_path / "short").open("rb") as source, pytest.raises(OSError, match="early"):
+        write_chunks_if_changed(path, [b"head", Span(source, 50, 51)])
+    assert path.read_bytes() == b"old bytes"
+    assert _names(tmp_path) == ["all.ics", "short"]
