@@ -28,6 +28,7 @@ from calendar_tool.feeds import ical, publishing
 from calendar_tool.feeds.kept import EventFile
 from calendar_tool.feeds.publishing import EventCache, PublishReport
 from calendar_tool.feeds.revisions import next_revisions
+from calendar_tool.files import Span
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Register, Revision
 from calendar_tool.register import RegisterFile, parse_register
@@ -575,6 +576,46 @@ def test_an_edit_assembles_and_rewrites_only_the_edited_entrys_feeds(
     assert [(f.name, f.events) for f in report.feeds] == \
         [(name, count) for name, _, count in SAMPLE_FEEDS]
     assert report.index_written is False
+    assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def _event_sizes(data: bytes, entry_id: str) -> tuple[int, int]:
+    """The bytes of a feed's events, and of those of `entry_id` among them."""
+    events = re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", data, re.S)
+    mine = f"\r\nUID:{entry_id}".encode()
+    return sum(map(len, events)), sum(len(ev) for ev in events if mine in ev)
+
+
+def test_an_edit_copies_the_other_events_from_the_files_the_last_run_wrote(
+        sample: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an EventCache, each feed an edit reaches is written as its header, the edited
+    entry's events and stretches of the file it replaces (or, for all.ics, of the all.ics
+    the last run wrote) that the kernel copies (`files.Span`): the process reads none of the
+    other events. Every file is what publishing without the cache writes."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    copied: dict[str, list[int]] = {}  # by feed file: the size of each stretch copied
+    write = publishing.write_chunks_if_changed
+
+    def spy(path: Path, chunks: Iterable[bytes | Span]) -> bool:
+        def seen() -> Iterator[bytes | Span]:
+            for chunk in chunks:
+                if isinstance(chunk, Span):
+                    copied.setdefault(path.name, []).append(chunk.size)
+                yield chunk
+        return write(path, seen())
+
+    monkeypatch.setattr(publishing, "write_chunks_if_changed", spy)
+    edited = _sample(*TITLE_EDIT)
+    revs = next_revisions(revs, edited, SOON)
+    publishing.publish(edited, revs, out, FixedClock(SOON), cache=cache)
+    for name in VICTIMS_REVIEW_FEEDS:
+        every, mine = _event_sizes((out / f"{name}.ics").read_bytes(), "victims-review")
+        assert (sum(copied.get(f"{name}.ics", [])), mine > 0) == (every - mine, True), name
+    # victims-review has one event, in the middle of all.ics: one stretch each side of it.
+    assert (len(copied["all.ics"]), len(copied["actor-member-states.ics"])) == (2, 2)
+    assert "area-victims.ics" not in copied  # its one event is victims-review's
     assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
 
 

@@ -27,14 +27,15 @@ invalidates each is said there. A new process takes up the run an earlier one ke
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple, cast
 
@@ -43,6 +44,7 @@ from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.feeds import ical
 from calendar_tool.files import (
+    Span,
     Version,
     version,
     version_of,
@@ -179,10 +181,7 @@ class _Feed:
     events: list[FeedEvent] | None
     file: Version | None  # of its file once written or found unchanged; None when empty
     count: int  # how many events it has
-
-    @classmethod
-    def of(cls, spec: FeedSpec, events: list[FeedEvent], file: Version | None) -> _Feed:
-        return cls(spec, events, file, len(events))
+    start: int | None = None  # where its first event lies in its file, when a run wrote it
 
 
 @dataclass(frozen=True)
@@ -197,6 +196,8 @@ class _Run:
     # The file its events lie in (`_Block.at`), as it was then: its all.ics, or for a run
     # kept on disk the copy kept with it.
     source: tuple[Path, Version] | None = None
+    # The revisions it was given (its own copy), every entry's the one it was written with.
+    revs: dict[str, Revision] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,9 @@ class _Events:
     gone: tuple[_Kept, ...] = ()
     new: tuple[_Kept, ...] = ()
     source: _Source | None = None  # the last run's all.ics, which its events are read from
+    # After a few changes, all.ics as stretches of the last run's events and the events
+    # between them (`_splice`); None otherwise.
+    pieces: list[_Piece] | None = None
 
     def changed_events(self) -> int:
         """How many events the changed entries had and have."""
@@ -248,6 +252,10 @@ class _Source:
             file.close()
             return None
         return cls(file)
+
+    @property
+    def file(self) -> BinaryIO:
+        return self._file
 
     def close(self) -> None:
         self._file.close()
@@ -327,8 +335,11 @@ class EventCache:
     The events, entry by entry. A run expands and serialises again only the entries whose
     events may have changed, and takes the others, already in date order, from the last run:
     not their bytes, which the process does not hold (a large register's are hundreds of
-    megabytes), but where they lie in the `all.ics` the last run wrote, from which they are
-    copied, neighbours in one read, into the feeds assembled again.
+    megabytes), but where they lie in the `all.ics` the last run wrote. After a few changes,
+    a feed assembled again is its header, the changed entries' events and the stretches
+    between them of the file it replaces (for all.ics, of the last run's), which the
+    kernel copies (`files.Span`) without this process reading them; after many, the
+    unchanged events are read back from that all.ics, neighbours in one read.
     An entry's events are reused only with the revision they were written with. That suffices
     because an entry's occurrences are a function of the entry and the date it resolves to,
     and each event a function of its occurrence and of what the register says about the
@@ -419,11 +430,22 @@ class EventCache:
                  writer: ical.EventWriter, last: _Run, source: _Source | None) -> _Events:
         """`events`, from `last` (whose events are read back from `source`)."""
         resolver = resolver_for(register)
-        kept: dict[str, _Kept] = {}
+        touched = _touched(register, revs, until, last)
+        if touched is None:
+            kept: dict[str, _Kept] = {}
+            todo: Iterable[Entry] = register.entries
+            looked: Iterable[str] = last.entries
+        else:
+            kept = dict(last.entries)
+            removed = last.entries.keys() - register.by_id.keys()
+            for k in removed:
+                del kept[k]
+            todo = [register.by_id[k] for k in touched]
+            looked = sorted(removed.union(touched))
         fresh: list[FeedEvent] = []
         new: list[_Kept] = []
         serialised = 0
-        for e in register.entries:
+        for e in todo:
             rev = revs[e.id]
             reach = until if e.series is not None else None
             old = last.entries.get(e.id)
@@ -445,10 +467,12 @@ class EventCache:
             fresh += events
             if events:
                 new.append(kept[e.id])
-        gone = [old for k, old in last.entries.items() if kept.get(k) is not old and old.events]
+        gone = [old for k in looked
+                if (old := last.entries.get(k)) is not None and old is not kept.get(k)
+                and old.events]
         stale = [ev for old in gone for ev in old.events]
-        merged = _merge(last.events, stale, fresh)
-        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new), source)
+        merged, pieces = _merge(last.events, stale, fresh)
+        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new), source, pieces)
 
     def keep(self, run: _Run) -> None:
         """Keep a run that has written all its files, for the next one."""
@@ -498,7 +522,27 @@ class EventCache:
             entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
         feeds = {name: _Feed(spec, None, file, count)
                  for name, (spec, file, count) in kept.feeds.items()}
-        self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source)
+        revs = {k: revision for k, (revision, *_) in kept.entries.items()}
+        self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source, revs)
+
+
+def _touched(register: Register, revs: Mapping[str, Revision], until: date, last: _Run
+             ) -> list[str] | None:
+    """The ids of the entries whose events may not be the last run's, when it reached the
+    same horizon: those it did not have, and those with another revision (sorted, for runs
+    that do the same work in the same order); None: every entry is to be looked at. A
+    pass over references to the revisions rather than the entries: after an edit, the
+    entries of a large register were a third of the cost of republishing."""
+    before = last.revs
+    if before is None or last.until != until or not last.entries:
+        return None
+    ids = register.by_id.keys() - last.entries.keys()
+    for k, rev in revs.items():
+        was = before.get(k)
+        # The same object, unless the run was taken up from disk: compared then.
+        if was is not rev and was != rev and k in register.by_id:
+            ids.add(k)
+    return sorted(ids)
 
 
 @dataclass(frozen=True)
@@ -521,25 +565,65 @@ class KeptEvents:
 _FEW = 1000
 
 
+class _Stretch(NamedTuple):
+    """The events of a sorted list from `start` up to `stop`, as they were."""
+
+    start: int
+    stop: int
+
+
+# A list of events after a few changes: stretches of the list before, and the events between.
+_Piece = _Stretch | FeedEvent
+
+
 def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent]
-           ) -> list[FeedEvent]:
-    """`order` (sorted) without the `stale` events and with the `fresh` ones, sorted."""
+           ) -> tuple[list[FeedEvent], list[_Piece] | None]:
+    """`order` (sorted) without the `stale` events and with the `fresh` ones, sorted; and
+    after a few changes, the same as pieces of `order` (`_splice`)."""
     if len(stale) + len(fresh) > _FEW:
         gone = {key[2] for key, _ in stale}  # an entry's events are all stale or none
         merged = [ev for ev in order if ev[0][2] not in gone] + fresh
         merged.sort(key=itemgetter(0))
-        return merged
-    # After an edit, a few events in some hundred thousand: found by bisection, rather than
-    # a pass over them all.
-    merged = list(order)
+        return merged, None
+    pieces = _splice(order, stale, fresh)
+    merged = []
+    for piece in pieces:
+        if type(piece) is _Stretch:
+            merged += order[piece.start:piece.stop]
+        else:
+            merged.append(cast(FeedEvent, piece))
+    return merged, pieces
+
+
+def _splice(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent]
+            ) -> list[_Piece]:
+    """`order` (sorted) without the `stale` events and with the `fresh` ones, in order, as
+    stretches of `order` and the fresh events between them. After an edit, a few events in
+    some hundred thousand: each found by bisection, rather than a pass over them all, and
+    the stretches are what a feed written again copies from its file as they are."""
+    cuts: list[tuple[int, int, tuple[int, date, str, int], FeedEvent | None]] = []
     for key, _ in stale:
-        at = bisect.bisect_left(merged, (key,))
-        if at == len(merged) or merged[at][0] != key:
+        at = bisect.bisect_left(order, (key,))
+        if at == len(order) or order[at][0] != key:
             raise AssertionError(f"{key} is not among the last run's events")
-        del merged[at]
-    for ev in fresh:
-        bisect.insort(merged, ev)
-    return merged
+        cuts.append((at, 1, key, None))
+    # Before the event it goes before; an entry's events are all stale or none, so no fresh
+    # event has the key of one that stays.
+    cuts += [(bisect.bisect_left(order, (ev[0],)), 0, ev[0], ev) for ev in fresh]
+    cuts.sort(key=itemgetter(0, 1, 2))
+    pieces: list[_Piece] = []
+    done = 0  # the events of `order` before this are placed or dropped
+    for at, _, _, ev in cuts:
+        if done < at:
+            pieces.append(_Stretch(done, at))
+            done = at
+        if ev is None:
+            done = at + 1
+        else:
+            pieces.append(ev)
+    if done < len(order):
+        pieces.append(_Stretch(done, len(order)))
+    return pieces
 
 
 def _events(register: Register, revs: Mapping[str, Revision], until: date,
@@ -578,8 +662,9 @@ def _unchanged_feeds(specs: Sequence[FeedSpec], events: _Events, out_dir: Path, 
 
 
 def _feed_events(specs: Sequence[FeedSpec], register: Register, events: _Events
-                 ) -> list[list[FeedEvent]]:
-    """The events of each feed of `specs`, in order.
+                 ) -> list[tuple[list[FeedEvent], list[_Piece] | None]]:
+    """The events of each feed of `specs`, in order, and after a few changes the same as
+    pieces of the last run's (`_splice`).
 
     A feed of everything has them all. After a few changes, a feed the last run had is its
     events then with the changes made, found by bisection: after an edit, a pass over all
@@ -588,22 +673,31 @@ def _feed_events(specs: Sequence[FeedSpec], register: Register, events: _Events
     per feed, since a large register has hundreds of thousands.
     """
     chosen: list[list[FeedEvent]] = [[] for _ in specs]
+    pieces: list[list[_Piece] | None] = [None for _ in specs]
     last = events.last.feeds if events.last is not None else {}
     few = events.changed_events() <= _FEW
     picked = []
-    for spec, feed in zip(specs, chosen, strict=True):
+    for n, (spec, feed) in enumerate(zip(specs, chosen, strict=True)):
         old = last.get(spec.info.name)
         if spec.facet == "all":
             feed += events.events
+            pieces[n] = events.pieces
         elif few and old is not None and old.events is not None and \
                 (old.spec.facet, old.spec.key) == (spec.facet, spec.key):
-            feed += _merge(old.events,
-                           [ev for k in events.gone if spec.keep(k.entry) for ev in k.events],
-                           [ev for k in events.new if spec.keep(k.entry) for ev in k.events])
+            merged, pieces[n] = _merge(
+                old.events, [ev for k in events.gone if spec.keep(k.entry) for ev in k.events],
+                [ev for k in events.new if spec.keep(k.entry) for ev in k.events])
+            feed += merged
         else:
             picked.append((spec, feed))
-    if not picked:
-        return chosen
+    if picked:
+        _pick(picked, register, events)
+    return list(zip(chosen, pieces, strict=True))
+
+
+def _pick(picked: list[tuple[FeedSpec, list[FeedEvent]]], register: Register, events: _Events
+          ) -> None:
+    """Each feed's events picked out of all the events, in one pass."""
     into: dict[str, list[list[FeedEvent]]] = {}
     for ev in events.events:
         entry_id = ev[0][2]
@@ -615,7 +709,6 @@ def _feed_events(specs: Sequence[FeedSpec], register: Register, events: _Events
             into[entry_id] = targets
         for feed in targets:
             feed.append(ev)
-    return chosen
 
 
 @dataclass(frozen=True)
@@ -739,7 +832,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
             file = assembled.file
             source = None if file is None else (out_dir / "all.ics", file)
         cache.keep(_Run(events.entries, events.events, until, _resolved(out_dir),
-                        {name: feed for name, (feed, _) in feeds.items()}, source))
+                        {name: feed for name, (feed, _) in feeds.items()}, source, dict(revs)))
     # RFC 5545 requires at least one component in a calendar: an empty feed is not written.
     skipped = tuple(name for name, (feed, _) in feeds.items() if not feed.count)
     return PublishReport(out_dir, tuple(results), index_written, removed, skipped, until,
@@ -764,15 +857,120 @@ def _write_feeds(register: Register, events: _Events, out_dir: Path, until: date
         feed = unchanged.get(name)
         written = False
         if feed is None:
-            evs = chosen[name]
+            evs, pieces = chosen[name]
+            first = None
             if evs:
-                chunks = ical.calendar_chunks(spec.info, _feed_blocks(evs, events))
-                head = next(chunks)
-                written = write_chunks_if_changed(path, itertools.chain((head,), chunks))
-                start = len(head) if spec.facet == "all" else start
-            feed = _Feed.of(spec, evs, version_of(path) if evs else None)
+                written, first = _write_feed(path, spec, evs, pieces, events)
+                start = first if spec.facet == "all" else start
+            feed = _Feed(spec, evs, version_of(path) if evs else None, len(evs), first)
         feeds[name] = (feed, written)
     return feeds, start
+
+
+def _write_feed(path: Path, spec: FeedSpec, evs: list[FeedEvent], pieces: list[_Piece] | None,
+                events: _Events) -> tuple[bool, int]:
+    """Write one feed assembled again: whether its file was written, and where its first
+    event lies in it. After a few changes, the stretches of events that stay as they were
+    are copied by the kernel from the file they lie in (`files.Span`): the other events of
+    the feeds an edit reached are hundreds of megabytes on a large register."""
+    with contextlib.ExitStack() as files:
+        spans = _spans(path, spec, pieces, events, files) if pieces is not None else None
+        if spans is None:
+            chunks: Iterator[bytes | Span] = ical.calendar_chunks(spec.info,
+                                                                  _feed_blocks(evs, events))
+        else:
+            head, end = ical.calendar_chunks(spec.info, ())
+            chunks = itertools.chain((head,), _pieced(spans, events.source), (end,))
+        head = cast(bytes, next(chunks))
+        return write_chunks_if_changed(path, itertools.chain((head,), chunks)), len(head)
+
+
+def _spans(path: Path, spec: FeedSpec, pieces: list[_Piece], events: _Events,
+           files: contextlib.ExitStack) -> list[Span | FeedEvent] | None:
+    """`pieces` of the last run's events with each stretch as where its bytes lie: in the
+    last run's all.ics for all.ics, in its own file as the last run left it for another
+    feed. None when they are not known to lie there (a run taken up from disk has no
+    feed's events but all.ics's; a file someone else wrote): the feed is then assembled
+    event by event."""
+    last = events.last
+    if last is None:
+        return None
+    if spec.facet == "all":
+        if events.source is None:
+            return None
+        order, source, at = last.events, events.source.file, _at_in_all(last.events)
+    else:
+        old = last.feeds.get(spec.info.name)
+        if old is None or old.events is None or old.start is None or old.file is None:
+            return None
+        try:
+            source = files.enter_context(path.open("rb"))
+        except OSError:
+            return None
+        order = old.events
+        if version(os.fstat(source.fileno())) != old.file:
+            return None
+        at = _at_in_feed(old.start, order)
+    spans: list[Span | FeedEvent] = []
+    for piece in pieces:
+        if type(piece) is not _Stretch:
+            spans.append(cast(FeedEvent, piece))
+            continue
+        where = at(piece.start, piece.stop)
+        if where is None:
+            return None
+        spans.append(Span(source, *where))
+    return spans
+
+
+def _at_in_all(order: list[FeedEvent]) -> Callable[[int, int], tuple[int, int] | None]:
+    """Where the events of `order` from `start` to `stop` lie in the file they were read
+    from (`_Block.at`): one after the other, as every run's events lie in the all.ics it
+    wrote (`_move`), and a run taken up from disk's in the copy of it."""
+    def at(start: int, stop: int) -> tuple[int, int] | None:
+        first, last = cast(_Block, order[start][1]), cast(_Block, order[stop - 1][1])
+        if first.data is not None or last.data is not None or last.at < first.at:
+            return None
+        return first.at, last.at + last.size - first.at
+    return at
+
+
+def _at_in_feed(start: int, order: list[FeedEvent]
+                ) -> Callable[[int, int], tuple[int, int] | None]:
+    """Where the events of `order` from `first` to `stop` lie in the feed's file that holds
+    them all, its first event at `start`."""
+    done, ahead = 0, start  # where order[done] lies: the stretches come in order
+    def at(first: int, stop: int) -> tuple[int, int] | None:
+        nonlocal done, ahead
+        ahead += _size(order[done:first])
+        size = _size(order[first:stop])
+        done, where, ahead = stop, ahead, ahead + size
+        return where, size
+    return at
+
+
+def _size(events: list[FeedEvent]) -> int:
+    """How many bytes `events` (`_Block`s) have: in C, since a feed has hundreds of
+    thousands."""
+    return sum(map(_BLOCK_SIZE, map(_BLOCK, events)))
+
+
+_BLOCK, _BLOCK_SIZE = itemgetter(1), attrgetter("size")
+
+
+def _pieced(spans: list[Span | FeedEvent], source: _Source | None) -> Iterator[bytes | Span]:
+    """The chunks of `_spans`: the spans as they are, the events between them as bytes."""
+    loose: list[FeedEvent] = []
+    for piece in spans:
+        if type(piece) is Span:
+            if loose:
+                yield from _blocks(loose, source)
+                loose = []
+            yield piece
+        else:
+            loose.append(cast(FeedEvent, piece))
+    if loose:
+        yield from _blocks(loose, source)
 
 
 def _feed_blocks(evs: list[FeedEvent], events: _Events) -> Iterator[bytes]:
