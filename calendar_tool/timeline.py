@@ -449,17 +449,56 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
 
 def dependants(register: Register, ids: Iterable[str]) -> set[str]:
     """`ids` and every entry whose date counts from one of them, however indirectly."""
-    counted_by: dict[str, list[str]] = {}
-    for e in register.entries:
-        if e.relative is not None:
-            counted_by.setdefault(e.relative.target, []).append(e.id)
+    by_anchor = counted_by(register)
     reached, queue = set(ids), list(ids)
     while queue:
-        for source in counted_by.get(queue.pop(), ()):
+        for source in by_anchor.get(queue.pop(), ()):
             if source not in reached:
                 reached.add(source)
                 queue.append(source)
     return reached
+
+
+# The last register's `counted_by`: a re-read after an edit derives the next one from it
+# (`counted_by_after`) rather than going through every entry, a tenth of a second at 100,000
+# entries. Replaced whole, never changed in place, so that threads read it without a lock.
+_counted: tuple[weakref.ref[Register], dict[str, tuple[str, ...]]] | None = None
+
+
+def counted_by(register: Register) -> dict[str, tuple[str, ...]]:
+    """The ids of the entries whose date counts directly from each id (do not modify)."""
+    global _counted
+    last = _counted
+    if last is not None and last[0]() is register:
+        return last[1]
+    found: dict[str, list[str]] = {}
+    for e in register.entries:
+        if e.relative is not None:
+            found.setdefault(e.relative.target, []).append(e.id)
+    index = {k: tuple(v) for k, v in found.items()}
+    _counted = (weakref.ref(register), index)
+    return index
+
+
+def counted_by_after(before: Register, register: Register, fresh: Iterable[Entry],
+                     gone: Iterable[Entry]) -> None:
+    """Make `counted_by(register)` from `before`'s, if known, when `register` is `before`
+    with the entries `gone` taken out and the entries `fresh` put in."""
+    global _counted
+    last = _counted
+    if last is None or last[0]() is not before:
+        return
+    index = dict(last[1])
+    for e in gone:
+        if e.relative is not None:
+            left = tuple(i for i in index[e.relative.target] if i != e.id)
+            index[e.relative.target] = left
+            if not left:
+                del index[e.relative.target]
+    for e in fresh:
+        if e.relative is not None:
+            index[e.relative.target] = (*index.get(e.relative.target, ()), e.id)
+    _counted = (weakref.ref(register), index)
 
 
 # --- occurrences -----------------------------------------------------------------------------

@@ -413,6 +413,45 @@ def test_edits_of_links_between_entries_find_what_a_full_read_finds(
     assert got == _outcome(lambda: parse_register(text, "r.yaml"))
 
 
+def _reached(register: Register, ids: set[str]) -> set[str]:
+    """`ids` and every entry counting from one of them, however indirectly: the slow way."""
+    reached, grew = set(ids), True
+    while grew:
+        grew = False
+        for e in register.entries:
+            if e.relative is not None and e.relative.target in reached and e.id not in reached:
+                reached.add(e.id)
+                grew = True
+    return reached
+
+
+def _chain(dates: dict[int, str]) -> str:
+    """Six entries, each dated on its own or from an entry before it (so never in a cycle)."""
+    return HEADER + "".join(entry(f"e{i}", dates.get(i, f"20{10 + i}")) for i in range(6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=2, max_size=8))
+def test_edit_after_edit_finds_what_a_full_read_finds(steps: list[tuple[int, int]]) -> None:
+    """Edits one after another, each read after the last as `run` reads them, so that what
+    one read knows of which entries count from which carries over to the next: each entry
+    in turn dated on its own or from another entry before it. Each read gives exactly the
+    register of a read from nothing, and says the edit reached exactly the entries read
+    afresh or gone and those counting from them."""
+    dates: dict[int, str] = {}
+    last = parse_located(_chain(dates), "r.yaml")
+    for i, anchor in steps:
+        dates[i] = f"{{from: e{anchor}, offset: P1M}}" if anchor < i else f"20{20 + anchor}"
+        text = _chain(dates)
+        read = parse_located(text, "r.yaml", before=last)
+        assert read.register == parse_register(text, "r.yaml")
+        assert read.edit is not None
+        was = last.register.by_id
+        touched = {e.id for e in read.register.entries if was.get(e.id) is not e}
+        assert read.edit.ids == _reached(read.register, touched)
+        last = read
+
+
 def test_an_edit_outside_the_entries_checks_them_all() -> None:
     first = parse_located(_EDITED, "r.yaml")
     text = _EDITED.replace("  trafficking: {title: Trafficking in persons}\n", "")
@@ -468,6 +507,44 @@ def test_split_keeps_every_line_where_it_was(text: str) -> None:
         assert head.splitlines()[c.line] == ""
     assert _outcome(lambda: parse_register(text, "r.yaml")) == \
         _outcome(lambda: _whole(text, "r.yaml"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(), _mutated(), st.booleans())
+def test_a_split_knowing_the_text_before_is_the_split_from_nothing(
+        old: str, new: str, crlf: bool) -> None:
+    """Split knowing the chunks of another text (the one read before an edit), a text
+    splits exactly as it does from nothing: the same head, the same chunks on the same
+    lines, or no split at all."""
+    from calendar_tool.register.compose import split_entries
+
+    if crlf:
+        old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
+    before = split_entries(old) or split_entries(SAMPLE.read_text())
+    assert before is not None
+    assert split_entries(new, before[1]) == split_entries(new)
+
+
+_NEWLINES = [n for n, ch in enumerate(SAMPLE.read_text()) if ch == "\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_NEWLINES), st.integers(-2, 2), st.integers(0, 3),
+                          st.text(alphabet="\n -:ix#", max_size=4)), min_size=1, max_size=3))
+def test_a_split_after_characters_edited_is_the_split_from_nothing(
+        edits: list[tuple[int, int, int, str]]) -> None:
+    """The same when the edit is of characters around line ends rather than of lines: lines
+    joined, split, indented, items started or ended anywhere."""
+    from calendar_tool.register.compose import split_entries
+
+    old = SAMPLE.read_text()
+    new = old
+    for line_end, near, cut, put in edits:
+        at = min(max(line_end + near, 0), len(new))
+        new = new[:at] + put + new[at + cut:]
+    before = split_entries(old)
+    assert before is not None
+    assert split_entries(new, before[1]) == split_entries(new)
 
 
 def test_problems_after_comments_and_crlf_are_on_their_lines() -> None:

@@ -9,7 +9,7 @@ import weakref
 from calendar_tool.model import MAX_OCCURRENCES, Entry, Kind, Register, Relative, Source
 from calendar_tool.register.located import Edit, Spots
 from calendar_tool.register.walk import Walk
-from calendar_tool.timeline import dependants, resolve_problems
+from calendar_tool.timeline import counted_by_after, dependants, resolve_problems
 
 
 def check_references(w: Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
@@ -166,6 +166,24 @@ def quote_count(reg: Register) -> int:
 
 
 
+def _changed(before: tuple[Entry, ...], after: tuple[Entry, ...]
+             ) -> tuple[list[Entry], list[Entry]]:
+    """The entries of `after` that are not `before`'s (the same objects), and those of
+    `before` that are not `after`'s. An edit changes a stretch of the list: the entries
+    around it are the same objects in the same places, compared by identity one by one
+    from each end; only those in between are sorted out by sets."""
+    start, stop_before, stop_after = 0, len(before), len(after)
+    while start < stop_before and start < stop_after and before[start] is after[start]:
+        start += 1
+    while stop_before > start and stop_after > start and \
+            before[stop_before - 1] is after[stop_after - 1]:
+        stop_before, stop_after = stop_before - 1, stop_after - 1
+    was = {id(e) for e in before[start:stop_before]}
+    now = {id(e) for e in after[start:stop_after]}
+    return ([e for e in after[start:stop_after] if id(e) not in was],
+            [e for e in before[start:stop_before] if id(e) not in now])
+
+
 def clean_edit(reg: Register, before: Register) -> Edit | None:
     """How `reg` differs from `before` (`Edit`) if the checks across entries
     would find no problem in `reg`, knowing that they found none in `before` and that both
@@ -181,10 +199,9 @@ def clean_edit(reg: Register, before: Register) -> Edit | None:
     100,000 entries the full checks were half a second of every reload; this is a tenth of
     one, mostly the passes that find what is gone and what counts from what."""
 
-    was, now = {id(e) for e in before.entries}, {id(e) for e in reg.entries}
-    fresh = [e for e in reg.entries if id(e) not in was]
-    touched = {e.id for e in fresh} | {e.id for e in before.entries if id(e) not in now}
-    counts_from = {e.id: e.relative.target for e in reg.entries if e.relative is not None}
+    fresh, gone = _changed(before.entries, reg.entries)
+    counted_by_after(before, reg, fresh, gone)
+    touched = {e.id for e in fresh} | {e.id for e in gone}
     # Everything whose date hangs on a touched id, however far down the chain.
     moved = dependants(reg, touched)
     by_id = reg.by_id
@@ -193,12 +210,13 @@ def clean_edit(reg: Register, before: Register) -> Edit | None:
         if not declared(reg, entry) or (entry.urgency is not None and
                                         reg.since(entry) is None):
             return None
-        current, walk = entry.id, set()
-        while current in counts_from:
-            if current in walk:
+        current: Entry | None = entry
+        walk: set[str] = set()
+        while current is not None and current.relative is not None:
+            if current.id in walk:
                 return None
-            walk.add(current)
-            current = counts_from[current]
+            walk.add(current.id)
+            current = by_id.get(current.relative.target)
     for entry in affected:
         if entry.relative is not None and relative_problem(reg, entry, entry.relative):
             return None

@@ -59,7 +59,7 @@ def parse_located(text: str, filename: str = "obligations.yaml", *,
     (`_read_chunks`): only for a process that runs no threads, since a forked process would
     inherit none of them, and whatever locks they held."""
     reuse = before.reusable() if before is not None else (known or {})
-    parts = split_entries(text)
+    parts = split_entries(text, before.spots.chunks if before is not None else None)
     if parts is not None:
         try:
             return _parse(filename, parts[0], parts[1], _Reuse(reuse, before, dates, apart))
