@@ -326,6 +326,33 @@ def _move(events: list[FeedEvent], start: int) -> None:
         at += block.size
 
 
+def _shift(order: list[FeedEvent], pieces: list[_Piece], start: int) -> bool:
+    """`_move` for an all.ics that is `pieces` of the last run's events `order` (`_splice`),
+    when they lay one after the other in its file (as `_at_in_all` finds them): each
+    stretch's events move by as much as its first, and not at all when it did not move, as
+    none before the first change do. False, moving none, when they did not so lie."""
+    stretches = [p for p in pieces if type(p) is _Stretch]
+    ends = [(cast(_Block, order[p.start][1]), cast(_Block, order[p.stop - 1][1]))
+            for p in stretches]
+    if any(first.data is not None or last.data is not None or last.at < first.at
+           for first, last in ends):
+        return False
+    at, bounds = start, iter(ends)
+    for piece in pieces:
+        if type(piece) is _Stretch:
+            first, last = next(bounds)
+            size, by = last.at + last.size - first.at, at - first.at
+            if by:
+                for _, block in order[piece.start:piece.stop]:
+                    cast(_Block, block).at += by
+            at += size
+        else:
+            block = cast(_Block, cast(FeedEvent, piece)[1])
+            block.at, block.data = at, None
+            at += block.size
+    return True
+
+
 class EventCache:
     """The last publishing run, for the next run to reuse: a process that keeps running
     (`calendar-tool run`) republishes after every edit of the register, and an edit changes
@@ -828,7 +855,9 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
             # event now lies in this run's.
             assembled = feeds["all"][0]
             assert assembled.events is not None, "all.ics was assembled by this run"
-            _move(assembled.events, start)
+            if events.last is None or events.pieces is None or \
+                    not _shift(events.last.events, events.pieces, start):
+                _move(assembled.events, start)
             file = assembled.file
             source = None if file is None else (out_dir / "all.ics", file)
         cache.keep(_Run(events.entries, events.events, until, _resolved(out_dir),

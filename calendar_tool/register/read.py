@@ -263,8 +263,11 @@ def _walk_nodes(w: Walk, top: dict[str, yaml.Node]) -> list[Entry | None]:
 def _unique(w: Walk, read: list[Entry | None], spots: Spots
             ) -> tuple[list[Entry], dict[str, str]]:
     """The entries read, each id once (a second use is a problem), and each id's path."""
-    entries: list[Entry] = []
-    paths: dict[str, str] = {}
+    entries = [e for e in read if e is not None]
+    paths = {e.id: f"entries[{i}]" for i, e in enumerate(read) if e is not None}
+    if len(paths) == len(entries):
+        return entries, paths  # no id used twice, the common case: no need for the loop
+    entries, paths = [], {}
     for i, entry in enumerate(read):
         if entry is None:
             continue
