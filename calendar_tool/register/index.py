@@ -754,22 +754,24 @@ def _shared() -> tuple[list[Any], dict[int, int]]:
     return table, {id(v): i for i, v in enumerate(table)}
 
 
+def _shared_at(place: int) -> Any:
+    """What `_shared` has at `place`: how an entry's pickle names a class or member."""
+    return _shared()[0][place]
+
+
 class _Pickler(pickle.Pickler):
+    """Pickles the classes and members of `_shared` as a call of `_shared_at`, once per
+    pickle (the pickle's memo has it after that). `reducer_override` is asked only about
+    objects that are not numbers, strings or containers: a `persistent_id`, asked about
+    every object, was most of the time to pickle every entry for a new index."""
+
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, pickle.HIGHEST_PROTOCOL)
         self._places = _shared()[1]
 
-    def persistent_id(self, obj: Any) -> int | None:
-        return self._places.get(id(obj))
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data))
-        self._table = _shared()[0]
-
-    def persistent_load(self, pid: Any) -> Any:
-        return self._table[pid]
+    def reducer_override(self, obj: Any) -> Any:
+        place = self._places.get(id(obj))
+        return NotImplemented if place is None else (_shared_at, (place,))
 
 
 def _pickled(entries: Iterable[Entry]) -> Iterator[bytes]:
@@ -785,7 +787,7 @@ def _pickled(entries: Iterable[Entry]) -> Iterator[bytes]:
 
 
 def _unpickled(data: bytes) -> Entry:
-    entry: Entry = _Unpickler(data).load()
+    entry: Entry = pickle.loads(data)
     return entry
 
 
