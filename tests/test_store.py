@@ -4,7 +4,7 @@ ledger's claims and leases."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -115,7 +115,14 @@ def test_revisions_round_trip_and_only_changes_are_written(engine: store.Engine)
     second = dict(first, b=Revision("sha256:3", 4, T0 + timedelta(hours=1)))
     assert store.save_revisions(engine, first, second) == 1
     assert store.load_revisions(engine) == second
-    assert store.load_revisions(engine)["b"].changed_at.tzinfo is not None
+    assert store.load_revisions(engine)["b"].changed_at.tzinfo is UTC
+    # Any instant, in any zone, comes back as the same instant in UTC, to the microsecond.
+    odd = datetime(2031, 2, 3, 4, 5, 6, 789, tzinfo=timezone(timedelta(hours=-5)))
+    third = dict(second, c=Revision("sha256:4", 0, odd))
+    store.save_revisions(engine, second, third)
+    back = store.load_revisions(engine)
+    assert (back == third, back["c"].changed_at.isoformat()) == \
+        (True, "2031-02-03T09:05:06.000789+00:00")
 
 
 def test_revisions_are_written_a_chunk_at_a_time_in_one_save(
