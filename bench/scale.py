@@ -34,24 +34,32 @@ within 20 s, peak memory under 1 GiB, a one-entry reload under 2 s; (issue 24) v
 within 3 s cold, `run` start within 5 s and under 300 MB resident, publish within 8 s and
 under 300 MB, a one-entry reload within 0.5 s.
 
-Why some figures are worse than before issue 24: `run` no longer holds its events' bytes
-(281 MiB at 100,000 entries) but where they lie in the `all.ics` it wrote, so a reload reads
-the unchanged events of the feeds it assembles again back from that file and notes where
-each now lies, a Python step per event: slower by about half at 100,000 entries (measured
-side by side on a loaded machine: 2.7 s before, 4.3 s after), bought for a third less
-resident memory. The content hashes kept between processes (`feeds/kept.py`) cost a fresh
-publish some 20 MB more at its peak and save it re-hashing every entry. The `list` row is
-the first `list` on the edited register: it builds the date index whole (the "listing"
-section: later ones answer from it in about half a second at 100,000 entries), where before
-issue 24 every `list` read the register through the entry cache. The first `publish` keeps
-its run in the cache folder: about 1.8 s more at 100,000 entries (pickling where 311,000
-events lie, 1.0 s; the kernel's copy of a 320 MB all.ics, 0.7 s; measured alone), which every
-later `publish` and `run` start gets back several times over. The "run: start" row was a
-start on a new store and folder until then (21.9 s); a cold start is now the "publish" row
-plus the scheduler's own start. The machine was slower throughout in the run below than in
-the one before it: validate cold 10.2 s against 8.9 s and list 10.7 s against 9.4 s, on code
-this change did not touch; the rest of the cold publish's rise (29.5 s against 24.9 s) is
-that.
+How a reload goes (issue 24): `run` holds not its events' bytes (281 MiB at 100,000
+entries) but where they lie in the `all.ics` it wrote, and a feed an edit reaches is written
+again as its header, the edited entry's events and the stretches between them of the file
+it replaces, which the kernel copies (`files.Span`); only the entries whose revision changed
+are looked at. The register's re-read splits and composes only the items the edit reached
+and derives what counts from what from the last read. So a reload at 100,000 entries is
+mostly the re-read (about 0.4 s) and the three files' 450 MB copied and flushed to disk
+(about 0.4 s); the first after a start copies from the run kept in the cache folder, which
+the page cache may not hold yet. Before, measured side by side on this machine: 2.2 to 2.9
+s a reload, the unchanged events read back and joined one by one, and 0.9 to 1.1 s of it
+the re-read, every item split again and every entry's links walked. The content hashes
+kept between processes (`feeds/kept.py`) cost a fresh publish some 20 MB more at its peak
+and save it re-hashing every entry. The `list` row is the first `list` on the edited
+register: it builds the date index whole (the "listing" section: later ones answer from it
+in about half a second at 100,000 entries). The first `publish` keeps its run in the cache
+folder: about 1.8 s more at 100,000 entries (pickling where 311,000 events lie, 1.0 s; the
+kernel's copy of a 320 MB all.ics, 0.7 s; measured alone), which every later `publish` and
+`run` start gets back several times over. The "run: start" row is a start on the store and
+folder `publish` left; a cold start is the "publish" row plus the scheduler's own start.
+Validate cold on one core is slower by about two fifths at 100,000 entries: what the copy
+a cold read forks does on the other core is done on the same one there. This shared
+machine's figures move by up to a third from one run to the next: a whole `make bench` a
+few minutes before the run below gave validate cold 7.6 s, list 6.8 s, publish 21.9 s,
+publish again 4.2 s, run's start 4.4 s and the reloads 2.5 s and 1.1 s at 100,000
+entries, on the same code but for loading the revisions from SQLite (about a fifth of a
+second faster since).
 """
 
 from __future__ import annotations
