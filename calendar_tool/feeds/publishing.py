@@ -328,23 +328,19 @@ def _move(events: list[FeedEvent], start: int) -> None:
 
 def _shift(order: list[FeedEvent], pieces: list[_Piece], start: int) -> bool:
     """`_move` for an all.ics that is `pieces` of the last run's events `order` (`_splice`),
-    when they lay one after the other in its file (as `_at_in_all` finds them): each
-    stretch's events move by as much as its first, and not at all when it did not move, as
-    none before the first change do. False, moving none, when they did not so lie."""
-    stretches = [p for p in pieces if type(p) is _Stretch]
-    ends = [(cast(_Block, order[p.start][1]), cast(_Block, order[p.stop - 1][1]))
-            for p in stretches]
-    if any(first.data is not None or last.data is not None or last.at < first.at
-           for first, last in ends):
+    when they lay one after the other in its file (`_in_all`): each stretch's events move
+    by as much as its first, and not at all when it did not move, as none before the first
+    change do. False, moving none, when they did not so lie."""
+    places = _in_all(order, pieces)
+    if places is None:
         return False
-    at, bounds = start, iter(ends)
+    at, stretches = start, iter(places)
     for piece in pieces:
         if type(piece) is _Stretch:
-            first, last = next(bounds)
-            size, by = last.at + last.size - first.at, at - first.at
-            if by:
+            was, size = next(stretches)
+            if at != was:
                 for _, block in order[piece.start:piece.stop]:
-                    cast(_Block, block).at += by
+                    cast(_Block, block).at += at - was
             at += size
         else:
             block = cast(_Block, cast(FeedEvent, piece)[1])
@@ -927,7 +923,7 @@ def _spans(path: Path, spec: FeedSpec, pieces: list[_Piece], events: _Events,
     if spec.facet == "all":
         if events.source is None:
             return None
-        order, source, at = last.events, events.source.file, _at_in_all(last.events)
+        source, places = events.source.file, _in_all(last.events, pieces)
     else:
         old = last.feeds.get(spec.info.name)
         if old is None or old.events is None or old.start is None or old.file is None:
@@ -936,46 +932,45 @@ def _spans(path: Path, spec: FeedSpec, pieces: list[_Piece], events: _Events,
             source = files.enter_context(path.open("rb"))
         except OSError:
             return None
-        order = old.events
         if version(os.fstat(source.fileno())) != old.file:
             return None
-        at = _at_in_feed(old.start, order)
-    spans: list[Span | FeedEvent] = []
+        places = _in_feed(old.events, pieces, old.start)
+    if places is None:
+        return None
+    stretches = iter(places)
+    return [Span(source, *next(stretches)) if type(piece) is _Stretch
+            else cast(FeedEvent, piece) for piece in pieces]
+
+
+def _in_all(order: list[FeedEvent], pieces: list[_Piece]) -> list[tuple[int, int]] | None:
+    """Where each stretch of `pieces` lies in the file the events of `order` were read
+    from (`_Block.at`) and how long it is: one after the other, as every run's events lie
+    in the all.ics it wrote (`_move`, `_shift`), and a run taken up from disk's in the copy
+    of it. None when they do not so lie."""
+    places = []
     for piece in pieces:
-        if type(piece) is not _Stretch:
-            spans.append(cast(FeedEvent, piece))
-            continue
-        where = at(piece.start, piece.stop)
-        if where is None:
-            return None
-        spans.append(Span(source, *where))
-    return spans
+        if type(piece) is _Stretch:
+            first = cast(_Block, order[piece.start][1])
+            last = cast(_Block, order[piece.stop - 1][1])
+            if first.data is not None or last.data is not None or last.at < first.at:
+                return None
+            places.append((first.at, last.at + last.size - first.at))
+    return places
 
 
-def _at_in_all(order: list[FeedEvent]) -> Callable[[int, int], tuple[int, int] | None]:
-    """Where the events of `order` from `start` to `stop` lie in the file they were read
-    from (`_Block.at`): one after the other, as every run's events lie in the all.ics it
-    wrote (`_move`), and a run taken up from disk's in the copy of it."""
-    def at(start: int, stop: int) -> tuple[int, int] | None:
-        first, last = cast(_Block, order[start][1]), cast(_Block, order[stop - 1][1])
-        if first.data is not None or last.data is not None or last.at < first.at:
-            return None
-        return first.at, last.at + last.size - first.at
-    return at
-
-
-def _at_in_feed(start: int, order: list[FeedEvent]
-                ) -> Callable[[int, int], tuple[int, int] | None]:
-    """Where the events of `order` from `first` to `stop` lie in the feed's file that holds
-    them all, its first event at `start`."""
-    done, ahead = 0, start  # where order[done] lies: the stretches come in order
-    def at(first: int, stop: int) -> tuple[int, int] | None:
-        nonlocal done, ahead
-        ahead += _size(order[done:first])
-        size = _size(order[first:stop])
-        done, where, ahead = stop, ahead, ahead + size
-        return where, size
-    return at
+def _in_feed(order: list[FeedEvent], pieces: list[_Piece], start: int
+             ) -> list[tuple[int, int]]:
+    """Where each stretch of `pieces` lies in the file of a feed whose events are `order`,
+    the first at `start`, and how long it is."""
+    places = []
+    done, at = 0, start  # where order[done] lies
+    for piece in pieces:
+        if type(piece) is _Stretch:
+            at += _size(order[done:piece.start])
+            size = _size(order[piece.start:piece.stop])
+            places.append((at, size))
+            done, at = piece.stop, at + size
+    return places
 
 
 def _size(events: list[FeedEvent]) -> int:
