@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import weakref
+from collections.abc import Mapping
 
 from calendar_tool.model import MAX_OCCURRENCES, Entry, Kind, Register, Relative, Source
 from calendar_tool.register.located import Edit, Spots
@@ -12,7 +13,7 @@ from calendar_tool.register.walk import Walk
 from calendar_tool.timeline import counted_by_after, dependants, resolve_problems
 
 
-def check_references(w: Walk, reg: Register, paths: dict[str, str], spots: Spots) -> None:
+def check_references(w: Walk, reg: Register, paths: Mapping[str, str], spots: Spots) -> None:
     """Vocabulary, documents, dangling references and cycles. Paths, hints and positions are
     made only for a problem: in a large register most entries have none."""
     relatives: list[tuple[Entry, Relative]] = []

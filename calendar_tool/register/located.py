@@ -4,9 +4,11 @@ odd problem found after the walk."""
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from calendar_tool.errors import Problem
@@ -50,6 +52,26 @@ class Spots:
         return self._entries[i].get(path)
 
 
+class EntryPaths(Mapping[str, str]):
+    """Each entry's path ("entries[i]") by its id, when every entry read is in the register
+    at its place: made when asked, since only the few a problem names ever are (formatting
+    them all was a tenth of a second a read at 100,000 entries)."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self, at: dict[str, int]) -> None:
+        self._at = at
+
+    def __getitem__(self, entry_id: str) -> str:
+        return f"entries[{self._at[entry_id]}]"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 @dataclass(frozen=True)
 class Edit:
     """How a register read again after an edit differs from the register read before it:
@@ -67,13 +89,34 @@ class Edit:
         return register is not None and self.before() is register
 
 
+_TEXT = operator.attrgetter("text")  # a chunk's text, without a Python call per chunk
+
+
+def _leading(chunks: Sequence[Chunk], mine: Sequence[Chunk]) -> int:
+    """How many of `chunks`, from the first, have the text of `mine` at the same place (the
+    very object). The chunks a split kept are `mine`'s own objects unless their lines moved:
+    those are compared first, as references in C, which reads no chunk (reading each was
+    most of the time at 100,000 entries); then the texts, until one differs."""
+    same = list(map(operator.is_, chunks, mine))
+    try:
+        n = same.index(False)
+    except ValueError:
+        return len(same)
+    for a, b in zip(itertools.islice(chunks, n, None), itertools.islice(mine, n, None),
+                    strict=False):
+        if a.text is not b.text:
+            break
+        n += 1
+    return n
+
+
 @dataclass(frozen=True)
 class Located:
     """A parsed register with the position of every field, for problems found later."""
 
     register: Register
     filename: str
-    paths: dict[str, str]  # entry id -> "entries[i]"
+    paths: Mapping[str, str]  # entry id -> "entries[i]"
     spots: Spots
     # The text composed apart from the entries (None: the file was composed whole), for the
     # next read to know whether vocabulary and documents are still the same (`clean_edit`).
@@ -89,10 +132,24 @@ class Located:
         line, col = where or (1, 1)
         return Problem(self.filename, line, col, path, message)
 
-    def reusable(self) -> dict[str, Entry]:
-        """Each entry by the exact text it was read from, for `parse_located(reuse=...)`."""
+    def reusable(self, first: int = 0, end: int | None = None) -> dict[str, Entry]:
+        """Each entry (those from place `first` to `end`) by the exact text it was read from,
+        for `parse_located(known=...)`; none when its chunks are not one per entry."""
         chunks = self.spots.chunks
-        if chunks is None or len(chunks) != len(self.register.entries):
+        entries = self.register.entries
+        if chunks is None or len(chunks) != len(entries):
             return {}
-        return {c.text: e for c, e in zip(chunks, self.register.entries, strict=True)}
+        return dict(zip(map(_TEXT, chunks[first:end]), entries[first:end], strict=True))
+
+    def same_ends(self, chunks: Sequence[Chunk]) -> tuple[int, int]:
+        """How many of `chunks`, from the start and from the end, are this parse's own
+        chunks' texts (the very objects) at the same places from that end: what a re-read's
+        split kept (`split_entries`), whose entries are this parse's. (0, 0) when its chunks
+        are not one per entry."""
+        mine = self.spots.chunks
+        if mine is None or len(mine) != len(self.register.entries):
+            return 0, 0
+        first = _leading(chunks, mine)
+        last = _leading(chunks[::-1], mine[::-1])
+        return first, min(last, min(len(mine), len(chunks)) - first)
 
