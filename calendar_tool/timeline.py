@@ -296,6 +296,19 @@ class EntryDates:
         self._series = {k: v for k, v in self._series.items() if k in live}
         self._relative = {k: v for k, v in self._relative.items() if k in live}
 
+    def forget(self, entries: Iterable[Entry]) -> None:
+        """Forget these entries (gone from the register read last), when which they are is
+        known: `only` looks at every entry."""
+        for entry in entries:
+            for kept in (self._series, self._relative):
+                found = kept.get(id(entry))
+                if found is not None and found[0] is entry:
+                    del kept[id(entry)]
+
+    def __len__(self) -> int:
+        """How many entries it keeps something for."""
+        return len(self._series.keys() | self._relative.keys())
+
     def of(self, entry: Entry) -> tuple[dict[int, SeriesDate] | None,
                                         tuple[Resolved, Resolved] | None]:
         """What is kept for one entry, in plain values (for the entry cache to pickle)."""

@@ -112,3 +112,39 @@ def test_the_first_read_reuses_the_entries_it_is_given(tmp_path: Path) -> None:
     again = source.current().register
     assert [e.title for e in again.entries] == ["kept title", "Title of b"]
     assert again.entries[1].date is not None and again.entries[1].date.iso() == "2032-06-30"
+
+
+def test_the_dates_kept_across_edits_are_those_of_the_last_good_read(tmp_path: Path) -> None:
+    """What resolving keeps from one read to the next (a series' dates, a relative date)
+    holds the entries of the register read last, and no others: after an edit it forgets the
+    entries the edit replaced, after an edit that failed it also forgets what the failed text
+    left. (Reached into, as nothing else shows what a long-running process holds.)"""
+    series = entry("s", "", kind="session", extra="series: {rule: FREQ=YEARLY, start: 2000}"
+                   ).replace("    date: \n", "")
+    text = HEADER + entry("a", "2005") + entry("b", "{from: a, offset: P1M}") + series + \
+        entry("r", "{from: s#3, offset: -P6W}")
+    path = tmp_path / "obligations.yaml"
+    _write(path, text, 1)
+    source = RegisterFile(path)
+
+    def held() -> set[str]:
+        dates = source._dates  # noqa: SLF001
+        return {e.id for e, *_ in (*dates._series.values(), *dates._relative.values())}  # noqa: SLF001
+
+    assert source.current().ok and held() == {"b", "s", "r"} and len(source._dates) == 3  # noqa: SLF001
+    kept = {e.id: e for e in source.current().register.entries}
+
+    _write(path, text.replace("Title of r", "Title of r, edited"), 2)
+    edited = source.current()
+    assert edited.ok and edited.edit is not None and held() == {"b", "s", "r"}
+    assert len(source._dates) == 3  # noqa: SLF001
+    assert edited.register.entry("r") is not kept["r"] and edited.register.entry("s") is kept["s"]
+
+    _write(path, text.replace("Title of s", "Title of s, edited").replace("P6W", "P3000Y"), 3)
+    assert not source.current().ok  # its new `s` was resolved before the checks failed
+    _write(path, text.replace("Title of b", "Title of b, edited"), 4)
+    again = source.current()
+    assert again.ok and held() == {"b", "s", "r"} and len(source._dates) == 3  # noqa: SLF001
+
+    _write(path, text.replace(entry("b", "{from: a, offset: P1M}"), ""), 5)
+    assert source.current().ok and held() == {"s", "r"} and len(source._dates) == 2  # noqa: SLF001

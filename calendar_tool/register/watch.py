@@ -77,6 +77,7 @@ class RegisterFile:
         self._known: dict[str, Entry] | None = None
         # What resolving derived from each entry, carried from one read to the next.
         self._dates = EntryDates()
+        self._strays = False  # whether `_dates` may hold entries of a text that failed
 
     def by_text(self) -> dict[str, Entry]:
         """The entries of the last read that validated by the text each was read from
@@ -123,9 +124,24 @@ class RegisterFile:
             located = parse_located(text, str(self.path), known=self._known,
                                     before=self._located, dates=self._dates)
         except RegisterInvalid as exc:
+            # Resolving may have kept dates for entries of the text that failed.
+            self._strays = True
             return replace(old, revision=rev, failure=exc)
         self._located = located
         self._known = {}  # what it held is in `located` now, or was not of use
-        self._dates.only(located.register.entries)
+        self._forget(located)
         changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
         return RegisterState(rev, located.register, rev, changed, edit=located.edit)
+
+    def _forget(self, located: Located) -> None:
+        """Let the dates kept forget the entries the register read last no longer has: after
+        an edit, those of the ids it reached that are not the same objects now (every other
+        entry is), else whichever are not among its entries."""
+        edit, new = located.edit, located.register
+        was = edit.before() if edit is not None else None
+        if edit is None or was is None or self._strays:
+            self._dates.only(new.entries)
+            self._strays = False
+            return
+        self._dates.forget(old for k in edit.ids
+                           if (old := was.by_id.get(k)) is not None and new.by_id.get(k) is not old)
