@@ -586,15 +586,25 @@ def _event_sizes(data: bytes, entry_id: str) -> tuple[int, int]:
     return sum(map(len, events)), sum(len(ev) for ev in events if mine in ev)
 
 
+@pytest.mark.parametrize("restart", [False, True])
 def test_an_edit_copies_the_other_events_from_the_files_the_last_run_wrote(
-        sample: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sample: Register, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        restart: bool) -> None:
     """With an EventCache, each feed an edit reaches is written as its header, the edited
     entry's events and stretches of the file it replaces (or, for all.ics, of the all.ics
     the last run wrote) that the kernel copies (`files.Span`): the process reads none of the
-    other events. Every file is what publishing without the cache writes."""
+    other events. So too for the first edit of a new process that took up the run kept on
+    disk (`restart`): the run kept says where each feed's events are, and all.ics's are
+    copied from the copy kept with it. Every file is what publishing without the cache
+    writes."""
     out, cache = tmp_path / "warm", EventCache()
     revs = next_revisions({}, sample, NOW)
     publishing.publish(sample, revs, out, FixedClock(NOW), cache=cache)
+    if restart:
+        kept = tmp_path / "cache"
+        EventFile(kept, kept / "sample.yaml").keep(cache)
+        cache = EventCache()
+        assert EventFile(kept, kept / "sample.yaml").seed(cache) > 0
     copied: dict[str, list[int]] = {}  # by feed file: the size of each stretch copied
     write = publishing.write_chunks_if_changed
 

@@ -32,6 +32,7 @@ import itertools
 import json
 import os
 import re
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -176,8 +177,9 @@ class _Feed:
 
     spec: FeedSpec
     # Its events, sorted (the run's own objects, not copies); none: the feed would have been
-    # empty and was not written. None for a run taken up from disk (`EventCache.seed`): not
-    # picked out of the run's events until a run assembles the feed again.
+    # empty and was not written. None when not known: all.ics's of a run taken up from disk
+    # (`EventCache.seed`), which are all the run's events, and another feed's when the run
+    # kept had not picked them out either; they are picked out when a run assembles it.
     events: list[FeedEvent] | None
     file: Version | None  # of its file once written or found unchanged; None when empty
     count: int  # how many events it has
@@ -526,13 +528,17 @@ class EventCache:
             events.append((key, block.at, block.size))
         entries = {k: (kept.revision, kept.until, kept.entry.areas, kept.entry.actors)
                    for k, kept in last.entries.items()}
-        feeds = {name: (feed.spec, feed.file, feed.count) for name, feed in last.feeds.items()}
+        # Each event's place by its identity: the feeds' lists hold the same objects.
+        where = dict(zip(map(id, last.events), itertools.count()))
+        feeds = {name: (feed.spec, feed.file, feed.count, feed.start,
+                        _places(feed.events, where) if feed.spec.facet != "all" else None)
+                 for name, feed in last.feeds.items()}
         return KeptEvents(last.until, last.out_dir, feeds, entries, events, last.source)
 
     def seed(self, kept: KeptEvents) -> None:
         """Take up a run another process kept (`kept`), as if this process had made it:
-        its events lie in `kept.source`, which is checked before each run reads it. Its feeds'
-        events are picked out again only when a run assembles them."""
+        its events lie in `kept.source`, which is checked before each run reads it. Each
+        feed's events are taken from where the run kept says they are among its events."""
         events: list[FeedEvent] = [(key, _Block(None, at, size)) for key, at, size in kept.events]
         # Sorted as they were written; a run merges into them by bisection.
         events.sort(key=itemgetter(0))
@@ -545,10 +551,24 @@ class EventCache:
             # One Facets per pair, as the register's entries share their tuples.
             shown = facets.setdefault((areas, actors), Facets(areas, actors))
             entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
-        feeds = {name: _Feed(spec, None, file, count)
-                 for name, (spec, file, count) in kept.feeds.items()}
+        feeds = {name: _Feed(spec, None if places is None else
+                             list(map(events.__getitem__, places)), file, count, start)
+                 for name, (spec, file, count, start, places) in kept.feeds.items()}
         revs = {k: revision for k, (revision, *_) in kept.entries.items()}
         self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source, revs)
+
+
+def _places(evs: list[FeedEvent] | None, where: dict[int, int]) -> array[int] | None:
+    """Where each of a feed's events `evs` is among all the run's events (`where`: each
+    one's place by its identity), for a process that takes the run up: it then has each
+    feed's events without a pass over all of them, and its first edit copies a feed's other
+    events from the feed's file as every later one does. None when the feed's events were
+    not picked out (or, which cannot be, one is not among them)."""
+    if evs is None:
+        return None
+    missing = len(where)
+    found = array("I", map(where.get, map(id, evs), itertools.repeat(missing)))
+    return None if missing in found else found
 
 
 def _touched(register: Register, revs: Mapping[str, Revision], until: date, last: _Run
@@ -577,7 +597,9 @@ class KeptEvents:
 
     until: date
     out_dir: Path  # resolved
-    feeds: dict[str, tuple[FeedSpec, Version | None, int]]  # spec, file, events
+    # Each feed's spec, file, number of events, where its first event lies in its file, and
+    # where its events are among `events` (None: not known, and for all.ics, all of them).
+    feeds: dict[str, tuple[FeedSpec, Version | None, int, int | None, array[int] | None]]
     # By entry id: its revision, the horizon its events reach (None when that does not
     # matter), its areas and actors.
     entries: dict[str, tuple[Revision, date | None, tuple[str, ...], tuple[str, ...]]]
