@@ -114,6 +114,25 @@ def test_the_first_read_reuses_the_entries_it_is_given(tmp_path: Path) -> None:
     assert again.entries[1].date is not None and again.entries[1].date.iso() == "2032-06-30"
 
 
+def test_a_first_read_the_cache_had_little_of_is_kept_for_the_next_start(
+        tmp_path: Path) -> None:
+    """`run` started on a register its entry cache has little or nothing of (a new cache
+    folder, a new version of the tool) keeps the entries it read, so that its next start
+    reuses them rather than reading every entry again; a first read the cache had all of
+    leaves the file as it is."""
+    from calendar_tool.register.cache import cache_file, read
+
+    path, folder = tmp_path / "obligations.yaml", tmp_path / "cache"
+    _write(path, HEADER + entry("a", "2030-06-30") + entry("b", "2031-06-30"), 1)
+    first = RegisterFile(path, folder).current().register
+    assert sorted(e.id for e in read(cache_file(folder, path))[0].values()) == ["a", "b"]
+    written = cache_file(folder, path).stat().st_mtime_ns
+
+    again = RegisterFile(path, folder).current().register
+    assert again.entries == first.entries
+    assert cache_file(folder, path).stat().st_mtime_ns == written
+
+
 def test_the_dates_kept_across_edits_are_those_of_the_last_good_read(tmp_path: Path) -> None:
     """What resolving keeps from one read to the next (a series' dates, a relative date)
     holds the entries of the register read last, and no others: after an edit it forgets the

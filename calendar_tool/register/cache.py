@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -144,12 +145,20 @@ def load(register: Path, folder: Path | None, text: str | None = None) -> Locate
     text = read_text(register) if text is None else text
     if folder is None:
         return parse_located(text, str(register), apart=True)
-    path = cache_file(folder, register)
-    known, dates = seeded(read(path))
+    known, dates = seeded(read(cache_file(folder, register)))
     located = parse_located(text, str(register), known=known, dates=dates, apart=True)
+    keep_if_stale(register, folder, known, located, dates, apart=True)
+    return located
+
+
+def keep_if_stale(register: Path, folder: Path | None, known: Mapping[str, Entry],
+                  located: Located, dates: EntryDates, apart: bool = False) -> None:
+    """Keep the entries of `located` (the register at `register` read with the entries
+    `known`, which were kept) when they differ from those by more than a few (`write`)."""
+    if folder is None:
+        return
     entries = located.reusable()
     fresh = sum(1 for text in entries if text not in known)
     unused = len(known) - (len(entries) - fresh)
     if max(fresh, unused) > len(entries) // _STALE_PART:
-        write(path, entries, dates, apart=True)
-    return located
+        write(cache_file(folder, register), entries, dates, apart=apart)

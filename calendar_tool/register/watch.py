@@ -17,7 +17,7 @@ from pathlib import Path
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
 from calendar_tool.files import Version, version
 from calendar_tool.model import Entry, Register
-from calendar_tool.register.cache import kept
+from calendar_tool.register.cache import keep_if_stale, kept
 from calendar_tool.register.located import Edit, Located
 from calendar_tool.register.read import decode, parse_located, unreadable
 from calendar_tool.timeline import EntryDates
@@ -127,6 +127,11 @@ class RegisterFile:
             # Resolving may have kept dates for entries of the text that failed.
             self._strays = True
             return replace(old, revision=rev, failure=exc)
+        if self._located is None and self._known is not None:
+            # The first read: kept again when the cache had little of it (after an upgrade
+            # of the tool, say), or every start would read the register cold until some
+            # other command kept it.
+            keep_if_stale(self.path, self.cache, self._known, located, self._dates)
         self._located = located
         self._known = {}  # what it held is in `located` now, or was not of use
         self._forget(located)
