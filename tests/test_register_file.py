@@ -147,23 +147,23 @@ def test_the_dates_kept_across_edits_are_those_of_the_last_good_read(tmp_path: P
     source = RegisterFile(path)
 
     def held() -> set[str]:
-        dates = source._dates  # noqa: SLF001
-        return {e.id for e, *_ in (*dates._series.values(), *dates._relative.values())}  # noqa: SLF001
+        dates = source._dates
+        return {e.id for e, *_ in (*dates._series.values(), *dates._relative.values())}
 
-    assert source.current().ok and held() == {"b", "s", "r"} and len(source._dates) == 3  # noqa: SLF001
+    assert source.current().ok and held() == {"b", "s", "r"} and len(source._dates) == 3
     kept = {e.id: e for e in source.current().register.entries}
 
     _write(path, text.replace("Title of r", "Title of r, edited"), 2)
     edited = source.current()
     assert edited.ok and edited.edit is not None and held() == {"b", "s", "r"}
-    assert len(source._dates) == 3  # noqa: SLF001
+    assert len(source._dates) == 3
     assert edited.register.entry("r") is not kept["r"] and edited.register.entry("s") is kept["s"]
 
     _write(path, text.replace("Title of s", "Title of s, edited").replace("P6W", "P3000Y"), 3)
     assert not source.current().ok  # its new `s` was resolved before the checks failed
     _write(path, text.replace("Title of b", "Title of b, edited"), 4)
     again = source.current()
-    assert again.ok and held() == {"b", "s", "r"} and len(source._dates) == 3  # noqa: SLF001
+    assert again.ok and held() == {"b", "s", "r"} and len(source._dates) == 3
 
     _write(path, text.replace(entry("b", "{from: a, offset: P1M}"), ""), 5)
-    assert source.current().ok and held() == {"s", "r"} and len(source._dates) == 2  # noqa: SLF001
+    assert source.current().ok and held() == {"s", "r"} and len(source._dates) == 2
