@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from calendar_tool import wording
@@ -37,16 +38,17 @@ def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str,
     if not rows:
         return empty
     caps = caps or {}
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    widths = [min(w, caps.get(i, w)) for i, w in enumerate(widths)]
-
-    def fit(text: str, n: int) -> str:
-        return text if len(text) <= n else text[: n - 1] + "…"
-
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(fit(c, w).ljust(w) for c, w in zip(r, widths, strict=True))
-              for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
+    # Column by column, each step over a whole column in C: `list` prints thousands of rows
+    # from the date index, and cell by cell this was a fifth of its time.
+    columns = []
+    for i, (header, cells) in enumerate(zip(headers, zip(*rows, strict=True), strict=True)):
+        longest = max(map(len, cells))
+        width = max(len(header), longest)
+        width = min(width, caps.get(i, width))
+        if longest > width:
+            cells = tuple(c if len(c) <= width else c[: width - 1] + "…" for c in cells)
+        columns.append([header.upper().ljust(width), *map(str.ljust, cells, repeat(width))])
+    return "\n".join(map(str.rstrip, map("  ".join, zip(*columns, strict=True))))
 
 
 # The title, actor and area columns give way first when they are long.
