@@ -38,28 +38,39 @@ How a reload goes (issue 24): `run` holds not its events' bytes (281 MiB at 100,
 entries) but where they lie in the `all.ics` it wrote, and a feed an edit reaches is written
 again as its header, the edited entry's events and the stretches between them of the file
 it replaces, which the kernel copies (`files.Span`); only the entries whose revision changed
-are looked at. The register's re-read splits and composes only the items the edit reached
-and derives what counts from what from the last read. So a reload at 100,000 entries is
-mostly the re-read (about 0.4 s) and the three files' 450 MB copied and flushed to disk
-(about 0.4 s); the first after a start copies from the run kept in the cache folder, which
-the page cache may not hold yet. Before, measured side by side on this machine: 2.2 to 2.9
-s a reload, the unchanged events read back and joined one by one, and 0.9 to 1.1 s of it
-the re-read, every item split again and every entry's links walked. The content hashes
-kept between processes (`feeds/kept.py`) cost a fresh publish some 20 MB more at its peak
-and save it re-hashing every entry. The `list` row is the first `list` on the edited
-register: it builds the date index whole (the "listing" section: later ones answer from it
-in about half a second at 100,000 entries). The first `publish` keeps its run in the cache
-folder: about 1.8 s more at 100,000 entries (pickling where 311,000 events lie, 1.0 s; the
-kernel's copy of a 320 MB all.ics, 0.7 s; measured alone), which every later `publish` and
-`run` start gets back several times over. The "run: start" row is a start on the store and
-folder `publish` left; a cold start is the "publish" row plus the scheduler's own start.
-Validate cold on one core is slower by about two fifths at 100,000 entries: what the copy
-a cold read forks does on the other core is done on the same one there. This shared
-machine's figures move by up to a third from one run to the next: a whole `make bench` a
-few minutes before the run below gave validate cold 7.6 s, list 6.8 s, publish 21.9 s,
-publish again 4.2 s, run's start 4.4 s and the reloads 2.5 s and 1.1 s at 100,000
-entries, on the same code but for loading the revisions from SQLite (about a fifth of a
-second faster since).
+are looked at. The run kept in the cache folder says where each feed's events are, so the
+first edit after a start writes the feeds it reaches in the same way (before, it picked
+their events out of all 311,000 and wrote those feeds event by event). The register's
+re-read finds the items the edit did not reach from how far the old and new texts agree
+from each end (compared in blocks), takes their entries by place, and derives what counts
+from what from the last read. So a reload at 100,000 entries is mostly the three files'
+450 MB copied and flushed to disk and a dozen passes over the 100,000 entries or their
+revisions, each some 40 ms on this machine (a Python object not in the processor's cache
+costs about half a microsecond to reach). Measured side by side, interleaved, the code of
+the last run and this one (a publish into an empty folder, then run's start and four
+edits, twice each): the first reload 2.50 and 2.16 s before, 1.55 and 1.16 s after; the
+three after it 1.44 to 1.74 s before, 1.09 to 2.00 s after (medians 1.59 and 1.38 s); the
+start 5.2 and 5.0 s before, 5.2 and 4.5 s after; resident after the start 2 MB more (each
+feed's list of events). The content hashes kept between processes (`feeds/kept.py`) cost a
+fresh publish some 20 MB more at its peak and save it re-hashing every entry. The `list`
+row is the first `list` on the edited register: it builds the date index whole (the
+"listing" section: later ones answer from it in well under a second at 100,000 entries).
+The first `publish` keeps its run in the cache folder: about 1.8 s more at 100,000 entries
+when measured alone (pickling where 311,000 events lie, 1.0 s; the kernel's copy of a 320 MB
+all.ics, 0.7 s), which every later `publish` and `run` start gets back several times over.
+The "run: start" row is a start on the store and folder `publish` left; a cold start is
+the "publish" row plus the scheduler's own start. Validate cold on one core is slower by
+about three quarters at 100,000 entries: what the copy a cold read forks does on the other
+core is done on the same one there.
+
+This shared machine ran much slower during this run than during the last one: code this
+change did not touch took 1.6 to 2.1 times as long (validate cold 12.3 s against 7.6 s;
+publish, whose code changed only in what it keeps, 46.0 s against 21.9 s; run's start 7.9 s
+against 4.4 s, where side by side a few minutes later both versions started in about 5 s),
+so compare the ratios: the first reload is 0.065 of a full publish (0.11 in the last run),
+the next ones 0.046 (0.050). From this run on the commands start from compiled bytecode
+(`bench/run.py` compiles the package first, as installing it does); before, each process
+measured compiled the package from source, about 0.1 s more a command.
 """
 
 from __future__ import annotations
