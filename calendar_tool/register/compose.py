@@ -7,7 +7,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,39 +192,31 @@ _BLOCK = 1 << 16
 def _agree(a: str, i: int, b: str, j: int, most: int) -> int:
     """How many characters `a` from `i` and `b` from `j` have in common from there, up to
     `most`."""
-    most = min(most, len(a) - i, len(b) - j)
+    return _agreeing(lambda lo, hi: a[i + lo:i + hi] == b[j + lo:j + hi],
+                     min(most, len(a) - i, len(b) - j))
+
+
+def _agree_back(a: str, i: int, b: str, j: int, most: int) -> int:
+    """How many characters `a` before `i` and `b` before `j` have in common, counted back
+    from there, up to `most`."""
+    return _agreeing(lambda lo, hi: a[i - hi:i - lo] == b[j - hi:j - lo], min(most, i, j))
+
+
+def _agreeing(same: Callable[[int, int], bool], most: int) -> int:
+    """How far two texts agree, up to `most` characters, given `same(lo, hi)`: whether they
+    agree from `lo` to `hi` characters in. A block at a time, then by bisection within the
+    first block that differs."""
     lo = 0
     while lo < most:
         hi = min(lo + _BLOCK, most)
-        if a[i + lo:i + hi] != b[j + lo:j + hi]:
+        if not same(lo, hi):
             break
         lo = hi
     else:
         return most
     while hi - lo > 1:  # they agree up to lo and differ before hi
         mid = (lo + hi) // 2
-        if a[i + lo:i + mid] == b[j + lo:j + mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
-def _agree_back(a: str, i: int, b: str, j: int, most: int) -> int:
-    """How many characters `a` before `i` and `b` before `j` have in common, counted back
-    from there, up to `most`."""
-    most = min(most, i, j)
-    lo = 0
-    while lo < most:
-        hi = min(lo + _BLOCK, most)
-        if a[i - hi:i - lo] != b[j - hi:j - lo]:
-            break
-        lo = hi
-    else:
-        return most
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if a[i - mid:i - lo] == b[j - mid:j - lo]:
+        if same(lo, mid):
             lo = mid
         else:
             hi = mid
