@@ -850,6 +850,37 @@ def test_a_new_process_takes_up_the_last_run_kept_on_disk(tmp_path: Path) -> Non
     assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
 
 
+def test_a_new_process_holds_its_own_revisions_and_one_date_per_day(tmp_path: Path) -> None:
+    """Taking up the run kept on disk with the revisions the process publishes with (as
+    `service.publish_feeds` does), the run refers to those very objects rather than holding
+    a second copy of each, and its events share one date object per day: memory a process
+    keeps while it runs. An entry whose revision moved since keeps the one its events were
+    written with, so its events, and only those, are serialised again."""
+    text, edited_text, entry_id = _generated_and_edited()
+    register = parse_register(text, "generated.yaml")
+    revs = next_revisions({}, register, NOW)
+    out, kept, cache = tmp_path / "feeds", tmp_path / "cache", EventCache()
+    publishing.publish(register, revs, out, FixedClock(NOW), cache=cache)
+    _keep(kept, cache)
+    edited = parse_register(edited_text, "generated.yaml")
+    now = next_revisions(revs, edited, SOON)
+    cache = EventCache()
+    EventFile(kept, kept / "generated.yaml").seed(cache, now)
+    run = cache.kept()
+    assert run is not None and run.entries.keys() == now.keys()
+    held = {k: revision for k, (revision, *_) in run.entries.items()}
+    assert [k for k in held if held[k] is not now[k]] == [entry_id]
+    assert held[entry_id] == revs[entry_id] != now[entry_id]
+    with EventFile(kept, kept / "generated.yaml").path.open("rb") as f:
+        pickle.load(f)  # the head
+        stored = pickle.load(f)
+    days = {key[1] for key, _, _ in stored.events}
+    assert len({id(key[1]) for key, _, _ in stored.events}) == len(days) < len(stored.events)
+    after = publishing.publish(edited, now, out, FixedClock(SOON), cache=cache)
+    assert after.serialised == _dated(edited, entry_id, after.horizon) > 1
+    assert _files(out) == _cold(edited, now, tmp_path / "cold", FixedClock(SOON))
+
+
 def test_run_starts_on_the_events_publish_kept(engine: store.Engine, tmp_path: Path,
                                               caplog: pytest.LogCaptureFixture) -> None:
     """`run` starting after `publish` takes up the run it kept: into the same folder, it

@@ -47,7 +47,7 @@ from calendar_tool.files import (
     replace_file,
     version,
 )
-from calendar_tool.model import Entry
+from calendar_tool.model import Entry, Revision
 from calendar_tool.timeline import Resolved
 
 # What a content hash is computed with, from an entry, its resolved date and its context.
@@ -171,13 +171,14 @@ class EventFile:
         # (None: none usable): a new one is a reason to keep the run again.
         self.until: date | None = None
 
-    def seed(self, cache: EventCache) -> int:
-        """Give `cache` the run kept on disk, if one is usable; how many events it holds."""
+    def seed(self, cache: EventCache, revs: Mapping[str, Revision] | None = None) -> int:
+        """Give `cache` the run kept on disk, if one is usable; how many events it holds.
+        `revs`: the revisions the process publishes with (`EventCache.seed`)."""
         kept = self._read()
         if kept is None:
             return 0
         try:
-            cache.seed(kept)
+            cache.seed(kept, revs)
         except Exception:  # a file of the right stamp but another shape is no file
             return 0
         self.until = kept.until

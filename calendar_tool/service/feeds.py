@@ -132,7 +132,7 @@ def publish_feeds(engine: store.Engine, register: Register, out_dir: Path, clock
     if stored_events is not None:
         cache = cache if cache is not None else EventCache()
         if cache.empty():
-            stored_events.seed(cache)
+            stored_events.seed(cache, revs)
     report = publish(register, revs, out_dir, clock, horizon_years, cache, link_base)
     if stored_events is not None and cache is not None:
         _keep_events(stored_events, cache, report)
