@@ -54,6 +54,24 @@ def test_kept_entries_are_reused_for_the_same_text_only(tmp_path: Path) -> None:
     assert set(read(kept)[0]) == {edited, b}
 
 
+def test_equal_sources_and_lists_are_one_object_read_cold_or_from_the_cache(tmp_path: Path
+                                                                           ) -> None:
+    """Entries that cite the same source, or name the same areas and actors, share one
+    object for it, read cold and read back from the entry cache: a register repeats them
+    thousands of times, and each copy is memory a process holding the entries keeps. A
+    source that differs in any field is its own object."""
+    other = entry("c", "2007").replace("para: '1'", "para: '2'")
+    path, folder = _register(tmp_path, entry("a", "2005"), entry("b", "2006"), other), \
+        tmp_path / "cache"
+    for _ in ("cold", "from the cache"):
+        a, b, c = load_cached(path, folder).register.entries
+        assert a.sources is b.sources and a.sources[0] is b.sources[0]
+        assert (a.areas, a.actors) == (("trafficking",), ("member-states",))
+        assert a.areas is b.areas is c.areas and a.actors is b.actors is c.actors
+        assert c.sources[0].para == "2" and c.sources[0] is not a.sources[0]
+    assert len(read(cache_file(folder, path))[0]) == 3
+
+
 def test_a_file_from_other_code_or_a_broken_one_is_ignored(tmp_path: Path) -> None:
     a = entry("a", "2005")
     path, folder = _register(tmp_path, a), tmp_path / "cache"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from dateutil.rrule import rrule, rrulestr
@@ -140,6 +140,12 @@ class Walk:
     # Dates and offsets read so far, by their text (see `_parsed`).
     dates: dict[str, DatedValue] = field(default_factory=dict)
     offsets: dict[str, Offset] = field(default_factory=dict)
+    # Equal sources, and equal lists of sources, actors and areas, read so far: one object
+    # each. A register cites the same paragraphs and names the same few areas thousands of
+    # times, and every copy is memory each process holding the entries keeps and objects
+    # the entry cache writes and reads (pickle writes a shared object once).
+    sources: dict[Source, Source] = field(default_factory=dict)
+    lists: dict[tuple[object, ...], tuple[Any, ...]] = field(default_factory=dict)
 
     def at(self, node: yaml.Node) -> Position:
         return (node.start_mark.line + 1 + self.line_offset, node.start_mark.column + 1)
@@ -303,12 +309,13 @@ def _source(w: Walk, node: yaml.Node, path: str) -> Source:
     f = w.mapping(node, path, SOURCE_FIELDS, "a source")
     if "doc" not in f or "para" not in f or "quote" not in f:
         raise Invalid()
-    return Source(
+    source = Source(
         doc=sys.intern(w.text(f["doc"], path, "doc")),  # interned as actors are
         para=w.text(f["para"], path, "para"),
         quote=w.text(f["quote"], path, "quote"),
         file=w.optional(f, path, "file", Walk.text) if "file" in f else None,  # as in read_entry
     )
+    return w.sources.setdefault(source, source)
 
 
 def _sources(w: Walk, node: yaml.Node, path: str, key: Key) -> tuple[Source, ...]:
@@ -319,7 +326,8 @@ def _sources(w: Walk, node: yaml.Node, path: str, key: Key) -> tuple[Source, ...
             out.append(_source(w, item, f"{path}[{i}]"))
         except Invalid:
             continue
-    return tuple(out)
+    # By the sources' identities, which `_source` made one per value: hashed in C.
+    return w.lists.setdefault(tuple(map(id, out)), tuple(out))
 
 
 def _kind(w: Walk, node: yaml.Node, path: str, key: Key) -> Kind:
@@ -496,7 +504,8 @@ def _words(w: Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str,
             out.append(sys.intern(w.text(item, path, i)))
         except Invalid:
             continue
-    return tuple(out)
+    words = tuple(out)
+    return w.lists.setdefault(words, words)
 
 
 # The kinds that may be undated with a word of urgency, and those that may await a date.
