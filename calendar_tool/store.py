@@ -557,7 +557,9 @@ _REVISIONS_WRITTEN = "revisions_written"
 def load_revisions(engine: Engine) -> dict[str, Revision]:
     with _tx(engine) as conn:
         if engine.dialect.name != "sqlite":
-            return {r.entry_id: Revision(r.hash, r.sequence, r.changed_at)
+            shared: dict[datetime, datetime] = {}  # one per instant, as below
+            return {r.entry_id: Revision(r.hash, r.sequence,
+                                         shared.setdefault(r.changed_at, r.changed_at))
                     for r in conn.execute(select(SNAPSHOTS))}
         # SQLite keeps the instant as ISO 8601 text in UTC (`UTCDateTime`), which SQLAlchemy
         # reads with a pattern per row: most of the half second of loading 100,000, which
@@ -565,9 +567,16 @@ def load_revisions(engine: Engine) -> dict[str, Revision]:
         changed = type_coerce(SNAPSHOTS.c.changed_at, String)
         rows = conn.execute(select(SNAPSHOTS.c.entry_id, SNAPSHOTS.c.hash,
                                    SNAPSHOTS.c.sequence, changed))
-        return {entry_id: Revision(digest, sequence,
-                                   datetime.fromisoformat(at).replace(tzinfo=UTC))
-                for entry_id, digest, sequence, at in rows}
+        out: dict[str, Revision] = {}
+        # One datetime per instant, read once: a publish gives every entry it revises the
+        # same one, so a large register has a handful for 100,000 entries.
+        instants: dict[str, datetime] = {}
+        for entry_id, digest, sequence, at in rows:
+            when = instants.get(at)
+            if when is None:
+                when = instants[at] = datetime.fromisoformat(at).replace(tzinfo=UTC)
+            out[entry_id] = Revision(digest, sequence, when)
+        return out
 
 
 def revisions_written(engine: Engine) -> int:
