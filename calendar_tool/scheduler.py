@@ -481,23 +481,50 @@ class _Sender:
                 event("job.failed", logging.ERROR, exc_info=True, job="send")
 
 
-def run_until_signalled(scheduler: Scheduler) -> None:
-    """Start, then run until SIGINT or SIGTERM; stop cleanly either way. Raises StoreFailed
-    when it stopped because its SQLite file went away."""
+class Signals:
+    """SIGINT and SIGTERM, taken for the whole of `run` from before it reads the register,
+    which takes seconds for a large one: a signal that comes while `run` starts is kept
+    (`received`), and the scheduler then does not start (`run_until_signalled`); one that
+    comes later stops the scheduler. Before, such a signal ended the process by its default
+    action (SIGTERM: exit 143) or with click's "Aborted!"."""
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        event("scheduler.stopping", signal=signal.Signals(signum).name)
-        scheduler.request_stop()
+    def __init__(self) -> None:
+        self.received = threading.Event()
+        self._scheduler: Scheduler | None = None
+        self._previous: dict[int, Any] = {}
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        scheduler.start()  # raises, with nothing to stop, when the register is refused
-        try:
-            scheduler.finished.wait()
-        finally:
-            scheduler.stop()
-    finally:
-        for s, handler in previous.items():
+    def __enter__(self) -> Signals:
+        self._previous = {s: signal.signal(s, self._on) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for s, handler in self._previous.items():
             signal.signal(s, handler)
+
+    def stopping(self, scheduler: Scheduler) -> None:
+        """Let a signal from now on stop `scheduler`."""
+        self._scheduler = scheduler
+
+    def _on(self, signum: int, _frame: FrameType | None) -> None:
+        event("scheduler.stopping", signal=signal.Signals(signum).name)
+        self.received.set()
+        if self._scheduler is not None:
+            self._scheduler.request_stop()
+
+
+def run_until_signalled(scheduler: Scheduler, signals: Signals) -> None:
+    """Start, then run until SIGINT or SIGTERM (`signals`, taken since before `run` read the
+    register); stop cleanly either way, and do not start at all after a signal that came
+    first. Raises StoreFailed when it stopped because its SQLite file went away."""
+    signals.stopping(scheduler)
+    if signals.received.is_set():
+        # Nothing was published, claimed or sent: the next start does it all.
+        event("scheduler.stopped", owner=scheduler.runner.owner, started=False)
+        return
+    scheduler.start()  # raises, with nothing to stop, when the register is refused
+    try:
+        scheduler.finished.wait()
+    finally:
+        scheduler.stop()
     if scheduler.failure is not None:
         raise scheduler.failure

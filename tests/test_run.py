@@ -6,7 +6,9 @@ waits for an event (a request arriving, a log line) with a deadline."""
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -141,6 +143,36 @@ def test_sigterm_finishes_the_delivery_in_flight_and_leaves_the_rest_claimable(
     assert runs[1].stop() == 0
     assert set(reminders_seen(receiver.requests)) == {("/hook/000", "d0-0"),
                                                       ("/hook/000", "d1-0")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_run_starts_ends_it_with_nothing_started(
+        tmp_path: Path, runs: list[Run], sig: signal.Signals) -> None:
+    """SIGTERM or SIGINT while `run` is still reading the register (a named pipe here, which it
+    reads only once the test writes to it, so that the signal comes at that very step): `run`
+    finishes what it is doing, then starts nothing (its feeds folder is made, and left empty;
+    no scheduler) and exits 0, rather than being ended by the signal (SIGTERM: exit 143) or by
+    click ("Aborted!", exit 1), as before."""
+    register = tmp_path / "obligations.yaml"
+    os.mkfifo(register)
+    runs.append(run := Run(f"sqlite:///{tmp_path / 'db.sqlite'}", register, tmp_path / "feeds",
+                           "--watch", "0"))
+    writer: list[int] = []
+    # Opening a pipe to write returns once the other end is open to read: once `run` is in
+    # its first read of the register.
+    opening = threading.Thread(target=lambda: writer.append(os.open(register, os.O_WRONLY)),
+                               daemon=True)
+    opening.start()
+    opening.join(30)
+    assert writer, run.lines
+    run.proc.send_signal(sig)
+    with os.fdopen(writer[0], "w") as f:
+        f.write(HEADER + entry("a", "2030-06-30"))
+    assert run.wait() == 0
+    assert [(e["event"], e.get("signal"), e.get("started")) for e in run.events()] == \
+        [("scheduler.stopping", sig.name, None), ("feeds.created", None, None),
+         ("scheduler.stopped", None, False)]
+    assert list((tmp_path / "feeds").iterdir()) == []
 
 
 def test_an_edit_is_published_while_running_and_a_broken_one_is_not(

@@ -18,6 +18,7 @@ from calendar_tool.clock import SystemClock
 from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
 
 if TYPE_CHECKING:
+    from calendar_tool import scheduler
     from calendar_tool.register import RegisterFile
 
 
@@ -56,7 +57,6 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
       calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
     """
     from calendar_tool import logs, scheduler, service
-    from calendar_tool.register import RegisterFile
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     logs.configure(verbose)
@@ -67,6 +67,18 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
         policy=service.Policy(timeout=timeout),
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
         watch=timedelta(seconds=watch) if watch else None)
+    with scheduler.Signals() as signals:  # before the register is read: see Signals
+        _start(ctx, options, serve_at, timeout, signals)
+
+
+def _start(ctx: Context, options: scheduler.Options, serve_at: str | None, timeout: float,
+           signals: scheduler.Signals) -> None:
+    """`run` once its options are read: the register read, the store opened, the server
+    started (`serve_at`), then the scheduler until a signal (`signals`)."""
+    from calendar_tool import scheduler, service
+    from calendar_tool.register import RegisterFile
+
+    settings, out_dir = ctx.settings, options.out_dir
     # One reader of the register file for the scheduler and the server, so that an edit is
     # read and validated once; its first read takes the entries `validate` or `publish` kept.
     source = RegisterFile(settings.register, settings.cache)
@@ -81,7 +93,7 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
         serving = _server(ctx, source, out_dir, engine, serve_at)
     with service.open_senders(timeout, settings.smtp_url) as senders, serving:
         runner = scheduler.Runner(engine, senders, SystemClock(), source, options)
-        scheduler.run_until_signalled(scheduler.Scheduler(runner))
+        scheduler.run_until_signalled(scheduler.Scheduler(runner), signals)
 
 
 def _warn_of_loopback_links(ctx: Context, engine: Any) -> None:
