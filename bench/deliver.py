@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,7 +24,7 @@ from typing import Any
 
 from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
-from calendar_tool.model import Format, Offset, Outbound, Subscription
+from calendar_tool.model import Format, Offset, Outbound, Register, Subscription
 from calendar_tool.register import parse_register
 
 COUNT = 10_000
@@ -260,11 +260,19 @@ def plans(url: str) -> str:
 
     engine = store.open_store(url)
     _fill(engine)
-    reg = parse_register(REGISTER, "bench.yaml")
-    pg = engine.dialect.name == "postgresql"
     out: list[str] = []
     phase = [""]
+    explain = _explainer(engine.dialect.name == "postgresql", phase, out)
+    event.listen(engine, "before_cursor_execute", explain)
+    _phases(engine, parse_register(REGISTER, "bench.yaml"), phase)
+    event.remove(engine, "before_cursor_execute", explain)
+    engine.dispose()
+    return "\n".join(out)
 
+
+def _explainer(pg: bool, phase: list[str], out: list[str]) -> Callable[..., None]:
+    """A `before_cursor_execute` listener that appends to `out` the plan of each statement
+    run while `phase[0]` names a phase."""
     def explain(conn: Any, _cursor: Any, statement: str, params: Any, _context: Any,
                 many: bool) -> None:
         if not statement.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE",
@@ -291,7 +299,12 @@ def plans(url: str) -> str:
         out.append(f"#### {phase[0]}\n\n```sql\n{_short(statement)}\n```\n\n```text\n"
                    f"{shown}\n```\n")
 
-    event.listen(engine, "before_cursor_execute", explain)
+    return explain
+
+
+def _phases(engine: store.Engine, reg: Register, phase: list[str]) -> None:
+    """Claim, take, record and the scheduler's reads, each under its name in `phase[0]`
+    (empty: a statement not shown)."""
     subs = [i.subscription for i in store.subscriptions(engine)[:100]]
     owed = service.plan(reg, subs, AT - timedelta(days=1), AT + timedelta(seconds=1))
     lease = timedelta(minutes=5)
@@ -317,9 +330,6 @@ def plans(url: str) -> str:
     store.lease_owners(engine, AT)
     store.release(engine, ["nobody"])
     phase[0] = ""
-    event.remove(engine, "before_cursor_execute", explain)
-    engine.dispose()
-    return "\n".join(out)
 
 
 if __name__ == "__main__":

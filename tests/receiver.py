@@ -243,105 +243,110 @@ def closed_port() -> int:
     return port
 
 
-def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self._handle()
+class _Handler(BaseHTTPRequestHandler):
+    """Answers each request as its `receiver` says (`Receiver._arrive`), and records it."""
 
-        def do_GET(self) -> None:  # a followed redirect would arrive as a GET; record it too
-            self._handle()
+    receiver: Receiver  # set per server by `_handler_for`
 
-        def do_PUT(self) -> None:
-            self._handle()
+    def do_POST(self) -> None:
+        self._handle()
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # the tests read `requests`, not stderr
+    def do_GET(self) -> None:  # a followed redirect would arrive as a GET; record it too
+        self._handle()
 
-        def _handle(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                parsed: Any = json.loads(body) if body else None
-            except ValueError:
-                parsed = None
-            verified = receiver._verify(body, headers)
-            record = Received(self.path, headers, body, parsed, time.monotonic(), 0, verified)
-            index, behaviour = receiver._arrive(record, verified)
-            extra: dict[str, str] = {}
-            body: bytes | None = None
-            match behaviour:
-                case None:
-                    status = 400
-                case Accept(status=s, body=b) | Fail(status=s, body=b):
-                    status, body = s, b
-                case Stall(seconds=seconds):
-                    receiver._closing.wait(seconds)
-                    if not self._client_connected():
-                        return
-                    status = 200
-                case Trickle():
-                    self._trickle(index, behaviour)
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the tests read `requests`, not stderr
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            parsed: Any = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        verified = self.receiver._verify(body, headers)
+        record = Received(self.path, headers, body, parsed, time.monotonic(), 0, verified)
+        index, behaviour = self.receiver._arrive(record, verified)
+        extra: dict[str, str] = {}
+        answer: bytes | None = None
+        match behaviour:
+            case None:
+                status = 400
+            case Accept(status=s, body=b) | Fail(status=s, body=b):
+                status, answer = s, b
+            case Stall(seconds=seconds):
+                self.receiver._closing.wait(seconds)
+                if not self._client_connected():
                     return
-                case RateLimit(retry_after=value):
-                    status, extra = 429, {"Retry-After": value}
-                case Gone():
-                    status = 410
-                case Redirect(location=location):
-                    status, extra = 301, {"Location": location}
-            # Marked before the bytes leave, so that a client holding the answer never sees an
-            # unanswered record; undone if the client is gone.
-            receiver._answered(index, status)
-            try:
-                self._respond(status, extra, body)
-            except OSError:
-                receiver._answered(index, 0)
+                status = 200
+            case Trickle():
+                self._trickle(index, behaviour)
+                return
+            case RateLimit(retry_after=value):
+                status, extra = 429, {"Retry-After": value}
+            case Gone():
+                status = 410
+            case Redirect(location=location):
+                status, extra = 301, {"Location": location}
+        # Marked before the bytes leave, so that a client holding the answer never sees an
+        # unanswered record; undone if the client is gone.
+        self.receiver._answered(index, status)
+        try:
+            self._respond(status, extra, answer)
+        except OSError:
+            self.receiver._answered(index, 0)
 
-        def _respond(self, status: int, extra: dict[str, str], body: bytes | None) -> None:
-            payload = body if body is not None else \
-                b'{"ok":true}' if 200 <= status <= 299 else b'{"ok":false}'
-            self.send_response(status)
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            self.wfile.flush()
+    def _respond(self, status: int, extra: dict[str, str], body: bytes | None) -> None:
+        payload = body if body is not None else \
+            b'{"ok":true}' if 200 <= status <= 299 else b'{"ok":false}'
+        self.send_response(status)
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
 
-        def _trickle(self, index: int, how: Trickle) -> None:
-            """200 with a body sent a byte at a time (`Trickle`); status_sent goes back to 0
-            when the client leaves before the last byte."""
-            head = (f"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
-                    f"Content-Length: {how.size}\r\n\r\n").encode()
-            body = b"x" * how.size
-            slow = head + body if how.head else body
-            receiver._answered(index, 200)
-            try:
-                if not how.head:
-                    self.wfile.write(head)
-                    self.wfile.flush()
-                for i in range(len(slow)):
-                    if receiver._closing.wait(how.every):
-                        return
-                    self.wfile.write(slow[i:i + 1])
-                    self.wfile.flush()
-            except OSError:
-                receiver._answered(index, 0)
-            self.close_connection = True
+    def _trickle(self, index: int, how: Trickle) -> None:
+        """200 with a body sent a byte at a time (`Trickle`); status_sent goes back to 0
+        when the client leaves before the last byte."""
+        head = (f"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {how.size}\r\n\r\n").encode()
+        body = b"x" * how.size
+        slow = head + body if how.head else body
+        self.receiver._answered(index, 200)
+        try:
+            if not how.head:
+                self.wfile.write(head)
+                self.wfile.flush()
+            for i in range(len(slow)):
+                if self.receiver._closing.wait(how.every):
+                    return
+                self.wfile.write(slow[i:i + 1])
+                self.wfile.flush()
+        except OSError:
+            self.receiver._answered(index, 0)
+        self.close_connection = True
 
-        def _client_connected(self) -> bool:
-            """Whether the client still waits: a readable socket with nothing to read is one
-            that the client has closed."""
-            sock = self.connection
-            readable, _, _ = select.select([sock], [], [], 0)
-            if not readable:
-                return True
-            with contextlib.suppress(OSError):
-                return bool(sock.recv(1, socket.MSG_PEEK))
-            return False
+    def _client_connected(self) -> bool:
+        """Whether the client still waits: a readable socket with nothing to read is one
+        that the client has closed."""
+        sock = self.connection
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return True
+        with contextlib.suppress(OSError):
+            return bool(sock.recv(1, socket.MSG_PEEK))
+        return False
 
-    return Handler
+
+def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    return type("Handler", (_Handler,), {"receiver": receiver})
 
 
 def _describe(r: Received) -> str:
