@@ -9,7 +9,7 @@ import itertools
 import pickle
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -229,10 +229,13 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None, reuse: _Reuse) 
             raise Unsplit()
         read = _reread_chunks(w, chunks, reuse.before) if reuse.before is not None else \
             _read_chunks(w, chunks, reuse.entries, reuse.apart)
-    entries, paths = _unique(w, read, spots)
     title, description, reminders, areas, actors, documents, reviewed = head
-    reg = Register(title, description, reminders, areas, actors, documents, tuple(entries),
-                   reviewed)
+    entries = tuple(e for e in read if e is not None)
+    reg = Register(title, description, reminders, areas, actors, documents, entries, reviewed)
+    paths: Mapping[str, str] = EntryPaths(reg.entries)
+    if len(entries) < len(read) or len(reg.by_id) < len(entries):  # a duplicate id, or worse
+        unique, paths = _unique(w, read, spots)
+        reg = replace(reg, entries=tuple(unique))
     resolver_for(reg, reuse.dates)
     head_text = text if chunks is not None else None
     edit = None
@@ -274,13 +277,10 @@ def _walk_nodes(w: Walk, top: dict[str, yaml.Node]) -> list[Entry | None]:
 
 
 def _unique(w: Walk, read: list[Entry | None], spots: Spots
-            ) -> tuple[list[Entry], Mapping[str, str]]:
-    """The entries read, each id once (a second use is a problem), and each id's path."""
-    entries = [e for e in read if e is not None]
-    if len(entries) == len(read):
-        at = {e.id: i for i, e in enumerate(entries)}
-        if len(at) == len(entries):
-            return entries, EntryPaths(at)  # the common case: no need for the loop
+            ) -> tuple[list[Entry], dict[str, str]]:
+    """The entries read, each id once (a second use is a problem), and each id's path: for a
+    register with an entry that could not be read or an id used twice (the common case has
+    its paths from `EntryPaths`, and its ids checked by `Register.by_id`)."""
     paths: dict[str, str] = {}
     entries = []
     for i, entry in enumerate(read):
