@@ -343,8 +343,11 @@ def _shift(order: list[FeedEvent], pieces: list[_Piece], start: int) -> bool:
         if type(piece) is _Stretch:
             was, size = next(stretches)
             if at != was:
-                for _, block in order[piece.start:piece.stop]:
-                    cast(_Block, block).at += at - was
+                # Cast once, not per event: `cast` is a function call (12 to 8.5 ms for 233,000
+                # events measured alone, with the blocks in the processor's cache).
+                moved = cast(list[tuple[object, _Block]], order[piece.start:piece.stop])
+                for _, block in moved:
+                    block.at += at - was
             at += size
         else:
             block = cast(_Block, cast(FeedEvent, piece)[1])
