@@ -63,22 +63,24 @@ the "publish" row plus the scheduler's own start. Validate cold on one core is s
 about three quarters at 100,000 entries: what the copy a cold read forks does on the other
 core is done on the same one there.
 
-What a process holds (issue 24, this run): equal sources and equal lists of sources, areas
-and actors are read as one object each (a register cites the same paragraphs and names the
-same few areas over and over: the generated one has 149 distinct sources among 200,000, a
-curated one repeats fewer), and so written once by the entry cache; a process that takes up
-the run kept on disk holds its own revisions rather than a second equal copy, and one date
-object per day; each instant the store gives is one datetime. Measured side by side,
-interleaved, the code of the last run (f8d8052) and this one, at 100,000 entries: validate
-cold 5.25 s and 434 MB before, 4.57 s and 327 MB after; validate from the entry cache 1.78 s
-and 390 MB, 1.45 s and 301 MB; the entry cache 68 to 58 MB; publish cold 24.1 and 24.0 s
-and 937 MB before, 22.7 and 22.6 s and 791 MB after; publish into an empty folder from the
-run kept 527 to 424 MB; run's start 3.76 and 3.80 s before, 2.88 and 3.27 s after; resident
-after the start 594 and 597 MB before, 494 and 495 MB after; the first reload 1.77 and 0.99
-s before, 0.88 and 0.83 s after, the next three (medians) 0.92 and 0.90 s, 0.89 and 0.85 s.
-Of a reload's 0.85 s, some 0.4 s is the kernel copying and flushing the three files and
-dropping the replaced all.ics from its cache. The commands start from compiled bytecode
-(`bench/run.py` compiles the package first, as installing it does).
+What a process holds (issue 24, this run): equal sources and equal lists of sources, areas and
+actors are read as one object each (a register cites the same paragraphs and names the same few
+areas over and over: the generated one has 149 distinct sources among 200,000, a curated one
+repeats fewer), and so written once by the entry cache; a process that takes up the run kept on
+disk holds its own revisions rather than a second equal copy, and one date object per day; each
+instant the store gives is one datetime. Measured side by side, interleaved, the code of the
+last run (f8d8052) and this one, at 100,000 entries: validate cold 5.25 s and 434 MB before,
+4.57 s and 327 MB after; validate from the entry cache 1.78 s and 390 MB, 1.45 s and 301 MB;
+the entry cache 68 to 58 MB; publish cold 24.1 and 24.0 s and 937 MB before, 22.7 and 22.6 s
+and 791 MB after; publish into an empty folder from the run kept 527 to 424 MB; run's start
+3.76 and 3.80 s before, 2.88 and 3.27 s after; resident after the start 594 and 597 MB before,
+494 and 495 MB after; the first reload 1.77 and 0.99 s before, 0.88 and 0.83 s after, the next
+three (medians) 0.92 and 0.90 s, 0.89 and 0.85 s. After those figures, a read stopped building
+a dict of every entry's place (`EntryPaths` makes it when a problem asks for a path): a reload
+0.85 to 0.75 s, measured in one process over four edits. Of a reload's 0.75 s, some 0.4 s is
+the kernel copying and flushing the three files and dropping the replaced all.ics from its
+cache. The commands start from compiled bytecode (`bench/run.py` compiles the package first, as
+installing it does).
 """
 
 from __future__ import annotations
