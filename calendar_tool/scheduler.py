@@ -30,13 +30,11 @@ from __future__ import annotations
 import logging
 import os
 import random
-import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -50,6 +48,7 @@ from calendar_tool.errors import CalendarToolError, StoreFailed
 from calendar_tool.logs import event
 from calendar_tool.model import Register
 from calendar_tool.register import Edit, RegisterFile
+from calendar_tool.stopping import Signals
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
 REMIND = "remind@"
@@ -481,42 +480,11 @@ class _Sender:
                 event("job.failed", logging.ERROR, exc_info=True, job="send")
 
 
-class Signals:
-    """SIGINT and SIGTERM, taken for the whole of `run` from before it reads the register,
-    which takes seconds for a large one: a signal that comes while `run` starts is kept
-    (`received`), and the scheduler then does not start (`run_until_signalled`); one that
-    comes later stops the scheduler. Before, such a signal ended the process by its default
-    action (SIGTERM: exit 143) or with click's "Aborted!"."""
-
-    def __init__(self) -> None:
-        self.received = threading.Event()
-        self._scheduler: Scheduler | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> Signals:
-        self._previous = {s: signal.signal(s, self._on) for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        for s, handler in self._previous.items():
-            signal.signal(s, handler)
-
-    def stopping(self, scheduler: Scheduler) -> None:
-        """Let a signal from now on stop `scheduler`."""
-        self._scheduler = scheduler
-
-    def _on(self, signum: int, _frame: FrameType | None) -> None:
-        event("scheduler.stopping", signal=signal.Signals(signum).name)
-        self.received.set()
-        if self._scheduler is not None:
-            self._scheduler.request_stop()
-
-
 def run_until_signalled(scheduler: Scheduler, signals: Signals) -> None:
     """Start, then run until SIGINT or SIGTERM (`signals`, taken since before `run` read the
     register); stop cleanly either way, and do not start at all after a signal that came
     first. Raises StoreFailed when it stopped because its SQLite file went away."""
-    signals.stopping(scheduler)
+    signals.then(scheduler.request_stop)
     if signals.received.is_set():
         # Nothing was published, claimed or sent: the next start does it all.
         event("scheduler.stopped", owner=scheduler.runner.owner, started=False)

@@ -75,6 +75,19 @@ class Run:
         return code
 
 
+def writer_of(fifo: Path, timeout: float = 30.0) -> int:
+    """A descriptor open to write to the named pipe `fifo`, once a process has opened it to
+    read (opening a pipe to write returns only then): a register given as a named pipe
+    holds the process in its first read of the register until the test writes it."""
+    opened: list[int] = []
+    opening = threading.Thread(target=lambda: opened.append(os.open(fifo, os.O_WRONLY)),
+                               daemon=True)
+    opening.start()
+    opening.join(timeout)
+    assert opened, f"nothing opened {fifo} to read within {timeout} s"
+    return opened[0]
+
+
 @contextlib.contextmanager
 def started() -> Iterator[list[Run]]:
     """For a fixture: the processes a test starts; any left running are killed at the end."""

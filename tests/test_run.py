@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -157,16 +156,9 @@ def test_a_signal_while_run_starts_ends_it_with_nothing_started(
     os.mkfifo(register)
     runs.append(run := Run(f"sqlite:///{tmp_path / 'db.sqlite'}", register, tmp_path / "feeds",
                            "--watch", "0"))
-    writer: list[int] = []
-    # Opening a pipe to write returns once the other end is open to read: once `run` is in
-    # its first read of the register.
-    opening = threading.Thread(target=lambda: writer.append(os.open(register, os.O_WRONLY)),
-                               daemon=True)
-    opening.start()
-    opening.join(30)
-    assert writer, run.lines
+    writer = processes.writer_of(register)  # `run` is in its first read of the register
     run.proc.send_signal(sig)
-    with os.fdopen(writer[0], "w") as f:
+    with os.fdopen(writer, "w") as f:
         f.write(HEADER + entry("a", "2030-06-30"))
     assert run.wait() == 0
     assert [(e["event"], e.get("signal"), e.get("started")) for e in run.events()] == \

@@ -35,6 +35,7 @@ from calendar_tool.web import pages, server
 from tests.conftest import CLI
 from tests.parsers import ical_events, icaljs, vobject_events
 from tests.paths import ROOT, SAMPLE
+from tests.processes import writer_of
 from tests.registers import load_register
 
 TODAY = "2025-06-01"
@@ -960,6 +961,36 @@ def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
     assert request["client"].startswith("127.0.0.1:")
     assert [e["event"] for e in after][-2:] == ["server.log", "server.stopped"]
     assert after[-2]["message"] == f"Finished server process [{proc.pid}]"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_serve_starts_ends_it_before_it_listens(tmp_path: Path,
+                                                               sig: signal.Signals) -> None:
+    """SIGTERM or SIGINT while `serve` is still reading the register (a named pipe, which it
+    reads only once the test writes to it, as in test_run): it finishes the read, does not
+    listen, logs `server.stopped` and exits 0, rather than being ended by the signal (exit
+    143) or by click ("Aborted!", exit 1), as before."""
+    register = tmp_path / "obligations.yaml"
+    os.mkfifo(register)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calendar_tool.cli", "--register", str(register), "--db",
+         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(),
+        cwd=tmp_path)
+    try:
+        writer = writer_of(register)
+        proc.send_signal(sig)
+        with os.fdopen(writer, "w") as f:
+            f.write(SAMPLE.read_text())
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out) == (0, ""), err
+    assert [(e["event"], e.get("signal"), e.get("started"))
+            for e in map(json.loads, err.splitlines())] == \
+        [("server.stopping", sig.name, None), ("server.stopped", None, False)]
 
 
 @pytest.mark.parametrize(("public_url", "warned"), [

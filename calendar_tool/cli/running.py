@@ -16,6 +16,7 @@ import click
 from calendar_tool.cli.base import MAX_CATCH_UP, MAX_TIMEOUT, Bounded, Context, main, pass_context
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
+from calendar_tool.stopping import Signals
 
 if TYPE_CHECKING:
     from calendar_tool import scheduler
@@ -67,12 +68,12 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
         policy=service.Policy(timeout=timeout),
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
         watch=timedelta(seconds=watch) if watch else None)
-    with scheduler.Signals() as signals:  # before the register is read: see Signals
+    with Signals("scheduler.stopping") as signals:  # before the register is read
         _start(ctx, options, serve_at, timeout, signals)
 
 
 def _start(ctx: Context, options: scheduler.Options, serve_at: str | None, timeout: float,
-           signals: scheduler.Signals) -> None:
+           signals: Signals) -> None:
     """`run` once its options are read: the register read, the store opened, the server
     started (`serve_at`), then the scheduler until a signal (`signals`)."""
     from calendar_tool import scheduler, service
@@ -154,17 +155,22 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
 
     logs.configure()
     settings = ctx.settings
-    # Its first read takes the entries `validate` or `publish` kept: a large register starts
-    # sooner.
-    source = RegisterFile(settings.register, settings.cache)
-    failure = source.current().failure
-    if failure is not None:  # a register with problems is refused before listening
-        raise failure
-    _served_folder(feeds_dir)
-    engine = ctx.engine()
-    _warn_of_loopback_links(ctx, engine)
-    app = web.make_app(register=source, feeds=feeds_dir, db=engine,
-                       clock=SystemClock(), public_url=settings.public_url)
+    # Until uvicorn takes them, a signal is kept, and serve then ends before listening.
+    with Signals("server.stopping") as signals:
+        # Its first read takes the entries `validate` or `publish` kept: a large register
+        # starts sooner.
+        source = RegisterFile(settings.register, settings.cache)
+        failure = source.current().failure
+        if failure is not None:  # a register with problems is refused before listening
+            raise failure
+        _served_folder(feeds_dir)
+        engine = ctx.engine()
+        _warn_of_loopback_links(ctx, engine)
+        app = web.make_app(register=source, feeds=feeds_dir, db=engine,
+                           clock=SystemClock(), public_url=settings.public_url)
+    if signals.received.is_set():
+        logs.event("server.stopped", started=False)
+        return
     sock = web.listen(host, port)
     logs.event("server.listening", url=f"{web.http_url(sock)}/", feeds=str(feeds_dir),
                register=str(settings.register))
