@@ -916,6 +916,16 @@ def _serve_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _serve(tmp_path: Path, register: Path, **env: str) -> subprocess.Popen[str]:
+    """`calendar-tool serve --port 0` on `register`, a database and feeds folder in
+    `tmp_path`, its stdout and stderr piped (`env`: as `_serve_env` takes it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "calendar_tool.cli", "--register", str(register), "--db",
+         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(**env),
+        cwd=tmp_path)
+
+
 def _until_listening(proc: subprocess.Popen[str]) -> tuple[list[dict[str, Any]], str]:
     """The JSON lines `serve` logged up to and with `server.listening`, and its address."""
     assert proc.stderr is not None
@@ -941,11 +951,7 @@ def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
     where it listens, each request answered (`http.request`, with its method, path and
     status) and uvicorn's own messages; on Ctrl-C (SIGINT) it shuts down, logs
     `server.stopped` and exits 0."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "calendar_tool.cli", "--register", str(SAMPLE), "--db",
-         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(),
-        cwd=tmp_path)
+    proc = _serve(tmp_path, SAMPLE)
     try:
         before, url = _until_listening(proc)
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
@@ -972,11 +978,7 @@ def test_a_signal_while_serve_starts_ends_it_before_it_listens(tmp_path: Path,
     143) or by click ("Aborted!", exit 1), as before."""
     register = tmp_path / "obligations.yaml"
     os.mkfifo(register)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "calendar_tool.cli", "--register", str(register), "--db",
-         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(),
-        cwd=tmp_path)
+    proc = _serve(tmp_path, register)
     try:
         writer = writer_of(register)
         proc.send_signal(sig)
@@ -1008,11 +1010,7 @@ def test_serve_warns_once_when_reminder_links_point_at_this_machine(
         name="team", url="http://127.0.0.1:9/hook", format=Format.JSON, created_at=NOW)])
     engine.dispose()
     extra = {"CALENDAR_TOOL_PUBLIC_URL": public_url} if public_url else {}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "calendar_tool.cli", "--register", str(SAMPLE), "--db",
-         f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(**extra),
-        cwd=tmp_path)
+    proc = _serve(tmp_path, SAMPLE, **extra)
     try:
         before, url = _until_listening(proc)
         assert httpx.get(f"{url}healthz").status_code == 200  # serving: Ctrl-C stops it
