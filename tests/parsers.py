@@ -36,7 +36,8 @@ def icaljs(paths: Sequence[Path]) -> dict[str, Any]:
     return out
 
 
-def _day(value: date | datetime) -> str:
+def _day(value: date | datetime | None) -> str:
+    assert value is not None, "no date where an all-day date belongs"
     assert not isinstance(value, datetime), f"{value!r} is a date-time, not an all-day date"
     return value.isoformat()
 

@@ -25,7 +25,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from calendar_tool import service, store
 from calendar_tool.clock import FixedClock
@@ -43,7 +50,8 @@ PUBLIC = "https://calendar.example.org"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # Screenshots of the pages, one per page and width: git-ignored, named in the README.
 ARTIFACTS = ROOT / "test-artifacts"
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+WIDTHS: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900},
+                                   "phone": {"width": 390, "height": 844}}
 PAGES = {"home": "/", "entry": "/obligations/commission-sessions",
          "filtered": "/?area=governance&kind=report", "error": "/obligations/nope"}
 

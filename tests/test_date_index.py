@@ -232,7 +232,12 @@ def test_a_current_index_answers_without_reading_the_register(
     assert _due(path, folder) == ["c", "a"]
     made: list[int] = []
     blob = DateIndex.blob
-    monkeypatch.setattr(DateIndex, "blob", lambda self, ref: made.append(ref) or blob(self, ref))
+
+    def counted(self: DateIndex, ref: int) -> bytes:
+        made.append(ref)
+        return blob(self, ref)
+
+    monkeypatch.setattr(DateIndex, "blob", counted)
     monkeypatch.setattr(date_index, "_load", lambda *args: pytest.fail("the register was read"))
     assert _due(path, folder) == ["c", "a"]
     assert sorted(made) == [0, 2]

@@ -17,13 +17,13 @@ from calendar_tool.model import Register
 from tests.paths import REGISTER, ROOT, SEEDS
 
 README = (ROOT / "README.md").read_text()
-COMMANDS = sorted(main.commands)  # type: ignore[attr-defined]
+COMMANDS = sorted(main.commands)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
     """Each command has a help text with an example and appears in the README."""
-    command = main.commands[name]  # type: ignore[attr-defined]
+    command = main.commands[name]
     assert command.help and "Example" in command.help
     assert f"calendar-tool {name}" in README
 
@@ -31,7 +31,7 @@ def test_every_command_has_help_and_is_in_the_readme(name: str) -> None:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_option_is_in_the_readme(name: str) -> None:
     """Each long option of each command is mentioned in the README."""
-    command: click.Command = main.commands[name]  # type: ignore[attr-defined]
+    command: click.Command = main.commands[name]
     for param in command.params:
         for opt in param.opts:
             if opt.startswith("--"):
@@ -40,7 +40,8 @@ def test_every_option_is_in_the_readme(name: str) -> None:
 
 def test_every_exit_code_is_in_the_table() -> None:
     """The README's exit-code table lists the code of every error class."""
-    classes = [CalendarToolError, *CalendarToolError.__subclasses__()]
+    classes: list[type[CalendarToolError]] = [CalendarToolError,
+                                              *CalendarToolError.__subclasses__()]
     for cls in classes[1:]:
         assert f"| {cls.exit_code} |" in README, cls.__name__
 

@@ -108,7 +108,7 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
             raise MemoryError  # the forked process exits 1
         return dumps(value, protocol=protocol)
 
-    monkeypatch.setattr(entry_cache.pickle, "dumps", failing_elsewhere)
+    monkeypatch.setattr(pickle, "dumps", failing_elsewhere)  # the module cache pickles with
     load_cached(path, folder)
     assert [e.id for e in read(kept)[0].values()] == [f"e{i}" for i in range(6)]
 

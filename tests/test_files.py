@@ -198,14 +198,15 @@ def test_spans_are_copied_from_their_file_between_the_chunks(
     path = tmp_path / "all.ics"
     with (tmp_path / "old.ics").open("rb") as source:
         source.read(10)
-        chunks = [b"head\r\n", Span(source, 100, 2 * MIB), b"between", Span(source, 0, 50),
-                  Span(source, 3 * MIB - 7, 7), b"end"]
+        chunks: list[bytes | Span] = [
+            b"head\r\n", Span(source, 100, 2 * MIB), b"between", Span(source, 0, 50),
+            Span(source, 3 * MIB - 7, 7), b"end"]
         assert write_chunks_if_changed(path, iter(chunks)) is True
         assert path.read_bytes() == b"head\r\n" + data[100:100 + 2 * MIB] + b"between" + \
             data[:50] + data[-7:] + b"end"
         before = path.stat()
         assert write_chunks_if_changed(path, iter(chunks)) is False
-        moved = [b"head\r\n", Span(source, 101, 2 * MIB), b"between"]
+        moved: list[bytes | Span] = [b"head\r\n", Span(source, 101, 2 * MIB), b"between"]
         assert write_chunks_if_changed(path, iter(moved)) is True
     after = path.stat()
     assert after.st_ino != before.st_ino

@@ -39,7 +39,7 @@ def test_a_replaced_register_is_freed_without_the_collector(tmp_path: Path,
                         Options(tmp_path / "feeds", "http://127.0.0.1:8000", watch=None))
         runner.start()
         runner.pending()  # expands the agenda the reminders are computed from
-        first = weakref.ref(runner.register)  # type: ignore[arg-type]
+        first = weakref.ref(runner.register)
         path.write_text(text.replace("title: The biennium 2002-2003", "title: The biennium"))
         os.utime(path, ns=(1, 1))  # a new version even within the file system's clock tick
         assert runner.reload()

@@ -28,7 +28,7 @@ from calendar_tool.feeds import ical, publishing
 from calendar_tool.feeds.kept import EventFile
 from calendar_tool.feeds.publishing import EventCache, PublishReport
 from calendar_tool.feeds.revisions import next_revisions
-from calendar_tool.files import Span
+from calendar_tool.files import Span, write_chunks_if_changed
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Register, Revision
 from calendar_tool.register import RegisterFile, parse_register
@@ -606,7 +606,7 @@ def test_an_edit_copies_the_other_events_from_the_files_the_last_run_wrote(
         cache = EventCache()
         assert EventFile(kept, kept / "sample.yaml").seed(cache) > 0
     copied: dict[str, list[int]] = {}  # by feed file: the size of each stretch copied
-    write = publishing.write_chunks_if_changed
+    write = write_chunks_if_changed
 
     def spy(path: Path, chunks: Iterable[bytes | Span]) -> bool:
         def seen() -> Iterator[bytes | Span]:

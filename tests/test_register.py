@@ -292,6 +292,8 @@ def test_a_read_shared_with_a_second_process_gives_the_same(
 def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     """If the forked process cannot send its half back, the read does that half itself."""
+    import pickle
+
     from bench.generate import register_text
     from calendar_tool.register import read as register
 
@@ -301,7 +303,7 @@ def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.Mon
         raise MemoryError
 
     monkeypatch.setattr(register, "_APART_FROM", 0)
-    monkeypatch.setattr(register.pickle, "dumps", fail)  # in the forked process: it exits 1
+    monkeypatch.setattr(pickle, "dumps", fail)  # in the forked process: it exits 1
     assert parse_located(text, "r.yaml", apart=True).register == parse_register(text, "r.yaml")
 
 
@@ -381,6 +383,7 @@ def test_an_edit_is_checked_against_the_entries_that_depend_on_it(
         assert isinstance(read, Located)
         edit = read.edit
         assert edit is not None and edit.ids == {"b", "c"}  # c counts from b
+        assert isinstance(got, Register)
         assert [e is first.register.by_id[e.id] for e in got.entries] == \
             [True, True, False, True, True]
     else:

@@ -8,18 +8,27 @@ import hashlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from calendar_tool import delivery
 from calendar_tool.clock import FixedClock
 from calendar_tool.errors import RegisterInvalid, RegisterNotFound
+from calendar_tool.model import Entry, Register
 from calendar_tool.register import RegisterFile
 from calendar_tool.scheduler import Options, Runner
 from calendar_tool.store import Engine
 from tests.registers import HEADER, entry
 
 GOOD = HEADER + entry("a", "2030-06-30")
+
+
+def _register(source: RegisterFile) -> Register:
+    """The register `source` reads now, which must have validated."""
+    register = source.current().register
+    assert register is not None
+    return register
 
 
 def _write(path: Path, text: str, tick: int) -> None:
@@ -106,10 +115,10 @@ def test_the_first_read_reuses_the_entries_it_is_given(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     write(cache_file(folder, path), {a: replace(kept[a], title="kept title"), b: kept[b]})
     source = RegisterFile(path, folder)
-    assert [e.title for e in source.current().register.entries] == ["kept title", "Title of b"]
+    assert [e.title for e in _register(source).entries] == ["kept title", "Title of b"]
 
     _write(path, HEADER + a + entry("b", "2032-06-30"), 2)
-    again = source.current().register
+    again = _register(source)
     assert [e.title for e in again.entries] == ["kept title", "Title of b"]
     assert again.entries[1].date is not None and again.entries[1].date.iso() == "2032-06-30"
 
@@ -124,11 +133,11 @@ def test_a_first_read_the_cache_had_little_of_is_kept_for_the_next_start(
 
     path, folder = tmp_path / "obligations.yaml", tmp_path / "cache"
     _write(path, HEADER + entry("a", "2030-06-30") + entry("b", "2031-06-30"), 1)
-    first = RegisterFile(path, folder).current().register
+    first = _register(RegisterFile(path, folder))
     assert sorted(e.id for e in read(cache_file(folder, path))[0].values()) == ["a", "b"]
     written = cache_file(folder, path).stat().st_mtime_ns
 
-    again = RegisterFile(path, folder).current().register
+    again = _register(RegisterFile(path, folder))
     assert again.entries == first.entries
     assert cache_file(folder, path).stat().st_mtime_ns == written
 
@@ -148,15 +157,17 @@ def test_the_dates_kept_across_edits_are_those_of_the_last_good_read(tmp_path: P
 
     def held() -> set[str]:
         dates = source._dates
-        return {e.id for e, *_ in (*dates._series.values(), *dates._relative.values())}
+        return {cast(Entry, e).id
+                for e, *_ in (*dates._series.values(), *dates._relative.values())}
 
     assert source.current().ok and held() == {"b", "s", "r"} and len(source._dates) == 3
-    kept = {e.id: e for e in source.current().register.entries}
+    kept = {e.id: e for e in _register(source).entries}
 
     _write(path, text.replace("Title of r", "Title of r, edited"), 2)
     edited = source.current()
     assert edited.ok and edited.edit is not None and held() == {"b", "s", "r"}
     assert len(source._dates) == 3
+    assert edited.register is not None
     assert edited.register.entry("r") is not kept["r"] and edited.register.entry("s") is kept["s"]
 
     _write(path, text.replace("Title of s", "Title of s, edited").replace("P6W", "P3000Y"), 3)

@@ -45,8 +45,8 @@ def sub(name: str, **kw: object) -> Subscription:
     return Subscription(**values)  # type: ignore[arg-type]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 SERIES = entry("series", "", kind="session", extra="""\

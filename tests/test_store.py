@@ -55,7 +55,7 @@ def test_a_migration_step_upgrades_in_place_without_losing_rows(
     """How a later schema change lands: one step in MIGRATIONS, run once, rows kept."""
     store.add_subscription(engine, _sub())
 
-    def add_note(conn: store.Connection) -> None:
+    def add_note(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE subscription ADD COLUMN note VARCHAR DEFAULT 'kept'"))
 
     monkeypatch.setattr(store, "SCHEMA_VERSION", store.SCHEMA_VERSION + 1)

@@ -257,13 +257,14 @@ def test_a_reused_entry_resolves_from_its_anchors_new_date() -> None:
     doc = first.register.entry("intersessional-document")
     assert doc is not None
     before = resolver_for(first.register).resolve(doc)
-    assert before is not None and before.value.start == date(2000, 2, 28)
+    assert before is not None and before.value is not None
+    assert before.value.start == date(2000, 2, 28)
     moved = text.replace("date: 2000-04-10..2000-04-17", "date: 2000-04-11..2000-04-18")
     again = parse_located(moved, "sample.yaml", known=first.reusable(), dates=dates).register
     assert again.entry("intersessional-document") is doc
     assert dates.of(doc)[1] is not None  # what the first read resolved is kept
     resolved = resolver_for(again).resolve(doc)
-    assert resolved is not None
+    assert resolved is not None and resolved.value is not None
     assert (resolved.value.start, resolved.value.end) == (date(2000, 2, 29), date(2000, 2, 29))
 
 
