@@ -556,27 +556,34 @@ _REVISIONS_WRITTEN = "revisions_written"
 
 def load_revisions(engine: Engine) -> dict[str, Revision]:
     with _tx(engine) as conn:
-        if engine.dialect.name != "sqlite":
-            shared: dict[datetime, datetime] = {}  # one per instant, as below
-            return {r.entry_id: Revision(r.hash, r.sequence,
-                                         shared.setdefault(r.changed_at, r.changed_at))
-                    for r in conn.execute(select(SNAPSHOTS))}
-        # SQLite keeps the instant as ISO 8601 text in UTC (`UTCDateTime`), which SQLAlchemy
-        # reads with a pattern per row: most of the half second of loading 100,000, which
-        # every publish and every start of `run` pays. `datetime` reads that text itself.
-        changed = type_coerce(SNAPSHOTS.c.changed_at, String)
+        changed: Any = SNAPSHOTS.c.changed_at
+        instant: Callable[[Any], datetime] = _as_is
+        if engine.dialect.name == "sqlite":
+            # SQLite keeps the instant as ISO 8601 text in UTC (`UTCDateTime`), which
+            # SQLAlchemy reads with a pattern per row: most of the half second of loading
+            # 100,000, which every publish and every start of `run` pays. `datetime` reads
+            # that text itself.
+            changed, instant = type_coerce(changed, String), _utc_from_text
         rows = conn.execute(select(SNAPSHOTS.c.entry_id, SNAPSHOTS.c.hash,
                                    SNAPSHOTS.c.sequence, changed))
         out: dict[str, Revision] = {}
         # One datetime per instant, read once: a publish gives every entry it revises the
         # same one, so a large register has a handful for 100,000 entries.
-        instants: dict[str, datetime] = {}
+        instants: dict[Any, datetime] = {}
         for entry_id, digest, sequence, at in rows:
             when = instants.get(at)
             if when is None:
-                when = instants[at] = datetime.fromisoformat(at).replace(tzinfo=UTC)
+                when = instants[at] = instant(at)
             out[entry_id] = Revision(digest, sequence, when)
         return out
+
+
+def _as_is(at: datetime) -> datetime:
+    return at
+
+
+def _utc_from_text(at: str) -> datetime:
+    return datetime.fromisoformat(at).replace(tzinfo=UTC)
 
 
 def revisions_written(engine: Engine) -> int:
