@@ -16,11 +16,11 @@ import click
 from calendar_tool.cli.base import MAX_CATCH_UP, MAX_TIMEOUT, Bounded, Context, main, pass_context
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
-from calendar_tool.stopping import Signals
 
 if TYPE_CHECKING:
     from calendar_tool import scheduler
     from calendar_tool.register import RegisterFile
+    from calendar_tool.stopping import Signals
 
 
 @main.command()
@@ -58,6 +58,7 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
       calendar-tool --db postgresql://calendar@db/calendar run --out /srv/feeds
     """
     from calendar_tool import logs, scheduler, service
+    from calendar_tool.stopping import Signals
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     logs.configure(verbose)
@@ -152,6 +153,7 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     """
     from calendar_tool import logs, web
     from calendar_tool.register import RegisterFile
+    from calendar_tool.stopping import Signals
 
     logs.configure()
     settings = ctx.settings
