@@ -21,10 +21,17 @@ from bench.generate import register_text
 from calendar_tool import listing
 from calendar_tool.errors import RegisterInvalid, UsageError
 from calendar_tool.model import Occurrence, Register
-from calendar_tool.register import dated, held_select, parse_located, parse_register
+from calendar_tool.register import (
+    dated,
+    held_count,
+    held_pick,
+    held_select,
+    parse_located,
+    parse_register,
+)
 from calendar_tool.register import index as date_index
 from calendar_tool.register.index import DateIndex, index_file, reached_since
-from calendar_tool.timeline import ReviewItem, list_query, parse_span, review, select
+from calendar_tool.timeline import Query, ReviewItem, list_query, parse_span, review, select
 from tests.conftest import CLI
 from tests.paths import REGISTER, SAMPLE
 from tests.registers import HEADER, entry
@@ -35,7 +42,7 @@ QUERIES: list[dict[str, Any]] = [
     {"upcoming": "90d"}, {"upcoming": "1y", "kinds": ["session", "event"]},
     {"upcoming": "6m", "states": ["open"]}, {"overdue": True},
     {"due": "2000..2010", "areas": ["trafficking"]}, {"due": "2035..2040"},
-    {"from_": "2002", "until": "2099"},
+    {"from_": "2002", "until": "2099"}, {"actors": ["member-states"], "kinds": ["target"]},
 ]
 TODAYS = (date(2001, 6, 1), date(2026, 12, 2))
 WITHIN = ("180d", "1y")
@@ -103,6 +110,30 @@ def _held(text: str) -> dict[str, str]:
     return out
 
 
+def _held_agrees(text: str) -> None:
+    """What the page asks of a register held in memory agrees with `select`: the same
+    occurrences in the same order (`held_pick`: counted, the dated ones first, told apart,
+    the first few made), and each filter's count of dated occurrences up to the horizon
+    (`held_count`: the events of that selection's feed)."""
+    reg = parse_register(text, "r.yaml")
+    for today in TODAYS:
+        for kwargs in QUERIES:
+            q = _query(reg, today, kwargs)
+            if q is None:
+                continue
+            expected = select(reg, q, today)
+            keys = [(o.entry.id, o.number) for o in expected]
+            found = held_pick(reg, q, today)
+            assert (len(found), found.dated, found.keys()) == \
+                (len(expected), sum(o.when is not None for o in expected), set(keys))
+            assert [o.id for o in found.first(3)] == [o.id for o in expected[:3]]
+            assert [o.id for o in found.without(set(keys[::2])).first()] == \
+                [o.id for o in expected[1::2]]
+            filters = Query(areas=q.areas, actors=q.actors, kinds=q.kinds, states=q.states)
+            assert held_count(reg, q, today) == \
+                sum(o.when is not None for o in select(reg, filters, today))
+
+
 # --- generated registers and random edits ----------------------------------------------------
 
 _ENTRY = re.compile(r"^  - id: ", re.M)
@@ -162,7 +193,8 @@ def test_every_answer_from_the_index_is_the_answer_without_it(
     """For generated registers and random edits, `list` (every kind of period and filter,
     with series reaching past the index's horizon) and `review` answered from the index, the
     file's (updated after each edit from the one before) and the one of a register held in
-    memory, equal what the register gives without it, JSON for JSON."""
+    memory, equal what the register gives without it, JSON for JSON; and so do the counts
+    and first few the page takes from the latter."""
     text, edits = case
     with tempfile.TemporaryDirectory() as tmp:
         path, folder = Path(tmp) / "r.yaml", Path(tmp) / "cache"
@@ -177,6 +209,7 @@ def test_every_answer_from_the_index_is_the_answer_without_it(
             expected = _direct(text)
             assert _indexed(path, folder) == expected
             assert _held(text) == {k: v for k, v in expected.items() if "review" not in k}
+            _held_agrees(text)
 
 
 @pytest.mark.parametrize("name", ["real", "sample", "generated"])

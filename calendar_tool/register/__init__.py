@@ -12,6 +12,8 @@ The doors:
 - `dated(path, cache)`: what `list` and `review` read (`Dates`): the register's date index
   when it is the register's as it is now, else the register read as `load` reads it;
   `held_select`: a query of a register held in memory (`serve`), from its index in memory;
+  `held_pick`: the same as a `Selected`, counted before any occurrence is made (the page);
+  `held_count`: how many events the feed of a selection holds, counted from that index;
 - `RegisterFile(path, cache)`: a long-running process's (`run`, `serve`): read again when the
   file changes, the last good register kept while it has problems, and how each reading
   differs from the one before (`Edit`); its first read reuses the entries the cache kept;
@@ -43,7 +45,11 @@ if TYPE_CHECKING:
     from calendar_tool.register.coverage import Passage as Passage
     from calendar_tool.register.coverage import coverage_of as coverage_of
     from calendar_tool.register.index import Dates as Dates
+    from calendar_tool.register.index import OccurrenceKey as OccurrenceKey
+    from calendar_tool.register.index import Selected as Selected
     from calendar_tool.register.index import dated as dated
+    from calendar_tool.register.index import held_count as held_count
+    from calendar_tool.register.index import held_pick as held_pick
     from calendar_tool.register.index import held_select as held_select
     from calendar_tool.register.located import Edit as Edit
     from calendar_tool.register.located import Located as Located
@@ -60,7 +66,8 @@ _HOMES: dict[str, str] = {
     "quote_count": "calendar_tool.register.checks",
     **dict.fromkeys(["TIME_EXPRESSIONS", "Cover", "Coverage", "Covered", "Passage",
                      "coverage_of"], "calendar_tool.register.coverage"),
-    **dict.fromkeys(["Dates", "dated", "held_select"], "calendar_tool.register.index"),
+    **dict.fromkeys(["Dates", "OccurrenceKey", "Selected", "dated", "held_count", "held_pick",
+                     "held_select"], "calendar_tool.register.index"),
     **dict.fromkeys(["Edit", "Located"], "calendar_tool.register.located"),
     **dict.fromkeys(["check_quotes", "read_sources"], "calendar_tool.register.quotes"),
     **dict.fromkeys(["parse_located", "parse_register"], "calendar_tool.register.read"),
@@ -79,12 +86,16 @@ __all__ = [
     "Dates",
     "Edit",
     "Located",
+    "OccurrenceKey",
     "Passage",
     "RegisterFile",
     "RegisterState",
+    "Selected",
     "check_quotes",
     "coverage_of",
     "dated",
+    "held_count",
+    "held_pick",
     "held_select",
     "load",
     "parse_located",

@@ -49,8 +49,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -398,6 +399,9 @@ class DateIndex:
         self._profiles = [(tuple(a), tuple(b)) for a, b in
                           json.loads(bytes(self.sections["profiles"]))]
         self._head: Register | None = None
+        self._eids: list[str] | None = None
+        # What `held_count` counted, by query and horizon.
+        self.counts: dict[tuple[Query, int], int] = {}
 
     @property
     def head(self) -> Register:
@@ -416,6 +420,12 @@ class DateIndex:
     def derivation(self, n: int) -> str:
         off = self._deriv_off
         return str(self.sections["deriv"][off[n]:off[n + 1]], "utf-8")
+
+    def eid_list(self) -> list[str]:
+        """`eids`, made once for the index (a register held in memory asks again and again)."""
+        if self._eids is None:
+            self._eids = self.eids()
+        return self._eids
 
     def eids(self) -> list[str]:
         """Every entry's id, by place."""
@@ -512,9 +522,9 @@ def _state(bits: int) -> State:
     return _STATES[bits >> 5 & 7]
 
 
-@dataclass(frozen=True)
-class _Pick:
-    """A row taken by a query: its group and values, and where it sorts."""
+class _Pick(NamedTuple):
+    """A row taken by a query: where it sorts, its group and values. A tuple, not a
+    dataclass: a page's query makes hundreds of thousands."""
 
     order: tuple[Any, ...]
     group: int
@@ -545,6 +555,12 @@ def index_select(index: DateIndex, q: Query, today: date, held: Sequence[Entry] 
     """`timeline.select` answered from the index (which must cover the query's horizon):
     the rows of the query's period, tested as `timeline.matches` tests an occurrence, made
     into occurrences sorted by date. `held`: the register's entries, when in memory."""
+    return _occurrences(index, _picks(index, q, today), held)
+
+
+def _picks(index: DateIndex, q: Query, today: date) -> list[_Pick]:
+    """The rows `index_select` takes, in the order of `timeline.sort_key`: what has no day
+    last."""
     until = q.horizon(today).toordinal()
     takes = _Takes(index, q)
     lo = None if q.start is None else q.start.toordinal()
@@ -558,19 +574,29 @@ def index_select(index: DateIndex, q: Query, today: date, held: Sequence[Entry] 
         windows += [(DUE, lo, hi), (SPAN, None if lo is None else lo - index.span, hi)]
     if not q.dated:
         windows.append((UNDATED, None, None))
+    found = [(group, index.rows(group, first, last)) for group, first, last in windows]
+    # A query over much of the register names many entries: all their ids at once then.
+    eid = index.eid if sum(len(rows) for _, rows in found) < index.count // 8 \
+        else index.eid_list().__getitem__
+    # Without a period, every dated row answers (`dated_match`): its date need not be made.
+    whens: dict[tuple[int, int, int], DatedValue] | None = {} if q.dated else None
     picks: list[_Pick] = []
-    for group, first, last in windows:
-        for row in index.rows(group, first, last):
+    for group, rows in found:
+        for row in rows:
             key, num, start, end, reach, ref, _, _, bits = row
             if reach > until or (lo is not None and group == SPAN and end < lo) or \
                     not takes(ref, bits):
                 continue
-            w = None if group == UNDATED else _when(start, end, bits)
-            if dated_match(q, index.kind(ref), _state(bits), w, bool(bits & 16)):
-                order = (group == UNDATED, key, index.eid(ref), num if num > 0 else 0)
-                picks.append(_Pick(order, group, row))
-    picks.sort(key=lambda p: p.order)
-    return _occurrences(index, picks, held)
+            if whens is not None:
+                w = whens.get((start, end, bits))
+                if w is None:
+                    w = whens[start, end, bits] = _when(start, end, bits)
+                if not dated_match(q, index.kind(ref), _state(bits), w, bool(bits & 16)):
+                    continue
+            picks.append(_Pick((group == UNDATED, key, eid(ref), num if num > 0 else 0),
+                               group, row))
+    picks.sort(key=itemgetter(0))
+    return picks
 
 
 def _occurrences(index: DateIndex, picks: Sequence[_Pick], held: Sequence[Entry] | None
@@ -998,7 +1024,97 @@ def _held_index(register: Register, until: date, today: date) -> DateIndex | Non
 
 def held_select(register: Register, q: Query, today: date) -> list[Occurrence]:
     """`timeline.select` of a register held in memory, answered from its index."""
+    return held_pick(register, q, today).first()
+
+
+# An occurrence as `Selected` tells it from another: its entry's id and its number.
+OccurrenceKey = tuple[str, int | None]
+
+
+class Selected:
+    """What a query takes from a register held in memory, in the order of `timeline.select`:
+    counted, and told apart from another selection, without making an occurrence; made into
+    occurrences only for the first few a page shows."""
+
+    __slots__ = ("_found", "_held", "_index", "_picks")
+
+    def __init__(self, index: DateIndex | None, picks: Sequence[_Pick],
+                 held: Sequence[Entry], found: Sequence[Occurrence] = ()) -> None:
+        """The rows `picks` of `index`, or, without an index, the occurrences `found`."""
+        self._index, self._picks, self._held, self._found = index, picks, held, found
+
+    def __len__(self) -> int:
+        return len(self._picks) if self._index is not None else len(self._found)
+
+    @property
+    def dated(self) -> int:
+        """How many fall on some day: the first so many (what has no day sorts last)."""
+        if self._index is not None:
+            return sum(1 for p in self._picks if p.group != UNDATED)
+        return sum(1 for o in self._found if o.when is not None)
+
+    def keys(self) -> set[OccurrenceKey]:
+        """Which occurrences these are."""
+        if self._index is not None:
+            eid = self._index.eid
+            return {(eid(p.row[5]), None if p.row[1] < 0 else p.row[1]) for p in self._picks}
+        return {(o.entry.id, o.number) for o in self._found}
+
+    def without(self, keys: set[OccurrenceKey]) -> Selected:
+        """These, less the occurrences `keys` names."""
+        if self._index is not None:
+            eid = self._index.eid
+            return Selected(self._index, [
+                p for p in self._picks
+                if (eid(p.row[5]), None if p.row[1] < 0 else p.row[1]) not in keys],
+                self._held)
+        return Selected(None, (), self._held,
+                        [o for o in self._found if (o.entry.id, o.number) not in keys])
+
+    def first(self, n: int | None = None) -> list[Occurrence]:
+        """The first `n` as occurrences (all of them when None)."""
+        if self._index is not None:
+            return _occurrences(self._index, self._picks[:n], self._held)
+        return list(self._found[:n])
+
+
+def held_count(register: Register, q: Query, today: date) -> int:
+    """How many dated occurrences up to the listings' horizon the filters of `q` (not its
+    period) take from a register held in memory: the events of the feed of that selection.
+    Counted over the index's columns without making a row, and kept with the index: a page
+    asks the same counts on every view."""
+    q = Query(areas=q.areas, actors=q.actors, kinds=q.kinds, states=q.states)
     index = _held_index(register, q.horizon(today), today)
     if index is None:
-        return select(register, q, today)
-    return index_select(index, q, today, register.entries)
+        return sum(1 for o in select(register, q, today) if o.when is not None)
+    until = q.horizon(today).toordinal()
+    known = index.counts.get((q, until))
+    if known is None:
+        known = index.counts[q, until] = _count(index, q, until)
+    return known
+
+
+def _count(index: DateIndex, q: Query, until: int) -> int:
+    """`held_count` from the index's columns."""
+    takes = _Takes(index, q)
+    count = 0
+    for group in (DUE, SPAN):
+        cols = index.columns(group)
+        reaches = cols["reach"].tolist()
+        if not (q.areas or q.actors or q.kinds or q.states):
+            count += sum(1 for reach in reaches if reach <= until)
+            continue
+        for reach, ref, bits in zip(reaches, cols["ref"].tolist(), cols["bits"].tolist(),
+                                    strict=True):
+            if reach <= until and takes(ref, bits):
+                count += 1
+    return count
+
+
+def held_pick(register: Register, q: Query, today: date) -> Selected:
+    """What `held_select` gives, as a `Selected`: counted from the index of a register held in
+    memory, made into occurrences only as asked."""
+    index = _held_index(register, q.horizon(today), today)
+    if index is None:
+        return Selected(None, (), register.entries, select(register, q, today))
+    return Selected(index, _picks(index, q, today), register.entries)
