@@ -481,6 +481,18 @@ def events_count(n: int) -> str:
     return f"{n} event{'s' if n != 1 else ''}"
 
 
+def first_of(shown: int, total: int) -> str:
+    """What a page says under a list it cut short: "The first 200 of 49107, by date."."""
+    return f"The first {shown} of {total}, by date."
+
+
+def too_many_to_draw(total: int, most: int, chosen: bool) -> str:
+    """Why a page draws no timeline: what would be drawn is more than it draws."""
+    what = "This selection has" if chosen else "The register has"
+    return (f"{what} {total} dated occurrences up to the feeds' horizon; the timeline draws "
+            f"at most {most}. Choose an area, an actor or a kind to draw fewer.")
+
+
 # --- reminders --------------------------------------------------------------------------------
 
 def days_left(n: int) -> str:

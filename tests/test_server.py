@@ -633,6 +633,53 @@ def test_home_page_timeline_draws_each_area_feed(site: Site) -> None:
             "/obligations/" + uid.split("@")[0].replace("#", "%23") for uid in feed)
 
 
+def _lanes(html: str) -> list[tuple[str | None, list[str]]]:
+    """The timeline's lanes: each one's area and the classes of its marks."""
+    found = re.search(r'<svg class="tl-plot" .*?</svg>', html, re.S)
+    assert found is not None
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    return [(lane.get("data-area"), [a.get("class", "") for a in lane.findall("s:a", ns)])
+            for lane in ET.fromstring(found.group(0)).findall("s:g[@class='tl-lane']", ns)]
+
+
+def test_a_long_list_shows_its_first_and_says_how_many(site: Site, cli: CLI,
+                                                        tmp_path: Path) -> None:
+    """Past the most a list shows (2 here; 200 in `serve`), the page shows its first by date,
+    counts them all and links all of them as JSON; past the most the timeline draws (5 here),
+    it draws the selection alone when that fits, without dimming, else says why it draws
+    nothing. A register of 100,000 entries made a page of 126 MB."""
+    app = server.make_app(register=SAMPLE, feeds=site.folder, clock=FixedClock(NOW),
+                          db=f"sqlite:///{tmp_path / 'store.db'}", public_url=PUBLIC,
+                          listed=2, drawn=5)
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        html = client.get("/").text
+        overdue = [o["id"] for o in _listed(cli, "--overdue")]
+        assert len(overdue) == 5
+        section = _section(html, "overdue")
+        assert _ids(section) == overdue[:2]
+        assert '<span class="count">5</span>' in section
+        assert '<p class="more">The first 2 of 5, by date. <a href="/api/obligations?' \
+               'overdue=1">All 5 as JSON</a></p>' in section
+        assert [o["id"] for o in client.get("/api/obligations?overdue=1").json()] == overdue
+        assert "<svg" not in _section(html, "timeline")
+        assert "The register has 59 dated occurrences up to the feeds&#39; horizon; the " \
+               "timeline draws at most 5. Choose an area, an actor or a kind to draw " \
+               "fewer." in _section(html, "timeline")
+        victims = client.get("/?area=victims").text
+        assert _lanes(victims) == [("victims", ["tl-mark"])]
+        assert "dimmed" not in _section(victims, "timeline")
+        assert _ids(_section(victims, "overdue")) == ["victims-review"]
+        assert 'class="more"' not in victims
+        assert "This selection has 57 dated occurrences" in \
+            _section(client.get("/?area=governance").text, "timeline")
+    # Under the most, the whole register is drawn, what is outside the selection dimmed.
+    dimmed = _lanes(site.get("/?area=victims").text)
+    assert [(area, len(marks)) for area, marks in dimmed] == \
+        [("victims", 1), ("trafficking", 1), ("governance", 57)]
+    assert [m for _, marks in dimmed for m in marks if "dim" not in m] == ["tl-mark"]
+
+
 def test_entry_page_shows_the_entry_in_full(site: Site) -> None:
     """/obligations/<id> shows what `show` prints: fields, the resolved date and its
     derivation, and each source: its quote, then its citation linking the document, set

@@ -22,7 +22,6 @@ from calendar_tool.feeds import (
     next_revisions,
     publish,
     selected_feed,
-    selected_occurrences,
 )
 from calendar_tool.model import Entry, Occurrence, Register, Revision
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
@@ -176,8 +175,3 @@ def selection(engine: store.Engine, register: Register, at: datetime, info: Feed
     revs: Mapping[str, Revision] = feed_revisions(engine, register, at, hashes, link_base)
     return selected_feed(register, revs, info, keep, clock, at, link_base=link_base)
 
-
-def selection_size(register: Register, keep: Callable[[Occurrence], bool], clock: Clock) -> int:
-    """How many events the feed `selection` builds for `keep` holds today, without building
-    it: what a page says next to its subscribe link."""
-    return len(selected_occurrences(register, keep, clock))

@@ -1,6 +1,8 @@
 """What the page and the JSON API list: a register's occurrences in a period, answered from
-the date index of the register in memory (`register.held_select`: made once per register
-read, by range after that)."""
+the date index of the register in memory (`register.held_pick`: made once per register
+read, by range after that). The page's lists and timeline count what they would show before
+making any of it, and make only the first `most`: a register of 100,000 entries has tens of
+thousands of occurrences in a year, more than a page can show or a person read."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from calendar_tool.model import Occurrence, Register
-from calendar_tool.register import held_select
+from calendar_tool.register import Selected, held_count, held_pick, held_select
 from calendar_tool.timeline import Query
 
 
@@ -21,24 +23,71 @@ def listed(register: Register, query: Query, today: date) -> list[Occurrence]:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """A list as the page shows it: its first `len(items)` occurrences, of `total`."""
+
+    items: list[Occurrence]
+    total: int
+
+
+def _shown(found: Selected, most: int) -> Shown:
+    return Shown(found.first(most), len(found))
+
+
+@dataclass(frozen=True)
 class Coming:
     """The page's lists: what comes within `soon`, the rest of what comes within `ahead`,
     and what is overdue."""
 
-    soon: list[Occurrence]
-    later: list[Occurrence]
-    overdue: list[Occurrence]
+    soon: Shown
+    later: Shown
+    overdue: Shown
 
 
 def coming(register: Register, chosen: Query, today: date, soon: relativedelta,
-           ahead: relativedelta) -> Coming:
+           ahead: relativedelta, most: int) -> Coming:
     """The page's lists for the filters of `chosen`: from today for `soon`, then what else
     `list --upcoming` lists up to `ahead` (events known only to the month or year that
-    overlap the window included), and the overdue deadlines."""
+    overlap the window included), and the overdue deadlines; the first `most` of each."""
     window = dataclasses.replace(chosen, start=today, overlap=True)
-    near = listed(register, dataclasses.replace(window, end=today + soon), today)
-    ids = {o.id for o in near}
-    later = [o for o in listed(register, dataclasses.replace(window, end=today + ahead), today)
-             if o.id not in ids]
-    overdue = listed(register, dataclasses.replace(chosen, overdue_on=today), today)
-    return Coming(near, later, overdue)
+    near = held_pick(register, dataclasses.replace(window, end=today + soon), today)
+    later = held_pick(register, dataclasses.replace(window, end=today + ahead), today)
+    overdue = held_pick(register, dataclasses.replace(chosen, overdue_on=today), today)
+    return Coming(_shown(near, most), _shown(later.without(near.keys()), most),
+                  _shown(overdue, most))
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What the timeline draws: `occurrences` (none when they are more than it draws), whether
+    they are the whole register with the selection among them (`whole`: the rest dimmed), and
+    how many dated occurrences it draws or would draw (`total`)."""
+
+    occurrences: list[Occurrence]
+    whole: bool
+    total: int
+
+
+def drawn(register: Register, chosen: Query | None, today: date, most: int) -> Drawn:
+    """The dated occurrences up to the feeds' horizon for the timeline: the whole register's
+    when they are at most `most`, else the selection's (`chosen`) when those are, else none."""
+    everything = held_count(register, Query(), today)
+    if everything <= most:
+        return Drawn(_dated(register, Query(), today), chosen is not None, everything)
+    if chosen is None:
+        return Drawn([], False, everything)
+    mine = held_count(register, chosen, today)
+    return Drawn(_dated(register, chosen, today) if mine <= most else [], False, mine)
+
+
+def _dated(register: Register, chosen: Query, today: date) -> list[Occurrence]:
+    """The dated occurrences up to the feeds' horizon that the filters of `chosen` take."""
+    found = held_pick(register, Query(areas=chosen.areas, actors=chosen.actors,
+                                      kinds=chosen.kinds, states=chosen.states), today)
+    return found.first(found.dated)
+
+
+def selection_count(register: Register, chosen: Query, today: date) -> int:
+    """How many dated occurrences up to the feeds' horizon the filters of `chosen` select:
+    the events of its feed (`feeds.selected_occurrences`)."""
+    return held_count(register, chosen, today)

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 from calendar_tool import listing, wording
 from calendar_tool.model import Occurrence, Precision, Register, Source
-from calendar_tool.timeline import horizon, occurrences
+from calendar_tool.timeline import horizon
 
 # Google Calendar's "add by URL" page, which takes the calendar's address as `cid`.
 GOOGLE_ADD = "https://calendar.google.com/calendar/render?cid="
@@ -79,6 +79,15 @@ def item(o: Occurrence, register: Register) -> dict[str, Any]:
     }
 
 
+def listed(items: Sequence[Occurrence], total: int, register: Register, everything: str
+           ) -> dict[str, Any]:
+    """One of the page's lists: its `items` (the first of `total`), and when it is cut short,
+    a line saying so and `everything`, the address of all of them as JSON."""
+    return {"items": [item(o, register) for o in items], "total": total,
+            "more": wording.first_of(len(items), total) if len(items) < total else None,
+            "everything": everything}
+
+
 def occurrence_detail(o: Occurrence, register: Register) -> dict[str, Any]:
     """An occurrence as the entry's page shows it: `item` with how its date was derived."""
     # An undated occurrence's date text may say it all ("as soon as possible, since …").
@@ -137,12 +146,11 @@ class Timeline:
 _LEFT, _PLOT, _MIN_YEAR, _MAX_YEAR, _ROW, _PAD, _TOP = 180.0, 720.0, 8.0, 40.0, 10.0, 6.0, 22.0
 
 
-def timeline(register: Register, day: date,
+def timeline(register: Register, day: date, dated: Sequence[Occurrence],
              chosen: Callable[[Occurrence], bool] | None = None) -> Timeline:
-    """Deadlines and series by area over the years, up to the feeds' horizon: one lane per
-    area with a dated occurrence, a row in it for each series and one for the single dates;
-    the marks that `chosen` does not select are dimmed."""
-    dated = [o for o in occurrences(register, horizon(day)) if o.when is not None]
+    """The dated occurrences `dated` (up to the feeds' horizon) by area over the years: one
+    lane per area with one of them, a row in it for each series and one for the single
+    dates; the marks that `chosen` does not select are dimmed."""
     first = min([o.when.start.year for o in dated if o.when], default=day.year)
     last = max([o.when.end.year for o in dated if o.when] + [horizon(day).year])
 

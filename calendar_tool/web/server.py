@@ -100,6 +100,13 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
 SOON = "90d"
 UPCOMING = "1y"
 
+# The most each of the page's lists shows, and the most occurrences its timeline draws: past
+# them a list shows its first ones and says how many there are, with the address of them all
+# as JSON, and the timeline asks for a narrower selection. The real register's page (some 150
+# dated occurrences) shows everything; one of 100,000 entries would be 126 MB of HTML.
+LISTED = 200
+DRAWN = 2000
+
 _FILTERS = ("area", "actor", "kind", "status")
 # The page's own filters, kept in its address (`/?area=…&actor=…&kind=…`).
 _PAGE_FILTERS = ("area", "actor", "kind")
@@ -267,7 +274,7 @@ class _App:
     """The endpoints, over one register file, one feeds folder and one store."""
 
     def __init__(self, register: Path | RegisterFile, feeds: Path, db: str | service.Engine,
-                 public_url: str | None, clock: Clock) -> None:
+                 public_url: str | None, clock: Clock, most: tuple[int, int]) -> None:
         self.register = register if isinstance(register, RegisterFile) \
             else RegisterFile(register)
         self.folder = FeedFolder(feeds)
@@ -279,6 +286,7 @@ class _App:
         self._engine_lock = threading.Lock()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
+        self.listed_most, self.drawn_most = most
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                  autoescape=True, undefined=jinja2.StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
@@ -415,7 +423,6 @@ class _App:
             chosen = _filters(params, register, day)
         except UsageError as exc:
             raise HTTPException(400, str(exc)) from None
-        lists = service.coming(register, chosen, day, parse_span(SOON), parse_span(UPCOMING))
         said = wording.selection(register, chosen.areas, chosen.actors, chosen.kinds)
         index, published = self.index()
         return self.page(request, "index.html", {
@@ -423,22 +430,45 @@ class _App:
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
             "subscribe": self.subscribe_action(request, register, given, chosen, said),
             "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
-            "soon": [pages.item(o, register) for o in lists.soon],
-            "later": [pages.item(o, register) for o in lists.later],
-            "overdue": [pages.item(o, register) for o in lists.overdue],
+            **self.lists(register, chosen, day, given),
             "areas": _used(register.areas, {a for e in register.entries for a in e.areas}),
             "actors": _used(register.actors, {a for e in register.entries for a in e.actors}),
             "kinds": [(k.value, wording.KIND_PLURALS[k]) for k in Kind
                       if any(e.kind is k for e in register.entries)],
-            "timeline": pages.timeline(register, day, (lambda o: matches(o, chosen))
-                                       if given else None),
+            **self.drawing(register, chosen if given else None, day),
         })
+
+    def lists(self, register: Register, chosen: Query, day: date,
+              given: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """The page's three lists, each with the address of all of it as JSON."""
+        lists = service.coming(register, chosen, day, parse_span(SOON), parse_span(UPCOMING),
+                               self.listed_most)
+
+        def api(first: tuple[str, str]) -> str:
+            return "/api/obligations?" + urlencode([first, *given])
+
+        return {"soon": pages.listed(lists.soon.items, lists.soon.total, register,
+                                     api(("upcoming", SOON))),
+                "later": pages.listed(lists.later.items, lists.later.total, register,
+                                      api(("upcoming", UPCOMING))),
+                "overdue": pages.listed(lists.overdue.items, lists.overdue.total, register,
+                                        api(("overdue", "1")))}
+
+    def drawing(self, register: Register, chosen: Query | None, day: date) -> dict[str, Any]:
+        """The timeline of the page, or why there is none: more than it draws."""
+        found = service.drawn(register, chosen, day, self.drawn_most)
+        if not found.occurrences and found.total:
+            return {"timeline": None, "dimmed": False, "undrawn": wording.too_many_to_draw(
+                found.total, self.drawn_most, chosen is not None)}
+        keep = (lambda o: matches(o, chosen)) if chosen is not None and found.whole else None
+        return {"timeline": pages.timeline(register, day, found.occurrences, keep),
+                "dimmed": keep is not None, "undrawn": None}
 
     def subscribe_action(self, request: Request, register: Register,
                          params: Sequence[tuple[str, str]], query: Query, label: str
                          ) -> dict[str, Any]:
         """The subscribe action for a selection: its feed's addresses and event count."""
-        events = service.selection_size(register, lambda o: matches(o, query), self.clock)
+        events = service.selection_count(register, query, today(self.clock))
         return pages.subscribe(self.base_url(request), params, events, label)
 
     def obligation(self, request: Request) -> Response:
@@ -499,15 +529,17 @@ def _json_error(status: int, message: str) -> Response:
 
 
 def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.Engine, clock: Clock,
-             public_url: str | None = None) -> Starlette:
+             public_url: str | None = None, listed: int = LISTED, drawn: int = DRAWN
+             ) -> Starlette:
     """The HTTP application.
 
     `register` is the register file (re-read when it changes; give the `RegisterFile` the
     scheduler reads to share it), `feeds` the folder `publish`
     writes, `db` a store URL or engine (only read: the revisions of filtered feeds), `clock`
     gives today, and `public_url` the address subscribers reach the server at (the subscribe
-    links; the request's own address when None)."""
-    app = _App(register, feeds, db, public_url, clock)
+    links; the request's own address when None). `listed` and `drawn`: the most occurrences
+    each of the page's lists shows and its timeline draws."""
+    app = _App(register, feeds, db, public_url, clock, (listed, drawn))
     zipped = [Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)]
     routes = [
         Route("/", app.home, middleware=zipped),
