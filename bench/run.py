@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 MODULES = ["bench.listing", "bench.startup", "bench.publish", "bench.deliver", "bench.schedule",
-           "bench.serve", "bench.fleet", "bench.scale"]
+           "bench.serve", "bench.page", "bench.fleet", "bench.scale"]
 
 
 def _machine() -> str:
