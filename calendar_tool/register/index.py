@@ -88,6 +88,7 @@ DUE, SPAN, UNDATED = 0, 1, 2
 _COLUMNS = ("key", "num", "start", "end", "reach", "ref", "deriv", "since")
 _PRECISIONS = (Precision.YEAR, Precision.MONTH, Precision.DAY)
 _STATES = tuple(State)
+_OPEN = _STATES.index(State.OPEN)
 _KINDS = tuple(Kind)
 # The numbers of the file: their types' sizes and the machine's byte order are in the
 # header, and a file written with others is not read.
@@ -580,6 +581,7 @@ def _picks(index: DateIndex, q: Query, today: date) -> list[_Pick]:
         else index.eid_list().__getitem__
     # Without a period, every dated row answers (`dated_match`): its date need not be made.
     whens: dict[tuple[int, int, int], DatedValue] | None = {} if q.dated else None
+    overdue = q.overdue_on is not None
     picks: list[_Pick] = []
     for group, rows in found:
         for row in rows:
@@ -587,7 +589,12 @@ def _picks(index: DateIndex, q: Query, today: date) -> list[_Pick]:
             if reach > until or (lo is not None and group == SPAN and end < lo) or \
                     not takes(ref, bits):
                 continue
-            if whens is not None:
+            if group == DUE:
+                # Found by its due day, it lies in the period (`dated_match`); an overdue one
+                # must be firm and open too (`is_overdue`).
+                if overdue and (bits & 16 or bits >> 5 & 7 != _OPEN):
+                    continue
+            elif whens is not None:
                 w = whens.get((start, end, bits))
                 if w is None:
                     w = whens[start, end, bits] = _when(start, end, bits)
