@@ -4,15 +4,18 @@ the server of `run --serve`."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
 import pytest
 
-from calendar_tool import delivery
+from calendar_tool import delivery, heap
 from calendar_tool.clock import FixedClock
 from calendar_tool.errors import RegisterInvalid, RegisterNotFound
 from calendar_tool.model import Entry, Register
@@ -66,6 +69,37 @@ def test_unchanged_file_is_not_read_again_and_problems_keep_the_last_good(
     _write(path, GOOD, 3)
     back = source.current()
     assert back.ok and back.register is first.register  # same bytes: not parsed again
+
+
+def test_each_read_and_only_a_read_goes_through_reading(tmp_path: Path) -> None:
+    """What a shell gives as `reading` (`heap.kept` in `run` and `serve`) is entered around
+    each read of new text, whether it validates or not, and never when the file is unchanged:
+    freezing on every request would freeze what a request leaves behind."""
+    entered: list[Path] = []
+
+    @contextlib.contextmanager
+    def reading() -> Iterator[None]:
+        entered.append(path)
+        yield
+
+    path = tmp_path / "obligations.yaml"
+    _write(path, GOOD, 1)
+    source = RegisterFile(path, reading=reading)
+    assert source.current().ok and len(entered) == 1
+    source.current()
+    assert len(entered) == 1
+    _write(path, GOOD.replace("kind: deadline", "kind: bogus"), 2)
+    assert not source.current().ok and len(entered) == 2
+    source.current()
+    _write(path, GOOD.replace("2030-06-30", "2031-06-30"), 3)
+    assert source.current().ok and len(entered) == 3
+    # With heap.kept, what the read made is frozen: out of the collector's passes.
+    frozen = gc.get_freeze_count()
+    try:
+        register = RegisterFile(path, reading=heap.kept).current().register
+        assert register is not None and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_run_serve_reads_an_edit_once_for_the_scheduler_and_the_server(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from calendar_tool import heap
 from calendar_tool.cli.base import MAX_CATCH_UP, MAX_TIMEOUT, Bounded, Context, main, pass_context
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
@@ -83,7 +84,8 @@ def _start(ctx: Context, options: scheduler.Options, serve_at: str | None, timeo
     settings, out_dir = ctx.settings, options.out_dir
     # One reader of the register file for the scheduler and the server, so that an edit is
     # read and validated once; its first read takes the entries `validate` or `publish` kept.
-    source = RegisterFile(settings.register, settings.cache)
+    # Each read with the collector off, what it made frozen after: see heap.py.
+    source = RegisterFile(settings.register, settings.cache, reading=heap.kept)
     failure = source.current().failure
     if failure is not None:  # refused before anything is written or served
         raise failure
@@ -161,7 +163,9 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     with Signals("server.stopping") as signals:
         # Its first read takes the entries `validate` or `publish` kept: a large register
         # starts sooner.
-        source = RegisterFile(settings.register, settings.cache)
+        # Each read with the collector off, what it made frozen after: see heap.py. A page
+        # then makes its objects without passes over the register's millions.
+        source = RegisterFile(settings.register, settings.cache, reading=heap.kept)
         failure = source.current().failure
         if failure is not None:  # a register with problems is refused before listening
             raise failure

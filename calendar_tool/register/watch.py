@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,10 +66,15 @@ class RegisterFile:
 
     `cache`: the entry cache's folder (`cache.kept`), whose entries the first read reuses as
     later reads reuse the last one: `run` then starts on a large register without composing
-    again the entries `validate` or `publish` already read."""
+    again the entries `validate` or `publish` already read. `reading`: what each read of the
+    file's text goes in (a shell passes `heap.kept`: the collector off while a read makes
+    millions of objects, and what it made frozen after), and only a read: a call that finds
+    the file unchanged does not enter it."""
 
-    def __init__(self, path: Path, cache: Path | None = None) -> None:
+    def __init__(self, path: Path, cache: Path | None = None,
+                 reading: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
         self.path = path
+        self._reading = reading
         self._lock = threading.Lock()
         self._seen: Version | None = None
         self._state = RegisterState(None, failure=RegisterNotFound(f"{path} not read yet"))
@@ -113,7 +120,8 @@ class RegisterFile:
             # The bytes go before the text is parsed: tens of megabytes less at the peak of a
             # reload, when the old register and the new are both in memory.
             del data
-            self._state = self._parse(rev, text, st.st_mtime_ns)
+            with self._reading():
+                self._state = self._parse(rev, text, st.st_mtime_ns)
             return self._state
 
     def _parse(self, rev: str, text: str, mtime_ns: int) -> RegisterState:
