@@ -37,11 +37,12 @@ def page_child(register: str, work: str) -> None:
     """In a child process: serve `register` and time the requests, printed as JSON."""
     import httpx
 
+    from calendar_tool import heap
     from calendar_tool.clock import FixedClock
     from calendar_tool.register import RegisterFile
     from calendar_tool.web import server
 
-    source = RegisterFile(Path(register))
+    source = RegisterFile(Path(register), reading=heap.kept)  # as `serve` reads it
     assert source.current().register is not None
     app = server.make_app(register=source, feeds=Path(work), db=f"sqlite:///{work}/store.db",
                           clock=FixedClock(datetime(2026, 12, 3, 9, tzinfo=UTC)))
