@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import tempfile
 import zlib
@@ -22,6 +23,7 @@ from calendar_tool import listing
 from calendar_tool.errors import RegisterInvalid, UsageError
 from calendar_tool.model import Occurrence, Register
 from calendar_tool.register import (
+    RegisterFile,
     dated,
     held_count,
     held_pick,
@@ -98,9 +100,8 @@ def _indexed(path: Path, folder: Path) -> dict[str, str]:
     return out
 
 
-def _held(text: str) -> dict[str, str]:
+def _held(reg: Register) -> dict[str, str]:
     """Every `list` answer of a register held in memory (`serve`), from its index there."""
-    reg = parse_register(text, "r.yaml")
     out = {}
     for today in TODAYS:
         for n, kwargs in enumerate(QUERIES):
@@ -193,11 +194,13 @@ def test_every_answer_from_the_index_is_the_answer_without_it(
     """For generated registers and random edits, `list` (every kind of period and filter,
     with series reaching past the index's horizon) and `review` answered from the index, the
     file's (updated after each edit from the one before) and the one of a register held in
-    memory, equal what the register gives without it, JSON for JSON; and so do the counts
-    and first few the page takes from the latter."""
+    memory (read afresh, and as `serve` reads it: made after each edit from the index of
+    the register before), equal what the register gives without it, JSON for JSON; and so
+    do the counts and first few the page takes from the latter."""
     text, edits = case
     with tempfile.TemporaryDirectory() as tmp:
         path, folder = Path(tmp) / "r.yaml", Path(tmp) / "cache"
+        source = RegisterFile(path)  # as `serve` reads it: each index from the one before
         for step, (op, i, n) in enumerate([("none", 0, 0), *edits]):
             edited = _edit(text, op, i, n) if step else text
             try:
@@ -206,9 +209,13 @@ def test_every_answer_from_the_index_is_the_answer_without_it(
                 continue  # an edit the register refuses: the admin undoes it
             text = edited
             path.write_text(text)
+            os.utime(path, ns=(step * 10**9, step * 10**9))
             expected = _direct(text)
             assert _indexed(path, folder) == expected
-            assert _held(text) == {k: v for k, v in expected.items() if "review" not in k}
+            listed = {k: v for k, v in expected.items() if "review" not in k}
+            assert _held(parse_register(text, "r.yaml")) == listed
+            served = source.current().register
+            assert served is not None and _held(served) == listed
             _held_agrees(text)
 
 
@@ -474,6 +481,41 @@ def test_a_query_past_the_horizon_extends_the_index(tmp_path: Path) -> None:
     assert _fresh(path, folder).until == date(2040, 12, 31)
     assert "s#61" in _due(path, folder, "2060")
     assert _fresh(path, folder).until == date(2040, 12, 31)
+
+
+def test_an_edit_read_under_serve_updates_the_index_in_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a one-entry edit read by the RegisterFile `serve` holds, the new register's index
+    in memory is made from the one before (only the entry edited made again), and answers
+    as the register does; an edit outside the entries builds it anew."""
+    path = tmp_path / "r.yaml"
+    text = register_text(200, 3)
+    path.write_text(text)
+    source = RegisterFile(path)
+    today = date(2026, 12, 2)
+    first = source.current().register
+    assert first is not None
+    q = list_query(first, today, upcoming="1y")
+    held_select(first, q, today)
+    path.write_text(_edit(text, "year", 7, 3))
+    os.utime(path, ns=(10**9, 10**9))
+    edited = source.current().register
+    assert edited is not None and edited is not first
+
+    def anew(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("built anew")
+
+    with monkeypatch.context() as m:
+        m.setattr(date_index, "contents", anew)
+        assert _json(held_select(edited, q, today), edited) == \
+            _json(select(edited, q, today), edited)
+    path.write_text(_edit(text, "year", 7, 3).replace("Generated register", "Renamed"))
+    os.utime(path, ns=(2 * 10**9, 2 * 10**9))
+    renamed = source.current().register
+    assert renamed is not None
+    with monkeypatch.context() as m, pytest.raises(AssertionError, match="built anew"):
+        m.setattr(date_index, "contents", anew)
+        held_select(renamed, q, today)
 
 
 def test_the_index_of_a_register_in_memory_goes_with_it() -> None:

@@ -1009,11 +1009,30 @@ def dated(path: Path, folder: Path | None) -> Dates:
 
 _HELD: dict[int, DateIndex] = {}
 _HELD_LOCK = threading.Lock()
+# For a register read after an edit: the index of the register before it, and the ids of the
+# entries whose rows may differ (`held_follows`).
+_BEFORE: dict[int, tuple[DateIndex, frozenset[str]]] = {}
+
+
+def held_follows(register: Register, before: Register, reached: frozenset[str]) -> None:
+    """Say that `register` is `before` edited, differing only in the entries `reached` (read
+    afresh, gone, or counting from one of those: `Edit.ids`). If `before` has an index in
+    memory, the first query of `register` makes its own from it, afresh only for those
+    entries: after a one-entry edit at 100,000 entries, a page's first request takes a
+    fraction of a second rather than seconds."""
+    old = _HELD.get(id(before))
+    if old is None:
+        return
+    with _HELD_LOCK:
+        if id(register) not in _BEFORE:
+            weakref.finalize(register, _BEFORE.pop, id(register), None)
+        _BEFORE[id(register)] = (old, reached)
 
 
 def _held_index(register: Register, until: date, today: date) -> DateIndex | None:
     """The in-memory index of a register held by a long-running process, made on first use
-    and again when a query reaches past it; dropped with the register."""
+    (from the index of the register before an edit, when there is one: `held_follows`) and
+    again when a query reaches past it; dropped with the register."""
     found = _HELD.get(id(register))
     if found is not None and found.covers(until):
         return found
@@ -1025,8 +1044,21 @@ def _held_index(register: Register, until: date, today: date) -> DateIndex | Non
         if found is None or not found.covers(until):
             if found is None:
                 weakref.finalize(register, _HELD.pop, id(register), None)
-            found = _HELD[id(register)] = DateIndex(b"".join(encode(contents(register, reach))))
+            found = _HELD[id(register)] = DateIndex(b"".join(encode(
+                _held_contents(register, reach, _BEFORE.pop(id(register), None)))))
     return found
+
+
+def _held_contents(register: Register, reach: date,
+                   before: tuple[DateIndex, frozenset[str]] | None) -> Contents:
+    """What the index of a register held in memory holds up to `reach`: updated from the
+    index of the register before an edit when that is sound (it reaches as far, and the edit
+    reached few entries), else made from the register alone."""
+    if before is not None:
+        old, reached = before
+        if old.covers(reach) and len(reached) <= len(register.entries) // _UPDATE_PART:
+            return updated(old, register, set(reached), old.until, blobs=False)
+    return contents(register, reach)
 
 
 def held_select(register: Register, q: Query, today: date) -> list[Occurrence]:

@@ -20,6 +20,7 @@ from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNot
 from calendar_tool.files import Version, version
 from calendar_tool.model import Entry, Register
 from calendar_tool.register.cache import keep_if_stale, kept
+from calendar_tool.register.index import held_follows
 from calendar_tool.register.located import Edit, Located
 from calendar_tool.register.read import decode, parse_located, unreadable
 from calendar_tool.timeline import EntryDates
@@ -143,6 +144,9 @@ class RegisterFile:
         self._located = located
         self._known = {}  # what it held is in `located` now, or was not of use
         self._forget(located)
+        edit = located.edit
+        if edit is not None and (before := edit.before()) is not None:
+            held_follows(located.register, before, edit.ids)
         changed = datetime.fromtimestamp(mtime_ns / 1e9, UTC).replace(microsecond=0)
         return RegisterState(rev, located.register, rev, changed, edit=located.edit)
 
