@@ -455,6 +455,27 @@ def test_edit_after_edit_finds_what_a_full_read_finds(steps: list[tuple[int, int
         last = read
 
 
+@pytest.mark.parametrize(("old", "new", "reached"), [
+    # A status recorded: the entry takes one more line.
+    ("{from: a, offset: P1M}\n", "{from: a, offset: P1M}\n    status: {state: met, date: "
+     "2005-06-01}\n", {"b", "c"}),
+    # An entry gone: the entries take fewer lines; what counted from it did not.
+    (entry("d", "{from: s#3, offset: -P6W}"), "", {"d"}),
+])
+def test_an_edit_that_changes_how_many_lines_the_entries_take_reads_only_them(
+        old: str, new: str, reached: set[str]) -> None:
+    """The blank lines standing for the entries in the text read apart from them are not
+    what decides that nothing outside them changed: recording a status (a keeper's most
+    common edit) is read again as an edit of that entry, as `run` reloads it, and gives the
+    register a read from nothing gives."""
+    first = parse_located(_EDITED, "r.yaml")
+    text = _EDITED.replace(old, new, 1)
+    assert text.count("\n") != _EDITED.count("\n")
+    read = parse_located(text, "r.yaml", before=first)
+    assert read.register == parse_register(text, "r.yaml")
+    assert read.edit is not None and read.edit.ids == reached
+
+
 def test_an_edit_outside_the_entries_checks_them_all() -> None:
     first = parse_located(_EDITED, "r.yaml")
     text = _EDITED.replace("  trafficking: {title: Trafficking in persons}\n", "")

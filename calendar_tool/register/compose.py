@@ -108,6 +108,18 @@ def split_entries(text: str, before: Sequence[Chunk] | None = None
     return head, chunks
 
 
+def outside_entries(head: str) -> str:
+    """The head `split_entries` gives without the blank lines that stand for the entries:
+    the same after an edit that changes how many lines the entries take (a status added to
+    one), as long as nothing outside them changed."""
+    keys = [m for m in (_ENTRIES_KEY_FIRST.match(head), *_ENTRIES_KEY_LATER.finditer(head))
+            if m is not None]
+    if len(keys) != 1:
+        return head
+    body = keys[0].end() + 1
+    return head[:body] + head[body:].lstrip("\n")
+
+
 @dataclass(frozen=True)
 class _List:
     """The `entries` list of a text, up to `end`, its items starting where `item` matches

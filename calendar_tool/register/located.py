@@ -125,8 +125,9 @@ class Located:
     filename: str
     paths: Mapping[str, str]  # entry id -> "entries[i]"
     spots: Spots
-    # The text composed apart from the entries (None: the file was composed whole), for the
-    # next read to know whether vocabulary and documents are still the same (`clean_edit`).
+    # The text composed apart from the entries, without the blank lines standing for them
+    # (`outside_entries`; None: the file was composed whole), for the next read to know
+    # whether vocabulary and documents are still the same (`clean_edit`).
     head: str | None = None
     # How it differs from the parse it was read after, when that is known (`clean_edit`).
     edit: Edit | None = None

@@ -20,7 +20,15 @@ from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
 from calendar_tool.model import Document, Entry, Offset, Register, Reviewed, Term
 from calendar_tool.register import forked
 from calendar_tool.register.checks import check_references, clean_edit
-from calendar_tool.register.compose import NULL, Chunk, Unsplit, chunk_node, compose, split_entries
+from calendar_tool.register.compose import (
+    NULL,
+    Chunk,
+    Unsplit,
+    chunk_node,
+    compose,
+    outside_entries,
+    split_entries,
+)
 from calendar_tool.register.located import EntryPaths, Located, Spots
 from calendar_tool.register.walk import (
     REGISTER_FIELDS,
@@ -237,7 +245,9 @@ def _parse(filename: str, text: str, chunks: list[Chunk] | None, reuse: _Reuse) 
         unique, paths = _unique(w, read, spots)
         reg = replace(reg, entries=tuple(unique))
     resolver_for(reg, reuse.dates)
-    head_text = text if chunks is not None else None
+    # What must be the same for an edit to have touched only entries: the head, however
+    # many lines the entries take.
+    head_text = outside_entries(text) if chunks is not None else None
     edit = None
     if not w.problems and reuse.before is not None and head_text == reuse.before.head:
         edit = clean_edit(reg, reuse.before.register)
