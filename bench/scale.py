@@ -133,7 +133,7 @@ def reload_child(register: str, work: str) -> None:
     reload, and print what it cost and which feed files it rewrote."""
     from datetime import UTC, datetime
 
-    from calendar_tool import delivery, store
+    from calendar_tool import delivery, heap, store
     from calendar_tool.clock import FixedClock
     from calendar_tool.config import Settings
     from calendar_tool.register import RegisterFile
@@ -146,7 +146,7 @@ def reload_child(register: str, work: str) -> None:
     engine = store.open_store(f"sqlite:///{work}/publish.db")
     clock = FixedClock(datetime.now(UTC))
     # As `calendar-tool run` reads the register: with the entries the cache kept.
-    source = RegisterFile(path, Settings.from_env().cache)
+    source = RegisterFile(path, Settings.from_env().cache, reading=heap.kept)
     runner = Runner(engine, delivery.Senders(), clock, source,
                     Options(out, "http://127.0.0.1:8000", watch=None))
     start = time.perf_counter()
