@@ -122,10 +122,25 @@ def one_title_edited(text: str) -> str:
     return text[:m.start(1)] + m.group(1) + " (edited)" + text[m.end(1):]
 
 
-def edit(path: Path) -> None:
-    """Edit the register as an editor would: in another process, so that the text read and
-    written does not count in the peak memory of the process measured."""
-    subprocess.run([sys.executable, "-m", "bench.scale", "edit", str(path)], cwd=ROOT, check=True)
+def one_status_recorded(text: str) -> str:
+    """The register with a status recorded on one more deadline from the middle of the file
+    on (one that has none yet): a keeper's most common edit, which makes the entry a line
+    longer."""
+    at = text.index("  - id: ", len(text) // 2)
+    while True:
+        start = text.index("  - id: ", at)
+        end = text.index("\n  - id: ", start + 1) + 1
+        chunk = text[start:end]
+        if "    kind: deadline\n" in chunk and "    status:" not in chunk:
+            return text[:end] + "    status: {state: met, date: 2004-05-01}\n" + text[end:]
+        at = end
+
+
+def edit(path: Path, how: str = "edit") -> None:
+    """Edit the register as an editor would (`how`: "edit", a title; "status", a status
+    recorded): in another process, so that the text read and written does not count in the
+    peak memory of the process measured."""
+    subprocess.run([sys.executable, "-m", "bench.scale", how, str(path)], cwd=ROOT, check=True)
 
 
 def reload_child(register: str, work: str) -> None:
@@ -168,9 +183,15 @@ def reload_child(register: str, work: str) -> None:
         assert runner.reload()
         later.append(time.perf_counter() - start)
     resident["reloads"] = _resident_mb()
+    recorded = []
+    for _ in range(3):
+        edit(path, "status")
+        start = time.perf_counter()
+        assert runner.reload()
+        recorded.append(time.perf_counter() - start)
     print(json.dumps({"start": started, "reload": reloaded, "rewritten": rewritten,  # noqa: T201
                       "feeds": len(before), "later": statistics.median(later),
-                      "resident": resident}))
+                      "status": statistics.median(recorded), "resident": resident}))
 
 
 def _resident_mb() -> float:
@@ -275,6 +296,9 @@ def _size_rows(size: int, work: Path, got: dict[str, tuple[float, float]],
     rows.append(_row(f"run: one-entry reload, the next three edits (median), "
                      f"{size:,} entries", report["later"], "s",
                      "full publish, same register", got["publish"][0]))
+    rows.append(_row(f"run: one-entry reload, a status recorded (median of three), "
+                     f"{size:,} entries", report["status"], "s",
+                     "full publish, same register", got["publish"][0]))
     return rows + _resident_rows(report, size, got, before)
 
 
@@ -312,6 +336,9 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["edit"]:
         edited = Path(sys.argv[2])
         edited.write_text(one_title_edited(edited.read_text()))
+    elif sys.argv[1:2] == ["status"]:
+        edited = Path(sys.argv[2])
+        edited.write_text(one_status_recorded(edited.read_text()))
     elif sys.argv[1:2] == ["remind"]:
         remind_child(sys.argv[2])
     else:
