@@ -1094,21 +1094,22 @@ class Selected:
 
     def keys(self) -> set[OccurrenceKey]:
         """Which occurrences these are."""
-        if self._index is not None:
-            eid = self._index.eid
-            return {(eid(p.row[5]), None if p.row[1] < 0 else p.row[1]) for p in self._picks}
-        return {(o.entry.id, o.number) for o in self._found}
+        return set(self._keyed())
 
     def without(self, keys: set[OccurrenceKey]) -> Selected:
         """These, less the occurrences `keys` names."""
+        kept = [key not in keys for key in self._keyed()]
+        if self._index is not None:
+            return Selected(self._index, list(itertools.compress(self._picks, kept)),
+                            self._held)
+        return Selected(None, (), self._held, list(itertools.compress(self._found, kept)))
+
+    def _keyed(self) -> list[OccurrenceKey]:
+        """Each one's key, in order."""
         if self._index is not None:
             eid = self._index.eid
-            return Selected(self._index, [
-                p for p in self._picks
-                if (eid(p.row[5]), None if p.row[1] < 0 else p.row[1]) not in keys],
-                self._held)
-        return Selected(None, (), self._held,
-                        [o for o in self._found if (o.entry.id, o.number) not in keys])
+            return [(eid(p.row[5]), None if p.row[1] < 0 else p.row[1]) for p in self._picks]
+        return [(o.entry.id, o.number) for o in self._found]
 
     def first(self, n: int | None = None) -> list[Occurrence]:
         """The first `n` as occurrences (all of them when None)."""
