@@ -102,7 +102,7 @@ UPCOMING = "1y"
 
 # The most each of the page's lists shows, and the most occurrences its timeline draws: past
 # them a list shows its first ones and says how many there are, with the address of them all
-# as JSON, and the timeline asks for a narrower selection. The real register's page (some 150
+# as JSON, and the timeline asks for a narrower selection. The real register's page (some 170
 # dated occurrences) shows everything; one of 100,000 entries would be 126 MB of HTML.
 LISTED = 200
 DRAWN = 2000
