@@ -645,6 +645,11 @@ class Query:
     def dated(self) -> bool:
         return self.start is not None or self.end is not None or self.overdue_on is not None
 
+    def filters(self) -> Query:
+        """The query's filters alone (areas, actors, kinds, states), without its period: what
+        a feed of the selection holds."""
+        return Query(areas=self.areas, actors=self.actors, kinds=self.kinds, states=self.states)
+
     def horizon(self, today: date) -> date:
         """How far series must be expanded to answer the query."""
         if self.end is not None:

@@ -1123,7 +1123,7 @@ def held_count(register: Register, q: Query, today: date) -> int:
     period) take from a register held in memory: the events of the feed of that selection.
     Counted over the index's columns without making a row, and kept with the index: a page
     asks the same counts on every view."""
-    q = Query(areas=q.areas, actors=q.actors, kinds=q.kinds, states=q.states)
+    q = q.filters()
     index = _held_index(register, q.horizon(today), today)
     if index is None:
         return sum(1 for o in select(register, q, today) if o.when is not None)

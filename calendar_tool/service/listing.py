@@ -82,8 +82,7 @@ def drawn(register: Register, chosen: Query | None, today: date, most: int) -> D
 
 def _dated(register: Register, chosen: Query, today: date) -> list[Occurrence]:
     """The dated occurrences up to the feeds' horizon that the filters of `chosen` take."""
-    found = held_pick(register, Query(areas=chosen.areas, actors=chosen.actors,
-                                      kinds=chosen.kinds, states=chosen.states), today)
+    found = held_pick(register, chosen.filters(), today)
     return found.first(found.dated)
 
 
