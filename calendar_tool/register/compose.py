@@ -81,11 +81,10 @@ def split_entries(text: str, before: Sequence[Chunk] | None = None
     text changed. A split that is wrong cannot go unnoticed: the head must compose to a
     mapping whose `entries` is empty, and each chunk to a list of exactly one item, or the
     whole text is composed at once as before."""
-    keys = [m for m in (_ENTRIES_KEY_FIRST.match(text), *_ENTRIES_KEY_LATER.finditer(text))
-            if m is not None]
-    if len(keys) != 1:
+    key = _entries_key(text)
+    if key is None:
         return None
-    body = keys[0].end() + 1
+    body = key.end() + 1
     first = _CONTENT.search(text, body)
     if first is None or first.group(2) != "-" or text[first.end():first.end() + 1] not in \
             (" ", "\n", "\r"):
@@ -112,12 +111,18 @@ def outside_entries(head: str) -> str:
     """The head `split_entries` gives without the blank lines that stand for the entries:
     the same after an edit that changes how many lines the entries take (a status added to
     one), as long as nothing outside them changed."""
-    keys = [m for m in (_ENTRIES_KEY_FIRST.match(head), *_ENTRIES_KEY_LATER.finditer(head))
-            if m is not None]
-    if len(keys) != 1:
+    key = _entries_key(head)
+    if key is None:
         return head
-    body = keys[0].end() + 1
+    body = key.end() + 1
     return head[:body] + head[body:].lstrip("\n")
+
+
+def _entries_key(text: str) -> re.Match[str] | None:
+    """The top-level `entries:` line of `text`, when there is exactly one."""
+    keys = [m for m in (_ENTRIES_KEY_FIRST.match(text), *_ENTRIES_KEY_LATER.finditer(text))
+            if m is not None]
+    return keys[0] if len(keys) == 1 else None
 
 
 @dataclass(frozen=True)
