@@ -28,6 +28,7 @@ from calendar_tool.register import (
     held_count,
     held_pick,
     held_select,
+    held_used,
     parse_located,
     parse_register,
 )
@@ -196,7 +197,7 @@ def test_every_answer_from_the_index_is_the_answer_without_it(
     file's (updated after each edit from the one before) and the one of a register held in
     memory (read afresh, and as `serve` reads it: made after each edit from the index of
     the register before), equal what the register gives without it, JSON for JSON; and so
-    do the counts and first few the page takes from the latter."""
+    do the counts, first few and terms used that the page takes from the latter."""
     text, edits = case
     with tempfile.TemporaryDirectory() as tmp:
         path, folder = Path(tmp) / "r.yaml", Path(tmp) / "cache"
@@ -216,6 +217,10 @@ def test_every_answer_from_the_index_is_the_answer_without_it(
             assert _held(parse_register(text, "r.yaml")) == listed
             served = source.current().register
             assert served is not None and _held(served) == listed
+            # What the page offers to filter by, from the index updated after the edit.
+            assert held_used(served, TODAYS[1]) == (
+                {a for e in served.entries for a in e.areas},
+                {a for e in served.entries for a in e.actors}, {e.kind for e in served.entries})
             _held_agrees(text)
 
 

@@ -14,6 +14,7 @@ The doors:
   `held_select`: a query of a register held in memory (`serve`), from its index in memory;
   `held_pick`: the same as a `Selected`, counted before any occurrence is made (the page);
   `held_count`: how many events the feed of a selection holds, counted from that index;
+  `held_used`: the areas, actors and kinds the entries use, from that index;
 - `RegisterFile(path, cache)`: a long-running process's (`run`, `serve`): read again when the
   file changes, the last good register kept while it has problems, and how each reading
   differs from the one before (`Edit`); its first read reuses the entries the cache kept;
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from calendar_tool.register.index import held_count as held_count
     from calendar_tool.register.index import held_pick as held_pick
     from calendar_tool.register.index import held_select as held_select
+    from calendar_tool.register.index import held_used as held_used
     from calendar_tool.register.located import Edit as Edit
     from calendar_tool.register.located import Located as Located
     from calendar_tool.register.quotes import check_quotes as check_quotes
@@ -67,7 +69,7 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(["TIME_EXPRESSIONS", "Cover", "Coverage", "Covered", "Passage",
                      "coverage_of"], "calendar_tool.register.coverage"),
     **dict.fromkeys(["Dates", "OccurrenceKey", "Selected", "dated", "held_count", "held_pick",
-                     "held_select"], "calendar_tool.register.index"),
+                     "held_select", "held_used"], "calendar_tool.register.index"),
     **dict.fromkeys(["Edit", "Located"], "calendar_tool.register.located"),
     **dict.fromkeys(["check_quotes", "read_sources"], "calendar_tool.register.quotes"),
     **dict.fromkeys(["parse_located", "parse_register"], "calendar_tool.register.read"),
@@ -97,6 +99,7 @@ __all__ = [
     "held_count",
     "held_pick",
     "held_select",
+    "held_used",
     "load",
     "parse_located",
     "parse_register",

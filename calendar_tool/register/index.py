@@ -504,6 +504,13 @@ class DateIndex:
     def areas_actors(self, profile: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
         return self._profiles[profile]
 
+    def used(self) -> tuple[set[str], set[str], set[Kind]]:
+        """The areas, actors and kinds the entries use: from the table of their areas and
+        actors (each pair once, made from the entries) and the column of their kinds."""
+        areas = {a for areas, _ in self._profiles for a in areas}
+        actors = {a for _, actors in self._profiles for a in actors}
+        return areas, actors, {_KINDS[k] for k in set(self._kinds)}
+
     def entries(self, refs: Iterable[int], held: Sequence[Entry] | None) -> dict[int, Entry]:
         """The entries at the places `refs`: from `held` (the register's, when in memory),
         else unpickled from the index."""
@@ -1149,6 +1156,17 @@ def _count(index: DateIndex, q: Query, until: int) -> int:
             if reach <= until and takes(ref, bits):
                 count += 1
     return count
+
+
+def held_used(register: Register, today: date) -> tuple[set[str], set[str], set[Kind]]:
+    """The areas, actors and kinds the entries of a register held in memory use, from its
+    index (what the page offers to filter by), without a pass over the entries."""
+    index = _held_index(register, horizon(today), today)
+    if index is None:
+        return ({a for e in register.entries for a in e.areas},
+                {a for e in register.entries for a in e.actors},
+                {e.kind for e in register.entries})
+    return index.used()
 
 
 def held_pick(register: Register, q: Query, today: date) -> Selected:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         drawn,
         listed,
         selection_count,
+        used,
     )
     from calendar_tool.service.reminders import (
         DEFAULT_CATCH_UP,
@@ -106,8 +107,8 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(["KeptRevisions", "feed_revisions", "kept_events", "kept_hashes",
                      "publish_feeds",
                      "selection", "sync"], "calendar_tool.service.feeds"),
-    **dict.fromkeys(["Coming", "Drawn", "Shown", "coming", "drawn", "listed", "selection_count"],
-                    "calendar_tool.service.listing"),
+    **dict.fromkeys(["Coming", "Drawn", "Shown", "coming", "drawn", "listed", "selection_count",
+                     "used"], "calendar_tool.service.listing"),
     **dict.fromkeys(["DEFAULT_CATCH_UP", "dry_run", "due_groups", "enqueue", "held",
                      "pending_instants", "plan"], "calendar_tool.service.reminders"),
     **dict.fromkeys(["DEFAULT_BATCH", "DEFAULT_PACE", "DEFAULT_WORKERS", "Policy", "deliver",
@@ -194,4 +195,5 @@ __all__ = [
     "subscription",
     "subscriptions",
     "sync",
+    "used",
 ]

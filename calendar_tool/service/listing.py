@@ -12,8 +12,8 @@ from datetime import date
 
 from dateutil.relativedelta import relativedelta
 
-from calendar_tool.model import Occurrence, Register
-from calendar_tool.register import Selected, held_count, held_pick, held_select
+from calendar_tool.model import Kind, Occurrence, Register
+from calendar_tool.register import Selected, held_count, held_pick, held_select, held_used
 from calendar_tool.timeline import Query
 
 
@@ -90,3 +90,8 @@ def selection_count(register: Register, chosen: Query, today: date) -> int:
     """How many dated occurrences up to the feeds' horizon the filters of `chosen` select:
     the events of its feed (`feeds.selected_occurrences`)."""
     return held_count(register, chosen, today)
+
+
+def used(register: Register, today: date) -> tuple[set[str], set[str], set[Kind]]:
+    """The areas, actors and kinds some entry uses: what the page offers to filter by."""
+    return held_used(register, today)

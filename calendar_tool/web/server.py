@@ -425,16 +425,16 @@ class _App:
             raise HTTPException(400, str(exc)) from None
         said = wording.selection(register, chosen.areas, chosen.actors, chosen.kinds)
         index, published = self.index()
+        areas, actors, kinds = service.used(register, day)
         return self.page(request, "index.html", {
             "today": day, "published": published, "selection": said,
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
             "subscribe": self.subscribe_action(request, register, given, chosen, said),
             "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
             **self.lists(register, chosen, day, given),
-            "areas": _used(register.areas, {a for e in register.entries for a in e.areas}),
-            "actors": _used(register.actors, {a for e in register.entries for a in e.actors}),
-            "kinds": [(k.value, wording.KIND_PLURALS[k]) for k in Kind
-                      if any(e.kind is k for e in register.entries)],
+            "areas": _used(register.areas, areas),
+            "actors": _used(register.actors, actors),
+            "kinds": [(k.value, wording.KIND_PLURALS[k]) for k in Kind if k in kinds],
             **self.drawing(register, chosen if given else None, day),
         })
 
