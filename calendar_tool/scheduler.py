@@ -81,8 +81,10 @@ class Runner:
         self.engine = engine
         self.senders = senders
         self.clock = clock
-        # A server in this process may share it (`run --serve`): an edit is read once.
-        self.source = register if isinstance(register, RegisterFile) else RegisterFile(register)
+        # A server in this process may share it (`run --serve`): an edit is read once. Each
+        # read makes millions of objects that outlive it and no garbage cycles: heap.py.
+        self.source = register if isinstance(register, RegisterFile) \
+            else RegisterFile(register, reading=heap.kept)
         self.path = self.source.path
         self.options = options
         self.owner = owner or service.owner_id()
@@ -124,9 +126,7 @@ class Runner:
         good one; an invalid one is logged once, problem by problem, and the last good one
         stays. Returns whether a new register was taken. On the first load, an invalid
         register is raised instead: there is nothing to keep running with."""
-        # Reading makes millions of objects that outlive it and no garbage cycles: heap.py.
-        with heap.kept():
-            state = self.source.current()
+        state = self.source.current()
         if state.failure is not None:
             if self.register is None:
                 raise state.failure

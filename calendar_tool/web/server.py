@@ -67,7 +67,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
 
-from calendar_tool import listing, logs, service, wording
+from calendar_tool import heap, listing, logs, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
 from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
@@ -275,8 +275,10 @@ class _App:
 
     def __init__(self, register: Path | RegisterFile, feeds: Path, db: str | service.Engine,
                  public_url: str | None, clock: Clock, most: tuple[int, int]) -> None:
+        # Each read with the collector off, what it made frozen after (heap.py): a page then
+        # makes its objects without passes over the register's.
         self.register = register if isinstance(register, RegisterFile) \
-            else RegisterFile(register)
+            else RegisterFile(register, reading=heap.kept)
         self.folder = FeedFolder(feeds)
         self.feeds = feeds
         self._db = db
