@@ -324,15 +324,17 @@ class StoreFile:
                   "file from a backup, or start again on a new one")
         try:
             st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) != self._identity:
+                return f"{where} was replaced by another file: {advice}"
+            if os.access(self.path, os.R_OK | os.W_OK):
+                return None
+            # Deleted between the two looks, `access` says no as well: say which it was.
+            os.stat(self.path)
         except FileNotFoundError:
             return f"{where} was deleted: {advice}"
         except OSError as exc:
             return f"{where} cannot be looked at ({exc.strerror}): {advice}"
-        if (st.st_dev, st.st_ino) != self._identity:
-            return f"{where} was replaced by another file: {advice}"
-        if not os.access(self.path, os.R_OK | os.W_OK):
-            return f"{where} is no longer writable: {advice}"
-        return None
+        return f"{where} is no longer writable: {advice}"
 
 
 def store_file(engine: Engine) -> StoreFile | None:

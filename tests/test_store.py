@@ -3,8 +3,10 @@ ledger's claims and leases."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -411,3 +413,26 @@ def test_version_1_gets_the_queue_index_in_place(engine: store.Engine, db_url: s
         assert taken.body == "2 reminders"
     finally:
         upgraded.dispose()
+
+
+@pytest.mark.parametrize(("deleted", "said"), [
+    (True, "was deleted"), (False, "is no longer writable")])
+def test_a_file_deleted_while_it_is_looked_at_is_said_deleted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deleted: bool, said: str) -> None:
+    """`run` looks at its SQLite file twice (is it the same file, may it write it): a file
+    deleted between the two looks was reported as no longer writable, which sends someone
+    to check permissions; it is said deleted. A file that is there and refused stays
+    "no longer writable" (made so here: root may write any file)."""
+    db = tmp_path / "calendar-tool.db"
+    db.write_bytes(b"")
+    watched = store.StoreFile(db)
+
+    def access(path: object, mode: int) -> bool:
+        if deleted:
+            db.unlink()
+        return False
+
+    monkeypatch.setattr(os, "access", access)
+    assert watched.problem() == (
+        f"the database file {str(db)!r} {said}: stopped rather than write where a restart "
+        "would not find it; restore the file from a backup, or start again on a new one")
