@@ -11,10 +11,11 @@ import functools
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
@@ -97,22 +98,31 @@ _PLAIN_RULE = re.compile(r"^FREQ=(YEARLY|MONTHLY|WEEKLY|DAILY)(?:;INTERVAL=([1-9
 _DAYS = {"WEEKLY": 7, "DAILY": 1}
 
 
-def _plain_dates_after(freq: str, interval: int, anchor: date) -> Iterator[date]:
-    step = 1
-    while True:
-        if freq in _DAYS:
+def _plain_dates_after(freq: str, interval: int, anchor: date, end: date) -> Iterator[date]:
+    """The dates of a plain rule (`_PLAIN_RULE`) after `anchor`, up to `end`."""
+    days = _DAYS.get(freq)
+    if days is not None:
+        step, d = timedelta(days=days * interval), anchor
+        while True:
             try:
-                yield anchor + timedelta(days=_DAYS[freq] * interval * step)
+                d += step
             except OverflowError:
                 return
-        else:
-            months = interval * step * (12 if freq == "YEARLY" else 1)
-            year, month = _month_shift(anchor, months)
-            if year > MAXYEAR:
+            if d > end:
                 return
-            if anchor.day <= days_in_month(year, month):
-                yield date(year, month, anchor.day)
-        step += 1
+            yield d
+    months = interval * (12 if freq == "YEARLY" else 1)
+    at, day = anchor.year * 12 + anchor.month - 1, anchor.day  # months since year 0
+    while True:
+        at += months
+        year, month0 = divmod(at, 12)
+        if year > MAXYEAR:
+            return
+        if day <= 28 or day <= days_in_month(year, month0 + 1):
+            d = date(year, month0 + 1, day)
+            if d > end:
+                return
+            yield d
 
 
 def _dates_after(rule: str, anchor: date, end: date = date.max) -> Iterator[date]:
@@ -120,11 +130,12 @@ def _dates_after(rule: str, anchor: date, end: date = date.max) -> Iterator[date
     DTSTART, each day once."""
     plain = _PLAIN_RULE.match(rule)
     if plain:
-        for d in _plain_dates_after(plain.group(1), int(plain.group(2) or 1), anchor):
-            if d > end:
-                return
-            yield d
-        return
+        return _plain_dates_after(plain.group(1), int(plain.group(2) or 1), anchor, end)
+    return _rule_dates_after(rule, anchor, end)
+
+
+def _rule_dates_after(rule: str, anchor: date, end: date) -> Iterator[date]:
+    """`_dates_after` of any rule, through dateutil."""
     start = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
     last = anchor
     # dateutil looks for a date a rule never gives (30 February) up to the year 9999: about
@@ -146,12 +157,12 @@ def yields_after(rule: str, start: date) -> bool:
     return next(_dates_after(rule, start, LAST_DAY), None) is not None
 
 
-@dataclass(frozen=True)
-class SeriesDate:
+class SeriesDate(NamedTuple):
     """One numbered occurrence of a series: its date, the known occurrence that gives it (None
     for an estimate), and for an estimate what it was estimated from: the occurrence the rule
     counted from (a known one, or the series' start) and the known occurrence whose month it
-    takes, if any."""
+    takes, if any. (A tuple: a large register's series make hundreds of thousands, and a
+    frozen dataclass costs several times as much to make.)"""
 
     number: int
     value: DatedValue
@@ -175,26 +186,41 @@ def _dated_months(series: Series) -> list[KnownOccurrence]:
             if k.date.precision is not Precision.YEAR and not k.date.within]
 
 
-def _month_of(months: list[KnownOccurrence], number: int) -> KnownOccurrence | None:
-    """The known occurrence whose month an estimate takes: the one month they all agree on,
-    else the latest before the estimate (the earliest after it, for an estimate before them
-    all)."""
+def _month_of(months: list[KnownOccurrence]) -> Callable[[int], KnownOccurrence | None]:
+    """Which known occurrence of `months` (`_dated_months`) gives the month of the estimate
+    numbered N: the one month they all agree on, else the latest before the estimate (the
+    earliest after it, for an estimate before them all)."""
     if not months:
-        return None
+        return lambda number: None
+    first, last = months[0], months[-1]
     if len({k.date.start.month for k in months}) == 1:
-        return months[-1] if months[-1].number < number else months[0]
-    before = [k for k in months if k.number < number]
-    return before[-1] if before else months[0]
+        return lambda number: last if last.number < number else first
+    numbers = [k.number for k in months]
+    return lambda number: months[bisect_left(numbers, number) - 1] if number > first.number \
+        else first
 
 
 def _estimate(template: DatedValue, to: date, month: KnownOccurrence | None) -> DatedValue:
     """An estimated occurrence starting in the year or on the day the rule gives, in the
     evidence's month when there is one: as precise as the evidence, and no more (never a day
     no text gives)."""
-    value = _moved(template, to)
-    if month is None or value.precision is not Precision.YEAR or value.is_range:
-        return value
-    return DatedValue.month(value.start.year, month.date.start.month)
+    if month is None or template.precision is not Precision.YEAR or template.is_range:
+        return _moved(template, to)
+    # `_moved` keeps the template's year; a value of one year starts in the year `to` is in.
+    return _month_value(to.year, month.date.start.month)
+
+
+# The months estimates are placed in, each made once: a large register's series estimate the
+# same few months of the same few years hundreds of thousands of times. Bounded by the
+# calendar's months.
+_MONTH_VALUES: dict[tuple[int, int], DatedValue] = {}
+
+
+def _month_value(year: int, month: int) -> DatedValue:
+    value = _MONTH_VALUES.get((year, month))
+    if value is None:
+        value = _MONTH_VALUES[year, month] = DatedValue.month(year, month)
+    return value
 
 
 def series_dates(series: Series, until: date | None = None,
@@ -209,7 +235,7 @@ def series_dates(series: Series, until: date | None = None,
     month its known occurrences give (`_month_of`), unless the series says `estimate: rule`.
     """
     known = {k.number: k for k in series.known}
-    months = _dated_months(series)
+    month_of = _month_of(_dated_months(series))
     last = series.last_number
     if last is None:
         last = series.first + MAX_OCCURRENCES - 1
@@ -222,7 +248,7 @@ def series_dates(series: Series, until: date | None = None,
     counted = (series.first, series.start, False)
     while number <= last:
         k = known.get(number)
-        month = None if k is not None else _month_of(months, number)
+        month = None if k is not None else month_of(number)
         if k is not None:
             value = k.date
             # Re-anchor the rule on the known occurrence, at the series' precision.

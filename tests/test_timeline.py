@@ -64,13 +64,17 @@ def test_a_series_can_keep_its_estimates_to_the_rule() -> None:
      ["April 1994", "10–20 April 1995", "September 1996", "September 1997"]),
     # Only years known: the estimates stay years; no day is ever invented.
     ({"n2": "1995"}, ["1994", "1995", "1996", "1997"]),
+    # Three that disagree: each estimate between them takes the month of the one before it.
+    ({"n2": "1995-04", "n4": "1997-09-01..1997-09-05", "n6": "1999-06"},
+     ["April 1994", "April 1995", "April 1996", "1–5 September 1997", "September 1998",
+      "June 1999", "June 2000"]),
 ])
 def test_estimates_are_as_precise_as_the_evidence(known: dict[str, str],
                                                    expected: list[str]) -> None:
     """An estimate takes the month its series' dated occurrences give, and no more."""
     s = _series("FREQ=YEARLY", "1994", **known)
-    assert [wording.date_text(d.value) for d in series_dates(s, until=date(1997, 12, 31))] == \
-        expected
+    until = date(1993 + len(expected), 12, 31)
+    assert [wording.date_text(d.value) for d in series_dates(s, until=until)] == expected
 
 
 def test_show_says_how_an_estimate_was_made(sample: Register) -> None:
