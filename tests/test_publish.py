@@ -5,6 +5,7 @@ between runs changing no byte while sparing all but the edited entry's."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import pickle
@@ -784,6 +785,39 @@ def test_the_cache_holds_no_event_bytes_between_runs(tmp_path: Path) -> None:
     assert after.serialised == _dated(edited, entry_id, after.horizon)
     assert cache.held() == 0
     assert _files(tmp_path / "warm") == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
+
+
+def test_a_first_run_serialises_its_events_into_a_spool_not_memory(tmp_path: Path) -> None:
+    """With no last run, the events are serialised into a spool in the feeds' folder, in
+    date order, and none of their bytes is held; the spool is gone once the run's source is
+    closed, and a run that fails half way leaves nothing behind but the feeds it wrote."""
+    register = parse_register(register_text(200), "generated.yaml")
+    revs = next_revisions({}, register, NOW)
+    until = horizon(NOW.date(), DEFAULT_HORIZON_YEARS)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    events = EventCache().events(register, revs, until, spool=spool)
+    assert events.source is not None
+    blocks = [block for _, block in events.events if not isinstance(block, bytes)]
+    assert len(blocks) == len(events.events) > 500
+    assert all(b.data is None for b in blocks)
+    # One after the other in the spool, in the order of all.ics.
+    assert [b.at for b in blocks] == list(itertools.accumulate([b.size for b in blocks],
+                                                               initial=0))[:-1]
+    assert events.serialised == len(blocks) == sum(len(k.events) for k in events.entries.values())
+    events.source.close()
+    assert list(spool.iterdir()) == []
+
+    out = tmp_path / "feeds"
+    out.mkdir()
+    second = out / f"{publishing.feed_specs(register)[1].info.name}.ics"
+    second.mkdir()  # written after all.ics, and it cannot be
+    with pytest.raises(PublishFailed):
+        publishing.publish(register, revs, out, FixedClock(NOW), cache=EventCache())
+    assert sorted(p.name for p in out.iterdir()) == sorted(["all.ics", second.name])
+    second.rmdir()
+    publishing.publish(register, revs, out, FixedClock(NOW), cache=EventCache())
+    assert _files(out) == _cold(register, revs, tmp_path / "cold", FixedClock(NOW))
 
 
 @pytest.mark.parametrize("change", [_rewrite, _replace, Path.unlink],

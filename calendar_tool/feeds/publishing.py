@@ -15,7 +15,9 @@ The entries' revisions (SEQUENCE, LAST-MODIFIED) are given: the service computes
 them in the store before publishing, so that a run stopped half way gives the same bytes for the
 feeds it had not written yet when it is repeated.
 
-Each event is serialised once per run, whatever the number of feeds it is in. A long-running
+Each event is serialised once per run, whatever the number of feeds it is in; under an
+`EventCache`, a first run serialises them into a spool file in the folder rather than into
+memory, and each feed reads its events back from it in order. A long-running
 process also keeps its last run (`EventCache`): where its events lie in the `all.ics` it
 wrote, so that after an edit only the edited entry is expanded and serialised again and the
 others are copied from that file, and the feed files it left, so that only the feeds the
@@ -32,6 +34,7 @@ import itertools
 import json
 import os
 import re
+import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -421,7 +424,8 @@ class EventCache:
     published, as `service.publish_feeds` passes them; revisions made up by hand do not change
     when an entry does. Holds one run's events as where they lie in its `all.ics`, a few
     dozen bytes each (the feeds' lists refer to the same events), and the bytes of those a
-    run serialised only until it has written its files. One run at a time: a run that has
+    run serialised only until it has written its files; a run with no last run holds none,
+    writing them into a spool instead (`_spooled`). One run at a time: a run that has
     written every file moves the events it kept to where its own `all.ics` has them
     (`Runner.publish` holds its lock around a run).
 
@@ -439,16 +443,20 @@ class EventCache:
         self._last = _Run({}, [])
 
     def events(self, register: Register, revs: Mapping[str, Revision], until: date,
-               link_base: str | None = None) -> _Events:
+               link_base: str | None = None, spool: Path | None = None) -> _Events:
         """Every event the feeds carry up to `until`, in date order, how many of them had to
         be serialised, and which entries' events changed since the last run. Nothing is kept
         yet: `publish` keeps the run once it has written every file (`keep`). (`link_base`:
-        the public URL, which the revisions' hashes take: a new one revises every entry.)"""
+        the public URL, which the revisions' hashes take: a new one revises every entry.)
+        With no last run and a `spool` folder, every event is serialised into a file there
+        rather than into memory (`_spooled`)."""
         writer = ical.EventWriter(register, link_base)
         last = self._last
         source = _Source.of(last)
         if source is None and last.events:
             last = _Run({}, [])  # its events are not where it left them: serialise them all
+        if spool is not None and not last.entries and not last.events:
+            return _spooled(register, revs, until, writer, last, spool)
         try:
             return self._collect(register, revs, until, writer, last, source)
         except BaseException:
@@ -574,6 +582,65 @@ class EventCache:
                  for name, (spec, file, count, start, places) in kept.feeds.items()}
         self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source,
                           {k: e.revision for k, e in entries.items()})
+
+
+def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
+             writer: ical.EventWriter, last: _Run, folder: Path) -> _Events:
+    """`EventCache.events` when there is no last run to take events from: every event
+    serialised, in date order, into a spool (a file in `folder` that no other process can
+    reach, gone when closed) rather than into memory, since a large register's are
+    hundreds of megabytes, most of a publishing process's peak. Each feed then reads its
+    events back from the spool in order, neighbours in one read (`_Source`), and once every
+    file is written they lie in all.ics as they do after any run (`_move`)."""
+    flat: list[tuple[tuple[int, date, str, int], Occurrence] | None] = []
+    counts = []
+    resolver = resolver_for(register)
+    for e in register.entries:
+        before = len(flat)
+        flat += [(sort_key(o), o) for o in entry_occurrences(e, resolver, until)
+                 if o.when is not None]  # a standing obligation has no calendar day
+        counts.append(len(flat) - before)
+    keys = [cast(tuple[tuple[int, date, str, int], Occurrence], pair)[0] for pair in flat]
+    ranks = sorted(range(len(flat)), key=keys.__getitem__)
+    # Not a `with`: the spool outlives this call, closed by `publish` with the run's source.
+    spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+    try:
+        events = _spool(flat, ranks, writer, revs, spool)
+    except BaseException:
+        spool.close()
+        raise
+    kept: dict[str, _Kept] = {}
+    new = []
+    at = 0
+    for e, count in zip(register.entries, counts, strict=True):
+        own = kept[e.id] = _Kept(e, revs[e.id], until if e.series is not None else None,
+                                 tuple(events[at:at + count]))
+        at += count
+        if own.events:
+            new.append(own)
+    return _Events([events[i] for i in ranks], len(events), kept, last, (), tuple(new),
+                   _Source(spool))
+
+
+def _spool(flat: list[tuple[tuple[int, date, str, int], Occurrence] | None], ranks: list[int],
+           writer: ical.EventWriter, revs: Mapping[str, Revision], spool: BinaryIO
+           ) -> list[FeedEvent]:
+    """Serialise the occurrences of `flat` in the order `ranks` gives into `spool`, each
+    dropped once written; their events, in the order of `flat`."""
+    events: list[FeedEvent | None] = [None] * len(flat)
+    at = 0
+    write = spool.write
+    for i in ranks:
+        pair = flat[i]
+        assert pair is not None
+        key, o = pair
+        flat[i] = None
+        data = writer.event_bytes(o, revs[o.entry.id])
+        write(data)
+        events[i] = (key, _Block(None, at, len(data)))
+        at += len(data)
+    spool.flush()  # the feeds read it back by position, under the buffer
+    return cast(list[FeedEvent], events)
 
 
 def _places(evs: list[FeedEvent] | None, where: dict[int, int]) -> array[int] | None:
@@ -705,11 +772,11 @@ def _splice(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEven
 
 
 def _events(register: Register, revs: Mapping[str, Revision], until: date,
-            cache: EventCache | None, link_base: str | None) -> _Events:
+            cache: EventCache | None, link_base: str | None, out_dir: Path) -> _Events:
     """Every event the feeds carry up to `until`, in date order, and how many were
-    serialised: all of them, without a cache."""
+    serialised: all of them, without a cache (and then in memory)."""
     if cache is not None:
-        return cache.events(register, revs, until, link_base)
+        return cache.events(register, revs, until, link_base, spool=out_dir)
     writer = ical.EventWriter(register, link_base)
     events: list[FeedEvent] = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
                                for o in feed_occurrences(register, until)]
@@ -885,7 +952,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     events: _Events | None = None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        events = _events(register, revs, until, cache, link_base)
+        events = _events(register, revs, until, cache, link_base, out_dir)
         feeds, start = _write_feeds(register, events, out_dir, until)
         results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", feed.count, written)
                    for name, (feed, written) in feeds.items() if feed.count]
