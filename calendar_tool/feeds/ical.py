@@ -336,6 +336,11 @@ class EventWriter:
         self._starts: dict[date, bytes] = {}
         self._ends: dict[date, bytes] = {}  # by the last day
 
+    def forget(self, entry_id: str) -> None:
+        """Drop what the events of entry `entry_id` share, once they are all written: kept,
+        it is about 1.3 KB an entry (130 MB at 100,000 entries) for the writer's life."""
+        self._shared.pop(entry_id, None)
+
     def _of(self, e: Entry) -> _Shared:
         shared = self._shared.get(e.id)
         if shared is None:

@@ -604,8 +604,9 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     ranks = sorted(range(len(flat)), key=keys.__getitem__)
     # Not a `with`: the spool outlives this call, closed by `publish` with the run's source.
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
+    left = {e.id: count for e, count in zip(register.entries, counts, strict=True) if count}
     try:
-        events = _spool(flat, ranks, writer, revs, spool)
+        events = _spool(flat, ranks, writer, revs, spool, left)
     except BaseException:
         spool.close()
         raise
@@ -623,10 +624,11 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
 
 
 def _spool(flat: list[tuple[tuple[int, date, str, int], Occurrence] | None], ranks: list[int],
-           writer: ical.EventWriter, revs: Mapping[str, Revision], spool: BinaryIO
-           ) -> list[FeedEvent]:
+           writer: ical.EventWriter, revs: Mapping[str, Revision], spool: BinaryIO,
+           left: dict[str, int]) -> list[FeedEvent]:
     """Serialise the occurrences of `flat` in the order `ranks` gives into `spool`, each
-    dropped once written; their events, in the order of `flat`."""
+    dropped once written, and what the writer keeps for an entry once its last one is
+    (`left`: how many each entry has, counted down); their events, in the order of `flat`."""
     events: list[FeedEvent | None] = [None] * len(flat)
     at = 0
     write = spool.write
@@ -636,6 +638,9 @@ def _spool(flat: list[tuple[tuple[int, date, str, int], Occurrence] | None], ran
         key, o = pair
         flat[i] = None
         data = writer.event_bytes(o, revs[o.entry.id])
+        left[key[2]] -= 1
+        if not left[key[2]]:
+            writer.forget(key[2])
         write(data)
         events[i] = (key, _Block(None, at, len(data)))
         at += len(data)
