@@ -271,6 +271,18 @@ def series_dates(series: Series, until: date | None = None,
         number += 1
 
 
+def worded_series_dates(series: Series, until: date) -> Iterator[tuple[SeriesDate, str]]:
+    """`series_dates` up to `until`, each with its derivation: worded once for a run of
+    estimates counted alike, the same words and one string for them all (a large register's
+    series have hundreds of thousands of occurrences)."""
+    text, counted, month = "", None, None
+    for sd in series_dates(series, until=until):
+        if sd.counted_from is None or sd.counted_from is not counted or sd.month_of is not month:
+            text = sd.derivation(series)
+            counted, month = sd.counted_from, sd.month_of
+        yield sd, text
+
+
 # --- relative dates --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -546,8 +558,8 @@ def entry_occurrences(entry: Entry, resolver: Resolver, until: date) -> Iterator
     """The entry on the calendar: one occurrence, one per series occurrence up to `until`,
     or one undated occurrence for a standing obligation."""
     if entry.series is not None:
-        for sd in series_dates(entry.series, until=until):
-            yield _numbered(entry, sd.number, sd.value, sd.known, sd.derivation(entry.series))
+        for sd, text in worded_series_dates(entry.series, until):
+            yield _numbered(entry, sd.number, sd.value, sd.known, text)
         return
     resolved = resolver.resolve(entry)
     if resolved is None and entry.urgency is not None:

@@ -72,8 +72,8 @@ from calendar_tool.timeline import (
     review_order,
     review_reason,
     select,
-    series_dates,
     urgent_old,
+    worded_series_dates,
 )
 from calendar_tool.timeline import review as timeline_review
 
@@ -171,20 +171,13 @@ def entry_rows(entry: Entry, ref: int, resolver: Resolver, until: date
 
 def _series_rows(entry: Entry, ref: int, until: date) -> Iterator[tuple[int, Row]]:
     """A series' rows, as `timeline.entry_occurrences` makes its occurrences (the state of a
-    known occurrence's own status, else the entry's), with each occurrence's `reach`; the
-    derivation is worded once for a run of estimates counted alike (a series is most of a
-    large register's rows)."""
+    known occurrence's own status, else the entry's), with each occurrence's `reach`."""
     series = entry.series
     assert series is not None
     group = DUE if entry.kind.is_due else SPAN
-    reach, text = 0, ""
-    counted: object = None
-    month: object = None
-    for sd in series_dates(series, until=until):
+    reach = 0
+    for sd, text in worded_series_dates(series, until):
         k, w = sd.known, sd.value
-        if sd.counted_from is None or sd.counted_from is not counted or sd.month_of is not month:
-            text = sd.derivation(series)
-            counted, month = sd.counted_from, sd.month_of
         status = k.status if k is not None and k.status is not None else entry.status
         start = w.start.toordinal()
         reach = max(reach, start)
