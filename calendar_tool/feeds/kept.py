@@ -182,7 +182,7 @@ class EventFile:
         except Exception:  # a file of the right stamp but another shape is no file
             return 0
         self.until = kept.until
-        return len(kept.events)
+        return len(kept.keys)
 
     def keep(self, cache: EventCache) -> None:
         """Keep the last run of `cache`: its events' file copied (unless they already lie in

@@ -532,7 +532,11 @@ class EventCache:
         last = self._last
         if last.source is None or last.until is None or last.out_dir is None:
             return None
-        events = []
+        keys = []
+        # Where each event lies and its size as columns, not a tuple an event: a tuple and
+        # its entry in pickle's memo were 55 MB at 100,000 entries, the peak of a first
+        # publish, which keeps its run.
+        places, sizes = array("Q"), array("Q")
         # One date object for each day, which pickle then writes once and the process that
         # takes the run up shares (10 MB of 311,000 events' dates at 100,000 entries).
         days: dict[date, date] = {}
@@ -541,7 +545,9 @@ class EventCache:
                 return None
             if (day := days.setdefault(key[1], key[1])) is not key[1]:
                 key = (key[0], day, key[2], key[3])
-            events.append((key, block.at, block.size))
+            keys.append(key)
+            places.append(block.at)
+            sizes.append(block.size)
         entries = {k: (kept.revision, kept.until, kept.entry.areas, kept.entry.actors)
                    for k, kept in last.entries.items()}
         # Each event's place by its identity: the feeds' lists hold the same objects.
@@ -549,7 +555,8 @@ class EventCache:
         feeds = {name: (feed.spec, feed.file, feed.count, feed.start,
                         _places(feed.events, where) if feed.spec.facet != "all" else None)
                  for name, feed in last.feeds.items()}
-        return KeptEvents(last.until, last.out_dir, feeds, entries, events, last.source)
+        return KeptEvents(last.until, last.out_dir, feeds, entries, keys, places, sizes,
+                          last.source)
 
     def seed(self, kept: KeptEvents, revs: Mapping[str, Revision] | None = None) -> None:
         """Take up a run another process kept (`kept`), as if this process had made it:
@@ -562,7 +569,8 @@ class EventCache:
         # Sizes repeat: one int object for each, not one per event.
         sizes: dict[int, int] = {}
         events: list[FeedEvent] = [(key, _Block(None, at, sizes.setdefault(size, size)))
-                                   for key, at, size in kept.events]
+                                   for key, at, size in zip(kept.keys, kept.places, kept.sizes,
+                                                            strict=True)]
         # Sorted as they were written; a run merges into them by bisection.
         events.sort(key=itemgetter(0))
         by_entry: dict[str, list[FeedEvent]] = {}
@@ -706,7 +714,9 @@ class KeptEvents:
     # By entry id: its revision, the horizon its events reach (None when that does not
     # matter), its areas and actors.
     entries: dict[str, tuple[Revision, date | None, tuple[str, ...], tuple[str, ...]]]
-    events: list[tuple[tuple[int, date, str, int], int, int]]  # sorted: key, where, size
+    keys: list[tuple[int, date, str, int]]  # every event's, sorted
+    places: array[int]  # where each event lies in `source`
+    sizes: array[int]  # and its size
     source: tuple[Path, Version]  # the file the events lie in, as it was
 
 
