@@ -9,6 +9,7 @@ import stat
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -17,7 +18,9 @@ from calendar_tool.feeds import ical
 from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.files import (
     Span,
+    Written,
     copy_file,
+    replace_file,
     version_of,
     write_chunks_if_changed,
     write_if_changed,
@@ -155,6 +158,26 @@ def test_a_failure_half_way_leaves_the_old_file_and_no_temp_file(tmp_path: Path)
     with pytest.raises(Broken):
         write_chunks_if_changed(tmp_path / "new.ics", _failing(b"new bytes"))
     assert _names(tmp_path) == ["all.ics"]
+
+
+def test_a_cache_chunk_that_writes_itself_is_written_in_its_place(tmp_path: Path) -> None:
+    """`replace_file` with a `Written` chunk (a pickle streamed into the file): its bytes lie
+    between the chunks around it, the file is replaced in one step, owner-only as a cache is,
+    and a writer that fails leaves the old file and no temporary file."""
+    path = tmp_path / "run.pickle"
+    replace_file(path, [b"old"])
+    replace_file(path, [b"head;", Written(lambda f: f.write(b"streamed" * 3)), b";tail"])
+    assert path.read_bytes() == b"head;streamedstreamedstreamed;tail"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    def fail(f: BinaryIO) -> None:
+        f.write(b"half")
+        raise Broken
+
+    with pytest.raises(Broken):
+        replace_file(path, [b"new", Written(fail)])
+    assert path.read_bytes() == b"head;streamedstreamedstreamed;tail"
+    assert _names(tmp_path) == ["run.pickle"]
 
 
 def _kernel(monkeypatch: pytest.MonkeyPatch, kernel: bool) -> None:

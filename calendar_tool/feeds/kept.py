@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import pickle
@@ -41,6 +42,7 @@ from calendar_tool.feeds.publishing import EventCache, KeptEvents
 from calendar_tool.feeds.revisions import Hashes
 from calendar_tool.files import (
     Version,
+    Written,
     cache_path,
     code_digest,
     copy_file,
@@ -195,8 +197,9 @@ class EventFile:
             source = kept.source if kept.source[0] == self.copy else self._copied(kept)
             if source is None:
                 return
-            replace_file(self.path, [_pickled({"stamp": self._stamp()}),
-                                     _pickled(dataclasses.replace(kept, source=source))])
+            run = dataclasses.replace(kept, source=source)
+            replace_file(self.path, [_pickled({"stamp": self._stamp()}), Written(
+                functools.partial(pickle.dump, run, protocol=pickle.HIGHEST_PROTOCOL))])
             self.until = kept.until
 
     def _copied(self, kept: KeptEvents) -> tuple[Path, Version] | None:
