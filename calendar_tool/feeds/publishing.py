@@ -237,8 +237,9 @@ _PIECE = 1 << 20
 
 
 class _Source:
-    """The `all.ics` the last run wrote, open for the time of a run to read its events back;
-    taken only while it is the very file that run left (`files.Version`)."""
+    """The file a run reads events back from, open for the time of the run: the `all.ics`
+    the last run wrote, taken only while it is the very file that run left
+    (`files.Version`), or a first run's spool (`_spooled`)."""
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
@@ -296,7 +297,7 @@ class _Source:
         end = runs[-1][1]
         piece = os.pread(self._file.fileno(), end - start, start)
         if len(piece) != end - start:
-            raise OSError(f"{self._file.name} is shorter than the last run left it")
+            raise OSError(f"{self._file.name} is shorter than the events it holds")
         if len(runs) == 1:
             yield piece
             return
@@ -485,7 +486,7 @@ class EventCache:
         serialised = 0
         for e in todo:
             rev = revs[e.id]
-            reach = until if e.series is not None else None
+            reach = _reach(e, until)
             old = last.entries.get(e.id)
             if old is not None and old.revision == rev and old.until == reach:
                 kept[e.id] = old
@@ -600,30 +601,32 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     hundreds of megabytes, most of a publishing process's peak. Each feed then reads its
     events back from the spool in order, neighbours in one read (`_Source`), and once every
     file is written they lie in all.ics as they do after any run (`_move`)."""
-    flat: list[tuple[tuple[int, date, str, int], Occurrence] | None] = []
+    keys: list[tuple[int, date, str, int]] = []
+    occs: list[Occurrence | None] = []  # each dropped once written
     counts = []
     resolver = resolver_for(register)
     for e in register.entries:
-        before = len(flat)
-        flat += [(sort_key(o), o) for o in entry_occurrences(e, resolver, until)
-                 if o.when is not None]  # a standing obligation has no calendar day
-        counts.append(len(flat) - before)
-    keys = [cast(tuple[tuple[int, date, str, int], Occurrence], pair)[0] for pair in flat]
-    ranks = sorted(range(len(flat)), key=keys.__getitem__)
+        before = len(occs)
+        for o in entry_occurrences(e, resolver, until):
+            if o.when is not None:  # a standing obligation has no calendar day
+                keys.append(sort_key(o))
+                occs.append(o)
+        counts.append(len(occs) - before)
+    ranks = sorted(range(len(keys)), key=keys.__getitem__)
     # Not a `with`: the spool outlives this call, closed by `publish` with the run's source.
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
     left = {e.id: count for e, count in zip(register.entries, counts, strict=True) if count}
     try:
-        events = _spool(flat, ranks, writer, revs, spool, left)
+        blocks = _spool(occs, ranks, writer, revs, spool, left)
     except BaseException:
         spool.close()
         raise
+    events: list[FeedEvent] = list(zip(keys, blocks, strict=True))
     kept: dict[str, _Kept] = {}
     new = []
     at = 0
     for e, count in zip(register.entries, counts, strict=True):
-        own = kept[e.id] = _Kept(e, revs[e.id], until if e.series is not None else None,
-                                 tuple(events[at:at + count]))
+        own = kept[e.id] = _Kept(e, revs[e.id], _reach(e, until), tuple(events[at:at + count]))
         at += count
         if own.events:
             new.append(own)
@@ -631,29 +634,36 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
                    _Source(spool))
 
 
-def _spool(flat: list[tuple[tuple[int, date, str, int], Occurrence] | None], ranks: list[int],
-           writer: ical.EventWriter, revs: Mapping[str, Revision], spool: BinaryIO,
-           left: dict[str, int]) -> list[FeedEvent]:
-    """Serialise the occurrences of `flat` in the order `ranks` gives into `spool`, each
-    dropped once written, and what the writer keeps for an entry once its last one is
-    (`left`: how many each entry has, counted down); their events, in the order of `flat`."""
-    events: list[FeedEvent | None] = [None] * len(flat)
+def _spool(occs: list[Occurrence | None], ranks: list[int], writer: ical.EventWriter,
+           revs: Mapping[str, Revision], spool: BinaryIO, left: dict[str, int]
+           ) -> list[_Block]:
+    """Serialise `occs` in the order `ranks` gives into `spool`, each dropped once written,
+    and what the writer keeps for an entry once its last one is (`left`: how many each entry
+    has, counted down); the block of each (where it lies in the spool), in the order of
+    `occs`."""
+    blocks = [_Block(None)] * len(occs)  # each place filled below
     at = 0
     write = spool.write
     for i in ranks:
-        pair = flat[i]
-        assert pair is not None
-        key, o = pair
-        flat[i] = None
-        data = writer.event_bytes(o, revs[o.entry.id])
-        left[key[2]] -= 1
-        if not left[key[2]]:
-            writer.forget(key[2])
+        o = occs[i]
+        assert o is not None
+        occs[i] = None
+        entry_id = o.entry.id
+        data = writer.event_bytes(o, revs[entry_id])
+        left[entry_id] -= 1
+        if not left[entry_id]:
+            writer.forget(entry_id)
         write(data)
-        events[i] = (key, _Block(None, at, len(data)))
+        blocks[i] = _Block(None, at, len(data))
         at += len(data)
     spool.flush()  # the feeds read it back by position, under the buffer
-    return cast(list[FeedEvent], events)
+    return blocks
+
+
+def _reach(e: Entry, until: date) -> date | None:
+    """The horizon an entry's events reach, as a run keeps it: a series' `until`; None for
+    any other entry, whose events do not depend on it."""
+    return until if e.series is not None else None
 
 
 def _places(evs: list[FeedEvent] | None, where: dict[int, int]) -> array[int] | None:
