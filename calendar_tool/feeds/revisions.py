@@ -21,11 +21,12 @@ import dataclasses
 import hashlib
 import json
 import weakref
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from calendar_tool import wording
@@ -126,6 +127,10 @@ class Hashes:
         if kept is None or kept[0] is not entry:
             return None
         return kept[1], kept[2], kept[3]
+
+    def digests(self) -> Iterator[str]:
+        """Every hash kept."""
+        return map(itemgetter(3), self._by_entry.values())
 
     def only(self, entries: Collection[Entry], unless_within: int = 0) -> None:
         """Forget every entry but these (the register hashed last); not worth a pass over

@@ -79,7 +79,7 @@ def sync(engine: store.Engine, register: Register, now: datetime,
         hashes = Hashes()
         if stored is not None:
             stored.seed(hashes)
-        old = store.load_revisions(engine)
+        old = store.load_revisions(engine, _held(register, hashes))
         new = next_revisions(old, register, now, hashes=hashes, link_base=link_base)
         _keep_hashes(stored, hashes, register)
         del hashes  # not held while the store is written, a peak of a large publish
@@ -89,7 +89,8 @@ def sync(engine: store.Engine, register: Register, now: datetime,
         stored.seed(kept.hashes)
     before = store.revisions_written(engine)
     current = kept.written == before
-    old = kept.revisions if current else store.load_revisions(engine)
+    old = kept.revisions if current else store.load_revisions(engine,
+                                                              _held(register, kept.hashes))
     only = edit.ids if current and edit is not None and edit.follows(kept.register) else None
     new = next_revisions(old, register, now, only, kept.hashes, link_base)
     _keep_hashes(stored, kept.hashes, register)
@@ -100,6 +101,16 @@ def sync(engine: store.Engine, register: Register, now: datetime,
     kept.written = after if after == before + mine else None
     kept.revisions, kept.register = new, register
     return new
+
+
+def _held(register: Register, hashes: Hashes) -> dict[str, str]:
+    """The strings the revisions read from the store may share (`store.load_revisions`):
+    the register's ids and the hashes kept for its entries."""
+    ids = [e.id for e in register.entries]
+    digests = list(hashes.digests())
+    held = dict(zip(ids, ids, strict=True))
+    held.update(zip(digests, digests, strict=True))
+    return held
 
 
 # Hashes computed anew, as a part of the register, up to which the kept file is left as it is:
