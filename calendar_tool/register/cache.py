@@ -30,14 +30,14 @@ from typing import Any
 
 from calendar_tool.files import cache_path, code_digest, replace_file
 from calendar_tool.model import Entry
-from calendar_tool.register import forked
+from calendar_tool.register import forked, pickles
 from calendar_tool.register.located import Located
 from calendar_tool.register.read import parse_located, read_text
 from calendar_tool.timeline import EntryDates
 
 # What turns text into entries, and what computes the dates kept beside them.
 _CODE = ("model.py", "wording.py", "timeline.py", "register/compose.py", "register/walk.py",
-         "register/checks.py", "register/read.py")
+         "register/checks.py", "register/read.py", "register/pickles.py")
 
 # Entries by their text, and what resolving derived from those that have any (`EntryDates.of`).
 Kept = tuple[dict[str, Entry], dict[str, Any]]
@@ -127,7 +127,7 @@ def _part(entries: dict[str, Entry], dates: EntryDates | None) -> Kept:
 
 
 def _pickled(value: object) -> bytes:
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return pickles.dumps(value)
 
 
 # Entries read afresh or kept in vain, as a part of the register, up to which the file is

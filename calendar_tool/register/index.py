@@ -32,9 +32,7 @@ A failure to write the index is not an error: the command answers from the one i
 from __future__ import annotations
 
 import bisect
-import enum
 import hashlib
-import io
 import itertools
 import json
 import mmap
@@ -57,6 +55,7 @@ from dateutil.relativedelta import relativedelta
 
 from calendar_tool.files import cache_path, replace_file
 from calendar_tool.model import DatedValue, Entry, Kind, Occurrence, Precision, Register, State
+from calendar_tool.register import pickles
 from calendar_tool.timeline import (
     URGENT_OLD,
     Query,
@@ -272,7 +271,7 @@ def contents(register: Register, until: date, text: str | None = None,
     derivations: dict[str, int] = {}
     columns = [pack(rows, derivations) for rows in register_rows(register, until)]
     return Contents(register, until, columns, list(derivations), text, head, digests,
-                    Blobs.of(_pickled(register.entries)) if blobs else None)
+                    Blobs.of(pickles.each(register.entries)) if blobs else None)
 
 
 def _strings(values: Sequence[str]) -> tuple[array[int], bytes]:
@@ -509,7 +508,7 @@ class DateIndex:
         else unpickled from the index."""
         if held is not None:
             return {ref: held[ref] for ref in refs}
-        return {ref: _unpickled(self.blob(ref)) for ref in refs}
+        return {ref: pickles.entry(self.blob(ref)) for ref in refs}
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -748,7 +747,7 @@ def _pickled_from(old: DateIndex, register: Register, reached: set[str],
     """Each entry pickled: afresh for those in `reached`, else `old`'s copied as it is, in
     runs of places that follow each other."""
     old_places = {eid: ref for ref, eid in enumerate(old_ids)}
-    made = iter(_pickled(e for e in register.entries if e.id in reached))
+    made = iter(pickles.each(e for e in register.entries if e.id in reached))
     old_ends, old_crcs = old.blob_ends(), old.blob_crcs()
     blobs = Blobs([], array("Q", [0]), array("I"), old)
     pieces, ends = blobs.pieces, blobs.ends
@@ -768,60 +767,6 @@ def _pickled_from(old: DateIndex, register: Register, reached: set[str],
         ends.append(ends[-1] + old_ends[ref + 1] - old_ends[ref])
         blobs.crcs.append(old_crcs[ref])
     return blobs
-
-
-@cache
-def _shared() -> tuple[list[Any], dict[int, int]]:
-    """The model's classes and enum members (and `date`), pickled by their place in this
-    list rather than by name: unpickling an entry then imports nothing and calls no enum,
-    which was two fifths of its time. The same code (the index's stamp) makes the same list.
-    With each one's place by its identity."""
-    from calendar_tool import model
-
-    table: list[Any] = [date]
-    for _name, value in sorted(vars(model).items()):
-        if isinstance(value, type) and value.__module__ == model.__name__:
-            table.append(value)
-            if issubclass(value, enum.Enum):
-                table.extend(value)
-    return table, {id(v): i for i, v in enumerate(table)}
-
-
-def _shared_at(place: int) -> Any:
-    """What `_shared` has at `place`: how an entry's pickle names a class or member."""
-    return _shared()[0][place]
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles the classes and members of `_shared` as a call of `_shared_at`, once per
-    pickle (the pickle's memo has it after that). `reducer_override` is asked only about
-    objects that are not numbers, strings or containers: a `persistent_id`, asked about
-    every object, was most of the time to pickle every entry for a new index."""
-
-    def __init__(self, file: io.BytesIO) -> None:
-        super().__init__(file, pickle.HIGHEST_PROTOCOL)
-        self._places = _shared()[1]
-
-    def reducer_override(self, obj: Any) -> Any:
-        place = self._places.get(id(obj))
-        return NotImplemented if place is None else (_shared_at, (place,))
-
-
-def _pickled(entries: Iterable[Entry]) -> Iterator[bytes]:
-    """Each entry pickled on its own (one pickler for them all)."""
-    out = io.BytesIO()
-    pickler = _Pickler(out)
-    for entry in entries:
-        out.seek(0)
-        out.truncate()
-        pickler.clear_memo()
-        pickler.dump(entry)
-        yield out.getvalue()
-
-
-def _unpickled(data: bytes) -> Entry:
-    entry: Entry = pickle.loads(data)
-    return entry
 
 
 def build(located: Located, text: str | None, until: date, old: DateIndex | None = None,
