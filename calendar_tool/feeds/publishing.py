@@ -133,25 +133,30 @@ def feed_occurrences(register: Register, until: date) -> list[Occurrence]:
     return [o for o in occurrences(register, until) if o.when is not None]
 
 
-class _Block:
-    """An event's VEVENT bytes under an `EventCache`: in memory (`data`) from when they are
-    serialised until the run that did so has written every file, then only where they lie in
-    its `all.ics` (`at`, `size`), read back from it when a feed is assembled again. Each event
-    has one, shared by every list of the run that holds the event, so that moving it to the
-    file is one assignment."""
+class FeedEvent:
+    """An event of the feeds: its place in their order (`key`, `timeline.sort_key`: date,
+    entry id, number) and its VEVENT bytes. Under an `EventCache` they are in memory (`data`)
+    from when they are serialised until the run that did so has written every file, then
+    only where they lie in its `all.ics` (`at`, `size`), read back from it when a feed is
+    assembled again; without one, always in memory.
 
-    __slots__ = ("at", "data", "size")
+    One object for an event, shared by every list of the run that holds it (so that moving
+    it to the file is one assignment), and no more: a run taken up at 100,000 entries holds
+    311,000 of them, and a pair of the key and an object of the bytes' place was 17 MB more.
+    """
 
-    def __init__(self, data: bytes | None, at: int = 0, size: int = 0) -> None:
+    __slots__ = ("at", "data", "key", "size")
+
+    def __init__(self, key: tuple[int, date, str, int], data: bytes | None, at: int = 0,
+                 size: int = 0) -> None:
         """Bytes just serialised (`data`), or where bytes lie in a file (`at`, `size`)."""
+        self.key = key
         self.data = data
         self.at = at
         self.size = len(data) if data is not None else size
 
 
-# An event of the feeds: its place in their order (`timeline.sort_key`: date, entry id,
-# number) and its VEVENT bytes, or under an EventCache its `_Block`.
-FeedEvent = tuple[tuple[int, date, str, int], bytes | _Block]
+_KEY, _DATA, _SIZE = attrgetter("key"), attrgetter("data"), attrgetter("size")
 
 
 class Facets(NamedTuple):
@@ -198,7 +203,7 @@ class _Run:
     until: date | None = None  # the horizon
     out_dir: Path | None = None  # where it wrote `feeds` (resolved)
     feeds: dict[str, _Feed] = field(default_factory=dict)  # by name
-    # The file its events lie in (`_Block.at`), as it was then: its all.ics, or for a run
+    # The file its events lie in (`FeedEvent.at`), as it was then: its all.ics, or for a run
     # kept on disk the copy kept with it.
     source: tuple[Path, Version] | None = None
     # The revisions it was given, every entry's the one it was written with: each `_Kept`
@@ -268,7 +273,7 @@ class _Source:
     def close(self) -> None:
         self._file.close()
 
-    def read(self, blocks: list[_Block]) -> Iterator[bytes]:
+    def read(self, blocks: list[FeedEvent]) -> Iterator[bytes]:
         """The bytes of `blocks` (none in memory), in order, neighbours in one read, and
         those that follow one another in the file as one slice: most of them do. One pass
         over the blocks, since a feed has hundreds of thousands."""
@@ -308,11 +313,11 @@ class _Source:
 def _blocks(events: list[FeedEvent], source: _Source | None) -> Iterator[bytes]:
     """The VEVENT bytes of `events`, in order: those in memory as they are, the others read
     back from the last run's all.ics."""
-    pending: list[_Block] = []
-    for _, block in events:
-        data = block if type(block) is bytes else cast(_Block, block).data
+    pending: list[FeedEvent] = []
+    for ev in events:
+        data = ev.data
         if data is None:
-            pending.append(cast(_Block, block))
+            pending.append(ev)
             continue
         if pending:
             assert source is not None, "an event kept in a file no run opened"
@@ -328,10 +333,9 @@ def _move(events: list[FeedEvent], start: int) -> None:
     """Let the blocks of `events`, written one after the other into all.ics from `start`,
     hold where they lie there instead of their bytes."""
     at = start
-    for _, block in events:
-        assert isinstance(block, _Block)
-        block.at, block.data = at, None
-        at += block.size
+    for ev in events:
+        ev.at, ev.data = at, None
+        at += ev.size
 
 
 def _shift(order: list[FeedEvent], pieces: list[_Piece], start: int) -> bool:
@@ -347,16 +351,13 @@ def _shift(order: list[FeedEvent], pieces: list[_Piece], start: int) -> bool:
         if type(piece) is _Stretch:
             was, size = next(stretches)
             if at != was:
-                # Cast once, not per event: `cast` is a function call (12 to 8.5 ms for 233,000
-                # events measured alone, with the blocks in the processor's cache).
-                moved = cast(list[tuple[object, _Block]], order[piece.start:piece.stop])
-                for _, block in moved:
-                    block.at += at - was
+                for ev in order[piece.start:piece.stop]:
+                    ev.at += at - was
             at += size
         else:
-            block = cast(_Block, cast(FeedEvent, piece)[1])
-            block.at, block.data = at, None
-            at += block.size
+            ev = cast(FeedEvent, piece)
+            ev.at, ev.data = at, None
+            at += ev.size
     return True
 
 
@@ -491,17 +492,18 @@ class EventCache:
             if old is not None and old.revision == rev and old.until == reach:
                 kept[e.id] = old
                 continue
-            had = dict(old.events) if old is not None and old.revision == rev else {}
+            had = {ev.key: ev for ev in old.events} \
+                if old is not None and old.revision == rev else {}
             events = []
             for o in entry_occurrences(e, resolver, until):
                 if o.when is None:
                     continue  # a standing obligation: no calendar day
                 key = sort_key(o)
-                block = had.get(key)
-                if block is None:
-                    block = _Block(writer.event_bytes(o, rev))
+                ev = had.get(key)
+                if ev is None:
+                    ev = FeedEvent(key, writer.event_bytes(o, rev))
                     serialised += 1
-                events.append((key, block))
+                events.append(ev)
             kept[e.id] = _Kept(e, rev, reach, tuple(events))
             fresh += events
             if events:
@@ -524,8 +526,7 @@ class EventCache:
     def held(self) -> int:
         """How many bytes of events the last run left in memory rather than in its files."""
         last = self._last
-        return sum(len(b.data) for _, b in last.events
-                   if isinstance(b, _Block) and b.data is not None)
+        return sum(len(ev.data) for ev in last.events if ev.data is not None)
 
     def kept(self) -> KeptEvents | None:
         """The last run as plain data, for another process to take up (`seed`): None when
@@ -541,14 +542,15 @@ class EventCache:
         # One date object for each day, which pickle then writes once and the process that
         # takes the run up shares (10 MB of 311,000 events' dates at 100,000 entries).
         days: dict[date, date] = {}
-        for key, block in last.events:
-            if not isinstance(block, _Block) or block.data is not None:
+        for ev in last.events:
+            if ev.data is not None:
                 return None
+            key = ev.key
             if (day := days.setdefault(key[1], key[1])) is not key[1]:
                 key = (key[0], day, key[2], key[3])
             keys.append(key)
-            places.append(block.at)
-            sizes.append(block.size)
+            places.append(ev.at)
+            sizes.append(ev.size)
         entries = {k: (kept.revision, kept.until, kept.entry.areas, kept.entry.actors)
                    for k, kept in last.entries.items()}
         # Each event's place by its identity: the feeds' lists hold the same objects.
@@ -569,14 +571,13 @@ class EventCache:
         unchanged ones by reference (`_touched`)."""
         # Sizes repeat: one int object for each, not one per event.
         sizes: dict[int, int] = {}
-        events: list[FeedEvent] = [(key, _Block(None, at, sizes.setdefault(size, size)))
-                                   for key, at, size in zip(kept.keys, kept.places, kept.sizes,
-                                                            strict=True)]
+        events = [FeedEvent(key, None, at, sizes.setdefault(size, size))
+                  for key, at, size in zip(kept.keys, kept.places, kept.sizes, strict=True)]
         # Sorted as they were written; a run merges into them by bisection.
-        events.sort(key=itemgetter(0))
+        events.sort(key=_KEY)
         by_entry: dict[str, list[FeedEvent]] = {}
         for ev in events:
-            by_entry.setdefault(ev[0][2], []).append(ev)
+            by_entry.setdefault(ev.key[2], []).append(ev)
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
@@ -617,11 +618,10 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
     left = {e.id: count for e, count in zip(register.entries, counts, strict=True) if count}
     try:
-        blocks = _spool(occs, ranks, writer, revs, spool, left)
+        events = _spool(keys, occs, ranks, writer, revs, spool, left)
     except BaseException:
         spool.close()
         raise
-    events: list[FeedEvent] = list(zip(keys, blocks, strict=True))
     kept: dict[str, _Kept] = {}
     new = []
     at = 0
@@ -634,14 +634,14 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
                    _Source(spool))
 
 
-def _spool(occs: list[Occurrence | None], ranks: list[int], writer: ical.EventWriter,
-           revs: Mapping[str, Revision], spool: BinaryIO, left: dict[str, int]
-           ) -> list[_Block]:
-    """Serialise `occs` in the order `ranks` gives into `spool`, each dropped once written,
-    and what the writer keeps for an entry once its last one is (`left`: how many each entry
-    has, counted down); the block of each (where it lies in the spool), in the order of
-    `occs`."""
-    blocks = [_Block(None)] * len(occs)  # each place filled below
+def _spool(keys: list[tuple[int, date, str, int]], occs: list[Occurrence | None],
+           ranks: list[int], writer: ical.EventWriter, revs: Mapping[str, Revision],
+           spool: BinaryIO, left: dict[str, int]) -> list[FeedEvent]:
+    """Serialise `occs` (whose keys are `keys`) in the order `ranks` gives into `spool`,
+    each dropped once written, and what the writer keeps for an entry once its last one is
+    (`left`: how many each entry has, counted down); the event of each (where it lies in
+    the spool), in the order of `occs`."""
+    events: list[FeedEvent] = [cast(FeedEvent, None)] * len(occs)  # each place filled below
     at = 0
     write = spool.write
     for i in ranks:
@@ -654,10 +654,10 @@ def _spool(occs: list[Occurrence | None], ranks: list[int], writer: ical.EventWr
         if not left[entry_id]:
             writer.forget(entry_id)
         write(data)
-        blocks[i] = _Block(None, at, len(data))
+        events[i] = FeedEvent(keys[i], None, at, len(data))
         at += len(data)
     spool.flush()  # the feeds read it back by position, under the buffer
-    return blocks
+    return events
 
 
 def _reach(e: Entry, until: date) -> date | None:
@@ -751,9 +751,9 @@ def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent
     """`order` (sorted) without the `stale` events and with the `fresh` ones, sorted; and
     after a few changes, the same as pieces of `order` (`_splice`)."""
     if len(stale) + len(fresh) > _FEW:
-        gone = {key[2] for key, _ in stale}  # an entry's events are all stale or none
-        merged = [ev for ev in order if ev[0][2] not in gone] + fresh
-        merged.sort(key=itemgetter(0))
+        gone = {ev.key[2] for ev in stale}  # an entry's events are all stale or none
+        merged = [ev for ev in order if ev.key[2] not in gone] + fresh
+        merged.sort(key=_KEY)
         return merged, None
     pieces = _splice(order, stale, fresh)
     merged = []
@@ -772,14 +772,15 @@ def _splice(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEven
     some hundred thousand: each found by bisection, rather than a pass over them all, and
     the stretches are what a feed written again copies from its file as they are."""
     cuts: list[tuple[int, int, tuple[int, date, str, int], FeedEvent | None]] = []
-    for key, _ in stale:
-        at = bisect.bisect_left(order, (key,))
-        if at == len(order) or order[at][0] != key:
+    for gone in stale:
+        key = gone.key
+        at = bisect.bisect_left(order, key, key=_KEY)
+        if at == len(order) or order[at].key != key:
             raise AssertionError(f"{key} is not among the last run's events")
         cuts.append((at, 1, key, None))
     # Before the event it goes before; an entry's events are all stale or none, so no fresh
     # event has the key of one that stays.
-    cuts += [(bisect.bisect_left(order, (ev[0],)), 0, ev[0], ev) for ev in fresh]
+    cuts += [(bisect.bisect_left(order, new.key, key=_KEY), 0, new.key, new) for new in fresh]
     cuts.sort(key=itemgetter(0, 1, 2))
     pieces: list[_Piece] = []
     done = 0  # the events of `order` before this are placed or dropped
@@ -803,8 +804,8 @@ def _events(register: Register, revs: Mapping[str, Revision], until: date,
     if cache is not None:
         return cache.events(register, revs, until, link_base, spool=out_dir)
     writer = ical.EventWriter(register, link_base)
-    events: list[FeedEvent] = [(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
-                               for o in feed_occurrences(register, until)]
+    events = [FeedEvent(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
+              for o in feed_occurrences(register, until)]
     return _Events(events, len(events), {})
 
 
@@ -870,7 +871,7 @@ def _pick(picked: list[tuple[FeedSpec, list[FeedEvent]]], register: Register, ev
     """Each feed's events picked out of all the events, in one pass."""
     into: dict[str, list[list[FeedEvent]]] = {}
     for ev in events.events:
-        entry_id = ev[0][2]
+        entry_id = ev.key[2]
         targets = into.get(entry_id)
         if targets is None:
             entry = register.entry(entry_id)
@@ -1091,14 +1092,13 @@ def _spans(path: Path, spec: FeedSpec, pieces: list[_Piece], events: _Events,
 
 def _in_all(order: list[FeedEvent], pieces: list[_Piece]) -> list[tuple[int, int]] | None:
     """Where each stretch of `pieces` lies in the file the events of `order` were read
-    from (`_Block.at`) and how long it is: one after the other, as every run's events lie
+    from (`FeedEvent.at`) and how long it is: one after the other, as every run's events lie
     in the all.ics it wrote (`_move`, `_shift`), and a run taken up from disk's in the copy
     of it. None when they do not so lie."""
     places = []
     for piece in pieces:
         if type(piece) is _Stretch:
-            first = cast(_Block, order[piece.start][1])
-            last = cast(_Block, order[piece.stop - 1][1])
+            first, last = order[piece.start], order[piece.stop - 1]
             if first.data is not None or last.data is not None or last.at < first.at:
                 return None
             places.append((first.at, last.at + last.size - first.at))
@@ -1121,12 +1121,8 @@ def _in_feed(order: list[FeedEvent], pieces: list[_Piece], start: int
 
 
 def _size(events: list[FeedEvent]) -> int:
-    """How many bytes `events` (`_Block`s) have: in C, since a feed has hundreds of
-    thousands."""
-    return sum(map(_BLOCK_SIZE, map(_BLOCK, events)))
-
-
-_BLOCK, _BLOCK_SIZE = itemgetter(1), attrgetter("size")
+    """How many bytes `events` have: in C, since a feed has hundreds of thousands."""
+    return sum(map(_SIZE, events))
 
 
 def _pieced(spans: list[Span | FeedEvent], source: _Source | None) -> Iterator[bytes | Span]:
@@ -1148,7 +1144,7 @@ def _feed_blocks(evs: list[FeedEvent], events: _Events) -> Iterator[bytes]:
     if events.last is None:
         # No cache, so every event's bytes in hand: without a Python step per event, all.ics
         # has hundreds of thousands.
-        return cast(Iterator[bytes], map(itemgetter(1), evs))
+        return cast(Iterator[bytes], map(_DATA, evs))
     return _blocks(evs, events.source)
 
 
