@@ -908,8 +908,8 @@ def test_a_new_process_holds_its_own_revisions_and_one_date_per_day(tmp_path: Pa
     with EventFile(kept, kept / "generated.yaml").path.open("rb") as f:
         pickle.load(f)  # the head
         stored = pickle.load(f)
-    days = {key[1] for key in stored.keys}
-    assert len({id(key[1]) for key in stored.keys}) == len(days) < len(stored.keys)
+    days = set(stored.days)
+    assert len({id(day) for day in stored.days}) == len(days) < len(stored.days)
     after = publishing.publish(edited, now, out, FixedClock(SOON), cache=cache)
     assert after.serialised == _dated(edited, entry_id, after.horizon) > 1
     assert _files(out) == _cold(edited, now, tmp_path / "cold", FixedClock(SOON))

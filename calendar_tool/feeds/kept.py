@@ -190,7 +190,7 @@ class EventFile:
         except Exception:  # a file of the right stamp but another shape is no file
             return 0
         self.until = kept.until
-        return len(kept.keys)
+        return len(kept.eids)
 
     def keep(self, cache: EventCache) -> None:
         """Keep the last run of `cache`: its events' file copied (unless they already lie in

@@ -134,29 +134,39 @@ def feed_occurrences(register: Register, until: date) -> list[Occurrence]:
 
 
 class FeedEvent:
-    """An event of the feeds: its place in their order (`key`, `timeline.sort_key`: date,
-    entry id, number) and its VEVENT bytes. Under an `EventCache` they are in memory (`data`)
-    from when they are serialised until the run that did so has written every file, then
-    only where they lie in its `all.ics` (`at`, `size`), read back from it when a feed is
-    assembled again; without one, always in memory.
+    """An event of the feeds: its place in their order (`day`, `eid`, `number`: its
+    `timeline.sort_key` but the first item, which is the same for every dated occurrence)
+    and its VEVENT bytes. Under an `EventCache` they are in memory (`data`) from when they
+    are serialised until the run that did so has written every file, then only where they
+    lie in its `all.ics` (`at`, `size`), read back from it when a feed is assembled again;
+    without one, always in memory.
 
     One object for an event, shared by every list of the run that holds it (so that moving
     it to the file is one assignment), and no more: a run taken up at 100,000 entries holds
-    311,000 of them, and a pair of the key and an object of the bytes' place was 17 MB more.
-    """
+    311,000 of them, and a pair of a key tuple and an object of the bytes' place was 40 MB
+    more."""
 
-    __slots__ = ("at", "data", "key", "size")
+    __slots__ = ("at", "data", "day", "eid", "number", "size")
 
-    def __init__(self, key: tuple[int, date, str, int], data: bytes | None, at: int = 0,
+    def __init__(self, day: date, eid: str, number: int, data: bytes | None, at: int = 0,
                  size: int = 0) -> None:
         """Bytes just serialised (`data`), or where bytes lie in a file (`at`, `size`)."""
-        self.key = key
+        self.day, self.eid, self.number = day, eid, number
         self.data = data
         self.at = at
         self.size = len(data) if data is not None else size
 
 
-_KEY, _DATA, _SIZE = attrgetter("key"), attrgetter("data"), attrgetter("size")
+# Where an event sorts (in C): its day, entry id and number. `_keyed` gives the same of an
+# occurrence.
+_KEY = attrgetter("day", "eid", "number")
+_DATA, _SIZE = attrgetter("data"), attrgetter("size")
+EventKey = tuple[date, str, int]
+
+
+def _keyed(o: Occurrence) -> EventKey:
+    _, day, eid, number = sort_key(o)
+    return day, eid, number
 
 
 class Facets(NamedTuple):
@@ -492,16 +502,16 @@ class EventCache:
             if old is not None and old.revision == rev and old.until == reach:
                 kept[e.id] = old
                 continue
-            had = {ev.key: ev for ev in old.events} \
+            had = {_KEY(ev): ev for ev in old.events} \
                 if old is not None and old.revision == rev else {}
             events = []
             for o in entry_occurrences(e, resolver, until):
                 if o.when is None:
                     continue  # a standing obligation: no calendar day
-                key = sort_key(o)
+                key = _keyed(o)
                 ev = had.get(key)
                 if ev is None:
-                    ev = FeedEvent(key, writer.event_bytes(o, rev))
+                    ev = FeedEvent(*key, writer.event_bytes(o, rev))
                     serialised += 1
                 events.append(ev)
             kept[e.id] = _Kept(e, rev, reach, tuple(events))
@@ -534,21 +544,20 @@ class EventCache:
         last = self._last
         if last.source is None or last.until is None or last.out_dir is None:
             return None
-        keys = []
-        # Where each event lies and its size as columns, not a tuple an event: a tuple and
-        # its entry in pickle's memo were 55 MB at 100,000 entries, the peak of a first
-        # publish, which keeps its run.
-        places, sizes = array("Q"), array("Q")
+        days, eids = [], []
+        # Each event's fields as columns, not a tuple an event: a tuple and its entry in
+        # pickle's memo were 55 MB at 100,000 entries, the peak of a first publish, which
+        # keeps its run.
+        numbers, places, sizes = array("q"), array("Q"), array("Q")
         # One date object for each day, which pickle then writes once and the process that
         # takes the run up shares (10 MB of 311,000 events' dates at 100,000 entries).
-        days: dict[date, date] = {}
+        same: dict[date, date] = {}
         for ev in last.events:
             if ev.data is not None:
                 return None
-            key = ev.key
-            if (day := days.setdefault(key[1], key[1])) is not key[1]:
-                key = (key[0], day, key[2], key[3])
-            keys.append(key)
+            days.append(same.setdefault(ev.day, ev.day))
+            eids.append(ev.eid)
+            numbers.append(ev.number)
             places.append(ev.at)
             sizes.append(ev.size)
         entries = {k: (kept.revision, kept.until, kept.entry.areas, kept.entry.actors)
@@ -558,8 +567,8 @@ class EventCache:
         feeds = {name: (feed.spec, feed.file, feed.count, feed.start,
                         _places(feed.events, where) if feed.spec.facet != "all" else None)
                  for name, feed in last.feeds.items()}
-        return KeptEvents(last.until, last.out_dir, feeds, entries, keys, places, sizes,
-                          last.source)
+        return KeptEvents(last.until, last.out_dir, feeds, entries, days, eids, numbers, places,
+                          sizes, last.source)
 
     def seed(self, kept: KeptEvents, revs: Mapping[str, Revision] | None = None) -> None:
         """Take up a run another process kept (`kept`), as if this process had made it:
@@ -571,13 +580,14 @@ class EventCache:
         unchanged ones by reference (`_touched`)."""
         # Sizes repeat: one int object for each, not one per event.
         sizes: dict[int, int] = {}
-        events = [FeedEvent(key, None, at, sizes.setdefault(size, size))
-                  for key, at, size in zip(kept.keys, kept.places, kept.sizes, strict=True)]
+        events = [FeedEvent(day, eid, number, None, at, sizes.setdefault(size, size))
+                  for day, eid, number, at, size in zip(kept.days, kept.eids, kept.numbers,
+                                                        kept.places, kept.sizes, strict=True)]
         # Sorted as they were written; a run merges into them by bisection.
         events.sort(key=_KEY)
         by_entry: dict[str, list[FeedEvent]] = {}
         for ev in events:
-            by_entry.setdefault(ev.key[2], []).append(ev)
+            by_entry.setdefault(ev.eid, []).append(ev)
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
@@ -602,7 +612,7 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     hundreds of megabytes, most of a publishing process's peak. Each feed then reads its
     events back from the spool in order, neighbours in one read (`_Source`), and once every
     file is written they lie in all.ics as they do after any run (`_move`)."""
-    keys: list[tuple[int, date, str, int]] = []
+    keys: list[EventKey] = []
     occs: list[Occurrence | None] = []  # each dropped once written
     counts = []
     resolver = resolver_for(register)
@@ -610,7 +620,7 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
         before = len(occs)
         for o in entry_occurrences(e, resolver, until):
             if o.when is not None:  # a standing obligation has no calendar day
-                keys.append(sort_key(o))
+                keys.append(_keyed(o))
                 occs.append(o)
         counts.append(len(occs) - before)
     ranks = sorted(range(len(keys)), key=keys.__getitem__)
@@ -634,7 +644,7 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
                    _Source(spool))
 
 
-def _spool(keys: list[tuple[int, date, str, int]], occs: list[Occurrence | None],
+def _spool(keys: list[EventKey], occs: list[Occurrence | None],
            ranks: list[int], writer: ical.EventWriter, revs: Mapping[str, Revision],
            spool: BinaryIO, left: dict[str, int]) -> list[FeedEvent]:
     """Serialise `occs` (whose keys are `keys`) in the order `ranks` gives into `spool`,
@@ -654,7 +664,7 @@ def _spool(keys: list[tuple[int, date, str, int]], occs: list[Occurrence | None]
         if not left[entry_id]:
             writer.forget(entry_id)
         write(data)
-        events[i] = FeedEvent(keys[i], None, at, len(data))
+        events[i] = FeedEvent(*keys[i], None, at, len(data))
         at += len(data)
     spool.flush()  # the feeds read it back by position, under the buffer
     return events
@@ -724,7 +734,10 @@ class KeptEvents:
     # By entry id: its revision, the horizon its events reach (None when that does not
     # matter), its areas and actors.
     entries: dict[str, tuple[Revision, date | None, tuple[str, ...], tuple[str, ...]]]
-    keys: list[tuple[int, date, str, int]]  # every event's, sorted
+    # Every event's day, entry id and number, sorted by them.
+    days: list[date]
+    eids: list[str]
+    numbers: array[int]
     places: array[int]  # where each event lies in `source`
     sizes: array[int]  # and its size
     source: tuple[Path, Version]  # the file the events lie in, as it was
@@ -751,8 +764,8 @@ def _merge(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEvent
     """`order` (sorted) without the `stale` events and with the `fresh` ones, sorted; and
     after a few changes, the same as pieces of `order` (`_splice`)."""
     if len(stale) + len(fresh) > _FEW:
-        gone = {ev.key[2] for ev in stale}  # an entry's events are all stale or none
-        merged = [ev for ev in order if ev.key[2] not in gone] + fresh
+        gone = {ev.eid for ev in stale}  # an entry's events are all stale or none
+        merged = [ev for ev in order if ev.eid not in gone] + fresh
         merged.sort(key=_KEY)
         return merged, None
     pieces = _splice(order, stale, fresh)
@@ -771,16 +784,18 @@ def _splice(order: list[FeedEvent], stale: list[FeedEvent], fresh: list[FeedEven
     stretches of `order` and the fresh events between them. After an edit, a few events in
     some hundred thousand: each found by bisection, rather than a pass over them all, and
     the stretches are what a feed written again copies from its file as they are."""
-    cuts: list[tuple[int, int, tuple[int, date, str, int], FeedEvent | None]] = []
+    cuts: list[tuple[int, int, EventKey, FeedEvent | None]] = []
     for gone in stale:
-        key = gone.key
+        key = _KEY(gone)
         at = bisect.bisect_left(order, key, key=_KEY)
-        if at == len(order) or order[at].key != key:
+        if at == len(order) or _KEY(order[at]) != key:
             raise AssertionError(f"{key} is not among the last run's events")
         cuts.append((at, 1, key, None))
     # Before the event it goes before; an entry's events are all stale or none, so no fresh
     # event has the key of one that stays.
-    cuts += [(bisect.bisect_left(order, new.key, key=_KEY), 0, new.key, new) for new in fresh]
+    for new in fresh:
+        key = _KEY(new)
+        cuts.append((bisect.bisect_left(order, key, key=_KEY), 0, key, new))
     cuts.sort(key=itemgetter(0, 1, 2))
     pieces: list[_Piece] = []
     done = 0  # the events of `order` before this are placed or dropped
@@ -804,7 +819,7 @@ def _events(register: Register, revs: Mapping[str, Revision], until: date,
     if cache is not None:
         return cache.events(register, revs, until, link_base, spool=out_dir)
     writer = ical.EventWriter(register, link_base)
-    events = [FeedEvent(sort_key(o), writer.event_bytes(o, revs[o.entry.id]))
+    events = [FeedEvent(*_keyed(o), writer.event_bytes(o, revs[o.entry.id]))
               for o in feed_occurrences(register, until)]
     return _Events(events, len(events), {})
 
@@ -871,7 +886,7 @@ def _pick(picked: list[tuple[FeedSpec, list[FeedEvent]]], register: Register, ev
     """Each feed's events picked out of all the events, in one pass."""
     into: dict[str, list[list[FeedEvent]]] = {}
     for ev in events.events:
-        entry_id = ev.key[2]
+        entry_id = ev.eid
         targets = into.get(entry_id)
         if targets is None:
             entry = register.entry(entry_id)
