@@ -35,6 +35,7 @@ install: $(STAMP) $(NODE_STAMP) bytecode  ## Create .venv and install the tool, 
 # The package's modules compiled ahead, as `pip install` of a wheel compiles them: an editable
 # install leaves that to Python, which writes nothing where PYTHONDONTWRITEBYTECODE is set and
 # so compiles every module on every command (50 ms of a `list`). Only stale files are redone.
+# (bench/run.py compiles them itself, for the commands it measures.)
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q calendar_tool
 
@@ -56,7 +57,7 @@ run: $(STAMP) bytecode  ## Validate, subscribe `sample`, run the scheduler and s
 receiver: $(STAMP)  ## Print the webhooks sent to 127.0.0.1:8900 (run it next to `make run`)
 	$(BIN)/python -m tests.receiver --port 8900
 
-bench: $(STAMP) bytecode  ## Measure, and write the figures into BENCHMARKS.md
+bench: $(STAMP)  ## Measure, and write the figures into BENCHMARKS.md
 	$(BIN)/python bench/run.py
 
 # Only what `make install` and the tools rebuild: never the database (calendar-tool.db*: the
