@@ -340,7 +340,7 @@ def _blocks(events: list[FeedEvent], source: _Source | None) -> Iterator[bytes]:
 
 
 def _move(events: list[FeedEvent], start: int) -> None:
-    """Let the blocks of `events`, written one after the other into all.ics from `start`,
+    """Let `events`, written one after the other into all.ics from `start`,
     hold where they lie there instead of their bytes."""
     at = start
     for ev in events:

@@ -10,7 +10,7 @@ Two things differ from `pickle`'s own way, both for the process that reads them 
   of its own (a tenth of the memory of the entries `run` holds at 100,000 entries, 10 MB); one
   its constructor makes keeps its fields inline. The pickles are smaller too (an entry of the
   date index 441 bytes rather than 772, as its fields' names are not written) and no slower
-  to read: the constructors of the model's dataclasses only assign their fields.
+  to read: the constructors of the dataclasses an entry holds only assign their fields.
 Anything else (containers, strings, numbers, dates) is pickled as `pickle` pickles it.
 """
 
