@@ -119,19 +119,19 @@ change (validate cold 10.0 s against 6.0 s the run before it).
 What `run` holds (issue 24, this run): four changes, each measured side by side with the code
 before them (4aa52a5), `run` starting on what publish left at 100,000 entries, resident after
 its start: 441 MB before; 417 MB once the revisions read from the store share the register's
-ids and the kept hashes (`store.load_revisions`' `held`; a lookup per row, about 0.15 s more
-of the start); 404 MB once entries are pickled by their constructor (`register/pickles`: read
-back with no dict of their own; the entry cache 55.1 to 50.4 MB); 387 MB once an event is one
-object rather than a pair of its key and a block; 371 MB once it holds its day, entry id and
-number rather than a key tuple (the run kept on disk holds them as columns). The peak of that
-start 469 MB before, 406 MB after. Four interleaved runs of this section's reload child
-after all four: the start 3.85 to 4.31 s before, 3.81 to 4.06 s after; the next three
-reloads (medians) 0.84 to 1.00 s before, 0.78 to 1.29 s after; resident after the reloads
-438 MB before, 368 MB after. A publish into an empty folder (a new store, the entry cache
-warm), four interleaved pairs: 17.8 to 18.1 s and 407 to 409 MB before, 16.2 to 20.7 s and
-382 to 384 MB after (profiled, the same work: no slower). This run's machine ran unchanged
-work at about the targets' machine's pace (validate cold 4.8 s), so the times below are about
-0.5 to 0.6 times the last run's where nothing changed: compare ratios.
+ids and the kept hashes (`store.load_revisions`' `held`; a lookup per row, about 0.15 s more of
+the start); 404 MB once entries are pickled by their constructor (`register/pickles`: read back
+with no dict of their own; the entry cache 55.1 to 50.4 MB); 387 MB once an event is one object
+rather than a pair of its key and a block; 371 MB once it holds its day, entry id and number
+rather than a key tuple (the run kept on disk holds them as columns). The peak of that start
+469 MB before, 406 MB after. Four interleaved runs of this section's reload child after all
+four: the start 3.85 to 4.31 s before, 3.81 to 4.06 s after; the next three reloads (medians)
+0.84 to 1.00 s before, 0.78 to 1.29 s after; resident after the reloads 438 MB before, 368 MB
+after. A publish into an empty folder (a new store, the entry cache warm), four interleaved
+pairs: 17.8 to 18.1 s and 407 to 409 MB before, 16.2 to 20.7 s and 382 to 384 MB after (medians
+17.9 and 18.0 s; profiled, the same work: no slower). This run's machine ran unchanged work at
+about the targets' machine's pace (validate cold 4.8 s), so the times below are about 0.5 to
+0.6 times the last run's where nothing changed: compare ratios.
 """
 
 from __future__ import annotations
