@@ -20,15 +20,17 @@ from calendar_tool.timeline import ReviewItem
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
 
+def cells(o: Occurrence) -> tuple[str, str, str, str, str]:
+    """The table and CSV row, in `TABLE_COLUMNS` order: the date as the text gives it,
+    title, actor, area, source. A tuple: `list` lays out thousands of rows from the index."""
+    e = o.entry
+    return (wording.listed_date(o), wording.listed_title(o), ", ".join(e.actors),
+            ", ".join(e.areas), wording.citations(o.sources))
+
+
 def row(o: Occurrence) -> dict[str, str]:
-    """The table and CSV row: the date as the text gives it, title, actor, area, source."""
-    return {
-        "date": wording.listed_date(o),
-        "title": wording.listed_title(o),
-        "actor": ", ".join(o.entry.actors),
-        "area": ", ".join(o.entry.areas),
-        "source": wording.citations(o.sources),
-    }
+    """`cells` by column name."""
+    return dict(zip(TABLE_COLUMNS, cells(o), strict=True))
 
 
 def grid(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str,
@@ -58,7 +60,7 @@ _TABLE_CAPS = {TABLE_COLUMNS.index("title"): 60, TABLE_COLUMNS.index("actor"): 2
 
 def table(occurrences: Sequence[Occurrence]) -> str:
     """Aligned columns and a count."""
-    rows = [[r[c] for c in TABLE_COLUMNS] for r in map(row, occurrences)]
+    rows = list(map(cells, occurrences))
     if not rows:
         return "nothing matches"
     count = len(rows)
@@ -122,8 +124,7 @@ def to_csv(occurrences: Sequence[Occurrence]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["id", "kind", *TABLE_COLUMNS, "due", "status", "tentative"])
     for o in occurrences:
-        r = row(o)
-        writer.writerow([o.id, o.entry.kind.value, *(r[c] for c in TABLE_COLUMNS),
+        writer.writerow([o.id, o.entry.kind.value, *cells(o),
                          o.when.due.isoformat() if o.when else "", o.state.state.value,
                          "yes" if o.tentative else "no"])
     return buf.getvalue()

@@ -611,13 +611,19 @@ def _occurrences(index: DateIndex, picks: Sequence[_Pick], held: Sequence[Entry]
     entries = index.entries({p.row[5] for p in picks}, held)
     documents = index.head.documents
     derivations: dict[int, str] = {}
+    # One value for the rows of the same days and bits, as the register's read shares them.
+    whens: dict[tuple[int, int, int], DatedValue] = {}
     out = []
     for p in picks:
         _, num, start, end, _, ref, deriv, since, bits = p.row
         text = derivations.get(deriv)
         if text is None:
             text = derivations[deriv] = index.derivation(deriv)
-        w = None if p.group == UNDATED else _when(start, end, bits)
+        w = None
+        if p.group != UNDATED:
+            w = whens.get((start, end, bits))
+            if w is None:
+                w = whens[start, end, bits] = _when(start, end, bits)
         out.append(placed(entries[ref], None if num < 0 else num, w, bool(bits & 16), text,
                           documents, since != 0))
     return out
