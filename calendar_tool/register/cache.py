@@ -103,12 +103,12 @@ def write(path: Path, entries: dict[str, Entry], dates: EntryDates | None = None
     if apart and forked.available() and len(entries) >= _APART_FROM:
         items = list(entries.items())
         first, second = dict(items[:len(items) // 2]), dict(items[len(items) // 2:])
-        other = forked.Forked(lambda: _pickled(_part(second, dates)))
-        parts = [_pickled(_part(first, dates)), other.result() or
-                 _pickled(_part(second, dates))]
+        other = forked.Forked(lambda: pickles.dumps(_part(second, dates)))
+        parts = [pickles.dumps(_part(first, dates)), other.result() or
+                 pickles.dumps(_part(second, dates))]
     else:
-        parts = [_pickled(_part(entries, dates))]
-    head = _pickled({"stamp": stamp(), "parts": len(parts)})
+        parts = [pickles.dumps(_part(entries, dates))]
+    head = pickles.dumps({"stamp": stamp(), "parts": len(parts)})
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_file(path, [head, *parts])
@@ -124,10 +124,6 @@ def _part(entries: dict[str, Entry], dates: EntryDates | None) -> Kept:
         if kept != (None, None):
             derived[text] = kept
     return entries, derived
-
-
-def _pickled(value: object) -> bytes:
-    return pickles.dumps(value)
 
 
 # Entries read afresh or kept in vain, as a part of the register, up to which the file is

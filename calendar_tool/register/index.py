@@ -46,7 +46,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -513,6 +513,10 @@ class DateIndex:
 
 # --- queries ---------------------------------------------------------------------------------
 
+# One value for the rows of the same days and bits, as the register's read shares them: a
+# query makes a date for thousands of rows, over a few hundred distinct days. Bounded, as
+# `serve` asks for years.
+@lru_cache(maxsize=1 << 14)
 def _when(start: int, end: int, bits: int) -> DatedValue:
     return DatedValue(date.fromordinal(start), date.fromordinal(end), _PRECISIONS[bits & 3],
                       bool(bits & 4), bool(bits & 8))
@@ -579,7 +583,7 @@ def _picks(index: DateIndex, q: Query, today: date) -> list[_Pick]:
     eid = index.eid if sum(len(rows) for _, rows in found) < index.count // 8 \
         else index.eid_list().__getitem__
     # Without a period, every dated row answers (`dated_match`): its date need not be made.
-    whens: dict[tuple[int, int, int], DatedValue] | None = {} if q.dated else None
+    dated = q.dated
     overdue = q.overdue_on is not None
     picks: list[_Pick] = []
     for group, rows in found:
@@ -593,10 +597,8 @@ def _picks(index: DateIndex, q: Query, today: date) -> list[_Pick]:
                 # must be firm and open too (`is_overdue`).
                 if overdue and (bits & 16 or bits >> 5 & 7 != _OPEN):
                     continue
-            elif whens is not None:
-                w = whens.get((start, end, bits))
-                if w is None:
-                    w = whens[start, end, bits] = _when(start, end, bits)
+            elif dated:
+                w = _when(start, end, bits)
                 if not dated_match(q, index.kind(ref), _state(bits), w, bool(bits & 16)):
                     continue
             picks.append(_Pick((group == UNDATED, key, eid(ref), num if num > 0 else 0),
@@ -611,19 +613,13 @@ def _occurrences(index: DateIndex, picks: Sequence[_Pick], held: Sequence[Entry]
     entries = index.entries({p.row[5] for p in picks}, held)
     documents = index.head.documents
     derivations: dict[int, str] = {}
-    # One value for the rows of the same days and bits, as the register's read shares them.
-    whens: dict[tuple[int, int, int], DatedValue] = {}
     out = []
     for p in picks:
         _, num, start, end, _, ref, deriv, since, bits = p.row
         text = derivations.get(deriv)
         if text is None:
             text = derivations[deriv] = index.derivation(deriv)
-        w = None
-        if p.group != UNDATED:
-            w = whens.get((start, end, bits))
-            if w is None:
-                w = whens[start, end, bits] = _when(start, end, bits)
+        w = None if p.group == UNDATED else _when(start, end, bits)
         out.append(placed(entries[ref], None if num < 0 else num, w, bool(bits & 16), text,
                           documents, since != 0))
     return out
