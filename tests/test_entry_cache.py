@@ -177,6 +177,9 @@ def test_kept_dates_come_back_with_the_entries_and_follow_a_moved_anchor(tmp_pat
     _, (_, resolved) = kept[report]
     assert sorted(series_dates) == [1, 2, 3]
     assert resolved.value.iso() == "2003-04-08"
+    # Read back as the entries are (see the test below), not with a dict of its own each.
+    assert type(resolved).__name__ == "Resolved"
+    assert not any(type(r) is dict for r in gc.get_referents(resolved))
 
     moved = series.replace("2001-05-08", "2002-05-08")
     path.write_text(HEADER + moved + report)

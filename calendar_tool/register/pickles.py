@@ -2,10 +2,11 @@
 (`index`) one entry at a time.
 
 Two things differ from `pickle`'s own way, both for the process that reads them back:
-- the model's classes and enum members (and `date`) are named by their place in a table
-  (`_shared`) rather than by module and name: unpickling an entry then imports nothing and
-  calls no enum, which was two fifths of its time;
-- each dataclass of the model is rebuilt by its constructor from its fields' values, rather
+- the model's classes and enum members (and `date`, and the resolved dates the entry cache
+  keeps beside its entries) are named by their place in a table (`_shared`) rather than by
+  module and name: unpickling an entry then imports nothing and calls no enum, which was two
+  fifths of its time;
+- each of those dataclasses is rebuilt by its constructor from its fields' values, rather
   than made empty and given a dict of them. An object `pickle` rebuilds that way has a dict
   of its own (a tenth of the memory of the entries `run` holds at 100,000 entries, 10 MB); one
   its constructor makes keeps its fields inline. The pickles are smaller too (an entry of the
@@ -30,14 +31,15 @@ from calendar_tool.model import Entry
 
 @cache
 def _shared() -> tuple[list[Any], dict[int, int]]:
-    """The model's classes and enum members (and `date`), by their place in this list; with
-    each one's place by its identity. The same code (the caches' stamps) makes the same
-    list."""
+    """The model's classes and enum members (and `date` and `Resolved`), by their place in
+    this list; with each one's place by its identity. The same code (the caches' stamps)
+    makes the same list."""
     import enum
 
     from calendar_tool import model
+    from calendar_tool.timeline import Resolved
 
-    table: list[Any] = [date]
+    table: list[Any] = [date, Resolved]
     for _name, value in sorted(vars(model).items()):
         if isinstance(value, type) and value.__module__ == model.__name__:
             table.append(value)
