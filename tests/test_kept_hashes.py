@@ -17,6 +17,7 @@ from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.model import Revision
 from calendar_tool.register import RegisterFile, parse_located, parse_register
 from calendar_tool.scheduler import Options, Runner
+from calendar_tool.timeline import resolver_for
 from tests.conftest import CLI
 from tests.paths import SAMPLE
 
@@ -176,3 +177,32 @@ def test_run_starts_on_the_hashes_publish_kept(engine: store.Engine, tmp_path: P
     assert runner.revisions.hashes.computed == 0
     assert (tmp_path / "run" / "all.ics").read_bytes() == \
         (tmp_path / "published" / "all.ics").read_bytes()
+
+
+def test_a_kept_hash_taken_holds_the_resolved_date_the_register_holds(
+        engine: store.Engine, tmp_path: Path) -> None:
+    """A hash taken from the file keeps the resolved date its entry was hashed with, read
+    back from the file as another object. Once taken, it holds the one the register's
+    resolver holds instead (equal to it), so that a process does not keep two copies of
+    every resolved date."""
+    text = SAMPLE.read_text()
+    _sync(engine, tmp_path, text, T0)
+    path = tmp_path / "obligations.yaml"
+    located = parse_located(text, str(path))
+    register = located.register
+    kept = service.KeptRevisions()
+    stored = service.kept_hashes(tmp_path / "cache", path, located.reusable())
+    assert stored is not None
+    stored.seed(kept.hashes)
+    relative = [e for e in register.entries if e.relative is not None]
+    resolver = resolver_for(register)
+    before = [kept.hashes.kept(e) for e in relative]
+    assert len(relative) == 2
+    assert all(k is not None and k[1] == resolver.resolve(e) and k[1] is not resolver.resolve(e)
+               for e, k in zip(relative, before, strict=True))
+    service.sync(engine, register, T1, kept)
+    assert kept.hashes.computed == 0
+    after = [kept.hashes.kept(e) for e in relative]
+    assert [(k[0], k[2]) for k in after if k] == [(k[0], k[2]) for k in before if k]
+    assert all(k is not None and k[1] is resolver.resolve(e)
+               for e, k in zip(relative, after, strict=True))

@@ -88,17 +88,19 @@ class Hashes:
     hands back the same Entry object for every entry whose text is unchanged, and hashing
     100,000 entries again was most of a reload.
 
-    An entry's hash is kept by the entry object (its identity, with the entry held beside
-    it) together with what else it was computed from: its resolved date, and a digest of what
-    it takes from the rest of the register (the default reminders and the declared actors,
-    areas and documents: `_Context`). An edit of a declared title or document, or of the
-    default reminders, changes that digest and so hashes every entry again: more than it
-    needs, never less. A fresh process takes the hashes an earlier one kept on disk
-    (`kept.HashFile`), checked in the same way."""
+    An entry's hash is kept by the entry object (by its id, with the entry held beside it and
+    taken only for that very object) together with what else it was computed from: its
+    resolved date, and a digest of what it takes from the rest of the register (the default
+    reminders and the declared actors, areas and documents: `_Context`). An edit of a
+    declared title or document, or of the default reminders, changes that digest and so
+    hashes every entry again: more than it needs, never less. A fresh process takes the
+    hashes an earlier one kept on disk (`kept.HashFile`), checked in the same way."""
 
     def __init__(self) -> None:
         self._context: _Context | None = None
-        self._by_entry: dict[int, tuple[Entry, str, Resolved | None, str]] = {}
+        # By the entry's id, a string the register holds anyway: keyed by `id(entry)`, each
+        # record had an int of its own (3 MB at 100,000 entries).
+        self._by_entry: dict[str, tuple[Entry, str, Resolved | None, str]] = {}
         # How many hashes were computed rather than found kept, and how many of them the
         # file of kept hashes (`HashFile`) already had when it was last read or written.
         self.computed = 0
@@ -112,18 +114,22 @@ class Hashes:
         return self._context
 
     def get(self, entry: Entry, context: str, resolved: Resolved | None) -> str | None:
-        kept = self._by_entry.get(id(entry))
+        kept = self._by_entry.get(entry.id)
         if kept is None or kept[0] is not entry or kept[1] != context or kept[2] != resolved:
             return None
+        if kept[2] is not resolved:
+            # Equal, but another object: one read from the file of kept hashes (`HashFile`).
+            # The caller's is the one its resolver keeps, so holding it frees the copy.
+            self._by_entry[entry.id] = (entry, context, resolved, kept[3])
         return kept[3]
 
     def keep(self, entry: Entry, context: str, resolved: Resolved | None, digest: str) -> None:
-        self._by_entry[id(entry)] = (entry, context, resolved, digest)
+        self._by_entry[entry.id] = (entry, context, resolved, digest)
 
     def kept(self, entry: Entry) -> tuple[str, Resolved | None, str] | None:
         """What is kept for `entry`: the context digest and resolved date it was hashed with,
         and its hash."""
-        kept = self._by_entry.get(id(entry))
+        kept = self._by_entry.get(entry.id)
         if kept is None or kept[0] is not entry:
             return None
         return kept[1], kept[2], kept[3]
@@ -137,8 +143,8 @@ class Hashes:
         them all while at most `unless_within` more are kept."""
         if len(self._by_entry) <= len(entries) + unless_within:
             return
-        live = {id(e) for e in entries}
-        self._by_entry = {k: v for k, v in self._by_entry.items() if k in live}
+        live = {e.id: e for e in entries}
+        self._by_entry = {k: v for k, v in self._by_entry.items() if live.get(k) is v[0]}
 
 
 @dataclass(frozen=True)
