@@ -285,7 +285,7 @@ def worded_series_dates(series: Series, until: date) -> Iterator[tuple[SeriesDat
 
 # --- relative dates --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slotted, as an entry's parts are (see `model`)
 class Resolved:
     """An entry's one date, and how it was found. `value` None: the date counts from an
     event still pending (or is that event), so it is on no calendar day yet."""
