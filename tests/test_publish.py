@@ -671,6 +671,40 @@ def _replace(path: Path) -> None:
     other.replace(path)
 
 
+def test_a_run_that_revises_most_entries_spools_its_events_as_a_first_run_does(
+        tmp_path: Path) -> None:
+    """When most entries were revised since the last run (a new store, a new public URL, a
+    declared title every entry shows), every event is serialised again: into a spool, as a
+    first run's are, with none of their bytes held; the feeds are what a run without the
+    cache writes, and the next edit takes its events from them again."""
+    text, edited_text, entry_id = _generated_and_edited()
+    register = parse_register(text, "generated.yaml")
+    cache = EventCache()
+    revs = next_revisions({}, register, NOW)
+    publishing.publish(register, revs, tmp_path / "warm", FixedClock(NOW), cache=cache)
+    renewed = next_revisions({}, register, SOON)  # what a new store gives every entry
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    events = cache.events(register, renewed, horizon(SOON.date(), DEFAULT_HORIZON_YEARS),
+                          spool=spool)
+    assert events.source is not None
+    assert events.serialised == len(events.events) > 1000
+    assert [e for e in events.events if e.data is not None] == []
+    events.source.close()
+    again = publishing.publish(register, renewed, tmp_path / "warm", FixedClock(SOON),
+                               cache=cache)
+    assert again.serialised == again.feeds[0].events
+    assert cache.held() == 0
+    assert _files(tmp_path / "warm") == _cold(register, renewed, tmp_path / "cold",
+                                              FixedClock(SOON))
+    edited = parse_register(edited_text, "generated.yaml")
+    revs = next_revisions(renewed, edited, SOON)
+    after = publishing.publish(edited, revs, tmp_path / "warm", FixedClock(SOON), cache=cache)
+    assert after.serialised == _dated(edited, entry_id, after.horizon)
+    assert _files(tmp_path / "warm") == _cold(edited, revs, tmp_path / "cold-edited",
+                                              FixedClock(SOON))
+
+
 @pytest.mark.parametrize("change", [_rewrite, _replace, Path.unlink],
                          ids=["rewritten", "replaced", "removed"])
 def test_a_feed_changed_on_disk_is_written_again(

@@ -460,27 +460,39 @@ class EventCache:
         be serialised, and which entries' events changed since the last run. Nothing is kept
         yet: `publish` keeps the run once it has written every file (`keep`). (`link_base`:
         the public URL, which the revisions' hashes take: a new one revises every entry.)
-        With no last run and a `spool` folder, every event is serialised into a file there
-        rather than into memory (`_spooled`)."""
+        With a `spool` folder and no last run, or one most of whose entries were revised
+        since, every event is serialised into a file there rather than into memory
+        (`_spooled`)."""
         writer = ical.EventWriter(register, link_base)
         last = self._last
         source = _Source.of(last)
         if source is None and last.events:
             last = _Run({}, [])  # its events are not where it left them: serialise them all
+        touched = _touched(register, revs, until, last)
+        if spool is not None and touched is not None and \
+                len(touched) > len(register.entries) // _MOSTLY:
+            # Most entries were revised (the store is new, the public URL or a declared
+            # title every entry shows changed): their events are serialised again, into the
+            # spool as a first run's are, not into memory (800 MB at 100,000 entries). The
+            # last run is let go now, not once this one is kept: it is of no more use.
+            if source is not None:
+                source.close()
+            self._last = last = _Run({}, [])
         if spool is not None and not last.entries and not last.events:
             return _spooled(register, revs, until, writer, last, spool)
         try:
-            return self._collect(register, revs, until, writer, last, source)
+            return self._collect(register, revs, until, writer, last, source, touched)
         except BaseException:
             if source is not None:
                 source.close()
             raise
 
     def _collect(self, register: Register, revs: Mapping[str, Revision], until: date,
-                 writer: ical.EventWriter, last: _Run, source: _Source | None) -> _Events:
-        """`events`, from `last` (whose events are read back from `source`)."""
+                 writer: ical.EventWriter, last: _Run, source: _Source | None,
+                 touched: list[str] | None) -> _Events:
+        """`events`, from `last` (whose events are read back from `source`); `touched`: what
+        `_touched` gives for them."""
         resolver = resolver_for(register)
-        touched = _touched(register, revs, until, last)
         if touched is None:
             kept: dict[str, _Kept] = {}
             todo: Iterable[Entry] = register.entries
@@ -687,6 +699,11 @@ def _places(evs: list[FeedEvent] | None, where: dict[int, int]) -> array[int] | 
     missing = len(where)
     found = array("I", map(where.get, map(id, evs), itertools.repeat(missing)))
     return None if missing in found else found
+
+
+# A run spools its events, as a first run does, when more than one entry in this many was
+# revised since the last run (see `EventCache.events`).
+_MOSTLY = 2
 
 
 def _touched(register: Register, revs: Mapping[str, Revision], until: date, last: _Run
