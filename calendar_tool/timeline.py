@@ -39,6 +39,7 @@ from calendar_tool.model import (
     Relative,
     Series,
     State,
+    by_constructor,
     days_in_month,
     in_calendar,
     last_day,
@@ -285,7 +286,8 @@ def worded_series_dates(series: Series, until: date) -> Iterator[tuple[SeriesDat
 
 # --- relative dates --------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)  # slotted, as an entry's parts are (see `model`)
+@by_constructor  # slotted and pickled as an entry's parts are (see `model`)
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """An entry's one date, and how it was found. `value` None: the date counts from an
     event still pending (or is that event), so it is on no calendar day yet."""

@@ -5,20 +5,22 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import pickletools
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from calendar_tool import wording
 from calendar_tool.config import Settings
+from calendar_tool.model import Revision
 from calendar_tool.register import cache as entry_cache
 from calendar_tool.register import parse_register, pickles
 from calendar_tool.register.cache import cache_file, read, stamp
 from calendar_tool.register.cache import load as load_cached
-from calendar_tool.timeline import occurrences
+from calendar_tool.timeline import occurrences, resolver_for
 from tests.conftest import CLI
 from tests.paths import REGISTER
 from tests.registers import HEADER, entry
@@ -214,3 +216,20 @@ def test_entries_pickled_for_the_caches_come_back_equal_holding_their_own_fields
         "Entry", "DatedValue", "Source", "Status", "Series", "KnownOccurrence", "Relative",
         "Offset"}
     assert [o for o in found if hasattr(o, "__dict__")] == []
+
+
+def test_pickle_rebuilds_the_model_by_its_constructors_too() -> None:
+    """Pickled the plain way (a forked read sends entries back so, the run kept on disk holds
+    revisions, the kept hashes resolved dates), the model's slotted types come back equal,
+    each one a call of its constructor: no BUILD, which would run the `__setstate__` the
+    dataclass decorator writes, setting one field at a time in Python."""
+    register = parse_register(REGISTER.read_text())
+    revision = Revision("sha256:0", 2, datetime(2025, 6, 1, tzinfo=UTC))
+    resolved = resolver_for(register).resolve(
+        next(e for e in register.entries if e.relative is not None))
+    values = [list(register.entries), revision, resolved]
+    data = pickle.dumps(values, pickle.HIGHEST_PROTOCOL)
+    assert pickle.loads(data) == values
+    ops = {op.name for op, _, _ in pickletools.genops(data)}
+    assert "REDUCE" in ops
+    assert "BUILD" not in ops
