@@ -1,26 +1,21 @@
 """How the register's caches pickle entries: the entry cache (`cache`) whole, the date index
 (`index`) one entry at a time.
 
-Two things differ from `pickle`'s own way, both for the process that reads them back:
-- the model's classes and enum members (and `date`, and the resolved dates the entry cache
-  keeps beside its entries) are named by their place in a table (`_shared`) rather than by
-  module and name: unpickling an entry then imports nothing and calls no enum, which was two
-  fifths of its time;
-- each of those dataclasses is rebuilt by its constructor from its fields' values. They are
-  slotted, and `pickle`'s own way with a slotted dataclass calls the `__setstate__` the
-  dataclass decorator writes, which sets one field at a time in Python: an entry of the date
-  index read back in 20 µs rather than 6. (Before the model's dataclasses were slotted,
-  `pickle`'s way also left each object a dict of its own.)
-Anything else (containers, strings, numbers, dates) is pickled as `pickle` pickles it.
+What differs from `pickle`'s own way, for the process that reads them back: the model's
+classes and enum members (and `date`, and the resolved dates the entry cache keeps beside its
+entries) are named by their place in a table (`_shared`) rather than by module and name.
+Unpickling an entry then imports nothing and calls no enum, which was two fifths of its time.
+Each of their dataclasses is a call of its constructor with its fields' values, as the model
+pickles them anywhere (`model.by_constructor`), so that its fields' names are not written
+(an entry of the date index 441 bytes rather than 772). Anything else (containers, strings,
+numbers, dates) is pickled as `pickle` pickles it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import operator
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import cache
 from typing import Any
@@ -52,44 +47,19 @@ def _shared_at(place: int) -> Any:
     return _shared()[0][place]
 
 
-@cache
-def _fields() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
-    """Each dataclass of the model whose fields its constructor all takes, with what reads
-    their values in the constructor's order."""
-    out: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-    for cls in _shared()[0]:
-        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-            continue
-        fields = dataclasses.fields(cls)
-        if fields and all(f.init and f.kw_only is not True for f in fields):
-            names = [f.name for f in fields]
-            # attrgetter gives a tuple for two names or more, the value itself for one.
-            out[cls] = operator.attrgetter(*names) if len(names) > 1 else _single(names[0])
-    return out
-
-
-def _single(name: str) -> Callable[[Any], tuple[Any, ...]]:
-    get = operator.attrgetter(name)
-    return lambda obj: (get(obj),)
-
-
 class _Pickler(pickle.Pickler):
-    """`pickle.Pickler` with the two differences of the module docstring. `reducer_override`
-    is asked only about objects that are not numbers, strings or containers: a
-    `persistent_id`, asked about every object, was most of the time to pickle every entry
-    for a new index."""
+    """`pickle.Pickler` naming what the table holds by its place (see the module docstring).
+    `reducer_override` is asked only about objects that are not numbers, strings or
+    containers: a `persistent_id`, asked about every object, was most of the time to pickle
+    every entry for a new index."""
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, pickle.HIGHEST_PROTOCOL)
         self._places = _shared()[1]
-        self._fields = _fields()
 
     def reducer_override(self, obj: Any) -> Any:
         place = self._places.get(id(obj))
-        if place is not None:
-            return _shared_at, (place,)
-        values = self._fields.get(type(obj))
-        return NotImplemented if values is None else (type(obj), values(obj))
+        return NotImplemented if place is None else (_shared_at, (place,))
 
 
 def dumps(value: object) -> bytes:
