@@ -42,18 +42,19 @@ updates the index (3 s here at 100,000 entries, 3.5 s before the index for the s
 the first of all, or after an edit outside the entries, builds it whole (7 s here: the rows,
 every entry pickled, 73 MB written): the "scale" section's `list --due 2005` runs right after
 `validate` and so measures that build. `review` prints every deadline long past with no status
-recorded (54,658 items at 100,000 entries): 1.9 s from the index against 5.8 s before. This
-run's machine ran as fast as the targets' (validate cold 4.8 s at 100,000 entries, "scale"),
-and its speed drifted: from the index `list --due 2005` took 0.306 s in the full run (5.9x its
-floor of 51.5 ms) and 0.306 s again in the rows below, measured alone after this run's last
-change to it (5.0x a floor of 61.7 ms); `list --upcoming 1y` 0.317 and 0.326 s: just over the
-target, by either. The first `list` after `validate` on an edited register (which reads it and
-updates the index) 2.0 s in the full run. Entries are now pickled by their constructor
-(`register/pickles`: an entry of the index 441 bytes rather than 772, read back with no dict of
-its own): side by side with the code before (farm-bench, ten interleaved pairs of `list --due
-2005` at 100,000 entries, from the index) 0.344 s and 72.0 MiB before, 0.326 s and 68.6 MiB
-after. Then a table row became a tuple rather than a dict, and rows of the same days share one
-value: twelve pairs, 0.297 s before, 0.286 s after.
+recorded (54,658 items at 100,000 entries): 1.9 s from the index against 5.8 s before. The
+run before this one, on a machine as fast as the targets' (validate cold 4.8 s at 100,000
+entries, "scale"): from the index `list --due 2005` 0.306 s (5.0x a floor of 61.7 ms), `list
+--upcoming 1y` 0.326 s. Entries are pickled by their constructor (`register/pickles`: an entry
+of the index 441 bytes rather than 772): side by side with the code before (farm-bench, ten
+interleaved pairs of `list --due 2005` at 100,000 entries, from the index) 0.344 s and 72.0 MiB
+before, 0.326 s and 68.6 MiB after; then a table row became a tuple rather than a dict, and rows
+of the same days share one value: twelve pairs, 0.297 s before, 0.286 s after. This run (an AMD
+EPYC machine, validate cold 5.5 s: a little slower for that work), the model's types slotted
+("scale"): from the index `list --due 2005` 0.288 s (4.6x its floor), `list --upcoming 1y`
+0.322 s, `review` 1.47 s (1.83 s the run before); side by side with the code of the run before
+(99dc7c1), twelve interleaved pairs of `list --due 2005`: 0.96x the time, 65.5 MiB against
+68.5. The first `list` after an edit 2.0 s; with no cache 3.7 s (2 cores) and 5.7 s on one.
 """
 
 from __future__ import annotations
