@@ -921,9 +921,10 @@ def test_a_new_process_takes_up_the_last_run_kept_on_disk(tmp_path: Path) -> Non
 def test_a_new_process_holds_its_own_revisions_and_one_date_per_day(tmp_path: Path) -> None:
     """Taking up the run kept on disk with the revisions the process publishes with (as
     `service.publish_feeds` does), the run refers to those very objects rather than holding
-    a second copy of each, and its events share one date object per day: memory a process
-    keeps while it runs. An entry whose revision moved since keeps the one its events were
-    written with, so its events, and only those, are serialised again."""
+    a second copy of each, and to the very strings of their ids; and its events share one
+    date object per day: memory a process keeps while it runs. An entry whose revision moved
+    since keeps the one its events were written with, so its events, and only those, are
+    serialised again."""
     text, edited_text, entry_id = _generated_and_edited()
     register = parse_register(text, "generated.yaml")
     revs = next_revisions({}, register, NOW)
@@ -939,6 +940,10 @@ def test_a_new_process_holds_its_own_revisions_and_one_date_per_day(tmp_path: Pa
     held = {k: revision for k, (revision, *_) in run.entries.items()}
     assert [k for k in held if held[k] is not now[k]] == [entry_id]
     assert held[entry_id] == revs[entry_id] != now[entry_id]
+    ids = {k: k for k in now}
+    assert all(k is ids[k] for k in run.entries)
+    assert len(run.eids) > len(ids)
+    assert all(eid is ids[eid] for eid in run.eids)
     with EventFile(kept, kept / "generated.yaml").path.open("rb") as f:
         pickle.load(f)  # the head
         stored = pickle.load(f)

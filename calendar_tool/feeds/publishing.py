@@ -589,11 +589,14 @@ class EventCache:
         `revs`: the revisions this process publishes with; an entry's kept revision equal
         to its one there is taken as that object, so that the process does not hold two
         copies of every revision (25 MB at 100,000 entries) and the next run finds the
-        unchanged ones by reference (`_touched`)."""
+        unchanged ones by reference (`_touched`). Its ids are the process's strings too (5 MB
+        at 100,000 entries): `revs`' keys, the register's own."""
         # Sizes repeat: one int object for each, not one per event.
         sizes: dict[int, int] = {}
+        own = {k: k for k in revs} if revs is not None else {}
+        eids = map(own.get, kept.eids, kept.eids)
         events = [FeedEvent(day, eid, number, None, at, sizes.setdefault(size, size))
-                  for day, eid, number, at, size in zip(kept.days, kept.eids, kept.numbers,
+                  for day, eid, number, at, size in zip(kept.days, eids, kept.numbers,
                                                         kept.places, kept.sizes, strict=True)]
         # Sorted as they were written; a run merges into them by bisection.
         events.sort(key=_KEY)
@@ -603,7 +606,8 @@ class EventCache:
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
-        for k, (revision, until, areas, actors) in kept.entries.items():
+        for read, (revision, until, areas, actors) in kept.entries.items():
+            k = own.get(read, read)
             # One Facets per pair, as the register's entries share their tuples.
             shown = facets.setdefault((areas, actors), Facets(areas, actors))
             if (now := current.get(k)) is not None and now == revision:
