@@ -17,9 +17,8 @@ near 10 is linear growth, near 1 a cost that does not grow with the register.
 With series expanded at a quarter of the cost (issue 24, this run; "scale"), the first
 request at 100,000 entries, measured side by side with the code before (farm-bench, three
 interleaved pairs of this section's child at 100,000 entries): 3.9 to 5.1 s before, 2.8 to
-2.9 s after; the later requests the same. This run's machine was slower than the last run's
-for the same work (see "scale"): the rows below are about 1.6 times the last run's where
-nothing changed.
+2.9 s after; the later requests the same. (That run's machine was about 1.6 times slower
+than the one before it for the same work; the rows below are from a later run, see "scale".)
 """
 
 from __future__ import annotations
