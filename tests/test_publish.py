@@ -839,6 +839,11 @@ def test_a_first_run_serialises_its_events_into_a_spool_not_memory(tmp_path: Pat
     assert [b.at for b in blocks] == list(itertools.accumulate([b.size for b in blocks],
                                                                initial=0))[:-1]
     assert events.serialised == len(blocks) == sum(len(k.events) for k in events.entries.values())
+    # In the order of all.ics: by day, entry id and number, as the occurrences sort.
+    assert [(b.day, b.eid, b.number) for b in blocks] == sorted(
+        (o.key_date, o.entry.id, o.number or 0) for o in occurrences(register, until)
+        if o.when is not None)
+    assert all(ev.eid == k for k, own in events.entries.items() for ev in own.events)
     events.source.close()
     assert list(spool.iterdir()) == []
 

@@ -169,6 +169,14 @@ def _keyed(o: Occurrence) -> EventKey:
     return day, eid, number
 
 
+# The parts of `_keyed`, of an occurrence on a calendar day.
+_ENTRY_ID, _DUE = attrgetter("entry.id"), attrgetter("key_date")
+
+
+def _number(o: Occurrence) -> int:
+    return o.number or 0
+
+
 class Facets(NamedTuple):
     """Which feeds an entry's events are in, for an entry a run kept on disk
     (`KeptEvents`): its areas and actors, as the Entry has them."""
@@ -628,50 +636,54 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     hundreds of megabytes, most of a publishing process's peak. Each feed then reads its
     events back from the spool in order, neighbours in one read (`_Source`), and once every
     file is written they lie in all.ics as they do after any run (`_move`)."""
-    keys: list[EventKey] = []
     occs: list[Occurrence | None] = []  # each dropped once written
-    counts = []
+    left: dict[str, int] = {}
     resolver = resolver_for(register)
     for e in register.entries:
         before = len(occs)
-        for o in entry_occurrences(e, resolver, until):
-            if o.when is not None:  # a standing obligation has no calendar day
-                keys.append(_keyed(o))
-                occs.append(o)
-        counts.append(len(occs) - before)
-    ranks = sorted(range(len(keys)), key=keys.__getitem__)
+        occs += (o for o in entry_occurrences(e, resolver, until)
+                 if o.when is not None)  # a standing obligation has no calendar day
+        if len(occs) > before:
+            left[e.id] = len(occs) - before
+    # The occurrences themselves sorted, not their places by their keys: the keys and the
+    # places were 30 MB more held while every event was written (100,000 entries). In the
+    # order `_keyed` gives, a part of the key at a time from the last (the sort is stable),
+    # each part an object the occurrence holds: a tuple of the three for each was 25 MB
+    # more, at the peak of a first publish.
+    occs.sort(key=_number)  # type: ignore[arg-type]  # none is None yet
+    occs.sort(key=_ENTRY_ID)
+    occs.sort(key=_DUE)
     # Not a `with`: the spool outlives this call, closed by `publish` with the run's source.
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
-    left = {e.id: count for e, count in zip(register.entries, counts, strict=True) if count}
     try:
-        events = _spool(keys, occs, ranks, writer, revs, spool, left)
+        events = _spool(occs, writer, revs, spool, left)
     except BaseException:
         spool.close()
         raise
+    by_entry: dict[str, list[FeedEvent]] = {}
+    for ev in events:
+        by_entry.setdefault(ev.eid, []).append(ev)
     kept: dict[str, _Kept] = {}
     new = []
-    at = 0
-    for e, count in zip(register.entries, counts, strict=True):
-        own = kept[e.id] = _Kept(e, revs[e.id], _reach(e, until), tuple(events[at:at + count]))
-        at += count
+    for e in register.entries:
+        own = kept[e.id] = _Kept(e, revs[e.id], _reach(e, until),
+                                 tuple(by_entry.pop(e.id, ())))
         if own.events:
             new.append(own)
-    return _Events([events[i] for i in ranks], len(events), kept, last, (), tuple(new),
-                   _Source(spool))
+    return _Events(events, len(events), kept, last, (), tuple(new), _Source(spool))
 
 
-def _spool(keys: list[EventKey], occs: list[Occurrence | None],
-           ranks: list[int], writer: ical.EventWriter, revs: Mapping[str, Revision],
-           spool: BinaryIO, left: dict[str, int]) -> list[FeedEvent]:
-    """Serialise `occs` (whose keys are `keys`) in the order `ranks` gives into `spool`,
-    each dropped once written, and what the writer keeps for an entry once its last one is
-    (`left`: how many each entry has, counted down); the event of each (where it lies in
-    the spool), in the order of `occs`."""
-    events: list[FeedEvent] = [cast(FeedEvent, None)] * len(occs)  # each place filled below
+def _spool(occs: list[Occurrence | None], writer: ical.EventWriter,
+           revs: Mapping[str, Revision], spool: BinaryIO, left: dict[str, int]
+           ) -> list[FeedEvent]:
+    """Serialise `occs` (sorted) into `spool` in their order, each dropped once written, and
+    what the writer keeps for an entry once its last one is (`left`: how many each entry
+    has, counted down); the event of each (where it lies in the spool)."""
+    events: list[FeedEvent] = []
+    sizes: dict[int, int] = {}  # one int object for each size, not one per event
     at = 0
     write = spool.write
-    for i in ranks:
-        o = occs[i]
+    for i, o in enumerate(occs):
         assert o is not None
         occs[i] = None
         entry_id = o.entry.id
@@ -680,8 +692,9 @@ def _spool(keys: list[EventKey], occs: list[Occurrence | None],
         if not left[entry_id]:
             writer.forget(entry_id)
         write(data)
-        events[i] = FeedEvent(*keys[i], None, at, len(data))
-        at += len(data)
+        size = len(data)
+        events.append(FeedEvent(*_keyed(o), None, at, sizes.setdefault(size, size)))
+        at += size
     spool.flush()  # the feeds read it back by position, under the buffer
     return events
 
