@@ -923,6 +923,32 @@ def test_a_new_process_takes_up_the_last_run_kept_on_disk(tmp_path: Path) -> Non
     assert _files(out) == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
 
 
+def test_the_run_kept_on_disk_comes_back_column_for_column(tmp_path: Path) -> None:
+    """What the file keeps is the run as `EventCache.kept` gives it: every column of its
+    events, each array of the same type (they are written straight from the arrays), each
+    feed's places among the events, and its entries with their revisions."""
+    register = parse_register(register_text(200), "generated.yaml")
+    revs = next_revisions({}, register, NOW)
+    kept, cache = tmp_path / "cache", EventCache()
+    publishing.publish(register, revs, tmp_path / "feeds", FixedClock(NOW), cache=cache)
+    _keep(kept, cache)
+    run = cache.kept()
+    assert run is not None
+    with EventFile(kept, kept / "generated.yaml").path.open("rb") as f:
+        pickle.load(f)  # the head
+        stored = pickle.load(f)
+    assert len(run.eids) > 500
+    for name in ("days", "eids", "numbers", "places", "sizes"):
+        assert getattr(stored, name) == getattr(run, name), name
+    assert [a.typecode for a in (stored.numbers, stored.places, stored.sizes)] == ["q", "Q", "Q"]
+    places = {name: feed[4] for name, feed in run.feeds.items()}
+    assert sum(1 for p in places.values() if p is not None) == len(places) - 1  # all.ics's not
+    assert {name: feed[4] for name, feed in stored.feeds.items()} == places
+    assert stored.entries == run.entries
+    assert stored.entries.ids == list(revs)
+    assert [r for _, r, *_ in stored.entries.rows({})] == list(revs.values())
+
+
 def test_a_new_process_holds_its_own_revisions_and_one_date_per_day(tmp_path: Path) -> None:
     """Taking up the run kept on disk with the revisions the process publishes with (as
     `service.publish_feeds` does), the run refers to those very objects rather than holding
@@ -941,12 +967,14 @@ def test_a_new_process_holds_its_own_revisions_and_one_date_per_day(tmp_path: Pa
     cache = EventCache()
     EventFile(kept, kept / "generated.yaml").seed(cache, now)
     run = cache.kept()
-    assert run is not None and run.entries.keys() == now.keys()
-    held = {k: revision for k, (revision, *_) in run.entries.items()}
-    assert [k for k in held if held[k] is not now[k]] == [entry_id]
-    assert held[entry_id] == revs[entry_id] != now[entry_id]
+    assert run is not None and run.entries.ids == list(now)
+    # The process's revisions, whose hashes are its own strings, except the one moved since.
+    held = dict(zip(run.entries.ids, run.entries.hashes, strict=True))
+    assert [k for k in held if held[k] is not now[k].hash] == [entry_id]
+    assert [r for k, r, *_ in run.entries.rows({}) if k == entry_id] == [revs[entry_id]]
+    assert revs[entry_id] != now[entry_id]
     ids = {k: k for k in now}
-    assert all(k is ids[k] for k in run.entries)
+    assert all(k is ids[k] for k in run.entries.ids)
     assert len(run.eids) > len(ids)
     assert all(eid is ids[eid] for eid in run.eids)
     with EventFile(kept, kept / "generated.yaml").path.open("rb") as f:

@@ -39,7 +39,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from operator import attrgetter, eq, is_not, itemgetter
+from operator import attrgetter, eq, is_, is_not, itemgetter
 from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple, cast
 
@@ -161,6 +161,8 @@ class FeedEvent:
 # occurrence.
 _KEY = attrgetter("day", "eid", "number")
 _DATA, _SIZE = attrgetter("data"), attrgetter("size")
+_DAY, _EID, _NUMBER, _AT = attrgetter("day"), attrgetter("eid"), attrgetter("number"), \
+    attrgetter("at")
 EventKey = tuple[date, str, int]
 
 
@@ -564,29 +566,24 @@ class EventCache:
         last = self._last
         if last.source is None or last.until is None or last.out_dir is None:
             return None
-        days, eids = [], []
+        events = last.events
+        if any(map(is_not, map(_DATA, events), itertools.repeat(None))):
+            return None
+        # First, as it makes and drops a table a feed: the columns below then take the
+        # memory freed, rather than more (publish keeps its run at its peak).
+        feeds = {name: (feed.spec, feed.file, feed.count, feed.start,
+                        _places(feed.events, events) if feed.spec.facet != "all" else None)
+                 for name, feed in last.feeds.items()}
         # Each event's fields as columns, not a tuple an event: a tuple and its entry in
         # pickle's memo were 55 MB at 100,000 entries, the peak of a first publish, which
-        # keeps its run.
-        numbers, places, sizes = array("q"), array("Q"), array("Q")
-        # One date object for each day, which pickle then writes once and the process that
-        # takes the run up shares (10 MB of 311,000 events' dates at 100,000 entries).
+        # keeps its run. One date object for each day, which pickle then writes once and
+        # the process that takes the run up shares (10 MB of 311,000 events' dates).
         same: dict[date, date] = {}
-        for ev in last.events:
-            if ev.data is not None:
-                return None
-            days.append(same.setdefault(ev.day, ev.day))
-            eids.append(ev.eid)
-            numbers.append(ev.number)
-            places.append(ev.at)
-            sizes.append(ev.size)
-        entries = {k: (kept.revision, kept.until, kept.entry.areas, kept.entry.actors)
-                   for k, kept in last.entries.items()}
-        # Each event's place by its identity: the feeds' lists hold the same objects.
-        where = dict(zip(map(id, last.events), itertools.count()))
-        feeds = {name: (feed.spec, feed.file, feed.count, feed.start,
-                        _places(feed.events, where) if feed.spec.facet != "all" else None)
-                 for name, feed in last.feeds.items()}
+        days = list(map(same.setdefault, map(_DAY, events), map(_DAY, events)))
+        eids = list(map(_EID, events))
+        numbers = array("q", map(_NUMBER, events))
+        places, sizes = array("Q", map(_AT, events)), array("Q", map(_SIZE, events))
+        entries = KeptEntries.of(last.entries)
         return KeptEvents(last.until, last.out_dir, feeds, entries, days, eids, numbers, places,
                           sizes, last.source)
 
@@ -614,12 +611,10 @@ class EventCache:
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
-        for read, (revision, until, areas, actors) in kept.entries.items():
+        for read, revision, until, areas, actors in kept.entries.rows(current):
             k = own.get(read, read)
             # One Facets per pair, as the register's entries share their tuples.
             shown = facets.setdefault((areas, actors), Facets(areas, actors))
-            if (now := current.get(k)) is not None and now == revision:
-                revision = now
             entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
         feeds = {name: _Feed(spec, None if places is None else
                              list(map(events.__getitem__, places)), file, count, start)
@@ -705,17 +700,23 @@ def _reach(e: Entry, until: date) -> date | None:
     return until if e.series is not None else None
 
 
-def _places(evs: list[FeedEvent] | None, where: dict[int, int]) -> array[int] | None:
-    """Where each of a feed's events `evs` is among all the run's events (`where`: each
-    one's place by its identity), for a process that takes the run up: it then has each
-    feed's events without a pass over all of them, and its first edit copies a feed's other
-    events from the feed's file as every later one does. None when the feed's events were
-    not picked out (or, which cannot be, one is not among them)."""
+def _places(evs: list[FeedEvent] | None, events: list[FeedEvent]) -> array[int] | None:
+    """Where each of a feed's events `evs` is among all the run's events `events` (the same
+    objects, sorted alike), for a process that takes the run up: it then has each feed's
+    events without a pass over all of them, and its first edit copies a feed's other events
+    from the feed's file as every later one does. None when the feed's events were not
+    picked out (or, which cannot be, are not all among them, in their order).
+
+    A pass over `events` for each feed, in C: a table of every event's place by its identity
+    was 30 MB at 100,000 entries, the peak of a first publish, which keeps its run."""
     if evs is None:
         return None
-    missing = len(where)
-    found = array("I", map(where.get, map(id, evs), itertools.repeat(missing)))
-    return None if missing in found else found
+    mine = set(map(id, evs))
+    found = array("I", itertools.compress(itertools.count(),
+                                          map(mine.__contains__, map(id, events))))
+    if len(found) != len(evs) or not all(map(is_, evs, map(events.__getitem__, found))):
+        return None
+    return found
 
 
 # A run spools its events, as a first run does, when more than one entry in this many was
@@ -756,6 +757,47 @@ def _other_objects(revs: Mapping[str, Revision], before: Mapping[str, Revision]
 
 
 @dataclass(frozen=True)
+class KeptEntries:
+    """The entries of a run kept on disk (`KeptEvents`), in the run's order, a column for
+    each field: by entry its id, its revision (hash, sequence, instant), the horizon its
+    events reach (None when that does not matter), its areas and actors. Not a tuple and a
+    revision an entry: those, and their places in pickle's memo while the run was written,
+    were 25 MB at 100,000 entries, at the peak of a first publish."""
+
+    ids: list[str]
+    hashes: list[str]
+    sequences: array[int]
+    changed: list[datetime]
+    untils: list[date | None]
+    areas: list[tuple[str, ...]]
+    actors: list[tuple[str, ...]]
+
+    @classmethod
+    def of(cls, entries: Mapping[str, _Kept]) -> KeptEntries:
+        out = cls([], [], array("q"), [], [], [], [])
+        for k, kept in entries.items():
+            out.ids.append(k)
+            out.hashes.append(kept.revision.hash)
+            out.sequences.append(kept.revision.sequence)
+            out.changed.append(kept.revision.changed_at)
+            out.untils.append(kept.until)
+            out.areas.append(kept.entry.areas)
+            out.actors.append(kept.entry.actors)
+        return out
+
+    def rows(self, revs: Mapping[str, Revision]) -> Iterator[
+            tuple[str, Revision, date | None, tuple[str, ...], tuple[str, ...]]]:
+        """Each entry's id, revision, horizon, areas and actors; its revision the very one
+        `revs` has for it when that is the same."""
+        for k, digest, sequence, changed, until, areas, actors in zip(
+                self.ids, self.hashes, self.sequences, self.changed, self.untils, self.areas,
+                self.actors, strict=True):
+            kept = Revision(digest, sequence, changed)
+            now = revs.get(k)
+            yield k, now if now is not None and now == kept else kept, until, areas, actors
+
+
+@dataclass(frozen=True)
 class KeptEvents:
     """A publishing run as plain data (`EventCache.kept`), for a later process to take up
     (`EventCache.seed`) from the file it is kept in (`kept.EventFile`)."""
@@ -765,9 +807,7 @@ class KeptEvents:
     # Each feed's spec, file, number of events, where its first event lies in its file, and
     # where its events are among `events` (None: not known, and for all.ics, all of them).
     feeds: dict[str, tuple[FeedSpec, Version | None, int, int | None, array[int] | None]]
-    # By entry id: its revision, the horizon its events reach (None when that does not
-    # matter), its areas and actors.
-    entries: dict[str, tuple[Revision, date | None, tuple[str, ...], tuple[str, ...]]]
+    entries: KeptEntries
     # Every event's day, entry id and number, sorted by them.
     days: list[date]
     eids: list[str]
