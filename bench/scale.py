@@ -155,6 +155,22 @@ each entry id (the revisions' keys, the register's) rather than the copy its fil
 event and entry: side by side with the code before it (3a41e5e), four interleaved pairs,
 resident after the start 320 MB before, 298 to 299 MB after; the start 2.43 to 2.76 s,
 2.14 to 2.75 s. This section was measured again after that change, alone.
+
+Keeping a first publish's run (issue 24, this run): a first publish peaked while it kept its
+run for the next process, and while it spooled its events. The spool now sorts the occurrences
+themselves, a part of the key at a time, rather than holding a key tuple and a place for each
+(and a tuple key for the sort); the run is kept as columns (its entries' ids, revisions'
+fields, horizons, areas and actors), each feed's places among its events found a feed at a
+time rather than from a table of every event's place, and its arrays pickled straight from
+their items; and a run no longer holds a dict of its revisions beside its entries (`_touched`
+makes it when it needs it, about 10 ms at 100,000 entries). Side by side with the code of the
+run before (a6e6023) at 100,000 entries: publish into an empty folder with a new store and the
+entry cache warm (the "publish" row), farm-bench, four interleaved pairs, 23.5 s and 334.7 MiB
+before, 19.5 s and 285.8 MiB after (medians; the largest process); `run` starting on what
+publish left, three interleaved pairs, resident after the start 298.0 to 299.2 MB before,
+297.3 to 297.5 MB after, its peak 352 to 353 MB before, 335 to 338 MB after. This run's
+machine was about 1.7 times slower than the last run's for work that did not change
+(validate cold 7.3 s against 4.1 s): compare ratios, or the figures side by side above.
 """
 
 from __future__ import annotations
