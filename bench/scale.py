@@ -171,6 +171,9 @@ publish left, three interleaved pairs, resident after the start 298.0 to 299.2 M
 297.3 to 297.5 MB after, its peak 352 to 353 MB before, 335 to 338 MB after. This run's
 machine was about 1.7 times slower than the last run's for work that did not change
 (validate cold 7.3 s against 4.1 s): compare ratios, or the figures side by side above.
+After these rows were measured, each feed's places came to be found by its events' identity,
+with no int made for each event: keeping the run at 100,000 entries took 0.85 s before and
+0.59 s after, in one process each, with the same peak.
 """
 
 from __future__ import annotations
