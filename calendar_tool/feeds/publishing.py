@@ -602,9 +602,7 @@ class EventCache:
                                                         kept.places, kept.sizes, strict=True)]
         # Sorted as they were written; a run merges into them by bisection.
         events.sort(key=_KEY)
-        by_entry: dict[str, list[FeedEvent]] = {}
-        for ev in events:
-            by_entry.setdefault(ev.eid, []).append(ev)
+        by_entry = _by_entry(events)
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
@@ -651,9 +649,7 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     except BaseException:
         spool.close()
         raise
-    by_entry: dict[str, list[FeedEvent]] = {}
-    for ev in events:
-        by_entry.setdefault(ev.eid, []).append(ev)
+    by_entry = _by_entry(events)
     kept: dict[str, _Kept] = {}
     new = []
     for e in register.entries:
@@ -688,6 +684,14 @@ def _spool(occs: list[Occurrence | None], writer: ical.EventWriter,
         at += size
     spool.flush()  # the feeds read it back by position, under the buffer
     return events
+
+
+def _by_entry(events: Iterable[FeedEvent]) -> dict[str, list[FeedEvent]]:
+    """`events` by their entry's id, each entry's in the order given."""
+    out: dict[str, list[FeedEvent]] = {}
+    for ev in events:
+        out.setdefault(ev.eid, []).append(ev)
+    return out
 
 
 def _reach(e: Entry, until: date) -> date | None:
