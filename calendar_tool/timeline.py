@@ -39,8 +39,8 @@ from calendar_tool.model import (
     Relative,
     Series,
     State,
-    by_constructor,
     days_in_month,
+    held_in_bulk,
     in_calendar,
     last_day,
 )
@@ -286,7 +286,7 @@ def worded_series_dates(series: Series, until: date) -> Iterator[tuple[SeriesDat
 
 # --- relative dates --------------------------------------------------------------------------
 
-@by_constructor  # slotted and pickled as an entry's parts are (see `model`)
+@held_in_bulk  # slotted, made and pickled as an entry's parts are (see `model`)
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """An entry's one date, and how it was found. `value` None: the date counts from an

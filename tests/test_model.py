@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import pickle
 from datetime import date
 
 import pytest
 
 from calendar_tool import wording
-from calendar_tool.model import DatedValue, Offset, Precision, parse_occurrence_id
+from calendar_tool.model import (
+    DatedValue,
+    Entry,
+    KnownOccurrence,
+    Occurrence,
+    Offset,
+    Precision,
+    Relative,
+    Revision,
+    Series,
+    Source,
+    Status,
+    parse_occurrence_id,
+)
+from calendar_tool.timeline import Resolved
 
 
 @pytest.mark.parametrize(
@@ -93,3 +110,56 @@ def test_occurrence_ids_round_trip() -> None:
     assert parse_occurrence_id("victims-review") == ("victims-review", None)
     with pytest.raises(ValueError):
         parse_occurrence_id("congresses#ten")
+
+
+_BULK = (Entry, Source, Status, Relative, KnownOccurrence, Series, DatedValue, Offset,
+         Occurrence, Revision, Resolved)
+
+
+def _plain(cls: type) -> type:
+    """`cls` as the dataclass decorator alone makes it: the reference constructor."""
+    specs = [(f.name, f.type, dataclasses.field(default=f.default,
+                                                default_factory=f.default_factory))
+             if f.default_factory is not dataclasses.MISSING else
+             (f.name, f.type, dataclasses.field(default=f.default))
+             for f in dataclasses.fields(cls)]
+    plain: type = dataclasses.make_dataclass(cls.__name__, specs, frozen=True, slots=True)
+    return plain
+
+
+def _values(obj: object) -> tuple[object, ...]:
+    return tuple(getattr(obj, f.name) for f in dataclasses.fields(obj))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", _BULK, ids=lambda c: c.__name__)
+def test_the_types_held_in_bulk_are_made_as_the_dataclass_decorator_makes_them(
+        cls: type) -> None:
+    """The model's types a register holds by the hundred thousand set their slots directly
+    (`held_in_bulk`). Each takes the very parameters, defaults and default factories the
+    dataclass decorator would give it, stays frozen, and pickles back equal."""
+    plain = _plain(cls)
+    assert inspect.signature(cls).parameters.keys() == \
+        inspect.signature(plain).parameters.keys()
+    fields = dataclasses.fields(cls)
+    required = [f for f in fields if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]
+    args = [f"value-{f.name}" for f in required]
+    made, reference = cls(*args), plain(*args)
+    assert _values(made) == _values(reference)
+    # A default factory gives each object its own value, and an explicit None stays None.
+    for f in fields:
+        if f.default_factory is not dataclasses.MISSING:
+            assert getattr(made, f.name) == f.default_factory()
+            assert getattr(cls(*args, **{f.name: None}), f.name) is None
+    every = {f.name: f"every-{f.name}" for f in fields}
+    assert _values(cls(**every)) == _values(plain(**every)) == tuple(every.values())
+    with pytest.raises(TypeError, match="argument"):
+        cls(*args, *[None] * (len(fields) - len(args) + 1))
+    if required:
+        with pytest.raises(TypeError, match="argument"):
+            cls(*args[:-1])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, fields[0].name, "changed")
+    again = pickle.loads(pickle.dumps(made, pickle.HIGHEST_PROTOCOL))
+    assert type(again) is cls and _values(again) == _values(made)
+    assert _values(dataclasses.replace(made, **{fields[0].name: "replaced"}))[0] == "replaced"

@@ -6,7 +6,7 @@ classes and enum members (and `date`, and the resolved dates the entry cache kee
 entries) are named by their place in a table (`_shared`) rather than by module and name.
 Unpickling an entry then imports nothing and calls no enum, which was two fifths of its time.
 Each of their dataclasses is a call of its constructor with its fields' values, as the model
-pickles them anywhere (`model.by_constructor`), so that its fields' names are not written
+pickles them anywhere (`model.held_in_bulk`), so that its fields' names are not written
 (an entry of the date index 441 bytes rather than 772). Anything else (containers, strings,
 numbers, dates) is pickled as `pickle` pickles it.
 """
