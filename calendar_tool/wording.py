@@ -237,7 +237,8 @@ def unique_sources(sources: Iterable[Source]) -> list[Source]:
 
 def citations(sources: Sequence[Source], most: int = 2) -> str:
     """The first few distinct citations, and how many more there are."""
-    cites = list(dict.fromkeys(citation(s) for s in unique_sources(sources)))
+    # Citations of the same place read the same whatever their quotes: no `unique_sources`.
+    cites = list(dict.fromkeys(map(citation, sources)))
     more = f" (+{len(cites) - most})" if len(cites) > most else ""
     return "; ".join(cites[:most]) + more
 
