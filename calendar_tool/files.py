@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,31 @@ def version_of(path: Path) -> Version | None:
         return version(os.stat(path))
     except FileNotFoundError:
         return None
+
+
+# How long a file must have stood unchanged for its version to stand for its text: past the
+# tick of any file system's clock that keeps sub-second times, so that a later write gets a
+# later modification and change time.
+_SETTLED_NS = 2_000_000_000
+
+
+def read_settled(path: Path, now: Callable[[], int] = time.time_ns
+                 ) -> tuple[bytes, Version | None]:
+    """The bytes of the file at `path`, and its `Version` when that tells this text from any
+    later one: the file did not change while it was read, was last written or touched two
+    seconds before or more (`now`: the time in nanoseconds), and keeps sub-second times. Else
+    None: the version of a file written within the same tick could be that of the next write
+    too. Raises OSError."""
+    with open(path, "rb") as f:
+        before = os.fstat(f.fileno())
+        data = f.read()
+        after = os.fstat(f.fileno())
+    seen = version(after)
+    written = max(after.st_mtime_ns, after.st_ctime_ns)
+    if seen != version(before) or now() - written < _SETTLED_NS or \
+            after.st_ctime_ns % 1_000_000_000 == 0:  # whole seconds: a coarse clock
+        return data, None
+    return data, seen
 
 
 class Span(NamedTuple):

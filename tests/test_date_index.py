@@ -9,8 +9,10 @@ import json
 import os
 import re
 import tempfile
+import time
 import zlib
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import register_text
-from calendar_tool import listing
+from calendar_tool import files, listing
 from calendar_tool.errors import RegisterInvalid, UsageError
 from calendar_tool.model import Occurrence, Register
 from calendar_tool.register import (
@@ -295,6 +297,69 @@ def test_an_edit_makes_the_index_stale(tmp_path: Path) -> None:
     path.write_text(HEADER + entry("a", "2007") + entry("b", "2005"))
     assert _due(path, folder) == ["b"]
     assert _fresh(path, folder).text == date_index.text_digest(path.read_bytes())
+
+
+def _later(monkeypatch: pytest.MonkeyPatch, seconds: int) -> None:
+    """Commands read the register `seconds` from now, as far as its settling goes."""
+    shifted = partial(files.read_settled, now=lambda: time.time_ns() + seconds * 10**9)
+    monkeypatch.setattr(date_index, "read_settled", shifted)
+
+
+def _hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The registers hashed by the commands from now on."""
+    hashed: list[Path] = []
+    digest = date_index._file_digest
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return digest(path)
+
+    monkeypatch.setattr(date_index, "_file_digest", counted)
+    return hashed
+
+
+def _next_tick(path: Path) -> None:
+    """Wait until a write to `path` gets a change time other than its own now (the file
+    system's clock moves in ticks of a few milliseconds)."""
+    before = path.stat().st_ctime_ns
+    while True:
+        os.utime(path)
+        if path.stat().st_ctime_ns != before:
+            return
+
+
+def test_a_settled_register_is_known_by_its_version_until_any_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A register that stood unchanged for two seconds when its index was written is known
+    by its file's version (modification and change time, size, inode) afterwards: not
+    hashed. Any write changes the version, even one of the same size with its modification
+    time set back: the next command hashes the text and answers for the new one."""
+    path, folder = _register(tmp_path, entry("a", "2005"), entry("b", "2006")), tmp_path / "c"
+    _later(monkeypatch, 60)
+    assert _due(path, folder) == ["a"]
+    assert _fresh(path, folder).seen == files.version(path.stat())
+    hashed = _hashes(monkeypatch)
+    assert _due(path, folder) == ["a"]
+    assert hashed == []
+    old = path.stat()
+    _next_tick(path)
+    path.write_text(path.read_text().replace("2005", "2007").replace("2006", "2005"))
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (old.st_size, old.st_mtime_ns)
+    assert _due(path, folder) == ["b"]
+    assert hashed == [path]
+
+
+def test_a_register_written_just_now_is_hashed_by_every_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writes within one tick of the file system's clock can leave the same version: the
+    index of a register written under two seconds before keeps no version of it."""
+    path, folder = _register(tmp_path, entry("a", "2005"), entry("b", "2006")), tmp_path / "c"
+    assert _due(path, folder) == ["a"]
+    assert _fresh(path, folder).seen is None
+    hashed = _hashes(monkeypatch)
+    assert _due(path, folder) == ["a"]
+    assert hashed == [path]
 
 
 def _corrupt(target: Path, how: str) -> None:

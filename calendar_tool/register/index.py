@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from calendar_tool.files import cache_path, replace_file
+from calendar_tool.files import Version, cache_path, read_settled, replace_file, version
 from calendar_tool.model import DatedValue, Entry, Kind, Occurrence, Precision, Register, State
 from calendar_tool.register import pickles
 from calendar_tool.timeline import (
@@ -262,6 +262,9 @@ class Contents:
     head: str | None = None  # the digest of its text outside the entries (None: unknown)
     digests: list[bytes] | None = None  # each entry's text digest, by place
     blobs: Blobs | None = None
+    # The register file's version when it held that text, if it tells that text from any
+    # later one (`files.read_settled`): a command then needs no digest of the text.
+    seen: Version | None = None
 
 
 def contents(register: Register, until: date, text: str | None = None,
@@ -324,7 +327,7 @@ def encode(c: Contents) -> Iterator[bytes]:
     meta = {"format": FORMAT, "layout": _LAYOUT, "code": code_stamp(), "text": c.text,
             "head": c.head, "until": c.until.toordinal(), "entries": len(c.register.entries),
             "groups": [len(cols["key"]) for cols in c.columns], "blobs": c.blobs is not None,
-            "digests": c.digests is not None, "sections": table, "data": at}
+            "digests": c.digests is not None, "seen": c.seen, "sections": table, "data": at}
     header = json.dumps(meta).encode("utf-8")
     yield from (_MAGIC, len(header).to_bytes(4, "little"),
                 zlib.crc32(header).to_bytes(4, "little"), header,
@@ -373,6 +376,8 @@ class DateIndex:
         if fd is not None:
             weakref.finalize(self, os.close, fd)
         self.text: str | None = meta["text"]
+        seen = meta["seen"]
+        self.seen: Version | None = None if seen is None else tuple(seen)
         self.head_digest: str | None = meta["head"]
         self.until = date.fromordinal(meta["until"])
         self.count: int = meta["entries"]
@@ -837,9 +842,11 @@ class Dates:
     index again."""
 
     def __init__(self, path: Path, folder: Path | None, digest: str,
-                 index: DateIndex | None, located: Located | None) -> None:
+                 index: DateIndex | None, located: Located | None,
+                 seen: Version | None = None) -> None:
+        """`seen`: the register file's settled version when it was read as `located`."""
         self._path, self._folder, self._digest = path, folder, digest
-        self._index, self._located = index, located
+        self._index, self._located, self._seen = index, located, seen
 
     @property
     def head(self) -> Register:
@@ -883,27 +890,37 @@ class Dates:
         reach = horizon_for(until, today)
         if self._folder is None or reach is None:
             return None
-        located = self._load()
-        self._index = _store(index_file(self._folder, self._path),
-                             build(located, self._digest, reach, index))
+        made = build(self._load(), self._digest, reach, index)
+        made.seen = self._seen
+        self._index = _store(index_file(self._folder, self._path), made)
         if self._index is None:
             self._folder = None  # not written: this command answers from the register
         return self._index
 
     def _load(self) -> Located:
         if self._located is None:
-            data = _read(self._path)
+            data, self._seen = _read(self._path)
             # The file may have changed since it was first read: the index is of this text.
             self._digest = text_digest(data)
             self._located = _load(self._path, self._folder, _decoded(self._path, data))
         return self._located
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path) -> tuple[bytes, Version | None]:
+    """The register's bytes, and its settled version (`files.read_settled`)."""
     try:
-        return path.read_bytes()
+        return read_settled(path)
     except OSError as exc:
         raise _unreadable(path, exc) from None
+
+
+def _unchanged(path: Path, seen: Version | None) -> bool:
+    """Whether the file at `path` is at the settled version `seen`, so still holds the text
+    it held then."""
+    try:
+        return seen is not None and version(os.stat(path)) == seen
+    except OSError:
+        return False
 
 
 def _decoded(path: Path, data: bytes) -> str:
@@ -943,13 +960,16 @@ def dated(path: Path, folder: Path | None) -> Dates:
     index = None
     if folder is not None:
         index = _open(index_file(folder, path))
-        if index is not None and index.text == _file_digest(path):
+        # Hashing the register is a tenth of reading it: not needed when the file is at the
+        # version the index saw, which no later write can keep.
+        if index is not None and index.text is not None and (
+                _unchanged(path, index.seen) or index.text == _file_digest(path)):
             return Dates(path, folder, index.text, index, None)
     if folder is None:  # no index to key: the register is read as `load` reads it
         return Dates(path, None, "", None, _load(path, None, None))
-    data = _read(path)
+    data, seen = _read(path)
     digest = text_digest(data)
-    return Dates(path, folder, digest, index, _load(path, folder, _decoded(path, data)))
+    return Dates(path, folder, digest, index, _load(path, folder, _decoded(path, data)), seen)
 
 
 # --- a register held in memory (`serve`) ------------------------------------------------------
