@@ -107,14 +107,14 @@ def test_a_large_cache_is_pickled_in_halves_by_two_processes(
     assert [e.id for e in read(kept)[0].values()] == [f"e{i}" for i in range(6)]
 
     kept.unlink()
-    parent, dumps = os.getpid(), pickle.dumps
+    parent, dumps = os.getpid(), pickles.dumps
 
-    def failing_elsewhere(value: object, protocol: int | None = None) -> bytes:
+    def failing_elsewhere(value: object) -> bytes:
         if os.getpid() != parent:
             raise MemoryError  # the forked process exits 1
-        return dumps(value, protocol=protocol)
+        return dumps(value)
 
-    monkeypatch.setattr(pickle, "dumps", failing_elsewhere)  # the module cache pickles with
+    monkeypatch.setattr(pickles, "dumps", failing_elsewhere)
     load_cached(path, folder)
     assert [e.id for e in read(kept)[0].values()] == [f"e{i}" for i in range(6)]
 
@@ -206,7 +206,7 @@ def test_entries_pickled_for_the_caches_come_back_equal_holding_their_own_fields
     every object an entry holds keeps its fields in slots, never in a dict of its own (which
     was about a sixth of the memory `run` holds for its entries)."""
     entries = list(parse_register(REGISTER.read_text()).entries)
-    whole = pickle.loads(pickles.dumps(entries))
+    whole = pickles.loads(pickles.dumps(entries))
     alone = [pickles.entry(data) for data in pickles.each(entries)]
     assert whole == alone == entries
     found = [o for e in (*whole, *alone, *entries) for o in _objects(e)

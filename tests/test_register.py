@@ -292,9 +292,8 @@ def test_a_read_shared_with_a_second_process_gives_the_same(
 def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
     """If the forked process cannot send its half back, the read does that half itself."""
-    import pickle
-
     from bench.generate import register_text
+    from calendar_tool.register import pickles
     from calendar_tool.register import read as register
 
     text = register_text(200, seed=6)
@@ -303,7 +302,7 @@ def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.Mon
         raise MemoryError
 
     monkeypatch.setattr(register, "_APART_FROM", 0)
-    monkeypatch.setattr(pickle, "dumps", fail)  # in the forked process: it exits 1
+    monkeypatch.setattr(pickles, "dumps", fail)  # in the forked process: it exits 1
     assert parse_located(text, "r.yaml", apart=True).register == parse_register(text, "r.yaml")
 
 

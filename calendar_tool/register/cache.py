@@ -23,7 +23,6 @@ lives in the user's own cache folder, as Python's bytecode caches do.
 from __future__ import annotations
 
 import contextlib
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,11 +59,11 @@ def read(path: Path) -> Kept:
     derived: dict[str, Any] = {}
     try:
         with path.open("rb") as f:
-            head = pickle.load(f)
+            head = pickles.load(f)
             if not isinstance(head, dict) or head.get("stamp") != stamp():
                 return {}, {}
             for _ in range(int(head["parts"])):
-                part_entries, part_derived = pickle.load(f)
+                part_entries, part_derived = pickles.load(f)
                 entries.update(part_entries)
                 derived.update(part_derived)
     except Exception:  # a broken cache (truncated, another version) is a cold cache

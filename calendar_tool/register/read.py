@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import pickle
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -18,7 +17,7 @@ from yaml.nodes import ScalarNode
 
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
 from calendar_tool.model import Document, Entry, Offset, Register, Reviewed, Term
-from calendar_tool.register import forked
+from calendar_tool.register import forked, pickles
 from calendar_tool.register.checks import check_references, clean_edit
 from calendar_tool.register.compose import (
     NULL,
@@ -180,7 +179,7 @@ def _read_chunks(w: Walk, chunks: Sequence[Chunk], reuse: Mapping[str, Entry], a
             found = (_walk_chunks(own, chunks[half:], half, reuse), own.problems)
         except Unsplit:
             found = None
-        return pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickles.dumps(found)
 
     other = forked.Forked(second_half)
     try:
@@ -189,7 +188,7 @@ def _read_chunks(w: Walk, chunks: Sequence[Chunk], reuse: Mapping[str, Entry], a
         data = other.result()
     if data is None:
         return mine + _walk_chunks(w, chunks[half:], half, reuse)
-    got = pickle.loads(data)
+    got = pickles.loads(data)
     if got is None:
         raise Unsplit()
     rest: list[Entry | None] = got[0]
