@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -125,11 +124,18 @@ def replace_file(path: Path, data: Iterable[bytes | Written]) -> None:
     _write(path, data, published=False)
 
 
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, open, to be renamed over it."""
+    import tempfile  # here: a command that only reads (`list` from the index) loads none of it
+
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
 def _write(path: Path, chunks: Iterable[bytes | Span | Written], published: bool) -> bool:
     """Write `chunks` to a temporary file and rename it over `path`. A published file is
     compared with the old one (and left alone when the same), flushed to disk first, and
     made readable by all; a cache file is none of these."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary(path)
     try:
         try:
             old = path.open("rb") if published else None
@@ -175,7 +181,7 @@ def copy_file(source: BinaryIO, path: Path) -> Version:
     taken on the file itself so that a file another process renamed over it since does not
     pass for it. The bytes are copied by the kernel where it can (`os.copy_file_range`):
     a large register's all.ics is hundreds of megabytes."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "wb") as copy:
             _copy_bytes(source, copy)

@@ -5,7 +5,6 @@ reads it again when the file changes."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -103,6 +102,8 @@ def _start(ctx: Context, options: scheduler.Options, serve_at: str | None, timeo
 def _warn_of_loopback_links(ctx: Context, engine: Any) -> None:
     """One warning at start when reminders would link to this machine alone while someone
     receives them: nobody else can open such a link."""
+    import logging  # here: every command loads this module, `run` alone logs
+
     from calendar_tool import logs, service
     from calendar_tool.config import PUBLIC_URL_ENV
 
