@@ -48,7 +48,7 @@ def version_of(path: Path) -> Version | None:
 # How long a file must have stood unchanged for its version to stand for its text: past the
 # tick of any file system's clock that keeps sub-second times, so that a later write gets a
 # later modification and change time.
-_SETTLED_NS = 2_000_000_000
+SETTLED_SECONDS = 2
 
 
 def read_settled(path: Path, now: Callable[[], int] = time.time_ns
@@ -64,7 +64,7 @@ def read_settled(path: Path, now: Callable[[], int] = time.time_ns
         after = os.fstat(f.fileno())
     seen = version(after)
     written = max(after.st_mtime_ns, after.st_ctime_ns)
-    if seen != version(before) or now() - written < _SETTLED_NS or \
+    if seen != version(before) or now() - written < SETTLED_SECONDS * 1_000_000_000 or \
             after.st_ctime_ns % 1_000_000_000 == 0:  # whole seconds: a coarse clock
         return data, None
     return data, seen
