@@ -37,11 +37,10 @@ def held_in_bulk(cls: _Class) -> _Class:
     The constructor the dataclass decorator writes for a frozen class sets each field through
     `object.__setattr__`, looked up again for every field; this one calls each slot's own
     setter, taken once (same parameters, defaults and default factories): an entry is made
-    in half the time, and reading an entry back, listing 8,000 occurrences or expanding
-    311,000 for the feeds makes one per object. Pickled the default way, the class would be
-    read back through the `__setstate__` the decorator writes, which sets one field at a
-    time in Python: three times as slow, and `run` reads 100,000 revisions back at its
-    start."""
+    in half the time, and reading an entry back or listing 8,000 occurrences makes one per
+    object. Pickled the default way, the class would be read back through the
+    `__setstate__` the decorator writes, which sets one field at a time in Python: three
+    times as slow, and `run` reads 100,000 revisions back at its start."""
     fields = dataclasses.fields(cls)
     cls.__init__ = _direct_init(cls, fields)  # type: ignore[misc]
     values: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*(f.name for f in fields))
