@@ -55,6 +55,24 @@ EPYC machine, validate cold 5.5 s: a little slower for that work), the model's t
 0.322 s, `review` 1.47 s (1.83 s the run before); side by side with the code of the run before
 (99dc7c1), twelve interleaved pairs of `list --due 2005`: 0.96x the time, 65.5 MiB against
 68.5. The first `list` after an edit 2.0 s; with no cache 3.7 s (2 cores) and 5.7 s on one.
+
+Made directly, read back in C, known by its version (issue 24, this run; the same kind of
+machine, noisier: the floor 83.9 ms against 62.5 ms the run before, so compare ratios). The
+model's types held in bulk set their slots directly when made (`model.held_in_bulk`), and the
+entries read back find the model's table in C (`register/pickles`' own unpickler): the 7,907
+entries `list --upcoming 1y` prints at 100,000 entries are unpickled in 50 ms rather than 79,
+in one process (best of fifteen). The register is no longer hashed (24 ms for 32 MB) when the
+file is at the version the index kept, which it keeps when the text had stood two seconds
+before the index was written; this section therefore waits that long after writing each
+generated register, as a keeper's next command comes seconds after an edit ("after an edit"
+still measures the first command right after one). And a read-only command loads neither
+`logging` nor `tempfile`. Side by side with the code of the run before (7d0ee09) at 100,000
+entries, from the index (farm-bench, interleaved pairs, medians): `list --upcoming 1y` 0.346 s
+and 66.0 MiB against 0.405 s and 67.2 MiB (twenty pairs, 0.83x the time), `list --due 2005`
+0.293 s against 0.370 s (twenty pairs, 0.77x), `review` 1.73 s against 2.15 s (eight pairs,
+0.84x). Against the floor, 4.21x and 4.88x here, 4.60x and 5.15x the run before: at the
+floor of the run before (62.5 ms) that is 0.26 s and 0.31 s. Still not reached: `list
+--upcoming 1y` within 0.3 s on this machine, and 2 s with no cache (unchanged: the read).
 """
 
 from __future__ import annotations

@@ -175,6 +175,24 @@ machine was about 1.7 times slower than the last run's for work that did not cha
 After these rows were measured, each feed's places came to be found by its events' identity,
 with no int made for each event: keeping the run at 100,000 entries took 0.85 s before and
 0.59 s after, in one process each, with the same peak.
+
+Made directly, read back in C (issue 24, this run): the model's types held in bulk (an entry
+and its parts, an occurrence, a revision, a resolved date) set each slot through its own setter
+when made (`model.held_in_bulk`, which replaces `model.by_constructor` and still pickles them
+as a call of their constructor), and the entry cache, the date index and the half of a cold
+read a forked process makes are unpickled by `register/pickles`' unpickler, which finds the
+model's table in C; that half is pickled as the caches pickle (enum members by place, not by a
+call of their enum). Side by side with the code of the run before (7d0ee09) at 100,000 entries:
+publish into an empty folder with a new store (farm-bench, three pairs) 20.8 s and 286.7 MiB
+against 20.4 s and 285.9 MiB (making occurrences is little of it), from the run kept 0.88x the
+time (three pairs); `validate` with no cache 0.97x (five pairs), through the entry cache 1.01x
+(eight pairs); `run` starting on what publish left, three interleaved pairs: the start 3.8 to
+4.8 s against 3.9 to 5.3 s, resident after the start 297.6 to 299.6 MB against 297.7 to 300.5
+MB, the whole child's peak (with its seven reloads) 379 to 386 MB against 381 to 411 MB. The
+300 MB target for `run` is met in these rows and in every run of this code side by side (297.6
+to 299.8 MB in seven), by 0.2 to 2.4 MB; the old code read more twice in eight (300.5 and 303.0
+MB). This machine ran unchanged work a little faster than the last run's in this section
+(validate cold 6.2 s against 7.3 s) and slower in "listing": compare ratios.
 """
 
 from __future__ import annotations
