@@ -705,6 +705,34 @@ def test_a_run_that_revises_most_entries_spools_its_events_as_a_first_run_does(
                                               FixedClock(SOON))
 
 
+def test_a_later_day_that_revises_most_entries_spools_its_events_too(tmp_path: Path) -> None:
+    """A run on a later day than the last (its horizon moved, so every entry is looked at)
+    that revises most entries, as a new store does the day after a `run`, serialises their
+    events into a spool too, none of their bytes held, and writes what a run without the
+    cache writes."""
+    text, _, _ = _generated_and_edited()
+    register = parse_register(text, "generated.yaml")
+    cache = EventCache()
+    publishing.publish(register, next_revisions({}, register, NOW), tmp_path / "warm",
+                       FixedClock(NOW), cache=cache)
+    renewed = next_revisions({}, register, LATER)
+    until = horizon(LATER.date(), DEFAULT_HORIZON_YEARS)
+    assert until != horizon(NOW.date(), DEFAULT_HORIZON_YEARS)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    events = cache.events(register, renewed, until, spool=spool)
+    assert events.source is not None
+    assert events.serialised == len(events.events) > 1000
+    assert [e for e in events.events if e.data is not None] == []
+    events.source.close()
+    assert list(spool.iterdir()) == []
+    again = publishing.publish(register, renewed, tmp_path / "warm", FixedClock(LATER),
+                               cache=cache)
+    assert again.serialised == again.feeds[0].events
+    assert _files(tmp_path / "warm") == _cold(register, renewed, tmp_path / "cold",
+                                              FixedClock(LATER))
+
+
 @pytest.mark.parametrize("change", [_rewrite, _replace, Path.unlink],
                          ids=["rewritten", "replaced", "removed"])
 def test_a_feed_changed_on_disk_is_written_again(

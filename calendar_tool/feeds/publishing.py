@@ -475,9 +475,10 @@ class EventCache:
         source = _Source.of(last)
         if source is None and last.events:
             last = _Run({}, [])  # its events are not where it left them: serialise them all
-        touched = _touched(register, revs, until, last)
-        if spool is not None and touched is not None and \
-                len(touched) > len(register.entries) // _MOSTLY:
+        revised = _revised(register, revs, last) if last.entries else None
+        touched = sorted(revised) if revised is not None and last.until == until else None
+        if spool is not None and revised is not None and \
+                len(revised) > len(register.entries) // _MOSTLY:
             # Most entries were revised (the store is new, the public URL or a declared
             # title every entry shows changed): their events are serialised again, into the
             # spool as a first run's are, not into memory (800 MB at 100,000 entries). The
@@ -497,8 +498,9 @@ class EventCache:
     def _collect(self, register: Register, revs: Mapping[str, Revision], until: date,
                  writer: ical.EventWriter, last: _Run, source: _Source | None,
                  touched: list[str] | None) -> _Events:
-        """`events`, from `last` (whose events are read back from `source`); `touched`: what
-        `_touched` gives for them."""
+        """`events`, from `last` (whose events are read back from `source`); `touched`: the
+        entries `_revised` gives when the last run reached the same horizon, sorted (runs
+        that do the same work do it in the same order); None: every entry is looked at."""
         resolver = resolver_for(register)
         if touched is None:
             kept: dict[str, _Kept] = {}
@@ -591,7 +593,7 @@ class EventCache:
         `revs`: the revisions this process publishes with; an entry's kept revision equal
         to its one there is taken as that object, so that the process does not hold two
         copies of every revision (25 MB at 100,000 entries) and the next run finds the
-        unchanged ones by reference (`_touched`). Its ids are the process's strings too (5 MB
+        unchanged ones by reference (`_revised`). Its ids are the process's strings too (5 MB
         at 100,000 entries): `revs`' keys, the register's own."""
         # Sizes repeat: one int object for each, not one per event.
         sizes: dict[int, int] = {}
@@ -724,20 +726,20 @@ def _places(evs: list[FeedEvent] | None, events: list[FeedEvent]) -> array[int] 
 _MOSTLY = 2
 
 
-def _touched(register: Register, revs: Mapping[str, Revision], until: date, last: _Run
-             ) -> list[str] | None:
-    """The ids of the entries whose events may not be the last run's, when it reached the
-    same horizon: those it did not have, and those with another revision (sorted, for runs
-    that do the same work in the same order); None: every entry is to be looked at. A
-    pass over references to the revisions rather than the entries: after an edit, the
+def _revised(register: Register, revs: Mapping[str, Revision], last: _Run) -> set[str]:
+    """The ids of the entries whose events may not be the last run's whatever the horizon:
+    those it did not have, and those with another revision. Whether most entries were
+    revised is asked of this, not of `touched`: a run on a later day than the last (every
+    entry then looked at) that revises most entries would otherwise serialise all their
+    events into memory (800 MB at 100,000 entries: a new store the day after a `run`).
+
+    A pass over references to the revisions rather than the entries: after an edit, the
     entries of a large register were a third of the cost of republishing. The revisions
     the run was written with are gathered from its entries in C, at each run: some 30 ms
     more at 100,000 entries than when the run held them in a dict of its own, which was
     3.7 MB more that `run` keeps. (Reaching them through the entries' parts without the
     dict costs less time, and left `run` 2.5 MB larger after its start: where the
     allocator puts what comes after is the whole difference.)"""
-    if last.until != until or not last.entries:
-        return None
     before = dict(zip(last.entries, map(_REVISION, last.entries.values()), strict=True))
     ids = register.by_id.keys() - last.entries.keys()
     for k in _other_objects(revs, before):
@@ -745,7 +747,7 @@ def _touched(register: Register, revs: Mapping[str, Revision], until: date, last
         # The same object, unless the run was taken up from disk: compared then.
         if was is not rev and was != rev and k in register.by_id:
             ids.add(k)
-    return sorted(ids)
+    return ids
 
 
 def _other_objects(revs: Mapping[str, Revision], before: Mapping[str, Revision]
