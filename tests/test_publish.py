@@ -671,6 +671,36 @@ def _replace(path: Path) -> None:
     other.replace(path)
 
 
+def test_a_new_day_assembles_only_the_feeds_of_what_it_brings_into_the_horizon(
+        sample: Register, tmp_path: Path, assembled: list[str]) -> None:
+    """The horizon moves on a day each day. A day that brings no occurrence into it leaves
+    every feed as it was: none assembled, none written, nothing serialised. The day that
+    brings in the next Commission session serialises that one event and assembles only the
+    feeds it is in. Each day's files are those a publish without the cache writes."""
+    out, cache = tmp_path / "warm", EventCache()
+    revs = next_revisions({}, sample, NOW)
+    publishing.publish(sample, revs, out, FixedClock(datetime(2026, 4, 29, tzinfo=UTC)),
+                       cache=cache)
+    before = _snapshot(out)
+    assembled.clear()
+    quiet = FixedClock(datetime(2026, 4, 30, tzinfo=UTC))
+    report = publishing.publish(sample, revs, out, quiet, cache=cache)
+    assert (report.horizon, report.serialised, report.written) == (date(2031, 4, 30), 0, 0)
+    assert assembled == []
+    assert _changed(before, out) == set()
+    assert _files(out) == _cold(sample, revs, tmp_path / "cold-quiet", quiet)
+
+    session = FixedClock(datetime(2026, 5, 1, tzinfo=UTC))
+    assembled.clear()  # of the publish without the cache
+    report = publishing.publish(sample, revs, out, session, cache=cache)
+    assert (report.horizon, report.serialised) == (date(2031, 5, 1), 1)
+    assert b"UID:commission-sessions#40@calendar-tool" in (out / "all.ics").read_bytes()
+    assert set(assembled) == {"all", "area-governance", "actor-commission"}
+    assert _changed(before, out) == {"all.ics", "area-governance.ics",
+                                     "actor-commission.ics", "index.json"}  # its counts
+    assert _files(out) == _cold(sample, revs, tmp_path / "cold-session", session)
+
+
 def test_a_run_that_revises_most_entries_spools_its_events_as_a_first_run_does(
         tmp_path: Path) -> None:
     """When most entries were revised since the last run (a new store, a new public URL, a

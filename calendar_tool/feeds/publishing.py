@@ -58,6 +58,7 @@ from calendar_tool.files import (
 from calendar_tool.model import Entry, Occurrence, Register, Revision
 from calendar_tool.timeline import (
     DEFAULT_HORIZON_YEARS,
+    Resolver,
     entry_occurrences,
     horizon,
     occurrences,
@@ -403,7 +404,8 @@ class EventCache:
     - a new revision of the entry: any change to what the feed shows for it (the entry, the
       date of its anchor, a title or document it names, the register's default reminders);
     - for a series, a new horizon (a new day): its occurrences are expanded again, and those
-      it already had keep their events;
+      it already had keep their events; when it has no occurrence in the days the horizon
+      moved on, its events did not change at all (`_entry_events`);
     - a run without the entry (it was removed): each run keeps only what it published;
     - every event at once: an `all.ics` that is not the file the last run left (its
       `files.Version` differs: rewritten, replaced, removed, or written by a run that then
@@ -414,7 +416,7 @@ class EventCache:
     own, in order) and the version of its file as the run left it (`files.Version`: size,
     modification time, inode, change time). A feed's bytes are a function of its spec and
     of its entries' events, so a feed none of whose entries' events changed, with the same
-    spec and horizon, has the bytes of the last run; if its file is still the one the last
+    spec, has the bytes of the last run, whatever the horizon; if its file is still the one the last
     run left, it is not assembled, read or compared, and is reported unchanged with the last
     run's count of events. A feed that did change is, after a few changed events, its last
     events with the changes made, rather than picked out of all the events again; that holds
@@ -427,7 +429,6 @@ class EventCache:
       feeds are assembled again);
     - a new spec: the feed's title or description (the register's title, the area's or
       actor's), or a feed the last run did not have;
-    - a new horizon;
     - a file that is not as the last run left it: removed, rewritten, touched or replaced by
       anyone else (its version differs). Only a change that keeps all four goes unseen: the
       same size written in place within the tick of the file system's clock in which the
@@ -517,31 +518,18 @@ class EventCache:
         new: list[_Kept] = []
         serialised = 0
         for e in todo:
-            rev = revs[e.id]
-            reach = _reach(e, until)
             old = last.entries.get(e.id)
-            if old is not None and old.revision == rev and old.until == reach:
-                kept[e.id] = old
-                continue
-            had = {_KEY(ev): ev for ev in old.events} \
-                if old is not None and old.revision == rev else {}
-            events = []
-            for o in entry_occurrences(e, resolver, until):
-                if o.when is None:
-                    continue  # a standing obligation: no calendar day
-                key = _keyed(o)
-                ev = had.get(key)
-                if ev is None:
-                    ev = FeedEvent(*key, writer.event_bytes(o, rev))
-                    serialised += 1
-                events.append(ev)
-            kept[e.id] = _Kept(e, rev, reach, tuple(events))
-            fresh += events
-            if events:
-                new.append(kept[e.id])
+            own, made = _entry_events(e, revs[e.id], _reach(e, until), old, resolver, until,
+                                      writer)
+            kept[e.id], serialised = own, serialised + made
+            if old is not None and own.events is old.events:
+                continue  # its events as the last run had them: neither gone nor new
+            fresh += own.events
+            if own.events:
+                new.append(own)
         gone = [old for k in looked
-                if (old := last.entries.get(k)) is not None and old is not kept.get(k)
-                and old.events]
+                if (old := last.entries.get(k)) is not None and old.events
+                and ((now := kept.get(k)) is None or now.events is not old.events)]
         stale = [ev for old in gone for ev in old.events]
         merged, pieces = _merge(last.events, stale, fresh)
         return _Events(merged, serialised, kept, last, tuple(gone), tuple(new), source, pieces)
@@ -617,6 +605,39 @@ class EventCache:
                              list(map(events.__getitem__, places)), file, count, start)
                  for name, (spec, file, count, start, places) in kept.feeds.items()}
         self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source)
+
+
+def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None,
+                  resolver: Resolver, until: date, writer: ical.EventWriter
+                  ) -> tuple[_Kept, int]:
+    """An entry's part of a run and how many of its events were serialised: the last run's
+    part (`old`) when it has the same revision and reach; else its occurrences up to
+    `until`, each event the last run's for the same occurrence under the same revision,
+    or serialised. When every event is the last run's (a series with nothing new in the
+    days the horizon moved on), they are kept as the very tuple the last run
+    had, which tells the run the entry's events did not change: the day after, a large
+    register's feeds are then mostly left as they are rather than all assembled again."""
+    if old is not None and old.revision == rev and old.until == reach:
+        return old, 0
+    had = {_KEY(ev): ev for ev in old.events} \
+        if old is not None and old.revision == rev else {}
+    events = []
+    made = 0
+    for o in entry_occurrences(e, resolver, until):
+        if o.when is None:
+            continue  # a standing obligation: no calendar day
+        key = _keyed(o)
+        ev = had.get(key)
+        if ev is None:
+            ev = FeedEvent(*key, writer.event_bytes(o, rev))
+            made += 1
+        events.append(ev)
+    # Each event taken from `had` is one of the last run's, so as many events, none twice,
+    # are the last run's all (in an order of their own: a run taken up from disk has each
+    # entry's in the feeds' order, and the expansion gives them in the entry's).
+    if old is not None and not made and len(events) == len(old.events) == len(set(events)):
+        return _Kept(e, rev, reach, old.events), 0
+    return _Kept(e, rev, reach, tuple(events)), made
 
 
 def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
@@ -905,12 +926,12 @@ def _events(register: Register, revs: Mapping[str, Revision], until: date,
     return _Events(events, len(events), {})
 
 
-def _unchanged_feeds(specs: Sequence[FeedSpec], events: _Events, out_dir: Path, until: date
+def _unchanged_feeds(specs: Sequence[FeedSpec], events: _Events, out_dir: Path
                      ) -> dict[str, _Feed]:
     """The feeds of `specs` that the last run left as this run would, by name: those it need
     not assemble (see `EventCache`)."""
     last = events.last
-    if last is None or last.out_dir != _resolved(out_dir) or last.until != until:
+    if last is None or last.out_dir != _resolved(out_dir):
         return {}
     touched: set[str] = set()
     for k in (*events.gone, *events.new):
@@ -1075,7 +1096,7 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         events = _events(register, revs, until, cache, link_base, out_dir)
-        feeds, start = _write_feeds(register, events, out_dir, until)
+        feeds, start = _write_feeds(register, events, out_dir)
         results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", feed.count, written)
                    for name, (feed, written) in feeds.items() if feed.count]
         removed = _remove_stale(out_dir, {f.path for f in results})
@@ -1108,13 +1129,13 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
                          events.serialised)
 
 
-def _write_feeds(register: Register, events: _Events, out_dir: Path, until: date
+def _write_feeds(register: Register, events: _Events, out_dir: Path
                  ) -> tuple[dict[str, tuple[_Feed, bool]], int | None]:
     """Each feed of the register by name, as written (or left, when unchanged), and whether
     its file was written; and where the first event of all.ics lies in it when this run
     assembled it (None otherwise)."""
     specs = feed_specs(register)
-    unchanged = _unchanged_feeds(specs, events, out_dir, until)
+    unchanged = _unchanged_feeds(specs, events, out_dir)
     build = [spec for spec in specs if spec.info.name not in unchanged]
     chosen = dict(zip([spec.info.name for spec in build],
                       _feed_events(build, register, events), strict=True))
