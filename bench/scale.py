@@ -22,6 +22,10 @@ itself it forks to read a large register) is its own.
   it. Then `run`'s resident size after its start and after the four reloads: what it
   holds while it waits, once `heap.trim` has handed back what a publish freed (its peak,
   while it publishes, is the "peak memory" row), and that over the entries;
+- run the day after: its start on what the run before left, the horizon a day further (as
+  `run` starts again after a night), then its daily republish as three days pass
+  (`Runner.refresh`, the median); then a publish into a new store days after the run kept
+  (every entry revised and the horizon moved: its events spooled, as a first publish's);
 - reminders: what `run` computes for all subscriptions (bench/remind.py: the reminders of
   the next two hours, and those due in the 24-hour catch-up window), for 100 to 10,000
   generated subscriptions, the register's occurrences already expanded (the row "expanding
@@ -193,6 +197,20 @@ MB, the whole child's peak (with its seven reloads) 379 to 386 MB against 381 to
 to 299.8 MB in seven), by 0.2 to 2.4 MB; the old code read more twice in eight (300.5 and 303.0
 MB). This machine ran unchanged work a little faster than the last run's in this section
 (validate cold 6.2 s against 7.3 s) and slower in "listing": compare ratios.
+
+A new day (issue 24, this run): the horizon moves on a day each day, and every series entry
+counted as changed, so every feed was assembled again event by event and written, though few
+series have an occurrence in the day brought in (at 100,000 entries, none on most days). A
+series whose dates up to the new horizon are as many as the last run's events now keeps those
+events (its dates counted, not made into occurrences: those up to any horizon begin with those
+up to a nearer one), and a feed none of whose entries changed is left as it is whatever the
+horizon. Side by side with the code of the run before (5d16c20) at 100,000 entries, five
+interleaved pairs, medians: `run` started the day after the run kept, 9.1 s before and 5.3 s
+after; its daily republish (the row "daily republish") 5.3 s before, 1.8 s after; the child's
+peak 346 and 344 MB. And a publish into a new store on a later day than the run kept (a new
+store the day after a `run`) serialised every event into memory, since only a run on the day
+of the run kept was spooled: 801 MB and 21.0 s before, 291 MB and 17.1 s after, one run each
+(the row "publish into a new store, days after the run kept").
 """
 
 from __future__ import annotations
@@ -205,6 +223,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +325,36 @@ def reload_child(register: str, work: str) -> None:
                       "status": statistics.median(recorded), "resident": resident}))
 
 
+def later_child(register: str, work: str) -> None:
+    """In a child process: start `run`'s Runner the day after the runs kept (its horizon a
+    day further: a restart after a night, say), then let three days pass (`run`'s daily
+    republish, `Runner.refresh`), and print what each cost."""
+    from datetime import UTC, datetime
+
+    from calendar_tool import delivery, heap, store
+    from calendar_tool.clock import FixedClock
+    from calendar_tool.config import Settings
+    from calendar_tool.register import RegisterFile
+    from calendar_tool.scheduler import Options, Runner
+
+    path, out = Path(register), Path(work) / "feeds"
+    engine = store.open_store(f"sqlite:///{work}/publish.db")
+    clock = FixedClock(datetime.now(UTC) + timedelta(days=1))
+    source = RegisterFile(path, Settings.from_env().cache, reading=heap.kept)
+    runner = Runner(engine, delivery.Senders(), clock, source,
+                    Options(out, "http://127.0.0.1:8000", watch=None))
+    start = time.perf_counter()
+    runner.start()
+    started = time.perf_counter() - start
+    daily = []
+    for _ in range(3):
+        clock.advance_to(clock.now() + timedelta(days=1))
+        start = time.perf_counter()
+        runner.refresh()
+        daily.append(time.perf_counter() - start)
+    print(json.dumps({"start": started, "daily": statistics.median(daily)}))  # noqa: T201
+
+
 def _resident_mb() -> float:
     """This process's resident size now, in megabytes: what `run` holds while it waits,
     rather than its peak while it publishes."""
@@ -387,10 +436,7 @@ def _size_rows(size: int, work: Path, got: dict[str, tuple[float, float]],
         _measure([*TOOL, "publish", "--out", str(work / "feeds")], env)[:2]
     got["publish into an empty folder, from the run kept"] = \
         _measure([*TOOL, "publish", "--out", str(work / "other")], env)[:2]
-    _, peak, text = _measure([sys.executable, "-m", "bench.scale", "reload", str(reg),
-                              str(work)], env)
-    report = json.loads(text.strip().splitlines()[-1])
-    got["run: start on what publish left"] = (report["start"], peak)
+    report, later = _run_children(reg, work, env, got)
     smaller = f"same, {size // 10:,} entries"
     rows = []
     for what, (seconds, mb) in list(got.items()):
@@ -411,7 +457,31 @@ def _size_rows(size: int, work: Path, got: dict[str, tuple[float, float]],
     rows.append(_row(f"run: one-entry reload, a status recorded (median of three), "
                      f"{size:,} entries", report["status"], "s",
                      "full publish, same register", got["publish"][0]))
+    rows.append(_row(f"run: daily republish, the horizon a day further (median of three), "
+                     f"{size:,} entries", later["daily"], "s",
+                     "full publish, same register", got["publish"][0]))
     return rows + _resident_rows(report, size, got, before)
+
+
+def _run_children(reg: Path, work: Path, env: dict[str, str],
+                  got: dict[str, tuple[float, float]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`run` on what `publish` left (`reload_child`), then the day after (`later_child`),
+    then a publish into a new store days later; what each child reported."""
+    _, peak, text = _measure([sys.executable, "-m", "bench.scale", "reload", str(reg),
+                              str(work)], env)
+    report = json.loads(text.strip().splitlines()[-1])
+    got["run: start on what publish left"] = (report["start"], peak)
+    _, peak, text = _measure([sys.executable, "-m", "bench.scale", "later", str(reg),
+                              str(work)], env)
+    later = json.loads(text.strip().splitlines()[-1])
+    got["run: start the day after, on what run left"] = (later["start"], peak)
+    # A new store (every entry revised) on a later day than the run kept: its events are
+    # spooled as a first publish's are, not held.
+    got["publish into a new store, days after the run kept"] = _measure(
+        [*TOOL, "publish", "--out", str(work / "renewed"), "--today",
+         (date.today() + timedelta(days=10)).isoformat()],
+        {**env, "CALENDAR_TOOL_DB": f"sqlite:///{work}/renewed.db"})[:2]
+    return report, later
 
 
 def _reminder_rows(reg: Path, size: int, got: dict[str, tuple[float, float]],
@@ -445,6 +515,8 @@ def _reminder_rows(reg: Path, size: int, got: dict[str, tuple[float, float]],
 if __name__ == "__main__":
     if sys.argv[1:2] == ["reload"]:
         reload_child(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["later"]:
+        later_child(sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["edit"]:
         edited = Path(sys.argv[2])
         edited.write_text(one_title_edited(edited.read_text()))
