@@ -417,12 +417,12 @@ class EventCache:
     own, in order) and the version of its file as the run left it (`files.Version`: size,
     modification time, inode, change time). A feed's bytes are a function of its spec and
     of its entries' events, so a feed none of whose entries' events changed, with the same
-    spec, has the bytes of the last run, whatever the horizon; if its file is still the one the last
-    run left, it is not assembled, read or compared, and is reported unchanged with the last
-    run's count of events. A feed that did change is, after a few changed events, its last
-    events with the changes made, rather than picked out of all the events again; that holds
-    whatever else changed, since the changed entries (below) are all the events that come
-    and go.
+    spec, has the bytes of the last run, whatever the horizon; if its file is still the one
+    the last run left, it is not assembled, read or compared, and is reported unchanged with
+    the last run's count of events. A feed that did change is, after a few changed events,
+    its last events with the changes made, rather than picked out of all the events again;
+    that holds whatever else changed, since the changed entries (below) are all the events
+    that come and go.
 
     What invalidates a feed (it is then assembled and compared as without a cache):
     - an entry whose events changed (see above) and that is in the feed in the last run or
@@ -615,9 +615,9 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     part (`old`) when it has the same revision and reach; else its occurrences up to
     `until`, each event the last run's for the same occurrence under the same revision,
     or serialised. When every event is the last run's (a series with nothing new in the
-    days the horizon moved on), they are kept as the very tuple the last run
-    had, which tells the run the entry's events did not change: the day after, a large
-    register's feeds are then mostly left as they are rather than all assembled again."""
+    days the horizon moved on), they are kept as the very tuple the last run had, which
+    tells the run the entry's events did not change: the day after, a large register's
+    feeds are then mostly left as they are rather than all assembled again."""
     if old is not None and old.revision == rev and old.until == reach:
         return old, 0
     if old is not None and old.revision == rev and e.series is not None and \
