@@ -22,6 +22,8 @@ itself it forks to read a large register) is its own.
   it. Then `run`'s resident size after its start and after the four reloads: what it
   holds while it waits, once `heap.trim` has handed back what a publish freed (its peak,
   while it publishes, is the "peak memory" row), and that over the entries;
+- run's end (`Runner.keep`, as `Scheduler.stop` calls it), which keeps its run for the next
+  start when the edits since the run kept were too few to keep it;
 - run the day after: its start on what the run before left, the horizon a day further (as
   `run` starts again after a night), then its daily republish as three days pass
   (`Runner.refresh`, the median); then a publish into a new store days after the run kept
@@ -325,9 +327,15 @@ def reload_child(register: str, work: str) -> None:
         start = time.perf_counter()
         assert runner.reload()
         recorded.append(time.perf_counter() - start)
+    # As `run` ends (`Scheduler.stop`): its run kept for the next start, the edits since
+    # being too few to have kept it.
+    start = time.perf_counter()
+    runner.keep()
+    ended = time.perf_counter() - start
     print(json.dumps({"start": started, "reload": reloaded, "rewritten": rewritten,  # noqa: T201
                       "feeds": len(before), "later": statistics.median(later),
-                      "status": statistics.median(recorded), "resident": resident}))
+                      "status": statistics.median(recorded), "resident": resident,
+                      "end": ended}))
 
 
 def later_child(register: str, work: str) -> None:
@@ -462,6 +470,8 @@ def _size_rows(size: int, work: Path, got: dict[str, tuple[float, float]],
     rows.append(_row(f"run: one-entry reload, a status recorded (median of three), "
                      f"{size:,} entries", report["status"], "s",
                      "full publish, same register", got["publish"][0]))
+    rows.append(_row(f"run: its end after seven edits, keeping its run, {size:,} entries",
+                     report["end"], "s", "full publish, same register", got["publish"][0]))
     rows.append(_row(f"run: daily republish, the horizon a day further (median of three), "
                      f"{size:,} entries", later["daily"], "s",
                      "full publish, same register", got["publish"][0]))

@@ -181,6 +181,13 @@ class Runner:
         event("feeds.checked", logging.DEBUG, feeds=len(report.feeds), written=report.written,
               serialised=report.serialised)
 
+    def keep(self) -> None:
+        """Keep the last publishing run on disk if the one kept is behind it (edits since):
+        at the end of `run`, for the next start to take up."""
+        if self.kept_events is not None:
+            with self._publishing, heap.kept():
+                self.kept_events.keep_if_behind(self.event_cache)
+
     # --- reminders --------------------------------------------------------------------------
 
     def remind(self) -> list[service.Result]:
@@ -427,6 +434,7 @@ class Scheduler:
         self.sender.join()
         if self._aps.running:
             self._aps.shutdown(wait=True)
+        self.runner.keep()
         event("scheduler.stopped", owner=self.runner.owner)
 
 

@@ -1069,6 +1069,44 @@ def test_run_starts_on_the_events_publish_kept(engine: store.Engine, tmp_path: P
     assert _files(tmp_path / "other") == _files(tmp_path / "published")
 
 
+def test_run_keeps_its_last_run_at_its_end_for_the_next_start(
+        engine: store.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        assembled: list[str]) -> None:
+    """A one-event edit under `run` is too little to keep its run on disk again; its end
+    (`Runner.keep`, which `Scheduler.stop` calls) keeps it, so that the next start takes up
+    the feeds as the edit left them: it assembles, serialises and writes nothing. An end
+    with nothing published since the run kept writes nothing."""
+    text = _generated_and_edited()[0]
+    path, folder, out = tmp_path / "generated.yaml", tmp_path / "cache", tmp_path / "feeds"
+    path.write_text(text)
+    file = EventFile(folder, path)
+    caplog.set_level(logging.DEBUG, logger="calendar_tool")
+    with delivery.Senders(5) as client:
+        def runner() -> Runner:
+            return Runner(engine, client, FixedClock(SOON), RegisterFile(path, folder),
+                          Options(out, "http://127.0.0.1:8000", watch=None))
+
+        first = runner()
+        first.start()
+        kept_at = file.path.stat().st_mtime_ns
+        first.keep()
+        assert file.path.stat().st_mtime_ns == kept_at
+        path.write_text(one_title_edited(text))
+        assert first.reload()
+        assert file.path.stat().st_mtime_ns == kept_at
+        first.keep()
+        assert file.path.stat().st_mtime_ns != kept_at
+        assembled.clear()
+        caplog.clear()
+        runner().start()
+    lines = [json.loads(JsonLines().format(r)) for r in caplog.records]
+    [checked] = [line for line in lines if line["event"] == "feeds.checked"]
+    assert (checked["serialised"], checked["written"], assembled) == (0, 0, [])
+    edited = parse_register(path.read_text(), str(path))
+    assert _files(out) == _cold(edited, store.load_revisions(engine), tmp_path / "cold",
+                                FixedClock(SOON))
+
+
 def test_publish_keeps_its_run_in_the_cache_folder(cli: CLI, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """`calendar-tool publish` keeps a copy of its all.ics in the cache folder, and the

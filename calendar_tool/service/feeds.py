@@ -155,6 +155,8 @@ def _keep_events(stored: EventFile, cache: EventCache, report: PublishReport) ->
     events = sum(f.events for f in report.feeds if f.name == "all")
     if stored.until != report.horizon or report.serialised > events // _STALE_PART:
         stored.keep(cache)
+    elif report.serialised or report.written or report.removed:
+        stored.behind = True  # kept at the process's end (`EventFile.keep_if_behind`)
 
 
 def feed_revisions(engine: store.Engine, register: Register, at: datetime,
