@@ -272,6 +272,17 @@ def series_dates(series: Series, until: date | None = None,
         number += 1
 
 
+def series_count(series: Series, until: date) -> tuple[int, date]:
+    """How many occurrences `series_dates` gives up to `until`, and where the first past it
+    starts (date.max: the series ends first): counted without making an occurrence each."""
+    count = 0
+    for sd in series_dates(series):
+        if sd.value.start > until:
+            return count, sd.value.start
+        count += 1
+    return count, date.max
+
+
 def worded_series_dates(series: Series, until: date) -> Iterator[tuple[SeriesDate, str]]:
     """`series_dates` up to `until`, each with its derivation: worded once for a run of
     estimates counted alike, the same words and one string for them all (a large register's

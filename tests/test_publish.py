@@ -31,10 +31,10 @@ from calendar_tool.feeds.publishing import EventCache, PublishReport
 from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.files import Span, write_chunks_if_changed
 from calendar_tool.logs import JsonLines
-from calendar_tool.model import Register, Revision
+from calendar_tool.model import Register, Revision, Series
 from calendar_tool.register import RegisterFile, parse_register
 from calendar_tool.scheduler import Options, Runner
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences, series_count
 from tests.conftest import CLI
 from tests.feedlint import lint
 from tests.parsers import ical_events, icaljs, vobject_events
@@ -672,13 +672,23 @@ def _replace(path: Path) -> None:
 
 
 def test_a_new_day_assembles_only_the_feeds_of_what_it_brings_into_the_horizon(
-        sample: Register, tmp_path: Path, assembled: list[str]) -> None:
+        sample: Register, tmp_path: Path, assembled: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The horizon moves on a day each day. A day that brings no occurrence into it leaves
     every feed as it was: none assembled, none written, nothing serialised. The day that
     brings in the next Commission session serialises that one event and assembles only the
-    feeds it is in. Each day's files are those a publish without the cache writes."""
+    feeds it is in, and counts the dates of that series alone: the others' next occurrence
+    is known to lie further. Each day's files are those a publish without the cache
+    writes."""
     out, cache = tmp_path / "warm", EventCache()
     revs = next_revisions({}, sample, NOW)
+    counted: list[Series] = []
+
+    def count(series: Series, until: date) -> tuple[int, date]:
+        counted.append(series)
+        return series_count(series, until)
+
+    monkeypatch.setattr(publishing, "series_count", count)
     publishing.publish(sample, revs, out, FixedClock(datetime(2026, 4, 29, tzinfo=UTC)),
                        cache=cache)
     before = _snapshot(out)
@@ -689,11 +699,15 @@ def test_a_new_day_assembles_only_the_feeds_of_what_it_brings_into_the_horizon(
     assert assembled == []
     assert _changed(before, out) == set()
     assert _files(out) == _cold(sample, revs, tmp_path / "cold-quiet", quiet)
+    # Counted, as the first run did not know where each series goes next; now it does.
+    assert len(counted) == sum(e.series is not None for e in sample.entries) > 1
+    counted.clear()
 
     session = FixedClock(datetime(2026, 5, 1, tzinfo=UTC))
     assembled.clear()  # of the publish without the cache
     report = publishing.publish(sample, revs, out, session, cache=cache)
     assert (report.horizon, report.serialised) == (date(2031, 5, 1), 1)
+    assert counted == [sample.by_id["commission-sessions"].series]  # only what it reached
     assert b"UID:commission-sessions#40@calendar-tool" in (out / "all.ics").read_bytes()
     assert set(assembled) == {"all", "area-governance", "actor-commission"}
     assert _changed(before, out) == {"all.ics", "area-governance.ics",
@@ -984,11 +998,13 @@ def test_a_new_process_takes_up_the_last_run_kept_on_disk(tmp_path: Path) -> Non
 def test_the_run_kept_on_disk_comes_back_column_for_column(tmp_path: Path) -> None:
     """What the file keeps is the run as `EventCache.kept` gives it: every column of its
     events, each array of the same type (they are written straight from the arrays), each
-    feed's places among the events, and its entries with their revisions."""
+    feed's places among the events, and its entries with their revisions and, for a series
+    a run the day after counted, where its next occurrence past the horizon starts."""
     register = parse_register(register_text(200), "generated.yaml")
     revs = next_revisions({}, register, NOW)
     kept, cache = tmp_path / "cache", EventCache()
-    publishing.publish(register, revs, tmp_path / "feeds", FixedClock(NOW), cache=cache)
+    for day in (NOW, NOW + timedelta(days=1)):
+        publishing.publish(register, revs, tmp_path / "feeds", FixedClock(day), cache=cache)
     _keep(kept, cache)
     run = cache.kept()
     assert run is not None
@@ -1003,6 +1019,9 @@ def test_the_run_kept_on_disk_comes_back_column_for_column(tmp_path: Path) -> No
     assert sum(1 for p in places.values() if p is not None) == len(places) - 1  # all.ics's not
     assert {name: feed[4] for name, feed in stored.feeds.items()} == places
     assert stored.entries == run.entries
+    until = horizon((NOW + timedelta(days=1)).date())
+    assert [n for n in stored.entries.nexts if n is not None] == \
+        [series_count(e.series, until)[1] for e in register.entries if e.series is not None]
     assert stored.entries.ids == list(revs)
     assert [r for _, r, *_ in stored.entries.rows({})] == list(revs.values())
 

@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 from dateutil.rrule import rrulestr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from bench.generate import register_text
 from calendar_tool import wording
 from calendar_tool.model import DatedValue, Kind, Register, Series, State
 from calendar_tool.register import parse_located, parse_register
@@ -20,6 +23,7 @@ from calendar_tool.timeline import (
     parse_span,
     resolver_for,
     select,
+    series_count,
     series_dates,
 )
 from tests.paths import SAMPLE
@@ -295,3 +299,23 @@ def test_select_passes_over_entries_outside_the_period_and_finds_the_same(
             assert [o.id for o in select(reg, q, TODAY)] == expected, q
             found += len(expected)
     assert found > 1000  # the queries do find occurrences, in all three registers
+
+
+# Every series of the sample and of a generated register: known occurrences that move the
+# estimates after them, a series' own end, month and year precision.
+_ALL_SERIES = [e.series for text in (SAMPLE.read_text(), register_text(300))
+               for e in parse_register(text).entries if e.series is not None]
+
+
+@settings(max_examples=40, deadline=None)
+@given(until=st.dates(min_value=date(1950, 1, 1), max_value=date(2080, 12, 31)))
+def test_series_count_is_how_many_dates_a_horizon_takes_and_where_the_next_starts(
+        until: date) -> None:
+    """`series_count`, which tells a later horizon whether it brings a series anything new:
+    as many occurrences as `series_dates` gives up to the day, and the start of the first
+    it stops at (the series' next past the day; date.max when it ends before one)."""
+    for series in _ALL_SERIES:
+        upto = list(series_dates(series, until))
+        past = next((sd.value.start for sd in series_dates(series) if sd.value.start > until),
+                    date.max)
+        assert series_count(series, until) == (len(upto), past)

@@ -63,7 +63,7 @@ from calendar_tool.timeline import (
     horizon,
     occurrences,
     resolver_for,
-    series_dates,
+    series_count,
     sort_key,
 )
 
@@ -200,6 +200,9 @@ class _Kept:
     revision: Revision
     until: date | None  # the horizon its occurrences reach; None when that does not matter
     events: tuple[FeedEvent, ...]
+    # For a series, where its first occurrence past `until` starts (date.max: it has none),
+    # so that a later horizon short of it is known to bring nothing new; None: not known.
+    next: date | None = None
 
 
 @dataclass(frozen=True)
@@ -597,11 +600,11 @@ class EventCache:
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
-        for read, revision, until, areas, actors in kept.entries.rows(current):
+        for read, revision, until, areas, actors, after in kept.entries.rows(current):
             k = own.get(read, read)
             # One Facets per pair, as the register's entries share their tuples.
             shown = facets.setdefault((areas, actors), Facets(areas, actors))
-            entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
+            entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())), after)
         feeds = {name: _Feed(spec, None if places is None else
                              list(map(events.__getitem__, places)), file, count, start)
                  for name, (spec, file, count, start, places) in kept.feeds.items()}
@@ -620,12 +623,16 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     feeds are then mostly left as they are rather than all assembled again."""
     if old is not None and old.revision == rev and old.until == reach:
         return old, 0
-    if old is not None and old.revision == rev and e.series is not None and \
-            sum(1 for _ in series_dates(e.series, until)) == len(old.events):
+    if old is not None and old.revision == rev and e.series is not None:
         # A series' occurrences up to any horizon begin with those up to a nearer one (they
-        # stop at the first past it), so as many as the last run had are the same: counted
-        # without making an occurrence each (a large register's series have 230,000).
-        return _Kept(e, rev, reach, old.events), 0
+        # stop at the first past it), so a horizon short of the next brings none, and as
+        # many as the last run had are the same: counted without making an occurrence each
+        # (a large register's series have 230,000).
+        if old.next is not None and old.until is not None and old.until <= until < old.next:
+            return _Kept(e, rev, reach, old.events, old.next), 0
+        count, after = series_count(e.series, until)
+        if count == len(old.events):
+            return _Kept(e, rev, reach, old.events, after), 0
     had = {_KEY(ev): ev for ev in old.events} \
         if old is not None and old.revision == rev else {}
     events = []
@@ -806,30 +813,33 @@ class KeptEntries:
     untils: list[date | None]
     areas: list[tuple[str, ...]]
     actors: list[tuple[str, ...]]
+    nexts: list[date | None]  # `_Kept.next`
 
     @classmethod
     def of(cls, entries: Mapping[str, _Kept]) -> KeptEntries:
-        out = cls([], [], array("q"), [], [], [], [])
+        out = cls([], [], array("q"), [], [], [], [], [])
         for k, kept in entries.items():
             out.ids.append(k)
             out.hashes.append(kept.revision.hash)
             out.sequences.append(kept.revision.sequence)
             out.changed.append(kept.revision.changed_at)
             out.untils.append(kept.until)
+            out.nexts.append(kept.next)
             out.areas.append(kept.entry.areas)
             out.actors.append(kept.entry.actors)
         return out
 
     def rows(self, revs: Mapping[str, Revision]) -> Iterator[
-            tuple[str, Revision, date | None, tuple[str, ...], tuple[str, ...]]]:
-        """Each entry's id, revision, horizon, areas and actors; its revision the very one
-        `revs` has for it when that is the same."""
-        for k, digest, sequence, changed, until, areas, actors in zip(
+            tuple[str, Revision, date | None, tuple[str, ...], tuple[str, ...], date | None]]:
+        """Each entry's id, revision, horizon, areas, actors and next occurrence past the
+        horizon; its revision the very one `revs` has for it when that is the same."""
+        for k, digest, sequence, changed, until, areas, actors, after in zip(
                 self.ids, self.hashes, self.sequences, self.changed, self.untils, self.areas,
-                self.actors, strict=True):
+                self.actors, self.nexts, strict=True):
             kept = Revision(digest, sequence, changed)
             now = revs.get(k)
-            yield k, now if now is not None and now == kept else kept, until, areas, actors
+            yield (k, now if now is not None and now == kept else kept, until, areas, actors,
+                   after)
 
 
 @dataclass(frozen=True)
