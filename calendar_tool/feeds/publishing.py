@@ -409,7 +409,8 @@ class EventCache:
       date of its anchor, a title or document it names, the register's default reminders);
     - for a series, a new horizon (a new day): its occurrences are expanded again, and those
       it already had keep their events; when it has no occurrence in the days the horizon
-      moved on, its events did not change at all (`_entry_events`);
+      moved on, its events did not change at all (`_entry_events`), which a horizon short of
+      where its next occurrence starts (`_Kept.next`) is known to bring without a count;
     - a run without the entry (it was removed): each run keeps only what it published;
     - every event at once: an `all.ics` that is not the file the last run left (its
       `files.Version` differs: rewritten, replaced, removed, or written by a run that then
