@@ -1020,8 +1020,8 @@ def test_the_run_kept_on_disk_comes_back_column_for_column(tmp_path: Path) -> No
     assert {name: feed[4] for name, feed in stored.feeds.items()} == places
     assert stored.entries == run.entries
     until = horizon((NOW + timedelta(days=1)).date())
-    assert [n for n in stored.entries.nexts if n is not None] == \
-        [series_count(e.series, until)[1] for e in register.entries if e.series is not None]
+    assert stored.nexts == run.nexts == {e.id: series_count(e.series, until)[1]
+                                         for e in register.entries if e.series is not None}
     assert stored.entries.ids == list(revs)
     assert [r for _, r, *_ in stored.entries.rows({})] == list(revs.values())
 

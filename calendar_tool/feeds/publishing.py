@@ -200,9 +200,6 @@ class _Kept:
     revision: Revision
     until: date | None  # the horizon its occurrences reach; None when that does not matter
     events: tuple[FeedEvent, ...]
-    # For a series, where its first occurrence past `until` starts (date.max: it has none),
-    # so that a later horizon short of it is known to bring nothing new; None: not known.
-    next: date | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +229,10 @@ class _Run:
     # The file its events lie in (`FeedEvent.at`), as it was then: its all.ics, or for a run
     # kept on disk the copy kept with it.
     source: tuple[Path, Version] | None = None
+    # For each series whose dates it counted, where its first occurrence past `until` starts
+    # (date.max: it has none): a later horizon short of it is known to bring nothing new.
+    # Series only, by id: a field of every entry's part was 2 MB more that `run` holds.
+    nexts: dict[str, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ class _Events:
     # After a few changes, all.ics as stretches of the last run's events and the events
     # between them (`_splice`); None otherwise.
     pieces: list[_Piece] | None = None
+    nexts: dict[str, date] = field(default_factory=dict)  # this run's, for the next one
 
     def changed_events(self) -> int:
         """How many events the changed entries had and have."""
@@ -410,7 +412,7 @@ class EventCache:
     - for a series, a new horizon (a new day): its occurrences are expanded again, and those
       it already had keep their events; when it has no occurrence in the days the horizon
       moved on, its events did not change at all (`_entry_events`), which a horizon short of
-      where its next occurrence starts (`_Kept.next`) is known to bring without a count;
+      where its next occurrence starts (`_Run.nexts`) is known to bring without a count;
     - a run without the entry (it was removed): each run keeps only what it published;
     - every event at once: an `all.ics` that is not the file the last run left (its
       `files.Version` differs: rewritten, replaced, removed, or written by a run that then
@@ -506,7 +508,9 @@ class EventCache:
                  touched: list[str] | None) -> _Events:
         """`events`, from `last` (whose events are read back from `source`); `touched`: the
         entries `_revised` gives when the last run reached the same horizon, sorted (runs
-        that do the same work do it in the same order); None: every entry is looked at."""
+        that do the same work do it in the same order); None: every entry is looked at.
+        The events' `nexts` are the last run's, for the entries the register still has, as
+        each entry looked at leaves them (`_entry_events`)."""
         resolver = resolver_for(register)
         if touched is None:
             kept: dict[str, _Kept] = {}
@@ -522,11 +526,14 @@ class EventCache:
         fresh: list[FeedEvent] = []
         new: list[_Kept] = []
         serialised = 0
+        nexts = {k: d for k, d in last.nexts.items() if k in register.by_id}
         for e in todo:
             old = last.entries.get(e.id)
-            own, made = _entry_events(e, revs[e.id], _reach(e, until), old, resolver, until,
-                                      writer)
+            own, made, after = _entry_events(e, revs[e.id], _reach(e, until), old,
+                                             nexts.pop(e.id, None), resolver, until, writer)
             kept[e.id], serialised = own, serialised + made
+            if after is not None:
+                nexts[e.id] = after
             if old is not None and own.events is old.events:
                 continue  # its events as the last run had them: neither gone nor new
             fresh += own.events
@@ -537,7 +544,8 @@ class EventCache:
                 and ((now := kept.get(k)) is None or now.events is not old.events)]
         stale = [ev for old in gone for ev in old.events]
         merged, pieces = _merge(last.events, stale, fresh)
-        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new), source, pieces)
+        return _Events(merged, serialised, kept, last, tuple(gone), tuple(new), source, pieces,
+                       nexts)
 
     def keep(self, run: _Run) -> None:
         """Keep a run that has written all its files, for the next one."""
@@ -577,7 +585,7 @@ class EventCache:
         places, sizes = array("Q", map(_AT, events)), array("Q", map(_SIZE, events))
         entries = KeptEntries.of(last.entries)
         return KeptEvents(last.until, last.out_dir, feeds, entries, days, eids, numbers, places,
-                          sizes, last.source)
+                          sizes, last.source, last.nexts)
 
     def seed(self, kept: KeptEvents, revs: Mapping[str, Revision] | None = None) -> None:
         """Take up a run another process kept (`kept`), as if this process had made it:
@@ -601,39 +609,42 @@ class EventCache:
         facets: dict[tuple[tuple[str, ...], tuple[str, ...]], Facets] = {}
         entries = {}
         current = revs if revs is not None else {}
-        for read, revision, until, areas, actors, after in kept.entries.rows(current):
+        for read, revision, until, areas, actors in kept.entries.rows(current):
             k = own.get(read, read)
             # One Facets per pair, as the register's entries share their tuples.
             shown = facets.setdefault((areas, actors), Facets(areas, actors))
-            entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())), after)
+            entries[k] = _Kept(shown, revision, until, tuple(by_entry.get(k, ())))
         feeds = {name: _Feed(spec, None if places is None else
                              list(map(events.__getitem__, places)), file, count, start)
                  for name, (spec, file, count, start, places) in kept.feeds.items()}
-        self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source)
+        nexts = {own.get(k, k): day for k, day in kept.nexts.items()}
+        self._last = _Run(entries, events, kept.until, kept.out_dir, feeds, kept.source, nexts)
 
 
 def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None,
-                  resolver: Resolver, until: date, writer: ical.EventWriter
-                  ) -> tuple[_Kept, int]:
-    """An entry's part of a run and how many of its events were serialised: the last run's
-    part (`old`) when it has the same revision and reach; else its occurrences up to
+                  after: date | None, resolver: Resolver, until: date,
+                  writer: ical.EventWriter) -> tuple[_Kept, int, date | None]:
+    """An entry's part of a run, how many of its events were serialised, and for a series
+    where its next occurrence past `until` starts, when known (`_Run.nexts`; `after`: the
+    last run's). The last run's part (`old`) when it has the same revision and reach; else
+    its occurrences up to
     `until`, each event the last run's for the same occurrence under the same revision,
     or serialised. When every event is the last run's (a series with nothing new in the
     days the horizon moved on), they are kept as the very tuple the last run had, which
     tells the run the entry's events did not change: the day after, a large register's
     feeds are then mostly left as they are rather than all assembled again."""
     if old is not None and old.revision == rev and old.until == reach:
-        return old, 0
+        return old, 0, after
     if old is not None and old.revision == rev and e.series is not None:
         # A series' occurrences up to any horizon begin with those up to a nearer one (they
         # stop at the first past it), so a horizon short of the next brings none, and as
         # many as the last run had are the same: counted without making an occurrence each
         # (a large register's series have 230,000).
-        if old.next is not None and old.until is not None and old.until <= until < old.next:
-            return _Kept(e, rev, reach, old.events, old.next), 0
+        if after is not None and old.until is not None and old.until <= until < after:
+            return _Kept(e, rev, reach, old.events), 0, after
         count, after = series_count(e.series, until)
         if count == len(old.events):
-            return _Kept(e, rev, reach, old.events, after), 0
+            return _Kept(e, rev, reach, old.events), 0, after
     had = {_KEY(ev): ev for ev in old.events} \
         if old is not None and old.revision == rev else {}
     events = []
@@ -651,8 +662,8 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     # are the last run's all (in an order of their own: a run taken up from disk has each
     # entry's in the feeds' order, and the expansion gives them in the entry's).
     if old is not None and not made and len(events) == len(old.events) == len(set(events)):
-        return _Kept(e, rev, reach, old.events), 0
-    return _Kept(e, rev, reach, tuple(events)), made
+        return _Kept(e, rev, reach, old.events), 0, None
+    return _Kept(e, rev, reach, tuple(events)), made, None
 
 
 def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
@@ -814,33 +825,30 @@ class KeptEntries:
     untils: list[date | None]
     areas: list[tuple[str, ...]]
     actors: list[tuple[str, ...]]
-    nexts: list[date | None]  # `_Kept.next`
 
     @classmethod
     def of(cls, entries: Mapping[str, _Kept]) -> KeptEntries:
-        out = cls([], [], array("q"), [], [], [], [], [])
+        out = cls([], [], array("q"), [], [], [], [])
         for k, kept in entries.items():
             out.ids.append(k)
             out.hashes.append(kept.revision.hash)
             out.sequences.append(kept.revision.sequence)
             out.changed.append(kept.revision.changed_at)
             out.untils.append(kept.until)
-            out.nexts.append(kept.next)
             out.areas.append(kept.entry.areas)
             out.actors.append(kept.entry.actors)
         return out
 
     def rows(self, revs: Mapping[str, Revision]) -> Iterator[
-            tuple[str, Revision, date | None, tuple[str, ...], tuple[str, ...], date | None]]:
-        """Each entry's id, revision, horizon, areas, actors and next occurrence past the
-        horizon; its revision the very one `revs` has for it when that is the same."""
-        for k, digest, sequence, changed, until, areas, actors, after in zip(
+            tuple[str, Revision, date | None, tuple[str, ...], tuple[str, ...]]]:
+        """Each entry's id, revision, horizon, areas and actors; its revision the very one
+        `revs` has for it when that is the same."""
+        for k, digest, sequence, changed, until, areas, actors in zip(
                 self.ids, self.hashes, self.sequences, self.changed, self.untils, self.areas,
-                self.actors, self.nexts, strict=True):
+                self.actors, strict=True):
             kept = Revision(digest, sequence, changed)
             now = revs.get(k)
-            yield (k, now if now is not None and now == kept else kept, until, areas, actors,
-                   after)
+            yield k, now if now is not None and now == kept else kept, until, areas, actors
 
 
 @dataclass(frozen=True)
@@ -861,6 +869,7 @@ class KeptEvents:
     places: array[int]  # where each event lies in `source`
     sizes: array[int]  # and its size
     source: tuple[Path, Version]  # the file the events lie in, as it was
+    nexts: dict[str, date]  # `_Run.nexts`
 
 
 # Changed events up to which a run's events (and its feeds') are the last run's with the
@@ -1140,7 +1149,8 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
             file = assembled.file
             source = None if file is None else (out_dir / "all.ics", file)
         cache.keep(_Run(events.entries, events.events, until, _resolved(out_dir),
-                        {name: feed for name, (feed, _) in feeds.items()}, source))
+                        {name: feed for name, (feed, _) in feeds.items()}, source,
+                        events.nexts))
     # RFC 5545 requires at least one component in a calendar: an empty feed is not written.
     skipped = tuple(name for name, (feed, _) in feeds.items() if not feed.count)
     return PublishReport(out_dir, tuple(results), index_written, removed, skipped, until,
