@@ -227,6 +227,16 @@ edits"). Measured again after that change, alone, the rows below: the start the 
 what the seven edits and the end left, 5.3 s rather than the 7.1 s of the run before it, which
 had no such end; the start on what publish left 2.9 s (8.54 times the 10,000-entry start: within
 10 here, 11.51 the run before).
+
+Where each series goes next (issue 24, this run): a new day still counted every series' dates
+to know whether it brought one a new occurrence. A run now keeps, for each series it counted,
+where its first occurrence past the horizon starts (by id, series only: a field of every
+entry's part of a run made `run` hold 2 MB more), and a later horizon short of it is known to
+bring nothing new. Side by side with the code before it (8d8588a) at 100,000 entries, four
+interleaved pairs of the "run" children, medians: the daily republish 1.53 s before, 1.07 s
+after; the start the day after 5.25 s and 4.44 s (the run it takes up had counted its
+series); the start on what publish left 4.5 s both; resident after that start 296.8 MB
+before, 297.9 MB after (297.2 to 298.2).
 """
 
 from __future__ import annotations
