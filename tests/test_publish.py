@@ -33,7 +33,7 @@ from calendar_tool.files import Span, write_chunks_if_changed
 from calendar_tool.logs import JsonLines
 from calendar_tool.model import Register, Revision, Series
 from calendar_tool.register import RegisterFile, parse_register
-from calendar_tool.scheduler import Options, Runner
+from calendar_tool.scheduler import Options, Runner, Scheduler
 from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, horizon, occurrences, series_count
 from tests.conftest import CLI
 from tests.feedlint import lint
@@ -1092,9 +1092,9 @@ def test_run_keeps_its_last_run_at_its_end_for_the_next_start(
         engine: store.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture,
         assembled: list[str]) -> None:
     """A one-event edit under `run` is too little to keep its run on disk again; its end
-    (`Runner.keep`, which `Scheduler.stop` calls) keeps it, so that the next start takes up
-    the feeds as the edit left them: it assembles, serialises and writes nothing. An end
-    with nothing published since the run kept writes nothing."""
+    (`Scheduler.stop`, through `Runner.keep`) keeps it, so that the next start takes up the
+    feeds as the edit left them: it assembles, serialises and writes nothing. An end with
+    nothing published since the run kept writes nothing."""
     text = _generated_and_edited()[0]
     path, folder, out = tmp_path / "generated.yaml", tmp_path / "cache", tmp_path / "feeds"
     path.write_text(text)
@@ -1110,10 +1110,12 @@ def test_run_keeps_its_last_run_at_its_end_for_the_next_start(
         kept_at = file.path.stat().st_mtime_ns
         first.keep()
         assert file.path.stat().st_mtime_ns == kept_at
+        scheduler = Scheduler(runner())
+        scheduler.start(paused=True)
         path.write_text(one_title_edited(text))
-        assert first.reload()
+        assert scheduler.runner.reload()
         assert file.path.stat().st_mtime_ns == kept_at
-        first.keep()
+        scheduler.stop()
         assert file.path.stat().st_mtime_ns != kept_at
         assembled.clear()
         caplog.clear()
