@@ -627,12 +627,11 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     """An entry's part of a run, how many of its events were serialised, and for a series
     where its next occurrence past `until` starts, when known (`_Run.nexts`; `after`: the
     last run's). The last run's part (`old`) when it has the same revision and reach; else
-    its occurrences up to
-    `until`, each event the last run's for the same occurrence under the same revision,
-    or serialised. When every event is the last run's (a series with nothing new in the
-    days the horizon moved on), they are kept as the very tuple the last run had, which
-    tells the run the entry's events did not change: the day after, a large register's
-    feeds are then mostly left as they are rather than all assembled again."""
+    its occurrences up to `until`, each event the last run's for the same occurrence under
+    the same revision, or serialised. When every event is the last run's (a series with
+    nothing new in the days the horizon moved on), they are kept as the very tuple the last
+    run had, which tells the run the entry's events did not change: the day after, a large
+    register's feeds are then mostly left as they are rather than all assembled again."""
     if old is not None and old.revision == rev and old.until == reach:
         return old, 0, after
     if old is not None and old.revision == rev and e.series is not None:
