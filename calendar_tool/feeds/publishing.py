@@ -628,10 +628,13 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     where its next occurrence past `until` starts, when known (`_Run.nexts`; `after`: the
     last run's). The last run's part (`old`) when it has the same revision and reach; else
     its occurrences up to `until`, each event the last run's for the same occurrence under
-    the same revision, or serialised. When every event is the last run's (a series with
-    nothing new in the days the horizon moved on), they are kept as the very tuple the last
-    run had, which tells the run the entry's events did not change: the day after, a large
-    register's feeds are then mostly left as they are rather than all assembled again."""
+    the same revision, or serialised. A series with the same revision and as many dates up
+    to `until` as it had events (nothing new in the days the horizon moved on) keeps the
+    very tuple the last run had, which tells the run the entry's events did not change: the
+    day after, a large register's feeds are then mostly left as they are rather than all
+    assembled again. (An entry of the same revision that is not a series has the same
+    reach, so it is the last run's part; one that is, with another count, has events that
+    come or go: no other case can find all its events the last run's.)"""
     if old is not None and old.revision == rev and old.until == reach:
         return old, 0, after
     if old is not None and old.revision == rev and e.series is not None:
@@ -657,11 +660,6 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
             ev = FeedEvent(*key, writer.event_bytes(o, rev))
             made += 1
         events.append(ev)
-    # Each event taken from `had` is one of the last run's, so as many events, none twice,
-    # are the last run's all (in an order of their own: a run taken up from disk has each
-    # entry's in the feeds' order, and the expansion gives them in the entry's).
-    if old is not None and not made and len(events) == len(old.events) == len(set(events)):
-        return _Kept(e, rev, reach, old.events), 0, None
     return _Kept(e, rev, reach, tuple(events)), made, None
 
 
