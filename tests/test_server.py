@@ -86,6 +86,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def stored(site: Site) -> Iterator[Site]:
+    """The same folder served with no feed held in memory: each sent from its file and its
+    gzip from a temporary file, a piece at a time, as a large register's feeds are."""
+    app = server.make_app(register=SAMPLE, feeds=site.folder,
+                          db=f"sqlite:///{site.folder.parent / 'store.db'}",
+                          clock=FixedClock(NOW), public_url=PUBLIC, held=0)
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        yield Site(site.folder, SAMPLE, running.url, client)
+
+
+@pytest.fixture(params=["held", "stored"])
+def served(request: pytest.FixtureRequest) -> Site:
+    """The published folder served by each way of holding a feed (`server.FeedFolder`)."""
+    found: Site = request.getfixturevalue("site" if request.param == "held" else "stored")
+    return found
+
+
 def _etag(data: bytes) -> str:
     return f'"{hashlib.sha256(data).hexdigest()[:32]}"'
 
@@ -106,18 +125,18 @@ def _without_date(headers: httpx.Headers) -> dict[str, str]:
 
 # --- published feeds -------------------------------------------------------------------------
 
-def test_feed_is_served_with_type_validators_and_caching(site: Site) -> None:
+def test_feed_is_served_with_type_validators_and_caching(served: Site) -> None:
     """A published feed comes back byte for byte as text/calendar in UTF-8, with a strong
     ETag of its bytes, its file's Last-Modified, Vary and a cache lifetime."""
-    data = (site.folder / "area-governance.ics").read_bytes()
-    r = site.get("/feeds/area-governance.ics", headers=IDENTITY)
+    data = (served.folder / "area-governance.ics").read_bytes()
+    r = served.get("/feeds/area-governance.ics", headers=IDENTITY)
     assert r.status_code == 200
     assert r.content == data
     assert _without_date(r.headers) == {
         "content-type": "text/calendar; charset=utf-8",
         "content-length": str(len(data)),
         "etag": _etag(data),
-        "last-modified": formatdate((site.folder / "area-governance.ics").stat().st_mtime,
+        "last-modified": formatdate((served.folder / "area-governance.ics").stat().st_mtime,
                                     usegmt=True),
         "vary": "Accept-Encoding",
         "cache-control": "public, max-age=300",
@@ -125,75 +144,102 @@ def test_feed_is_served_with_type_validators_and_caching(site: Site) -> None:
     }
 
 
-def test_every_published_feed_and_the_index_are_served(site: Site) -> None:
+def test_every_published_feed_and_the_index_are_served(served: Site) -> None:
     """Every feed index.json names is served with its bytes; index.json itself as JSON."""
-    index = site.get("/feeds/index.json", headers=IDENTITY)
+    index = served.get("/feeds/index.json", headers=IDENTITY)
     assert index.headers["content-type"] == "application/json"
-    assert index.content == (site.folder / "index.json").read_bytes()
+    assert index.content == (served.folder / "index.json").read_bytes()
     assert {f["name"]: f["events"] for f in index.json()["feeds"]} == SAMPLE_FEEDS
     for feed in index.json()["feeds"]:
-        r = site.get(f"/feeds/{feed['path']}", headers=IDENTITY)
-        assert (r.status_code, r.content) == (200, (site.folder / feed["path"]).read_bytes())
+        r = served.get(f"/feeds/{feed['path']}", headers=IDENTITY)
+        assert (r.status_code, r.content) == (200, (served.folder / feed["path"]).read_bytes())
 
 
 @pytest.mark.parametrize("tags", ["{etag}", "W/{etag}", '"other", {etag}', "*"])
-def test_if_none_match_gives_304(site: Site, tags: str) -> None:
+def test_if_none_match_gives_304(served: Site, tags: str) -> None:
     """If-None-Match with the current ETag (weak comparison, in a list, or `*`) gives 304
     with no body and the validators; another ETag gives the feed."""
-    first = site.get("/feeds/all.ics", headers=IDENTITY)
-    r = site.get("/feeds/all.ics",
+    first = served.get("/feeds/all.ics", headers=IDENTITY)
+    r = served.get("/feeds/all.ics",
                  headers={**IDENTITY, "If-None-Match": tags.format(etag=first.headers["etag"])})
     assert (r.status_code, r.content) == (304, b"")
     assert r.headers["etag"] == first.headers["etag"]
     assert r.headers["vary"] == "Accept-Encoding"
     assert r.headers["cache-control"] == "public, max-age=300"
-    other = site.get("/feeds/all.ics", headers={**IDENTITY, "If-None-Match": '"other"'})
+    other = served.get("/feeds/all.ics", headers={**IDENTITY, "If-None-Match": '"other"'})
     assert (other.status_code, other.content) == (200, first.content)
 
 
-def test_if_modified_since_gives_304_unless_the_file_is_newer(site: Site) -> None:
+def test_if_modified_since_gives_304_unless_the_file_is_newer(served: Site) -> None:
     """If-Modified-Since at or after the file's Last-Modified gives 304; before it, 200."""
-    mtime = (site.folder / "all.ics").stat().st_mtime
+    mtime = (served.folder / "all.ics").stat().st_mtime
     for since, status in ((mtime, 304), (mtime + 3600, 304), (mtime - 3600, 200)):
-        r = site.get("/feeds/all.ics",
+        r = served.get("/feeds/all.ics",
                      headers={**IDENTITY, "If-Modified-Since": formatdate(since, usegmt=True)})
         assert r.status_code == status, since - mtime
-        assert len(r.content) == (0 if status == 304 else (site.folder / "all.ics").stat().st_size)
+        size = (served.folder / "all.ics").stat().st_size
+        assert len(r.content) == (0 if status == 304 else size)
 
 
 @pytest.mark.parametrize("encoding", [IDENTITY, GZIP], ids=["identity", "gzip"])
-def test_head_has_the_headers_of_get_and_no_body(site: Site,
+def test_head_has_the_headers_of_get_and_no_body(served: Site,
                                                  encoding: dict[str, str]) -> None:
     """HEAD answers with exactly the headers GET sends, Content-Length included, and no
     body, whichever encoding is asked for."""
-    get = site.get("/feeds/area-governance.ics", headers=encoding)
-    head = site.client.head("/feeds/area-governance.ics", headers=encoding)
+    get = served.get("/feeds/area-governance.ics", headers=encoding)
+    head = served.client.head("/feeds/area-governance.ics", headers=encoding)
     assert head.status_code == 200
     assert head.content == b""
     assert _without_date(head.headers) == _without_date(get.headers)
 
 
-def test_gzip_when_asked_with_its_own_etag(site: Site) -> None:
+def test_gzip_when_asked_with_its_own_etag(served: Site) -> None:
     """Asked for gzip, the feed comes compressed (it decompresses to the file), with
     Content-Encoding, Vary, and an ETag of its own that validates only the gzipped bytes."""
-    data = (site.folder / "all.ics").read_bytes()
-    with site.client.stream("GET", "/feeds/all.ics", headers=GZIP) as r:
+    data = (served.folder / "all.ics").read_bytes()
+    with served.client.stream("GET", "/feeds/all.ics", headers=GZIP) as r:
         raw = b"".join(r.iter_raw())
     assert gzip.decompress(raw) == data
+    # The same bytes whether the feed is held or stored: one ETag, one representation.
+    assert raw == gzip.compress(data, compresslevel=6, mtime=0)
     assert len(raw) < len(data) // 5
     assert r.headers["content-encoding"] == "gzip"
     assert r.headers["content-length"] == str(len(raw))
     assert r.headers["vary"] == "Accept-Encoding"
     assert r.headers["etag"] == _etag(data)[:-1] + '-gzip"'
     assert r.headers["etag"] != _etag(data)
-    again = site.get("/feeds/all.ics", headers={**GZIP, "If-None-Match": r.headers["etag"]})
+    again = served.get("/feeds/all.ics", headers={**GZIP, "If-None-Match": r.headers["etag"]})
     assert again.status_code == 304
     assert again.headers["etag"] == r.headers["etag"]
     # The identity bytes' validator does not stand for the gzipped bytes, nor the reverse.
-    cross = site.get("/feeds/all.ics", headers={**GZIP, "If-None-Match": _etag(data)})
+    cross = served.get("/feeds/all.ics", headers={**GZIP, "If-None-Match": _etag(data)})
     assert cross.status_code == 200
-    plain = site.get("/feeds/all.ics", headers={**IDENTITY, "If-None-Match": r.headers["etag"]})
+    plain = served.get("/feeds/all.ics", headers={**IDENTITY, "If-None-Match": r.headers["etag"]})
     assert (plain.status_code, plain.content) == (200, data)
+
+
+def test_a_stored_feed_replaced_while_sent_is_sent_whole_as_it_began(tmp_path: Path) -> None:
+    """A feed too large to hold, replaced by a publish while a client is still reading it:
+    the client gets the version it began with, whole, under that version's ETag, and the
+    next request the new one."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    old = b"".join(b"LINE %08d\r\n" % i for i in range(1_500_000))  # 21 MB
+    new = old.replace(b"LINE", b"NEXT")
+    (folder / "all.ics").write_bytes(old)
+    app = server.make_app(register=SAMPLE, feeds=folder, db=f"sqlite:///{tmp_path / 'db'}",
+                          clock=FixedClock(NOW), held=1 << 20)
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=30) as client:
+        with client.stream("GET", "/feeds/all.ics", headers=IDENTITY) as r:
+            pieces = r.iter_raw()
+            first = next(pieces)
+            (folder / "all.ics.new").write_bytes(new)
+            os.replace(folder / "all.ics.new", folder / "all.ics")
+            body = first + b"".join(pieces)
+        assert (len(body), body == old, r.headers["etag"]) == (len(old), True, _etag(old))
+        again = client.get("/feeds/all.ics", headers=IDENTITY)
+        assert (again.content == new, again.headers["etag"]) == (True, _etag(new))
 
 
 @pytest.mark.parametrize(("header", "gzipped"), [
@@ -215,11 +261,11 @@ def test_accept_encoding_is_read_with_q_values(header: str, gzipped: bool) -> No
     "/feeds/area-victims.ics%2f..%2f..%2fsecret.txt", "/static/../server.py",
     "/static/%2e%2e/server.py", "/static/", "/feeds/../../../../etc/passwd",
 ])
-def test_nothing_outside_the_feeds_is_served(site: Site, path: str) -> None:
+def test_nothing_outside_the_feeds_is_served(served: Site, path: str) -> None:
     """Traversal in every spelling, a symlink named like a feed that points outside, a
     directory, a publish's temporary file and unknown names are all 404, sent as raw request
     lines (no client normalises them), and no answer holds a byte of what they aim at."""
-    conn = http.client.HTTPConnection("127.0.0.1", int(site.url.rsplit(":", 1)[1]), timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", int(served.url.rsplit(":", 1)[1]), timeout=10)
     try:
         conn.request("GET", path)
         response = conn.getresponse()

@@ -24,8 +24,10 @@ share a strong validator), answer HEAD with the identity headers while GET is co
 recompress every response. Each file is read once per version (keyed by inode, mtime and size
 from `fstat` of the open file, so headers and body always come from the same version even when
 `publish` replaces the file meanwhile) and compressed once; the gzipped representation has its
-own strong ETag (`"<digest>-gzip"`: deterministic bytes, `mtime=0`). Pages and JSON, which carry
-no validator, go through `GZipMiddleware`.
+own strong ETag (`"<digest>-gzip"`: deterministic bytes, `mtime=0`). A file up to `HELD_MOST`
+bytes is held in memory so; a larger one (a register of 100,000 entries publishes 950 MB of
+feeds) is sent from the version opened and from its gzip in an unnamed temporary file, a piece at
+a time (`Stored`). Pages and JSON, which carry no validator, go through `GZipMiddleware`.
 
 The register is re-read when its file changes; an edit that does not validate leaves the last
 good register in service, and `/healthz` answers 503 until the file is fixed.
@@ -43,9 +45,11 @@ import os
 import signal
 import socket
 import stat
+import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import formatdate
@@ -62,10 +66,17 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import Receive, Scope, Send
 
 from calendar_tool import heap, listing, logs, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
@@ -135,6 +146,100 @@ class Representations:
     def gzipped(self) -> bytes:
         return gzip.compress(self.body, compresslevel=6, mtime=0)
 
+    def response(self, zipped: bool, headers: Mapping[str, str], media_type: str) -> Response:
+        return Response(self.gzipped if zipped else self.body, media_type=media_type,
+                        headers=headers)
+
+
+# A feed file larger than this is not held in memory: a register of 100,000 entries publishes
+# an all.ics of 320 MB, and its eleven feeds are 950 MB. The real register's all.ics is 0.3 MB.
+HELD_MOST = 4 << 20
+_PIECE = 1 << 20  # what is read and sent at a time of a feed kept on disk
+
+
+class Stored:
+    """A feed too large to hold, as `Representations` but kept on disk: the version of the
+    file that was read (`fd`, its open file: what is sent is that version, whole, even when
+    `publish` replaces the file meanwhile) and its gzip, the same bytes as
+    `Representations.gzipped`, in an unnamed temporary file. Digested and compressed a piece at
+    a time, once per version; sent a piece at a time.
+
+    Its files are open while anything holds it: the folder's cache until the feed is replaced,
+    and each response still sending it; the last to let go closes them. Raw descriptors, not
+    file objects: when a cycle that holds it is collected, a file object could be finalised
+    (and warn that it was left open) before this object closes it."""
+
+    def __init__(self, fd: int, path: str, size: int, last_modified: str) -> None:
+        self.fd, self.path, self.size, self.last_modified = fd, path, size, last_modified
+        self.zipped_fd = -1
+        self.etag, self.zipped_fd, self.zipped_size = _digest_and_gzip(fd, path, size)
+
+    def __del__(self) -> None:
+        for fd in (self.fd, self.zipped_fd):
+            if fd >= 0:
+                os.close(fd)
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
+
+    def response(self, zipped: bool, headers: Mapping[str, str], media_type: str) -> Response:
+        fd, size = (self.zipped_fd, self.zipped_size) if zipped else (self.fd, self.size)
+        return _FromFile(_pieces(self, fd, size), size, headers, media_type)
+
+
+def _digest_and_gzip(fd: int, path: str, size: int) -> tuple[str, int, int]:
+    """The ETag of the file open at `fd`, and its gzip in an unnamed temporary file: that
+    file's descriptor and size."""
+    digest = hashlib.sha256()
+    squeeze = zlib.compressobj(6, zlib.DEFLATED, 31)  # what `gzip.compress` does at mtime 0
+    out, name = tempfile.mkstemp(prefix="calendar-tool-feed-", suffix=".gz")
+    os.unlink(name)  # unnamed: its space is freed when it is closed
+    try:
+        with os.fdopen(os.dup(out), "wb") as w:
+            at = 0
+            while at < size:
+                piece = os.pread(fd, min(_PIECE, size - at), at)
+                if not piece:
+                    raise OSError(f"{path} ended at {at} of {size} bytes")
+                digest.update(piece)
+                w.write(squeeze.compress(piece))
+                at += len(piece)
+            w.write(squeeze.flush())
+            zipped_size = w.tell()
+    except BaseException:
+        os.close(out)
+        raise
+    return f'"{digest.hexdigest()[:32]}"', out, zipped_size
+
+
+class _FromFile(StreamingResponse):
+    """A representation sent a piece at a time (to HEAD, its headers alone)."""
+
+    def __init__(self, pieces: AsyncIterator[bytes], size: int, headers: Mapping[str, str],
+                 media_type: str) -> None:
+        super().__init__(pieces, media_type=media_type,
+                         headers={**headers, "content-length": str(size)})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "HEAD":
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        await super().__call__(scope, receive, send)
+
+
+async def _pieces(owner: Stored, fd: int, size: int) -> AsyncIterator[bytes]:
+    """The `size` bytes of the file `owner` holds open at `fd`, a piece at a time."""
+    at = 0
+    while at < size:
+        piece = await run_in_threadpool(os.pread, fd, min(_PIECE, size - at), at)
+        if not piece:  # the version digested is held open: only a truncation in place
+            raise OSError(f"{owner.path} ended at {at} of {size} bytes")
+        at += len(piece)
+        yield piece
+
 
 def accepts_gzip(header: str) -> bool:
     """Whether an Accept-Encoding value allows gzip: named (or `*`) with a q-value above 0."""
@@ -158,14 +263,16 @@ def accepts_gzip(header: str) -> bool:
 
 class FeedFolder(StaticFiles):
     """The feeds folder: Starlette's path guard and conditional-request checks, with each
-    file's two representations held in memory per version of the file."""
+    file's two representations per version of the file, held in memory up to `held_most`
+    bytes, else kept on disk (`Stored`)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, held_most: int = HELD_MOST) -> None:
         super().__init__(directory=directory, check_dir=False)
+        self.held_most = held_most
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[Version, Representations]] = {}
+        self._cache: dict[str, tuple[Version, Representations | Stored]] = {}
 
-    def cached(self, name: str) -> Representations | None:
+    def cached(self, name: str) -> Representations | Stored | None:
         """The representations of `name` if the file is still the version read last, without
         reading it: a few `stat` calls, cheap enough for the event loop. None otherwise."""
         with self._lock:
@@ -177,7 +284,7 @@ class FeedFolder(StaticFiles):
             return None
         return hit[1]
 
-    def representations(self, name: str) -> Representations | None:
+    def representations(self, name: str) -> Representations | Stored | None:
         """The file `name` of the folder, or None when it is not there (or leads outside)."""
         full, found = self.lookup_path(name)
         if found is None or not stat.S_ISREG(found.st_mode):
@@ -195,14 +302,20 @@ class FeedFolder(StaticFiles):
                 hit = self._cache.get(name)
             if hit is not None and hit[0] == key:
                 return hit[1]
-            reps = Representations(f.read(), formatdate(st.st_mtime, usegmt=True))
             # Digest and compress here, in the worker thread, not on the event loop.
-            reps.etag, reps.gzipped  # noqa: B018
+            modified = formatdate(st.st_mtime, usegmt=True)
+            reps: Representations | Stored
+            if st.st_size > self.held_most:
+                # The version read, open for as long as it is served.
+                reps = Stored(os.dup(fd), full, st.st_size, modified)
+            else:
+                reps = Representations(f.read(), modified)
+                reps.etag, reps.gzipped  # noqa: B018
         with self._lock:
             self._cache[name] = (key, reps)
         return reps
 
-    def respond(self, request: Request, reps: Representations, media_type: str,
+    def respond(self, request: Request, reps: Representations | Stored, media_type: str,
                 cache_control: str = FEED_CACHE) -> Response:
         """200 with the representation the client accepts, or 304 when it holds it already."""
         zipped = accepts_gzip(request.headers.get("accept-encoding", ""))
@@ -212,8 +325,7 @@ class FeedFolder(StaticFiles):
             headers["last-modified"] = reps.last_modified
         if zipped:
             headers["content-encoding"] = "gzip"
-        response = Response(reps.gzipped if zipped else reps.body, media_type=media_type,
-                            headers=headers)
+        response = reps.response(zipped, headers, media_type)
         if self.is_not_modified(response.headers, Headers(scope=request.scope)):
             return NotModifiedResponse(response.headers)
         return response
@@ -274,12 +386,13 @@ class _App:
     """The endpoints, over one register file, one feeds folder and one store."""
 
     def __init__(self, register: Path | RegisterFile, feeds: Path, db: str | service.Engine,
-                 public_url: str | None, clock: Clock, most: tuple[int, int]) -> None:
+                 public_url: str | None, clock: Clock, most: tuple[int, int, int]) -> None:
         # Each read with the collector off, what it made frozen after (heap.py): a page then
         # makes its objects without passes over the register's.
         self.register = register if isinstance(register, RegisterFile) \
             else RegisterFile(register, reading=heap.kept)
-        self.folder = FeedFolder(feeds)
+        self.listed_most, self.drawn_most, held_most = most
+        self.folder = FeedFolder(feeds, held_most)
         self.feeds = feeds
         self._db = db
         self._engine: service.Engine | None = None if isinstance(db, str) else db
@@ -288,7 +401,6 @@ class _App:
         self._engine_lock = threading.Lock()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
-        self.listed_most, self.drawn_most = most
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                  autoescape=True, undefined=jinja2.StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
@@ -531,8 +643,8 @@ def _json_error(status: int, message: str) -> Response:
 
 
 def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.Engine, clock: Clock,
-             public_url: str | None = None, listed: int = LISTED, drawn: int = DRAWN
-             ) -> Starlette:
+             public_url: str | None = None, listed: int = LISTED, drawn: int = DRAWN,
+             held: int = HELD_MOST) -> Starlette:
     """The HTTP application.
 
     `register` is the register file (re-read when it changes; give the `RegisterFile` the
@@ -540,8 +652,9 @@ def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.En
     writes, `db` a store URL or engine (only read: the revisions of filtered feeds), `clock`
     gives today, and `public_url` the address subscribers reach the server at (the subscribe
     links; the request's own address when None). `listed` and `drawn`: the most occurrences
-    each of the page's lists shows and its timeline draws."""
-    app = _App(register, feeds, db, public_url, clock, (listed, drawn))
+    each of the page's lists shows and its timeline draws; `held`: the largest feed file held
+    in memory (`FeedFolder`)."""
+    app = _App(register, feeds, db, public_url, clock, (listed, drawn, held))
     zipped = [Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)]
     routes = [
         Route("/", app.home, middleware=zipped),
