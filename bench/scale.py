@@ -28,6 +28,9 @@ itself it forks to read a large register) is its own.
   `run` starts again after a night), then its daily republish as three days pass
   (`Runner.refresh`, the median); then a publish into a new store days after the run kept
   (every entry revised and the horizon moved: its events spooled, as a first publish's);
+- serve: every feed `publish` wrote fetched whole, identity then gzip, twice (the first time
+  each file's version is read, digested and compressed; the second sends what that kept), then
+  what `serve` holds after;
 - reminders: what `run` computes for all subscriptions (bench/remind.py: the reminders of
   the next two hours, and those due in the 24-hour catch-up window), for 100 to 10,000
   generated subscriptions, the register's occurrences already expanded (the row "expanding
@@ -244,6 +247,7 @@ cold 4.7 s against 6.9 s): compare ratios. The start on what publish left read 1
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import statistics
@@ -386,6 +390,40 @@ def later_child(register: str, work: str) -> None:
     print(json.dumps({"start": started, "daily": statistics.median(daily)}))  # noqa: T201
 
 
+def serve_child(register: str, work: str) -> None:
+    """In a child process: `serve` over the feeds folder and store `publish` left, every feed
+    fetched whole, identity then gzip, twice (the first time each version is read, digested
+    and compressed); print what each round took and what the process held."""
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from calendar_tool.clock import FixedClock
+    from calendar_tool.web import server
+
+    feeds = Path(work) / "feeds"
+    app = server.make_app(register=Path(register), feeds=feeds, db=f"sqlite:///{work}/publish.db",
+                          clock=FixedClock(datetime.now(UTC)))
+    names = [f["path"] for f in json.loads((feeds / "index.json").read_text())["feeds"]]
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=600) as client:
+        assert client.get("/healthz").status_code == 200  # the register read
+        resident = {"start": _resident_mb()}
+        rounds = []
+        for _ in range(2):
+            start = time.perf_counter()
+            for name, encoding in itertools.product(names, ("identity", "gzip")):
+                with client.stream("GET", f"/feeds/{name}",
+                                   headers={"Accept-Encoding": encoding}) as r:
+                    assert r.status_code == 200
+                    for _ in r.iter_raw():
+                        pass
+            rounds.append(time.perf_counter() - start)
+        resident["served"] = _resident_mb()
+    print(json.dumps({"first": rounds[0], "again": rounds[1], "feeds": len(names),  # noqa: T201
+                      "resident": resident}))
+
+
 def _resident_mb() -> float:
     """This process's resident size now, in megabytes: what `run` holds while it waits,
     rather than its peak while it publishes."""
@@ -396,11 +434,13 @@ def _resident_mb() -> float:
 
 def _resident_rows(report: dict[str, Any], size: int, got: dict[str, tuple[float, float]],
                    before: dict[str, tuple[float, float]]) -> list[dict[str, object]]:
-    """`run`'s resident size after its start and after the four reloads, beside the same on
-    the register ten times smaller; and per entry."""
+    """`run`'s resident size after its start and after the four reloads, and `serve`'s after
+    serving every feed twice, beside the same on the register ten times smaller; and `run`'s
+    per entry."""
     rows = []
-    for when, what in (("start", "after its start"), ("reloads", "after four reloads")):
-        key = f"run: resident {what}"
+    for when, key in (("start", "run: resident after its start"),
+                      ("reloads", "run: resident after four reloads"),
+                      ("served", "serve: resident after serving every feed twice")):
         got[key] = (report["resident"][when], report["resident"][when])
         base = before.get(key)
         rows.append(_row(f"{key}, {size:,} entries", got[key][1], "MB",
@@ -468,6 +508,7 @@ def _size_rows(size: int, work: Path, got: dict[str, tuple[float, float]],
     got["publish into an empty folder, from the run kept"] = \
         _measure([*TOOL, "publish", "--out", str(work / "other")], env)[:2]
     report, later = _run_children(reg, work, env, got)
+    report["resident"]["served"] = _served(reg, work, env, got)
     smaller = f"same, {size // 10:,} entries"
     rows = []
     for what, (seconds, mb) in list(got.items()):
@@ -517,6 +558,20 @@ def _run_children(reg: Path, work: Path, env: dict[str, str],
     return report, later
 
 
+def _served(reg: Path, work: Path, env: dict[str, str],
+            got: dict[str, tuple[float, float]]) -> float:
+    """`serve` over what `publish` left (`serve_child`): its two rounds into `got`; what
+    it holds after them."""
+    _, peak, text = _measure([sys.executable, "-m", "bench.scale", "serve", str(reg),
+                              str(work)], env)
+    report = json.loads(text.strip().splitlines()[-1])
+    got["serve: every feed fetched, identity and gzip, the first time"] = \
+        (report["first"], peak)
+    got["serve: every feed fetched again"] = (report["again"], peak)
+    resident: float = report["resident"]["served"]
+    return resident
+
+
 def _reminder_rows(reg: Path, size: int, got: dict[str, tuple[float, float]],
                    before: dict[str, tuple[float, float]]) -> list[dict[str, object]]:
     """What `run` computes for 100 to 10,000 subscriptions (bench/remind.py), in a process
@@ -550,6 +605,8 @@ if __name__ == "__main__":
         reload_child(sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["later"]:
         later_child(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["serve"]:
+        serve_child(sys.argv[2], sys.argv[3])
     elif sys.argv[1:2] == ["edit"]:
         edited = Path(sys.argv[2])
         edited.write_text(one_title_edited(edited.read_text()))

@@ -961,6 +961,65 @@ def test_an_edit_since_the_last_publish_gets_the_next_sequence(tmp_path: Path) -
     engine.dispose()
 
 
+@pytest.mark.parametrize("held", [server.HELD_MOST, 0], ids=["held", "stored"])
+def test_a_selection_is_built_once_until_what_its_bytes_depend_on_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: int) -> None:
+    """A calendar asking again for its selection gets the bytes built the first time, with no
+    new build, until the store's revisions are written (another process published), the day
+    changes or the register is edited; then it gets what a server that kept nothing answers.
+    The same whether the selection is held in memory or kept on disk."""
+    register = tmp_path / "register.yaml"
+    register.write_bytes(SAMPLE.read_bytes())
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    service.publish_feeds(engine, load_register(register), tmp_path / "feeds", FixedClock(NOW))
+    builds: list[int] = []
+    build = service.selection
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        builds.append(1)
+        return build(*args, **kw)
+
+    monkeypatch.setattr(service, "selection", counted)
+    clock = FixedClock(NOW)
+    asked = "/feeds/all.ics?area=governance"
+
+    def fresh() -> bytes:
+        app = server.make_app(register=register, feeds=tmp_path / "feeds", db=engine,
+                              clock=FixedClock(clock.now()))
+        with server.BackgroundServer(app) as other:
+            return httpx.get(f"{other.url}{asked}", headers=IDENTITY).content
+
+    app = server.make_app(register=register, feeds=tmp_path / "feeds", db=engine, clock=clock,
+                          held=held)
+    with server.BackgroundServer(app) as running:
+        def get() -> tuple[bytes, str, int]:
+            before = len(builds)
+            r = httpx.get(f"{running.url}{asked}", headers=IDENTITY)
+            assert r.status_code == 200
+            return r.content, r.headers["etag"], len(builds) - before
+
+        first = get()
+        assert (first[1:], get()) == ((_etag(first[0]), 1), (first[0], first[1], 0))
+        # Another process publishes: one entry's revision moves on.
+        old = store.load_revisions(engine)
+        moved = dataclasses.replace(old["commission-sessions"],
+                                    sequence=old["commission-sessions"].sequence + 1)
+        store.save_revisions(engine, old, {**old, "commission-sessions": moved})
+        written = get()
+        assert (written[2], written[0] == fresh(), written[0] == first[0]) == (1, True, False)
+        assert get()[2] == 0
+        clock.advance_to(NOW + timedelta(days=1))
+        tomorrow = get()
+        assert (tomorrow[2], tomorrow[0] == fresh(), get()[2]) == (1, True, 0)
+        _write(register, register.read_text().replace(
+            "title: Commission on Crime Prevention and Criminal Justice, annual session",
+            "title: Commission sessions"))
+        edited = get()
+        assert (edited[2], edited[0] == fresh(), b"SUMMARY:Commission sessions" in edited[0]) \
+            == (1, True, True)
+    engine.dispose()
+
+
 # --- running it ------------------------------------------------------------------------------
 
 def test_background_server_binds_a_free_port_and_stops(tmp_path: Path) -> None:

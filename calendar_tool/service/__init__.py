@@ -99,6 +99,7 @@ if TYPE_CHECKING:
     from calendar_tool.store import Result as Result
     from calendar_tool.store import StoreFile as StoreFile
     from calendar_tool.store import SubscriptionInfo as SubscriptionInfo
+    from calendar_tool.store import revisions_written as revisions_written
     from calendar_tool.store import store_file as store_file
 
 # The module each name of the door lives in. The caches a long-running process keeps between
@@ -119,9 +120,11 @@ _HOMES: dict[str, str] = {
                      "sample_reminder", "send_sample", "subscription", "subscriptions"],
                     "calendar_tool.service.subscriptions"),
     # `store_file`: the SQLite file of an engine, which a long-running process checks is still
-    # the one it opened (None on PostgreSQL).
+    # the one it opened (None on PostgreSQL); `revisions_written`: whether the store's
+    # revisions moved since a process last looked (a server's selected feeds).
     **dict.fromkeys(["Engine", "SubscriptionInfo", "DeliveryView", "AttemptView", "Result",
-                     "Claimed", "StoreFile", "store_file"], "calendar_tool.store"),
+                     "Claimed", "StoreFile", "revisions_written", "store_file"],
+                    "calendar_tool.store"),
     **dict.fromkeys(["Senders", "AgendaCache"], "calendar_tool.delivery"),
     **dict.fromkeys(["EventCache", "Selection"], "calendar_tool.feeds"),
 }
@@ -187,6 +190,7 @@ __all__ = [
     "release_dead_leases",
     "remind_now",
     "remove_subscription",
+    "revisions_written",
     "sample_reminder",
     "selection",
     "selection_count",

@@ -49,7 +49,8 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import formatdate
@@ -211,6 +212,50 @@ def _digest_and_gzip(fd: int, path: str, size: int) -> tuple[str, int, int]:
         os.close(out)
         raise
     return f'"{digest.hexdigest()[:32]}"', out, zipped_size
+
+
+def held_or_stored(data: bytes, last_modified: str, held_most: int) -> Representations | Stored:
+    """The representations of bytes made in this process: held, or past `held_most` bytes
+    written to an unnamed temporary file and `Stored`. Digested and compressed now."""
+    if len(data) <= held_most:
+        reps = Representations(data, last_modified)
+        reps.etag, reps.gzipped  # noqa: B018
+        return reps
+    fd, name = tempfile.mkstemp(prefix="calendar-tool-feed-", suffix=".ics")
+    os.unlink(name)  # unnamed: its space is freed when it is closed
+    try:
+        with os.fdopen(os.dup(fd), "wb") as w:
+            w.write(data)
+    except BaseException:
+        os.close(fd)
+        raise
+    return Stored(fd, "a selected feed", len(data), last_modified)
+
+
+class Selections:
+    """The feeds of subscribers' selections built last, each by what its bytes depend on (the
+    key `_App.selected` makes): a calendar asks for its selection again every few hours, and at
+    100,000 entries one takes seconds to build. The most recently asked `MOST` are kept."""
+
+    MOST = 16
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Hashable, Representations | Stored] = OrderedDict()
+
+    def get(self, key: Hashable) -> Representations | Stored | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, reps: Representations | Stored) -> Representations | Stored:
+        with self._lock:
+            self._kept[key] = reps
+            while len(self._kept) > self.MOST:
+                self._kept.popitem(last=False)
+        return reps
 
 
 class _FromFile(StreamingResponse):
@@ -398,6 +443,7 @@ class _App:
         self._engine: service.Engine | None = None if isinstance(db, str) else db
         # The content hashes of the filtered feeds' entries, kept from one request to the next.
         self._hashes = Hashes()
+        self._selections = Selections()
         self._engine_lock = threading.Lock()
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
@@ -472,27 +518,41 @@ class _App:
 
     def selected(self, request: Request) -> Response:
         state, register = self.good()
+        day = today(self.clock)
         try:
             _check_names(request.query_params, _FILTERS, "a feed")
-            query = _filters(request.query_params, register, today(self.clock))
+            query = _filters(request.query_params, register, day)
         except UsageError as exc:
             return _text(400, str(exc))
+        try:
+            # What its bytes depend on: the register served and when its file changed (the
+            # revisions' date), the store's revisions, the filters, and today (the horizon).
+            key = (state.served, state.changed_at,
+                   service.revisions_written(self.engine()), query, day)
+            reps = self._selections.get(key) or self._selections.put(
+                key, self._selection(state, register, query))
+        except CalendarToolError as exc:
+            return _text(503, str(exc))
+        return self.folder.respond(request, reps, CALENDAR_TYPE)
+
+    def _selection(self, state: RegisterState, register: Register, query: Query
+                   ) -> Representations | Stored:
+        """The feed of the selection `query`, built as `publish` builds one."""
         assert state.changed_at is not None
         base = feed_specs(register)[0].info
         title, description = wording.feed_selection(register, query.areas, query.actors,
                                                     query.kinds, query.states)
         info = dataclasses.replace(base, title=title, description=description)
-        try:
-            # Dated by the register file's change time, so that the bytes (and the ETag) stay
-            # the same from one request to the next.
-            found = service.selection(self.engine(), register, state.changed_at, info,
-                                      lambda o: matches(o, query), self.clock, self._hashes,
-                                      self.public_url)
-        except CalendarToolError as exc:
-            return _text(503, str(exc))
-        modified = formatdate(found.modified.timestamp(), usegmt=True)
-        return self.folder.respond(request, Representations(found.data, modified),
-                                   CALENDAR_TYPE)
+        # Dated by the register file's change time, so that the bytes (and the ETag) stay the
+        # same from one request to the next.
+        found = service.selection(self.engine(), register, state.changed_at, info,
+                                  lambda o: matches(o, query), self.clock, self._hashes,
+                                  self.public_url)
+        reps = held_or_stored(found.data, formatdate(found.modified.timestamp(), usegmt=True),
+                              self.folder.held_most)
+        del found
+        heap.trim()  # the occurrences and bytes of a large selection, freed: see heap.trim
+        return reps
 
     def api_obligations(self, request: Request) -> Response:
         try:
