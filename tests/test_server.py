@@ -10,6 +10,7 @@ import dataclasses
 import gzip
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,16 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.generate import register_text
 from calendar_tool import delivery, feeds, service, store, timeline
 from calendar_tool.clock import FixedClock, iso_utc
 from calendar_tool.delivery.reminders import BEGINNING
-from calendar_tool.model import Format, Kind, Register, Subscription
+from calendar_tool.model import Format, Kind, Register, State, Subscription
+from calendar_tool.register import parse_register
 from calendar_tool.web import pages, server
 from tests.conftest import CLI
 from tests.parsers import ical_events, icaljs, vobject_events
-from tests.paths import ROOT, SAMPLE
+from tests.paths import REGISTER, ROOT, SAMPLE
 from tests.processes import writer_of
 from tests.registers import load_register
 
@@ -400,8 +403,7 @@ def test_a_selection_changes_when_the_horizon_reaches_an_occurrence(
     at = NOW - timedelta(days=400)
 
     def selected(day: datetime) -> service.Selection:
-        return service.selection(engine, register, at, info,
-                                 lambda o: timeline.matches(o, sessions), FixedClock(day))
+        return service.selection(engine, register, at, info, sessions, day.date(), io.BytesIO())
 
     now, year_on = selected(NOW), selected(NOW + timedelta(days=366))
     assert now.modified == NOW  # the revisions' time: published then
@@ -409,6 +411,44 @@ def test_a_selection_changes_when_the_horizon_reaches_an_occurrence(
     # horizon on 1 May 2026.
     assert year_on.events == now.events + 1
     assert year_on.modified == datetime(2026, 5, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("name", ["sample", "real", "generated"])
+def test_a_selection_from_the_date_index_is_the_feed_of_every_occurrence_it_takes(
+        tmp_path: Path, name: str) -> None:
+    """`service.selection` picks its occurrences from the date index and computes the
+    revisions of its entries alone: its bytes, event count and Last-Modified are those of
+    the feed made from every occurrence of the register that `timeline.matches` takes, with
+    every entry's revision, for filters of each kind, on days decades apart, after an edit
+    since the last publish."""
+    text = {"sample": SAMPLE, "real": REGISTER}[name].read_text() if name != "generated" \
+        else register_text(300, seed=5)
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    service.publish_feeds(engine, parse_register(text, "r.yaml"), tmp_path / "feeds",
+                          FixedClock(NOW))
+    entries = text.index("\nentries:")
+    first = re.compile(r"^    title: (.*)$", re.M).search(text, entries)
+    assert first is not None
+    reg = parse_register(text[:first.start()] + f"    title: {first[1]} (edited)"
+                         + text[first.end():], "r.yaml")
+    info = feeds.feed_specs(reg)[0].info
+    at = NOW + timedelta(days=3)
+    areas = sorted({a for e in reg.entries for a in e.areas})
+    actors = sorted({a for e in reg.entries for a in e.actors})
+    queries = [timeline.Query(), timeline.Query(areas=frozenset(areas[:1])),
+               timeline.Query(areas=frozenset(areas[-2:]), kinds=frozenset({Kind.REPORT})),
+               timeline.Query(kinds=frozenset({Kind.SESSION, Kind.EVENT})),
+               timeline.Query(actors=frozenset(actors[:1]), states=frozenset({State.OPEN}))]
+    revs = feeds.next_revisions(store.load_revisions(engine), reg, at)
+    for day in (date(2001, 6, 1), date(2026, 12, 2), date(2061, 3, 1)):
+        every = feeds.feed_occurrences(reg, timeline.horizon(day))
+        for q in queries:
+            expected, made = io.BytesIO(), io.BytesIO()
+            told = feeds.selected_feed(
+                reg, revs, info, [o for o in every if timeline.matches(o, q)], at, expected)
+            assert (service.selection(engine, reg, at, info, q, day, made),
+                    made.getvalue()) == (told, expected.getvalue()), (day, q)
+    engine.dispose()
 
 
 def test_filter_matching_nothing_is_an_empty_calendar(site: Site) -> None:

@@ -24,7 +24,6 @@ from calendar_tool.feeds.publishing import (
     feed_specs,
     publish,
     selected_feed,
-    selected_occurrences,
 )
 from calendar_tool.feeds.revisions import Hashes, content_hash, next_revisions
 
@@ -47,6 +46,5 @@ __all__ = [
     "next_revisions",
     "publish",
     "selected_feed",
-    "selected_occurrences",
     "uid",
 ]

@@ -520,9 +520,16 @@ def calendar(info: FeedInfo, occurrences: Iterable[Occurrence], register: Regist
              revisions: Mapping[str, Revision], link_base: str | None = None) -> bytes:
     """A feed of the dated occurrences given, in their order; standing obligations are left
     out (they have no day). Every occurrence's entry needs a revision."""
+    return b"".join(calendar_pieces(info, occurrences, register, revisions, link_base))
+
+
+def calendar_pieces(info: FeedInfo, occurrences: Iterable[Occurrence], register: Register,
+                    revisions: Mapping[str, Revision], link_base: str | None = None
+                    ) -> Iterator[bytes]:
+    """`calendar`, a piece at a time (`calendar_chunks`)."""
     writer = EventWriter(register, link_base)
-    return calendar_bytes(info, (writer.event_bytes(o, revisions[o.entry.id])
-                                 for o in occurrences if o.when is not None))
+    return calendar_chunks(info, (writer.event_bytes(o, revisions[o.entry.id])
+                                  for o in occurrences if o.when is not None))
 
 
 def message_calendar(occurrences: Iterable[Occurrence], register: Register,

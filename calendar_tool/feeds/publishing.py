@@ -36,7 +36,7 @@ import os
 import re
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter, eq, is_, is_not, itemgetter
@@ -1025,27 +1025,22 @@ def _pick(picked: list[tuple[FeedSpec, list[FeedEvent]]], register: Register, ev
 
 @dataclass(frozen=True)
 class Selection:
-    """A feed of one's own selection: its bytes, how many events it holds, and when those
-    bytes last changed (its Last-Modified)."""
+    """A feed of one's own selection, once written (`selected_feed`): how many events it
+    holds, and when its bytes last changed (its Last-Modified)."""
 
-    data: bytes
     events: int
     modified: datetime
 
 
-def selected_occurrences(register: Register, keep: Callable[[Occurrence], bool], clock: Clock,
-                         horizon_years: int = DEFAULT_HORIZON_YEARS) -> list[Occurrence]:
-    """The events of a selected feed (`selected_feed`), in feed order: the dated occurrences
-    up to the feeds' horizon that `keep` selects. What a page counts for its subscribe link."""
-    until = horizon(today(clock), horizon_years)
-    return [o for o in feed_occurrences(register, until) if keep(o)]
-
-
 def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.FeedInfo,
-                  keep: Callable[[Occurrence], bool], clock: Clock, changed_at: datetime,
+                  chosen: Sequence[Occurrence], changed_at: datetime, out: BinaryIO,
                   horizon_years: int = DEFAULT_HORIZON_YEARS, link_base: str | None = None
                   ) -> Selection:
-    """A feed of the dated occurrences that `keep` selects (`selected_occurrences`).
+    """A feed of one's own selection, written into `out` a piece at a time (one of most of
+    a large register is hundreds of megabytes): of `chosen`, the dated occurrences up to the
+    feeds' horizon that the selection's filters take, in feed order (those of
+    `feed_occurrences` that `timeline.matches` takes; `service.selection` has them from the
+    date index).
 
     Built as `publish` builds each of its feeds: the same horizon, the same events in the same
     order, each with the same bytes, so an event of a selected feed is byte for byte the event
@@ -1058,14 +1053,14 @@ def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.F
     entries it holds, and the day the latest of its series occurrences came within the
     horizon (the feed grows by one when the horizon passes an occurrence's start).
     """
-    chosen = selected_occurrences(register, keep, clock, horizon_years)
     modified = max([changed_at, *(revs[o.entry.id].changed_at for o in chosen)])
     entered = max((_within_horizon_from(o.when.start, horizon_years) for o in chosen
                    if o.number is not None and o.when is not None), default=None)
     if entered is not None:
         modified = max(modified, datetime.combine(entered, time(), UTC))
-    return Selection(ical.calendar(info, chosen, register, revs, link_base), len(chosen),
-                     modified)
+    for piece in ical.calendar_pieces(info, chosen, register, revs, link_base):
+        out.write(piece)
+    return Selection(len(chosen), modified)
 
 
 def _within_horizon_from(start: date, horizon_years: int) -> date:

@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from calendar_tool.feeds import Selection as Selection
     from calendar_tool.service.feeds import (
         KeptRevisions,
-        feed_revisions,
         kept_events,
         kept_hashes,
         publish_feeds,
@@ -105,8 +104,7 @@ if TYPE_CHECKING:
 # The module each name of the door lives in. The caches a long-running process keeps between
 # runs (`EventCache`, `AgendaCache`: see each) are made by the shells and passed back in.
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(["KeptRevisions", "feed_revisions", "kept_events", "kept_hashes",
-                     "publish_feeds",
+    **dict.fromkeys(["KeptRevisions", "kept_events", "kept_hashes", "publish_feeds",
                      "selection", "sync"], "calendar_tool.service.feeds"),
     **dict.fromkeys(["Coming", "Drawn", "Shown", "coming", "drawn", "listed", "selection_count",
                      "used"], "calendar_tool.service.listing"),
@@ -172,7 +170,6 @@ __all__ = [
     "dry_run",
     "due_groups",
     "enqueue",
-    "feed_revisions",
     "guess_format",
     "has_subscription",
     "held",

@@ -3,10 +3,10 @@ them, whole (`publish`, `run`) or as one subscriber's selection (`serve`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from calendar_tool import register as registers
 from calendar_tool import store
@@ -23,8 +23,9 @@ from calendar_tool.feeds import (
     publish,
     selected_feed,
 )
-from calendar_tool.model import Entry, Occurrence, Register, Revision
-from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
+from calendar_tool.model import Entry, Register, Revision
+from calendar_tool.service.listing import selected
+from calendar_tool.timeline import DEFAULT_HORIZON_YEARS, Query
 
 if TYPE_CHECKING:  # the reader's type only: importing it would load PyYAML
     from calendar_tool.register import Edit
@@ -159,18 +160,6 @@ def _keep_events(stored: EventFile, cache: EventCache, report: PublishReport) ->
         stored.behind = True  # kept at the process's end (`EventFile.keep_if_behind`)
 
 
-def feed_revisions(engine: store.Engine, register: Register, at: datetime,
-                   hashes: Hashes | None = None, link_base: str | None = None
-                   ) -> dict[str, Revision]:
-    """The revisions the next publish gives `register`, without writing them: those in the
-    store, and for an entry the store does not know yet or whose content changed since, the
-    revision the next publish will give it, dated `at` (the register file's change time, so
-    that a selection's bytes stay the same from one request to the next). `hashes`: as kept by
-    a long-running server; `link_base`: as `publish_feeds` is given it."""
-    return next_revisions(store.load_revisions(engine), register, at, hashes=hashes,
-                          link_base=link_base)
-
-
 def entry_revisions(engine: store.Engine, register: Register, ids: Collection[str],
                     at: datetime) -> dict[str, Revision]:
     """The revisions of the entries `ids` as the feeds have them, or as the next publish
@@ -180,11 +169,19 @@ def entry_revisions(engine: store.Engine, register: Register, ids: Collection[st
 
 
 def selection(engine: store.Engine, register: Register, at: datetime, info: FeedInfo,
-              keep: Callable[[Occurrence], bool], clock: Clock,
-              hashes: Hashes | None = None, link_base: str | None = None) -> Selection:
-    """A feed of the occurrences `keep` selects, with the revisions of `feed_revisions`: the
-    same events, byte for byte, as the published feeds carry; with its event count and its
-    Last-Modified (`feeds.selected_feed`)."""
-    revs: Mapping[str, Revision] = feed_revisions(engine, register, at, hashes, link_base)
-    return selected_feed(register, revs, info, keep, clock, at, link_base=link_base)
+              chosen: Query, today: date, out: BinaryIO, hashes: Hashes | None = None,
+              link_base: str | None = None) -> Selection:
+    """The feed of the selection `chosen` (its filters) on `today`, written into `out`: the
+    same events, byte for byte, as the published feeds carry; its event count and its
+    Last-Modified (`feeds.selected_feed`). Its revisions are those in the store, and for an
+    entry the store does not know yet or whose content changed since, the one the next
+    publish gives it, dated `at` (the register file's change time, so that its bytes stay the
+    same from one request to the next): computed for its entries alone. `hashes`: as kept by
+    a long-running server; `link_base`: as `publish_feeds` is given it. Its occurrences are
+    picked from the register's date index in memory (`listing.selected`): only the events it
+    holds are made, not every occurrence of the register."""
+    found = selected(register, chosen, today)
+    revs = next_revisions(store.load_revisions(engine), register, at,
+                          only={o.entry.id for o in found}, hashes=hashes, link_base=link_base)
+    return selected_feed(register, revs, info, found, at, out, link_base=link_base)
 

@@ -73,22 +73,23 @@ def drawn(register: Register, chosen: Query | None, today: date, most: int) -> D
     when they are at most `most`, else the selection's (`chosen`) when those are, else none."""
     everything = held_count(register, Query(), today)
     if everything <= most:
-        return Drawn(_dated(register, Query(), today), chosen is not None, everything)
+        return Drawn(selected(register, Query(), today), chosen is not None, everything)
     if chosen is None:
         return Drawn([], False, everything)
     mine = held_count(register, chosen, today)
-    return Drawn(_dated(register, chosen, today) if mine <= most else [], False, mine)
+    return Drawn(selected(register, chosen, today) if mine <= most else [], False, mine)
 
 
-def _dated(register: Register, chosen: Query, today: date) -> list[Occurrence]:
-    """The dated occurrences up to the feeds' horizon that the filters of `chosen` take."""
+def selected(register: Register, chosen: Query, today: date) -> list[Occurrence]:
+    """The dated occurrences up to the feeds' horizon that the filters of `chosen` take, in
+    feed order: the events of the feed of that selection (`feeds.selected_feed`)."""
     found = held_pick(register, chosen.filters(), today)
     return found.first(found.dated)
 
 
 def selection_count(register: Register, chosen: Query, today: date) -> int:
     """How many dated occurrences up to the feeds' horizon the filters of `chosen` select:
-    the events of its feed (`feeds.selected_occurrences`)."""
+    the events of its feed (`selected`)."""
     return held_count(register, chosen, today)
 
 

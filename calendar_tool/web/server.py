@@ -194,8 +194,7 @@ def _digest_and_gzip(fd: int, path: str, size: int) -> tuple[str, int, int]:
     file's descriptor and size."""
     digest = hashlib.sha256()
     squeeze = zlib.compressobj(6, zlib.DEFLATED, 31)  # what `gzip.compress` does at mtime 0
-    out, name = tempfile.mkstemp(prefix="calendar-tool-feed-", suffix=".gz")
-    os.unlink(name)  # unnamed: its space is freed when it is closed
+    out = _unnamed(".gz")
     try:
         with os.fdopen(os.dup(out), "wb") as w:
             at = 0
@@ -214,22 +213,27 @@ def _digest_and_gzip(fd: int, path: str, size: int) -> tuple[str, int, int]:
     return f'"{digest.hexdigest()[:32]}"', out, zipped_size
 
 
-def held_or_stored(data: bytes, last_modified: str, held_most: int) -> Representations | Stored:
-    """The representations of bytes made in this process: held, or past `held_most` bytes
-    written to an unnamed temporary file and `Stored`. Digested and compressed now."""
-    if len(data) <= held_most:
-        reps = Representations(data, last_modified)
-        reps.etag, reps.gzipped  # noqa: B018
-        return reps
-    fd, name = tempfile.mkstemp(prefix="calendar-tool-feed-", suffix=".ics")
-    os.unlink(name)  # unnamed: its space is freed when it is closed
-    try:
-        with os.fdopen(os.dup(fd), "wb") as w:
-            w.write(data)
-    except BaseException:
-        os.close(fd)
-        raise
-    return Stored(fd, "a selected feed", len(data), last_modified)
+def _unnamed(suffix: str) -> int:
+    """An unnamed temporary file in the system's temporary folder: its space is freed when
+    it is closed."""
+    fd, name = tempfile.mkstemp(prefix="calendar-tool-feed-", suffix=suffix)
+    os.unlink(name)
+    return fd
+
+
+def held_or_stored(fd: int, size: int, last_modified: str, held_most: int
+                   ) -> Representations | Stored:
+    """The representations of the `size` bytes of the file open at `fd` (the caller's no
+    more): read into memory and the file closed when they are at most `held_most`, else
+    `Stored`. Digested and compressed now."""
+    if size > held_most:
+        return Stored(fd, "a selected feed", size, last_modified)
+    with os.fdopen(fd, "rb") as f:
+        f.seek(0)  # its writer's offset, which a duplicate shares
+        data = f.read()
+    reps = Representations(data, last_modified)
+    reps.etag, reps.gzipped  # noqa: B018
+    return reps
 
 
 class Selections:
@@ -530,28 +534,34 @@ class _App:
             key = (state.served, state.changed_at,
                    service.revisions_written(self.engine()), query, day)
             reps = self._selections.get(key) or self._selections.put(
-                key, self._selection(state, register, query))
+                key, self._selection(state, register, query, day))
         except CalendarToolError as exc:
             return _text(503, str(exc))
         return self.folder.respond(request, reps, CALENDAR_TYPE)
 
-    def _selection(self, state: RegisterState, register: Register, query: Query
+    def _selection(self, state: RegisterState, register: Register, query: Query, day: date
                    ) -> Representations | Stored:
-        """The feed of the selection `query`, built as `publish` builds one."""
+        """The feed of the selection `query` on `day`, built as `publish` builds one."""
         assert state.changed_at is not None
         base = feed_specs(register)[0].info
         title, description = wording.feed_selection(register, query.areas, query.actors,
                                                     query.kinds, query.states)
         info = dataclasses.replace(base, title=title, description=description)
         # Dated by the register file's change time, so that the bytes (and the ETag) stay the
-        # same from one request to the next.
-        found = service.selection(self.engine(), register, state.changed_at, info,
-                                  lambda o: matches(o, query), self.clock, self._hashes,
-                                  self.public_url)
-        reps = held_or_stored(found.data, formatdate(found.modified.timestamp(), usegmt=True),
+        # same from one request to the next. Written to a file: one of most of a large
+        # register is hundreds of megabytes.
+        fd = _unnamed(".ics")
+        try:
+            with os.fdopen(os.dup(fd), "wb") as out:
+                found = service.selection(self.engine(), register, state.changed_at, info,
+                                          query, day, out, self._hashes, self.public_url)
+                size = out.tell()
+        except BaseException:
+            os.close(fd)
+            raise
+        reps = held_or_stored(fd, size, formatdate(found.modified.timestamp(), usegmt=True),
                               self.folder.held_most)
-        del found
-        heap.trim()  # the occurrences and bytes of a large selection, freed: see heap.trim
+        heap.trim()  # the occurrences of a large selection, freed: see heap.trim
         return reps
 
     def api_obligations(self, request: Request) -> Response:
