@@ -30,7 +30,9 @@ itself it forks to read a large register) is its own.
   (every entry revised and the horizon moved: its events spooled, as a first publish's);
 - serve: every feed `publish` wrote fetched whole, identity then gzip, twice (the first time
   each file's version is read, digested and compressed; the second sends what that kept), then
-  what `serve` holds after;
+  a feed of one's own selection (`all.ics?area=firearms`) twice: its first request builds it
+  (and the date index `serve` keeps in memory), the second is answered from what that kept;
+  then what `serve` holds after;
 - reminders: what `run` computes for all subscriptions (bench/remind.py: the reminders of
   the next two hours, and those due in the 24-hour catch-up window), for 100 to 10,000
   generated subscriptions, the register's occurrences already expanded (the row "expanding
@@ -390,10 +392,15 @@ def later_child(register: str, work: str) -> None:
     print(json.dumps({"start": started, "daily": statistics.median(daily)}))  # noqa: T201
 
 
+# A feed of one's own selection that `serve` builds: a sixth of the generated register.
+SELECTION = "area=firearms"
+
+
 def serve_child(register: str, work: str) -> None:
     """In a child process: `serve` over the feeds folder and store `publish` left, every feed
     fetched whole, identity then gzip, twice (the first time each version is read, digested
-    and compressed); print what each round took and what the process held."""
+    and compressed), then a selection twice (built, then as kept); print what each took and
+    what the process held."""
     from datetime import UTC, datetime
 
     import httpx
@@ -419,8 +426,17 @@ def serve_child(register: str, work: str) -> None:
                     for _ in r.iter_raw():
                         pass
             rounds.append(time.perf_counter() - start)
+        selections = []
+        for _ in range(2):  # built, then as kept
+            start = time.perf_counter()
+            with client.stream("GET", f"/feeds/all.ics?{SELECTION}") as r:
+                assert r.status_code == 200
+                for _ in r.iter_raw():
+                    pass
+            selections.append(time.perf_counter() - start)
         resident["served"] = _resident_mb()
     print(json.dumps({"first": rounds[0], "again": rounds[1], "feeds": len(names),  # noqa: T201
+                      "selection": selections[0], "selection again": selections[1],
                       "resident": resident}))
 
 
@@ -568,6 +584,8 @@ def _served(reg: Path, work: Path, env: dict[str, str],
     got["serve: every feed fetched, identity and gzip, the first time"] = \
         (report["first"], peak)
     got["serve: every feed fetched again"] = (report["again"], peak)
+    got[f"serve: a selection ({SELECTION}), its first request"] = (report["selection"], peak)
+    got["serve: the same selection asked again"] = (report["selection again"], peak)
     resident: float = report["resident"]["served"]
     return resident
 
