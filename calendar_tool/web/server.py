@@ -4,7 +4,8 @@ filtered by query parameters, the JSON of `list`, a health check, and pages peop
 The only module that imports Starlette, uvicorn and Jinja2.
 
     /feeds/<name>.ics, /feeds/index.json   the files `publish` wrote, nothing else
-    /feeds/all.ics?area=…&kind=…           a feed built on request, as `publish` builds one
+    /feeds/all.ics?area=…&kind=…           a feed built on request, as `publish` builds one, and
+                                           kept (`Selections`)
     /api/obligations?due=…&area=…          what `list --format json` prints for the same filters
     /healthz                               the register's revision, when feeds were published
     /?area=…&actor=…&kind=…                what is due for that selection, a subscribe action
@@ -533,8 +534,9 @@ class _App:
             # revisions' date), the store's revisions, the filters, and today (the horizon).
             key = (state.served, state.changed_at,
                    service.revisions_written(self.engine()), query, day)
-            reps = self._selections.get(key) or self._selections.put(
-                key, self._selection(state, register, query, day))
+            reps = self._selections.get(key)
+            if reps is None:
+                reps = self._selections.put(key, self._selection(state, register, query, day))
         except CalendarToolError as exc:
             return _text(503, str(exc))
         return self.folder.respond(request, reps, CALENDAR_TYPE)
