@@ -1060,6 +1060,28 @@ def test_a_selection_is_built_once_until_what_its_bytes_depend_on_changes(
     engine.dispose()
 
 
+def test_selections_keep_the_last_asked_within_their_count_and_bytes() -> None:
+    """The selections kept are the most recently asked: at most `MOST` of them and
+    `MOST_BYTES` with their gzip, but always the last, however large; one asked again moves
+    to the end, and one put again under its key counts once."""
+    kept = server.Selections()
+    reps = {n: server.Representations(b"BEGIN:VCALENDAR %d " % n * 40) for n in range(20)}
+    for n in range(kept.MOST):
+        kept.put(n, reps[n])
+    assert kept.get(0) is reps[0]  # now the most recently asked
+    for n in range(kept.MOST, 18):
+        kept.put(n, reps[n])
+    assert [n for n in range(20) if kept.get(n) is not None] == [0, *range(3, 18)]
+    kept.MOST_BYTES = reps[18].bytes + reps[19].bytes
+    kept.put(18, reps[18])
+    kept.put(19, reps[19])
+    kept.put(19, reps[19])
+    assert [n for n in range(20) if kept.get(n) is not None] == [18, 19]
+    kept.MOST_BYTES = 1
+    kept.put(1, reps[1])
+    assert [n for n in range(20) if kept.get(n) is not None] == [1]
+
+
 # --- running it ------------------------------------------------------------------------------
 
 def test_background_server_binds_a_free_port_and_stops(tmp_path: Path) -> None:

@@ -148,6 +148,11 @@ class Representations:
     def gzipped(self) -> bytes:
         return gzip.compress(self.body, compresslevel=6, mtime=0)
 
+    @property
+    def bytes(self) -> int:
+        """What the two representations take."""
+        return len(self.body) + len(self.gzipped)
+
     def response(self, zipped: bool, headers: Mapping[str, str], media_type: str) -> Response:
         return Response(self.gzipped if zipped else self.body, media_type=media_type,
                         headers=headers)
@@ -184,6 +189,11 @@ class Stored:
     @property
     def gzip_etag(self) -> str:
         return self.etag[:-1] + '-gzip"'
+
+    @property
+    def bytes(self) -> int:
+        """What the two representations take (on disk)."""
+        return self.size + self.zipped_size
 
     def response(self, zipped: bool, headers: Mapping[str, str], media_type: str) -> Response:
         fd, size = (self.zipped_fd, self.zipped_size) if zipped else (self.fd, self.size)
@@ -240,13 +250,17 @@ def held_or_stored(fd: int, size: int, last_modified: str, held_most: int
 class Selections:
     """The feeds of subscribers' selections built last, each by what its bytes depend on (the
     key `_App.selected` makes): a calendar asks for its selection again every few hours, and at
-    100,000 entries one takes seconds to build. The most recently asked `MOST` are kept."""
+    100,000 entries one takes seconds to build. The most recently asked are kept, at most
+    `MOST` of them and `MOST_BYTES` with their gzip (most on disk: one of most of a large
+    register is hundreds of megabytes), but always the last."""
 
     MOST = 16
+    MOST_BYTES = 1 << 30
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kept: OrderedDict[Hashable, Representations | Stored] = OrderedDict()
+        self._bytes = 0
 
     def get(self, key: Hashable) -> Representations | Stored | None:
         with self._lock:
@@ -257,9 +271,12 @@ class Selections:
 
     def put(self, key: Hashable, reps: Representations | Stored) -> Representations | Stored:
         with self._lock:
+            old = self._kept.pop(key, None)
+            self._bytes += reps.bytes - (old.bytes if old is not None else 0)
             self._kept[key] = reps
-            while len(self._kept) > self.MOST:
-                self._kept.popitem(last=False)
+            while len(self._kept) > 1 and (len(self._kept) > self.MOST
+                                           or self._bytes > self.MOST_BYTES):
+                self._bytes -= self._kept.popitem(last=False)[1].bytes
         return reps
 
 
