@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -1057,6 +1058,35 @@ def test_a_selection_is_built_once_until_what_its_bytes_depend_on_changes(
         edited = get()
         assert (edited[2], edited[0] == fresh(), b"SUMMARY:Commission sessions" in edited[0]) \
             == (1, True, True)
+    engine.dispose()
+
+
+def test_no_room_for_a_stored_feed_is_a_503_with_the_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed too large to hold whose gzip, or a selection whose bytes, cannot be written to
+    the temporary folder (full, gone) is a 503 that says so, not a 500; once there is room,
+    both are served."""
+    folder = tmp_path / "feeds"
+    engine = store.open_store(f"sqlite:///{tmp_path / 'db'}")
+    service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW))
+    app = server.make_app(register=SAMPLE, feeds=folder, db=engine, clock=FixedClock(NOW),
+                          held=0)
+    gone = tmp_path / "gone"
+    monkeypatch.setattr(tempfile, "tempdir", str(gone))
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        feed = client.get("/feeds/all.ics", headers=IDENTITY)
+        chosen = client.get("/feeds/all.ics?area=victims", headers=IDENTITY)
+        reason = re.compile(r"cannot prepare the (.*): No such file or directory \((.*)/"
+                            r"calendar-tool-feed-\w+(\.gz|\.ics)\)\n")
+        said = [(r.status_code, m and m.groups())
+                for r in (feed, chosen) for m in [reason.fullmatch(r.text)]]
+        assert said == [(503, ("feed all.ics", str(gone), ".gz")),
+                        (503, ("feed of this selection", str(gone), ".ics"))]
+        gone.mkdir()
+        assert client.get("/feeds/all.ics", headers=IDENTITY).content == \
+            (folder / "all.ics").read_bytes()
+        assert client.get("/feeds/all.ics?area=victims").status_code == 200
     engine.dispose()
 
 

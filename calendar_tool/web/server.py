@@ -532,8 +532,11 @@ class _App:
 
         # A file unchanged since it was last read is answered from memory on the event loop;
         # reading and compressing a new version happen in a worker thread.
-        reps = self.folder.cached(name) or \
-            await run_in_threadpool(self.folder.representations, name)
+        try:
+            reps = self.folder.cached(name) or \
+                await run_in_threadpool(self.folder.representations, name)
+        except OSError as exc:  # the file unreadable, or no room for its gzip: not the client's
+            return _text(503, f"cannot prepare the feed {name}: {_reason(exc)}")
         if reps is None:
             raise HTTPException(404, f"no feed {name!r}; /feeds/index.json lists the feeds")
         return self.folder.respond(request, reps, media)
@@ -556,6 +559,8 @@ class _App:
                 reps = self._selections.put(key, self._selection(state, register, query, day))
         except CalendarToolError as exc:
             return _text(503, str(exc))
+        except OSError as exc:  # no room for its bytes in the temporary folder
+            return _text(503, f"cannot prepare the feed of this selection: {_reason(exc)}")
         return self.folder.respond(request, reps, CALENDAR_TYPE)
 
     def _selection(self, state: RegisterState, register: Register, query: Query, day: date
@@ -719,6 +724,12 @@ def _used(vocab: Mapping[str, Term], used: set[str]) -> list[tuple[str, str]]:
 def _matches_feed(name: str) -> bool:
     """Whether `name` is one `publish` writes: nothing else is served."""
     return FEED_FILE.match(name) is not None
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError in one line: its reason and the file, when it names one."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
