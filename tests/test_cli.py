@@ -7,7 +7,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calendar_tool import listing
 from tests.conftest import CLI
 from tests.paths import FIXTURES, REGISTER, ROOT, SEEDS
 
@@ -100,6 +105,34 @@ def test_list_json_is_stable(cli: CLI) -> None:
     assert report["sources"][0] == {"doc": "A/RES/55/59", "para": "29",
                                     "quote": "design specific measures",
                                     "url": "https://undocs.org/A/RES/55/59"}
+
+
+def test_list_json_is_laid_out_as_json_dumps_lays_it_out(cli: CLI) -> None:
+    """`list --format json` and `review --format json`, written a piece at a time, are the
+    text `json.dumps(..., indent=2, ensure_ascii=False)` makes of what they hold: every
+    occurrence of the real register, and none."""
+    for args in (["list"], ["list", "--due", "1900"], ["review", "--today", "2026-12-02"]):
+        result = cli(*args, "--format", "json", register=REGISTER)
+        assert result.exit_code == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert result.stdout == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        assert (args, bool(data)) == (args, args[1:2] != ["--due"])
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(), max_size=8),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_JSON, max_size=7), st.integers(1, 4))
+def test_json_pieces_join_to_what_json_dumps_writes(objects: list[Any], per: int) -> None:
+    """However many objects each piece takes, the pieces join to `json.dumps` of the list,
+    indented by 2, whatever the objects hold: line breaks and other characters in strings,
+    empty and nested containers."""
+    assert "".join(listing.json_pieces(iter(objects), per)) == \
+        json.dumps(objects, indent=2, ensure_ascii=False)
 
 
 def test_list_csv_and_upcoming(cli: CLI) -> None:

@@ -527,6 +527,9 @@ def test_api_answers_what_list_prints(site: Site, cli: CLI, query: str,
     assert (r.status_code, r.headers["content-type"]) == (200, "application/json")
     assert r.text + "\n" == result.stdout
     assert r.json()  # none of these selections is empty
+    head = site.client.head(f"/api/obligations?{query}")
+    assert (head.status_code, head.content, _without_date(head.headers)) == \
+        (200, b"", _without_date(r.headers))
 
 
 @pytest.mark.parametrize(("query", "message"), [

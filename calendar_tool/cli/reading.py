@@ -3,7 +3,7 @@ else (no database, no feeds, no network), so they start fast."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -80,7 +80,9 @@ def list_(ctx: Context, due: str | None, from_: str | None, until: str | None,
     with heap.kept():
         found = dates.select(query, now)
     reg = dates.head
-    _echo(fmt, table=lambda: listing.table(found), json=lambda: listing.to_json(found, reg),
+    # JSON a piece at a time: every occurrence of a large register is hundreds of megabytes.
+    _echo(fmt, table=lambda: listing.table(found),
+          json=lambda: listing.json_pieces(listing.occurrence_json(o, reg) for o in found),
           csv=lambda: listing.to_csv(found))
 
 
@@ -139,6 +141,13 @@ def review(ctx: Context, within: str, today_: str | None, fmt: str) -> None:
           json=lambda: listing.review_json(items, reg), csv=lambda: listing.review_csv(items))
 
 
-def _echo(fmt: str, **render: Callable[[], str]) -> None:
-    """Print the answer in the format asked for; only that one is laid out."""
-    click.echo(render[fmt]().rstrip("\n") if fmt == "csv" else render[fmt]())
+def _echo(fmt: str, **render: Callable[[], str | Iterator[str]]) -> None:
+    """Print the answer in the format asked for, whole or a piece at a time; only that one is
+    laid out."""
+    text = render[fmt]()
+    if isinstance(text, str):
+        click.echo(text.rstrip("\n") if fmt == "csv" else text)
+        return
+    for piece in text:
+        click.echo(piece, nl=False)
+    click.echo()

@@ -1084,6 +1084,14 @@ class Selected:
             return _occurrences(self._index, self._picks[:n], self._held)
         return list(self._found[:n])
 
+    def batches(self, size: int) -> Iterator[list[Occurrence]]:
+        """All of them as occurrences, `size` at a time, each batch made when asked for."""
+        for start in range(0, len(self), size):
+            if self._index is not None:
+                yield _occurrences(self._index, self._picks[start:start + size], self._held)
+            else:
+                yield list(self._found[start:start + size])
+
 
 def held_count(register: Register, q: Query, today: date) -> int:
     """How many dated occurrences up to the listings' horizon the filters of `q` (not its

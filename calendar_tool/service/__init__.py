@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         coming,
         drawn,
         listed,
+        listed_lazily,
         selection_count,
         used,
     )
@@ -106,8 +107,8 @@ if TYPE_CHECKING:
 _HOMES: dict[str, str] = {
     **dict.fromkeys(["KeptRevisions", "kept_events", "kept_hashes", "publish_feeds",
                      "selection", "sync"], "calendar_tool.service.feeds"),
-    **dict.fromkeys(["Coming", "Drawn", "Shown", "coming", "drawn", "listed", "selection_count",
-                     "used"], "calendar_tool.service.listing"),
+    **dict.fromkeys(["Coming", "Drawn", "Shown", "coming", "drawn", "listed", "listed_lazily",
+                     "selection_count", "used"], "calendar_tool.service.listing"),
     **dict.fromkeys(["DEFAULT_CATCH_UP", "dry_run", "due_groups", "enqueue", "held",
                      "pending_instants", "plan"], "calendar_tool.service.reminders"),
     **dict.fromkeys(["DEFAULT_BATCH", "DEFAULT_PACE", "DEFAULT_WORKERS", "Policy", "deliver",
@@ -177,6 +178,7 @@ __all__ = [
     "kept_hashes",
     "ledger",
     "listed",
+    "listed_lazily",
     "next_delivery",
     "open_senders",
     "open_store",

@@ -7,6 +7,7 @@ thousands of occurrences in a year, more than a page can show or a person read."
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +21,14 @@ from calendar_tool.timeline import Query
 def listed(register: Register, query: Query, today: date) -> list[Occurrence]:
     """`timeline.select`: the occurrences that answer the query, sorted by date."""
     return held_select(register, query, today)
+
+
+def listed_lazily(register: Register, query: Query, today: date, size: int = 500
+                  ) -> Iterator[Occurrence]:
+    """`listed`, each occurrence made a batch of `size` at a time as it is asked for: every
+    occurrence of a large register is hundreds of thousands."""
+    for batch in held_pick(register, query, today).batches(size):
+        yield from batch
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,8 @@ class Stored:
 
     def response(self, zipped: bool, headers: Mapping[str, str], media_type: str) -> Response:
         fd, size = (self.zipped_fd, self.zipped_size) if zipped else (self.fd, self.size)
-        return _FromFile(_pieces(self, fd, size), size, headers, media_type)
+        return _Streamed(_pieces(self, fd, size), media_type=media_type,
+                         headers={**headers, "content-length": str(size)})
 
 
 def _digest_and_gzip(fd: int, path: str, size: int) -> tuple[str, int, int]:
@@ -280,13 +281,9 @@ class Selections:
         return reps
 
 
-class _FromFile(StreamingResponse):
-    """A representation sent a piece at a time (to HEAD, its headers alone)."""
-
-    def __init__(self, pieces: AsyncIterator[bytes], size: int, headers: Mapping[str, str],
-                 media_type: str) -> None:
-        super().__init__(pieces, media_type=media_type,
-                         headers={**headers, "content-length": str(size)})
+class _Streamed(StreamingResponse):
+    """A response sent a piece at a time; to HEAD, its headers alone (its pieces are not
+    made)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "HEAD":
@@ -597,10 +594,14 @@ class _App:
             query, now = api_query(request.query_params, register, today(self.clock))
         except UsageError as exc:
             return _json_error(400, str(exc))
-        found = service.listed(register, query, now)
-        return Response(listing.to_json(found, register), media_type="application/json",
-                        headers={"cache-control": LIVE_CACHE, "x-content-type-options":
-                                 "nosniff", "x-register-revision": state.served or ""})
+        # Sent as it is made, a batch of occurrences at a time: every occurrence of a large
+        # register is hundreds of megabytes of JSON (`listing.json_pieces`). (To HEAD too, so
+        # that its headers are GET's, which `GZipMiddleware` sets from the first piece.)
+        found = service.listed_lazily(register, query, now)
+        pieces = listing.json_pieces(listing.occurrence_json(o, register) for o in found)
+        return StreamingResponse(map(str.encode, pieces), media_type="application/json",
+                                 headers={"cache-control": LIVE_CACHE, "x-content-type-options":
+                                          "nosniff", "x-register-revision": state.served or ""})
 
     def healthz(self, request: Request) -> Response:
         state = self.register.current()
