@@ -32,7 +32,8 @@ itself it forks to read a large register) is its own.
   each file's version is read, digested and compressed; the second sends what that kept), then
   a feed of one's own selection (`all.ics?area=firearms`) twice: its first request builds it
   (and the date index `serve` keeps in memory), the second is answered from what that kept;
-  then what `serve` holds after;
+  then `/api/obligations` with no filter, every occurrence as JSON (`list --format json`'s
+  text); then what `serve` holds after;
 - reminders: what `run` computes for all subscriptions (bench/remind.py: the reminders of
   the next two hours, and those due in the 24-hour catch-up window), for 100 to 10,000
   generated subscriptions, the register's occurrences already expanded (the row "expanding
@@ -260,8 +261,12 @@ memory and the revisions of its own entries alone, writes its bytes to a file ra
 memory, and is kept until the register, the store's revisions or the day change: its first
 request 5.8 s (3.4 s once its entries' hashes were kept), the next 0.07 s. A selection of most
 of the register (`kind=session`, 217 MB) peaked `serve` at 735 MB before and 367 MB after.
-The rows below were measured at this code, alone, on a machine slower for work that did not
-change than the run before (validate cold 6.1 s against 4.7 s): compare ratios.
+`/api/obligations` with no filter is every occurrence as JSON, 367 MB of it at 100,000 entries:
+made whole (`json.dumps` with an indent builds the list of 311,000 objects and its own small
+pieces of text), it took `serve` to a peak of 3.8 GB and 31 s; written 500 objects at a time
+(`listing.json_pieces`), from occurrences made 500 at a time, 381 MB and 25 s, its first byte
+after 3.6 s. `list --format json` with no filter, the same text: 3.8 GB and 29 s before, 390 MB
+and 17 s after (one run each, the same bytes).
 """
 
 from __future__ import annotations
@@ -416,8 +421,8 @@ SELECTION = "area=firearms"
 def serve_child(register: str, work: str) -> None:
     """In a child process: `serve` over the feeds folder and store `publish` left, every feed
     fetched whole, identity then gzip, twice (the first time each version is read, digested
-    and compressed), then a selection twice (built, then as kept); print what each took and
-    what the process held."""
+    and compressed), then a selection twice (built, then as kept), then every occurrence as
+    JSON; print what each took and what the process held."""
     from datetime import UTC, datetime
 
     import httpx
@@ -451,10 +456,16 @@ def serve_child(register: str, work: str) -> None:
                 for _ in r.iter_raw():
                     pass
             selections.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        with client.stream("GET", "/api/obligations") as r:  # every occurrence, as JSON
+            assert r.status_code == 200
+            for _ in r.iter_raw():
+                pass
+        listed = time.perf_counter() - start
         resident["served"] = _resident_mb()
     print(json.dumps({"first": rounds[0], "again": rounds[1], "feeds": len(names),  # noqa: T201
                       "selection": selections[0], "selection again": selections[1],
-                      "resident": resident}))
+                      "api": listed, "resident": resident}))
 
 
 def _resident_mb() -> float:
@@ -468,12 +479,12 @@ def _resident_mb() -> float:
 def _resident_rows(report: dict[str, Any], size: int, got: dict[str, tuple[float, float]],
                    before: dict[str, tuple[float, float]]) -> list[dict[str, object]]:
     """`run`'s resident size after its start and after the four reloads, and `serve`'s after
-    sending every feed twice and a selection twice, beside the same on the register ten times
-    smaller; and `run`'s per entry."""
+    sending every feed twice, a selection twice and every occurrence as JSON, beside the same
+    on the register ten times smaller; and `run`'s per entry."""
     rows = []
     for when, key in (("start", "run: resident after its start"),
                       ("reloads", "run: resident after four reloads"),
-                      ("served", "serve: resident after every feed twice, then a selection")):
+                      ("served", "serve: resident after the feeds, a selection and the API")):
         got[key] = (report["resident"][when], report["resident"][when])
         base = before.get(key)
         rows.append(_row(f"{key}, {size:,} entries", got[key][1], "MB",
@@ -603,6 +614,8 @@ def _served(reg: Path, work: Path, env: dict[str, str],
     got["serve: every feed fetched again"] = (report["again"], peak)
     got[f"serve: a selection ({SELECTION}), its first request"] = (report["selection"], peak)
     got["serve: the same selection asked again"] = (report["selection again"], peak)
+    got["serve: /api/obligations with no filter (every occurrence, as JSON)"] = \
+        (report["api"], peak)
     resident: float = report["resident"]["served"]
     return resident
 
