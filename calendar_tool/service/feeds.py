@@ -161,11 +161,14 @@ def _keep_events(stored: EventFile, cache: EventCache, report: PublishReport) ->
 
 
 def entry_revisions(engine: store.Engine, register: Register, ids: Collection[str],
-                    at: datetime) -> dict[str, Revision]:
+                    at: datetime, hashes: Hashes | None = None, link_base: str | None = None
+                    ) -> dict[str, Revision]:
     """The revisions of the entries `ids` as the feeds have them, or as the next publish
     gives them (dated `at`) where the register has moved on: what an e-mail's calendar part
-    gives each event, hashing only those entries."""
-    return next_revisions(store.load_revisions(engine), register, at, only=ids)
+    gives each event, and a selection, hashing only those entries. `hashes`: as kept by a
+    long-running server; `link_base`: as `publish_feeds` is given it."""
+    return next_revisions(store.load_revisions(engine), register, at, only=ids, hashes=hashes,
+                          link_base=link_base)
 
 
 def selection(engine: store.Engine, register: Register, at: datetime, info: FeedInfo,
@@ -173,15 +176,12 @@ def selection(engine: store.Engine, register: Register, at: datetime, info: Feed
               link_base: str | None = None) -> Selection:
     """The feed of the selection `chosen` (its filters) on `today`, written into `out`: the
     same events, byte for byte, as the published feeds carry; its event count and its
-    Last-Modified (`feeds.selected_feed`). Its revisions are those in the store, and for an
-    entry the store does not know yet or whose content changed since, the one the next
-    publish gives it, dated `at` (the register file's change time, so that its bytes stay the
-    same from one request to the next): computed for its entries alone. `hashes`: as kept by
-    a long-running server; `link_base`: as `publish_feeds` is given it. Its occurrences are
-    picked from the register's date index in memory (`listing.selected`): only the events it
-    holds are made, not every occurrence of the register."""
+    Last-Modified (`feeds.selected_feed`). Its revisions are those of its entries alone
+    (`entry_revisions`), dated `at` where they move on: the register file's change time, so
+    that its bytes stay the same from one request to the next. Its occurrences are picked from
+    the register's date index in memory (`listing.selected`): only the events it holds are
+    made, not every occurrence of the register."""
     found = selected(register, chosen, today)
-    revs = next_revisions(store.load_revisions(engine), register, at,
-                          only={o.entry.id for o in found}, hashes=hashes, link_base=link_base)
+    revs = entry_revisions(engine, register, {o.entry.id for o in found}, at, hashes, link_base)
     return selected_feed(register, revs, info, found, at, out, link_base=link_base)
 
