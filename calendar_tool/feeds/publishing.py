@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter, eq, is_, is_not, itemgetter
 from pathlib import Path
-from typing import BinaryIO, Literal, NamedTuple, cast
+from typing import IO, BinaryIO, Literal, NamedTuple, cast
 
 from calendar_tool import wording
 from calendar_tool.clock import Clock, today
@@ -1033,7 +1033,7 @@ class Selection:
 
 
 def selected_feed(register: Register, revs: Mapping[str, Revision], info: ical.FeedInfo,
-                  chosen: Sequence[Occurrence], changed_at: datetime, out: BinaryIO,
+                  chosen: Sequence[Occurrence], changed_at: datetime, out: IO[bytes],
                   horizon_years: int = DEFAULT_HORIZON_YEARS, link_base: str | None = None
                   ) -> Selection:
     """A feed of one's own selection, written into `out` a piece at a time (one of most of

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 from calendar_tool import register as registers
 from calendar_tool import store
@@ -172,7 +172,7 @@ def entry_revisions(engine: store.Engine, register: Register, ids: Collection[st
 
 
 def selection(engine: store.Engine, register: Register, at: datetime, info: FeedInfo,
-              chosen: Query, today: date, out: BinaryIO, hashes: Hashes | None = None,
+              chosen: Query, today: date, out: IO[bytes], hashes: Hashes | None = None,
               link_base: str | None = None) -> Selection:
     """The feed of the selection `chosen` (its filters) on `today`, written into `out`: the
     same events, byte for byte, as the published feeds carry; its event count and its

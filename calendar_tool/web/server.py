@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode
 
 import jinja2
@@ -128,6 +128,11 @@ _LIST_PARAMS = ("due", "from", "until", "upcoming", "overdue", *_FILTERS, "today
 
 # --- feeds -----------------------------------------------------------------------------------
 
+def gzip_etag(etag: str) -> str:
+    """The strong ETag of the gzip of the bytes whose ETag is `etag`."""
+    return etag[:-1] + '-gzip"'
+
+
 @dataclass(frozen=True)
 class Representations:
     """A feed's bytes as sent, identity or gzip, each with its own strong ETag: the gzipped
@@ -142,7 +147,7 @@ class Representations:
 
     @property
     def gzip_etag(self) -> str:
-        return self.etag[:-1] + '-gzip"'
+        return gzip_etag(self.etag)
 
     @functools.cached_property
     def gzipped(self) -> bytes:
@@ -188,7 +193,7 @@ class Stored:
 
     @property
     def gzip_etag(self) -> str:
-        return self.etag[:-1] + '-gzip"'
+        return gzip_etag(self.etag)
 
     @property
     def bytes(self) -> int:
@@ -233,17 +238,17 @@ def _unnamed(suffix: str) -> int:
     return fd
 
 
-def held_or_stored(fd: int, size: int, last_modified: str, held_most: int
+def held_or_stored(written: IO[bytes], last_modified: str, held_most: int
                    ) -> Representations | Stored:
-    """The representations of the `size` bytes of the file open at `fd` (the caller's no
-    more): read into memory and the file closed when they are at most `held_most`, else
-    `Stored`. Digested and compressed now."""
+    """The representations of the bytes `written` holds (a `SpooledTemporaryFile` that
+    rolls over past `held_most`): read into memory when they are at most `held_most`, else
+    `Stored` from the file they went to. Digested and compressed now."""
+    size = written.tell()
     if size > held_most:
-        return Stored(fd, "a selected feed", size, last_modified)
-    with os.fdopen(fd, "rb") as f:
-        f.seek(0)  # its writer's offset, which a duplicate shares
-        data = f.read()
-    reps = Representations(data, last_modified)
+        written.flush()  # read back by descriptor, under its buffer
+        return Stored(os.dup(written.fileno()), "a selected feed", size, last_modified)
+    written.seek(0)
+    reps = Representations(written.read(), last_modified)
     reps.etag, reps.gzipped  # noqa: B018
     return reps
 
@@ -569,19 +574,15 @@ class _App:
                                                     query.kinds, query.states)
         info = dataclasses.replace(base, title=title, description=description)
         # Dated by the register file's change time, so that the bytes (and the ETag) stay the
-        # same from one request to the next. Written to a file: one of most of a large
-        # register is hundreds of megabytes.
-        fd = _unnamed(".ics")
-        try:
-            with os.fdopen(os.dup(fd), "wb") as out:
-                found = service.selection(self.engine(), register, state.changed_at, info,
-                                          query, day, out, self._hashes, self.public_url)
-                size = out.tell()
-        except BaseException:
-            os.close(fd)
-            raise
-        reps = held_or_stored(fd, size, formatdate(found.modified.timestamp(), usegmt=True),
-                              self.folder.held_most)
+        # same from one request to the next. Written to a file past `held_most`: one of most
+        # of a large register is hundreds of megabytes.
+        most = self.folder.held_most  # (+ 1: a spooled file with a size of 0 never rolls over)
+        with tempfile.SpooledTemporaryFile(most + 1, prefix="calendar-tool-feed-",
+                                           suffix=".ics") as out:
+            found = service.selection(self.engine(), register, state.changed_at, info, query,
+                                      day, out, self._hashes, self.public_url)
+            reps = held_or_stored(out,
+                                  formatdate(found.modified.timestamp(), usegmt=True), most)
         heap.trim()  # the occurrences of a large selection, freed: see heap.trim
         return reps
 
