@@ -201,7 +201,7 @@ class Runner:
         if reg is None or self.stopping.is_set():
             return
         claimed = service.enqueue(self.engine, reg, self.clock, self.options.public_url,
-                                  self.options.catch_up, self.agendas)
+                                  self.options.catch_up, self.agendas, self.options.feed_links)
         if claimed.messages or claimed.skipped:
             event("reminders.claimed", reminders=claimed.reminders, messages=claimed.messages,
                   skipped=claimed.skipped)

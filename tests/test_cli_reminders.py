@@ -262,6 +262,54 @@ def test_subscribe_add_says_which_format_and_why(cli: CLI) -> None:
     assert retired.stderr.startswith("error: url: a retired Office 365 connector")
 
 
+def test_under_a_public_url_emailed_events_are_the_published_ones(
+        cli_db: CLI, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CALENDAR_TOOL_PUBLIC_URL set: the event in the calendar part of `subscribe test` and of
+    `remind` is all.ics's, byte for byte (its URL line, and the SEQUENCE 0 the feed gives it,
+    not the 1 of an entry hashed without the URL)."""
+    from tests.mailserver import MailServer
+
+    _, at = _due_now_register(tmp_path, 1)
+    soon = (at.date() + timedelta(days=7)).isoformat()
+    reg = _register(tmp_path, entry("d0", at.date().isoformat()), entry("soon", soon))
+    monkeypatch.setenv("CALENDAR_TOOL_PUBLIC_URL", "https://calendar.example.org/")
+    published = cli_db("publish", "--out", str(tmp_path / "feeds"), register=reg)
+    assert published.exit_code == 0, published.stderr
+    events = _vevents((tmp_path / "feeds" / "all.ics").read_text())
+    assert list(events) == ["d0", "soon"]
+    for uid, event in events.items():
+        assert f"\r\nURL:https://calendar.example.org/obligations/{uid}\r\n" in event
+        assert "\r\nSEQUENCE:0\r\n" in event
+    engine = store.open_store(db_url)
+    store.add_subscription(engine, Subscription(
+        name="m", url="mailto:a@example.org", format=Format.EMAIL,
+        created_at=at - timedelta(hours=1), offsets=(Offset(),),
+        overdue=False, time_of_day=at.time()))
+    engine.dispose()
+    with MailServer() as mail:
+        monkeypatch.setenv("CALENDAR_TOOL_SMTP_URL", f"smtp://127.0.0.1:{mail.port}")
+        reminded = cli_db("remind", register=reg)
+        assert reminded.exit_code == 0, reminded.stderr
+        assert reminded.stdout.startswith("claimed 1 reminders in 1 messages")
+        assert cli_db("subscribe", "test", "m", register=reg).exit_code == 0
+        reminder, sample = mail.mails
+    for got, uid in ((reminder, "d0"), (sample, "soon")):
+        [part] = [p.get_content() for p in got.message.walk()
+                  if p.get_content_type() == "text/calendar" and not p.get_filename()]
+        assert _vevents(part) == {uid: events[uid]}
+
+
+def _vevents(text: str) -> dict[str, str]:
+    """The VEVENTs of an iCalendar text by the UID's part before "@", with CRLF line ends."""
+    crlf = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    found = {}
+    for piece in crlf.split("BEGIN:VEVENT\r\n")[1:]:
+        event = "BEGIN:VEVENT\r\n" + piece[:piece.index("END:VEVENT\r\n")] + "END:VEVENT\r\n"
+        uid = event.split("\r\nUID:", 1)[1].split("@", 1)[0]
+        found[uid] = event
+    return found
+
+
 def test_subscribe_test_by_email_delivers_a_calendar_that_parses(
         cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's second check: CALENDAR_TOOL_SMTP_URL names a real SMTP server on

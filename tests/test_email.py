@@ -23,11 +23,12 @@ from calendar_tool.timeline import occurrences
 from tests.mailserver import MailServer
 from tests.parsers import icaljs
 from tests.receiver import closed_port
-from tests.registers import entry, register_of
+from tests.registers import HEADER, entry, load_register, register_of
 
 DUE = "2027-06-30"
 AT_DUE = datetime(2027, 6, 30, 9, 0, tzinfo=UTC)
 LINK = "http://127.0.0.1:8000"
+PUBLIC = "https://calendar.example.org"
 TO = "mailto:a@example.org,b@example.org"
 
 
@@ -102,6 +103,43 @@ def test_an_email_reminder_carries_the_feed_event_and_reads_back(
     assert read["calendar"]["method"] == "PUBLISH"
     assert [(e["uid"], e["sequence"], e["start"]) for e in read["events"]] == [
         ("a@calendar-tool", 1, "2027-06-30")]
+
+
+def _vevent(text: str) -> str:
+    """The one VEVENT of an iCalendar text, with CRLF line ends."""
+    crlf = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    start = crlf.index("BEGIN:VEVENT\r\n")
+    end = crlf.index("END:VEVENT\r\n", start) + len("END:VEVENT\r\n")
+    return crlf[start:end]
+
+
+def test_under_a_public_url_the_emailed_event_is_the_published_one(
+        engine: store.Engine, clock: FixedClock, mail: MailServer, tmp_path: Path) -> None:
+    """With a public URL the feeds' events carry a URL line, which is part of their content:
+    the e-mail that `run` sends still carries the event of all.ics, byte for byte, at the
+    SEQUENCE the feed gives it (0), with the URL of the entry's page. (The e-mail once hashed
+    the entry without the URL and said SEQUENCE 1, newer than the feed's own event.)"""
+    from calendar_tool.scheduler import Options, Runner
+
+    path = tmp_path / "obligations.yaml"
+    path.write_text(HEADER + entry("a", DUE))
+    subscribe(engine, load_register(path))
+    options = Options(tmp_path / "feeds", LINK, feed_links=PUBLIC)
+    with delivery.Senders(5, SmtpServer.parse(mail.url), mail.client_tls) as senders:
+        runner = Runner(engine, senders, clock, path, options)
+        runner.start()
+        [sent] = runner.remind()
+    assert (sent.state, sent.status) == ("sent", 250)
+    [got] = mail.mails
+    [part] = [p.get_content() for p in got.message.walk()
+              if p.get_content_type() == "text/calendar" and not p.get_filename()]
+    published = (tmp_path / "feeds" / "all.ics").read_bytes().decode()
+    assert _vevent(part) == _vevent(published)
+    mailed = tmp_path / "mailed.ics"
+    mailed.write_text(part)
+    [(_, read)] = icaljs([mailed]).items()
+    assert [(e["uid"], e["sequence"], e["url"]) for e in read["events"]] == [
+        ("a@calendar-tool", 0, f"{PUBLIC}/obligations/a")]
 
 
 def test_a_4xx_is_retried_as_the_same_message_and_deliveries_shows_each_attempt(

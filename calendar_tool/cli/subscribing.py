@@ -171,7 +171,7 @@ def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
     reg = ctx.register()
     with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
         result = service.send_sample(sub, reg, senders, SystemClock(), ctx.settings.link_base,
-                                     ctx.engine())
+                                     ctx.engine(), ctx.settings.public_url)
     click.echo(f"{name}: {result.protocol} {result.status} in {result.latency:.3f} s")
     if result.error:  # sent, with something to say: an e-mail recipient refused
         click.echo(f"{name}: {result.error}")
@@ -217,7 +217,8 @@ def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: f
     with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
         claimed, results = service.remind_now(
             engine, reg, senders, SystemClock(), ctx.settings.link_base,
-            timedelta(hours=catch_up), service.Policy(timeout=timeout), time.sleep)
+            timedelta(hours=catch_up), service.Policy(timeout=timeout), time.sleep,
+            ctx.settings.public_url)
     counts = {state: sum(r.state == state for r in results) for state in ("sent", "pending",
                                                                           "dead")}
     click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "

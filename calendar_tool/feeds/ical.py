@@ -533,12 +533,13 @@ def calendar_pieces(info: FeedInfo, occurrences: Iterable[Occurrence], register:
 
 
 def message_calendar(occurrences: Iterable[Occurrence], register: Register,
-                     revisions: Mapping[str, Revision]) -> bytes:
+                     revisions: Mapping[str, Revision], link_base: str | None = None) -> bytes:
     """A calendar sent with a message (an e-mail's `text/calendar; method=PUBLISH` part): the
     dated occurrences' events byte for byte as the feeds write them, with the same UID and
     SEQUENCE, so that an event added from the message and the same event in a subscribed feed
-    are one, which the feed's later versions update. Each occurrence once, in the order
-    given; no feed name or refresh interval, since nobody subscribes to it."""
+    are one, which the feed's later versions update (`link_base`: as the feeds were
+    written with). Each occurrence once, in the order given; no feed name or refresh
+    interval, since nobody subscribes to it."""
     cal = Calendar()
     cal.add("version", "2.0")
     cal.add("prodid", PRODID)
@@ -547,7 +548,7 @@ def message_calendar(occurrences: Iterable[Occurrence], register: Register,
     head = bytes(cal.to_ical())
     if not head.endswith(_END):
         raise AssertionError("icalendar's calendar no longer ends with END:VCALENDAR")
-    writer = EventWriter(register)
+    writer = EventWriter(register, link_base)
     seen: set[str] = set()
     events = []
     for o in occurrences:

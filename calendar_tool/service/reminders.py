@@ -69,14 +69,17 @@ def pending_instants(engine: store.Engine, register: Register, start: datetime, 
 
 
 def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: str,
-            catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None
-            ) -> store.Claimed:
+            catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None,
+            feed_links: str | None = None) -> store.Claimed:
     """Claim every reminder due by now that the ledger does not hold yet.
 
     Each subscription is looked at from where it was last looked at (its creation, the first
     time), and always over the whole catch-up window, so that a reminder an edit of the register
     placed in the recent past is still sent. Due reminders within the window are queued; older
-    ones are recorded as skipped. `agendas` as for `plan`."""
+    ones are recorded as skipped. `agendas` as for `plan`. `link_base`: what the messages
+    link to; `feed_links`: what the feeds' events link back to (the public URL when one is
+    set), which an e-mail's calendar part needs to give its events the feeds' bytes and
+    SEQUENCE."""
     now = clock.now()
     infos = store.subscriptions(engine, enabled_only=True)
     if not infos:
@@ -89,19 +92,19 @@ def enqueue(engine: store.Engine, register: Register, clock: Clock, link_base: s
     reminded = store.reminded(engine, since=now - CHANGES_OVER)
     groups = due_groups(register, infos, keys, now, catch_up, agendas, reminded)
 
-    revisions = _revisions_for_email(engine, register, groups, subs, now)
+    revisions = _revisions_for_email(engine, register, groups, subs, now, feed_links)
 
     def render(rs: Sequence[Reminder]) -> str:
         return delivery.render(subs[rs[0].subscription].format, rs, register, link_base,
-                               revisions=revisions)
+                               revisions=revisions, feed_links=feed_links)
 
     return store.claim(engine, groups, render, now, dict.fromkeys(subs, now))
 
 
 def _revisions_for_email(engine: store.Engine, register: Register,
                          groups: Sequence[tuple[Sequence[Reminder], bool]],
-                         subs: Mapping[str, Subscription], now: datetime
-                         ) -> dict[str, Revision] | None:
+                         subs: Mapping[str, Subscription], now: datetime,
+                         feed_links: str | None) -> dict[str, Revision] | None:
     """The revisions an e-mail's calendar part gives its events (its feed's SEQUENCE), read
     only when an e-mail is to be written, and only for the entries it reminds of."""
     ids = {r.occurrence.entry.id for rs, skip in groups if not skip for r in rs
@@ -112,7 +115,9 @@ def _revisions_for_email(engine: store.Engine, register: Register,
     # commands that import this module through `service.subscriptions` need neither.
     from calendar_tool.service.feeds import entry_revisions
 
-    return entry_revisions(engine, register, ids, now)
+    # The feeds' link base enters their content hash: without it, an entry published with
+    # a link would be given a SEQUENCE one above its feed's.
+    return entry_revisions(engine, register, ids, now, link_base=feed_links)
 
 
 def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:

@@ -326,10 +326,11 @@ class _Loop:
 
 def remind_now(engine: store.Engine, register: Register, senders: delivery.Senders,
                clock: Clock, link_base: str, catch_up: timedelta, policy: Policy,
-               sleep: Callable[[float], object]) -> tuple[store.Claimed, list[store.Result]]:
+               sleep: Callable[[float], object], feed_links: str | None = None
+               ) -> tuple[store.Claimed, list[store.Result]]:
     """One pass of what `run` does continuously: claim what is due by now, then send it (and
-    the retries that are due), recording every attempt."""
-    claimed = enqueue(engine, register, clock, link_base, catch_up)
+    the retries that are due), recording every attempt. `feed_links` as for `enqueue`."""
+    claimed = enqueue(engine, register, clock, link_base, catch_up, feed_links=feed_links)
     return claimed, deliver_ready(engine, senders, clock, owner_id(), sleep, policy)
 
 

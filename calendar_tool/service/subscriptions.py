@@ -97,12 +97,14 @@ class SampleResult:
 
 
 def send_sample(sub: Subscription, register: Register, senders: delivery.Senders, clock: Clock,
-                link_base: str, engine: store.Engine | None = None) -> SampleResult:
+                link_base: str, engine: store.Engine | None = None,
+                feed_links: str | None = None) -> SampleResult:
     """Send one test message, marked as such, and report the answer. It is about the
     subscription's next reminded occurrence (or any upcoming one, or one invented for the
     test and titled so), counted from today: what it says matches the occurrence's day.
     Not recorded in the ledger: it is not a reminder anyone is owed. `engine`: where the
-    entries' revisions are, for an e-mail's calendar part."""
+    entries' revisions are, and `feed_links` what the feeds' events link back to, for an
+    e-mail's calendar part (as `enqueue`)."""
     now = clock.now()
     sample = sample_reminder(register, sub, now)
     revisions = None
@@ -111,9 +113,10 @@ def send_sample(sub: Subscription, register: Register, senders: delivery.Senders
         # `subscribe list` and `remove` load this module too.
         from calendar_tool.service.feeds import entry_revisions
 
-        revisions = entry_revisions(engine, register, {sample.occurrence.entry.id}, now)
+        revisions = entry_revisions(engine, register, {sample.occurrence.entry.id}, now,
+                                    link_base=feed_links)
     body = delivery.render(sub.format, [sample], register, link_base, test=True,
-                           revisions=revisions)
+                           revisions=revisions, feed_links=feed_links)
     message_id = f"msg_test_{uuid.uuid4().hex}"
     attempt = senders.send(Outbound(message_id, sub.name, sub.url, sub.format, sub.secret, body,
                                     0), now)

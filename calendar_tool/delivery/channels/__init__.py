@@ -26,15 +26,16 @@ _GUESSES = (Format.EMAIL, Format.SLACK, Format.TEAMS, Format.DISCORD, Format.MAT
 
 
 def render(fmt: Format, reminders: Sequence[Reminder], register: Register, link_base: str,
-           *, test: bool = False, revisions: Mapping[str, Revision] | None = None) -> str:
+           *, test: bool = False, revisions: Mapping[str, Revision] | None = None,
+           feed_links: str | None = None) -> str:
     """The body of one message for one subscription: one reminder, or a digest of several.
 
     Deterministic, so that a retry sends the same bytes (and the same signature input): the time
     inside is the reminders' own, and their order is fixed here rather than by the caller: the
     most urgent first (fewest days left, then the earliest day, then the occurrence id), so
     that whatever a channel's limits cut from a digest is what can wait longest. `test` marks
-    a test message (`subscribe test`); `revisions` are the entries' (for the e-mail's
-    calendar part)."""
+    a test message (`subscribe test`); `revisions` are the entries' and `feed_links` what the
+    feeds' events link back to (for the e-mail's calendar part, whose events are the feeds')."""
     if not reminders:
         raise ValueError("a message needs at least one reminder")
     if len({r.subscription for r in reminders}) != 1:
@@ -42,7 +43,7 @@ def render(fmt: Format, reminders: Sequence[Reminder], register: Register, link_
     for r in reminders:
         _utc(r.instant)
     ordered = sorted(reminders, key=_urgency)
-    context = Context(register, link_base.rstrip("/"), test, revisions or {})
+    context = Context(register, link_base.rstrip("/"), test, revisions or {}, feed_links)
     payload = _CHANNELS[fmt].payload(ordered, context)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
 

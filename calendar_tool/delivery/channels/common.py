@@ -17,13 +17,15 @@ from calendar_tool.model import Register, Reminder, Revision
 class Context:
     """Beyond its reminders, what a message is written with: the register (titles of actors,
     documents), the public URL its links start with (no trailing slash), whether it is a test
-    message (`subscribe test`), and the entries' revisions (the e-mail's calendar part gives
-    each event the SEQUENCE its feed has)."""
+    message (`subscribe test`), the entries' revisions (the e-mail's calendar part gives
+    each event the SEQUENCE its feed has) and what the feeds' events link back to (the
+    public URL when one is set; None: no link), so that the part's events are the feeds'."""
 
     register: Register
     base: str
     test: bool = False
     revisions: Mapping[str, Revision] = field(default_factory=dict)
+    feed_links: str | None = None
 
 
 def cut(reminders: Sequence[Reminder], most: int) -> tuple[Sequence[Reminder], str | None]:

@@ -44,7 +44,8 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     earliest = min(r.instant for r in reminders)
     revisions = {r.occurrence.entry.id: context.revisions.get(r.occurrence.entry.id)
                  or Revision("", 0, earliest) for r in reminders}
-    calendar = message_calendar((r.occurrence for r in reminders), context.register, revisions)
+    calendar = message_calendar((r.occurrence for r in reminders), context.register, revisions,
+                                context.feed_links)
     return {
         "subject": wording.message_title(reminders, context.test),
         "date": format_datetime(earliest),
