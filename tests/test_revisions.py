@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from bench.generate import register_text
 from calendar_tool.feeds import revisions
 from calendar_tool.model import Register, Revision
 from calendar_tool.register import parse_located, parse_register
-from tests.paths import SAMPLE
+from calendar_tool.timeline import resolver_for
+from tests.paths import REGISTER, SAMPLE
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 T1 = datetime(2025, 7, 1, 8, 30, 0, tzinfo=UTC)
@@ -87,6 +89,30 @@ def test_a_new_wording_revises_every_entry(sample: Register,
     second = revisions.next_revisions(first, sample, T1)
     assert {k: (r.sequence, r.changed_at) for k, r in second.items()} == \
         {e.id: (1, T1) for e in sample.entries}
+
+
+@pytest.mark.parametrize("link_base", [None, "https://calendar.example.org/feeds"])
+@pytest.mark.parametrize("most", [revisions._PARTS_MOST, 3])
+def test_the_hash_is_of_the_payload_whatever_parts_are_shared(
+        link_base: str | None, most: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`content_hash` writes the payload's JSON text from the text of the parts entries share
+    (written once in a pass over the register, found by identity, at most `most` kept): the
+    digest is that of `payload` as the encoder writes it, for every entry of the real
+    register, the sample and two generated ones (series, relative dates, sources shared by
+    many entries), hashed in one pass (`next_revisions`) and one by one."""
+    monkeypatch.setattr(revisions, "_PARTS_MOST", most)
+    registers = [parse_register(REGISTER.read_text(), "obligations.yaml"),
+                 parse_register(SAMPLE.read_text(), "sample.yaml"),
+                 *(parse_register(register_text(2_000, seed), "generated.yaml")
+                   for seed in (3, 11))]
+    for reg in registers:
+        resolver = resolver_for(reg)
+        expected = {e.id: revisions._digest(revisions.payload(e, reg, resolver, link_base))
+                    for e in reg.entries}
+        revs = revisions.next_revisions({}, reg, T0, link_base=link_base)
+        assert {entry_id: r.hash for entry_id, r in revs.items()} == expected
+        assert {e.id: revisions.content_hash(e, reg, resolver, link_base=link_base)
+                for e in reg.entries} == expected
 
 
 def test_change_instant_always_advances(sample: Register) -> None:

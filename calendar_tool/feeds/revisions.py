@@ -21,7 +21,7 @@ import dataclasses
 import hashlib
 import json
 import weakref
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -78,8 +78,69 @@ _JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":
 
 
 def _digest(payload: Any) -> str:
-    text = _JSON.encode(payload)
+    return _text_digest(_JSON.encode(payload))
+
+
+def _text_digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# The entry's fields in the order the encoder writes their keys (sorted), each key as written.
+_ENTRY_KEYS = tuple((name, f"{json.encoder.encode_basestring(name)}:")
+                    for name in sorted(f.name for f in dataclasses.fields(Entry)))
+_STRING = json.encoder.encode_basestring  # in C; the encoder's own for ensure_ascii=False
+# At most this many parts in each table of `_Parts`.
+_PARTS_MOST = 20_000
+
+
+class _Parts:
+    """The JSON text of the parts of entries, written once in a pass over a register's
+    entries and found by identity: a register reads equal parts as one object (the same
+    tuple of sources, of actors or of reminder offsets, one status, one date of a day), so
+    most entries' parts were made plain and encoded many times over (at 100,000 entries,
+    most of hashing them). Each table holds at most `_PARTS_MOST`, so that a register whose
+    parts are all distinct holds little more than before; and a pass's tables are dropped
+    with it."""
+
+    __slots__ = ("actors", "areas", "documents", "fields", "reminders")
+
+    def __init__(self) -> None:
+        # By the part's identity, the part held beside its text: while it is kept, no other
+        # object has its identity.
+        self.fields: dict[int, tuple[object, str]] = {}  # of the value of an entry's field
+        self.reminders: dict[int, tuple[object, str]] = {}  # of the offsets in effect
+        self.actors: dict[int, tuple[object, str]] = {}  # of actor ids: their titles
+        self.areas: dict[int, tuple[object, str]] = {}
+        self.documents: dict[int, tuple[object, str]] = {}  # of sources: their documents
+
+
+def _part(table: dict[int, tuple[object, str]], value: object,
+          plain: Callable[[Any], Any]) -> str:
+    """The JSON text of `plain(value)`, from `table` when written for this very `value`."""
+    known = table.get(id(value))
+    if known is not None:  # held beside its text, so no other object has its identity
+        return known[1]
+    text = _JSON.encode(plain(value))
+    if len(table) < _PARTS_MOST:
+        table[id(value)] = (value, text)
+    return text
+
+
+def _entry_text(entry: Entry, parts: _Parts) -> str:
+    """`_JSON.encode(_plain(entry))`, the text of each part not a string taken from
+    `parts`."""
+    out = []
+    fields = parts.fields
+    for name, key in _ENTRY_KEYS:
+        value = getattr(entry, name)
+        if value is None:
+            continue
+        if type(value) is str:
+            out.append(key + _STRING(value))
+            continue
+        known = fields.get(id(value))
+        out.append(key + (known[1] if known is not None else _part(fields, value, _plain)))
+    return "{" + ",".join(out) + "}"
 
 
 class Hashes:
@@ -172,24 +233,52 @@ class _Context:
 
 
 def content_hash(entry: Entry, register: Register, resolver: Resolver,
-                 hashes: Hashes | None = None, link_base: str | None = None) -> str:
+                 hashes: Hashes | None = None, link_base: str | None = None,
+                 parts: _Parts | None = None) -> str:
     """A digest of everything the feeds show for `entry` (see the module docstring), whose
-    events link to `link_base` when given; kept in `hashes` when given."""
+    events link to `link_base` when given; kept in `hashes` when given. `parts`: what this
+    pass over the register has written of its entries' parts (`next_revisions`).
+
+    The digest is of `payload`'s JSON text, written here from its parts (the same text)."""
     resolved = resolver.resolve(entry) if entry.relative is not None else None
     context = (hashes or Hashes()).context(register, link_base)
     if hashes is not None:
         known = hashes.get(entry, context.digest, resolved)
         if known is not None:
             return known
+    parts = parts if parts is not None else _Parts()
     documents = context.documents
+    # The payload's keys in their sorted order, as the encoder writes them.
+    text = "".join((
+        '{"actors":', _part(parts.actors, entry.actors, lambda actors: {
+            a: t.title for a in actors if (t := register.actors.get(a))}),
+        ',"areas":', _part(parts.areas, entry.areas, lambda areas: {
+            a: t.title for a in areas if (t := register.areas.get(a))}),
+        ',"documents":', _part(parts.documents, entry.all_sources(), lambda sources: {
+            d: documents[d] for d in sorted({s.doc for s in sources}) if d in documents}),
+        ',"entry":', _entry_text(entry, parts),
+        "" if link_base is None else ',"links":' + _STRING(link_base),
+        ',"reminders":', _part(parts.reminders, register.reminders_for(entry),
+                               lambda offsets: [str(r) for r in offsets]),
+        ',"resolved":', _JSON.encode(_resolved(resolved)),
+        ',"wording":', _STRING(wording.stamp()), "}"))
+    digest = _text_digest(text)
+    if hashes is not None:
+        hashes.computed += 1
+        hashes.keep(entry, context.digest, resolved, digest)
+    return digest
+
+
+def payload(entry: Entry, register: Register, resolver: Resolver,
+            link_base: str | None = None) -> dict[str, Any]:
+    """What `content_hash` digests, as plain data: the reference its text is written to
+    equal."""
+    resolved = resolver.resolve(entry) if entry.relative is not None else None
+    documents = _Context.of(register).documents
     docs = {s.doc for s in entry.all_sources()}
-    payload: dict[str, Any] = {
+    out: dict[str, Any] = {
         "entry": _plain(entry),
-        "resolved": None if resolved is None else {
-            "value": resolved.value.iso() if resolved.value else None,
-            "tentative": resolved.tentative,
-            "derivation": resolved.derivation,
-        },
+        "resolved": _resolved(resolved),
         "reminders": [str(r) for r in register.reminders_for(entry)],
         "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
         "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
@@ -198,12 +287,15 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
         "wording": wording.stamp(),
     }
     if link_base is not None:  # left out when unset, so that those hashes stay as they were
-        payload["links"] = link_base
-    digest = _digest(payload)
-    if hashes is not None:
-        hashes.computed += 1
-        hashes.keep(entry, context.digest, resolved, digest)
-    return digest
+        out["links"] = link_base
+    return out
+
+
+def _resolved(resolved: Resolved | None) -> dict[str, Any] | None:
+    if resolved is None:
+        return None
+    return {"value": resolved.value.iso() if resolved.value else None,
+            "tentative": resolved.tentative, "derivation": resolved.derivation}
 
 
 def next_revisions(old: Mapping[str, Revision], register: Register, now: datetime,
@@ -225,10 +317,11 @@ def next_revisions(old: Mapping[str, Revision], register: Register, now: datetim
     stamp = now.astimezone(UTC).replace(microsecond=0)
     resolver = resolver_for(register)
     hashes = hashes if hashes is not None else Hashes()
+    parts = _Parts()
     out = dict(old)
     for entry in register.entries if only is None else \
             (e for e in register.entries if e.id in only):
-        digest = content_hash(entry, register, resolver, hashes, link_base)
+        digest = content_hash(entry, register, resolver, hashes, link_base, parts)
         prev = old.get(entry.id)
         if prev is None:
             out[entry.id] = Revision(digest, 0, stamp)
