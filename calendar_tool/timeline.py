@@ -224,6 +224,10 @@ def _month_value(year: int, month: int) -> DatedValue:
     return value
 
 
+# How precise each precision is, least first.
+_PRECISE = {Precision.YEAR: 0, Precision.MONTH: 1, Precision.DAY: 2}
+
+
 def series_dates(series: Series, until: date | None = None,
                  up_to_number: int | None = None) -> Iterator[SeriesDate]:
     """Occurrences of a series in order, while they start on or before `until`.
@@ -244,6 +248,7 @@ def series_dates(series: Series, until: date | None = None,
         last = min(last, up_to_number)
     end = series.until.end if series.until else None
     number = series.first
+    # The shape estimates take: the start's, or a known occurrence's less precise one.
     template = series.start
     dates = _dates_after(series.rule, series.start.start, LAST_DAY)
     counted = (series.first, series.start, False)
@@ -252,7 +257,12 @@ def series_dates(series: Series, until: date | None = None,
         month = None if k is not None else month_of(number)
         if k is not None:
             value = k.date
-            # Re-anchor the rule on the known occurrence, at the series' precision.
+            # Estimates after it count from it, and are no more precise than it: the days of a
+            # start (10-12 March) placed on the first day of a year a text gives (2002) would
+            # be days no text gives (1-3 January 2003).
+            if _PRECISE[k.date.precision] < _PRECISE[template.precision]:
+                template = k.date
+            # Re-anchor the rule on the known occurrence, at the estimates' precision.
             anchor = _moved(template, k.date.start).start
             dates = _dates_after(series.rule, anchor, LAST_DAY)
             counted = (number, k.date, True)

@@ -276,11 +276,12 @@ def _days_say_it_all(w: DatedValue | None, is_due: bool) -> bool:
 
 def unplaced(o: Occurrence) -> bool:
     """Whether the occurrence takes place over days no text gives: an event or session known
-    only to the month or year (or to a span of days it falls in). A calendar shows it as a
-    marker on the first day of that period, never as a banner over it."""
+    only to the month or year (or to a span of days it falls in), or estimated (a series'
+    days repeated by its rule, or counted from an estimate). A calendar shows it as a marker
+    on the first day of that period, never as a banner over it."""
     w = o.when
     return w is not None and not o.entry.kind.is_due and \
-        (w.within or w.precision is not Precision.DAY)
+        (w.within or w.precision is not Precision.DAY or o.tentative)
 
 
 def _unplaced_when(o: Occurrence, said: bool) -> str:

@@ -101,6 +101,39 @@ def test_no_tentative_event_in_all_ics_is_longer_than_a_day(cli: CLI, tmp_path: 
                                   "confirmed")
 
 
+def test_an_estimated_meeting_of_days_is_a_marker_not_a_banner(cli: CLI,
+                                                                 tmp_path: Path) -> None:
+    """A series whose start gives three days: the text gives the days of none of its
+    estimates, so each is one all-day marker on the first of the days the rule gives, titled
+    as expected (read by the `ical` package); the meeting a text gives keeps its days."""
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + """\
+  - id: meeting
+    title: Expert meeting
+    kind: event
+    series: {rule: FREQ=YEARLY, start: 2000-03-10..2000-03-12,
+             occurrences: {3: {date: 2002-05-20..2002-05-29}}}
+    actors: [member-states]
+    areas: [trafficking]
+    sources: [{doc: D/1, para: '1', quote: a quote}]
+""")
+    out = tmp_path / "feeds"
+    assert cli("publish", "--out", str(out), "--today", "2002-06-01",
+               register=register).exit_code == 0
+    events = ical_events((out / "all.ics").read_bytes())
+    assert [(e["uid"], e["start"], e["end"], e["status"], e["summary"]) for e in events
+            if e["uid"].startswith("meeting#")][:4] == [
+        ("meeting#1@calendar-tool", "2000-03-10", "2000-03-11", "TENTATIVE",
+         "Expert meeting (no. 1) – expected on 10–12 March 2000, dates to be confirmed"),
+        ("meeting#2@calendar-tool", "2001-03-10", "2001-03-11", "TENTATIVE",
+         "Expert meeting (no. 2) – expected on 10–12 March 2001, dates to be confirmed"),
+        ("meeting#3@calendar-tool", "2002-05-20", "2002-05-30", "CONFIRMED",
+         "Expert meeting (no. 3)"),
+        ("meeting#4@calendar-tool", "2003-05-20", "2003-05-21", "TENTATIVE",
+         "Expert meeting (no. 4) – expected on 20–22 May 2003, dates to be confirmed"),
+    ]
+
+
 def test_no_event_of_a_superseded_entry_carries_an_alarm(cli: CLI, tmp_path: Path) -> None:
     """A superseded commitment, like a met or withdrawn one, has no VALARM in the feeds."""
     assert cli("publish", "--out", str(tmp_path), "--today", TODAY,

@@ -111,6 +111,26 @@ def test_day_range_series_keeps_its_length_and_month_ends() -> None:
         ["1–3 January 2001", "1–3 February 2001", "1–3 March 2001"]
 
 
+@pytest.mark.parametrize(("known", "expected"), [
+    # A year a text gives: the estimates after it are years, not the start's days placed on
+    # 1 January (they read "1–3 January 2003" before).
+    ("2002", ["2002", "2003", "2004"]),
+    # A month: months after it, not the start's days placed on the 1st.
+    ("2002-05", ["May 2002", "May 2003", "May 2004"]),
+    # Days: the start's length from the day the known occurrence began, as the rule gives.
+    ("2002-05-20..2002-05-29", ["20–29 May 2002", "20–22 May 2003", "20–22 May 2004"]),
+])
+def test_estimates_after_a_known_occurrence_are_no_more_precise_than_it(
+        known: str, expected: list[str]) -> None:
+    """A series whose start gives days (a three-day meeting) and whose third occurrence a
+    text gives less precisely: the estimates after it count from it at its precision."""
+    s = _series("FREQ=YEARLY", "2000-03-10..2000-03-12", n3=known)
+    got = [(d.number, wording.date_text(d.value), d.known is not None)
+           for d in series_dates(s, until=date(2004, 12, 31))]
+    assert got == [(1, "10–12 March 2000", False), (2, "10–12 March 2001", False),
+                   (3, expected[0], True), (4, expected[1], False), (5, expected[2], False)]
+
+
 def test_sample_relative_dates_resolve_through_anchors(sample: Register) -> None:
     """Six weeks before the congress, and at the Commission's tenth session."""
     by_id = {o.id: o for o in occurrences(sample, date(2006, 1, 1))}
