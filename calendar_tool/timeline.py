@@ -886,6 +886,10 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
         until = sd.value.start
     else:
         until = horizon(today)
+        first = resolver.occurrence(entry, entry.series.first) if entry.series else None
+        if first is not None and first.value.start > until:
+            # A series that begins past the horizon is still an entry to show: its first.
+            until = first.value.start
     found = list(entry_occurrences(entry, resolver, until))
     return [o for o in found if not number or o.number == int(number)]
 

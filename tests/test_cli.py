@@ -164,6 +164,28 @@ def test_show_series_occurrence(cli: CLI) -> None:
     assert "    no. 10: 8–17 May 2001, Vienna  (as written)" in result.stdout.splitlines()
 
 
+def test_show_a_series_that_begins_past_the_horizon(cli: CLI, tmp_path: Path) -> None:
+    """A series whose first occurrence lies beyond the five years `show` looks ahead is still
+    an entry: `show` prints it with that first occurrence (it said "no entry")."""
+    from tests.registers import HEADER
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + """\
+  - id: far
+    title: Far series
+    kind: session
+    series: {rule: FREQ=YEARLY, start: 2040}
+    actors: [member-states]
+    areas: [trafficking]
+    sources: [{doc: D/1, para: '1', quote: a quote}]
+""")
+    result = cli("show", "far", "--today", "2026-12-04", register=register)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[7:9] == [
+        "  occurrences:",
+        "    no. 1: 2040 [tentative]  (estimated: annual from no. 1, the series' start (2040))"]
+
+
 def test_show_relative(cli: CLI) -> None:
     """`show` of a relative date gives the resolved date and its derivation."""
     result = cli("show", "intersessional-document")
