@@ -135,3 +135,13 @@ def test_the_real_register_covers_the_texts(real: Register, cli: CLI) -> None:
     lines = result.stdout.splitlines()
     assert len(lines) == len(found.left) + 1
     assert lines[-1].startswith(f"{found.count(Cover.CITED)} of {dated} dated passages cited")
+
+
+def test_fail_under_refuses_what_is_not_a_percentage(cli: CLI) -> None:
+    """`nan` compares false with everything, so taken as a percentage it would pass any
+    coverage: refused like 101, a usage error naming the option."""
+    for value, why in (("nan", "'nan' is not a number."),
+                       ("101", "101.0 is not in the range 0<=x<=100.")):
+        result = cli("coverage", str(SEEDS), "--fail-under", value, register=REGISTER)
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '--fail-under': {why}"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from calendar_tool import wording
-from calendar_tool.cli.base import Context, main, pass_context
+from calendar_tool.cli.base import Bounded, Context, main, pass_context
 from calendar_tool.errors import CoverageShort
 
 if TYPE_CHECKING:  # the register's reader: loaded when the command runs (see cli/__init__)
@@ -26,7 +26,7 @@ _SHOWN = 240
               show_default=True, help="json is stable for scripts and has every passage.")
 @click.option("--all", "every", is_flag=True,
               help="List every dated passage with what covers it, not only those left.")
-@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
+@click.option("--fail-under", type=Bounded(0, 100), metavar="PERCENT",
               help="Exit 13 when less than PERCENT of the dated passages are cited or "
                    "reviewed (100: when any is left).")
 @pass_context
