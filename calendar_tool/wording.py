@@ -488,6 +488,16 @@ def first_of(shown: int, total: int) -> str:
     return f"The first {shown} of {total}, by date."
 
 
+def no_feed_yet(published: bool) -> str:
+    """Why the page offers no feed of everything: all.ics is not in the feeds folder, since
+    the register has no dated event (an empty calendar is not written), or nothing was
+    published yet."""
+    if published:
+        return ("Nothing to subscribe to yet: the register has no dated event, so no feed of "
+                "everything was published.")
+    return "Nothing to subscribe to yet: the feeds have not been published."
+
+
 def too_many_to_draw(total: int, most: int, chosen: bool) -> str:
     """Why a page draws no timeline: what would be drawn is more than it draws."""
     what = "This selection has" if chosen else "The register has"

@@ -652,6 +652,36 @@ def test_home_page_subscribes_to_the_selection(site: Site) -> None:
     assert f'<span class="count">{SAMPLE_FEEDS["all"]} events</span>' in everything
 
 
+def test_home_page_offers_no_feed_that_was_not_published(tmp_path: Path) -> None:
+    """A register with no dated event publishes no all.ics (a calendar needs an event), and
+    before a publish there is none either: the page then says why there is nothing to
+    subscribe to rather than offer a link that answers 404. A selection's feed is offered
+    still: it is made on request."""
+    register = tmp_path / "r.yaml"
+    register.write_text("register: {title: Empty}\nareas: {}\nactors: {}\ndocuments: {}\n"
+                        "entries: []\n")
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    engine = store.open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    app = server.make_app(register=register, feeds=folder, db=engine, clock=FixedClock(NOW),
+                          public_url=PUBLIC)
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        before = _section(client.get("/").text, "subscribe")
+        service.publish_feeds(engine, load_register(register), folder, FixedClock(NOW))
+        after = _section(client.get("/").text, "subscribe")
+        assert client.get("/feeds/all.ics").status_code == 404
+        chosen = _section(client.get("/?kind=session").text, "subscribe")
+    engine.dispose()
+    for box in (before, after):
+        assert "webcal://" not in box and "/feeds/all.ics" not in box
+    assert '<p class="hint">Nothing to subscribe to yet: the feeds have not been ' \
+        'published.</p>' in before
+    assert '<p class="hint">Nothing to subscribe to yet: the register has no dated event, so ' \
+        'no feed of everything was published.</p>' in after
+    assert 'href="webcal://calendar.example.org/feeds/all.ics?kind=session"' in chosen
+
+
 def test_home_page_lists_the_published_feeds_by_short_names(site: Site) -> None:
     """The published feeds are listed compactly, grouped, each by its area's or actor's
     title alone, with its webcal:// link, its count and its address."""

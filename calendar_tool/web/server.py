@@ -639,7 +639,9 @@ class _App:
         return self.page(request, "index.html", {
             "today": day, "published": published, "selection": said,
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
-            "subscribe": self.subscribe_action(request, register, given, chosen, said),
+            "subscribe": self.subscribe_action(request, register, given, chosen, said)
+            if given or any(f.get("name") == "all" for f in index) else None,
+            "unsubscribable": wording.no_feed_yet(published is not None),
             "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
             **self.lists(register, chosen, day, given),
             "areas": _used(register.areas, areas),
