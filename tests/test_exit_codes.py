@@ -333,3 +333,24 @@ def test_exit_13_coverage_under_fail_under(cli: CLI) -> None:
     assert (under.exit_code, under.stderr) == (
         13, "error: 83.3% of the dated passages cited or reviewed, under --fail-under 90\n")
     assert cli("coverage", str(texts), "--fail-under", "83", register=curation).exit_code == 0
+
+
+# --- 141 -------------------------------------------------------------------------------------
+
+def test_exit_141_the_reader_of_the_output_left(tmp_path: Path) -> None:
+    """`calendar-tool list --format json | head -1`, as a real process whose output pipe is
+    closed after its first line: nothing on stderr and 141 (it was 1, which says the register
+    has problems)."""
+    from bench.generate import register_text
+
+    register = tmp_path / "r.yaml"
+    register.write_text(register_text(2_000, 5))
+    env = {**os.environ, "CALENDAR_TOOL_CACHE": "off"}
+    with subprocess.Popen([sys.executable, "-m", "calendar_tool.cli", "--register",
+                           str(register), "list", "--format", "json"], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == b"[\n"
+        proc.stdout.close()
+        errors = proc.stderr.read()
+        assert (proc.wait(timeout=120), errors) == (141, b"")

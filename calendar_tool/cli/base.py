@@ -3,6 +3,7 @@ one error handler, and the parsing of values the commands share (dates, instants
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -73,6 +74,10 @@ def _fail(exc: CalendarToolError, debug: bool) -> NoReturn:
     sys.exit(exc.exit_code)
 
 
+# 128 + SIGPIPE: the status a shell gives a command its closed output ended.
+SIGPIPE_EXIT = 141
+
+
 class _Group(click.Group):
     """Turns the library's errors into one line each and the documented exit code."""
 
@@ -81,6 +86,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CalendarToolError as exc:
             _fail(exc, isinstance(ctx.obj, Context) and ctx.obj.debug)
+        except BrokenPipeError:
+            # Whoever read the output left (`| head`): nothing is wrong, and there is nobody
+            # to tell. Exit as a tool the signal ended does (click would exit 1, which here
+            # says the register has problems); what is still buffered goes nowhere.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(SIGPIPE_EXIT)
 
 
 @click.group(cls=_Group)
