@@ -834,11 +834,19 @@ def review(register: Register, today: date, within: relativedelta) -> list[Revie
         for o in entry_occurrences(entry, resolver, end):
             reason = _review_reason(o, start, end)
             if reason is not None:
-                found.append((*review_order(today, o.key_date, sort_key(o)),
+                assert o.when is not None  # a review reason needs a date
+                first, last = _review_days(o.entry.kind, o.when)
+                found.append((*review_order(today, first, last, sort_key(o)),
                               ReviewItem(o, reason)))
     found.sort(key=lambda item: item[:2])
     return ([item for _, _, item in found]
             + [ReviewItem(o, URGENT_OLD) for o in urgent_older_than(register, today)])
+
+
+def _review_days(kind: Kind, w: DatedValue) -> tuple[date, date]:
+    """The days of an occurrence the review measures from today: a deadline's due day, an
+    event's days."""
+    return (w.due, w.due) if kind.is_due else (w.start, w.end)
 
 
 def _review_reason(o: Occurrence, start: date, end: date) -> str | None:
@@ -854,7 +862,7 @@ def review_reason(kind: Kind, state: State, w: DatedValue | None, tentative: boo
     if w is None or state is not State.OPEN:
         return None
     if tentative:
-        first, last = (w.due, w.due) if kind.is_due else (w.start, w.end)
+        first, last = _review_days(kind, w)
         if last < start or first > end:
             return None
         return ESTIMATED if numbered else RESTS_ON_ESTIMATE
@@ -863,10 +871,14 @@ def review_reason(kind: Kind, state: State, w: DatedValue | None, tentative: boo
     return None
 
 
-def review_order(today: date, key_day: date | None, key: tuple[int, date, str, int]
+def review_order(today: date, first: date, last: date, key: tuple[int, date, str, int]
                  ) -> tuple[int, tuple[int, date, str, int]]:
-    """Where an item of the review stands: nearest today first, then by date and id."""
-    return abs(((key_day or today) - today).days), key
+    """Where an item of the review stands: nearest today first (a period today lies in, such
+    as the year of an estimated session, is nearest of all), then by date and id. `first`
+    and `last`: its days (a deadline's due day, twice)."""
+    days = 0 if first <= today <= last else min(abs((first - today).days),
+                                                abs((last - today).days))
+    return days, key
 
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:

@@ -169,15 +169,16 @@ def test_overdue_holds_no_estimate(cli: CLI) -> None:
 
 
 def test_review_lists_the_2027_session_to_confirm_and_the_open_2005_targets(cli: CLI) -> None:
-    """`review` on 2 December 2026: the sessions estimated within 180 days, nearest first,
-    then every open deadline long past with no status recorded, then the urgent undated
-    commitments of the texts, oldest first: all far over a year old."""
+    """`review` on 2 December 2026: the sessions estimated within 180 days, nearest first
+    (the session estimated in 2026, a year today lies in, before the one estimated in
+    2027), then every open deadline long past with no status recorded, then the urgent
+    undated commitments of the texts, oldest first: all far over a year old."""
     result = cli("review", "--today", TODAY, "--format", "json", register=REGISTER)
     assert result.exit_code == 0, result.output
     assert [(r["id"], r["reason"]) for r in json.loads(result.stdout)] == [
+        ("general-assembly-sessions#81", "estimated"),
         ("general-assembly-sessions#82", "estimated"),
         ("commission-sessions#36", "estimated"),
-        ("general-assembly-sessions#81", "estimated"),
         ("plans-of-action-period", "long-past"),
         ("poa-prison-time-bound-targets", "long-past"),
         ("poa-restorative-expert-meeting", "long-past"),

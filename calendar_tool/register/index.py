@@ -647,8 +647,9 @@ def index_review(index: DateIndex, today: date, within: relativedelta,
                                    bool(bits & 16), num >= 0, start, end)
             if reason is not None:
                 day = date.fromordinal(key)
-                order = review_order(today, day, (0, day, index.eid(ref),
-                                                  num if num > 0 else 0))
+                days = (day, day) if group == DUE else (date.fromordinal(s), date.fromordinal(e))
+                order = review_order(today, *days, (0, day, index.eid(ref),
+                                                    num if num > 0 else 0))
                 picks.append(_Pick(order, group, row))
                 reasons.append(reason)
     ranked = sorted(range(len(picks)), key=lambda i: picks[i].order)
