@@ -208,6 +208,17 @@ def test_run_refuses_a_register_with_problems(cli: CLI, tmp_path: Path) -> None:
     assert not (tmp_path / "feeds").exists()
 
 
+@pytest.mark.parametrize("serve_at", ["nonsense", "127.0.0.1:99999", ":8000"])
+def test_run_refuses_a_serve_address_before_it_makes_anything(cli: CLI, tmp_path: Path,
+                                                              serve_at: str) -> None:
+    """`--serve` that is not HOST:PORT is a usage error before the feeds folder is made (it
+    was made first) or the register read."""
+    result = cli("run", "--out", str(tmp_path / "feeds"), "--serve", serve_at)
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: --serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000\n")
+    assert not (tmp_path / "feeds").exists()
+
+
 def test_run_serves_the_feeds_it_publishes(tmp_path: Path, runs: list[Run]) -> None:
     """`run --serve` answers with what it published, from the same process."""
     register = tmp_path / "obligations.yaml"

@@ -61,6 +61,7 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
     from calendar_tool.stopping import Signals
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
+    listen = _listen_at(serve_at)  # refused before anything is made
     logs.configure(verbose)
     settings = ctx.settings
     options = scheduler.Options(
@@ -70,13 +71,23 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
         watch=timedelta(seconds=watch) if watch else None)
     with Signals("scheduler.stopping") as signals:  # before the register is read
-        _start(ctx, options, serve_at, timeout, signals)
+        _start(ctx, options, listen, timeout, signals)
 
 
-def _start(ctx: Context, options: scheduler.Options, serve_at: str | None, timeout: float,
-           signals: Signals) -> None:
+def _listen_at(serve_at: str | None) -> tuple[str, int] | None:
+    """The host and port of `run --serve HOST:PORT` (None: not serving)."""
+    if serve_at is None:
+        return None
+    host, _, port = serve_at.rpartition(":")
+    if not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
+    return host.strip("[]"), int(port)
+
+
+def _start(ctx: Context, options: scheduler.Options, listen: tuple[str, int] | None,
+           timeout: float, signals: Signals) -> None:
     """`run` once its options are read: the register read, the store opened, the server
-    started (`serve_at`), then the scheduler until a signal (`signals`)."""
+    started (`listen`: where), then the scheduler until a signal (`signals`)."""
     from calendar_tool import scheduler, service
     from calendar_tool.register import RegisterFile
 
@@ -92,8 +103,8 @@ def _start(ctx: Context, options: scheduler.Options, serve_at: str | None, timeo
     _warn_of_loopback_links(ctx, engine)
     _out_folder(out_dir)
     serving: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
-    if serve_at is not None:
-        serving = _server(ctx, source, out_dir, engine, serve_at)
+    if listen is not None:
+        serving = _server(ctx, source, out_dir, engine, *listen)
     with service.open_senders(timeout, settings.smtp_url) as senders, serving:
         runner = scheduler.Runner(engine, senders, SystemClock(), source, options)
         scheduler.run_until_signalled(scheduler.Scheduler(runner), signals)
@@ -116,17 +127,14 @@ def _warn_of_loopback_links(ctx: Context, engine: Any) -> None:
                    "reach `serve` at")
 
 
-def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, serve_at: str
-            ) -> contextlib.AbstractContextManager[Any]:
+def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, host: str,
+            port: int) -> contextlib.AbstractContextManager[Any]:
     """`run --serve HOST:PORT`: the server, listening in this process on a thread."""
     from calendar_tool import logs, web
 
-    host, _, port = serve_at.rpartition(":")
-    if not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
-        raise UsageError(f"--serve {serve_at!r} is not HOST:PORT such as 127.0.0.1:8000")
     app = web.make_app(register=source, feeds=out_dir, db=engine, clock=SystemClock(),
                        public_url=ctx.settings.public_url)
-    serving = web.BackgroundServer(app, host.strip("[]"), int(port))
+    serving = web.BackgroundServer(app, host, port)
     logs.event("server.listening", url=f"{serving.url}/")
     return serving
 
