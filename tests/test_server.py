@@ -668,6 +668,10 @@ def test_home_page_offers_no_feed_that_was_not_published(tmp_path: Path) -> None
     with server.BackgroundServer(app) as running, \
             httpx.Client(base_url=running.url, timeout=10) as client:
         before = _section(client.get("/").text, "subscribe")
+        missing = client.get("/feeds/index.json")
+        assert (missing.status_code, missing.text) == (
+            404, "no feeds published yet: nothing has written index.json into the feeds "
+                 "folder\n")
         service.publish_feeds(engine, load_register(register), folder, FixedClock(NOW))
         after = _section(client.get("/").text, "subscribe")
         assert client.get("/feeds/all.ics").status_code == 404

@@ -540,6 +540,9 @@ class _App:
         except OSError as exc:  # the file unreadable, or no room for its gzip: not the client's
             return _text(503, f"cannot prepare the feed {name}: {_reason(exc)}")
         if reps is None:
+            if name == INDEX_NAME:
+                raise HTTPException(404, "no feeds published yet: nothing has written "
+                                         "index.json into the feeds folder")
             raise HTTPException(404, f"no feed {name!r}; /feeds/index.json lists the feeds")
         return self.folder.respond(request, reps, media)
 
