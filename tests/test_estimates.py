@@ -208,6 +208,10 @@ def test_review_refuses_a_span_it_cannot_read(cli: CLI) -> None:
     result = cli("review", "--within", "soon")
     assert (result.exit_code, result.stderr) == (
         2, "error: --within: 'soon' is not a span: write 90d, 12w, 6m or 1y\n")
+    past = cli("review", "--today", "2200-06-01", "--within", "1y")
+    assert (past.exit_code, past.stderr) == (
+        2, "error: --within: '1y' from 2200-06-01 ends on 2201-06-01, past the end of the "
+           "calendar this tool handles (1900-01-01 to 2200-12-31)\n")
 
 
 def test_show_says_how_the_real_registers_estimate_was_made(cli: CLI) -> None:

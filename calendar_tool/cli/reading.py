@@ -13,7 +13,7 @@ from calendar_tool.cli.base import Context, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
 from calendar_tool.errors import RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.timeline import find, list_query, parse_span
+from calendar_tool.timeline import find, list_query, parse_span, span_end
 
 
 @main.command()
@@ -131,6 +131,7 @@ def review(ctx: Context, within: str, today_: str | None, fmt: str) -> None:
     now = day(today_, "--today") or today(SystemClock())
     try:
         span = parse_span(within)
+        span_end(now, within)  # what it looks ahead to lies in the calendar, as --upcoming's
     except ValueError as exc:
         raise UsageError(f"--within: {exc}") from None
     dates = ctx.dates()
