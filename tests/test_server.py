@@ -552,6 +552,20 @@ def test_api_refuses_bad_values_with_a_json_400(site: Site, query: str, message:
         (400, "application/json", {"error": message})
 
 
+def test_a_refused_value_of_any_length_is_answered_in_a_short_line(site: Site) -> None:
+    """The message quotes the value it refuses: of a 60,000-character parameter, the answer
+    (JSON, a feed's text, the page) carries its first 500 characters, the cut marked."""
+    value = "x" * 60_000
+    said = f"unknown area '{value}"[:499] + "…"
+    api = site.get(f"/api/obligations?area={value}")
+    assert (api.status_code, api.json()) == (400, {"error": said})
+    feed = site.get(f"/feeds/all.ics?area={value}")
+    assert (feed.status_code, feed.text) == (400, said + "\n")
+    page = site.get(f"/?area={value}")
+    assert page.status_code == 400 and len(page.content) < 20_000
+    assert said.replace("'", "&#39;") in page.text
+
+
 # --- health ----------------------------------------------------------------------------------
 
 def test_healthz_reports_the_revision_and_the_last_publish(site: Site) -> None:

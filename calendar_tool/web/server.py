@@ -713,7 +713,7 @@ class _App:
         if path.startswith(("/feeds/", "/static/", "/healthz")) or request.method == "HEAD":
             return _text(exc.status_code, exc.detail, exc.headers)
         return self.page(request, "error.html", {"status": exc.status_code,
-                                                 "message": exc.detail},
+                                                 "message": _said(exc.detail)},
                          status=exc.status_code)
 
 
@@ -751,13 +751,23 @@ def _reason(exc: OSError) -> str:
     return f"{exc.strerror or exc}{where}"
 
 
+# The most of an error message an answer carries: a message quotes the value it refuses,
+# and a request may send a parameter of hundreds of kilobytes.
+SAID_MOST = 500
+
+
+def _said(message: str) -> str:
+    """`message`, cut to `SAID_MOST` characters (the cut marked with an ellipsis)."""
+    return message if len(message) <= SAID_MOST else message[:SAID_MOST - 1] + "…"
+
+
 def _text(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    return PlainTextResponse(message + "\n", status_code=status,
+    return PlainTextResponse(_said(message) + "\n", status_code=status,
                              headers={"x-content-type-options": "nosniff", **(headers or {})})
 
 
 def _json_error(status: int, message: str) -> Response:
-    return JSONResponse({"error": message}, status_code=status,
+    return JSONResponse({"error": _said(message)}, status_code=status,
                         headers={"x-content-type-options": "nosniff"})
 
 
