@@ -63,7 +63,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.schema import CreateTable
 
@@ -252,13 +252,20 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_store(url: str = DEFAULT_DB) -> Engine:
-    """An engine on `url` with the schema created or migrated; StoreFailed when unusable."""
+def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Engine:
+    """An engine on `url` with the schema created or migrated; StoreFailed when unusable.
+    `given_by` names what gave the URL (`--db`, `CALENDAR_TOOL_DB`), for the message."""
     try:
         parsed = make_url(normalise_url(url))
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise StoreFailed(f"{_masked(url)!r} is not a database URL such as "
                           "sqlite:///calendar-tool.db or postgresql://user@host/db") from None
+    if _in_memory(parsed):
+        # The database holds what nothing can rebuild (signing secrets, the ledger, every
+        # feed's SEQUENCE): one that ends with the command would lose it all, silently.
+        raise StoreFailed(f"{given_by}: {_masked(url)!r} is a SQLite database in memory, lost "
+                          "when the command ends: give a file, such as "
+                          "sqlite:///calendar-tool.db")
     try:
         engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except Exception as exc:  # a dialect or driver that is not installed
@@ -278,6 +285,18 @@ def open_store(url: str = DEFAULT_DB) -> Engine:
         engine.dispose()
         raise
     return engine
+
+
+def _in_memory(parsed: URL) -> bool:
+    """Whether a URL names a SQLite database in memory: `sqlite://`, `sqlite:///`,
+    `sqlite:///:memory:`, or SQLite's URI form (`file::memory:`, `?mode=memory`)."""
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    if database in ("", ":memory:"):
+        return True
+    return database.startswith("file:") and (
+        database.startswith("file::memory:") or parsed.query.get("mode") == "memory")
 
 
 def _one_line(error: BaseException | None) -> str:

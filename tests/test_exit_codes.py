@@ -269,6 +269,25 @@ def test_exit_7_the_database_cannot_be_used(cli: CLI, tmp_path: Path) -> None:
         7, "error: name: a subscription named 'team' already exists\n")
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
+                                 "sqlite:///file::memory:?uri=true",
+                                 "sqlite:///file:x?mode=memory&uri=true"])
+def test_exit_7_a_database_in_memory_is_refused(url: str) -> None:
+    """A SQLite database in memory said "added" and lost it when the command ended: exit 7
+    and one line naming the option or the variable that gave it, before anything is read or
+    written."""
+    line = ("error: {}: '" + url + "' is a SQLite database in memory, lost when the command "
+            "ends: give a file, such as sqlite:///calendar-tool.db\n")
+    runner = CliRunner()
+    add = ["--register", str(SAMPLE), "subscribe", "add", "mem", "--url",
+           "http://127.0.0.1:9/x"]
+    by_option = runner.invoke(main, ["--db", url, *add],
+                              env={"CALENDAR_TOOL_DB": "sqlite:///elsewhere.db"})
+    by_variable = runner.invoke(main, add, env={"CALENDAR_TOOL_DB": url})
+    assert [(r.exit_code, r.stdout, r.stderr) for r in (by_option, by_variable)] == [
+        (7, "", line.format("--db")), (7, "", line.format("CALENDAR_TOOL_DB"))]
+
+
 # --- 8 ---------------------------------------------------------------------------------------
 
 def test_exit_8_a_subscription_field_cannot_be_used(cli: CLI) -> None:

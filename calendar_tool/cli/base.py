@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from calendar_tool import heap
 from calendar_tool.clock import Clock, FixedClock, SystemClock
@@ -56,7 +57,7 @@ class Context:
         if self._engine is None:
             from calendar_tool import service
 
-            self._engine = service.open_store(self.settings.db)
+            self._engine = service.open_store(self.settings.db, self.settings.db_given_by)
             click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
 
@@ -116,7 +117,10 @@ def main(ctx: click.Context, register_path: Path, db_url: str, debug: bool) -> N
       calendar-tool show vienna-victims-2002
     """
     # The environment gives what has no option (the public URL); options override the rest.
-    ctx.obj = Context(replace(Settings.from_env(), register=register_path, db=db_url), debug)
+    given_by = DB_ENV if ctx.get_parameter_source("db_url") is ParameterSource.ENVIRONMENT \
+        else "--db"
+    ctx.obj = Context(replace(Settings.from_env(), register=register_path, db=db_url,
+                              db_given_by=given_by), debug)
 
 
 # --- values the commands share ---------------------------------------------------------------

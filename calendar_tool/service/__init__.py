@@ -132,11 +132,12 @@ _HOMES: dict[str, str] = {
 __getattr__ = doors.lazy(__name__, _HOMES, globals())
 
 
-def open_store(url: str) -> Engine:
-    """The database at `url`, its schema created or migrated; StoreFailed when unusable."""
+def open_store(url: str, given_by: str = "the database URL") -> Engine:
+    """The database at `url`, its schema created or migrated; StoreFailed when unusable
+    (the message names `given_by`, what gave the URL, when it can never be used)."""
     from calendar_tool import store
 
-    return store.open_store(url)
+    return store.open_store(url, given_by)
 
 
 __all__ = [
