@@ -61,9 +61,43 @@ class Settings:
         return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER),
                    db=env.get(DB_ENV) or DEFAULT_DB,
                    db_given_by=DB_ENV if env.get(DB_ENV) else "--db",
-                   public_url=(env.get(PUBLIC_URL_ENV) or "").rstrip("/") or None,
+                   public_url=_without_slash(env.get(PUBLIC_URL_ENV)),
                    cache=_cache_folder(env),
                    smtp_url=env.get(SMTP_URL_ENV) or None)
+
+
+def _without_slash(value: str | None) -> str | None:
+    """A URL without its trailing slashes (links are made as URL + "/obligations/ID"); one
+    that is nothing but slashes stays as it is, to be refused by `check_public_url`."""
+    return (value.rstrip("/") or value) if value else None
+
+
+def check_public_url(url: str) -> str:
+    """`url` when it can be CALENDAR_TOOL_PUBLIC_URL: an http:// or https:// URL with a
+    host, and a path if need be, that every feed event and reminder links under
+    (`URL/obligations/ID`). ValueError saying what is wrong otherwise: a query or fragment
+    would end up in the middle of each link, and a user or password would be published."""
+    example = "such as https://calendar.example.org"
+    usable = f"{url!r} is not an http:// or https:// URL with a host, {example}"
+    # urlsplit drops tabs and line breaks without a word: refused here instead.
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise ValueError(usable)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+    except ValueError:
+        raise ValueError(usable) from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(usable)
+    if parts.username is not None or parts.password is not None:
+        # Not quoted: the password would be on the screen.
+        raise ValueError("has a user or password, which every feed and reminder would "
+                         f"publish: give the address alone, {example}")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ValueError(f"{url!r} has a query or a fragment, which would sit in the middle "
+                         f"of every link (URL/obligations/ID): give the address alone, "
+                         f"{example}")
+    return url
 
 
 def _cache_folder(env: Mapping[str, str]) -> Path | None:

@@ -142,6 +142,39 @@ def test_exit_2_usage_the_tools_own(cli: CLI, args: list[str], error: str) -> No
     assert (result.exit_code, result.stderr) == (2, error + "\n")
 
 
+@pytest.mark.parametrize(("value", "line"), [
+    ("notaurl", "'notaurl' is not an http:// or https:// URL with a host, such as "
+                "https://calendar.example.org"),
+    ("javascript:alert(1)", "'javascript:alert(1)' is not an http:// or https:// URL with a "
+                            "host, such as https://calendar.example.org"),
+    ("https://calendar.example.org/?a=1#top",
+     "'https://calendar.example.org/?a=1#top' has a query or a fragment, which would sit in "
+     "the middle of every link (URL/obligations/ID): give the address alone, such as "
+     "https://calendar.example.org"),
+    ("https://keeper:secret@calendar.example.org",
+     "has a user or password, which every feed and reminder would publish: give the address "
+     "alone, such as https://calendar.example.org"),
+])
+def test_exit_2_usage_a_public_url_that_is_not_one(
+        cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, line: str
+) -> None:
+    """CALENDAR_TOOL_PUBLIC_URL was put as it was into every feed's URL (`notaurl/obligations/
+    …`): each command that links to it refuses it at start, exit 2 and one line naming the
+    variable; a command that does not link to it runs. `run` and `serve` run in a process of
+    their own, so that one that started would not hold up the suite."""
+    db = ["--register", str(SAMPLE), "--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+    linking = [["publish", "--out", str(tmp_path / "feeds")],
+               ["run", "--out", str(tmp_path / "feeds"), "--watch", "0"],
+               ["serve", "--port", "0", "--feeds", str(tmp_path)],
+               ["subscribe", "test", "team"], ["remind"]]
+    env = {"CALENDAR_TOOL_PUBLIC_URL": value}
+    found = _without_override([[*db, *args] for args in linking], env=env)
+    assert found == [(2, f"error: CALENDAR_TOOL_PUBLIC_URL: {line}\n")] * len(linking)
+    assert not (tmp_path / "feeds").exists()
+    monkeypatch.setenv("CALENDAR_TOOL_PUBLIC_URL", value)
+    assert (cli("validate").exit_code, cli("list", "--due", "2005").exit_code) == (0, 0)
+
+
 # --- 3 ---------------------------------------------------------------------------------------
 
 # Every command that reads the register, each as it reads it: `load` for the one-shot

@@ -15,7 +15,15 @@ from click.core import ParameterSource
 
 from calendar_tool import heap
 from calendar_tool.clock import Clock, FixedClock, SystemClock
-from calendar_tool.config import DB_ENV, DEFAULT_DB, DEFAULT_REGISTER, REGISTER_ENV, Settings
+from calendar_tool.config import (
+    DB_ENV,
+    DEFAULT_DB,
+    DEFAULT_REGISTER,
+    PUBLIC_URL_ENV,
+    REGISTER_ENV,
+    Settings,
+    check_public_url,
+)
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, UsageError
 from calendar_tool.model import CALENDAR, Kind, Register, State, in_calendar
 
@@ -51,6 +59,23 @@ class Context:
 
         with heap.kept():
             return dated(self.settings.register, self.settings.cache)
+
+    def public_url(self) -> str | None:
+        """Where subscribers reach `serve` (CALENDAR_TOOL_PUBLIC_URL), None when unset;
+        UsageError naming the variable when it cannot be one. Checked by the commands that
+        link to it, when they start, as the SMTP server is by those that send: the others
+        run whatever it holds."""
+        url = self.settings.public_url
+        if url is not None:
+            try:
+                check_public_url(url)
+            except ValueError as exc:
+                raise UsageError(f"{PUBLIC_URL_ENV}: {exc}") from None
+        return url
+
+    def link_base(self) -> str:
+        """What reminders link to: the public URL (checked), or `serve`'s default address."""
+        return self.public_url() or self.settings.link_base
 
     def engine(self) -> Engine:
         """The database, opened (and migrated) once, closed when the command ends."""

@@ -37,6 +37,7 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     from calendar_tool.timeline import DEFAULT_HORIZON_YEARS
 
     clock = day_clock(today_, "--today")
+    public_url = ctx.public_url()
     located = ctx.located()
     engine = ctx.engine()
     stored = service.kept_hashes(ctx.settings.cache, ctx.settings.register, located.reusable())
@@ -49,7 +50,7 @@ def publish(ctx: Context, out_dir: Path, horizon_years: int | None,
     with heap.kept():
         report = service.publish_feeds(engine, reg, out_dir, clock,
                                        horizon_years or DEFAULT_HORIZON_YEARS,
-                                       link_base=ctx.settings.public_url, stored=stored,
+                                       link_base=public_url, stored=stored,
                                        stored_events=events)
     for feed in report.feeds:
         state = "written  " if feed.written else "unchanged"

@@ -63,9 +63,8 @@ def run(ctx: Context, out_dir: Path, catch_up: float, timeout: float,
 
     listen = _listen_at(serve_at)  # refused before anything is made
     logs.configure(verbose)
-    settings = ctx.settings
     options = scheduler.Options(
-        out_dir=out_dir, public_url=settings.link_base, feed_links=settings.public_url,
+        out_dir=out_dir, public_url=ctx.link_base(), feed_links=ctx.public_url(),
         catch_up=timedelta(hours=catch_up),
         policy=service.Policy(timeout=timeout),
         horizon_years=horizon_years or DEFAULT_HORIZON_YEARS,
@@ -122,7 +121,7 @@ def _warn_of_loopback_links(ctx: Context, engine: Any) -> None:
         return
     count = len(service.subscriptions(engine, enabled_only=True))
     if count:
-        logs.event("links.loopback", logging.WARNING, link_base=ctx.settings.link_base,
+        logs.event("links.loopback", logging.WARNING, link_base=ctx.link_base(),
                    subscriptions=count, fix=f"set {PUBLIC_URL_ENV} to the address people "
                    "reach `serve` at")
 
@@ -133,7 +132,7 @@ def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, host
     from calendar_tool import logs, web
 
     app = web.make_app(register=source, feeds=out_dir, db=engine, clock=SystemClock(),
-                       public_url=ctx.settings.public_url)
+                       public_url=ctx.public_url())
     serving = web.BackgroundServer(app, host, port)
     logs.event("server.listening", url=f"{serving.url}/")
     return serving
@@ -167,7 +166,7 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
     from calendar_tool.stopping import Signals
 
     logs.configure()
-    settings = ctx.settings
+    settings, public_url = ctx.settings, ctx.public_url()
     # Until uvicorn takes them, a signal is kept, and serve then ends before listening.
     with Signals("server.stopping") as signals:
         # Its first read takes the entries `validate` or `publish` kept: a large register
@@ -182,7 +181,7 @@ def serve(ctx: Context, host: str, port: int, feeds_dir: Path) -> None:
         engine = ctx.engine()
         _warn_of_loopback_links(ctx, engine)
         app = web.make_app(register=source, feeds=feeds_dir, db=engine,
-                           clock=SystemClock(), public_url=settings.public_url)
+                           clock=SystemClock(), public_url=public_url)
     if signals.received.is_set():
         logs.event("server.stopped", started=False)
         return

@@ -167,11 +167,12 @@ def subscribe_test(ctx: Context, name: str, timeout: float) -> None:
     """
     from calendar_tool import service
 
+    link_base, public_url = ctx.link_base(), ctx.public_url()
     sub = service.subscription(ctx.engine(), name).subscription
     reg = ctx.register()
     with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
-        result = service.send_sample(sub, reg, senders, SystemClock(), ctx.settings.link_base,
-                                     ctx.engine(), ctx.settings.public_url)
+        result = service.send_sample(sub, reg, senders, SystemClock(), link_base,
+                                     ctx.engine(), public_url)
     click.echo(f"{name}: {result.protocol} {result.status} in {result.latency:.3f} s")
     if result.error:  # sent, with something to say: an e-mail recipient refused
         click.echo(f"{name}: {result.error}")
@@ -213,12 +214,12 @@ def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: f
 
     from calendar_tool import service
 
+    link_base, public_url = ctx.link_base(), ctx.public_url()
     reg, engine = ctx.register(), ctx.engine()
     with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
         claimed, results = service.remind_now(
-            engine, reg, senders, SystemClock(), ctx.settings.link_base,
-            timedelta(hours=catch_up), service.Policy(timeout=timeout), time.sleep,
-            ctx.settings.public_url)
+            engine, reg, senders, SystemClock(), link_base, timedelta(hours=catch_up),
+            service.Policy(timeout=timeout), time.sleep, public_url)
     counts = {state: sum(r.state == state for r in results) for state in ("sent", "pending",
                                                                           "dead")}
     click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "
