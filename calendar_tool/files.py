@@ -10,8 +10,11 @@ a time, so that neither is ever whole in memory.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import io
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -45,6 +48,47 @@ def version_of(path: Path) -> Version | None:
         return None
 
 
+class NotAFile(OSError):
+    """A path that names something to read which is neither a regular file nor a folder: a
+    FIFO, whose reading waits for a writer that may never come, a device (/dev/zero never
+    ends), a socket. `kind` says which, with its article."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"{kind}, not a regular file", str(path))
+        self.kind = kind
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _regular(path: Path, st: os.stat_result) -> None:
+    """Nothing when `st` is a regular file's; IsADirectoryError for a folder (as opening one
+    to read would raise), NotAFile for anything else."""
+    if stat.S_ISREG(st.st_mode):
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+    raise NotAFile(path, kind)
+
+
+def open_regular(path: Path) -> io.BufferedReader:
+    """The regular file at `path` (symbolic links followed), open to read; OSError when it
+    cannot be, IsADirectoryError for a folder, NotAFile for anything else. Looked at before
+    it is opened, so that no device is opened at all, and again once open, opened without
+    waiting: a FIFO put there in between would hold up the open until a writer came."""
+    _regular(path, os.stat(path))
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        _regular(path, os.fstat(fd))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 # How long a file must have stood unchanged for its version to stand for its text: past the
 # tick of any file system's clock that keeps sub-second times, so that a later write gets a
 # later modification and change time.
@@ -57,8 +101,8 @@ def read_settled(path: Path, now: Callable[[], int] = time.time_ns
     later one: the file did not change while it was read, was last written or touched two
     seconds before or more (`now`: the time in nanoseconds), and keeps sub-second times. Else
     None: the version of a file written within the same tick could be that of the next write
-    too. Raises OSError."""
-    with open(path, "rb") as f:
+    too. Raises OSError (NotAFile for a FIFO, a device or a socket: `open_regular`)."""
+    with open_regular(path) as f:
         before = os.fstat(f.fileno())
         data = f.read()
         after = os.fstat(f.fileno())

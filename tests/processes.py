@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from calendar_tool.register.cache import cache_file
+
 
 class Run:
     """A `calendar-tool run --out FEEDS ARGS` process on the database `db_url` and the
@@ -75,10 +77,22 @@ class Run:
         return code
 
 
+def reading_latch(register: Path) -> Path:
+    """A named pipe where `run` or `serve`, in its first read of `register`, looks for the
+    entries an earlier command kept (the entry cache in CALENDAR_TOOL_CACHE): opening it
+    waits for a writer (`writer_of`), which holds the process in that read until the test
+    closes it; a cache with nothing in it, the read then goes on cold. The register itself
+    cannot be the pipe: anything but a regular file is refused before it is read."""
+    fifo = cache_file(Path(os.environ["CALENDAR_TOOL_CACHE"]), register)
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    return fifo
+
+
 def writer_of(fifo: Path, timeout: float = 30.0) -> int:
     """A descriptor open to write to the named pipe `fifo`, once a process has opened it to
-    read (opening a pipe to write returns only then): a register given as a named pipe
-    holds the process in its first read of the register until the test writes it."""
+    read (opening a pipe to write returns only then): with `reading_latch`, the process is
+    then in its first read of the register, and stays there until the test closes it."""
     opened: list[int] = []
     opening = threading.Thread(target=lambda: opened.append(os.open(fifo, os.O_WRONLY)),
                                daemon=True)

@@ -45,11 +45,12 @@ def test_every_row_of_the_table_has_a_test() -> None:
     assert tested == _table_codes()
 
 
-def _without_override(invocations: list[list[str]], env: dict[str, str] | None = None
-                      ) -> list[tuple[int, str]]:
+def _without_override(invocations: list[list[str]], env: dict[str, str] | None = None,
+                      timeout: float = 120) -> list[tuple[int, str]]:
     """Run each `calendar-tool ARGS` in one process that file permissions bind: as root, one
     whose capability bounding set lacks DAC override and read search (setpriv), so that a file
-    of mode 000 cannot be read. Each invocation's exit code and stderr."""
+    of mode 000 cannot be read. Each invocation's exit code and stderr; the process is given
+    `timeout` seconds in all."""
     code = (
         "import json, sys\n"
         "from click.testing import CliRunner\n"
@@ -65,7 +66,7 @@ def _without_override(invocations: list[list[str]], env: dict[str, str] | None =
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed to take root's permission override away"
         command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *command]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120,
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
                           env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr
     return [(code_, err) for code_, err in json.loads(done.stdout.splitlines()[-1])]
@@ -191,15 +192,22 @@ def _reading_commands(tmp: Path) -> list[list[str]]:
     ]
 
 
-def test_exit_3_the_register_cannot_be_read(tmp_path: Path) -> None:
-    """A register that is not there, a folder or unreadable: exit 3 and one line
-    saying which, on every command that reads it, given by --register or the environment."""
-    db = f"sqlite:///{tmp_path / 'cli.db'}"
+def _with_team(tmp: Path) -> str:
+    """The URL of a SQLite database in `tmp` with the subscription `subscribe test team`
+    sends to."""
+    db = f"sqlite:///{tmp / 'cli.db'}"
     engine = store.open_store(db)
     store.add_subscription(engine, Subscription(
         name="team", url=f"http://127.0.0.1:{closed_port()}/hook", format=Format.JSON,
         created_at=datetime(2026, 1, 1, tzinfo=UTC)))
     engine.dispose()
+    return db
+
+
+def test_exit_3_the_register_cannot_be_read(tmp_path: Path) -> None:
+    """A register that is not there, a folder or unreadable: exit 3 and one line
+    saying which, on every command that reads it, given by --register or the environment."""
+    db = _with_team(tmp_path)
     (tmp_path / "folder.yaml").mkdir()
     denied = tmp_path / "denied.yaml"
     denied.write_text(SAMPLE.read_text())
@@ -217,6 +225,32 @@ def test_exit_3_the_register_cannot_be_read(tmp_path: Path) -> None:
     from_env = _without_override([["--db", db, "list"]],
                                  env={"CALENDAR_TOOL_REGISTER": str(denied)})
     assert from_env == [(3, f"error: cannot read the register '{denied}': permission denied\n")]
+
+
+def test_exit_3_the_register_is_not_a_regular_file(tmp_path: Path) -> None:
+    """A FIFO named as the register held every command for ever (reading it waits for a
+    writer), and /dev/zero took `validate` to 3 GB: anything but a regular file (a link
+    followed) is exit 3 and one line, before it is read, on every command that reads it;
+    `list` too when its date index was built from a file since replaced by a FIFO. In a
+    process of its own with a timeout, so that a command that waits fails the test instead
+    of holding up the suite."""
+    db = _with_team(tmp_path)
+    register = tmp_path / "obligations.yaml"
+    register.write_bytes(SAMPLE.read_bytes())
+    [(code, _)] = _without_override([["--register", str(register), "--db", db, "list"]],
+                                    timeout=60)
+    assert code == 0  # its date index is in the cache folder now
+    register.unlink()
+    os.mkfifo(register)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(register)
+    kinds = {register: "a named pipe (FIFO)", link: "a named pipe (FIFO)",
+             Path("/dev/null"): "a character device"}
+    invocations = [["--register", str(path), "--db", db, *args]
+                   for path in kinds for args in _reading_commands(tmp_path)]
+    expected = [(3, f"error: the register '{path}' is {kind}, not a regular file: {OTHER}\n")
+                for path, kind in kinds.items() for _ in _reading_commands(tmp_path)]
+    assert _without_override(invocations, timeout=60) == expected
 
 
 # --- 4 ---------------------------------------------------------------------------------------

@@ -147,19 +147,19 @@ def test_sigterm_finishes_the_delivery_in_flight_and_leaves_the_rest_claimable(
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_run_starts_ends_it_with_nothing_started(
         tmp_path: Path, runs: list[Run], sig: signal.Signals) -> None:
-    """SIGTERM or SIGINT while `run` is still reading the register (a named pipe here, which it
-    reads only once the test writes to it, so that the signal comes at that very step): `run`
-    finishes what it is doing, then starts nothing (its feeds folder is made, and left empty;
-    no scheduler) and exits 0, rather than being ended by the signal (SIGTERM: exit 143) or by
-    click ("Aborted!", exit 1), as before."""
+    """SIGTERM or SIGINT while `run` is still reading the register (held there by a named
+    pipe as its entry cache, `processes.reading_latch`, so that the signal comes at that very
+    step): `run` finishes what it is doing, then starts nothing (its feeds folder is made, and
+    left empty; no scheduler) and exits 0, rather than being ended by the signal (SIGTERM:
+    exit 143) or by click ("Aborted!", exit 1), as before."""
     register = tmp_path / "obligations.yaml"
-    os.mkfifo(register)
+    register.write_text(HEADER + entry("a", "2030-06-30"))
+    latch = processes.reading_latch(register)
     runs.append(run := Run(f"sqlite:///{tmp_path / 'db.sqlite'}", register, tmp_path / "feeds",
                            "--watch", "0"))
-    writer = processes.writer_of(register)  # `run` is in its first read of the register
+    writer = processes.writer_of(latch)  # `run` is in its first read of the register
     run.proc.send_signal(sig)
-    with os.fdopen(writer, "w") as f:
-        f.write(HEADER + entry("a", "2030-06-30"))
+    os.close(writer)
     assert run.wait() == 0
     assert [(e["event"], e.get("signal"), e.get("started")) for e in run.events()] == \
         [("scheduler.stopping", sig.name, None), ("feeds.created", None, None),

@@ -39,7 +39,7 @@ from calendar_tool.web import pages, server
 from tests.conftest import CLI
 from tests.parsers import ical_events, icaljs, vobject_events
 from tests.paths import REGISTER, ROOT, SAMPLE
-from tests.processes import writer_of
+from tests.processes import reading_latch, writer_of
 from tests.registers import load_register
 
 TODAY = "2025-06-01"
@@ -1267,18 +1267,18 @@ def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_serve_starts_ends_it_before_it_listens(tmp_path: Path,
                                                                sig: signal.Signals) -> None:
-    """SIGTERM or SIGINT while `serve` is still reading the register (a named pipe, which it
-    reads only once the test writes to it, as in test_run): it finishes the read, does not
+    """SIGTERM or SIGINT while `serve` is still reading the register (held there by a named
+    pipe as its entry cache, `reading_latch`, as in test_run): it finishes the read, does not
     listen, logs `server.stopped` and exits 0, rather than being ended by the signal (exit
     143) or by click ("Aborted!", exit 1), as before."""
     register = tmp_path / "obligations.yaml"
-    os.mkfifo(register)
+    register.write_bytes(SAMPLE.read_bytes())
+    latch = reading_latch(register)
     proc = _serve(tmp_path, register)
     try:
-        writer = writer_of(register)
+        writer = writer_of(latch)
         proc.send_signal(sig)
-        with os.fdopen(writer, "w") as f:
-            f.write(SAMPLE.read_text())
+        os.close(writer)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

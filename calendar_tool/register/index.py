@@ -53,7 +53,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from calendar_tool.files import Version, cache_path, read_settled, replace_file, version
+from calendar_tool.files import (
+    Version,
+    cache_path,
+    open_regular,
+    read_settled,
+    replace_file,
+    version,
+)
 from calendar_tool.model import DatedValue, Entry, Kind, Occurrence, Precision, Register, State
 from calendar_tool.register import pickles
 from calendar_tool.timeline import (
@@ -948,7 +955,7 @@ def _load(path: Path, folder: Path | None, text: str | None) -> Located:
 def _file_digest(path: Path) -> str:
     """`text_digest` of the file at `path`, read a piece at a time."""
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:  # never a FIFO or a device: it would hang
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError as exc:
         raise _unreadable(path, exc) from None

@@ -16,6 +16,7 @@ import yaml.reader
 from yaml.nodes import ScalarNode
 
 from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
+from calendar_tool.files import NotAFile, open_regular
 from calendar_tool.model import Document, Entry, Offset, Register, Reviewed, Term
 from calendar_tool.register import forked, pickles
 from calendar_tool.register.checks import check_references, clean_edit
@@ -321,7 +322,8 @@ def read_text(path: Path) -> str:
     """The register file's text; RegisterNotFound when it cannot be read, RegisterInvalid
     (at the line and column of the first bad byte) when it is not UTF-8."""
     try:
-        data = path.read_bytes()
+        with open_regular(path) as f:
+            data = f.read()
     except OSError as exc:
         raise unreadable(path, exc) from None
     return decode(data, str(path))
@@ -335,6 +337,9 @@ def unreadable(path: Path, exc: OSError) -> RegisterNotFound:
         return RegisterNotFound(f"no register at {str(path)!r}: {other}")
     if isinstance(exc, IsADirectoryError):
         return RegisterNotFound(f"the register {str(path)!r} is a folder, not a file: {other}")
+    if isinstance(exc, NotAFile):
+        return RegisterNotFound(f"the register {str(path)!r} is {exc.kind}, not a regular "
+                                f"file: {other}")
     reason = exc.strerror.lower() if exc.strerror else str(exc)
     return RegisterNotFound(f"cannot read the register {str(path)!r}: {reason}")
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from calendar_tool.errors import CalendarToolError, RegisterInvalid, RegisterNotFound
-from calendar_tool.files import Version, version
+from calendar_tool.files import Version, open_regular, version
 from calendar_tool.model import Entry, Register
 from calendar_tool.register.cache import keep_if_stale, kept
 from calendar_tool.register.index import held_follows
@@ -101,7 +101,9 @@ class RegisterFile:
                 st = os.stat(self.path)
                 if version(st) == self._seen:
                     return self._state
-                data = self.path.read_bytes()
+                # Never a FIFO or a device: reading one would hang or never end.
+                with open_regular(self.path) as f:
+                    data = f.read()
             except OSError as exc:
                 self._seen = None
                 self._state = replace(self._state, revision=None,
