@@ -914,15 +914,6 @@ def list_query(register: Register, now: date, *, due: str | None = None,
     """The Query of `list`'s options, which the server's parameters of the same names share.
     UsageError names the option as written (`prefix` + name: `--due` on the command line,
     `due` in a URL)."""
-    def bound(value: str | None, name: str, end: bool) -> date | None:
-        if value is None:
-            return None
-        try:
-            first, last = parse_period(value)
-        except ValueError as exc:
-            raise UsageError(f"{prefix}{name}: {exc}") from None
-        return last if end else first
-
     def members(enum: type[Kind] | type[State], name: str, values: Iterable[str]
                 ) -> frozenset[Any]:
         out = set()
@@ -934,23 +925,53 @@ def list_query(register: Register, now: date, *, due: str | None = None,
                                  + ", ".join(m.value for m in enum)) from None
         return frozenset(out)
 
-    start = bound(due, "due", False) or bound(from_, "from", False)
-    end = bound(due, "due", True) or bound(until, "until", True)
-    if due and (from_ or until):
-        raise UsageError(f"{prefix}due already names the period; drop {prefix}from/"
-                         f"{prefix}until")
-    if upcoming:
-        try:
-            start, end = now, span_end(now, upcoming)
-        except ValueError as exc:
-            raise UsageError(f"{prefix}upcoming: {exc}") from None
+    start, end = _period(now, due, from_, until, upcoming, overdue, prefix)
     areas, actors = list(areas), list(actors)
     unknown = vocabulary_problems(register, areas, actors)
     if unknown:
         raise UsageError("; ".join(unknown))
     return Query(start=start, end=end, areas=frozenset(areas), actors=frozenset(actors),
                  kinds=members(Kind, "kind", kinds), states=members(State, "status", states),
-                 overdue_on=now if overdue else None, overlap=bool(upcoming))
+                 overdue_on=now if overdue else None, overlap=upcoming is not None)
+
+
+def _period(now: date, due: str | None, from_: str | None, until: str | None,
+            upcoming: str | None, overdue: bool, prefix: str) -> tuple[date | None, date | None]:
+    """The first and last day of `list_query`'s period (None: open), named one way at a
+    time: by --due, by --from and --until, or by --upcoming. Options that name it twice, a
+    --from after --until, or --overdue (before today) with --upcoming (from today on, so
+    nothing would match) are a UsageError naming them, never one of them silently dropped."""
+    def bound(value: str | None, name: str, end: bool) -> date | None:
+        if value is None:
+            return None
+        try:
+            first, last = parse_period(value)
+        except ValueError as exc:
+            raise UsageError(f"{prefix}{name}: {exc}") from None
+        return last if end else first
+
+    start = bound(due, "due", False) or bound(from_, "from", False)
+    end = bound(due, "due", True) or bound(until, "until", True)
+    if upcoming is not None:
+        given = [f"{prefix}{name}" for name, value in
+                 (("due", due), ("from", from_), ("until", until)) if value is not None]
+        if given:
+            raise UsageError(f"{prefix}upcoming already names the period; drop "
+                             + "/".join(given))
+        if overdue:
+            raise UsageError(f"{prefix}overdue is before today and {prefix}upcoming from "
+                             "today on, so nothing is both; drop one")
+        try:
+            return now, span_end(now, upcoming)
+        except ValueError as exc:
+            raise UsageError(f"{prefix}upcoming: {exc}") from None
+    if due is not None and (from_ is not None or until is not None):
+        raise UsageError(f"{prefix}due already names the period; drop {prefix}from/"
+                         f"{prefix}until")
+    if start is not None and end is not None and end < start:
+        raise UsageError(f"{prefix}from {from_!r} {prefix}until {until!r}: the period ends "
+                         "before it starts")
+    return start, end
 
 
 def vocabulary_problems(register: Register, areas: Iterable[str], actors: Iterable[str]

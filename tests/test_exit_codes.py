@@ -136,6 +136,20 @@ def test_exit_2_usage_clicks_own(args: list[str], error: str) -> None:
      "error: --due: 'soon' is not a period: write 2005, 2005-06, 2005-06-30 or 2001..2005"),
     (["list", "--area", "atlantis"],
      "error: unknown area 'atlantis'; the register declares: governance, trafficking, victims"),
+    # The period is named one way at a time: no option of it is silently dropped.
+    (["list", "--due", "2005", "--from", "2001"],
+     "error: --due already names the period; drop --from/--until"),
+    (["list", "--upcoming", "1y", "--due", "2005"],
+     "error: --upcoming already names the period; drop --due"),
+    (["list", "--upcoming", "1y", "--from", "2005", "--until", "2006"],
+     "error: --upcoming already names the period; drop --from/--until"),
+    (["list", "--upcoming", "1y", "--overdue"],
+     "error: --overdue is before today and --upcoming from today on, so nothing is both; "
+     "drop one"),
+    (["list", "--due", "2006..2005"],
+     "error: --due: '2006..2005': the period ends before it starts"),
+    (["list", "--from", "2006", "--until", "2005"],
+     "error: --from '2006' --until '2005': the period ends before it starts"),
 ])
 def test_exit_2_usage_the_tools_own(cli: CLI, args: list[str], error: str) -> None:
     """A value click parses but the tool cannot use: code 2 and one line."""

@@ -535,6 +535,11 @@ def test_api_answers_what_list_prints(site: Site, cli: CLI, query: str,
 @pytest.mark.parametrize(("query", "message"), [
     ("due=20x", "due: '20x' is not a period: write 2005, 2005-06, 2005-06-30 or 2001..2005"),
     ("due=2005&from=2001", "due already names the period; drop from/until"),
+    ("upcoming=1y&due=2005", "upcoming already names the period; drop due"),
+    ("upcoming=1y&from=2005&until=2006", "upcoming already names the period; drop from/until"),
+    ("upcoming=1y&overdue=1", "overdue is before today and upcoming from today on, so "
+                              "nothing is both; drop one"),
+    ("from=2006&until=2005", "from '2006' until '2005': the period ends before it starts"),
     ("due=2005&due=2006", "due is given 2 times; give it once"),
     ("upcoming=soon", "upcoming: 'soon' is not a span: write 90d, 12w, 6m or 1y"),
     ("overdue=maybe", "overdue 'maybe': write overdue=1 or leave it out"),
