@@ -174,15 +174,36 @@ def test_if_none_match_gives_304(served: Site, tags: str) -> None:
     assert (other.status_code, other.content) == (200, first.content)
 
 
-def test_if_modified_since_gives_304_unless_the_file_is_newer(served: Site) -> None:
-    """If-Modified-Since at or after the file's Last-Modified gives 304; before it, 200."""
-    mtime = (served.folder / "all.ics").stat().st_mtime
-    for since, status in ((mtime, 304), (mtime + 3600, 304), (mtime - 3600, 200)):
-        r = served.get("/feeds/all.ics",
-                     headers={**IDENTITY, "If-Modified-Since": formatdate(since, usegmt=True)})
-        assert r.status_code == status, since - mtime
-        size = (served.folder / "all.ics").stat().st_size
-        assert len(r.content) == (0 if status == 304 else size)
+@pytest.mark.parametrize("held", [server.HELD_MOST, 0], ids=["held", "stored"])
+def test_if_modified_since_gives_304_unless_the_file_is_newer_or_the_date_is_to_come(
+        site: Site, held: int) -> None:
+    """If-Modified-Since at or after the file's Last-Modified gives 304; before it, 200. A
+    date later than the server's now is invalid (RFC 9110 13.1.3) and ignored: 200 and the
+    whole file, where a 304 kept a client with a wrong clock on its copy for ever; the
+    server's static files alike. The server's clock stands two hours after the feed was
+    written."""
+    path = site.folder / "all.ics"
+    mtime = path.stat().st_mtime
+    now = datetime.fromtimestamp(mtime, UTC) + timedelta(hours=2)
+    app = server.make_app(register=SAMPLE, feeds=site.folder,
+                          db=f"sqlite:///{site.folder.parent / 'store.db'}",
+                          clock=FixedClock(now), public_url=PUBLIC, held=held)
+    future = "Sat, 01 Jan 2100 00:00:00 GMT"
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10, headers=IDENTITY) as client:
+        for since, status in ((formatdate(mtime, usegmt=True), 304),
+                              (formatdate(mtime + 3600, usegmt=True), 304),
+                              (formatdate(now.timestamp(), usegmt=True), 304),
+                              (formatdate(mtime - 3600, usegmt=True), 200),
+                              (formatdate(now.timestamp() + 1, usegmt=True), 200),
+                              (future, 200)):
+            r = client.get("/feeds/all.ics", headers={"If-Modified-Since": since})
+            assert (r.status_code, r.content) == \
+                (status, b"" if status == 304 else path.read_bytes()), since
+        style = (server.HERE / "static" / "style.css").read_bytes()
+        for since, status in ((formatdate(now.timestamp(), usegmt=True), 304), (future, 200)):
+            r = client.get("/static/style.css", headers={"If-Modified-Since": since})
+            assert (r.status_code, r.content) == (status, b"" if status == 304 else style)
 
 
 @pytest.mark.parametrize("encoding", [IDENTITY, GZIP], ids=["identity", "gzip"])
@@ -372,8 +393,11 @@ def test_filtered_feed_carries_last_modified_and_answers_if_modified_since(
         first = client.get(path)
         assert first.status_code == 200
         assert first.headers["last-modified"] == "Sun, 01 Jun 2025 00:00:00 GMT"  # NOW
+        # The server's now is 05:00: a date after it is ignored (RFC 9110 13.1.3).
         for since, status in (("Sun, 01 Jun 2025 00:00:00 GMT", 304),
-                              ("Mon, 02 Jun 2025 08:00:00 GMT", 304),
+                              ("Sun, 01 Jun 2025 05:00:00 GMT", 304),
+                              ("Sun, 01 Jun 2025 05:00:01 GMT", 200),
+                              ("Sat, 01 Jan 2100 00:00:00 GMT", 200),
                               ("Sat, 31 May 2025 23:59:59 GMT", 200)):
             r = client.get(path, headers={"If-Modified-Since": since})
             assert (r.status_code, len(r.content)) == \

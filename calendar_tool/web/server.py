@@ -14,7 +14,8 @@ The only module that imports Starlette, uvicorn and Jinja2.
 
 Feeds. Each response carries a strong ETag (a digest of the bytes), Last-Modified (the file's),
 `Vary: Accept-Encoding`, and answers `If-None-Match` / `If-Modified-Since` with 304 through
-Starlette's own `StaticFiles.is_not_modified` and `NotModifiedResponse`; the file is found
+Starlette's own `StaticFiles.is_not_modified` and `NotModifiedResponse` (an If-Modified-Since
+later than the clock's now ignored, as RFC 9110 13.1.3 asks: `DatedFiles`); the file is found
 through `StaticFiles.lookup_path`, which refuses anything that resolves outside the folder
 (`..`, absolute paths, symlinks pointing out). Only the names `publish` writes are served, so
 a temporary file of a publish in progress, or anything else put in the folder, is not.
@@ -54,7 +55,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
@@ -330,13 +331,41 @@ def accepts_gzip(header: str) -> bool:
     return found.get("*", 0.0) > 0
 
 
-class FeedFolder(StaticFiles):
-    """The feeds folder: Starlette's path guard and conditional-request checks, with each
-    file's two representations per version of the file, held in memory up to `held_most`
-    bytes, else kept on disk (`Stored`)."""
+def _from_the_future(since: str | None, now: datetime) -> bool:
+    """Whether an If-Modified-Since value is a date later than `now`, the server's time."""
+    if since is None:
+        return False
+    try:
+        asked = parsedate_to_datetime(since)
+    except (TypeError, ValueError):  # not a date: Starlette ignores it already
+        return False
+    return (asked if asked.tzinfo else asked.replace(tzinfo=UTC)) > now
 
-    def __init__(self, directory: Path, held_most: int = HELD_MOST) -> None:
-        super().__init__(directory=directory, check_dir=False)
+
+class DatedFiles(StaticFiles):
+    """StaticFiles whose conditional requests ignore an If-Modified-Since later than the
+    server's time (`clock`): RFC 9110 13.1.3 calls such a date invalid, and a client that sent
+    one (a wrong clock, a date made up) would otherwise get 304s for ever, never the file."""
+
+    def __init__(self, directory: Path, clock: Clock, check_dir: bool = True) -> None:
+        super().__init__(directory=directory, check_dir=check_dir)
+        self.clock = clock
+
+    def is_not_modified(self, response_headers: Headers, request_headers: Headers) -> bool:
+        if _from_the_future(request_headers.get("if-modified-since"), self.clock.now()):
+            request_headers = Headers(raw=[(name, value) for name, value in request_headers.raw
+                                           if name != b"if-modified-since"])
+        return super().is_not_modified(response_headers, request_headers)
+
+
+class FeedFolder(DatedFiles):
+    """The feeds folder: Starlette's path guard and conditional-request checks (a future
+    If-Modified-Since ignored: `DatedFiles`), with each file's two representations per
+    version of the file, held in memory up to `held_most` bytes, else kept on disk
+    (`Stored`)."""
+
+    def __init__(self, directory: Path, clock: Clock, held_most: int = HELD_MOST) -> None:
+        super().__init__(directory, clock, check_dir=False)
         self.held_most = held_most
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[Version, Representations | Stored]] = {}
@@ -461,7 +490,7 @@ class _App:
         self.register = register if isinstance(register, RegisterFile) \
             else RegisterFile(register, reading=heap.kept)
         self.listed_most, self.drawn_most, held_most = most
-        self.folder = FeedFolder(feeds, held_most)
+        self.folder = FeedFolder(feeds, clock, held_most)
         self.feeds = feeds
         self._db = db
         self._engine: service.Engine | None = None if isinstance(db, str) else db
@@ -791,7 +820,7 @@ def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.En
         Route("/api/obligations", app.api_obligations, middleware=zipped),
         Route("/healthz", app.healthz),
         Route("/feeds/{name}", app.feed),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        Mount("/static", DatedFiles(HERE / "static", clock), name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: app.error})
 
