@@ -258,7 +258,7 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
     try:
         parsed = make_url(normalise_url(url))
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-        raise StoreFailed(f"{_masked(url)!r} is not a database URL such as "
+        raise StoreFailed(f"{given_by}: {_masked(url)!r} is not a database URL such as "
                           "sqlite:///calendar-tool.db or postgresql://user@host/db") from None
     if _in_memory(parsed):
         # The database holds what nothing can rebuild (signing secrets, the ledger, every

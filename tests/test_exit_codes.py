@@ -334,8 +334,12 @@ def test_exit_7_the_database_cannot_be_used(cli: CLI, tmp_path: Path) -> None:
         return result.exit_code, result.stderr
 
     assert with_db("nonsense") == (
-        7, "error: 'nonsense' is not a database URL such as sqlite:///calendar-tool.db or "
+        7, "error: --db: 'nonsense' is not a database URL such as sqlite:///calendar-tool.db or "
            "postgresql://user@host/db\n")
+    from_env = runner.invoke(main, ["subscribe", "list"], env={"CALENDAR_TOOL_DB": "nonsense"})
+    assert (from_env.exit_code, from_env.stderr) == (
+        7, "error: CALENDAR_TOOL_DB: 'nonsense' is not a database URL such as "
+           "sqlite:///calendar-tool.db or postgresql://user@host/db\n")
     missing = tmp_path / "no-such-folder" / "x.db"
     assert with_db(f"sqlite:///{missing}") == (
         7, f"error: cannot open the database sqlite:///{missing}: no such file or "

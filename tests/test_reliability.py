@@ -354,7 +354,7 @@ def test_a_database_url_with_a_port_that_is_not_a_number_is_exit_7(tmp_path: Pat
          "postgresql://u:p@127.0.0.1:notaport/x", "deliveries"],
         capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stderr.splitlines()) == (7, [
-        "error: 'postgresql://u:***@127.0.0.1:notaport/x' is not a database URL such as "
+        "error: --db: 'postgresql://u:***@127.0.0.1:notaport/x' is not a database URL such as "
         "sqlite:///calendar-tool.db or postgresql://user@host/db"])
 
 
