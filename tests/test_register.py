@@ -130,6 +130,18 @@ def test_single_mistakes(kind: str, field: str, message: str) -> None:
     assert message in _problems(text)
 
 
+@pytest.mark.parametrize("url", ["notaurl", "javascript:alert(1)", "https://", "ftp://x.org/a",
+                                 "https://undocs.org/A RES"])
+def test_a_document_url_is_an_http_address(url: str) -> None:
+    """Pages and feeds link to a document's `url`: anything a browser should not follow (a
+    bare word, `javascript:`, no host, another scheme, a space) is a problem at its line."""
+    text = HEADER.replace('D/1: {title: A document, url: "https://example.org/d1"}',
+                          f'D/1: {{title: A document, url: "{url}"}}') + entry("a", "2005")
+    assert _problems(text) == [
+        f"r.yaml:11:33: documents.D/1.url: {url!r} is not an http:// or https:// URL with a "
+        "host, such as https://undocs.org/A/RES/55/25"]
+
+
 def test_sample_uses_every_construct_and_is_clean() -> None:
     """The sample register validates and its quotes are found in the seeds."""
     located = parse_located(SAMPLE.read_text(), "sample.yaml")

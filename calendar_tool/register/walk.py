@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 from dateutil.rrule import rrule, rrulestr
@@ -204,6 +205,18 @@ class Walk:
         value: str = node.value.strip()
         if not value:
             raise self.fail(node, _within(path, key), "must not be empty")
+        return value
+
+    def link(self, node: yaml.Node, path: str, key: Key) -> str:
+        """A document's address: pages and feeds link to it, so an http:// or https:// URL
+        with a host (not `javascript:`, not a bare word, nothing a browser would not go to)."""
+        value = self.text(node, path, key)
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or \
+                any(c.isspace() or not c.isprintable() for c in value):
+            raise self.fail(node, _within(path, key),
+                            f"{value!r} is not an http:// or https:// URL with a host, such "
+                            "as https://undocs.org/A/RES/55/25")
         return value
 
     def ident(self, node: yaml.Node, path: str, key: Key) -> str:
@@ -636,7 +649,7 @@ def read_documents(w: Walk, node: yaml.Node | None) -> dict[str, Document]:
             out[key] = Document(
                 key,
                 w.text(f["title"], sub, "title") if "title" in f else key,
-                w.optional(f, sub, "url", Walk.text),
+                w.optional(f, sub, "url", Walk.link),
                 w.optional(f, sub, "file", Walk.text),
                 w.optional(f, sub, "date", _dated),
                 w.optional(f, sub, "dated_by", lambda w, n, p, k: _source(w, n, f"{p}.{k}")),
