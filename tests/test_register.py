@@ -142,6 +142,20 @@ def test_a_document_url_is_an_http_address(url: str) -> None:
         "host, such as https://undocs.org/A/RES/55/25"]
 
 
+def test_a_title_is_one_line() -> None:
+    """A title with a line break (a YAML literal block) broke `list`'s table row: it is a
+    problem at its line, for an entry's title and a declared area's alike."""
+    text = (HEADER.replace("trafficking: {title: Trafficking in persons}",
+                           'trafficking: {title: "Trafficking\\nin persons"}')
+            + entry("a", "2005").replace("    title: Title of a", "    title: |\n      Two\n"
+                                                                  "      lines"))
+    assert _problems(text) == [
+        "r.yaml:5:24: areas.trafficking.title: must be one line (a title is shown on one); "
+        "put the rest in a note or description",
+        "r.yaml:14:12: entries[0].title: must be one line (a title is shown on one); put the "
+        "rest in a note or description"]
+
+
 def test_sample_uses_every_construct_and_is_clean() -> None:
     """The sample register validates and its quotes are found in the seeds."""
     located = parse_located(SAMPLE.read_text(), "sample.yaml")

@@ -207,6 +207,16 @@ class Walk:
             raise self.fail(node, _within(path, key), "must not be empty")
         return value
 
+    def title(self, node: yaml.Node, path: str, key: Key) -> str:
+        """A title: one line, since lists, feeds' summaries and messages' subjects show it on
+        one (a line break in it broke `list`'s table)."""
+        value = self.text(node, path, key)
+        if len(value.splitlines()) > 1:
+            raise self.fail(node, _within(path, key),
+                            "must be one line (a title is shown on one); put the rest in a "
+                            "note or description")
+        return value
+
     def link(self, node: yaml.Node, path: str, key: Key) -> str:
         """A document's address: pages and feeds link to it, so an http:// or https:// URL
         with a host (not `javascript:`, not a bare word, nothing a browser would not go to)."""
@@ -563,7 +573,7 @@ def _check_dating(w: Walk, node: yaml.Node, f: dict[str, yaml.Node], path: str,
 def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
     f = w.mapping(node, path, ENTRY_FIELDS, "an entry")
     entry_id = w.optional(f, path, "id", Walk.ident)
-    title = w.optional(f, path, "title", Walk.text)
+    title = w.optional(f, path, "title", Walk.title)
     kind = w.optional(f, path, "kind", _kind)
     actors = _words(w, f, path, "actors")
     areas = _words(w, f, path, "areas")
@@ -624,7 +634,7 @@ def read_terms(w: Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
                 w.fail(key_node, sub, "declared twice")
                 continue
             f = w.mapping(value, sub, TERM_FIELDS, "a declaration with a title")
-            out[key] = Term(key, w.text(f["title"], sub, "title") if "title" in f else key)
+            out[key] = Term(key, w.title(f["title"], sub, "title") if "title" in f else key)
         except Invalid:
             continue
     return out
@@ -648,7 +658,7 @@ def read_documents(w: Walk, node: yaml.Node | None) -> dict[str, Document]:
             f = w.mapping(value, sub, DOCUMENT_FIELDS, "a document")
             out[key] = Document(
                 key,
-                w.text(f["title"], sub, "title") if "title" in f else key,
+                w.title(f["title"], sub, "title") if "title" in f else key,
                 w.optional(f, sub, "url", Walk.link),
                 w.optional(f, sub, "file", Walk.text),
                 w.optional(f, sub, "date", _dated),
