@@ -156,6 +156,51 @@ def test_a_title_is_one_line() -> None:
         "rest in a note or description"]
 
 
+def _series_register(first: int, occurrences: str) -> str:
+    return HEADER + f"""\
+  - id: s
+    title: A session
+    kind: session
+    series:
+      rule: FREQ=YEARLY
+      start: 2000-03-10..2000-03-12
+      first: {first}
+      occurrences:
+{occurrences}
+    actors: [member-states]
+    areas: [trafficking]
+    sources: [{{doc: D/1, para: '1', quote: a quote}}]
+"""
+
+
+def test_known_occurrences_follow_their_numbers() -> None:
+    """A known occurrence dated wholly before the series' start, or before one numbered
+    lower, is a problem at its number (it listed no. 3 in 1999 before no. 1 in 2000); dates
+    that agree at the precision the texts give (no. 3 in 2002, no. 4 in May 2002) are not."""
+    assert _problems(_series_register(1, "        3: {date: 1999-05}")) == [
+        "r.yaml:21:9: entries[0].series.occurrences[3]: occurrence 3 (1999-05) is dated before "
+        "the series' start, occurrence 1 (2000-03-10..2000-03-12)"]
+    assert _problems(_series_register(1, "        2: {date: 2002-05}\n        3: {date: 2002}\n"
+                                         "        4: {date: 2002-03}")) == [
+        "r.yaml:23:9: entries[0].series.occurrences[4]: occurrence 4 (2002-03) is dated before "
+        "occurrence 2 (2002-05)"]
+    fine = parse_register(_series_register(1, "        3: {date: 2002}\n"
+                                              "        4: {date: 2002-05}"), "r.yaml")
+    assert [k.number for k in fine.entries[0].series.known] == [3, 4]  # type: ignore[union-attr]
+
+
+def test_occurrences_are_numbered_from_first() -> None:
+    """With `first: 0` the occurrence numbered 0 can be recorded (it was refused as "at least
+    1"); below `first`, a number is a problem naming it."""
+    zero = parse_register(_series_register(0, "        0: {date: 2000-03-11..2000-03-13}"),
+                          "r.yaml")
+    assert [(k.number, k.date.iso()) for k in zero.entries[0].series.known] == [  # type: ignore[union-attr]
+        (0, "2000-03-11..2000-03-13")]
+    assert _problems(_series_register(1, "        0: {date: 2000-03-11..2000-03-13}")) == [
+        "r.yaml:21:9: entries[0].series.occurrences[0]: occurrence 0 comes before the first "
+        "one (1)"]
+
+
 def test_sample_uses_every_construct_and_is_clean() -> None:
     """The sample register validates and its quotes are found in the seeds."""
     located = parse_located(SAMPLE.read_text(), "sample.yaml")
