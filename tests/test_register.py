@@ -131,7 +131,8 @@ def test_single_mistakes(kind: str, field: str, message: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["notaurl", "javascript:alert(1)", "https://", "ftp://x.org/a",
-                                 "https://undocs.org/A RES"])
+                                 "https://undocs.org/A RES", "https://@/", "https://:80/",
+                                 "https://[x/", "https://undocs.org:99999/", "https://x.org:a/"])
 def test_a_document_url_is_an_http_address(url: str) -> None:
     """Pages and feeds link to a document's `url`: anything a browser should not follow (a
     bare word, `javascript:`, no host, another scheme, a space) is a problem at its line."""

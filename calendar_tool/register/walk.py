@@ -220,9 +220,14 @@ class Walk:
         """A document's address: pages and feeds link to it, so an http:// or https:// URL
         with a host (not `javascript:`, not a bare word, nothing a browser would not go to)."""
         value = self.text(node, path, key)
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or \
-                any(c.isspace() or not c.isprintable() for c in value):
+        try:
+            parts = urlsplit(value)  # raises ValueError for a bracketed host that is not one
+            parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+            usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        # A host, not only a netloc: `https://@/` and `https://:80/` have one but no host.
+        if not usable or any(c.isspace() or not c.isprintable() for c in value):
             raise self.fail(node, _within(path, key),
                             f"{value!r} is not an http:// or https:// URL with a host, such "
                             "as https://undocs.org/A/RES/55/25")
