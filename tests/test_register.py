@@ -145,11 +145,13 @@ def test_a_document_url_is_an_http_address(url: str) -> None:
 
 def test_a_title_is_one_line() -> None:
     """A title with a line break (a YAML literal block) broke `list`'s table row: it is a
-    problem at its line, for an entry's title and a declared area's alike."""
+    problem at its line, for an entry's title and a declared area's alike, and the only one:
+    the entry stays, for another dated from it."""
     text = (HEADER.replace("trafficking: {title: Trafficking in persons}",
                            'trafficking: {title: "Trafficking\\nin persons"}')
             + entry("a", "2005").replace("    title: Title of a", "    title: |\n      Two\n"
-                                                                  "      lines"))
+                                                                  "      lines")
+            + entry("b", "{from: a, offset: P1D}"))
     assert _problems(text) == [
         "r.yaml:5:24: areas.trafficking.title: must be one line (a title is shown on one); "
         "put the rest in a note or description",

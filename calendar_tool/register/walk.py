@@ -211,9 +211,9 @@ class Walk:
         one (a line break in it broke `list`'s table)."""
         value = self.text(node, path, key)
         if len(value.splitlines()) > 1:
-            raise self.fail(node, _within(path, key),
-                            "must be one line (a title is shown on one); put the rest in a "
-                            "note or description")
+            # Recorded, and the title kept: the entry is still there for those dated from it.
+            self.fail(node, _within(path, key), "must be one line (a title is shown on one); "
+                                                "put the rest in a note or description")
         return value
 
     def link(self, node: yaml.Node, path: str, key: Key) -> str:
