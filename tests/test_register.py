@@ -144,19 +144,23 @@ def test_a_document_url_is_an_http_address(url: str) -> None:
 
 
 def test_a_title_is_one_line() -> None:
-    """A title with a line break (a YAML literal block) broke `list`'s table row: it is a
-    problem at its line, for an entry's title and a declared area's alike, and the only one:
-    the entry stays, for another dated from it."""
+    """A title or paragraph with a line break (a YAML literal block, a quoted \\n) broke
+    `list`'s table row: it is a problem at its line, for an entry's title, a declared area's
+    and a source's paragraph alike, and the only one: the entry stays, for another dated from
+    it."""
     text = (HEADER.replace("trafficking: {title: Trafficking in persons}",
                            'trafficking: {title: "Trafficking\\nin persons"}')
             + entry("a", "2005").replace("    title: Title of a", "    title: |\n      Two\n"
                                                                   "      lines")
-            + entry("b", "{from: a, offset: P1D}"))
+            + entry("b", "{from: a, offset: P1D}")).replace(
+                "[{doc: D/1, para: '1', quote: a quote}]",
+                "[{doc: D/1, para: \"1\\n2\", quote: a quote}]", 1)
     assert _problems(text) == [
-        "r.yaml:5:24: areas.trafficking.title: must be one line (a title is shown on one); "
-        "put the rest in a note or description",
-        "r.yaml:14:12: entries[0].title: must be one line (a title is shown on one); put the "
-        "rest in a note or description"]
+        "r.yaml:5:24: areas.trafficking.title: must be one line: lists and feeds show it on "
+        "one",
+        "r.yaml:14:12: entries[0].title: must be one line: lists and feeds show it on one",
+        "r.yaml:21:32: entries[0].sources[0].para: must be one line: lists and feeds show it "
+        "on one"]
 
 
 def _series_register(first: int, occurrences: str) -> str:

@@ -270,7 +270,7 @@ def _head(w: Walk, top: dict[str, yaml.Node], filename: str) -> _Head:
                                         "the register's title, description and reminders"),
                       no_fields) if "register" in top else {}
     reminders = w.optional(head, "register", "reminders", read_offsets)
-    return (w.optional(head, "register", "title", Walk.title) or filename,
+    return (w.optional(head, "register", "title", Walk.line) or filename,
             w.optional(head, "register", "description", Walk.text),
             reminders if reminders is not None else (),
             read_terms(w, top.get("areas"), "areas"), read_terms(w, top.get("actors"), "actors"),

@@ -206,14 +206,14 @@ class Walk:
             raise self.fail(node, _within(path, key), "must not be empty")
         return value
 
-    def title(self, node: yaml.Node, path: str, key: Key) -> str:
-        """A title: one line, since lists, feeds' summaries and messages' subjects show it on
-        one (a line break in it broke `list`'s table)."""
+    def line(self, node: yaml.Node, path: str, key: Key) -> str:
+        """Text shown on one line (a title, a paragraph number): lists, feeds' summaries and
+        messages' subjects show it on one, and a line break in it broke `list`'s table."""
         value = self.text(node, path, key)
         if len(value.splitlines()) > 1:
-            # Recorded, and the title kept: the entry is still there for those dated from it.
-            self.fail(node, _within(path, key), "must be one line (a title is shown on one); "
-                                                "put the rest in a note or description")
+            # Recorded, and the text kept: the entry is still there for those dated from it.
+            self.fail(node, _within(path, key), "must be one line: lists and feeds show it on "
+                                                "one")
         return value
 
     def link(self, node: yaml.Node, path: str, key: Key) -> str:
@@ -338,7 +338,7 @@ def _source(w: Walk, node: yaml.Node, path: str) -> Source:
         raise Invalid()
     source = Source(
         doc=sys.intern(w.text(f["doc"], path, "doc")),  # interned as actors are
-        para=w.text(f["para"], path, "para"),
+        para=w.line(f["para"], path, "para"),
         quote=w.text(f["quote"], path, "quote"),
         file=w.optional(f, path, "file", Walk.text) if "file" in f else None,  # as in read_entry
     )
@@ -593,7 +593,7 @@ def _check_dating(w: Walk, node: yaml.Node, f: dict[str, yaml.Node], path: str,
 def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
     f = w.mapping(node, path, ENTRY_FIELDS, "an entry")
     entry_id = w.optional(f, path, "id", Walk.ident)
-    title = w.optional(f, path, "title", Walk.title)
+    title = w.optional(f, path, "title", Walk.line)
     kind = w.optional(f, path, "kind", _kind)
     actors = _words(w, f, path, "actors")
     areas = _words(w, f, path, "areas")
@@ -654,7 +654,7 @@ def read_terms(w: Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
                 w.fail(key_node, sub, "declared twice")
                 continue
             f = w.mapping(value, sub, TERM_FIELDS, "a declaration with a title")
-            out[key] = Term(key, w.title(f["title"], sub, "title") if "title" in f else key)
+            out[key] = Term(key, w.line(f["title"], sub, "title") if "title" in f else key)
         except Invalid:
             continue
     return out
@@ -678,7 +678,7 @@ def read_documents(w: Walk, node: yaml.Node | None) -> dict[str, Document]:
             f = w.mapping(value, sub, DOCUMENT_FIELDS, "a document")
             out[key] = Document(
                 key,
-                w.title(f["title"], sub, "title") if "title" in f else key,
+                w.line(f["title"], sub, "title") if "title" in f else key,
                 w.optional(f, sub, "url", Walk.link),
                 w.optional(f, sub, "file", Walk.text),
                 w.optional(f, sub, "date", _dated),
