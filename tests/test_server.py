@@ -609,6 +609,26 @@ def test_healthz_reports_the_revision_and_the_last_publish(site: Site) -> None:
         "problems": [], "published": published, "feeds": 7})
 
 
+def test_healthz_is_503_when_the_feeds_folder_is_gone(tmp_path: Path) -> None:
+    """A feeds folder removed under the server leaves it nothing to serve: /healthz says so
+    (503, the folder named) rather than ok, and ok again once the folder is back."""
+    folder = tmp_path / "feeds"
+    engine = store.open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW))
+    app = server.make_app(register=SAMPLE, feeds=folder, db=engine, clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        assert client.get("/healthz").status_code == 200
+        folder.rename(tmp_path / "elsewhere")
+        gone = client.get("/healthz")
+        (tmp_path / "elsewhere").rename(folder)
+        back = client.get("/healthz")
+    engine.dispose()
+    assert (gone.status_code, gone.json()["ok"], gone.json()["error"]) == (
+        503, False, f"the feeds folder {str(folder)!r} is gone")
+    assert (back.status_code, back.json()["ok"]) == (200, True)
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 def _section(html: str, name: str) -> str:

@@ -639,17 +639,21 @@ class _App:
     def healthz(self, request: Request) -> Response:
         state = self.register.current()
         feeds, published = self.index()
+        # A feeds folder removed under the server leaves nothing to serve: not healthy.
+        folder = Path(str(self.folder.directory))
+        gone = None if folder.is_dir() else f"the feeds folder {str(folder)!r} is gone"
+        ok = state.ok and gone is None
         body = {
-            "ok": state.ok,
+            "ok": ok,
             "revision": state.revision,
             "serving": state.served,
             "entries": len(state.register.entries) if state.register else None,
-            "error": state.error,
+            "error": state.error or gone,
             "problems": list(state.problems),
             "published": published,
             "feeds": len(feeds) if published else None,
         }
-        return JSONResponse(body, status_code=200 if state.ok else 503,
+        return JSONResponse(body, status_code=200 if ok else 503,
                             headers={"cache-control": "no-store"})
 
     def home(self, request: Request) -> Response:
