@@ -976,9 +976,11 @@ def test_pages_escape_the_register(tmp_path: Path) -> None:
 
 @pytest.fixture
 def editable(tmp_path: Path) -> Iterator[tuple[Path, str]]:
-    """A copy of the sample, served without a public URL and without published feeds."""
+    """A copy of the sample, served without a public URL and without published feeds (an
+    empty feeds folder, as `serve` needs one to start)."""
     register = tmp_path / "register.yaml"
     register.write_bytes(SAMPLE.read_bytes())
+    (tmp_path / "feeds").mkdir()
     app = server.make_app(register=register, feeds=tmp_path / "feeds",
                           db=f"sqlite:///{tmp_path / 'db'}", clock=FixedClock(NOW))
     with server.BackgroundServer(app) as running:
