@@ -88,8 +88,10 @@ def when(o: Occurrence) -> str:
     if o.entry.kind.is_due and o.entry.kind is not Kind.PERIOD:
         if o.when.within:
             return f"by a day {text}"
-        if o.when.precision is Precision.DAY and not o.when.is_range:
-            return f"by {text}"
+        if o.when.precision is Precision.DAY:
+            # Due on the last of its days: "by 15 March 2005 (1–15 March 2005)", not "by end
+            # of 1–15 March 2005".
+            return f"by {day(o.when.end)} ({text})" if o.when.is_range else f"by {text}"
         return f"by end of {text}"
     return text
 

@@ -186,6 +186,19 @@ def test_show_a_series_that_begins_past_the_horizon(cli: CLI, tmp_path: Path) ->
         "    no. 1: 2040 [tentative]  (estimated: annual from no. 1, the series' start (2040))"]
 
 
+def test_a_deadline_over_days_is_due_on_the_last(cli: CLI, tmp_path: Path) -> None:
+    """A deadline the text gives as a span of days is due on its last day, and reads so: "by
+    15 March 2005 (1–15 March 2005)", not "by end of 1–15 March 2005"."""
+    from tests.registers import HEADER, entry
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + entry("window", "2005-03-01..2005-03-15"))
+    result = cli("list", "--due", "2005-03-15", "--format", "csv", register=register)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1].split(",")[:4] == [
+        "window", "deadline", "by 15 March 2005 (1–15 March 2005)", "Title of window"]
+
+
 def test_show_relative(cli: CLI) -> None:
     """`show` of a relative date gives the resolved date and its derivation."""
     result = cli("show", "intersessional-document")
