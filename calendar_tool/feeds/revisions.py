@@ -21,7 +21,7 @@ import dataclasses
 import hashlib
 import json
 import weakref
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -30,7 +30,7 @@ from operator import itemgetter
 from typing import Any
 
 from calendar_tool import wording
-from calendar_tool.model import Entry, Register, Revision
+from calendar_tool.model import Entry, Offset, Register, Revision, Source, Term
 from calendar_tool.timeline import Resolved, Resolver, resolver_for
 
 
@@ -222,7 +222,7 @@ class _Context:
     def of(cls, register: Register, link_base: str | None = None) -> _Context:
         documents = {k: _plain(d) for k, d in register.documents.items()}
         payload: dict[str, Any] = {
-            "reminders": [str(r) for r in register.reminders],
+            "reminders": _offsets(register.reminders),
             "actors": {k: t.title for k, t in register.actors.items()},
             "areas": {k: t.title for k, t in register.areas.items()},
             "documents": documents,
@@ -250,16 +250,14 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
     documents = context.documents
     # The payload's keys in their sorted order, as the encoder writes them.
     text = "".join((
-        '{"actors":', _part(parts.actors, entry.actors, lambda actors: {
-            a: t.title for a in actors if (t := register.actors.get(a))}),
-        ',"areas":', _part(parts.areas, entry.areas, lambda areas: {
-            a: t.title for a in areas if (t := register.areas.get(a))}),
-        ',"documents":', _part(parts.documents, entry.all_sources(), lambda sources: {
-            d: documents[d] for d in sorted({s.doc for s in sources}) if d in documents}),
+        '{"actors":', _part(parts.actors, entry.actors,
+                            lambda keys: _titles(register.actors, keys)),
+        ',"areas":', _part(parts.areas, entry.areas, lambda keys: _titles(register.areas, keys)),
+        ',"documents":', _part(parts.documents, entry.all_sources(),
+                               lambda sources: _documents(documents, sources)),
         ',"entry":', _entry_text(entry, parts),
         "" if link_base is None else ',"links":' + _STRING(link_base),
-        ',"reminders":', _part(parts.reminders, register.reminders_for(entry),
-                               lambda offsets: [str(r) for r in offsets]),
+        ',"reminders":', _part(parts.reminders, register.reminders_for(entry), _offsets),
         ',"resolved":', _JSON.encode(_resolved(resolved)),
         ',"wording":', _STRING(wording.stamp()), "}"))
     digest = _text_digest(text)
@@ -274,21 +272,34 @@ def payload(entry: Entry, register: Register, resolver: Resolver,
     """What `content_hash` digests, as plain data: the reference its text is written to
     equal."""
     resolved = resolver.resolve(entry) if entry.relative is not None else None
-    documents = _Context.of(register).documents
-    docs = {s.doc for s in entry.all_sources()}
     out: dict[str, Any] = {
         "entry": _plain(entry),
         "resolved": _resolved(resolved),
-        "reminders": [str(r) for r in register.reminders_for(entry)],
-        "actors": {a: t.title for a in entry.actors if (t := register.actors.get(a))},
-        "areas": {a: t.title for a in entry.areas if (t := register.areas.get(a))},
-        "documents": {d: documents[d] for d in sorted(docs) if d in documents},
+        "reminders": _offsets(register.reminders_for(entry)),
+        "actors": _titles(register.actors, entry.actors),
+        "areas": _titles(register.areas, entry.areas),
+        "documents": _documents(_Context.of(register).documents, entry.all_sources()),
         # How the feeds phrase all of it: a new wording is new text for every entry.
         "wording": wording.stamp(),
     }
     if link_base is not None:  # left out when unset, so that those hashes stay as they were
         out["links"] = link_base
     return out
+
+
+def _titles(terms: Mapping[str, Term], keys: Iterable[str]) -> dict[str, str]:
+    """The titles of the declared actors or areas an entry names."""
+    return {k: t.title for k in keys if (t := terms.get(k))}
+
+
+def _documents(documents: Mapping[str, Any], sources: Iterable[Source]) -> dict[str, Any]:
+    """The documents (in plain form) that `sources` cite, by symbol."""
+    return {d: documents[d] for d in sorted({s.doc for s in sources}) if d in documents}
+
+
+def _offsets(offsets: Iterable[Offset]) -> list[str]:
+    """Reminder offsets as written (P30D)."""
+    return [str(r) for r in offsets]
 
 
 def _resolved(resolved: Resolved | None) -> dict[str, Any] | None:
