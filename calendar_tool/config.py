@@ -72,23 +72,31 @@ def _without_slash(value: str | None) -> str | None:
     return (value.rstrip("/") or value) if value else None
 
 
+def web_address(url: str) -> bool:
+    """Whether `url` is an http:// or https:// URL with a host, what a page, a feed or a
+    webhook can link or post to: not `javascript:` or a bare word, no space or control
+    character (urlsplit drops tabs and line breaks without a word), a port that is a number,
+    a host and not only a netloc (`https://@/` has one but no host). The register's
+    document links, the public URL and webhook subscriptions are all checked by it."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)  # raises ValueError for a bracketed host that is not one
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def check_public_url(url: str) -> str:
     """`url` when it can be CALENDAR_TOOL_PUBLIC_URL: an http:// or https:// URL with a
     host, and a path if need be, that every feed event and reminder links under
     (`URL/obligations/ID`). ValueError saying what is wrong otherwise: a query or fragment
     would end up in the middle of each link, and a user or password would be published."""
     example = "such as https://calendar.example.org"
-    usable = f"{url!r} is not an http:// or https:// URL with a host, {example}"
-    # urlsplit drops tabs and line breaks without a word: refused here instead.
-    if any(c.isspace() or not c.isprintable() for c in url):
-        raise ValueError(usable)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
-    except ValueError:
-        raise ValueError(usable) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(usable)
+    if not web_address(url):
+        raise ValueError(f"{url!r} is not an http:// or https:// URL with a host, {example}")
+    parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:
         # Not quoted: the password would be on the screen.
         raise ValueError("has a user or password, which every feed and reminder would "

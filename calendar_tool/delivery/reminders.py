@@ -24,11 +24,11 @@ import bisect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 
+from calendar_tool.config import web_address
 from calendar_tool.delivery import channels
 from calendar_tool.model import (
     CHANGED,
@@ -85,13 +85,7 @@ def _url_problems(sub: Subscription) -> list[str]:
             return [f"the {sub.format.value} format takes mailto: addresses, such as "
                     "mailto:team@example.org"]
         return channels.url_problems(sub.format, sub.url)
-    try:
-        parts = urlsplit(sub.url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
-        ok = False
-    if not ok:
+    if not web_address(sub.url):
         return ["not an http:// or https:// URL with a host"]
     return channels.url_problems(sub.format, sub.url)
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import yaml
 from dateutil.rrule import rrule, rrulestr
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from calendar_tool.config import web_address
 from calendar_tool.errors import Problem
 from calendar_tool.model import (
     MAX_OCCURRENCES,
@@ -220,14 +220,7 @@ class Walk:
         """A document's address: pages and feeds link to it, so an http:// or https:// URL
         with a host (not `javascript:`, not a bare word, nothing a browser would not go to)."""
         value = self.text(node, path, key)
-        try:
-            parts = urlsplit(value)  # raises ValueError for a bracketed host that is not one
-            parts.port  # noqa: B018  (raises ValueError for a port that is not one)
-            usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            usable = False
-        # A host, not only a netloc: `https://@/` and `https://:80/` have one but no host.
-        if not usable or any(c.isspace() or not c.isprintable() for c in value):
+        if not web_address(value):
             raise self.fail(node, _within(path, key),
                             f"{value!r} is not an http:// or https:// URL with a host, such "
                             "as https://undocs.org/A/RES/55/25")
