@@ -26,7 +26,8 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 class Settings:
     register: Path = DEFAULT_REGISTER
     db: str = DEFAULT_DB
-    # What gave `db` (the option or the variable), so that a message about it names it.
+    # What gave `db` (the option or the variable), so that a message about it names it: the
+    # command line knows which (click's parameter source), and sets it.
     db_given_by: str = "--db"
     # Where subscribers reach `serve`, when set; the server otherwise links to the address
     # each page was asked at.
@@ -60,7 +61,6 @@ class Settings:
         env = os.environ if env is None else env
         return cls(register=Path(env.get(REGISTER_ENV) or DEFAULT_REGISTER),
                    db=env.get(DB_ENV) or DEFAULT_DB,
-                   db_given_by=DB_ENV if env.get(DB_ENV) else "--db",
                    public_url=_without_slash(env.get(PUBLIC_URL_ENV)),
                    cache=_cache_folder(env),
                    smtp_url=env.get(SMTP_URL_ENV) or None)
