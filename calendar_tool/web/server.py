@@ -640,8 +640,7 @@ class _App:
         state = self.register.current()
         feeds, published = self.index()
         # A feeds folder removed under the server leaves nothing to serve: not healthy.
-        folder = Path(str(self.folder.directory))
-        gone = None if folder.is_dir() else f"the feeds folder {str(folder)!r} is gone"
+        gone = None if self.feeds.is_dir() else f"the feeds folder {str(self.feeds)!r} is gone"
         ok = state.ok and gone is None
         body = {
             "ok": ok,
