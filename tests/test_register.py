@@ -193,7 +193,8 @@ def test_known_occurrences_follow_their_numbers() -> None:
         "occurrence 2 (2002-05)"]
     fine = parse_register(_series_register(1, "        3: {date: 2002}\n"
                                               "        4: {date: 2002-05}"), "r.yaml")
-    assert [k.number for k in fine.entries[0].series.known] == [3, 4]  # type: ignore[union-attr]
+    series = fine.entries[0].series
+    assert series is not None and [k.number for k in series.known] == [3, 4]
 
 
 def test_occurrences_are_numbered_from_first() -> None:
@@ -201,8 +202,9 @@ def test_occurrences_are_numbered_from_first() -> None:
     1"); below `first`, a number is a problem naming it."""
     zero = parse_register(_series_register(0, "        0: {date: 2000-03-11..2000-03-13}"),
                           "r.yaml")
-    assert [(k.number, k.date.iso()) for k in zero.entries[0].series.known] == [  # type: ignore[union-attr]
-        (0, "2000-03-11..2000-03-13")]
+    series = zero.entries[0].series
+    assert series is not None
+    assert [(k.number, k.date.iso()) for k in series.known] == [(0, "2000-03-11..2000-03-13")]
     assert _problems(_series_register(1, "        0: {date: 2000-03-11..2000-03-13}")) == [
         "r.yaml:21:9: entries[0].series.occurrences[0]: occurrence 0 comes before the first "
         "one (1)"]
