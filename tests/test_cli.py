@@ -135,6 +135,14 @@ def test_json_pieces_join_to_what_json_dumps_writes(objects: list[Any], per: int
         json.dumps(objects, indent=2, ensure_ascii=False)
 
 
+def test_json_pieces_of_what_orjson_refuses_are_json_dumps() -> None:
+    """A batch orjson cannot write (an integer beyond 64 bits, a lone surrogate) is written
+    by `json.dumps`, in the same layout, between batches orjson wrote."""
+    objects: list[Any] = [{"a": 1}, 2**70, "\ud800", {"b": [True, None]}]
+    assert "".join(listing.json_pieces(iter(objects), 1)) == \
+        json.dumps(objects, indent=2, ensure_ascii=False)
+
+
 def test_list_csv_and_upcoming(cli: CLI) -> None:
     """CSV has a header row; --upcoming counts from --today."""
     result = cli("list", "--upcoming", "90d", "--today", "2001-04-01", "--format", "csv")
