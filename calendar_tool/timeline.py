@@ -201,10 +201,27 @@ def _month_of(months: list[KnownOccurrence]) -> Callable[[int], KnownOccurrence 
         else first
 
 
-def _estimate(template: DatedValue, to: date, month: KnownOccurrence | None) -> DatedValue:
+# Parts of a rule that name days: a rule without them, yearly or monthly, gives the start's
+# day again only because the start has one.
+_DAY_PARTS = re.compile(r"(?:^|;)(?:FREQ=(?:WEEKLY|DAILY)|BYDAY|BYMONTHDAY|BYYEARDAY|BYWEEKNO"
+                        r"|BYSETPOS)\b")
+
+
+def _month_only(series: Series) -> bool:
+    """Whether the series' estimates take only the month of the day its rule gives: under
+    `estimate: evidence` (the default), for a yearly or monthly rhythm that names no day.
+    That a body met on 10-12 March one year says it meets in March the next, not on those
+    days; a weekly rule, or one on the first Monday, names its days."""
+    return series.month_from_evidence and not _DAY_PARTS.search(series.rule)
+
+
+def _estimate(template: DatedValue, to: date, month: KnownOccurrence | None,
+              month_only: bool) -> DatedValue:
     """An estimated occurrence starting in the year or on the day the rule gives, in the
     evidence's month when there is one: as precise as the evidence, and no more (never a day
-    no text gives)."""
+    no text gives). With `month_only` (`_month_only`), the rule's day is only its month."""
+    if month_only and template.precision is Precision.DAY:
+        return _month_value(to.year, to.month)
     if month is None or template.precision is not Precision.YEAR or template.is_range:
         return _moved(template, to)
     # `_moved` keeps the template's year; a value of one year starts in the year `to` is in.
@@ -237,10 +254,13 @@ def series_dates(series: Series, until: date | None = None,
     `up_to_number` stops after that occurrence. An occurrence listed as known replaces the
     rule's date, and the estimates after it count from it: a congress moved by a year moves
     the ones after it. An estimate of a series whose start gives only the year takes the
-    month its known occurrences give (`_month_of`), unless the series says `estimate: rule`.
+    month its known occurrences give (`_month_of`), and one whose start gives days only the
+    month of the rule's day where the rule names no day (`_month_only`), unless the series
+    says `estimate: rule`.
     """
     known = {k.number: k for k in series.known}
     month_of = _month_of(_dated_months(series))
+    month_only = _month_only(series)
     last = series.last_number
     if last is None:
         last = series.first + MAX_OCCURRENCES - 1
@@ -267,12 +287,13 @@ def series_dates(series: Series, until: date | None = None,
             dates = _dates_after(series.rule, anchor, LAST_DAY)
             counted = (number, k.date, True)
         elif number == series.first:
-            value = _estimate(template, template.start, month)
+            # The start's own days are the register's, not the rule's: they stay.
+            value = _estimate(template, template.start, month, False)
         else:
             nxt = next(dates, None)
             if nxt is None:
                 return
-            value = _estimate(template, nxt, month)
+            value = _estimate(template, nxt, month, month_only)
             if value.end > LAST_DAY:
                 return
         if (end is not None and value.start > end and k is None) or \

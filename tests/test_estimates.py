@@ -104,8 +104,9 @@ def test_no_tentative_event_in_all_ics_is_longer_than_a_day(cli: CLI, tmp_path: 
 def test_an_estimated_meeting_of_days_is_a_marker_not_a_banner(cli: CLI,
                                                                  tmp_path: Path) -> None:
     """A series whose start gives three days: the text gives the days of none of its
-    estimates, so each is one all-day marker on the first of the days the rule gives, titled
-    as expected (read by the `ical` package); the meeting a text gives keeps its days."""
+    estimates, so each is the month of the day the rule gives (a yearly rule names no day),
+    one all-day marker on its first day, titled as expected (read by the `ical` package); the
+    start and the meeting a text gives keep their days."""
     register = tmp_path / "r.yaml"
     register.write_text(HEADER + """\
   - id: meeting
@@ -125,12 +126,12 @@ def test_an_estimated_meeting_of_days_is_a_marker_not_a_banner(cli: CLI,
             if e["uid"].startswith("meeting#")][:4] == [
         ("meeting#1@calendar-tool", "2000-03-10", "2000-03-11", "TENTATIVE",
          "Expert meeting (no. 1) – expected on 10–12 March 2000, dates to be confirmed"),
-        ("meeting#2@calendar-tool", "2001-03-10", "2001-03-11", "TENTATIVE",
-         "Expert meeting (no. 2) – expected on 10–12 March 2001, dates to be confirmed"),
+        ("meeting#2@calendar-tool", "2001-03-01", "2001-03-02", "TENTATIVE",
+         "Expert meeting (no. 2) – expected in March 2001, dates to be confirmed"),
         ("meeting#3@calendar-tool", "2002-05-20", "2002-05-30", "CONFIRMED",
          "Expert meeting (no. 3)"),
-        ("meeting#4@calendar-tool", "2003-05-20", "2003-05-21", "TENTATIVE",
-         "Expert meeting (no. 4) – expected on 20–22 May 2003, dates to be confirmed"),
+        ("meeting#4@calendar-tool", "2003-05-01", "2003-05-02", "TENTATIVE",
+         "Expert meeting (no. 4) – expected in May 2003, dates to be confirmed"),
     ]
 
 

@@ -105,10 +105,33 @@ def test_series_end_by_until_and_count() -> None:
 
 
 def test_day_range_series_keeps_its_length_and_month_ends() -> None:
-    """A three-day meeting on the last days of January recurs monthly with the same length."""
+    """A three-day meeting on the first days of January recurs monthly with the same length:
+    the rule names the day (BYMONTHDAY=1), so the estimates keep it."""
     s = Series("FREQ=MONTHLY;BYMONTHDAY=1", DatedValue.parse("2001-01-01..2001-01-03"))
     assert [wording.date_text(d.value) for d in series_dates(s, until=date(2001, 3, 31))] == \
         ["1–3 January 2001", "1–3 February 2001", "1–3 March 2001"]
+
+
+@pytest.mark.parametrize(("rule", "by_rule", "expected"), [
+    # A rhythm that names no day: the start's days again are no text's, only their month.
+    ("FREQ=MONTHLY", False, ["10–12 January 2001", "February 2001", "March 2001"]),
+    ("FREQ=YEARLY;INTERVAL=1", False, ["10–12 January 2001", "January 2002", "January 2003"]),
+    # `estimate: rule` keeps the rule's precision, the start's.
+    ("FREQ=MONTHLY", True, ["10–12 January 2001", "10–12 February 2001", "10–12 March 2001"]),
+    # Days the rule names: a weekly meeting, one on the second Tuesday.
+    ("FREQ=WEEKLY;INTERVAL=4", False,
+     ["10–12 January 2001", "7–9 February 2001", "7–9 March 2001"]),
+    ("FREQ=MONTHLY;BYDAY=2WE", False,
+     ["10–12 January 2001", "14–16 February 2001", "14–16 March 2001"]),
+])
+def test_estimates_of_days_are_months_unless_the_rule_names_days(
+        rule: str, by_rule: bool, expected: list[str]) -> None:
+    """DESIGN: an estimate is as precise as its evidence, "the month the dated occurrences
+    agree on, else the year". A start of days gives the first occurrence's days; the rule
+    repeating them gives a day only where it names one."""
+    s = Series(rule, DatedValue.parse("2001-01-10..2001-01-12"), month_from_evidence=not by_rule)
+    got = [wording.date_text(d.value) for d in series_dates(s, until=date(2003, 3, 31))][:3]
+    assert got == expected
 
 
 @pytest.mark.parametrize(("known", "expected"), [
@@ -117,14 +140,32 @@ def test_day_range_series_keeps_its_length_and_month_ends() -> None:
     ("2002", ["2002", "2003", "2004"]),
     # A month: months after it, not the start's days placed on the 1st.
     ("2002-05", ["May 2002", "May 2003", "May 2004"]),
-    # Days: the start's length from the day the known occurrence began, as the rule gives.
-    ("2002-05-20..2002-05-29", ["20–29 May 2002", "20–22 May 2003", "20–22 May 2004"]),
+    # Days: the month of the day the rule gives from it, not days no text gives.
+    ("2002-05-20..2002-05-29", ["20–29 May 2002", "May 2003", "May 2004"]),
 ])
 def test_estimates_after_a_known_occurrence_are_no_more_precise_than_it(
         known: str, expected: list[str]) -> None:
     """A series whose start gives days (a three-day meeting) and whose third occurrence a
-    text gives less precisely: the estimates after it count from it at its precision."""
+    text gives: the estimates count from it and are no more precise than it, nor than a
+    month (DESIGN: "the month the dated occurrences agree on, else the year")."""
     s = _series("FREQ=YEARLY", "2000-03-10..2000-03-12", n3=known)
+    got = [(d.number, wording.date_text(d.value), d.known is not None)
+           for d in series_dates(s, until=date(2004, 12, 31))]
+    assert got == [(1, "10–12 March 2000", False), (2, "March 2001", False),
+                   (3, expected[0], True), (4, expected[1], False), (5, expected[2], False)]
+
+
+@pytest.mark.parametrize(("known", "expected"), [
+    ("2002", ["2002", "2003", "2004"]),
+    ("2002-05", ["May 2002", "May 2003", "May 2004"]),
+    # The start's length from the day the known occurrence began, as the rule gives.
+    ("2002-05-20..2002-05-29", ["20–29 May 2002", "20–22 May 2003", "20–22 May 2004"]),
+])
+def test_estimates_by_rule_keep_the_days_of_the_start(known: str, expected: list[str]) -> None:
+    """With `estimate: rule`, estimates keep the start's days where the rule gives days,
+    and are no more precise than a known occurrence after which they count."""
+    s = replace(_series("FREQ=YEARLY", "2000-03-10..2000-03-12", n3=known),
+                month_from_evidence=False)
     got = [(d.number, wording.date_text(d.value), d.known is not None)
            for d in series_dates(s, until=date(2004, 12, 31))]
     assert got == [(1, "10–12 March 2000", False), (2, "10–12 March 2001", False),
