@@ -6,13 +6,18 @@ import ast
 import json
 import subprocess
 import sys
+from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.generate import register_text
 from calendar_tool import listing
+from calendar_tool.register import parse_register
+from calendar_tool.timeline import occurrences
 from tests.conftest import CLI
 from tests.paths import FIXTURES, REGISTER, ROOT, SEEDS
 
@@ -133,6 +138,19 @@ def test_json_pieces_join_to_what_json_dumps_writes(objects: list[Any], per: int
     empty and nested containers."""
     assert "".join(listing.json_pieces(iter(objects), per)) == \
         json.dumps(objects, indent=2, ensure_ascii=False)
+
+
+def test_occurrences_json_are_the_objects_of_each_occurrence_alone() -> None:
+    """`list --format json` and the API make each occurrence's object sharing its date's with
+    the occurrence before it when both are on one date object (a series' estimates share
+    their months): the objects are still those of each occurrence alone, over the real
+    register and a generated one."""
+    for reg in (parse_register(REGISTER.read_text(encoding="utf-8")),
+                parse_register(register_text(300, seed=11))):
+        found = occurrences(reg, date(2031, 12, 31))
+        assert any(a.when is b.when for a, b in pairwise(found))  # shared dates met
+        assert list(listing.occurrences_json(found, reg)) == \
+            [listing.occurrence_json(o, reg) for o in found]
 
 
 def test_json_pieces_of_what_orjson_refuses_are_json_dumps() -> None:

@@ -82,7 +82,7 @@ def list_(ctx: Context, due: str | None, from_: str | None, until: str | None,
     reg = dates.head
     # JSON a piece at a time: every occurrence of a large register is hundreds of megabytes.
     _echo(fmt, table=lambda: listing.table(found),
-          json=lambda: listing.json_pieces(listing.occurrence_json(o, reg) for o in found),
+          json=lambda: listing.json_pieces(listing.occurrences_json(found, reg)),
           csv=lambda: listing.to_csv(found))
 
 

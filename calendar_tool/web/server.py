@@ -631,7 +631,7 @@ class _App:
         # register is hundreds of megabytes of JSON (`listing.json_pieces`). (To HEAD too, so
         # that its headers are GET's, which `GZipMiddleware` sets from the first piece.)
         found = service.listed_lazily(register, query, now)
-        pieces = listing.json_pieces(listing.occurrence_json(o, register) for o in found)
+        pieces = listing.json_pieces(listing.occurrences_json(found, register))
         return StreamingResponse(_trimmed(map(str.encode, pieces)), media_type="application/json",
                                  headers={"cache-control": LIVE_CACHE, "x-content-type-options":
                                           "nosniff", "x-register-revision": state.served or ""})
