@@ -341,3 +341,34 @@ def test_subscribe_test_by_email_delivers_a_calendar_that_parses(
     assert (bad.exit_code, bad.stderr) == (2, "error: CALENDAR_TOOL_SMTP_URL: not an smtp:// "
                                               "or smtps:// URL with a host, such as "
                                               "smtp://user:password@mail.example.org:587\n")
+
+
+def test_an_offset_given_twice_reminds_once(cli_db: CLI, db_url: str, tmp_path: Path,
+                                            receiver: Receiver) -> None:
+    """P7D and P1W are one offset, and an offset named twice is still one: the ledger holds
+    one row per (subscription, occurrence, offset, day), so the message, the dry run and the
+    count hold the reminder once, not once per time it was named."""
+    reg, at = _due_now_register(tmp_path, 1)
+    engine = store.open_store(db_url)
+    store.add_subscription(engine, Subscription(
+        name="team", url=f"{receiver.base}/hook", format=Format.SLACK,
+        created_at=at - timedelta(hours=1), offsets=(Offset(), Offset()), overdue=False,
+        time_of_day=at.time()))
+    engine.dispose()
+    preview = cli_db("remind", "--dry-run", "--at", (at - timedelta(hours=1)).isoformat(),
+                     "--window", "1d", register=reg)
+    assert [line.split()[6:9] for line in preview.stdout.splitlines()[1:]] == [
+        ["obligation.due", "P0D", "d0"]]
+    receiver.script(Accept())
+    result = cli_db("remind", register=reg)
+    assert result.stdout == ("claimed 1 reminders in 1 messages, skipped 0 past the catch-up "
+                             "window; sent 1, to retry 0, dead 0\n")
+    [request] = receiver.requests
+    assert [b["type"] for b in request.json["blocks"]] == ["header", "section"]
+    added = cli_db("subscribe", "add", "twice", "--url", "http://127.0.0.1:9/h", "--offset",
+                   "P7D", "--offset", "P1W", "--offset", "P0D", "--offset", "P0D",
+                   register=reg)
+    assert added.exit_code == 0, added.stderr
+    [row] = [line for line in cli_db("subscribe", "list").stdout.splitlines()
+             if line.startswith("twice ")]
+    assert row.split()[4] == "P7D,P0D,overdue"

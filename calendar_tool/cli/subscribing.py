@@ -53,7 +53,8 @@ def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset,
         at = time(9)
     if problems:
         raise SubscriptionInvalid(problems)
-    return tuple(parsed), at
+    # P1W is P7D, and an offset named twice is one: keep each once, in the order given.
+    return tuple(dict.fromkeys(parsed)), at
 
 
 @subscribe.command(name="add")

@@ -28,7 +28,20 @@ def plan(register: Register, subs: Sequence[Subscription], start: datetime, end:
     for sub in subs:
         found += delivery.review_reminders(register, sub, start, end)
     found.sort(key=lambda r: (r.instant, r.subscription, r.occurrence.id, r.offset))
-    return found
+    return once(found)
+
+
+def once(reminders: Sequence[Reminder]) -> list[Reminder]:
+    """Each reminder once by its ledger key, in the order given. An offset named twice (a
+    subscription's `P7D P1W`, an entry's `reminders: [P7D, P7D]`) gives the agenda the same
+    reminder twice; the ledger holds it once, so a message, a preview or a count must too."""
+    seen: set[tuple[str, str, str, str]] = set()
+    out = []
+    for r in reminders:
+        if r.key not in seen:
+            seen.add(r.key)
+            out.append(r)
+    return out
 
 
 def held(keys: Container[tuple[str, str, str, str]], r: Reminder) -> bool:
@@ -148,7 +161,7 @@ def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
         sub = info.subscription
         owed_now += delivery.review_reminders(register, sub, _looked_from(info, late), end)
         owed_now += delivery.change_notices(register, sub, by_sub.get(sub.name, {}), now)
-        owed = [r for r in owed_now if not held(keys, r)]
+        owed = [r for r in once(owed_now) if not held(keys, r)]
         skipped = [r for r in owed if r.instant < late]
         if skipped:
             groups.append((skipped, True))
