@@ -70,6 +70,16 @@ def test_a_slack_url_is_a_secret_and_is_masked(cli_db: CLI) -> None:
      "error: zone: 'Mars/Olympus' is not an IANA time zone such as Europe/Vienna"),
     (["--url", "http://x.org/h", "--time", "25:00"],
      "error: time: '25:00' is not a time of day such as 09:00"),
+    # What fromisoformat also reads is not HH:MM: an offset would be silently dropped for
+    # --zone's, and seconds for the minute.
+    (["--url", "http://x.org/h", "--time", "09:00+02:00", "--zone", "America/New_York"],
+     "error: time: '09:00+02:00' is not a time of day such as 09:00"),
+    (["--url", "http://x.org/h", "--time", "09:00Z"],
+     "error: time: '09:00Z' is not a time of day such as 09:00"),
+    (["--url", "http://x.org/h", "--time", "09:00:30"],
+     "error: time: '09:00:30' is not a time of day such as 09:00"),
+    (["--url", "http://x.org/h", "--time", "T0900"],
+     "error: time: 'T0900' is not a time of day such as 09:00"),
 ])
 def test_bad_input_is_refused_naming_the_field(cli: CLI, args: list[str], message: str) -> None:
     result = cli("subscribe", "add", "team", *args)

@@ -3,6 +3,7 @@ open the database (and for sending, the senders) through the service when they r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
@@ -37,6 +38,9 @@ def subscribe() -> None:
     """
 
 
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])", re.ASCII)
+
+
 def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset, ...], time]:
     """The --offset and --time values; SubscriptionInvalid naming each that is not one."""
     problems = []
@@ -46,11 +50,14 @@ def _offsets_and_time(offsets: Sequence[str], time_: str) -> tuple[tuple[Offset,
             parsed.append(Offset.parse(text))
         except ValueError as exc:
             problems.append(("offset", str(exc)))
-    try:
-        at = time.fromisoformat(time_)
-    except ValueError:
+    # HH:MM only: fromisoformat also reads seconds, "T0900" and a UTC offset, and an offset
+    # would be dropped without a word, the zone being --zone's (09:00+02:00 in New York).
+    hhmm = _HHMM.fullmatch(time_)
+    if hhmm is None:
         problems.append(("time", f"{time_!r} is not a time of day such as 09:00"))
         at = time(9)
+    else:
+        at = time(int(hhmm[1]), int(hhmm[2]))
     if problems:
         raise SubscriptionInvalid(problems)
     # P1W is P7D, and an offset named twice is one: keep each once, in the order given.
