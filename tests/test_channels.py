@@ -315,6 +315,22 @@ def test_the_sample_counts_days_from_today_to_the_occurrences_day() -> None:
         0, Notice.DUE, "Due today")
 
 
+def test_the_sample_of_a_review_subscription_is_an_item_of_the_review() -> None:
+    """A --review subscription's next message is the keepers' review: its test message was
+    about the review's first item read as a reminder, "9497 days overdue" for a 2001
+    deadline nobody recorded (or "Due today" for an undated urgent one). It is that item, as
+    the review words it."""
+    register = register_of(entry("old", "2001-05-31"))
+    sub = Subscription("keepers", "https://x.org/h", Format.SLACK, AT, review=True)
+    sample = service.sample_reminder(register, sub, AT)
+    assert (sample.occurrence.id, sample.notice, sample.offset, sample.detail,
+            sample.instant, sample.days_left) == (
+        "old", Notice.REVIEW, "review", "long-past", AT, (date(2001, 5, 31) - AT.date()).days)
+    assert wording.lead(sample) == ("To review (past its due day with no status: record "
+                                    "whether it was met or missed)")
+    assert render(Format.JSON, [sample], register, test=True)["type"] == "obligation.review"
+
+
 def test_the_sample_of_a_register_with_nothing_upcoming_is_invented_and_says_so(
         sample: Register) -> None:
     """The sample register's dates are all past or estimated: the test message is about an

@@ -135,13 +135,19 @@ def send_sample(sub: Subscription, register: Register, senders: delivery.Senders
 def sample_reminder(register: Register, sub: Subscription, now: datetime) -> Reminder:
     """The reminder a test message carries: about the occurrence of the subscription's next
     reminder (else of anyone's), with the days left counted from today in the subscription's
-    zone to the occurrence's day, whatever offset that next reminder has; else about an
-    occurrence invented for the test, a week away, whose title says so."""
+    zone to the occurrence's day, whatever offset that next reminder has; for a `review`
+    subscription, the first item of its next review, worded as the review words it; else
+    about an occurrence invented for the test, a week away, whose title says so."""
     anyone = replace(sub, created_at=BEGINNING, areas=frozenset(),
                      actors=frozenset(), kinds=frozenset(), enabled=True)
     today = now.astimezone(sub.tz).date()
     for who in (replace(sub, created_at=now, enabled=True), anyone):
         found = plan(register, [who], now, now + timedelta(days=400))
+        if found and found[0].notice is Notice.REVIEW:
+            # The keepers' review: an item to confirm or record (long past, undated, an
+            # estimate), which as a reminder would read "Due today" or "9497 days overdue".
+            o = found[0].occurrence
+            return replace(found[0], instant=now, days_left=((o.key_date or today) - today).days)
         if found:
             return _as_of(found[0].occurrence, sub.name, today, now)
     return _as_of(_invented(today + timedelta(days=7)), sub.name, today, now)
