@@ -14,6 +14,7 @@ import pytest
 from calendar_tool import delivery, service, wording
 from calendar_tool.delivery import channels
 from calendar_tool.model import (
+    CHANGED,
     Format,
     Notice,
     Occurrence,
@@ -276,6 +277,26 @@ def test_an_email_has_a_subject_a_date_text_html_and_the_feed_events(sample: Reg
     calendar = message["calendar"]
     assert calendar.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
     assert "METHOD:PUBLISH\r\n" in calendar and "UID:victims-review@calendar-tool\r\n" in calendar
+
+
+# --- a changed or confirmed date --------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", [Format.SLACK, Format.TEAMS, Format.DISCORD, Format.MATTERMOST,
+                                 Format.EMAIL])
+@pytest.mark.parametrize("many", [False, True])
+def test_a_changed_date_says_from_which_day_in_every_channel(fmt: Format, many: bool) -> None:
+    """A notice of a moved date gave the old day in Slack alone: Teams, Discord, Mattermost
+    and e-mail said "Date changed" and the new day, and the reader could not tell what
+    changed. Alone or in a digest, every channel now says it."""
+    register = register_of(entry("moved", "2027-06-30"), entry("other", "2027-06-08"))
+    found = _occurrences(register)
+    notice = Reminder("team", found["moved"], CHANGED, Notice.CHANGED, AT, 29, "2027-05-31")
+    rs = [notice, *reminders_on(register, ids=["other"])] if many else [notice]
+    rendered = render(fmt, rs, register)
+    message = json.dumps(rendered, ensure_ascii=False).replace("\\", "")
+    assert "Reminders so far counted from 31 May 2027; now from 30 June 2027." in message
+    if fmt is Format.TEAMS:
+        assert (sdk_problems([rendered]), schema_problems(rendered)) == ([[]], [])
 
 
 # --- test messages -------------------------------------------------------------------------------

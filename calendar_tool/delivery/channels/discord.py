@@ -51,6 +51,9 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
 def _details(r: Reminder, context: Context) -> str:
     o = r.occurrence
     lines = [f"**{_md(wording.lead(r))}**", f"**When:** {_md(wording.when_left(r))}"]
+    detail = wording.change_detail(r)
+    if detail:  # a moved or confirmed date: the day reminders counted from until now
+        lines.append(_md(detail))
     if o.entry.actors:
         who = wording.terms(o.entry.actors, context.register.actors, ", ")
         lines.append(f"**Who:** {_md(clip(who, 500))}")
@@ -69,8 +72,10 @@ def _digest(reminders: Sequence[Reminder], context: Context) -> str:
     """A line per reminder, most urgent first, whole lines only, and what is left out."""
     def line(r: Reminder) -> str:
         title = clip(wording.heading(r.occurrence), _LINE_MAX)
+        detail = wording.change_detail(r)
         return (f"{_link(title, entry_link(context.base, r), bold=True)}: "
-                f"{_md(wording.lead(r))}, {_md(wording.when(r.occurrence))}")
+                f"{_md(wording.lead(r))}, {_md(wording.when(r.occurrence))}"
+                + (f". {_md(detail)}" if detail else ""))
 
     return fit([], reminders, line, DESCRIPTION_MAX, MAX_SHOWN)
 

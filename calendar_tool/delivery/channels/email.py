@@ -60,6 +60,9 @@ def _facts(r: Reminder, context: Context) -> list[tuple[str, str, str | None]]:
     entry's page."""
     o = r.occurrence
     facts: list[tuple[str, str, str | None]] = [("When", wording.when_left(r), None)]
+    detail = wording.change_detail(r)
+    if detail:  # a moved or confirmed date: the day reminders counted from until now
+        facts.append((wording.lead(r), detail, None))
     if o.entry.actors:
         facts.append(("Who", wording.terms(o.entry.actors, context.register.actors, ", "),
                       None))

@@ -89,6 +89,9 @@ def _facts(r: Reminder, context: Context) -> list[dict[str, str]]:
     o = r.occurrence
     register = context.register
     facts = [("When", _md(wording.when_left(r)))]
+    detail = wording.change_detail(r)
+    if detail:  # a moved or confirmed date: the day reminders counted from until now
+        facts.append((_md(wording.lead(r)), _md(detail)))
     if o.entry.actors:
         facts.append(("Who", _md(clip(wording.terms(o.entry.actors, register.actors, ", "),
                                       _FACT_MAX))))
