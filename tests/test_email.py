@@ -6,6 +6,7 @@ and a login whose password never shows; the SMTP URL of the settings."""
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -271,9 +272,29 @@ def test_no_server_or_no_answer_is_retried() -> None:
     assert (none.outcome, none.status, none.error) == (
         Outcome.RETRY, None, "no SMTP server to send e-mail through: set "
         "CALENDAR_TOOL_SMTP_URL (smtp://user:password@host:587)")
-    refused = _send(f"smtp://127.0.0.1:{closed_port()}")
-    assert (refused.outcome, refused.status) == (Outcome.RETRY, None)
-    assert refused.error is not None and refused.error.startswith("ConnectionRefusedError")
+    port = closed_port()
+    refused = _send(f"smtp://127.0.0.1:{port}")
+    assert (refused.outcome, refused.status, refused.error) == (
+        Outcome.RETRY, None, f"nothing listens at 127.0.0.1:{port} (connection refused)")
+
+
+def test_a_server_not_reached_is_said_with_its_host_and_port() -> None:
+    """As for a webhook (README, `subscribe test`): what failed and where, in words, not
+    "ConnectionRefusedError: [Errno 111] Connection refused" nor "TimeoutError: timed out",
+    which named no server; and the password never."""
+    unknown = _send("smtp://cal:pw-s3cr3t@mail.example.invalid:587")
+    assert (unknown.outcome, unknown.status) == (Outcome.RETRY, None)
+    assert unknown.error is not None
+    assert unknown.error.startswith("the host name 'mail.example.invalid' is not known (")
+    with socket.socket() as silent:  # takes the connection, never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        server = SmtpServer.parse(f"smtp://127.0.0.1:{port}")
+        mute = SmtpSender(server, 0.2).send(Outbound("msg_z", "mail", TO, Format.EMAIL, None,
+                                                     _body(), 0), AT_DUE)
+    assert (mute.outcome, mute.status, mute.error) == (
+        Outcome.RETRY, None, f"127.0.0.1:{port} did not answer within 0.2 s")
 
 
 def test_the_same_message_makes_the_same_bytes() -> None:

@@ -193,7 +193,8 @@ class SmtpSender:
         if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLCertVerificationError):
             return Attempt(Outcome.DEAD, None, latency, self._safe(_describe(exc)))
         if isinstance(exc, smtplib.SMTPException | OSError):  # dropped, refused, timed out
-            return Attempt(Outcome.RETRY, None, latency, self._safe(_describe(exc)))
+            said = _unreached(exc, self.server, self.timeout) or _describe(exc)
+            return Attempt(Outcome.RETRY, None, latency, self._safe(said))
         raise exc
 
     def _safe(self, text: str) -> str:
@@ -215,6 +216,27 @@ def _said(text: bytes | str) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return " ".join(text.split())
+
+
+def _unreached(exc: Exception, server: SmtpServer | None, timeout: float) -> str | None:
+    """A server not reached, said as a webhook's is (`http._describe`): where (host and port)
+    and what that end did not do, rather than the exception's name and errno, which named no
+    server. None for any other failure."""
+    if server is None:
+        return None
+    at = f"[{server.host}]" if ":" in server.host else server.host
+    at = f"{at}:{server.port}"
+    # smtplib reports a read that timed out as SMTPServerDisconnected, raised while handling it.
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and \
+            isinstance(exc.__context__, TimeoutError):
+        exc = exc.__context__
+    if isinstance(exc, ConnectionRefusedError):
+        return f"nothing listens at {at} (connection refused)"
+    if isinstance(exc, socket.gaierror):
+        return f"the host name {server.host!r} is not known ({exc.strerror or exc})"
+    if isinstance(exc, TimeoutError):
+        return f"{at} did not answer within {timeout:g} s"
+    return None
 
 
 def _describe(exc: Exception) -> str:
