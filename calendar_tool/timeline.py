@@ -998,13 +998,21 @@ def _period(now: date, due: str | None, from_: str | None, until: str | None,
 def vocabulary_problems(register: Register, areas: Iterable[str], actors: Iterable[str]
                         ) -> list[str]:
     """Messages for filter values the register does not declare."""
+    return [message for _, message in unknown_terms(register, areas, actors)]
+
+
+def unknown_terms(register: Register, areas: Iterable[str], actors: Iterable[str]
+                  ) -> list[tuple[str, str]]:
+    """("area" or "actor", message) for each filter value the register does not declare:
+    for `list`'s and the API's filters and for a subscription's alike."""
     out = []
     for name, given, vocab in (("area", areas, register.areas), ("actor", actors,
                                                                    register.actors)):
         for word in given:
             if word not in vocab:
-                known = ", ".join(sorted(vocab))
-                out.append(f"unknown {name} {word!r}; the register declares: {known}")
+                known = f"declares: {', '.join(sorted(vocab))}" if vocab else \
+                    f"declares no {name}s"
+                out.append((name, f"unknown {name} {word!r}; the register {known}"))
     return out
 
 

@@ -59,7 +59,8 @@ def test_a_slack_url_is_a_secret_and_is_masked(cli_db: CLI) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--url", "not-a-url"], "error: url: not an http:// or https:// URL with a host"),
     (["--url", "http://x.org/h", "--area", "atlantis"],
-     "error: area: unknown area 'atlantis'; declared: victims, trafficking, governance"),
+     "error: area: unknown area 'atlantis'; the register declares: governance, trafficking, "
+     "victims"),
     (["--url", "http://x.org/h", "--offset", "-P7D"],
      "error: offset: -P7D is negative; reminders come before the day (the overdue notice "
      "covers the day after)"),
@@ -68,6 +69,14 @@ def test_a_slack_url_is_a_secret_and_is_masked(cli_db: CLI) -> None:
      "or -P2Y"),
     (["--url", "http://x.org/h", "--zone", "Mars/Olympus"],
      "error: zone: 'Mars/Olympus' is not an IANA time zone such as Europe/Vienna"),
+    # Files the system's zone folder holds that are no IANA zone: the host's own zone (a
+    # fleet of hosts would each read the subscription in theirs), one counting leap seconds.
+    (["--url", "http://x.org/h", "--zone", "localtime"],
+     "error: zone: 'localtime' is not an IANA time zone such as Europe/Vienna"),
+    (["--url", "http://x.org/h", "--zone", "right/UTC"],
+     "error: zone: 'right/UTC' is not an IANA time zone such as Europe/Vienna"),
+    (["--url", "http://x.org/h", "--zone", "posixrules"],
+     "error: zone: 'posixrules' is not an IANA time zone such as Europe/Vienna"),
     (["--url", "http://x.org/h", "--time", "25:00"],
      "error: time: '25:00' is not a time of day such as 09:00"),
     # What fromisoformat also reads is not HH:MM: an offset would be silently dropped for

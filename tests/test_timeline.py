@@ -25,6 +25,7 @@ from calendar_tool.timeline import (
     select,
     series_count,
     series_dates,
+    unknown_terms,
 )
 from tests.paths import SAMPLE
 
@@ -170,6 +171,17 @@ def test_estimates_by_rule_keep_the_days_of_the_start(known: str, expected: list
            for d in series_dates(s, until=date(2004, 12, 31))]
     assert got == [(1, "10–12 March 2000", False), (2, "10–12 March 2001", False),
                    (3, expected[0], True), (4, expected[1], False), (5, expected[2], False)]
+
+
+def test_unknown_filter_values_of_a_register_that_declares_none(sample: Register) -> None:
+    """`list`'s, the API's and a subscription's filters name what the register declares, or
+    say it declares none (rather than "declares: " and nothing)."""
+    assert unknown_terms(sample, ["nope"], []) == [
+        ("area", "unknown area 'nope'; the register declares: governance, trafficking, victims")]
+    bare = replace(sample, areas={}, actors={})
+    assert unknown_terms(bare, ["nope"], ["who"]) == [
+        ("area", "unknown area 'nope'; the register declares no areas"),
+        ("actor", "unknown actor 'who'; the register declares no actors")]
 
 
 def test_sample_relative_dates_resolve_through_anchors(sample: Register) -> None:

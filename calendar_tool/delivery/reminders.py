@@ -21,10 +21,11 @@ The keepers' review (`review_reminders`): a subscription with `review` gets, onc
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.relativedelta import relativedelta
 
@@ -43,7 +44,7 @@ from calendar_tool.model import (
     Subscription,
     reminder_too_long,
 )
-from calendar_tool.timeline import find, occurrences, review
+from calendar_tool.timeline import find, occurrences, review, unknown_terms
 
 # Earlier than any date a register holds, and far enough from datetime.min that a window
 # starting there can still be widened by a day for zones.
@@ -58,11 +59,7 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
     if not sub.name or not all(c.isalnum() or c in "-_." for c in sub.name):
         problems.append(("name", f"{sub.name!r} must be letters, digits, '-', '_' or '.'"))
     problems.extend(("url", message) for message in _url_problems(sub))
-    for key in sorted(sub.areas - register.areas.keys()):
-        problems.append(("area", f"unknown area {key!r}; declared: {', '.join(register.areas)}"))
-    for key in sorted(sub.actors - register.actors.keys()):
-        problems.append(("actor",
-                         f"unknown actor {key!r}; declared: {', '.join(register.actors)}"))
+    problems.extend(unknown_terms(register, sorted(sub.areas), sorted(sub.actors)))
     for offset in sub.offsets or ():
         too_long = reminder_too_long(offset)
         if offset.negative:
@@ -70,11 +67,25 @@ def subscription_problems(sub: Subscription, register: Register) -> list[tuple[s
                                        "(the overdue notice covers the day after)"))
         elif too_long is not None:
             problems.append(("offset", too_long))
-    try:
-        ZoneInfo(sub.zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not _iana_zone(sub.zone):
         problems.append(("zone", f"{sub.zone!r} is not an IANA time zone such as Europe/Vienna"))
     return problems
+
+
+def _iana_zone(name: str) -> bool:
+    """Whether `name` is a zone of the IANA database: not `localtime` (each host's own zone,
+    so a fleet would read one subscription in several), nor a file ZoneInfo also reads from
+    the system's folder (`posixrules`, `right/UTC`, which counts leap seconds)."""
+    if name == "localtime" or name not in _available_zones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # listed, but its file cannot be read
+        return False
+    return True
+
+
+_available_zones = functools.cache(available_timezones)
 
 
 def _url_problems(sub: Subscription) -> list[str]:
