@@ -568,10 +568,13 @@ INVENTED = "Example deadline (invented for this test: the register has no upcomi
 
 def message_title(reminders: Sequence[Reminder], test: bool = False) -> str:
     """A message's one-line title: "Due in 7 days: Annual report" for one reminder, "3
-    reminders for team" for a digest; a test message says so first."""
+    reminders for team" for a digest, "12 items to review for keepers" for the keepers'
+    review; a test message says so first."""
     if len(reminders) == 1:
         r = reminders[0]
         title = f"{lead(r)}: {heading(r.occurrence)}"
+    elif all(r.notice is Notice.REVIEW for r in reminders):
+        title = f"{len(reminders)} items to review for {reminders[0].subscription}"
     else:
         title = f"{len(reminders)} reminders for {reminders[0].subscription}"
     return f"{TEST_MARK}: {title}" if test else title

@@ -352,6 +352,19 @@ def test_the_sample_of_a_review_subscription_is_an_item_of_the_review() -> None:
     assert render(Format.JSON, [sample], register, test=True)["type"] == "obligation.review"
 
 
+def test_a_digest_of_the_review_is_titled_as_the_review() -> None:
+    """The keepers' weekly review of several items is "N items to review", not "N
+    reminders": nothing in it is due on a day the message counts to."""
+    register = register_of(entry("old", "2001-05-31"), entry("older", "2000-05-31"))
+    sub = Subscription("keepers", "https://x.org/h", Format.SLACK, AT, review=True)
+    found = delivery.review_reminders(register, sub, AT, AT + timedelta(days=8))
+    assert [(r.occurrence.id, r.notice) for r in found] == [
+        ("old", Notice.REVIEW), ("older", Notice.REVIEW)]
+    assert wording.message_title(found) == "2 items to review for keepers"
+    assert render(Format.SLACK, found, register)["blocks"][0] == {"type": "header", "text": {
+        "type": "plain_text", "text": "2 items to review for keepers", "emoji": False}}
+
+
 def test_the_sample_of_a_register_with_nothing_upcoming_is_invented_and_says_so(
         sample: Register) -> None:
     """The sample register's dates are all past or estimated: the test message is about an
