@@ -17,8 +17,9 @@ skip: `make test` installs Debian's (scripts/services); CALENDAR_TOOL_TEST_CHROM
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,8 +35,10 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from calendar_tool import service, store
+from calendar_tool import delivery, service, store
 from calendar_tool.clock import FixedClock
+from calendar_tool.model import Format, Subscription
+from calendar_tool.timeline import occurrences
 from calendar_tool.web import server
 from tests.conftest import CLI
 from tests.parsers import vobject_events
@@ -271,6 +274,23 @@ def test_an_entry_page_subscribes_to_its_area(page: Page, url: str) -> None:
     assert page.locator("#subscribe a.webcal").inner_text() == "Subscribe to Victims of crime"
     assert page.locator("#sources .citation").all_inner_texts() == \
         ["A/RES/55/59 para. 27 — Vienna Declaration on Crime and Justice"]
+
+
+def test_a_message_about_a_session_opens_the_page_of_that_session(page: Page, url: str) -> None:
+    """A chat message names an occurrence of a series ("… (no. 10)"); its link opens that
+    occurrence's page, not the series' with every session on it (in a real browser)."""
+    register = load_register(SAMPLE)
+    session = next(o for o in occurrences(register, date(2006, 12, 31))
+                   if o.id == "commission-sessions#10")
+    sub = Subscription("team", "https://chat.example.org/hooks/x", Format.MATTERMOST, NOW)
+    reminder = delivery.occurrence_reminders(sub, session, register)[0]
+    text = json.loads(delivery.render(Format.MATTERMOST, [reminder], register, url))["text"]
+    link = re.findall(r"\]\((http[^)]*)\)", text)[0]  # the heading's; then the source's
+    assert link == f"{url}/obligations/commission-sessions%2310"
+    answer = page.goto(link)
+    assert answer is not None and answer.status == 200
+    assert page.locator("#dates li.occurrence").evaluate_all("items => items.map(i => i.id)") \
+        == ["occurrence-commission-sessions#10"]
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

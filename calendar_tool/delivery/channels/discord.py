@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from calendar_tool import wording
 from calendar_tool.delivery.channels.common import Channel, Context, clip, fit, source_link
-from calendar_tool.delivery.channels.links import entry_link
+from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder
 
@@ -38,7 +38,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     if len(reminders) == 1:
         r = reminders[0]
         embed = {"title": clip(wording.heading(r.occurrence), TITLE_MAX),
-                 "url": entry_link(context.base, r),
+                 "url": occurrence_link(context.base, r),
                  "description": clip(_details(r, context), DESCRIPTION_MAX)}
     else:
         embed = {"title": clip(wording.message_title(reminders), TITLE_MAX),
@@ -73,7 +73,7 @@ def _digest(reminders: Sequence[Reminder], context: Context) -> str:
     def line(r: Reminder) -> str:
         title = clip(wording.heading(r.occurrence), _LINE_MAX)
         detail = wording.change_detail(r)
-        return (f"{_link(title, entry_link(context.base, r), bold=True)}: "
+        return (f"{_link(title, occurrence_link(context.base, r), bold=True)}: "
                 f"{_md(wording.lead(r))}, {_md(wording.when(r.occurrence))}"
                 + (f". {_md(detail)}" if detail else ""))
 

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from calendar_tool import wording
 from calendar_tool.delivery.channels.common import Channel, Context, cut, source_link
-from calendar_tool.delivery.channels.links import entry_link
+from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.model import Reminder, Revision, State
 
 MAX_SHOWN = 100  # in the text and HTML; the calendar holds every occurrence
@@ -73,7 +73,7 @@ def _facts(r: Reminder, context: Context) -> list[tuple[str, str, str | None]]:
     source = source_link(r, context.register)
     if source is not None:
         facts.append(("Source", source[0], source[1]))
-    link = entry_link(context.base, r)
+    link = occurrence_link(context.base, r)
     facts.append(("Entry", link, link))
     return facts
 
@@ -108,8 +108,8 @@ def _html(reminders: Sequence[Reminder], context: Context) -> str:
     shown, more = cut(reminders, MAX_SHOWN)
     for r in shown:
         if len(reminders) > 1:
-            out.append(f"<h3>{e(wording.lead(r))}: "
-                       f"{_a(wording.heading(r.occurrence), entry_link(context.base, r))}</h3>")
+            page = occurrence_link(context.base, r)
+            out.append(f"<h3>{e(wording.lead(r))}: {_a(wording.heading(r.occurrence), page)}</h3>")
         out.append("<table>")
         for label, text, link in _facts(r, context):
             out.append(f"<tr><th align=\"left\">{e(label)}</th><td>{_a(text, link)}</td></tr>")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from calendar_tool import wording
 from calendar_tool.delivery.channels.common import Channel, Context, clip, fit, source_link
-from calendar_tool.delivery.channels.links import entry_link
+from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder, State
 
@@ -32,7 +32,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     if len(reminders) == 1:
         r = reminders[0]
         title = clip(f"{wording.lead(r)}: {wording.heading(r.occurrence)}", 300)
-        lines.append(f"#### {_link(title, entry_link(context.base, r))}")
+        lines.append(f"#### {_link(title, occurrence_link(context.base, r))}")
         lines.extend(_details(r, context))
         return {"text": clip("\n".join(lines), TEXT_MAX)}
     lines.append(f"#### {_md(wording.message_title(reminders))}")
@@ -63,7 +63,7 @@ def _digest(head: list[str], reminders: Sequence[Reminder], context: Context) ->
     def line(r: Reminder) -> str:
         title = clip(wording.heading(r.occurrence), _LINE_MAX)
         detail = wording.change_detail(r)
-        return (f"- **{_link(title, entry_link(context.base, r))}**: "
+        return (f"- **{_link(title, occurrence_link(context.base, r))}**: "
                 f"{_md(wording.lead(r))}, {_md(wording.when(r.occurrence))}"
                 + (f". {_md(detail)}" if detail else ""))
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from calendar_tool import wording
 from calendar_tool.delivery.channels.common import Channel, Context, cut
-from calendar_tool.delivery.channels.links import entry_link
+from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Notice, Register, Reminder, State
 
@@ -43,7 +43,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
 def _slack_section(r: Reminder, register: Register, base: str) -> str:
     o = r.occurrence
     heading = _esc(_clip(wording.heading(o), _SLACK_HEADING_MAX))
-    lines = [f"*<{_slack_url(entry_link(base, r))}|{heading}>*",
+    lines = [f"*<{_slack_url(occurrence_link(base, r))}|{heading}>*",
              f"*When:* {_esc(wording.listed_date(o))} "
              f"({_esc(wording.days_left(r.days_left))})"]
     detail = wording.change_detail(r)
@@ -76,7 +76,7 @@ def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None 
     for i, r in enumerate(reminders):
         o = r.occurrence
         line = _esc(f"{wording.lead(r)}: {_clip(wording.heading(o), _SLACK_HEADING_MAX)} "
-                    f"({wording.when(o)}) {entry_link(base, r)}")
+                    f"({wording.when(o)}) {occurrence_link(base, r)}")
         rest = reminders[i + 1:]
         tail = len("\n" + wording.more(rest)) if rest else 0
         if used + 1 + len(line) + tail > SLACK_TEXT_MAX:

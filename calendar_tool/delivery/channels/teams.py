@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from calendar_tool import wording
 from calendar_tool.delivery.channels.common import Channel, Context, clip, cut, source_link
-from calendar_tool.delivery.channels.links import entry_link
+from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder, State
 
@@ -58,7 +58,7 @@ def _message(reminders: Sequence[Reminder], context: Context, most: int) -> dict
         body.append(_text(_md(clip(wording.message_title(reminders), _TITLE_MAX)),
                           size="Medium", weight="Bolder"))
         body.append({"type": "FactSet", "facts": _facts(r, context)})
-        action = _open("Open the entry", entry_link(context.base, r))
+        action = _open("Open the entry", occurrence_link(context.base, r))
     else:
         body.append(_text(_md(wording.message_title(reminders)), size="Medium",
                           weight="Bolder"))
@@ -76,7 +76,7 @@ def _message(reminders: Sequence[Reminder], context: Context, most: int) -> dict
 def _item(r: Reminder, context: Context) -> dict[str, Any]:
     """One reminder of a digest: its title linking to its page, then its facts."""
     heading = _md(clip(f"{wording.lead(r)}: {wording.heading(r.occurrence)}", _TITLE_MAX))
-    link = entry_link(context.base, r)
+    link = occurrence_link(context.base, r)
     return {"type": "Container", "separator": True, "items": [
         _text(f"**[{heading}]({_url(link)})**"),
         {"type": "FactSet", "facts": _facts(r, context)},
