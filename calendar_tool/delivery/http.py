@@ -8,7 +8,6 @@ bound an attempt's whole time (`_Deadline`)."""
 from __future__ import annotations
 
 import math
-import socket
 import ssl
 import threading
 import time
@@ -31,6 +30,7 @@ from calendar_tool.delivery.retry import (
     Outcome,
     classify,
     parse_retry_after,
+    unreached,
 )
 from calendar_tool.model import Outbound
 
@@ -222,11 +222,9 @@ def _describe(exc: httpx.TransportError | httpx.InvalidURL, url: str, timeout: h
         return f"{at} did not take the request within {_seconds(timeout.write)}"
     if isinstance(exc, httpx.PoolTimeout):
         return f"no connection to {at} came free within {_seconds(timeout.pool)}"
-    if isinstance(cause, ConnectionRefusedError):
-        return f"nothing listens at {at} (connection refused)"
-    if isinstance(cause, socket.gaierror):
-        host = urlsplit(url).hostname or at
-        return f"the host name {host!r} is not known ({_reason(cause)})"
+    said = unreached(cause, at, urlsplit(url).hostname or at)
+    if said is not None:
+        return said
     if isinstance(cause, ssl.SSLError):
         return f"no secure connection with {at}: {_reason(cause)}"
     if isinstance(exc, httpx.ConnectError):

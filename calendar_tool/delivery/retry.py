@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -138,3 +139,14 @@ def _aware(at: datetime, name: str) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"{name} must be an aware datetime")
     return at
+
+
+def unreached(cause: BaseException, at: str, host: str) -> str | None:
+    """A server not reached, as a person says it, for webhooks and e-mail alike: where
+    (`at`, host and port) and what that end did not do, rather than an exception's name and
+    errno; None for any other failure."""
+    if isinstance(cause, ConnectionRefusedError):
+        return f"nothing listens at {at} (connection refused)"
+    if isinstance(cause, socket.gaierror):
+        return f"the host name {host!r} is not known ({cause.strerror or cause})"
+    return None

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from calendar_tool.delivery.channels.email import addresses
 from calendar_tool.delivery.masking import redact
-from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome
+from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome, unreached
 from calendar_tool.model import Outbound
 
 MESSAGE_ID_DOMAIN = "calendar-tool"
@@ -219,9 +219,9 @@ def _said(text: bytes | str) -> str:
 
 
 def _unreached(exc: Exception, server: SmtpServer | None, timeout: float) -> str | None:
-    """A server not reached, said as a webhook's is (`http._describe`): where (host and port)
-    and what that end did not do, rather than the exception's name and errno, which named no
-    server. None for any other failure."""
+    """A server not reached, said as a webhook's is (`retry.unreached`), and one that did not
+    answer in time: the exception's name and errno named no server. None for any other
+    failure."""
     if server is None:
         return None
     at = f"[{server.host}]" if ":" in server.host else server.host
@@ -230,10 +230,9 @@ def _unreached(exc: Exception, server: SmtpServer | None, timeout: float) -> str
     if isinstance(exc, smtplib.SMTPServerDisconnected) and \
             isinstance(exc.__context__, TimeoutError):
         exc = exc.__context__
-    if isinstance(exc, ConnectionRefusedError):
-        return f"nothing listens at {at} (connection refused)"
-    if isinstance(exc, socket.gaierror):
-        return f"the host name {server.host!r} is not known ({exc.strerror or exc})"
+    said = unreached(exc, at, server.host)
+    if said is not None:
+        return said
     if isinstance(exc, TimeoutError):
         return f"{at} did not answer within {timeout:g} s"
     return None
