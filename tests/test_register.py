@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -13,6 +14,7 @@ from calendar_tool.model import DatedValue, Register
 from calendar_tool.register import (
     Located,
     check_quotes,
+    forked,
     parse_located,
     parse_register,
     read_sources,
@@ -366,6 +368,7 @@ def test_a_read_shared_with_a_second_process_gives_the_same(
         text = register_text(400, seed=5)
     alone = _outcome(lambda: parse_register(text, "r.yaml"))
     monkeypatch.setattr(register, "_APART_FROM", 0)
+    monkeypatch.setattr(forked, "available", lambda: True)  # on a machine of one core too
     assert _outcome(lambda: parse_located(text, "r.yaml", apart=True).register) == alone
 
 
@@ -382,6 +385,7 @@ def test_a_second_process_that_fails_costs_only_its_time(monkeypatch: pytest.Mon
         raise MemoryError
 
     monkeypatch.setattr(register, "_APART_FROM", 0)
+    monkeypatch.setattr(forked, "available", lambda: True)  # on a machine of one core too
     monkeypatch.setattr(pickles, "dumps", fail)  # in the forked process: it exits 1
     assert parse_located(text, "r.yaml", apart=True).register == parse_register(text, "r.yaml")
 
@@ -747,3 +751,13 @@ def test_cycles_are_reported_once_each_at_their_first_entry(froms: list[int | No
     got = _outcome(lambda: parse_register(text, "r.yaml"))
     problems = got if isinstance(got, list) else []
     assert [p for p in problems if "in a cycle" in p] == expected
+
+
+@pytest.mark.parametrize(("cores", "forks"), [({0}, False), ({0, 1}, True), ({3, 5, 7}, True)])
+def test_a_read_forks_only_where_another_core_can_run_the_copy(
+        monkeypatch: pytest.MonkeyPatch, cores: set[int], forks: bool) -> None:
+    """On one core (`taskset -c 0`, a container given one) a forked copy would only run by
+    turns with the reader and add the pickling of what it read: a cold read stays in one
+    process there."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores)
+    assert forked.available() is forks

@@ -14,8 +14,14 @@ from collections.abc import Callable
 
 
 def available() -> bool:
-    """Whether this platform can fork (not Windows)."""
-    return hasattr(os, "fork")
+    """Whether this platform can fork (not Windows) and this process may run on more than
+    one processor: on one (`taskset -c 0`, a container given one core), the copy would run
+    by turns with this process, and pickling what it read back would be all it added."""
+    if not hasattr(os, "fork"):
+        return False
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere, the machine's count
+    cores = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return cores > 1
 
 
 class Forked:
