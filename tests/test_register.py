@@ -165,6 +165,26 @@ def test_a_title_is_one_line() -> None:
         "on one"]
 
 
+def test_a_control_character_is_a_problem_at_its_line() -> None:
+    """A control character written as a YAML escape ("\\e", "\\x01", "\\f") went into the
+    feeds as it was, where RFC 5545 allows none in a TEXT value (3.3.11; 3.1: CONTROL), and
+    the `ical` parser refused the whole calendar. It is a problem at its line, in a
+    description, a quote or a title alike; a tab and line breaks, which a feed carries
+    (escaped), are not."""
+    text = (HEADER.replace("trafficking: {title: Trafficking in persons}",
+                           'trafficking: {title: "Trafficking\\x01in persons"}')
+            + entry("a", "2005", extra='description: "Esc\\e and form feed\\f"')
+            + entry("b", "2005", extra='description: "A\\ttab and\\nlines\\r\\nend"')
+            ).replace("quote: a quote}]", 'quote: "a\\x7fquote"}]', 1)
+    assert _problems(text) == [
+        "r.yaml:5:24: areas.trafficking.title: contains the control character U+0001, which "
+        "calendars cannot carry (RFC 5545): remove it",
+        "r.yaml:19:44: entries[0].sources[0].quote: contains the control character U+007F, "
+        "which calendars cannot carry (RFC 5545): remove it",
+        "r.yaml:20:18: entries[0].description: contains the control character U+001B, which "
+        "calendars cannot carry (RFC 5545): remove it"]
+
+
 def _series_register(first: int, occurrences: str) -> str:
     return HEADER + f"""\
   - id: s

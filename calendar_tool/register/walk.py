@@ -44,6 +44,10 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# RFC 5545's CONTROL (3.1) less the tab, which TEXT allows, and the line breaks, which a feed
+# escapes: a YAML escape ("\e", "\x01") can put any of them in a value, and a calendar
+# holding one is refused whole by strict parsers.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class _Fields(dict[str, bool]):
@@ -204,6 +208,14 @@ class Walk:
         value: str = node.value.strip()
         if not value:
             raise self.fail(node, _within(path, key), "must not be empty")
+        # `isprintable` first: a C call that passes almost every value without the search.
+        if not value.isprintable():
+            control = _CONTROL.search(value)
+            if control is not None:
+                # Recorded, and the text kept, as a title of two lines is (`line`).
+                self.fail(node, _within(path, key),
+                          f"contains the control character U+{ord(control.group()):04X}, "
+                          "which calendars cannot carry (RFC 5545): remove it")
         return value
 
     def line(self, node: yaml.Node, path: str, key: Key) -> str:
