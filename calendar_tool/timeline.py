@@ -904,12 +904,14 @@ def review_order(today: date, first: date, last: date, key: tuple[int, date, str
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:
     """The occurrences an id names: one for `entry#N`, all up to the horizon for `entry`."""
-    entry_id, _, number = ref.partition("#")
+    entry_id, sep, number = ref.partition("#")
     entry = register.entry(entry_id)
     if entry is None:
         return []
     resolver = resolver_for(register)
-    if number:
+    # `sep`, not `number`: "entry#" names no occurrence, as `model.parse_occurrence_id` says,
+    # and is not the entry's id either.
+    if sep:
         if entry.series is None or not (number.isascii() and number.isdigit()) \
                 or len(number) > 18:
             return []

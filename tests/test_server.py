@@ -927,6 +927,16 @@ def test_unknown_entry_is_a_404_page(site: Site) -> None:
     assert "no entry or occurrence &#39;nope&#39; in the register" in r.text
 
 
+@pytest.mark.parametrize("ref", ["commission-sessions%23", "victims-review%23"])
+def test_an_id_ending_in_a_bare_hash_is_a_404_page(site: Site, ref: str) -> None:
+    """`entry#` names no occurrence (`model.parse_occurrence_id` refuses it): it showed the
+    whole entry under the address `entry#`, for a series and a single entry alike."""
+    r = site.get(f"/obligations/{ref}")
+    assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    ref = ref.replace("%23", "#")
+    assert f"no entry or occurrence &#39;{ref}&#39; in the register" in r.text
+
+
 def test_reminder_links_open_the_entry_page(site: Site, sample: Register) -> None:
     """The link a reminder carries ({public URL}/obligations/<id>) opens that entry's page."""
     sub = Subscription(name="t", url="http://127.0.0.1:9/hook", format=Format.JSON,
