@@ -1086,6 +1086,34 @@ def test_without_a_public_url_links_use_the_address_asked(editable: tuple[Path, 
     assert f'value="{url}/feeds/all.ics"' in html
 
 
+def test_under_a_public_url_with_a_path_every_link_of_the_pages_keeps_it(site: Site) -> None:
+    """README: the public URL has "a path when the server sits under one", and a proxy that
+    serves it there sends the server the paths without it. The pages linked their style,
+    script, entries, lists' JSON, home and form at the root ("/static/style.css",
+    "/obligations/…"), all outside the server behind such a proxy: each now starts with the
+    public URL's path, as does the address the form's empty fields redirect to."""
+    app = server.make_app(register=SAMPLE, feeds=site.folder,
+                          db=f"sqlite:///{site.folder.parent / 'store.db'}",
+                          clock=FixedClock(NOW), public_url=f"{PUBLIC}/calendar/", listed=2)
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        pages = {path: client.get(path) for path in (
+            "/", "/?area=governance", "/obligations/commission-sessions%2310", "/nope")}
+        redirect = client.get("/?area=&kind=deadline")
+    assert [r.status_code for r in pages.values()] == [200, 200, 200, 404]
+    for path, r in pages.items():
+        local = re.findall(r'(?:href|src|action)="(/[^"]*)"', r.text)
+        assert local, path
+        assert [link for link in local if not link.startswith("/calendar/")] == [], path
+    home = pages["/"].text
+    assert 'href="/calendar/static/style.css"' in home
+    assert 'href="/calendar/obligations/commission-sessions%2310"' in home
+    assert 'href="/calendar/api/obligations?overdue=1"' in home
+    assert 'action="/calendar/"' in home
+    assert (redirect.status_code, redirect.headers["location"]) == (303,
+                                                                    "/calendar/?kind=deadline")
+
+
 def test_an_edit_since_the_last_publish_gets_the_next_sequence(tmp_path: Path) -> None:
     """An entry edited after the last publish is served in a selected feed with the SEQUENCE
     the next publish gives it, dated by the register file's change, and stays stable from

@@ -58,7 +58,7 @@ from datetime import UTC, date, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 import uvicorn
@@ -499,6 +499,10 @@ class _App:
         self._selections = Selections()
         self._engine_lock = threading.Lock()
         self.public_url = public_url.rstrip("/") if public_url else None
+        # The path the public URL puts the server under ("" at the root): a proxy serving it
+        # at https://example.org/calendar sends the paths without it, so the pages' own links
+        # ("/static/style.css", "/obligations/…") need it before them to reach the server.
+        self.root = urlsplit(self.public_url).path if self.public_url else ""
         self.clock = clock
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                  autoescape=True, undefined=jinja2.StrictUndefined,
@@ -520,7 +524,7 @@ class _App:
     def page(self, request: Request, name: str, context: dict[str, Any],
              status: int = 200) -> Response:
         state = self.register.current()
-        context = {"state": state, "register": state.register, **context}
+        context = {"state": state, "register": state.register, "root": self.root, **context}
         response = self.templates.TemplateResponse(request, name, context,
                                                    status_code=status)
         response.headers["content-security-policy"] = CSP
@@ -661,7 +665,8 @@ class _App:
         given = [(k, v) for k, v in params.multi_items() if v]
         if len(given) < len(params.multi_items()):
             # The form sends every filter; an empty one means any: drop it from the address.
-            return RedirectResponse("/" + (f"?{urlencode(given)}" if given else ""), 303)
+            return RedirectResponse(f"{self.root}/" + (f"?{urlencode(given)}" if given else ""),
+                                    303)
         day = today(self.clock)
         try:
             _check_names(params, _PAGE_FILTERS, "the page")

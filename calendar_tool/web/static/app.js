@@ -6,7 +6,10 @@
   // An address of the earlier page (#area=…&actor=…, filtered in place) becomes the same
   // selection as query parameters, which the server renders.
   function fromOldAddress() {
-    if (location.pathname !== "/" || location.search || location.hash.indexOf("=") < 0) {
+    // The home page's own path, from its link: "/", or the public URL's path before it.
+    var home = document.querySelector("a.home");
+    var path = home ? new URL(home.href).pathname : "/";
+    if (location.pathname !== path || location.search || location.hash.indexOf("=") < 0) {
       return false;
     }
     var wanted = new URLSearchParams(location.hash.slice(1)), kept = new URLSearchParams();
@@ -14,7 +17,7 @@
       wanted.getAll(name).forEach(function (value) { if (value) { kept.append(name, value); } });
     });
     if (!kept.toString()) { return false; }
-    location.replace("/?" + kept.toString());
+    location.replace(path + "?" + kept.toString());
     return true;
   }
 
