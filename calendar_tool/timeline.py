@@ -519,10 +519,12 @@ def resolver_for(register: Register, dates: EntryDates | None = None) -> Resolve
 
 
 def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
-                     ) -> list[tuple[str, str]]:
-    """(entry id, message) for every date of the register (or of `entries` in it) that
-    cannot be computed, for the validator."""
-    problems: list[tuple[str, str]] = []
+                     ) -> list[tuple[str, str, str]]:
+    """(entry id, field, message) for every date of the register (or of `entries` in it)
+    that cannot be computed, for the validator. The field is the entry's own that is at
+    fault: `date` for a relative date, `series.rule` for a rule that yields nothing (the
+    entry has no `date` then, and a keeper looks for the field named)."""
+    problems: list[tuple[str, str, str]] = []
     resolver = resolver_for(register)
     for entry in register.entries if entries is None else entries:
         try:
@@ -532,13 +534,14 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
                 s = entry.series
                 if s.count != 1 and not (s.until and s.until.end < s.start.start) and \
                         not yields_after(s.rule, s.start.start):
-                    problems.append((entry.id, f"the rule {s.rule} yields no date after "
-                                               f"series.start ({s.start.iso()}) up to "
-                                               f"{LAST_DAY.isoformat()}, the calendar's end"))
+                    problems.append((entry.id, "series.rule",
+                                     f"the rule {s.rule} yields no date after series.start "
+                                     f"({s.start.iso()}) up to {LAST_DAY.isoformat()}, the "
+                                     "calendar's end"))
         except ResolveError as exc:
-            problems.append((entry.id, str(exc)))
+            problems.append((entry.id, "date", str(exc)))
         except (ValueError, OverflowError) as exc:
-            problems.append((entry.id, f"the date cannot be computed ({exc})"))
+            problems.append((entry.id, "date", f"the date cannot be computed ({exc})"))
     return problems
 
 

@@ -317,9 +317,9 @@ def _check(w: Walk, reg: Register, paths: Mapping[str, str], spots: Spots) -> No
     check_references(w, reg, paths, spots)
     if w.problems:
         return
-    for entry_id, message in resolve_problems(reg):
-        path = paths[entry_id]
-        w.fail(spots.at(f"{path}.date") or spots.at(f"{path}.series"), f"{path}.date", message)
+    for entry_id, field, message in resolve_problems(reg):
+        path = f"{paths[entry_id]}.{field}"
+        w.fail(spots.at(path) or spots.at(path.rsplit(".", 1)[0]), path, message)
 
 
 def read_text(path: Path) -> str:
