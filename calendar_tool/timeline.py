@@ -538,11 +538,27 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
                                      f"the rule {s.rule} yields no date after series.start "
                                      f"({s.start.iso()}) up to {LAST_DAY.isoformat()}, the "
                                      "calendar's end"))
+                problems += _past_until(entry.id, s)
         except ResolveError as exc:
             problems.append((entry.id, "date", str(exc)))
         except (ValueError, OverflowError) as exc:
             problems.append((entry.id, "date", f"the date cannot be computed ({exc})"))
     return problems
+
+
+def _past_until(entry_id: str, s: Series) -> list[tuple[str, str, str]]:
+    """A problem for each known occurrence numbered past the one where `until` ends the
+    series (`series_dates` stops at the first estimate after it): such an occurrence would
+    be accepted and then shown by no command, as one past `count` would be."""
+    if s.until is None or not s.known:
+        return []
+    last = s.first - 1
+    for sd in series_dates(s, up_to_number=max(k.number for k in s.known)):
+        last = sd.number
+    return [(entry_id, f"series.occurrences[{k.number}]",
+             f"occurrence {k.number} is past the last one that until={s.until.iso()} allows "
+             f"(no. {last}): move until, or remove the occurrence")
+            for k in s.known if k.number > last]
 
 
 def dependants(register: Register, ids: Iterable[str]) -> set[str]:

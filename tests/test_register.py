@@ -232,6 +232,21 @@ def test_occurrences_are_numbered_from_first() -> None:
         "one (1)"]
 
 
+def test_a_known_occurrence_past_until_is_a_problem_at_its_number() -> None:
+    """`until` ends a series at the first estimate after it: a known occurrence numbered past
+    that one was accepted and then shown by no command (no. 9 of a yearly series until 2004,
+    which ends at no. 5). It is a problem at its number, as one past `count` is; one the
+    series still reaches (no. 5 postponed to 2005) stays accepted."""
+    text = _series_register(1, "        5: {date: 2005}\n        9: {date: 2008}").replace(
+        "      first: 1\n", "      first: 1\n      until: 2004\n")
+    assert _problems(text) == [
+        "r.yaml:23:12: entries[0].series.occurrences[9]: occurrence 9 is past the last one "
+        "that until=2004 allows (no. 5): move until, or remove the occurrence"]
+    fine = parse_register(text.replace("        9: {date: 2008}\n", ""), "r.yaml")
+    series = fine.entries[0].series
+    assert series is not None and [k.number for k in series.known] == [5]
+
+
 def test_sample_uses_every_construct_and_is_clean() -> None:
     """The sample register validates and its quotes are found in the seeds."""
     located = parse_located(SAMPLE.read_text(), "sample.yaml")
