@@ -11,6 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,17 @@ def test_unknown_id_exits_4(cli: CLI) -> None:
     result = cli("show", "no-such-entry")
     assert result.exit_code == 4
     assert result.stderr == ("error: no entry or occurrence 'no-such-entry' in the register; "
+                             "`calendar-tool list` shows the ids\n")
+
+
+@pytest.mark.parametrize("ref", ["commission-sessions#", "intersessional-document#"])
+def test_an_id_with_no_number_after_its_hash_exits_4(cli: CLI, ref: str) -> None:
+    """`show series#` (the number left out) names no occurrence: it printed the whole entry
+    with exit 0, as if the '#' were not there."""
+    result = cli("show", ref)
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (f"error: no entry or occurrence {ref!r} in the register; "
                              "`calendar-tool list` shows the ids\n")
 
 
