@@ -145,6 +145,23 @@ def test_a_document_url_is_an_http_address(url: str) -> None:
         "host, such as https://undocs.org/A/RES/55/25"]
 
 
+def test_a_comma_in_an_unquoted_flow_value_says_to_quote_it() -> None:
+    """`{doc: D/1, para: '1', quote: at its twentieth session, in 2011}`: the comma ends the
+    quote inside {...}, and YAML reads `in 2011` as a key with no value. That was reported
+    as an unknown field 'in 2011' with the allowed fields, which does not tell a keeper the
+    quote was cut: the problem says to put the value in quotes."""
+    text = HEADER + entry("a", "2005").replace(
+        "quote: a quote}", "quote: at its twentieth session, in 2011}")
+    assert _problems(text) == [
+        "r.yaml:19:70: entries[0].sources[0].in 2011: a comma inside {...} ends the value "
+        "before it, so 'in 2011' was read as a field: put that value in quotes, such as "
+        "quote: \"at its twentieth session, in 2011\""]
+    unknown = HEADER + entry("a", "2005").replace("quote: a quote}", "quote: a quote, pg: 3}")
+    assert _problems(unknown) == [
+        "r.yaml:19:53: entries[0].sources[0].pg: unknown field 'pg' (allowed: doc, para, "
+        "quote, file)"]
+
+
 def test_a_title_is_one_line() -> None:
     """A title or paragraph with a line break (a YAML literal block, a quoted \\n) broke
     `list`'s table row: it is a problem at its line, for an entry's title, a declared area's

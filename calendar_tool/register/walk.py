@@ -170,7 +170,8 @@ class Walk:
         if spots is not None:
             spots[path] = self.at(node)
         out: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
+        cut: dict[int, str | None] | None = None  # made only when a field is unknown
+        for i, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, path, "keys must be plain words")
                 continue
@@ -183,6 +184,15 @@ class Walk:
             elif key in out:
                 self.fail(key_node, _within(path, key), "appears twice in the same mapping")
             else:
+                cut = _cut_by_commas(node, fields) if cut is None else cut
+                if i in cut:
+                    meant = cut[i]
+                    if meant is not None:  # once for a value cut several times
+                        self.fail(key_node, _within(path, key),
+                                  f"a comma inside {{...}} ends the value before it, so {key!r} "
+                                  f"was read as a field: put that value in quotes, such as "
+                                  f"{meant}")
+                    continue
                 hint = difflib.get_close_matches(key, list(fields), n=1)
                 tip = f"; did you mean {hint[0]!r}?" if hint else ""
                 allowed = ", ".join(fields)
@@ -278,6 +288,35 @@ class Walk:
             return check(self, node, path, name)
         except Invalid:
             return None
+
+
+def _bare(key: yaml.Node, value: yaml.Node) -> bool:
+    """A plain key with no value: what YAML makes of the words after a comma in {...}."""
+    return isinstance(key, ScalarNode) and not key.style and \
+        isinstance(value, ScalarNode) and value.tag == NULL and not value.value
+
+
+def _cut_by_commas(node: MappingNode, fields: _Fields) -> dict[int, str | None]:
+    """The unknown fields of a {...} mapping that are the rest of a plain value cut at its
+    commas (`{quote: in 2011, on the report}`: `on the report` with no value), by their place
+    in the mapping: the first of a run with the value the keeper meant, written quoted; the
+    others None. Said as such, since "unknown field 'on the report'" hides that the quote
+    was cut."""
+    found: dict[int, str | None] = {}
+    pairs = node.value
+    i = 1
+    while node.flow_style and i < len(pairs):
+        before_key, before = pairs[i - 1]
+        j = i
+        while j < len(pairs) and _bare(*pairs[j]) and pairs[j][0].value not in fields:
+            j += 1
+        if j > i and isinstance(before_key, ScalarNode) and isinstance(before, ScalarNode) \
+                and not before.style and before.tag != NULL:
+            meant = ", ".join([before.value, *(k.value for k, _ in pairs[i:j])])
+            found[i] = f'{before_key.value}: "{meant}"'
+            found.update(dict.fromkeys(range(i + 1, j)))
+        i = max(j, i + 1)
+    return found
 
 
 def _describe(node: yaml.Node | None) -> str:
