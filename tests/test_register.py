@@ -73,6 +73,31 @@ def test_yaml_syntax_error_is_located() -> None:
     ]
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    ("register:\n  title: Review: practices\n",
+     "r.yaml:2:16: YAML syntax: mapping values are not allowed in this context: a ': ' inside "
+     "a value starts a field: put the value in quotes, or indent this line as the field above "
+     "it"),
+    ("register:\n  title: x\n\tdescription: y\n",
+     "r.yaml:3:1: YAML syntax: found a tab character that violates indentation: indent with "
+     "spaces, not tabs"),
+    # libyaml stops on the line after `title:x`; the missing space is on that line.
+    ("register:\n  description: y\n  title:x\nareas: {}\n",
+     "r.yaml:3:3: YAML syntax: could not find expected ':': a field is written 'name: value', "
+     "with a space after the colon"),
+    # libyaml stops at the end of the file; the quote left open is where it began.
+    ("register:\n  title: \"x\n  description: y\n",
+     "r.yaml:2:10: YAML syntax: found unexpected end of stream: the quote opened here is not "
+     "closed"),
+])
+def test_yaml_syntax_says_what_to_write(text: str, problem: str) -> None:
+    """The mistakes keepers make most in YAML gave libyaml's words alone ("mapping values are
+    not allowed in this context"), and for a quote left open or a colon without its space,
+    the place where libyaml gave up (the end of the file, the next line) rather than the
+    mistake's: each now says what to write, at the mistake."""
+    assert _problems(text) == [problem]
+
+
 def test_wrong_shapes() -> None:
     """A list where a mapping belongs, and an empty file, are refused plainly."""
     assert _problems("- a\n- b\n") == ["r.yaml:1:1: must be a mapping (the register), not a list"]

@@ -94,11 +94,31 @@ def yaml_problem(filename: str, exc: yaml.YAMLError, text: str = "") -> Register
         if found:
             return RegisterInvalid(found)
     if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "not valid YAML"
-        return RegisterInvalid([Problem(filename, line, col, "", f"YAML syntax: {problem}")])
+        hint, at_start = _YAML_HINTS.get((problem, exc.context)) or \
+            _YAML_HINTS.get((problem, None)) or ("", False)
+        mark = (exc.context_mark if at_start else None) or exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        said = f"YAML syntax: {problem}" + (f": {hint}" if hint else "")
+        return RegisterInvalid([Problem(filename, line, col, "", said)])
     return RegisterInvalid([Problem(filename, 1, 1, "", f"YAML syntax: {exc}")])
+
+
+# What to write instead, for the YAML mistakes keepers make most, by libyaml's problem and
+# context (None: any context); libyaml's words alone do not say it. True: the mistake stands
+# where libyaml began the token it gave up on (its context mark: the quote left open, the
+# key without its space), not where it gave up (the end of the file, the next line).
+_YAML_HINTS: dict[tuple[str, str | None], tuple[str, bool]] = {
+    ("mapping values are not allowed in this context", None):
+        ("a ': ' inside a value starts a field: put the value in quotes, or indent this line "
+         "as the field above it", False),
+    ("found a tab character that violates indentation", None):
+        ("indent with spaces, not tabs", False),
+    ("could not find expected ':'", "while scanning a simple key"):
+        ("a field is written 'name: value', with a space after the colon", True),
+    ("found unexpected end of stream", "while scanning a quoted scalar"):
+        ("the quote opened here is not closed", True),
+}
 
 
 # What YAML does not allow in a file (YAML 1.1, 5.1): control characters but tab, line feed,
