@@ -684,6 +684,9 @@ def parse_period(text: str) -> tuple[date, date]:
     text = text.strip()
     if ".." in text:
         left, _, right = text.partition("..")
+        if not left.strip() or not right.strip():  # named whole: '' was not what was written
+            raise ValueError(f"{text!r} is not a period: write 2005, 2005-06, 2005-06-30 or "
+                             "2001..2005")
         start, end = parse_period(left)[0], parse_period(right)[1]
         if end < start:
             raise ValueError(f"{text!r}: the period ends before it starts")

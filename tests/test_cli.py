@@ -65,6 +65,15 @@ def test_usage_errors_exit_2(cli: CLI) -> None:
     assert unknown_option.exit_code == 2
 
 
+@pytest.mark.parametrize("period", ["2005..", "..2005"])
+def test_a_period_with_an_open_end_is_named_whole(cli: CLI, period: str) -> None:
+    """`--due 2005..` said "'' is not a period", naming an empty text the user never wrote."""
+    result = cli("list", "--due", period)
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: --due: {period!r} is not a period: write 2005, 2005-06, "
+                             "2005-06-30 or 2001..2005\n")
+
+
 def test_unknown_id_exits_4(cli: CLI) -> None:
     """`show` of an id that is not there is exit code 4."""
     result = cli("show", "no-such-entry")
