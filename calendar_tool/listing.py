@@ -22,11 +22,12 @@ from calendar_tool.timeline import ReviewItem
 TABLE_COLUMNS = ("date", "title", "actor", "area", "source")
 
 
-def cells(o: Occurrence) -> tuple[str, str, str, str, str]:
+def cells(o: Occurrence, title_most: int | None = None) -> tuple[str, str, str, str, str]:
     """The table and CSV row, in `TABLE_COLUMNS` order: the date as the text gives it,
-    title, actor, area, source. A tuple: `list` lays out thousands of rows from the index."""
+    title (cut to `title_most` keeping its state), actor, area, source. A tuple: `list` lays
+    out thousands of rows from the index."""
     e = o.entry
-    return (wording.listed_date(o), wording.listed_title(o), ", ".join(e.actors),
+    return (wording.listed_date(o), wording.listed_title(o, title_most), ", ".join(e.actors),
             ", ".join(e.areas), wording.citations(o.sources))
 
 
@@ -62,7 +63,8 @@ _TABLE_CAPS = {TABLE_COLUMNS.index("title"): 60, TABLE_COLUMNS.index("actor"): 2
 
 def table(occurrences: Sequence[Occurrence]) -> str:
     """Aligned columns and a count."""
-    rows = list(map(cells, occurrences))
+    most = _TABLE_CAPS[TABLE_COLUMNS.index("title")]
+    rows = [cells(o, most) for o in occurrences]
     if not rows:
         return "nothing matches"
     count = len(rows)
@@ -177,9 +179,10 @@ _REVIEW_CAPS = {REVIEW_COLUMNS.index("title"): 60, REVIEW_COLUMNS.index("why"): 
 def review_table(items: Sequence[ReviewItem]) -> str:
     """The keepers' review as aligned columns and a count: date, title, why, source."""
     rows = []
+    most = _REVIEW_CAPS[REVIEW_COLUMNS.index("title")]
     for item in items:
-        r = row(item.occurrence)
-        rows.append([r["date"], r["title"], wording.review_reason(item.reason), r["source"]])
+        day, title, _, _, source = cells(item.occurrence, most)
+        rows.append([day, title, wording.review_reason(item.reason), source])
     if not rows:
         return "nothing to review"
     count = len(rows)

@@ -261,10 +261,16 @@ def listed_date(o: Occurrence) -> str:
     return when(o) + (" (estimated)" if o.tentative else "")
 
 
-def listed_title(o: Occurrence) -> str:
-    """The title column of `list` and the page: the heading and any state but open."""
+def listed_title(o: Occurrence, most: int | None = None) -> str:
+    """The title column of `list` and the page: the heading and any state but open; with
+    `most`, cut to that many characters ending in "…" before the state, which the cut of a
+    whole title took away (`list --status missed` then showed no row as missed)."""
     state = o.state.state
-    return heading(o) + (f" [{state.value}]" if state is not State.OPEN else "")
+    mark = f" [{state.value}]" if state is not State.OPEN else ""
+    title = heading(o)
+    if most is not None and len(title) + len(mark) > most:
+        title = title[:max(most - len(mark) - 1, 0)] + "…"
+    return title + mark
 
 
 # --- feed events ------------------------------------------------------------------------------

@@ -233,6 +233,24 @@ def test_show_a_series_that_begins_past_the_horizon(cli: CLI, tmp_path: Path) ->
         "    no. 1: 2040 [tentative]  (estimated: annual from no. 1, the series' start (2040))"]
 
 
+def test_a_long_title_cut_in_the_table_keeps_its_state(cli: CLI, tmp_path: Path) -> None:
+    """`list`'s table cuts a title at 60 characters; the state after it ("[missed]") was cut
+    away with it, so `list --status missed` showed no row as missed. The title is cut before
+    the state; CSV keeps it whole."""
+    from tests.registers import HEADER, entry
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + entry("long", "2005", extra="status: missed").replace(
+        "Title of long", "A very long title of a commitment that the texts set for 2005"))
+    table = cli("list", "--status", "missed", register=register)
+    assert table.exit_code == 0, table.stderr
+    title = "A very long title of a commitment that the texts s… [missed]"
+    assert len(title) == 60
+    assert f"by end of 2005  {title}  member-states" in table.stdout.splitlines()[1]
+    csv = cli("list", "--status", "missed", "--format", "csv", register=register)
+    assert "A very long title of a commitment that the texts set for 2005 [missed]" in csv.stdout
+
+
 def test_a_deadline_over_days_is_due_on_the_last(cli: CLI, tmp_path: Path) -> None:
     """A deadline the text gives as a span of days is due on its last day, and reads so: "by
     15 March 2005 (1–15 March 2005)", not "by end of 1–15 March 2005"."""
