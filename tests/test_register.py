@@ -838,3 +838,16 @@ def test_a_read_forks_only_where_another_core_can_run_the_copy(
     process there."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores)
     assert forked.available() is forks
+
+
+@pytest.mark.parametrize("when", ["2004", "2004-05", "2004-05-01..2004-05-03"])
+def test_a_status_date_is_a_day_or_left_out(when: str) -> None:
+    """A status's date is the day it took effect; a year or month is refused rather than
+    read as its first day, and the message says the date may be left out (a keeper would
+    otherwise invent a day the text does not give)."""
+    text = HEADER + entry("a", "2005", extra=f"status: {{state: met, date: {when}}}")
+    assert _problems(text) == [
+        "r.yaml:20:32: entries[0].status.date: the date a status changed is a day, such as "
+        "2006-01-15; leave it out when the text gives none"]
+    assert parse_register(HEADER + entry("a", "2005", extra="status: {state: met}"),
+                          "r.yaml").entries[0].status.date is None

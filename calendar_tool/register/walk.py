@@ -415,7 +415,8 @@ def _status(w: Walk, node: yaml.Node, path: str, key: Key) -> Status:
     state = w.choice(f["state"], path, "state", _STATES)
     when = w.optional(f, path, "date", _dated)
     if when is not None and (when.precision is not Precision.DAY or when.is_range):
-        w.fail(f["date"], f"{path}.date", "the date a status changed is a day, such as 2006-01-15")
+        w.fail(f["date"], f"{path}.date", "the date a status changed is a day, such as "
+                                          "2006-01-15; leave it out when the text gives none")
         when = None
     note = w.optional(f, path, "note", Walk.text)
     sources = w.optional(f, path, "sources", _sources) if "sources" in f else None
