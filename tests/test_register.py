@@ -851,3 +851,11 @@ def test_a_status_date_is_a_day_or_left_out(when: str) -> None:
         "2006-01-15; leave it out when the text gives none"]
     assert parse_register(HEADER + entry("a", "2005", extra="status: {state: met}"),
                           "r.yaml").entries[0].status.date is None
+
+
+def test_an_empty_date_says_what_a_date_is() -> None:
+    """`date:` left empty: the problem says what a date is written as, not only "must be
+    text, not nothing"."""
+    assert _problems(HEADER + entry("a", "")) == [
+        "r.yaml:16:10: entries[0].date: must be a date such as 2005, 2005-06, 2005-06-30 or "
+        "2001..2005, not nothing"]

@@ -348,6 +348,9 @@ def _parsed(w: Walk, node: yaml.Node, path: str, key: Key, parse: Callable[[str]
 
 
 def _dated(w: Walk, node: yaml.Node, path: str, key: Key) -> DatedValue:
+    if node.tag == NULL:  # `date:` left empty: say what a date is, not only "not nothing"
+        raise w.fail(node, _within(path, key), "must be a date such as 2005, 2005-06, "
+                                               "2005-06-30 or 2001..2005, not nothing")
     return _parsed(w, node, path, key, DatedValue.parse, w.dates)
 
 
