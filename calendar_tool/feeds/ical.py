@@ -188,15 +188,15 @@ def event(o: Occurrence, register: Register, revision: Revision,
     ev.add("dtstamp", stamp)
     ev.add("last-modified", stamp)
     ev.add("sequence", revision.sequence)
-    ev.add("summary", summary(o))
+    ev.add("summary", _Text(summary(o)))
     ev.add("dtstart", start)
     ev.add("dtend", end)
-    ev.add("description", description(o, register, page))
+    ev.add("description", _Text(description(o, register, page)))
     ev.add("status", _status(o))
     ev.add("transp", "TRANSPARENT")
     ev.add("categories", [*e.areas, e.kind.value])
     if o.location:
-        ev.add("location", o.location)
+        ev.add("location", _Text(o.location))
     url = page or _link(o.sources, register)
     if url:
         ev.add("url", url)
@@ -207,7 +207,7 @@ def event(o: Occurrence, register: Register, revision: Revision,
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("trigger", timedelta(days=-days))
-        alarm.add("description", f"{wording.alarm_lead(days)}: {summary(o)}")
+        alarm.add("description", _Text(f"{wording.alarm_lead(days)}: {summary(o)}"))
         ev.add_component(alarm)
     return ev
 
@@ -228,20 +228,30 @@ _FOLD_AT = 74  # octets on a line before icalendar folds (it folds rather than r
 
 
 def _text(value: str) -> str:
-    r"""A TEXT value escaped as icalendar's vText escapes it (RFC 5545 section 3.3.11), with
-    its normalisation of a written \N and of CRLF and lone CR to \n. The order of the
-    replacements matters: a backslash is doubled before the escapes that add one.
+    r"""A TEXT value escaped as RFC 5545 section 3.3.11 says, and as icalendar's vText
+    escapes it but for a written \N: vText reads one as a line break, so "C:\Notes" read
+    back as "C:", a line break and "otes" in every calendar; here its backslash is doubled
+    as any other (`_Text`, the reference path's). CRLF and a lone CR are \n, as in vText.
+    The order of the replacements matters: a backslash is doubled before the escapes that
+    add one.
 
     Parts escaped one by one give the value escaped whole when each part but the last ends
-    with LF or is followed by one that starts with none of N, LF and backslash: only \N and
-    CRLF are two characters long, and no replacement makes a CR (`EventWriter` relies on it).
+    with LF or is followed by one that starts with none of N, LF and backslash (only CRLF is
+    two characters long, and no replacement makes a CR: `EventWriter` relies on it).
     """
     if "\\" in value or "\r" in value:
-        return (value.replace("\\N", "\n").replace("\\", "\\\\").replace(";", "\\;")
-                .replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n")
-                .replace("\r", "\\n"))
+        return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+                .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
     # Without a backslash or a CR the other four find nothing: most values take this way.
     return value.replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+class _Text(vText):
+    """A TEXT property of the reference path (`event`, `header`) escaped by `_text`: vText
+    would read a written \\N as a line break."""
+
+    def to_ical(self) -> bytes:
+        return _text(str(self)).encode("utf-8")  # vText's own encoding, which feeds keep
 
 
 def _fold(line: bytes) -> bytes:
@@ -476,10 +486,10 @@ def header(info: FeedInfo) -> Calendar:
     # RFC 7986 names first, then the X-WR- names that Apple, Google and Outlook read. Without
     # an explicit vText, icalendar writes NAME and X-WR-* unescaped (a comma would split the
     # value, a line break would break the file).
-    cal.add("name", vText(info.title))
-    cal.add("x-wr-calname", vText(info.title))
-    cal.add("description", vText(info.description))
-    cal.add("x-wr-caldesc", vText(info.description))
+    cal.add("name", _Text(info.title))
+    cal.add("x-wr-calname", _Text(info.title))
+    cal.add("description", _Text(info.description))
+    cal.add("x-wr-caldesc", _Text(info.description))
     # icalendar writes REFRESH-INTERVAL without the VALUE=DURATION that RFC 7986 requires,
     # and any other timedelta property as a time of day ("12:00:00"): both are set by hand.
     cal.add("refresh-interval", info.refresh, parameters={"VALUE": "DURATION"})
