@@ -73,6 +73,16 @@ and 66.0 MiB against 0.405 s and 67.2 MiB (twenty pairs, 0.83x the time), `list 
 0.84x). Against the floor, 4.21x and 4.88x here, 4.60x and 5.15x the run before: at the
 floor of the run before (62.5 ms) that is 0.26 s and 0.31 s. Still not reached: `list
 --upcoming 1y` within 0.3 s on this machine, and 2 s with no cache (unchanged: the read).
+
+This run (issue 24; a machine whose floor is 61.6 ms): from the index at 100,000 entries
+`list --due 2005` 0.226 s and `list --upcoming 1y` 0.245 s (3.67x and 3.98x the floor),
+within 0.3 s. A cold read now forks no copy of itself where the process may run on one
+processor only (`taskset -c 0`, a container given one core): there the copy ran by turns
+with the reader, and pickling and unpickling its half of the entries was all it added
+(`register/forked`); side by side, validate cold on one core at 100,000 entries took 0.90x
+the time (five interleaved pairs). On two cores the reader keeps 52% of the entries, since
+the copy also pickles what it read (0.97x, six pairs). Still not reached: 2 s with no cache
+(3.8 s here, 5.7 s on one core), which is the read.
 """
 
 from __future__ import annotations
