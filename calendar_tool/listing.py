@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice, repeat
 from typing import Any
 
-import orjson
-
 from calendar_tool import wording
 from calendar_tool.model import DatedValue, Entry, Occurrence, Register, Source
 from calendar_tool.timeline import ReviewItem
@@ -148,6 +146,8 @@ def json_pieces(objects: Iterable[Any], per: int = 500) -> Iterator[str]:
     over any JSON values): `json.dumps` lays out an indented text in Python, twelve times
     slower, and was most of the 19 s the API took to send every occurrence of that register.
     A batch orjson refuses (an integer beyond 64 bits, a lone surrogate) is `json.dumps`'."""
+    import orjson  # here: its library is some 11 ms of a `list` that prints a table
+
     found = iter(objects)
     before = "["
     while batch := list(islice(found, per)):

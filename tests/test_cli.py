@@ -291,13 +291,14 @@ def _heavy_loaded(commands: list[list[str]], heavy: set[str]) -> list[str]:
 
 
 def test_read_only_commands_import_no_database_scheduler_or_http() -> None:
-    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx, icalendar or
-    the server's Starlette, uvicorn and Jinja2."""
+    """`list`, `show` and `validate` start without sqlmodel, APScheduler, httpx, icalendar,
+    the server's Starlette, uvicorn and Jinja2, or orjson (only JSON is written with it)."""
     register = ["--register", str(REGISTER)]
     commands = [[*register, "list", "--due", "2005"], [*register, "validate"],
                 [*register, "show", "congresses"]]
     assert _heavy_loaded(commands, {"sqlmodel", "sqlalchemy", "apscheduler", "httpx",
-                                    "icalendar", "starlette", "uvicorn", "jinja2"}) == []
+                                    "icalendar", "starlette", "uvicorn", "jinja2",
+                                    "orjson"}) == []
 
 
 def test_database_commands_import_no_reader_feeds_or_http(tmp_path: Path) -> None:
