@@ -918,6 +918,12 @@ def test_occurrence_page_of_a_series(site: Site) -> None:
     assert re.findall(r'<span class="number">no\. (\d+)</span>', r.text) == ["10"]
     assert '<span class="when">8–17 May 2001</span>' in r.text
     assert '<span class="location">Vienna</span>' in r.text
+    # Titled as that occurrence, in the window's title and the heading.
+    title = "Commission on Crime Prevention and Criminal Justice, annual session (no. 10)"
+    assert re.findall(r"<title>(.*?) – ", r.text) == [title]
+    assert re.findall(r'<h1 id="title">(.*?)</h1>', r.text) == [title]
+    whole = site.get("/obligations/commission-sessions")
+    assert re.findall(r'<h1 id="title">(.*?)</h1>', whole.text) == [title[:-len(" (no. 10)")]]
 
 
 def test_unknown_entry_is_a_404_page(site: Site) -> None:

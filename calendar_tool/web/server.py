@@ -736,8 +736,11 @@ class _App:
                                        Query(areas=frozenset({key})),
                                        wording.term(register.areas, key))
                  for key in entry.areas]
+        # One occurrence's page is titled as that occurrence ("… session (no. 10)").
+        heading = wording.heading(found[0]) if "#" in ref else entry.title
         return self.page(request, "obligation.html", {
-            "ref": ref, "entry": entry, "facts": listing.entry_facts(register, entry),
+            "ref": ref, "entry": entry, "heading": heading,
+            "facts": listing.entry_facts(register, entry),
             "occurrences": items, "sources": sources, "is_series": entry.series is not None,
             "subscribe_areas": areas,
         })
