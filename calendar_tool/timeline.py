@@ -951,6 +951,24 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
     return [o for o in found if not number or o.number == int(number)]
 
 
+def unfound(register: Register, ref: str) -> str:
+    """What `show` and the entry page say of an id `find` finds nothing for, with why when
+    its entry is there ("… #0": numbered from 1; a number past the series' end)."""
+    said = f"no entry or occurrence {ref!r} in the register"
+    entry_id, sep, number = ref.partition("#")
+    entry = register.entry(entry_id)
+    if entry is None or not sep:
+        return said
+    if entry.series is None:
+        return f"{said}: {entry_id!r} is no series, so it has no numbered occurrences"
+    first = entry.series.first
+    if not (number.isascii() and number.isdigit()):
+        return f"{said}: an occurrence is named by its number, such as {entry_id}#{first}"
+    if int(number) < first:
+        return f"{said}: its occurrences are numbered from {first}"
+    return f"{said}: the series ends before occurrence {int(number)}"
+
+
 def list_query(register: Register, now: date, *, due: str | None = None,
                from_: str | None = None, until: str | None = None, upcoming: str | None = None,
                overdue: bool = False, areas: Iterable[str] = (), actors: Iterable[str] = (),

@@ -82,14 +82,23 @@ def test_unknown_id_exits_4(cli: CLI) -> None:
                              "`calendar-tool list` shows the ids\n")
 
 
-@pytest.mark.parametrize("ref", ["commission-sessions#", "intersessional-document#"])
-def test_an_id_with_no_number_after_its_hash_exits_4(cli: CLI, ref: str) -> None:
+@pytest.mark.parametrize(("ref", "why"), [
+    ("commission-sessions#", ": an occurrence is named by its number, such as "
+                             "commission-sessions#1"),
+    ("intersessional-document#", ": 'intersessional-document' is no series, so it has no "
+                                 "numbered occurrences"),
+    ("commission-sessions#0", ": its occurrences are numbered from 1"),
+    ("commission-sessions#210", ": the series ends before occurrence 210"),
+    ("nope#3", ""),
+])
+def test_an_id_naming_no_occurrence_exits_4_saying_why(cli: CLI, ref: str, why: str) -> None:
     """`show series#` (the number left out) names no occurrence: it printed the whole entry
-    with exit 0, as if the '#' were not there."""
+    with exit 0, as if the '#' were not there. Each id that names none says why, when its
+    entry is there (no. 210 of an annual series begun in 1992 would fall after 2200)."""
     result = cli("show", ref)
     assert result.exit_code == 4
     assert result.stdout == ""
-    assert result.stderr == (f"error: no entry or occurrence {ref!r} in the register; "
+    assert result.stderr == (f"error: no entry or occurrence {ref!r} in the register{why}; "
                              "`calendar-tool list` shows the ids\n")
 
 

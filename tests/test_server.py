@@ -940,7 +940,7 @@ def test_an_id_ending_in_a_bare_hash_is_a_404_page(site: Site, ref: str) -> None
     r = site.get(f"/obligations/{ref}")
     assert (r.status_code, r.headers["content-type"]) == (404, "text/html; charset=utf-8")
     ref = ref.replace("%23", "#")
-    assert f"no entry or occurrence &#39;{ref}&#39; in the register" in r.text
+    assert f"no entry or occurrence &#39;{ref}&#39; in the register: " in r.text
 
 
 def test_reminder_links_open_the_entry_page(site: Site, sample: Register) -> None:

@@ -13,7 +13,7 @@ from calendar_tool.cli.base import Context, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
 from calendar_tool.errors import RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
-from calendar_tool.timeline import find, list_query, parse_span, span_end
+from calendar_tool.timeline import find, list_query, parse_span, span_end, unfound
 
 
 @main.command()
@@ -103,8 +103,7 @@ def show(ctx: Context, entry_id: str, today_: str | None) -> None:
     reg = ctx.register()
     found = find(reg, entry_id, now)
     if not found:
-        raise UnknownEntry(f"no entry or occurrence {entry_id!r} in the register; "
-                           "`calendar-tool list` shows the ids")
+        raise UnknownEntry(f"{unfound(reg, entry_id)}; `calendar-tool list` shows the ids")
     click.echo(listing.show(reg, found))
 
 

@@ -93,6 +93,7 @@ from calendar_tool.timeline import (
     find,
     matches,
     parse_span,
+    unfound,
 )
 from calendar_tool.timeline import list_query as timeline_query
 from calendar_tool.web import pages
@@ -728,7 +729,7 @@ class _App:
         ref = request.path_params["ref"]
         found = find(register, ref, today(self.clock))
         if not found:
-            raise HTTPException(404, f"no entry or occurrence {ref!r} in the register")
+            raise HTTPException(404, unfound(register, ref))
         entry = found[0].entry
         items = [pages.occurrence_detail(o, register) for o in found]
         sources = pages.sources(entry.sources, register)
