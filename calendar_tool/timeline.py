@@ -934,8 +934,9 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
     # `sep`, not `number`: "entry#" names no occurrence, as `model.parse_occurrence_id` says,
     # and is not the entry's id either.
     if sep:
+        # One address an occurrence: "#01" is not no. 1's (a page or a link would have two).
         if entry.series is None or not (number.isascii() and number.isdigit()) \
-                or len(number) > 18:
+                or len(number) > 18 or number != str(int(number)):
             return []
         sd = resolver.occurrence(entry, int(number))
         if sd is None:
@@ -962,7 +963,7 @@ def unfound(register: Register, ref: str) -> str:
     if entry.series is None:
         return f"{said}: {entry_id!r} is no series, so it has no numbered occurrences"
     first = entry.series.first
-    if not (number.isascii() and number.isdigit()):
+    if not (number.isascii() and number.isdigit()) or number != str(int(number)):
         return f"{said}: an occurrence is named by its number, such as {entry_id}#{first}"
     if int(number) < first:
         return f"{said}: its occurrences are numbered from {first}"

@@ -88,6 +88,9 @@ def test_unknown_id_exits_4(cli: CLI) -> None:
     ("intersessional-document#", ": 'intersessional-document' is no series, so it has no "
                                  "numbered occurrences"),
     ("commission-sessions#0", ": its occurrences are numbered from 1"),
+    # One address an occurrence: no. 10's is #10, not #010 as well.
+    ("commission-sessions#010", ": an occurrence is named by its number, such as "
+                                "commission-sessions#1"),
     ("commission-sessions#210", ": the series ends before occurrence 210"),
     ("nope#3", ""),
 ])
