@@ -473,7 +473,9 @@ def feed_selection(register: Register, areas: Collection[str] = (),
     said = selection(register, areas, actors, kinds, states)
     if not said:
         return title, description
-    return f"{said} – {register.title}", f"{description}\n\nSelected: {said}."
+    # A calendar's name starts as a name does: "Sessions – …", not "sessions – …".
+    return f"{said[:1].upper()}{said[1:]} – {register.title}", \
+        f"{description}\n\nSelected: {said}."
 
 
 def feed_label(register: Register, facet: str, key: str) -> str:

@@ -349,6 +349,9 @@ def test_filtered_feed_holds_the_matching_events_of_all_ics(site: Site, cli: CLI
      "Victims of crime, Trafficking in persons – Sample register"),
     ("actor=member-states&status=open&status=missed",
      "Member States; status open, missed – Sample register"),
+    # Kinds alone, or a status alone: the name still starts with a capital.
+    ("kind=session&kind=report", "Reports, sessions – Sample register"),
+    ("status=met", "Status met – Sample register"),
 ])
 def test_filtered_feed_is_named_by_titles(site: Site, query: str, name: str) -> None:
     """The selected feed's calendar name says what was selected with the titles the
