@@ -105,6 +105,11 @@ def check_public_url(url: str) -> str:
         raise ValueError(f"{url!r} has a query or a fragment, which would sit in the middle "
                          f"of every link (URL/obligations/ID): give the address alone, "
                          f"{example}")
+    if not url.isascii() or any(c.isspace() for c in url):
+        # A feed's URL property and a chat's link are URIs (RFC 3986): ASCII, no spaces.
+        raise ValueError(f"{url!r} holds characters a link cannot carry as they are: write "
+                         "them percent-encoded (ü as %C3%BC, a space as %20) and a host name "
+                         "as its xn-- form")
     return url
 
 

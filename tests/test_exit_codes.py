@@ -169,6 +169,11 @@ def test_exit_2_usage_the_tools_own(cli: CLI, args: list[str], error: str) -> No
     ("https://keeper:secret@calendar.example.org",
      "has a user or password, which every feed and reminder would publish: give the address "
      "alone, such as https://calendar.example.org"),
+    # A feed's URL and a chat's link are URIs: ASCII, percent-encoded.
+    ("https://example.org/kalender-ü",
+     "'https://example.org/kalender-ü' holds characters a link cannot carry as they are: "
+     "write them percent-encoded (ü as %C3%BC, a space as %20) and a host name as its xn-- "
+     "form"),
 ])
 def test_exit_2_usage_a_public_url_that_is_not_one(
         cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, line: str
