@@ -4,6 +4,7 @@ command that lists those left (register/coverage.py, cli/curating.py)."""
 from __future__ import annotations
 
 import json
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -104,7 +105,18 @@ def test_missing_folder_or_file_exits_5(cli: CLI, tmp_path: Path) -> None:
         5, f"error: no sources folder at '{tmp_path / 'nope'}'\n")
     empty = cli("coverage", str(tmp_path), register=CURATION)
     assert (empty.exit_code, empty.stderr) == (
-        5, "error: not in the sources folder: res-1.txt\n")
+        5, "error: not in the sources folder: res-1.txt (the file of document R/1)\n")
+    # A file a source names itself (the same text reprinted elsewhere), missing too.
+    reprinted = tmp_path / "r.yaml"
+    reprinted.write_text(CURATION.read_text(encoding="utf-8").replace(
+        'sources: [{doc: R/1, para: "1", quote: report to it at its second session}]',
+        'sources: [{doc: R/1, file: reprint.txt, para: "1", quote: report to it at its '
+        'second session}]'), encoding="utf-8")
+    shutil.copy(CURATION.parent / "texts" / "res-1.txt", tmp_path / "res-1.txt")
+    both = cli("coverage", str(tmp_path), register=reprinted)
+    assert (both.exit_code, both.stderr) == (
+        5, "error: not in the sources folder: reprint.txt (a source's file: validate "
+           "--check-sources says which)\n")
 
 
 # Named, not globbed: a checkout without the seeds beside it fails here rather than testing

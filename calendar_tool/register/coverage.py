@@ -142,6 +142,15 @@ def source_files(register: Register) -> list[str]:
     return sorted(names)
 
 
+def _named_by(register: Register, name: str) -> str:
+    """A missing file with what names it, so that a keeper knows where to look: "res-1.txt
+    (document R/1's file)", or a source's own `file` (`validate --check-sources` says where)."""
+    docs = [symbol for symbol, d in register.documents.items() if d.file == name]
+    if docs:
+        return f"{name} (the file of document {', '.join(docs)})"
+    return f"{name} (a source's file: validate --check-sources says which)"
+
+
 def coverage_of(register: Register, texts: dict[str, str]) -> Coverage:
     """The dated passages of every source file of the register (`texts`: file name to
     text), each cited, reviewed or left. SourcesMissing names a file that is not in
@@ -149,7 +158,8 @@ def coverage_of(register: Register, texts: dict[str, str]) -> Coverage:
     files = source_files(register)
     missing = [name for name in files if name not in texts]
     if missing:
-        raise SourcesMissing("not in the sources folder: " + ", ".join(missing))
+        raise SourcesMissing("not in the sources folder: " + ", ".join(
+            _named_by(register, name) for name in missing))
     by_file: dict[str, list[tuple[str, Cover, str]]] = {name: [] for name in files}
     for who, src in _quotes(register):
         doc = register.documents.get(src.doc)
