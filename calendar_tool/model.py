@@ -561,11 +561,14 @@ def occurrence_id(entry_id: str, number: int | None) -> str:
 
 
 def parse_occurrence_id(text: str) -> tuple[str, int | None]:
-    """Split `entry-id#N` into its parts; raise ValueError when N is not a whole number."""
+    """Split `entry-id#N` into its parts; raise ValueError when N is not a whole number as
+    occurrence ids write it: no leading zero, so that an occurrence has one id ("#01" would
+    be a second address of no. 1's page)."""
     entry_id, sep, number = text.partition("#")
     if not sep:
         return entry_id, None
-    if not (number.isascii() and number.isdigit()) or len(number) > 18:
+    if not (number.isascii() and number.isdigit()) or len(number) > 18 or \
+            number != str(int(number)):
         raise ValueError(f"{text!r}: the occurrence number after '#' must be a whole number")
     return entry_id, int(number)
 

@@ -43,6 +43,7 @@ from calendar_tool.model import (
     held_in_bulk,
     in_calendar,
     last_day,
+    parse_occurrence_id,
 )
 from calendar_tool.model import since as model_since
 
@@ -926,19 +927,16 @@ def review_order(today: date, first: date, last: date, key: tuple[int, date, str
 
 def find(register: Register, ref: str, today: date) -> list[Occurrence]:
     """The occurrences an id names: one for `entry#N`, all up to the horizon for `entry`."""
-    entry_id, sep, number = ref.partition("#")
+    try:
+        entry_id, number = parse_occurrence_id(ref)
+    except ValueError:  # "entry#", "entry#x", "entry#01": no occurrence's id
+        return []
     entry = register.entry(entry_id)
     if entry is None:
         return []
     resolver = resolver_for(register)
-    # `sep`, not `number`: "entry#" names no occurrence, as `model.parse_occurrence_id` says,
-    # and is not the entry's id either.
-    if sep:
-        # One address an occurrence: "#01" is not no. 1's (a page or a link would have two).
-        if entry.series is None or not (number.isascii() and number.isdigit()) \
-                or len(number) > 18 or number != str(int(number)):
-            return []
-        sd = resolver.occurrence(entry, int(number))
+    if number is not None:
+        sd = resolver.occurrence(entry, number) if entry.series is not None else None
         if sd is None:
             return []
         until = sd.value.start
@@ -949,25 +947,29 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
             # A series that begins past the horizon is still an entry to show: its first.
             until = first.value.start
     found = list(entry_occurrences(entry, resolver, until))
-    return [o for o in found if not number or o.number == int(number)]
+    return [o for o in found if number is None or o.number == number]
 
 
 def unfound(register: Register, ref: str) -> str:
     """What `show` and the entry page say of an id `find` finds nothing for, with why when
     its entry is there ("… #0": numbered from 1; a number past the series' end)."""
     said = f"no entry or occurrence {ref!r} in the register"
-    entry_id, sep, number = ref.partition("#")
+    entry_id, sep, _ = ref.partition("#")
     entry = register.entry(entry_id)
     if entry is None or not sep:
         return said
     if entry.series is None:
         return f"{said}: {entry_id!r} is no series, so it has no numbered occurrences"
     first = entry.series.first
-    if not (number.isascii() and number.isdigit()) or number != str(int(number)):
+    try:
+        number = parse_occurrence_id(ref)[1]
+    except ValueError:
+        number = None
+    if number is None:
         return f"{said}: an occurrence is named by its number, such as {entry_id}#{first}"
-    if int(number) < first:
+    if number < first:
         return f"{said}: its occurrences are numbered from {first}"
-    return f"{said}: the series ends before occurrence {int(number)}"
+    return f"{said}: the series ends before occurrence {number}"
 
 
 def list_query(register: Register, now: date, *, due: str | None = None,
