@@ -31,6 +31,7 @@ from calendar_tool.delivery.retry import (
     classify,
     parse_retry_after,
     unreached,
+    where,
 )
 from calendar_tool.model import Outbound
 
@@ -244,9 +245,7 @@ def _where(url: str) -> str:
         port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
     except ValueError:
         return "the receiver"
-    host = parts.hostname or "the receiver"
-    host = f"[{host}]" if ":" in host else host
-    return f"{host}:{port}" if port else host
+    return where(parts.hostname or "the receiver", port)
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -141,6 +141,12 @@ def _aware(at: datetime, name: str) -> datetime:
     return at
 
 
+def where(host: str, port: int | None) -> str:
+    """host:port as a person reads an address (an IPv6 host in [], as in a URL)."""
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
+
+
 def unreached(cause: BaseException, at: str, host: str) -> str | None:
     """A server not reached, as a person says it, for webhooks and e-mail alike: where
     (`at`, host and port) and what that end did not do, rather than an exception's name and

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from calendar_tool.delivery.channels.email import addresses
 from calendar_tool.delivery.masking import redact
-from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome, unreached
+from calendar_tool.delivery.retry import DEFAULT_TIMEOUT, Attempt, Outcome, unreached, where
 from calendar_tool.model import Outbound
 
 MESSAGE_ID_DOMAIN = "calendar-tool"
@@ -224,8 +224,7 @@ def _unreached(exc: Exception, server: SmtpServer | None, timeout: float) -> str
     failure."""
     if server is None:
         return None
-    at = f"[{server.host}]" if ":" in server.host else server.host
-    at = f"{at}:{server.port}"
+    at = where(server.host, server.port)
     # smtplib reports a read that timed out as SMTPServerDisconnected, raised while handling it.
     if isinstance(exc, smtplib.SMTPServerDisconnected) and \
             isinstance(exc.__context__, TimeoutError):
