@@ -74,15 +74,19 @@ and 66.0 MiB against 0.405 s and 67.2 MiB (twenty pairs, 0.83x the time), `list 
 floor of the run before (62.5 ms) that is 0.26 s and 0.31 s. Still not reached: `list
 --upcoming 1y` within 0.3 s on this machine, and 2 s with no cache (unchanged: the read).
 
-This run (issue 24; a machine whose floor is 61.6 ms): from the index at 100,000 entries
-`list --due 2005` 0.226 s and `list --upcoming 1y` 0.245 s (3.67x and 3.98x the floor),
-within 0.3 s. A cold read now forks no copy of itself where the process may run on one
-processor only (`taskset -c 0`, a container given one core): there the copy ran by turns
-with the reader, and pickling and unpickling its half of the entries was all it added
-(`register/forked`); side by side, validate cold on one core at 100,000 entries took 0.90x
-the time (five interleaved pairs). On two cores the reader keeps 52% of the entries, since
-the copy also pickles what it read (0.97x, six pairs). Still not reached: 2 s with no cache
-(3.8 s here, 5.7 s on one core), which is the read.
+This run (issue 24; a machine whose floor is 61.6 ms): from the index at 100,000 entries `list
+--due 2005` 0.236 s and `list --upcoming 1y` 0.255 s (3.83x and 4.14x the floor), within 0.3 s.
+A cold read now forks no copy of itself where the process may run on one processor only
+(`taskset -c 0`, a container given one core): there the copy ran by turns with the reader, and
+pickling and unpickling its half of the entries was all it added (`register/forked`); side by
+side, validate cold on one core at 100,000 entries took 0.90x the time (five interleaved
+pairs). On two cores the reader keeps 52% of the entries, since the copy also pickles what it
+read (0.97x, six pairs). And `list` loads orjson only when it writes JSON. Still not reached: 2
+s with no cache (4.2 s here, 6.1 s on one core), which is the read. This section was measured
+at 6a0f209's code; a run at 3d6b19c an hour before, on the same machine, read 3.8 s with no
+cache and 3.3 s for validate where this one reads 4.2 s and 3.8 s, though the two versions read
+the register with the same code and take the same time side by side (validate with no cache,
+six interleaved pairs: 0.99x): the machine's pace varies from run to run.
 """
 
 from __future__ import annotations

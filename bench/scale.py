@@ -290,20 +290,19 @@ every occurrence as `json.dumps(indent=2)` does, and the standard library lays o
 text in Python: most of the 19.0 s the API took at 100,000 entries in the run before. orjson
 writes the same text (a test holds the two equal over any JSON values; a batch it refuses is
 `json.dumps`'), and occurrences on one date object (the date index gives a day's rows one)
-share their date's JSON object: the API row reads 6.9 s, and `list --format json` with no
+share their date's JSON object: the API row reads 7.2 s, and `list --format json` with no
 filter took 7.8 s against 14.5 s, one run of each version on this machine, the same 367 MB. A
 cold read keeps 52% of the entries and forks the rest, since the copy also pickles what it read
 (validate cold 3.33 s against 3.51 s, six interleaved pairs), and forks no copy where the
 process may run on one processor only (`register/forked`): there the copy ran by turns with the
-reader (5.21 s against 5.71 s on one core, five pairs; the one-core row 6.1 s against 7.1 s the
-run before, on an AMD EPYC machine: this one is an Intel Xeon). The reload rows read higher
-than the run before's (1.7 and 1.1 s against 1.4 and 0.7 s), though they run no changed code
-but the register's read (its texts now checked for control characters); three edits measured
-again in one process after this run took 0.72 to 0.73 s, as at this session's start (0.70 to
-0.72 s): flushing the three files to disk varies from run to run. The 10,000-entry rows came
-faster than the run before's, so some growths read above 10 (run's start 16.0, the API 12.5)
-where the 100,000-entry figure is the same or better. This section was measured at 3d6b19c's
-code, alone.
+reader (5.21 s against 5.71 s on one core, five pairs; the one-core row 6.6 s against 7.1 s the
+run before, on an AMD EPYC machine: this one is an Intel Xeon). The first reload reads 1.6 s
+and the next three 0.8 s (1.4 and 0.7 s the run before); in one process on this machine, three
+edits took 0.72 to 0.73 s both before this session's changes and after them: flushing the three
+files to disk varies from run to run, and a run at 3d6b19c an hour before this one read 1.7 and
+1.1 s. The 10,000-entry rows came faster than the run before's, so some growths read above 10
+(run's start 13.6, the API 11.8, a publish into a new store 11.3) where the 100,000-entry
+figure is the same or better. This section was measured at 6a0f209's code, alone.
 """
 
 from __future__ import annotations
