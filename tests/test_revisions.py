@@ -3,10 +3,17 @@ changes; the JSON store round-trips and refuses damage."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
+import calendar_tool
 from bench.generate import register_text
 from calendar_tool.feeds import revisions
 from calendar_tool.model import Register, Revision
@@ -89,6 +96,46 @@ def test_a_new_wording_revises_every_entry(sample: Register,
     second = revisions.next_revisions(first, sample, T1)
     assert {k: (r.sequence, r.changed_at) for k, r in second.items()} == \
         {e.id: (1, T1) for e in sample.entries}
+
+
+_HASHES = (
+    "import json, sys\n"
+    "from datetime import UTC, datetime\n"
+    "from calendar_tool.feeds import revisions\n"
+    "from calendar_tool.register import parse_register\n"
+    "from pathlib import Path\n"
+    "reg = parse_register(Path(sys.argv[1]).read_text(), \"sample.yaml\")\n"
+    "revs = revisions.next_revisions({}, reg, datetime.now(UTC))\n"
+    "print(json.dumps({k: r.hash for k, r in sorted(revs.items())}))\n"
+)
+
+
+def _hashes_with(tmp_path: Path, reworded: str | None) -> dict[str, str]:
+    """The sample's content hashes computed by a copy of the package in which the wording
+    module `reworded` ("events", "views") ends with one more comment, as after a release."""
+    package = Path(calendar_tool.__file__).parent
+    copy = tmp_path / (reworded or "same") / "calendar_tool"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    if reworded is not None:
+        module = copy / "wording" / f"{reworded}.py"
+        module.write_text(module.read_text(encoding="utf-8") + "# reworded\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(copy.parent), "CALENDAR_TOOL_CACHE": "off"}
+    out = subprocess.run([sys.executable, "-c", _HASHES, str(SAMPLE)], capture_output=True,
+                         text=True, check=True, env=env, cwd=tmp_path)
+    hashes: dict[str, str] = json.loads(out.stdout)
+    return hashes
+
+
+def test_only_a_new_wording_of_events_revises_entries(tmp_path: Path) -> None:
+    """A release that rewords what feed events say (`wording/events.py`) gives every entry a
+    new content hash, so a new SEQUENCE; one that rewords only lists, pages or messages
+    (`wording/views.py`) leaves every hash, and so every subscribed event, as it was."""
+    same = _hashes_with(tmp_path, None)
+    assert len(same) == 10
+    assert _hashes_with(tmp_path, "views") == same
+    events = _hashes_with(tmp_path, "events")
+    assert sorted(events) == sorted(same)
+    assert [k for k in same if events[k] == same[k]] == []
 
 
 @pytest.mark.parametrize("link_base", [None, "https://calendar.example.org/feeds"])

@@ -53,7 +53,8 @@ from calendar_tool.model import Entry, Revision
 from calendar_tool.timeline import Resolved
 
 # What a content hash is computed with, from an entry, its resolved date and its context.
-_CODE = ("model.py", "wording.py", "timeline.py", "feeds/revisions.py", "feeds/kept.py")
+_CODE = ("model.py", "wording/events.py", "timeline.py", "feeds/revisions.py",
+         "feeds/kept.py")
 # What an entry's events are expanded and serialised with, from the entry and its revision.
 _EVENT_CODE = (*_CODE, "feeds/ical.py", "feeds/publishing.py")
 

@@ -35,8 +35,8 @@ from calendar_tool.register.read import parse_located, read_text
 from calendar_tool.timeline import EntryDates
 
 # What turns text into entries, and what computes the dates kept beside them.
-_CODE = ("model.py", "wording.py", "timeline.py", "register/compose.py", "register/walk.py",
-         "register/checks.py", "register/read.py", "register/pickles.py")
+_CODE = ("model.py", "wording/events.py", "timeline.py", "register/compose.py",
+         "register/walk.py", "register/checks.py", "register/read.py", "register/pickles.py")
 
 # Entries by their text, and what resolving derived from those that have any (`EntryDates.of`).
 Kept = tuple[dict[str, Entry], dict[str, Any]]
