@@ -936,6 +936,15 @@ def test_unknown_entry_is_a_404_page(site: Site) -> None:
     assert "no entry or occurrence &#39;nope&#39; in the register" in r.text
 
 
+def test_head_of_a_missing_page_has_the_headers_of_its_get(site: Site) -> None:
+    """HEAD of a page that is not there answers as GET does (RFC 9110: the same header
+    fields), with no body: it answered text/plain, of another length."""
+    got, head = site.get("/obligations/nope"), site.client.head("/obligations/nope")
+    assert (head.status_code, head.headers["content-type"], head.content) == \
+        (404, "text/html; charset=utf-8", b"")
+    assert head.headers["content-length"] == str(len(got.content))
+
+
 @pytest.mark.parametrize("ref", ["commission-sessions%23", "victims-review%23"])
 def test_an_id_ending_in_a_bare_hash_is_a_404_page(site: Site, ref: str) -> None:
     """`entry#` names no occurrence (`model.parse_occurrence_id` refuses it): it showed the

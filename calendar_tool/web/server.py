@@ -751,8 +751,10 @@ class _App:
         path = request.url.path
         if path.startswith("/api/"):
             return _json_error(exc.status_code, exc.detail)
-        if path.startswith(("/feeds/", "/static/", "/healthz")) or request.method == "HEAD":
+        if path.startswith(("/feeds/", "/static/", "/healthz")):
             return _text(exc.status_code, exc.detail, exc.headers)
+        # To HEAD as well: its headers are GET's (RFC 9110, 9.3.2), and the server sends
+        # no body to HEAD.
         return self.page(request, "error.html", {"status": exc.status_code,
                                                  "message": _said(exc.detail)},
                          status=exc.status_code)
