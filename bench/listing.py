@@ -215,6 +215,7 @@ def _size(size: int, work: Path, rem: str | None) -> dict[str, tuple[float, floa
     slow = {"due, no cache": Case(due, cold), "due, no cache, one core": Case(due, cold, True),
             "validate, no cache": Case([*TOOL, "--register", str(reg), "validate"], cold),
             "single, no cache": Case([*TOOL, "--register", str(single), *upcoming], cold)}
+    slow["compose"] = Case([*_COMPOSE, str(reg)])
     if rem is not None:
         slow["remind -s12"] = Case([rem, "-s12", str(rems), TODAY])
     return got | _measured(slow, COLD_RUNS)
@@ -240,6 +241,18 @@ _AGAINST_REMIND = [
     ("single", "list --upcoming 1y, index", "remind -s12"),
 ]
 _GROWTH = ["due", "due, no cache", "upcoming", "review", "edit", "validate", "validate, no cache"]
+# What a cold read costs before a field is looked at: libyaml composing each entry's text
+# into nodes with their places, as the reader does (`register/compose`: the text split, each
+# entry composed on its own, the collector paused), in one process, the nodes then dropped.
+_COMPOSE = [sys.executable, "-c",
+            "import gc, sys\n"
+            "gc.disable()\n"
+            "from calendar_tool.register.compose import compose, split_entries\n"
+            "head, chunks = split_entries(open(sys.argv[1], encoding='utf-8').read())\n"
+            "for chunk in chunks:\n"
+            "    compose(chunk.text)\n"]
+COMPOSED = "libyaml composing each entry alone, one process (register/compose)"
+_AGAINST_COMPOSE = ["due, no cache", "validate, no cache", "due, no cache, one core"]
 
 
 def _rows(size: int, got: dict[str, tuple[float, float]],
@@ -247,6 +260,10 @@ def _rows(size: int, got: dict[str, tuple[float, float]],
     n = f"{size:,} entries"
     rows = [_row(f"{what}, {n}", got[case][0] * 1000, "ms", base_name, got[base][0] * 1000)
             for case, what, base, base_name in _AGAINST_FLOOR]
+    for case in _AGAINST_COMPOSE:
+        what = next(w for c, w, _, _ in _AGAINST_FLOOR if c == case)
+        rows.append(_row(f"{what}, {n}", got[case][0] * 1000, "ms", COMPOSED,
+                         got["compose"][0] * 1000))
     for case, what, base in _AGAINST_REMIND:
         label = f"{what}, the {n}' single-date entries only"
         if base in got:

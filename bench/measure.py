@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +128,32 @@ def remind() -> tuple[str | None, str]:
             return None, f"installing remind failed ({' '.join(step)})"
     found = shutil.which("remind")
     return (found, "") if found else (None, "remind is still missing after apt-get install")
+
+
+def flushed_copies(paths: Sequence[Path]) -> float:
+    """Seconds to copy each file of `paths` beside itself, by the kernel
+    (`os.copy_file_range`, as `files` copies the stretches of a feed an edit left), and flush
+    the copy to disk, one after the other: what writing those bytes durably costs this
+    machine at the least, the floor of a command that must replace those files. The copies
+    are removed after the clock stops."""
+    copies = []
+    start = time.perf_counter()
+    try:
+        for path in paths:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".floor.")
+            copies.append(tmp)
+            try:
+                with path.open("rb") as source:
+                    left, at = os.fstat(source.fileno()).st_size, 0
+                    while left:
+                        n = os.copy_file_range(source.fileno(), fd, left, at)
+                        if not n:
+                            break
+                        at, left = at + n, left - n
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return time.perf_counter() - start
+    finally:
+        for tmp in copies:
+            os.unlink(tmp)
