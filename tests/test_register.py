@@ -859,3 +859,20 @@ def test_an_empty_date_says_what_a_date_is() -> None:
     assert _problems(HEADER + entry("a", "")) == [
         "r.yaml:16:10: entries[0].date: must be a date such as 2005, 2005-06, 2005-06-30 or "
         "2001..2005, not nothing"]
+
+
+def test_a_source_cited_again_is_the_same_source_and_each_mistake_is_reported() -> None:
+    """A source written again (the same three fields, in any order) is read as the source
+    read before it, one object; one with a mistake is reported wherever it is written, not
+    only the first time."""
+    same = "    sources: [{doc: D/1, para: '1', quote: a quote}]"
+    cited = {"e1": same, "e2": same,
+             "e3": "    sources: [{quote: a quote, doc: D/1, para: '1'}]",
+             "e4": '    sources: [{doc: D/1, para: "1\\n2", quote: a quote}]',
+             "e5": '    sources: [{doc: D/1, para: "1\\n2", quote: a quote}]'}
+    text = HEADER + "".join(entry(k, "2005").replace(same, v) for k, v in cited.items())
+    assert _problems(text) == [
+        f"r.yaml:{line}:32: entries[{i}].sources[0].para: must be one line: lists and feeds "
+        "show it on one" for i, line in ((3, 40), (4, 47))]
+    reg = parse_register(text.replace('"1\\n2"', "'1'"), "r.yaml")
+    assert len({id(e.sources[0]) for e in reg.entries}) == 1
