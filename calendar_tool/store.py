@@ -64,7 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.schema import CreateTable
 
 from calendar_tool.config import DEFAULT_DB
@@ -277,7 +277,7 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
         _sqlite_setup(engine)
     try:
         migrate(engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:  # also a file that is not a database (`--db` at the register)
         engine.dispose()
         raise StoreFailed(f"cannot open the database {_safe(url)}: {_one_line(exc.orig)}"
                           ) from None

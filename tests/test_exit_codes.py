@@ -359,6 +359,18 @@ def test_exit_7_the_database_cannot_be_used(cli: CLI, tmp_path: Path) -> None:
         7, "error: name: a subscription named 'team' already exists\n")
 
 
+def test_exit_7_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    """A SQLite URL naming a file that is not a database (the register, say) was a
+    traceback and exit 1: exit 7 and one line, and the file is left as it was."""
+    text = tmp_path / "obligations.yaml"
+    text.write_bytes(SAMPLE.read_bytes())
+    result = CliRunner().invoke(main, ["--register", str(SAMPLE), "--db", f"sqlite:///{text}",
+                                       "subscribe", "list"])
+    assert (result.exit_code, result.stderr) == (
+        7, f"error: cannot open the database sqlite:///{text}: file is not a database\n")
+    assert text.read_bytes() == SAMPLE.read_bytes()
+
+
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
                                  "sqlite:///file::memory:?uri=true",
                                  "sqlite:///file:x?mode=memory&uri=true"])
