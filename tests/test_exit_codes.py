@@ -399,6 +399,15 @@ def test_exit_8_a_subscription_field_cannot_be_used(cli: CLI) -> None:
         8, "error: url: not an http:// or https:// URL with a host\n")
 
 
+@pytest.mark.parametrize("url", ["http://[::1/hook", "https://[example.org]/hook"])
+def test_exit_8_a_url_whose_host_does_not_parse(cli: CLI, url: str) -> None:
+    """A bracketed host that is not an IPv6 address made guessing the URL's service (Slack's
+    check) raise: a traceback and exit 1. It is refused as any URL without a host is."""
+    result = cli("subscribe", "add", "team", "--url", url)
+    assert (result.exit_code, result.stderr) == (
+        8, "error: url: not an http:// or https:// URL with a host\n")
+
+
 # --- 9 ---------------------------------------------------------------------------------------
 
 def test_exit_9_no_subscription_by_that_name(cli: CLI) -> None:

@@ -105,7 +105,10 @@ def _clip(text: str, limit: int) -> str:
 def detect(url: str) -> str | None:
     """Slack's incoming webhooks (`hooks.slack.com/services/…`, and GovSlack's); not its
     Workflow Builder URLs (`/triggers/`, `/workflows/`), which take another body."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)  # raises ValueError for a bracketed host that is not one
+    except ValueError:
+        return None  # not Slack's: the URL check then refuses it with its field
     if parts.hostname in ("hooks.slack.com", "hooks.slack-gov.com") and \
             not parts.path.startswith(("/triggers/", "/workflows/")):
         return "a Slack incoming webhook URL"
