@@ -206,6 +206,25 @@ def test_if_modified_since_gives_304_unless_the_file_is_newer_or_the_date_is_to_
             assert (r.status_code, r.content) == (status, b"" if status == 304 else style)
 
 
+@pytest.mark.parametrize("since", ["Mon, 01 Jan 10000 00:00:00 GMT",
+                                   "Sat, 01 Jan 99999 00:00:00 GMT",
+                                   "Thu, 32 Dec 2099 00:00:00 GMT",
+                                   "Thu, 01 Jan 2099 00:00:00 +9999"])
+def test_an_if_modified_since_that_is_no_date_is_ignored(site: Site, since: str) -> None:
+    """Starlette reads a year past 9999, a 32nd day or a zone of 99 hours as a date and
+    compared it, answering 304 for ever; RFC 9110 13.1.3 says such a value is ignored: 200
+    and the whole file, for a feed, a selection and the page's static files alike."""
+    headers = {**IDENTITY, "If-Modified-Since": since}
+    style = (server.HERE / "static" / "style.css").read_bytes()
+    for path, body in (("/feeds/all.ics", (site.folder / "all.ics").read_bytes()),
+                       ("/feeds/all.ics?area=trafficking", None),
+                       ("/static/style.css", style)):
+        r = site.get(path, headers=headers)
+        assert r.status_code == 200, path
+        assert r.content == (body if body is not None else site.get(path, headers=IDENTITY).content)
+        assert r.content
+
+
 @pytest.mark.parametrize("encoding", [IDENTITY, GZIP], ids=["identity", "gzip"])
 def test_head_has_the_headers_of_get_and_no_body(served: Site,
                                                  encoding: dict[str, str]) -> None:

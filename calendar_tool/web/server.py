@@ -332,28 +332,32 @@ def accepts_gzip(header: str) -> bool:
     return found.get("*", 0.0) > 0
 
 
-def _from_the_future(since: str | None, now: datetime) -> bool:
-    """Whether an If-Modified-Since value is a date later than `now`, the server's time."""
+def _to_ignore(since: str | None, now: datetime) -> bool:
+    """Whether an If-Modified-Since value is to be ignored (RFC 9110 13.1.3): a date later
+    than `now`, the server's time, or no valid date at all. Starlette's `parsedate` reads
+    'Mon, 01 Jan 10000', a 32nd of January or a zone of +9999 as a date and compares it,
+    which answered 304 for ever; only what becomes a datetime is a date here."""
     if since is None:
         return False
     try:
         asked = parsedate_to_datetime(since)
-    except (TypeError, ValueError):  # not a date: Starlette ignores it already
-        return False
+    except (TypeError, ValueError):
+        return True
     return (asked if asked.tzinfo else asked.replace(tzinfo=UTC)) > now
 
 
 class DatedFiles(StaticFiles):
     """StaticFiles whose conditional requests ignore an If-Modified-Since later than the
-    server's time (`clock`): RFC 9110 13.1.3 calls such a date invalid, and a client that sent
-    one (a wrong clock, a date made up) would otherwise get 304s for ever, never the file."""
+    server's time (`clock`), or not a valid date: RFC 9110 13.1.3 calls such a date invalid,
+    and a client that sent one (a wrong clock, a date made up) would otherwise get 304s for
+    ever, never the file."""
 
     def __init__(self, directory: Path, clock: Clock, check_dir: bool = True) -> None:
         super().__init__(directory=directory, check_dir=check_dir)
         self.clock = clock
 
     def is_not_modified(self, response_headers: Headers, request_headers: Headers) -> bool:
-        if _from_the_future(request_headers.get("if-modified-since"), self.clock.now()):
+        if _to_ignore(request_headers.get("if-modified-since"), self.clock.now()):
             request_headers = Headers(raw=[(name, value) for name, value in request_headers.raw
                                            if name != b"if-modified-since"])
         return super().is_not_modified(response_headers, request_headers)
