@@ -157,6 +157,28 @@ def test_exit_2_usage_the_tools_own(cli: CLI, args: list[str], error: str) -> No
     assert (result.exit_code, result.stderr) == (2, error + "\n")
 
 
+@pytest.mark.parametrize(("args", "name"), [
+    (["publish", "--out", ""], "--out"),
+    (["run", "--out", "", "--watch", "0"], "--out"),
+    (["serve", "--port", "0", "--feeds", ""], "--feeds"),
+    (["validate", "--check-sources", ""], "--check-sources"),
+    (["coverage", ""], "SOURCES_DIR"),
+])
+def test_exit_2_usage_an_empty_folder_option(cli: CLI, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch, args: list[str],
+                                             name: str) -> None:
+    """An empty folder (`--out "$FEEDS"` with the variable unset) was the current folder:
+    `publish` wrote 26 feeds there and `serve` served it. One line naming the option, exit 2,
+    before anything is read or written (`run` and `serve` are given a register that is not
+    there, so that one that went on would stop at once)."""
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args, register=tmp_path / "missing.yaml")
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: {name} is empty: give a folder (an empty path is the current folder, "
+           "which is rarely meant)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(("value", "line"), [
     ("notaurl", "'notaurl' is not an http:// or https:// URL with a host, such as "
                 "https://calendar.example.org"),

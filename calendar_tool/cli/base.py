@@ -194,6 +194,24 @@ def instant(value: str | None, name: str) -> datetime | None:
     return utc
 
 
+class Folder(click.Path):
+    """A folder named on the command line. An empty value (`--out "$FEEDS"` with the
+    variable unset) is refused, one line naming the option: Path("") is the current
+    folder, so `publish` wrote its feeds there and `serve` served it without a word."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path, readable=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        if value == "":
+            name = param.opts[0] if isinstance(param, click.Option) else \
+                param.human_readable_name if param is not None else "the folder"
+            raise UsageError(f"{name} is empty: give a folder (an empty path is the current "
+                             "folder, which is rarely meant)")
+        return super().convert(value, param, ctx)
+
+
 def choices(enum: type[Kind] | type[State]) -> click.Choice[str]:
     return click.Choice([m.value for m in enum])
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from calendar_tool import wording
-from calendar_tool.cli.base import Bounded, Context, main, pass_context
+from calendar_tool.cli.base import Bounded, Context, Folder, main, pass_context
 from calendar_tool.errors import CoverageShort
 
 if TYPE_CHECKING:  # the register's reader: loaded when the command runs (see cli/__init__)
@@ -21,7 +21,7 @@ _SHOWN = 240
 
 
 @main.command()
-@click.argument("sources", metavar="SOURCES_DIR", type=click.Path(path_type=Path))
+@click.argument("sources", metavar="SOURCES_DIR", type=Folder())
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json is stable for scripts and has every passage.")
 @click.option("--all", "every", is_flag=True,

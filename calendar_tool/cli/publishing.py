@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from calendar_tool import heap
-from calendar_tool.cli.base import Context, day_clock, main, pass_context
+from calendar_tool.cli.base import Context, Folder, day_clock, main, pass_context
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, readable=False),
+@click.option("--out", "out_dir", type=Folder(),
               default=Path("feeds"), show_default=True, help="The folder to publish into.")
 @click.option("--horizon", "horizon_years", type=click.IntRange(min=1), metavar="YEARS",
               help="Expand series this many years past today (default: 5, as list does).")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from calendar_tool import heap, listing
-from calendar_tool.cli.base import Context, choices, day, main, pass_context
+from calendar_tool.cli.base import Context, Folder, choices, day, main, pass_context
 from calendar_tool.clock import SystemClock, today
 from calendar_tool.errors import RegisterInvalid, UnknownEntry, UsageError
 from calendar_tool.model import Kind, State
@@ -17,7 +17,7 @@ from calendar_tool.timeline import find, list_query, parse_span, span_end, unfou
 
 
 @main.command()
-@click.option("--check-sources", "sources", type=click.Path(path_type=Path, readable=False),
+@click.option("--check-sources", "sources", type=Folder(),
               help="Folder of source texts: prove every quote occurs in its cited file.")
 @pass_context
 def validate(ctx: Context, sources: Path | None) -> None:

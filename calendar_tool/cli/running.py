@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from calendar_tool import heap
-from calendar_tool.cli.base import MAX_CATCH_UP, MAX_TIMEOUT, Bounded, Context, main, pass_context
+from calendar_tool.cli.base import (
+    MAX_CATCH_UP,
+    MAX_TIMEOUT,
+    Bounded,
+    Context,
+    Folder,
+    main,
+    pass_context,
+)
 from calendar_tool.clock import SystemClock
 from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
 
@@ -24,7 +32,7 @@ if TYPE_CHECKING:
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, readable=False),
+@click.option("--out", "out_dir", type=Folder(),
               default=Path("feeds"), show_default=True, help="The folder to publish into.")
 @click.option("--catch-up", "catch_up", default="24", show_default=True, metavar="HOURS",
               type=Bounded(0, MAX_CATCH_UP), help="Send reminders missed by up to this many "
@@ -143,7 +151,7 @@ def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, host
               help="The address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="The port to listen on (0: any free port).")
-@click.option("--feeds", "feeds_dir", type=click.Path(path_type=Path, readable=False),
+@click.option("--feeds", "feeds_dir", type=Folder(),
               default=Path("feeds"), show_default=True,
               help="The folder `publish` writes, served under /feeds/.")
 @pass_context
