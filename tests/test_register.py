@@ -170,6 +170,22 @@ def test_a_document_url_is_an_http_address(url: str) -> None:
         "host, such as https://undocs.org/A/RES/55/25"]
 
 
+@pytest.mark.parametrize("url", ["https://undocs.org/é", 'https://undocs.org/"><x>',
+                                 "https://undocs.org/a|b", "https://undocs.org/{x}",
+                                 "https://bücher.example/d1"])
+def test_a_document_url_is_a_uri(url: str) -> None:
+    """A feed's URL property is a URI (RFC 3986): a document `url` with a character one
+    cannot carry as it is (not ASCII, a quote mark, <, >, |, {, }) was published as it was,
+    'URL:https://undocs.org/é'. It is a problem at its line, as CALENDAR_TOOL_PUBLIC_URL's
+    is at start."""
+    text = HEADER.replace('D/1: {title: A document, url: "https://example.org/d1"}',
+                          f"D/1: {{title: A document, url: '{url}'}}") + entry("a", "2005")
+    assert _problems(text) == [
+        f"r.yaml:11:33: documents.D/1.url: {url!r} holds characters a link cannot carry as "
+        "they are: write them percent-encoded (é as %C3%A9, a quote mark as %22) and a host "
+        "name as its xn-- form"]
+
+
 def test_a_comma_in_an_unquoted_flow_value_says_to_quote_it() -> None:
     """`{doc: D/1, para: '1', quote: at its twentieth session, in 2011}`: the comma ends the
     quote inside {...}, and YAML reads `in 2011` as a key with no value. That was reported

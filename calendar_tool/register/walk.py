@@ -44,6 +44,9 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Printable ASCII that RFC 3986 leaves out of URIs (a space is refused by `web_address`).
+_NOT_IN_URIS = frozenset('"<>\\^`{|}')
+
 # RFC 5545's CONTROL (3.1) less the tab, which TEXT allows, and the line breaks, which a feed
 # escapes: a YAML escape ("\e", "\x01") can put any of them in a value, and a calendar
 # holding one is refused whole by strict parsers.
@@ -249,6 +252,13 @@ class Walk:
             raise self.fail(node, _within(path, key),
                             f"{value!r} is not an http:// or https:// URL with a host, such "
                             "as https://undocs.org/A/RES/55/25")
+        if not value.isascii() or any(c in _NOT_IN_URIS for c in value):
+            # A feed's URL property is a URI (RFC 3986), as CALENDAR_TOOL_PUBLIC_URL must be:
+            # the feeds carried 'URL:https://undocs.org/é' and '"><script>' as they were.
+            raise self.fail(node, _within(path, key),
+                            f"{value!r} holds characters a link cannot carry as they are: "
+                            "write them percent-encoded (é as %C3%A9, a quote mark as %22) "
+                            "and a host name as its xn-- form")
         return value
 
     def ident(self, node: yaml.Node, path: str, key: Key) -> str:
