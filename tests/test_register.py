@@ -186,6 +186,20 @@ def test_a_document_url_is_a_uri(url: str) -> None:
         "name as its xn-- form"]
 
 
+@pytest.mark.parametrize("rule", ["FREQ=YEARLY;BYMONTHDAY=0", "FREQ=YEARLY;BYMONTHDAY=15,-0",
+                                  "FREQ=YEARLY;BYYEARDAY=0", "FREQ=YEARLY;BYWEEKNO=+0"])
+def test_a_rule_numbering_a_day_0_is_a_problem(rule: str) -> None:
+    """RFC 5545 numbers month days, year days and weeks from 1 (-1 from the end). dateutil
+    read BYMONTHDAY=0 as no BYMONTHDAY: a yearly series from 1992 gave every day of 1992 as
+    an occurrence, each estimated 'May 1992', and validate accepted it."""
+    text = HEADER + entry("s", "").replace("    date: \n", "").replace(
+        "    kind: deadline", f'    kind: session\n    series: {{rule: "{rule}", start: 1992}}')
+    part = rule.split(";")[1].split("=")[0]
+    assert _problems(text) == [
+        f"r.yaml:16:20: entries[0].series.rule: {part}=0 is no day or week: RFC 5545 counts "
+        "from 1 (or from -1 at the end)"]
+
+
 def test_a_comma_in_an_unquoted_flow_value_says_to_quote_it() -> None:
     """`{doc: D/1, para: '1', quote: at its twentieth session, in 2011}`: the comma ends the
     quote inside {...}, and YAML reads `in 2011` as a key with no value. That was reported

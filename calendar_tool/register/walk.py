@@ -518,6 +518,14 @@ def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | Non
     # dateutil takes INTERVAL=0 and then never moves on: expanding the rule spun for ever.
     if not whole(interval) or int(interval) < 1:
         raise w.fail(node, path, f"INTERVAL={interval} must be a whole number of at least 1")
+    zero = next((p for p in _NUMBERED if any(
+        whole(v.lstrip("+-")) and int(v.lstrip("+-")) == 0 for v in parts.get(p, "").split(",")
+    )), None)
+    if zero is not None:
+        # RFC 5545 numbers them from 1 (-1 from the end); dateutil read BYMONTHDAY=0 as no
+        # BYMONTHDAY at all, and a yearly rule then gave every day of the year.
+        raise w.fail(node, path, f"{zero}=0 is no day or week: RFC 5545 counts from 1 (or from -1 "
+                                 "at the end)")
     timed = [p for p in _TIMES if p in parts]
     if timed:
         # A series falls on days; each time of day would be one more date on the same day.
@@ -526,6 +534,7 @@ def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | Non
 
 
 _TIMES = ("BYHOUR", "BYMINUTE", "BYSECOND")
+_NUMBERED = ("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
 
 
 def _known(w: Walk, key: yaml.Node, node: yaml.Node, path: str) -> KnownOccurrence:
