@@ -269,18 +269,18 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
     try:
         engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except Exception as exc:  # a dialect or driver that is not installed
-        raise StoreFailed(f"cannot use the database {_safe(url)}: {exc}") from None
+        raise StoreFailed(f"{given_by}: cannot use the database {_safe(url)}: {exc}") from None
     path = sqlite_path(engine)
     if path is not None:
-        _create_private(path, url)
+        _create_private(path, url, given_by)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     try:
         migrate(engine)
     except DatabaseError as exc:  # also a file that is not a database (`--db` at the register)
         engine.dispose()
-        raise StoreFailed(f"cannot open the database {_safe(url)}: {_one_line(exc.orig)}"
-                          ) from None
+        raise StoreFailed(f"{given_by}: cannot open the database {_safe(url)}: "
+                          f"{_one_line(exc.orig)}") from None
     except BaseException:
         engine.dispose()
         raise
@@ -313,7 +313,7 @@ def sqlite_path(engine: Engine) -> Path | None:
     return Path(database)
 
 
-def _create_private(path: Path, url: str) -> None:
+def _create_private(path: Path, url: str, given_by: str) -> None:
     """Create a new database file readable by its owner alone: it holds the subscriptions'
     signing secrets, and SQLite would create it readable by all (0644). SQLite gives its
     journal and WAL files the permissions of the database file."""
@@ -323,7 +323,7 @@ def _create_private(path: Path, url: str) -> None:
         pass
     except OSError as exc:
         reason = exc.strerror.lower() if exc.strerror else str(exc)
-        raise StoreFailed(f"cannot open the database {_safe(url)}: {reason}") from None
+        raise StoreFailed(f"{given_by}: cannot open the database {_safe(url)}: {reason}") from None
 
 
 class StoreFile:

@@ -369,11 +369,16 @@ def test_exit_7_the_database_cannot_be_used(cli: CLI, tmp_path: Path) -> None:
            "sqlite:///calendar-tool.db or postgresql://user@host/db\n")
     missing = tmp_path / "no-such-folder" / "x.db"
     assert with_db(f"sqlite:///{missing}") == (
-        7, f"error: cannot open the database sqlite:///{missing}: no such file or "
+        7, f"error: --db: cannot open the database sqlite:///{missing}: no such file or "
            "directory\n")
+    from_env = runner.invoke(main, ["subscribe", "list"],
+                             env={"CALENDAR_TOOL_DB": f"sqlite:///{missing}"})
+    assert (from_env.exit_code, from_env.stderr) == (
+        7, f"error: CALENDAR_TOOL_DB: cannot open the database sqlite:///{missing}: no such "
+           "file or directory\n")
     code, err = with_db(f"postgresql://postgres@127.0.0.1:{closed_port()}/x")
     assert (code, err.count("\n")) == (7, 1)
-    assert err.startswith("error: cannot open the database postgresql+psycopg://postgres@")
+    assert err.startswith("error: --db: cannot open the database postgresql+psycopg://postgres@")
     assert "Connection refused" in err
     assert cli("subscribe", "add", "team", "--url", "http://127.0.0.1:9/hook").exit_code == 0
     taken = cli("subscribe", "add", "team", "--url", "http://127.0.0.1:9/hook")
@@ -389,7 +394,7 @@ def test_exit_7_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--register", str(SAMPLE), "--db", f"sqlite:///{text}",
                                        "subscribe", "list"])
     assert (result.exit_code, result.stderr) == (
-        7, f"error: cannot open the database sqlite:///{text}: file is not a database\n")
+        7, f"error: --db: cannot open the database sqlite:///{text}: file is not a database\n")
     assert text.read_bytes() == SAMPLE.read_bytes()
 
 
