@@ -906,3 +906,22 @@ def test_a_source_cited_again_is_the_same_source_and_each_mistake_is_reported() 
         "show it on one" for i, line in ((3, 40), (4, 47))]
     reg = parse_register(text.replace('"1\\n2"', "'1'"), "r.yaml")
     assert len({id(e.sources[0]) for e in reg.entries}) == 1
+
+
+def test_a_source_file_is_named_within_the_sources_folder() -> None:
+    """A document's or a source's `file` is read from the folder given to `validate
+    --check-sources` and `coverage`: an absolute path or one leaving it with `..` was taken,
+    and they read the file it named wherever it was."""
+    text = HEADER.replace(
+        '  D/1: {title: A document, url: "https://example.org/d1"}',
+        '  D/1: {title: A document, url: "https://example.org/d1", file: /etc/passwd}',
+    ) + entry("e1", "2005").replace(
+        "quote: a quote}]", "quote: a quote, file: ../../etc/passwd}]")
+    said = "must name a file in the sources folder, such as 000_4853c77995d8575d.txt: not " \
+           "an absolute path, nor one that leaves the folder (..)"
+    assert _problems(text) == [
+        f"r.yaml:11:65: documents.D/1.file: '/etc/passwd' {said}",
+        f"r.yaml:19:59: entries[0].sources[0].file: '../../etc/passwd' {said}"]
+    fine = text.replace("../../etc/passwd", "texts/d1.txt").replace("/etc/passwd", "d1.txt")
+    assert [s.file for s in parse_register(fine, "r.yaml").entries[0].sources] == \
+        ["texts/d1.txt"]

@@ -261,6 +261,19 @@ class Walk:
                             "and a host name as its xn-- form")
         return value
 
+    def file_name(self, node: yaml.Node, path: str, key: Key) -> str:
+        """A file of the sources folder (a document's text): named within that folder, since
+        `validate --check-sources` and `coverage` read it from there. An absolute path or
+        one with `..` would have them read a file outside the folder the command was given."""
+        value = self.line(node, path, key)
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
+            raise self.fail(node, _within(path, key),
+                            f"{value!r} must name a file in the sources folder, such as "
+                            "000_4853c77995d8575d.txt: not an absolute path, nor one that "
+                            "leaves the folder (..)")
+        return value
+
     def ident(self, node: yaml.Node, path: str, key: Key) -> str:
         value = self.text(node, path, key)
         if not _ID.match(value):
@@ -406,7 +419,8 @@ def _source(w: Walk, node: yaml.Node, path: str) -> Source:
         doc=sys.intern(w.text(f["doc"], path, "doc")),  # interned as actors are
         para=w.line(f["para"], path, "para"),
         quote=w.text(f["quote"], path, "quote"),
-        file=w.optional(f, path, "file", Walk.text) if "file" in f else None,  # as in read_entry
+        # Looked up only when given, as in read_entry.
+        file=w.optional(f, path, "file", Walk.file_name) if "file" in f else None,
     )
     source = w.sources.setdefault(source, source)
     if key is not None and len(w.problems) == problems:
@@ -776,7 +790,7 @@ def read_documents(w: Walk, node: yaml.Node | None) -> dict[str, Document]:
                 key,
                 w.line(f["title"], sub, "title") if "title" in f else key,
                 w.optional(f, sub, "url", Walk.link),
-                w.optional(f, sub, "file", Walk.text),
+                w.optional(f, sub, "file", Walk.file_name),
                 w.optional(f, sub, "date", _dated),
                 w.optional(f, sub, "dated_by", lambda w, n, p, k: _source(w, n, f"{p}.{k}")),
             )
@@ -803,7 +817,7 @@ def read_reviewed(w: Walk, node: yaml.Node | None) -> tuple[Reviewed, ...]:
                 continue
             source = Source(sys.intern(w.text(f["doc"], path, "doc")),
                             w.text(f["para"], path, "para"), w.text(f["quote"], path, "quote"),
-                            w.optional(f, path, "file", Walk.text))
+                            w.optional(f, path, "file", Walk.file_name))
             out.append(Reviewed(source, w.text(f["reason"], path, "reason")))
         except Invalid:
             continue
