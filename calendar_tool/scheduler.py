@@ -90,6 +90,9 @@ class Runner:
         self.owner = owner or service.owner_id()
         self.rng = rng or random.Random()
         self.stopping = threading.Event()
+        # Answers the ledger refused (the database down for a moment), recorded before the
+        # next send: see `service.deliver_ready`.
+        self.unrecorded: list[service.Result] = []
         # Waiting out a subscription's pacing ends early when asked to stop.
         self._sleep = sleep or self.stopping.wait
         self.register: Register | None = None  # the last good one
@@ -213,7 +216,8 @@ class Runner:
             return []
         return service.deliver_ready(self.engine, self.senders, self.clock, self.owner,
                                      self._sleep, self.options.policy, self.rng,
-                                     self.stopping.is_set, _log_results, woken)
+                                     self.stopping.is_set, _log_results, woken,
+                                     self.unrecorded)
 
     def refresh(self) -> None:
         """Republish when the day changed (the horizon moved, or a publish failed)."""

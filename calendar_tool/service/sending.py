@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
 from calendar_tool.config import SMTP_URL_ENV
-from calendar_tool.errors import UsageError
+from calendar_tool.errors import StoreFailed, UsageError
 from calendar_tool.model import Outbound, Register
 from calendar_tool.service.reminders import enqueue
 
@@ -190,6 +190,13 @@ class _Sending:
             out, self._answered = self._answered, []
         return out
 
+    def left_over(self) -> list[store.Result]:
+        """Every answer not yet handed out, whatever a sending thread raised: for a sender
+        leaving on an error, to record them later rather than forget them."""
+        with self._changed:
+            out, self._answered = self._answered, []
+        return out
+
     def wait(self, most: int, timeout: float) -> None:
         """Until at most `most` messages are left to send, or `timeout` seconds."""
         with self._changed:
@@ -223,7 +230,8 @@ def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock,
                   rng: random.Random | None = None,
                   stopping: Callable[[], bool] = lambda: False,
                   recorded: Callable[[Sequence[store.Result]], object] = lambda rs: None,
-                  woken: Callable[[], bool] = lambda: False) -> list[store.Result]:
+                  woken: Callable[[], bool] = lambda: False,
+                  unrecorded: list[store.Result] | None = None) -> list[store.Result]:
     """Send what is due now until nothing more is. Waits out the pacing between messages to
     one subscription (with `sleep`: tests hand in one that moves their clock), but not a
     retry scheduled for later: that is the scheduler's to wait for.
@@ -239,12 +247,19 @@ def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock,
     next start (or another process). `recorded` is handed each batch of answers once the
     ledger holds them (to log them then: a process killed later has logged what it recorded).
     `woken` is asked at every turn: true when more may be due (the scheduler claimed some),
-    so that what is claimed while a slow receiver holds a thread goes out on the others."""
+    so that what is claimed while a slow receiver holds a thread goes out on the others.
+
+    `unrecorded` holds the answers an earlier call could not record (the database refused
+    the write: StoreFailed): they are recorded first, before anything is taken, and the
+    answers this call cannot record are added to it before the error is raised. A receiver
+    that took a reminder while the ledger could not say so is not sent it again when the
+    message's lease runs out; the caller keeps the list from one call to the next."""
     rng = rng or random.Random()
-    done: list[store.Result] = []
+    held = [] if unrecorded is None else unrecorded
+    done = _record_held(engine, owner, held, recorded)  # StoreFailed: nothing taken
     with ThreadPoolExecutor(max_workers=policy.workers) as pool:
         sending = _Sending(pool, _sender(senders, clock, rng))
-        loop = _Loop(engine, owner, clock, policy, sending, recorded)
+        loop = _Loop(engine, owner, clock, policy, sending, recorded, held)
         try:
             while True:
                 stop = stopping()
@@ -265,8 +280,22 @@ def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock,
                 loop.more = True
         finally:
             # Leaving on an error: what no thread has started is not sent (its lease runs
-            # out), what is being sent is finished.
+            # out), what is being sent is finished, and the answers not recorded are kept
+            # for the next call to record (none are left when it ends as usual).
             pool.shutdown(wait=True, cancel_futures=True)
+            held.extend(sending.left_over())
+    return done
+
+
+def _record_held(engine: store.Engine, owner: str, held: list[store.Result],
+                 recorded: Callable[[Sequence[store.Result]], object]) -> list[store.Result]:
+    """Record the answers an earlier round could not (and forget them once recorded)."""
+    if not held:
+        return []
+    done = list(held)
+    store.record(engine, owner, done)
+    held.clear()
+    recorded(done)
     return done
 
 
@@ -280,6 +309,7 @@ class _Loop:
     policy: Policy
     sending: _Sending
     recorded: Callable[[Sequence[store.Result]], object]
+    unrecorded: list[store.Result]  # answers the ledger refused, for the next call
     more: bool = True  # the last take found something: there may be more
     locked_out: bool = False  # the last take found rows another sender holds
 
@@ -309,7 +339,11 @@ class _Loop:
         idle = self.sending.count() == 0
         results = self.sending.answered(0 if idle or stop else self.policy.refill)
         if results:
-            store.record(self.engine, self.owner, results)
+            try:
+                store.record(self.engine, self.owner, results)
+            except StoreFailed:
+                self.unrecorded.extend(results)
+                raise
             done.extend(results)
             self.recorded(results)
         return idle
