@@ -1,5 +1,5 @@
 """SIGINT and SIGTERM for the long-running commands (`run`, `serve`), taken from before they
-read the register.
+read the register, and for `remind`, whose sends in flight finish and are recorded.
 
 Reading a large register takes seconds, and a signal in that time used to end the process
 before the command's own handling was in place: by the signal's default action (SIGTERM,

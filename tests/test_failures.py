@@ -5,13 +5,18 @@ disk or a receiver fails under them, and when they are stopped mid-way. Real par
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
 from calendar_tool import delivery, service, store
@@ -21,6 +26,7 @@ from calendar_tool.model import Format, Offset, Subscription
 from calendar_tool.scheduler import Options, Runner
 from tests.receiver import Receiver, Stall
 from tests.registers import HEADER, entry
+from tests.test_run import due_now
 
 LINK = "http://127.0.0.1:8000"
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -125,3 +131,47 @@ def test_an_answer_the_ledger_could_not_take_is_recorded_later_and_not_sent_agai
     [view] = store.deliveries(engine, clock.now())
     assert (view.status, view.attempts, view.last_status) == ("sent", 1, 200)
     assert [(a.number, a.status) for a in store.attempts(engine)] == [(1, 200)]
+
+
+# --- a signal during `remind` ------------------------------------------------------------------
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_remind_finishes_and_records_the_send_in_flight(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    """Ctrl-C (or SIGTERM) while `remind` waited for an answer ended it at once: "Aborted!"
+    and exit 1 (the code of a register with problems), or killed by SIGTERM; the receiver
+    got the reminder, the ledger did not say so, and the next pass once the lease ran out
+    (315 s) sent it again. Now `remind` stops as `run` does: the attempt in flight finishes
+    and is recorded, the message not yet started is handed back for the next pass, and it
+    says so and exits 0."""
+    db_url = f"sqlite:///{tmp_path / 'calendar-tool.db'}"
+    with Receiver() as receiver:
+        register, _ = due_now(tmp_path, db_url, receiver, subscriptions=1, entries=1,
+                              days_back=1)  # two messages, paced: one in flight at a time
+        receiver.script(Stall(1.0))
+        env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(register))
+        proc = subprocess.Popen([sys.executable, "-m", "calendar_tool.cli", "remind",
+                                 "--catch-up", "48"], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            receiver.wait_for(1, timeout=20)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        [first] = receiver.requests
+    assert (proc.returncode, err) == (0, "")
+    assert out == ("claimed 2 reminders in 2 messages, skipped 0 past the catch-up window; "
+                   "sent 1, to retry 0, dead 0; stopped by a signal, the rest left pending "
+                   "for the next pass\n")
+    assert first.status_sent == 200
+    engine = store.open_store(db_url)
+    try:
+        ledger = sorted((d.status, d.attempts, d.message_id == first.headers["webhook-id"])
+                        for d in store.deliveries(engine, datetime.now(UTC)))
+    finally:
+        engine.dispose()
+    # The second is pending, not `sending`: handed back, the next pass takes it at once.
+    assert ledger == [("pending", 0, False), ("sent", 1, True)]

@@ -221,18 +221,25 @@ def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: f
     import time
 
     from calendar_tool import service
+    from calendar_tool.stopping import Signals
 
     link_base, public_url = ctx.link_base(), ctx.public_url()
-    reg, engine = ctx.register(), ctx.engine()
-    with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
-        claimed, results = service.remind_now(
-            engine, reg, senders, SystemClock(), link_base, timedelta(hours=catch_up),
-            service.Policy(timeout=timeout), time.sleep, public_url)
+    # Ctrl-C or SIGTERM while a receiver answers: the attempt finishes and is recorded, as
+    # in `run`, rather than the receiver getting a reminder the ledger does not know of.
+    with Signals("remind.stopping") as signals:
+        reg, engine = ctx.register(), ctx.engine()
+        with service.open_senders(timeout, ctx.settings.smtp_url) as senders:
+            claimed, results = service.remind_now(
+                engine, reg, senders, SystemClock(), link_base, timedelta(hours=catch_up),
+                service.Policy(timeout=timeout), time.sleep, public_url,
+                signals.received.is_set)
     counts = {state: sum(r.state == state for r in results) for state in ("sent", "pending",
                                                                           "dead")}
+    stopped = "; stopped by a signal, the rest left pending for the next pass" \
+        if signals.received.is_set() else ""
     click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "
                f"skipped {claimed.skipped} past the catch-up window; sent {counts['sent']}, "
-               f"to retry {counts['pending']}, dead {counts['dead']}")
+               f"to retry {counts['pending']}, dead {counts['dead']}{stopped}")
 
 
 def _dry_run(ctx: Context, at: datetime | None, window: str) -> None:

@@ -360,12 +360,16 @@ class _Loop:
 
 def remind_now(engine: store.Engine, register: Register, senders: delivery.Senders,
                clock: Clock, link_base: str, catch_up: timedelta, policy: Policy,
-               sleep: Callable[[float], object], feed_links: str | None = None
+               sleep: Callable[[float], object], feed_links: str | None = None,
+               stopping: Callable[[], bool] = lambda: False
                ) -> tuple[store.Claimed, list[store.Result]]:
     """One pass of what `run` does continuously: claim what is due by now, then send it (and
-    the retries that are due), recording every attempt. `feed_links` as for `enqueue`."""
+    the retries that are due), recording every attempt. `feed_links` as for `enqueue`;
+    `stopping` as for `deliver_ready`: what is being sent is finished and recorded, the rest
+    handed back for the next pass."""
     claimed = enqueue(engine, register, clock, link_base, catch_up, feed_links=feed_links)
-    return claimed, deliver_ready(engine, senders, clock, owner_id(), sleep, policy)
+    return claimed, deliver_ready(engine, senders, clock, owner_id(), sleep, policy,
+                                  stopping=stopping)
 
 
 def next_delivery(engine: store.Engine, now: datetime) -> datetime | None:
