@@ -267,7 +267,8 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
                           "when the command ends: give a file, such as "
                           "sqlite:///calendar-tool.db")
     try:
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite",
+                               connect_args=_connect_args(parsed))
     except Exception as exc:  # a dialect or driver that is not installed
         raise StoreFailed(f"{given_by}: cannot use the database {_safe(url)}: {exc}") from None
     path = sqlite_path(engine)
@@ -285,6 +286,20 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
         engine.dispose()
         raise
     return engine
+
+
+CONNECT_TIMEOUT = 10
+"""Seconds a new PostgreSQL connection may take: libpq waits for ever for a server that takes
+the connection and never answers (hung, or behind a firewall that lets only the handshake
+through), and every command waited with it, `run` at start and at each reconnection."""
+
+
+def _connect_args(parsed: URL) -> dict[str, Any]:
+    """The driver's settings: on PostgreSQL, CONNECT_TIMEOUT unless the URL gives its own
+    `connect_timeout`."""
+    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT}
 
 
 def _in_memory(parsed: URL) -> bool:

@@ -7,19 +7,23 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import event, text
 
 from calendar_tool import delivery, service, store
+from calendar_tool.cli import main
 from calendar_tool.clock import FixedClock
 from calendar_tool.errors import StoreFailed
 from calendar_tool.model import Format, Offset, Subscription
@@ -175,3 +179,37 @@ def test_a_signal_during_remind_finishes_and_records_the_send_in_flight(
         engine.dispose()
     # The second is pending, not `sending`: handed back, the next pass takes it at once.
     assert ledger == [("pending", 0, False), ("sent", 1, True)]
+
+
+# --- a database server that never answers ------------------------------------------------------
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that takes connections and never says a word: a PostgreSQL server
+    hung, or a firewall that lets the handshake through and nothing after it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # connections wait in the backlog, never accepted or answered
+        yield listener.getsockname()[1]
+
+
+def test_a_postgresql_server_that_never_answers_is_exit_7_not_a_hang(
+        silent_port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq waits for ever for a server that takes the connection and never answers, and so
+    did every command on it (`run`, `remind`, `deliveries`, ...): no line, no exit. Now a
+    connection not made within CONNECT_TIMEOUT seconds (10; 1 here) is exit 7 in one line,
+    and a URL's own `connect_timeout` still wins."""
+    assert store.CONNECT_TIMEOUT == 10
+    monkeypatch.setattr(store, "CONNECT_TIMEOUT", 1)
+    url = f"postgresql://calendar@127.0.0.1:{silent_port}/calendar"
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["--db", url, "deliveries"])
+    assert time.monotonic() - started < 8
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == (f"error: cannot open the database postgresql+psycopg://calendar@"
+                             f"127.0.0.1:{silent_port}/calendar: connection timeout expired\n")
+    # The URL's own wins (2 s rather than 1).
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["--db", f"{url}?connect_timeout=2", "deliveries"])
+    assert result.exit_code == 7 and "connection timeout expired" in result.stderr
+    assert 1.9 <= time.monotonic() - started < 8
