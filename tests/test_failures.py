@@ -25,11 +25,14 @@ from sqlalchemy import event, text
 from calendar_tool import delivery, service, store
 from calendar_tool.cli import main
 from calendar_tool.clock import FixedClock
+from calendar_tool.delivery import Attempt, Outcome, SmtpServer
+from calendar_tool.delivery.smtp import SmtpSender
 from calendar_tool.errors import StoreFailed
-from calendar_tool.model import Format, Offset, Subscription
+from calendar_tool.model import Format, Offset, Outbound, Subscription
 from calendar_tool.scheduler import Options, Runner
 from tests.receiver import Receiver, Stall
 from tests.registers import HEADER, entry
+from tests.test_email import _body
 from tests.test_run import due_now
 
 LINK = "http://127.0.0.1:8000"
@@ -213,3 +216,55 @@ def test_a_postgresql_server_that_never_answers_is_exit_7_not_a_hang(
     result = CliRunner().invoke(main, ["--db", f"{url}?connect_timeout=2", "deliveries"])
     assert result.exit_code == 7 and "connection timeout expired" in result.stderr
     assert 1.9 <= time.monotonic() - started < 8
+
+
+# --- an SMTP server that trickles its answers --------------------------------------------------
+
+@pytest.fixture
+def trickling_smtp() -> Iterator[int]:
+    """An SMTP server on 127.0.0.1 that greets one byte every 0.1 s, a continuation line after
+    another ("220-…"), for as long as the client stays: each read gets a byte well within any
+    timeout, and the greeting never ends."""
+    done = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(5)
+
+        def serve() -> None:
+            with contextlib.suppress(OSError):
+                conn, _ = listener.accept()
+                with conn:
+                    line = b"220-slow\r\n"
+                    sent = 0
+                    while not done.wait(0.1):
+                        conn.sendall(line[sent % len(line):][:1])
+                        sent += 1
+
+        server = threading.Thread(target=serve)
+        server.start()
+        try:
+            yield listener.getsockname()[1]
+        finally:
+            done.set()
+            server.join(5)
+
+
+def test_an_smtp_attempt_ends_within_its_timeout_however_the_server_trickles(
+        trickling_smtp: int) -> None:
+    """smtplib bounds each read, not the session: a server sending its greeting a byte at a
+    time held an e-mail attempt for as long as it kept sending (past the lease of the
+    message, when another sender takes it and mails it again). Now the whole session is
+    bounded by the timeout, as a webhook's attempt is, and it is tried again later."""
+    message = Outbound("msg_t", "mail", "mailto:a@example.org", Format.EMAIL, None,
+                       _body(), 0)
+    sender = SmtpSender(SmtpServer.parse(f"smtp://127.0.0.1:{trickling_smtp}"), 1)
+    attempts: list[Attempt] = []
+    # On a thread, so that the test fails rather than waits if the attempt does not end.
+    attempting = threading.Thread(target=lambda: attempts.append(sender.send(message, AT_DUE)),
+                                  daemon=True)
+    attempting.start()
+    attempting.join(3)
+    [attempt] = attempts
+    assert (attempt.outcome, attempt.status, attempt.error) == (
+        Outcome.RETRY, None, f"127.0.0.1:{trickling_smtp} did not answer within 1 s")

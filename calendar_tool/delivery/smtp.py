@@ -18,10 +18,12 @@ as sent, with the refused ones in its error. No error text carries the password.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -120,9 +122,49 @@ class _NoStartTls(Exception):
     """The server offers no STARTTLS, and a password must not travel in clear."""
 
 
+class _Expired(Exception):
+    """The attempt's time ran out (`_Deadline`) before the server had answered in full."""
+
+
+class _Deadline:
+    """An SMTP session's whole time. smtplib bounds each read and write by the timeout, not the
+    session: a server sending its replies a byte at a time held an attempt for as long as it
+    kept sending, past the message's lease (when another sender takes it and mails it
+    again). Once `seconds` have passed, a thread of its own shuts the session's socket down,
+    which ends the read or write under way, and keeps doing so until the session is over
+    (a socket made meanwhile, by a connection or STARTTLS, is shut down too)."""
+
+    def __init__(self, session: smtplib.SMTP, seconds: float) -> None:
+        self.passed = False
+        self._session = session
+        self._seconds = seconds
+        self._over = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="smtp-deadline", daemon=True)
+
+    def __enter__(self) -> _Deadline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._over.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        if self._over.wait(self._seconds):
+            return
+        self.passed = True
+        while True:
+            sock = getattr(self._session, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            if self._over.wait(0.05):
+                return
+
+
 class SmtpSender:
     """Sends e-mail through `server` (None: none configured), one SMTP session an attempt,
-    each step bounded by `timeout` seconds; `tls` verifies the server (default: the system's
+    the whole session bounded by `timeout` seconds; `tls` verifies the server (default: the system's
     certificate authorities)."""
 
     def __init__(self, server: SmtpServer | None, timeout: float = DEFAULT_TIMEOUT,
@@ -155,23 +197,39 @@ class SmtpSender:
 
     def _deliver(self, server: SmtpServer, recipients: list[str], data: bytes
                  ) -> dict[str, tuple[int, bytes]]:
-        """One session: connect, secure, log in, send; the recipients refused (when some
-        were taken)."""
+        """One session, all of it within the timeout (`_Deadline`): connect, secure, log in,
+        send; the recipients refused (when some were taken)."""
         local = socket.gethostname()  # not getfqdn(): no name lookup before every message
-        session = (smtplib.SMTP_SSL(server.host, server.port, local, timeout=self.timeout,
+        # Made without a host, so that the deadline is watching before the greeting is read.
+        session = (smtplib.SMTP_SSL(local_hostname=local, timeout=self.timeout,
                                     context=self.tls) if server.tls
-                   else smtplib.SMTP(server.host, server.port, local, timeout=self.timeout))
-        with session as smtp:
-            smtp.ehlo()
-            if not server.tls:
-                if smtp.has_extn("starttls"):
-                    smtp.starttls(context=self.tls)
-                    smtp.ehlo()
-                elif server.user is not None:
-                    raise _NoStartTls
-            if server.user is not None:
-                smtp.login(server.user, server.password or "")
-            return smtp.sendmail(server.sender, recipients, data)
+                   else smtplib.SMTP(local_hostname=local, timeout=self.timeout))
+        with _Deadline(session, self.timeout) as deadline, session as smtp:
+            try:
+                return self._session(smtp, server, recipients, data)
+            except Exception:
+                if deadline.passed:
+                    raise _Expired from None
+                raise
+
+    def _session(self, smtp: smtplib.SMTP, server: SmtpServer, recipients: list[str],
+                 data: bytes) -> dict[str, tuple[int, bytes]]:
+        """Greeted, secured, logged in, sent: the recipients refused."""
+        # What smtplib.SMTP(host) sets before it connects: TLS checks the certificate for it.
+        smtp._host = server.host  # type: ignore[attr-defined]
+        code, greeting = smtp.connect(server.host, server.port)
+        if code != 220:  # what smtplib.SMTP(host) checks when it connects itself
+            raise smtplib.SMTPConnectError(code, greeting)
+        smtp.ehlo()
+        if not server.tls:
+            if smtp.has_extn("starttls"):
+                smtp.starttls(context=self.tls)
+                smtp.ehlo()
+            elif server.user is not None:
+                raise _NoStartTls
+        if server.user is not None:
+            smtp.login(server.user, server.password or "")
+        return smtp.sendmail(server.sender, recipients, data)
 
     def _failed(self, exc: Exception, latency: float) -> Attempt:
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -186,6 +244,10 @@ class SmtpSender:
             text = _said(exc.smtp_error)
             return Attempt(outcome, code if code > 0 else None, latency,
                            self._safe(f"{type(exc).__name__}: SMTP {code} {text}".strip()))
+        if isinstance(exc, _Expired) and self.server is not None:
+            return Attempt(Outcome.RETRY, None, latency,
+                           f"{where(self.server.host, self.server.port)} did not answer "
+                           f"within {self.timeout:g} s")
         if isinstance(exc, _NoStartTls):
             return Attempt(Outcome.DEAD, None, latency, "the server offers no STARTTLS, and the "
                            "password is not sent in clear: use smtps:// or a server with "
