@@ -96,7 +96,8 @@ class Runner:
         # Waiting out a subscription's pacing ends early when asked to stop.
         self._sleep = sleep or self.stopping.wait
         self.register: Register | None = None  # the last good one
-        self._reported: str | None = None  # the revision whose problems were logged
+        # The revision whose problems were logged (the error, for a file that cannot be read).
+        self._reported: str | None = None
         self._published: date | None = None  # the day the feeds were last published for
         # Republishing after an edit reuses the other entries' events and revisions.
         self.event_cache = service.EventCache()
@@ -133,8 +134,11 @@ class Runner:
         if state.failure is not None:
             if self.register is None:
                 raise state.failure
-            if state.revision != self._reported:
-                self._reported = state.revision
+            # A file that cannot be read has no revision: what is wrong with it tells one
+            # such state from the next (gone, a folder), and from a good register (None).
+            broken = state.revision if state.revision is not None else state.error
+            if broken != self._reported:
+                self._reported = broken
                 event("register.invalid", logging.ERROR, file=str(self.path),
                       error=state.error, problems=list(state.problems))
             return False

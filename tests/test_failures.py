@@ -5,6 +5,7 @@ disk or a receiver fails under them, and when they are stopped mid-way. Real par
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from tests.receiver import Receiver, Stall
 from tests.registers import HEADER, entry
 from tests.test_email import _body
 from tests.test_run import due_now
+from tests.test_scheduler import events
 
 LINK = "http://127.0.0.1:8000"
 SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -268,3 +270,43 @@ def test_an_smtp_attempt_ends_within_its_timeout_however_the_server_trickles(
     [attempt] = attempts
     assert (attempt.outcome, attempt.status, attempt.error) == (
         Outcome.RETRY, None, f"127.0.0.1:{trickling_smtp} did not answer within 1 s")
+
+
+# --- the register file goes away under `run` ---------------------------------------------------
+
+def test_a_register_file_gone_or_unreadable_under_run_is_logged_once_each_way(
+        engine: store.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An edit with problems was logged, but a register deleted, moved, made a folder or a
+    named pipe under `run` was not: the state of an unreadable file has no revision, and
+    "no revision" was also what `run` had last reported. Each is now logged once, as an
+    error naming the file and what is wrong, the last good register stays in force, and the
+    file back is taken up."""
+    caplog.set_level(logging.INFO, logger="calendar_tool")
+    clock = FixedClock(AT_DUE)
+    with delivery.Senders(5) as senders:
+        runner = _runner(engine, senders, clock, tmp_path, "http://127.0.0.1:9/hook")
+    path, good = runner.path, runner.register
+    text_before = path.read_text()
+    feeds = {p.name: p.read_bytes() for p in (tmp_path / "feeds").iterdir()}
+    caplog.clear()
+    path.rename(tmp_path / "moved.yaml")
+    assert [runner.reload(), runner.reload()] == [False, False]
+    path.mkdir()
+    assert runner.reload() is False
+    path.rmdir()
+    os.mkfifo(path)
+    assert runner.reload() is False
+    path.unlink()
+    path.write_text(text_before.replace("Title of a", "Title of a, edited"))
+    assert runner.reload() is True
+    invalid = [(e["level"], e["file"], e["error"]) for e in events(caplog, "register.invalid")]
+    where = str(path)
+    other = "give --register PATH or set CALENDAR_TOOL_REGISTER"
+    assert invalid == [
+        ("error", where, f"no register at {where!r}: {other}"),
+        ("error", where, f"the register {where!r} is a folder, not a file: {other}"),
+        ("error", where, f"the register {where!r} is a named pipe (FIFO), not a regular "
+                         f"file: {other}")]
+    assert runner.register is not good
+    assert [e["entries"] for e in events(caplog, "register.reloaded")] == [1]
+    assert {p.name for p in (tmp_path / "feeds").iterdir()} == set(feeds)
