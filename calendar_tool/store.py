@@ -64,7 +64,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 from sqlalchemy.schema import CreateTable
 
 from calendar_tool.config import DEFAULT_DB
@@ -278,7 +278,7 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
         _sqlite_setup(engine)
     try:
         migrate(engine)
-    except DatabaseError as exc:  # also a file that is not a database (`--db` at the register)
+    except DatabaseError as exc:  # OperationalError, and SQLite's "file is not a database"
         engine.dispose()
         raise StoreFailed(f"{given_by}: cannot open the database {_safe(url)}: "
                           f"{_one_line(exc.orig)}") from None
@@ -483,7 +483,9 @@ def _tx(engine: Engine) -> Iterator[Connection]:
     try:
         with engine.begin() as conn:
             yield conn
-    except OperationalError as exc:
+    except DatabaseError as exc:
+        # OperationalError (the server gone, a lock not had), and what a damaged SQLite file
+        # says ("database disk image is malformed"), a DatabaseError of its own.
         raise StoreFailed(f"database error: {_one_line(exc.orig)}") from None
 
 

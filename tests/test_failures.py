@@ -310,3 +310,39 @@ def test_a_register_file_gone_or_unreadable_under_run_is_logged_once_each_way(
     assert runner.register is not good
     assert [e["entries"] for e in events(caplog, "register.reloaded")] == [1]
     assert {p.name for p in (tmp_path / "feeds").iterdir()} == set(feeds)
+
+
+# --- a SQLite file that is not a database, or no longer one ------------------------------------
+
+def test_a_file_that_is_not_a_database_is_exit_7_in_one_line(tmp_path: Path) -> None:
+    """SQLite says "file is not a database" as a DatabaseError, not the OperationalError the
+    store turned into its one line: a traceback and exit 1 (the code of a register with
+    problems)."""
+    db = tmp_path / "calendar-tool.db"
+    db.write_text("register:\n  title: not a database\n" * 200)
+    result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "deliveries"])
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == f"error: cannot open the database sqlite:///{db}: file is not a " \
+                            "database\n"
+
+
+def test_a_database_file_damaged_under_a_command_is_a_store_failure(tmp_path: Path) -> None:
+    """A database file damaged after it was opened (a disk failing, a copy over it) made every
+    later statement raise SQLite's DatabaseError, which the store let through: a traceback
+    for a command, and `job.failed` with one for each of `run`'s jobs. It is a StoreFailed
+    (exit 7) with SQLite's words now."""
+    db = tmp_path / "calendar-tool.db"
+    engine = store.open_store(f"sqlite:///{db}")
+    try:
+        store.add_subscription(engine, Subscription(
+            name="team", url="http://127.0.0.1:9/hook", format=Format.JSON,
+            created_at=AT_DUE - timedelta(days=1)))
+        engine.dispose()  # the pages go to the file
+        with db.open("r+b") as f:
+            f.seek(4096)  # past the header: the file still opens
+            f.write(bytes(range(256)) * ((db.stat().st_size - 4096) // 256))
+        with pytest.raises(StoreFailed) as failed:
+            store.subscriptions(engine)
+    finally:
+        engine.dispose()
+    assert str(failed.value) == "database error: database disk image is malformed"
