@@ -181,10 +181,7 @@ def _write(path: Path, chunks: Iterable[bytes | Span | Written], published: bool
     made readable by all; a cache file is none of these."""
     fd, tmp = _temporary(path)
     try:
-        try:
-            old = path.open("rb") if published else None
-        except FileNotFoundError:
-            old = None
+        old = _replaced(path) if published else None
         with os.fdopen(fd, "wb") as f, old or contextlib.nullcontext():
             same = old is not None
             for chunk in chunks:
@@ -217,6 +214,16 @@ def _write(path: Path, chunks: Iterable[bytes | Span | Written], published: bool
             os.unlink(tmp)
         raise
     return True
+
+
+def _replaced(path: Path) -> io.BufferedReader | None:
+    """The file a write replaces, open to compare with, when there is a regular one: anything
+    else in its place (a named pipe, whose opening waited for a writer for ever) is replaced
+    as a missing file is. A folder raises IsADirectoryError, as replacing it would."""
+    try:
+        return open_regular(path)
+    except (FileNotFoundError, NotAFile):
+        return None
 
 
 def copy_file(source: BinaryIO, path: Path) -> Version:

@@ -346,3 +346,50 @@ def test_a_database_file_damaged_under_a_command_is_a_store_failure(tmp_path: Pa
     finally:
         engine.dispose()
     assert str(failed.value) == "database error: database disk image is malformed"
+
+
+# --- what stands in a feed's place ---------------------------------------------------------------
+
+def test_a_named_pipe_in_a_feeds_place_is_replaced_not_waited_on(tmp_path: Path) -> None:
+    """`publish` opened the file it replaces to compare it with the new bytes, and a named pipe
+    there (left by a tool, a test, a mistake) held that open for ever: no line, no exit, and
+    a temporary file left behind when it was killed. A feed's place holding anything but a
+    regular file is now replaced as a missing file is."""
+    register = tmp_path / "obligations.yaml"
+    register.write_text(HEADER + entry("a", "2030-06-30"))
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    os.mkfifo(feeds / "all.ics")
+    env = dict(os.environ, CALENDAR_TOOL_DB=f"sqlite:///{tmp_path / 'calendar-tool.db'}",
+               CALENDAR_TOOL_REGISTER=str(register))
+    done = subprocess.run([sys.executable, "-m", "calendar_tool.cli", "publish", "--out",
+                           str(feeds)], env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert f"written   {feeds / 'all.ics'} (1 event)" in done.stdout.splitlines()
+    assert (feeds / "all.ics").is_file()
+    assert (feeds / "all.ics").read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+    assert sorted(p.name for p in feeds.iterdir()) == [
+        "actor-member-states.ics", "all.ics", "area-trafficking.ics", "index.json"]
+
+
+def test_run_republishes_over_a_named_pipe_put_in_a_feeds_place(
+        engine: store.Engine, tmp_path: Path) -> None:
+    """`run` opened the all.ics it had written, to copy its unchanged events from, and a named
+    pipe put there held its register watch for ever: no edit was published again, a warning
+    was logged every second ("maximum number of running instances reached"), and SIGTERM no
+    longer stopped it. The pipe is now replaced as a feed rewritten by someone else is."""
+    clock = FixedClock(AT_DUE)
+    with delivery.Senders(5) as senders:
+        runner = _runner(engine, senders, clock, tmp_path, "http://127.0.0.1:9/hook")
+    feeds = tmp_path / "feeds"
+    (feeds / "all.ics").unlink()
+    os.mkfifo(feeds / "all.ics")
+    runner.path.write_text(runner.path.read_text().replace("Title of a", "Title of a, edited"))
+    reloaded: list[bool] = []
+    # On a thread, so that the test fails rather than waits if the reload does not end.
+    reloading = threading.Thread(target=lambda: reloaded.append(runner.reload()), daemon=True)
+    reloading.start()
+    reloading.join(20)
+    assert reloaded == [True]
+    for name in ("all.ics", "area-trafficking.ics"):
+        assert b"SUMMARY:Title of a\\, edited" in (feeds / name).read_bytes()

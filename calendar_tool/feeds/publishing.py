@@ -50,6 +50,7 @@ from calendar_tool.feeds import ical
 from calendar_tool.files import (
     Span,
     Version,
+    open_regular,
     version,
     version_of,
     write_chunks_if_changed,
@@ -281,7 +282,8 @@ class _Source:
             return None
         path, expected = last.source
         try:
-            file = path.open("rb")
+            # Never a named pipe put in its place, whose opening waits for a writer.
+            file = open_regular(path)
         except OSError:
             return None
         # Checked on the file opened, which a later rename over it does not change.
@@ -1214,7 +1216,7 @@ def _spans(path: Path, spec: FeedSpec, pieces: list[_Piece], events: _Events,
         if old is None or old.events is None or old.start is None or old.file is None:
             return None
         try:
-            source = files.enter_context(path.open("rb"))
+            source = files.enter_context(open_regular(path))
         except OSError:
             return None
         if version(os.fstat(source.fileno())) != old.file:
