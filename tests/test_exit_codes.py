@@ -12,14 +12,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from bench.generate import register_text
 from calendar_tool import store
 from calendar_tool.cli import main
 from calendar_tool.model import Format, Subscription
@@ -511,3 +514,36 @@ def test_exit_141_the_reader_of_the_output_left(tmp_path: Path) -> None:
         proc.stdout.close()
         errors = proc.stderr.read()
         assert (proc.wait(timeout=120), errors) == (141, b"")
+
+
+# --- 143 -------------------------------------------------------------------------------------
+
+def test_exit_143_sigterm_during_publish_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """SIGTERM ended `publish` by the signal's default action, which runs no clean-up: the
+    temporary file of the feed being written (`.all.ics.….tmp`, as large as the feed) stayed
+    in the feeds folder, one more at every interrupted run. It now ends the command as an
+    exception would, each temporary file removed, with the same exit status (143), and every
+    feed whole, old or new."""
+    register = tmp_path / "generated.yaml"
+    register.write_text(register_text(20_000))
+    feeds = tmp_path / "feeds"
+    env = dict(os.environ, CALENDAR_TOOL_DB=f"sqlite:///{tmp_path / 'calendar-tool.db'}",
+               CALENDAR_TOOL_REGISTER=str(register), CALENDAR_TOOL_CACHE="off")
+    proc = subprocess.Popen([sys.executable, "-m", "calendar_tool.cli", "publish", "--out",
+                             str(feeds)], env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(feeds.glob(".*.tmp")) and proc.poll() is None:
+            assert time.monotonic() < deadline, "publish wrote no feed within 60 s"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, err) == (128 + signal.SIGTERM, "")
+    assert [p.name for p in feeds.iterdir() if p.name.startswith(".")] == []
+    for feed in feeds.glob("*.ics"):
+        assert feed.read_bytes().endswith(b"END:VCALENDAR\r\n")

@@ -393,3 +393,4 @@ def test_run_republishes_over_a_named_pipe_put_in_a_feeds_place(
     assert reloaded == [True]
     for name in ("all.ics", "area-trafficking.ics"):
         assert b"SUMMARY:Title of a\\, edited" in (feeds / name).read_bytes()
+

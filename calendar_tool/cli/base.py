@@ -4,10 +4,13 @@ one error handler, and the parsing of values the commands share (dates, instants
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -104,10 +107,24 @@ def _fail(exc: CalendarToolError, debug: bool) -> NoReturn:
 SIGPIPE_EXIT = 141
 
 
+# 128 + SIGTERM: the status a shell gives a command SIGTERM ended.
+SIGTERM_EXIT = 143
+
+
+def _terminated(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM in a command with no handling of its own (`run`, `serve` and `remind` stop
+    cleanly instead: stopping.Signals): ended as by an exception, so that the temporary
+    file of a feed or cache being written is removed (the signal's default action ran no
+    clean-up, and left it in the folder), with the status the signal gives."""
+    raise SystemExit(SIGTERM_EXIT)
+
+
 class _Group(click.Group):
     """Turns the library's errors into one line each and the documented exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None
         try:
             return super().invoke(ctx)
         except CalendarToolError as exc:
@@ -118,6 +135,9 @@ class _Group(click.Group):
             # says the register has problems); what is still buffered goes nowhere.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(SIGPIPE_EXIT)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=_Group)
