@@ -483,6 +483,8 @@ def _tx(engine: Engine) -> Iterator[Connection]:
     try:
         with engine.begin() as conn:
             yield conn
+    except IntegrityError:
+        raise  # a constraint: the caller's to read (a name taken, a row gone)
     except DatabaseError as exc:
         # OperationalError (the server gone, a lock not had), and what a damaged SQLite file
         # says ("database disk image is malformed"), a DatabaseError of its own.
@@ -949,10 +951,26 @@ def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
     """Record attempts and move their messages on, in one transaction.
 
     A subscription disabled here (410 Gone) has its other pending messages marked dead, with
-    the reason, so they stay visible rather than silently dropped."""
+    the reason, so they stay visible rather than silently dropped. The answer of a message
+    that is gone (its subscription removed while it was sent) is not recorded: its attempt
+    would refer to nothing, a foreign-key violation that failed the whole batch. The batch
+    is then recorded again without it (only then: the usual one costs no extra read)."""
     if not results:
         return
+    try:
+        _record(engine, owner, results)
+    except IntegrityError:
+        try:
+            _record(engine, owner, results, recheck=True)
+        except IntegrityError as exc:  # removed again meanwhile: the next round records it
+            raise StoreFailed(f"database error: {_one_line(exc.orig)}") from None
+
+
+def _record(engine: Engine, owner: str, results: Sequence[Result], recheck: bool = False
+            ) -> None:
     with _tx(engine) as conn:
+        if recheck and not (results := _still_there(conn, results)):
+            return
         # Before _RECORD counts the attempt: each row numbers itself from the message.
         conn.execute(_ATTEMPT, [
             {"a_id": x.message_id, "a_at": x.at, "a_status": x.status,
@@ -973,6 +991,17 @@ def record(engine: Engine, owner: str, results: Sequence[Result]) -> None:
                 conn.execute(update(MESSAGES).where(MESSAGES.c.subscription_id == sub_id,
                                                  MESSAGES.c.status == "pending")
                              .values(status="dead", last_error=x.disable))
+
+
+def _still_there(conn: Connection, results: Sequence[Result]) -> list[Result]:
+    """The results whose messages are still in the ledger, held there (PostgreSQL) until the
+    transaction ends so that a removal waits for it."""
+    ids = [x.message_id for x in results]
+    there: set[str] = set()
+    for chunk in _chunks(ids, _IN_CHUNK):
+        there.update(conn.execute(select(MESSAGES.c.id).where(MESSAGES.c.id.in_(chunk))
+                                  .with_for_update(key_share=True)).scalars())
+    return [x for x in results if x.message_id in there]
 
 
 def give_back(engine: Engine, owner: str, message_ids: Collection[str]) -> int:

@@ -394,3 +394,37 @@ def test_run_republishes_over_a_named_pipe_put_in_a_feeds_place(
     for name in ("all.ics", "area-trafficking.ics"):
         assert b"SUMMARY:Title of a\\, edited" in (feeds / name).read_bytes()
 
+
+
+# --- a subscription removed while its message is being sent ------------------------------------
+
+def test_a_subscription_removed_while_its_message_is_sent_fails_no_round(
+        engine: store.Engine, tmp_path: Path) -> None:
+    """`subscribe remove` while `run` waited for that subscription's receiver: the message
+    and its ledger rows went with the subscription, and recording the answer inserted an
+    attempt for a message no longer there, a foreign-key violation that failed the whole
+    batch (the other subscriptions' answers with it, to be sent again once their leases ran
+    out). The answer of a message that is gone is now dropped, the others recorded."""
+    clock = FixedClock(AT_DUE)
+    with Receiver() as slow, Receiver() as quick, delivery.Senders(5) as senders:
+        runner = _runner(engine, senders, clock, tmp_path, slow.url)
+        store.add_subscription(engine, Subscription(
+            name="other", url=quick.url, format=Format.JSON,
+            created_at=AT_DUE - timedelta(days=1), offsets=(Offset(),), overdue=False))
+        runner.claim()
+        slow.script(Stall(1))  # answers after a second: time to remove its subscription
+        results: list[list[service.Result]] = []
+        sender = threading.Thread(target=lambda: results.append(runner.send()), daemon=True)
+        sender.start()
+        slow.wait_for(1)
+        quick.wait_for(1)
+        store.remove_subscription(engine, "team")
+        sender.join(20)
+        assert [sorted((r.subscription, r.state) for r in rs) for rs in results] == [
+            [("other", "sent"), ("team", "sent")]]
+        assert [r.status_sent for r in slow.requests + quick.requests] == [200, 200]
+        # Nothing is left to send, to anyone, however long past the leases.
+        clock.advance_to(AT_DUE + service.Policy().lease + timedelta(minutes=1))
+        assert runner.remind() == []
+    assert [(v.subscription, v.status, v.attempts)
+            for v in store.deliveries(engine, clock.now())] == [("other", "sent", 1)]
