@@ -188,6 +188,20 @@ class Runner:
         event("feeds.checked", logging.DEBUG, feeds=len(report.feeds), written=report.written,
               serialised=report.serialised)
 
+    def settle(self) -> None:
+        """At the end of `run`: record the answers the ledger refused (`unrecorded`) if it
+        takes them now; else log each as `reminder.unrecorded`, sent and not in the ledger,
+        which the next start may send again (under the same webhook id)."""
+        if not self.unrecorded:
+            return
+        try:
+            service.record_held(self.engine, self.owner, self.unrecorded, _log_results)
+        except CalendarToolError as exc:
+            for r in self.unrecorded:
+                event("reminder.unrecorded", logging.ERROR, subscription=r.subscription,
+                      message=r.message_id, attempt=r.number, status=r.status,
+                      state=r.state, error=str(exc))
+
     def keep(self) -> None:
         """Keep the last publishing run on disk if the one kept is behind it (edits since):
         at the end of `run`, for the next start to take up."""
@@ -442,6 +456,7 @@ class Scheduler:
         self.sender.join()
         if self._aps.running:
             self._aps.shutdown(wait=True)
+        self.runner.settle()
         self.runner.keep()
         event("scheduler.stopped", owner=self.runner.owner)
 

@@ -142,6 +142,40 @@ def test_an_answer_the_ledger_could_not_take_is_recorded_later_and_not_sent_agai
     assert [(a.number, a.status) for a in store.attempts(engine)] == [(1, 200)]
 
 
+
+def test_run_stopping_while_the_ledger_refuses_an_answer_says_which_it_could_not_record(
+        engine: store.Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An answer kept because the ledger refused it is recorded as `run` stops when the
+    database takes writes again; while it still refuses them, each is logged as an error
+    (`reminder.unrecorded`) rather than forgotten without a word: the next start may send it
+    again, under the same webhook id."""
+    caplog.set_level(logging.INFO, logger="calendar_tool")
+    clock = FixedClock(AT_DUE)
+    with Receiver(secret=SECRET, now=clock.now) as receiver, delivery.Senders(5) as senders:
+        runner = _runner(engine, senders, clock, tmp_path, receiver.url)
+        runner.claim()
+        receiver.script(Stall(1))
+        def send() -> None:
+            with pytest.raises(StoreFailed):
+                runner.send()
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        receiver.wait_for(1)
+        with writes_refused(engine):
+            sender.join(10)
+            [held] = runner.unrecorded
+            runner.settle()
+        [said] = events(caplog, "reminder.unrecorded")
+        assert (said["level"], said["subscription"], said["message"], said["status"],
+                said["state"]) == ("error", "team", held.message_id, 200, "sent")
+        assert str(said["error"]).startswith("database error: ")
+        runner.settle()  # the database is back: recorded, and logged as sent
+    assert runner.unrecorded == []
+    assert [e["message"] for e in events(caplog, "reminder.sent")] == [held.message_id]
+    [view] = store.deliveries(engine, clock.now())
+    assert (view.status, view.attempts, view.last_status) == ("sent", 1, 200)
+
 # --- a signal during `remind` ------------------------------------------------------------------
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -256,7 +256,7 @@ def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock,
     message's lease runs out; the caller keeps the list from one call to the next."""
     rng = rng or random.Random()
     held = [] if unrecorded is None else unrecorded
-    done = _record_held(engine, owner, held, recorded)  # StoreFailed: nothing taken
+    done = record_held(engine, owner, held, recorded)  # StoreFailed: nothing taken
     with ThreadPoolExecutor(max_workers=policy.workers) as pool:
         sending = _Sending(pool, _sender(senders, clock, rng))
         loop = _Loop(engine, owner, clock, policy, sending, recorded, held)
@@ -287,9 +287,10 @@ def deliver_ready(engine: store.Engine, senders: delivery.Senders, clock: Clock,
     return done
 
 
-def _record_held(engine: store.Engine, owner: str, held: list[store.Result],
-                 recorded: Callable[[Sequence[store.Result]], object]) -> list[store.Result]:
-    """Record the answers an earlier round could not (and forget them once recorded)."""
+def record_held(engine: store.Engine, owner: str, held: list[store.Result],
+                recorded: Callable[[Sequence[store.Result]], object]) -> list[store.Result]:
+    """Record the answers an earlier round could not (`deliver_ready`'s `unrecorded`), and
+    forget them once recorded; StoreFailed, holding them still, while the ledger refuses."""
     if not held:
         return []
     done = list(held)
