@@ -160,6 +160,7 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
     start = time.perf_counter()
     # The whole attempt within the client's timeout (see _Deadline).
     _DEADLINE.at = time.monotonic() + (client.timeout.read or DEFAULT_TIMEOUT)
+    status: int | None = None
     try:
         # Streamed: the receiver's answer is its status. A short body is read to its end so
         # that the connection goes back to the pool (closing it unread costs a new connection,
@@ -183,8 +184,14 @@ def send(client: httpx.Client, url: str, body: str, headers: Mapping[str, str], 
         return Attempt(Outcome.DEAD, None, time.perf_counter() - start,
                        redact(_describe(exc, url, client.timeout), url, secret))
     except httpx.TransportError as exc:
-        return Attempt(Outcome.RETRY, None, time.perf_counter() - start,
-                       redact(_describe(exc, url, client.timeout), url, secret))
+        error = redact(_describe(exc, url, client.timeout), url, secret)
+        if status is not None and classify(status) is Outcome.SENT:
+            # The status line said the receiver took it; only the rest of its answer did
+            # not come. Sending it again would post it twice where nothing drops a repeated
+            # webhook id (a Slack channel).
+            return Attempt(Outcome.SENT, status, time.perf_counter() - start,
+                           f"HTTP {status}, then {error}")
+        return Attempt(Outcome.RETRY, None, time.perf_counter() - start, error)
     finally:
         _DEADLINE.at = None
     latency = time.perf_counter() - start
