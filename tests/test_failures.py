@@ -462,3 +462,36 @@ def test_a_subscription_removed_while_its_message_is_sent_fails_no_round(
         assert runner.remind() == []
     assert [(v.subscription, v.status, v.attempts)
             for v in store.deliveries(engine, clock.now())] == [("other", "sent", 1)]
+
+
+def test_remind_names_the_sends_the_ledger_refused(
+        engine: store.Engine, tmp_path: Path) -> None:
+    """A one-shot `remind` whose ledger refused the answer of a send said only "database
+    error: …": nothing told that the receiver had the reminder and the next pass might send
+    it again. The error now names each message sent and not recorded."""
+    clock = FixedClock(AT_DUE)
+    with Receiver(secret=SECRET, now=clock.now) as receiver, delivery.Senders(5) as senders:
+        runner = _runner(engine, senders, clock, tmp_path, receiver.url)
+        reg = runner.register
+        assert reg is not None
+        receiver.script(Stall(1))
+        failed: list[StoreFailed] = []
+
+        def remind() -> None:
+            try:
+                service.remind_now(engine, reg, senders, clock, LINK, timedelta(hours=24),
+                                   service.Policy(5), lambda s: None)
+            except StoreFailed as exc:
+                failed.append(exc)
+
+        reminding = threading.Thread(target=remind)
+        reminding.start()
+        receiver.wait_for(1)
+        with writes_refused(engine):
+            reminding.join(10)
+    [request] = receiver.requests
+    message = request.headers["webhook-id"]
+    [error] = [str(e) for e in failed]
+    assert error.startswith("database error: ")
+    assert error.endswith(f"; sent and not recorded: {message} (the next pass may send it "
+                          "again, under the same webhook id)")

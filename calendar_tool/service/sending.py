@@ -367,10 +367,22 @@ def remind_now(engine: store.Engine, register: Register, senders: delivery.Sende
     """One pass of what `run` does continuously: claim what is due by now, then send it (and
     the retries that are due), recording every attempt. `feed_links` as for `enqueue`;
     `stopping` as for `deliver_ready`: what is being sent is finished and recorded, the rest
-    handed back for the next pass."""
+    handed back for the next pass. StoreFailed when the ledger refuses a write, naming the
+    messages sent whose answers it did not take."""
     claimed = enqueue(engine, register, clock, link_base, catch_up, feed_links=feed_links)
-    return claimed, deliver_ready(engine, senders, clock, owner_id(), sleep, policy,
-                                  stopping=stopping)
+    unrecorded: list[store.Result] = []
+    try:
+        return claimed, deliver_ready(engine, senders, clock, owner_id(), sleep, policy,
+                                      stopping=stopping, unrecorded=unrecorded)
+    except StoreFailed as exc:
+        # No later round records them: say which receivers have a reminder the ledger
+        # does not know of.
+        if not unrecorded:
+            raise
+        ids = ", ".join(r.message_id for r in unrecorded)
+        it = "it" if len(unrecorded) == 1 else "them"
+        raise StoreFailed(f"{exc}; sent and not recorded: {ids} (the next pass may send {it} "
+                          "again, under the same webhook id)") from None
 
 
 def next_delivery(engine: store.Engine, now: datetime) -> datetime | None:
