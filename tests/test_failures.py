@@ -241,17 +241,18 @@ def test_a_postgresql_server_that_never_answers_is_exit_7_not_a_hang(
     assert store.CONNECT_TIMEOUT == 10
     monkeypatch.setattr(store, "CONNECT_TIMEOUT", 1)
     url = f"postgresql://calendar@127.0.0.1:{silent_port}/calendar"
-    started = time.monotonic()
     result = CliRunner().invoke(main, ["--db", url, "deliveries"])
-    assert time.monotonic() - started < 8
     assert (result.exit_code, result.stdout) == (7, "")
-    assert result.stderr == (f"error: cannot open the database postgresql+psycopg://calendar@"
-                             f"127.0.0.1:{silent_port}/calendar: connection timeout expired\n")
-    # The URL's own wins (2 s rather than 1).
+    assert result.stderr == (f"error: --db: cannot open the database postgresql+psycopg://"
+                             f"calendar@127.0.0.1:{silent_port}/calendar: connection timeout "
+                             "expired\n")
+    # The URL's own wins: with the default at an hour, the command still ends (a bound on a
+    # hang, not a measure of speed: the default would hold it for the hour).
+    monkeypatch.setattr(store, "CONNECT_TIMEOUT", 3600)
     started = time.monotonic()
-    result = CliRunner().invoke(main, ["--db", f"{url}?connect_timeout=2", "deliveries"])
+    result = CliRunner().invoke(main, ["--db", f"{url}?connect_timeout=1", "deliveries"])
     assert result.exit_code == 7 and "connection timeout expired" in result.stderr
-    assert 1.9 <= time.monotonic() - started < 8
+    assert time.monotonic() - started < 600
 
 
 # --- an SMTP server that trickles its answers --------------------------------------------------
@@ -356,8 +357,8 @@ def test_a_file_that_is_not_a_database_is_exit_7_in_one_line(tmp_path: Path) -> 
     db.write_text("register:\n  title: not a database\n" * 200)
     result = CliRunner().invoke(main, ["--db", f"sqlite:///{db}", "deliveries"])
     assert (result.exit_code, result.stdout) == (7, "")
-    assert result.stderr == f"error: cannot open the database sqlite:///{db}: file is not a " \
-                            "database\n"
+    assert result.stderr == f"error: --db: cannot open the database sqlite:///{db}: file is " \
+                            "not a database\n"
 
 
 def test_a_database_file_damaged_under_a_command_is_a_store_failure(tmp_path: Path) -> None:
