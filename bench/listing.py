@@ -87,6 +87,20 @@ at 6a0f209's code; a run at 3d6b19c an hour before, on the same machine, read 3.
 cache and 3.3 s for validate where this one reads 4.2 s and 3.8 s, though the two versions read
 the register with the same code and take the same time side by side (validate with no cache,
 six interleaved pairs: 0.99x): the machine's pace varies from run to run.
+
+The floor of a cold read (issue 24, this run). A read with no cache starts with libyaml
+composing each entry's text into nodes with their places, which no later step can skip;
+measured alone in one process, as the reader does it (the row "libyaml composing each entry
+alone"), that is 3.20 s at 100,000 entries here: over the 2 s the targets give `list` with no
+cache, and over the 3 s they give a cold validate, on one core. `list` with no cache takes
+1.37x it on two cores (where the copy the read forks composes nearly half the entries) and
+2.01x on one; validate 1.22x on two. A source written again (the same three fields) is now
+the source read before it, not walked again (`register/walk`): validate with no cache on one
+core at 100,000 entries 5.5 to 5.8 s against 6.1 to 6.4 s before, three interleaved pairs.
+From the index at 100,000 entries, `list --due 2005` 0.261 s and `list --upcoming 1y` 0.283 s,
+within 0.3 s (4.14x and 4.47x the floor; 3.83x and 4.14x the run before, whose code takes the
+same time: fifteen interleaved pairs of `list --due 2005` against stop 40's (6286338), 1.01x).
+This section was measured at 37e30ea's code.
 """
 
 from __future__ import annotations
