@@ -80,6 +80,7 @@ def _reminders(register: Register, oid: str, sub: Subscription | None = None) ->
     (200, Outcome.SENT), (201, Outcome.SENT), (202, Outcome.SENT), (204, Outcome.SENT),
     (299, Outcome.SENT),
     (410, Outcome.GONE),
+    (408, Outcome.RETRY), (425, Outcome.RETRY),
     (429, Outcome.RETRY), (500, Outcome.RETRY), (502, Outcome.RETRY), (503, Outcome.RETRY),
     (504, Outcome.RETRY), (599, Outcome.RETRY),
     (100, Outcome.DEAD), (300, Outcome.DEAD), (301, Outcome.DEAD), (302, Outcome.DEAD),

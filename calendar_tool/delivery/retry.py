@@ -63,14 +63,20 @@ def classify(status: int) -> Outcome:
 
     A redirect is never followed, since it would carry a signed reminder to a host the
     subscriber did not name, and so it is dead like any other 4xx that a retry cannot fix.
+    408 (the receiver or a proxy before it gave up waiting for the request) and 425 (Too
+    Early) say the same request may succeed later (RFC 9110 15.5.9, RFC 8470): they are
+    retried, as 429 is, rather than losing the reminder to a moment's load.
     """
     if 200 <= status <= 299:
         return Outcome.SENT
     if status == 410:
         return Outcome.GONE
-    if status == 429 or 500 <= status <= 599:
+    if status in _LATER or 500 <= status <= 599:
         return Outcome.RETRY
     return Outcome.DEAD
+
+
+_LATER = frozenset((408, 425, 429))
 
 
 _DELTA_SECONDS = re.compile(r"^-?\d+$")
