@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -193,6 +194,32 @@ def test_a_failed_delivery_gets_a_job_at_its_retry_instant(
 
 def _feeds(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.ics"))}
+
+
+def test_a_feeds_folder_deleted_under_run_is_written_again_by_the_sweep(
+        engine: store.Engine, client: delivery.Senders, clock: FixedClock, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The feeds folder deleted (or emptied) under `run`, with no edit: the sweep's next
+    turn writes it again the same, where subscribers got 404 until the next day."""
+    caplog.set_level(logging.INFO, logger="calendar_tool")
+    path = write_register(tmp_path / "r.yaml", entry("a", "2027-06-30"))
+    runner = runner_for(engine, client, clock, path, tmp_path)
+    scheduler = Scheduler(runner)
+    scheduler.start(paused=True)
+    try:
+        feeds = tmp_path / "feeds"
+        before = _feeds(feeds)
+        caplog.clear()
+        runner.refresh()  # the same day, nothing gone: nothing written
+        assert events(caplog, "feed.published") == []
+        shutil.rmtree(feeds)
+        runner.refresh()
+        assert _feeds(feeds) == before
+        assert (feeds / "index.json").is_file()
+        assert sorted(str(e["feed"]) for e in events(caplog, "feed.published")) == [
+            "actor-member-states", "all", "area-trafficking"]
+    finally:
+        scheduler.stop()
 
 
 def test_an_edit_republishes_the_feeds_it_touches_and_a_broken_edit_changes_nothing(
