@@ -45,7 +45,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from calendar_tool import heap, service
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, StoreFailed
-from calendar_tool.feeds import INDEX_NAME
+from calendar_tool.feeds import feeds_missing
 from calendar_tool.logs import event
 from calendar_tool.model import Register
 from calendar_tool.register import Edit, RegisterFile
@@ -240,12 +240,11 @@ class Runner:
 
     def refresh(self) -> None:
         """Republish when the day changed (the horizon moved, or a publish failed), or when
-        what the last publish wrote is gone from the feeds folder (its index.json, which
-        every publish writes: the folder deleted or emptied), which subscribers were
-        otherwise answered 404 for until the next day or the next edit."""
+        what the last publish wrote is gone from the feeds folder (the folder deleted or
+        emptied, a feed removed), which subscribers were otherwise answered 404 for until
+        the next day or the next edit."""
         if self._published != today(self.clock) or \
-                (self._published is not None and
-                 not (self.options.out_dir / INDEX_NAME).is_file()):
+                (self._published is not None and feeds_missing(self.options.out_dir)):
             self.publish()
 
     def store_problem(self) -> str | None:

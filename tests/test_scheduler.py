@@ -199,8 +199,9 @@ def _feeds(folder: Path) -> dict[str, bytes]:
 def test_a_feeds_folder_deleted_under_run_is_written_again_by_the_sweep(
         engine: store.Engine, client: delivery.Senders, clock: FixedClock, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
-    """The feeds folder deleted (or emptied) under `run`, with no edit: the sweep's next
-    turn writes it again the same, where subscribers got 404 until the next day."""
+    """The feeds folder deleted (or emptied), or one feed removed, under `run` with no edit:
+    the sweep's next turn writes them again the same, where subscribers got 404 until the
+    next day."""
     caplog.set_level(logging.INFO, logger="calendar_tool")
     path = write_register(tmp_path / "r.yaml", entry("a", "2027-06-30"))
     runner = runner_for(engine, client, clock, path, tmp_path)
@@ -218,6 +219,12 @@ def test_a_feeds_folder_deleted_under_run_is_written_again_by_the_sweep(
         assert (feeds / "index.json").is_file()
         assert sorted(str(e["feed"]) for e in events(caplog, "feed.published")) == [
             "actor-member-states", "all", "area-trafficking"]
+        # One feed removed, the index left: that feed alone is written again.
+        caplog.clear()
+        (feeds / "all.ics").unlink()
+        runner.refresh()
+        assert _feeds(feeds) == before
+        assert [e["feed"] for e in events(caplog, "feed.published")] == ["all"]
     finally:
         scheduler.stop()
 

@@ -22,6 +22,7 @@ from calendar_tool.feeds.publishing import (
     Selection,
     feed_occurrences,
     feed_specs,
+    feeds_missing,
     publish,
     selected_feed,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "content_hash",
     "feed_occurrences",
     "feed_specs",
+    "feeds_missing",
     "message_calendar",
     "next_revisions",
     "publish",

@@ -1089,6 +1089,17 @@ def index_bytes(feeds: Sequence[FeedResult]) -> bytes:
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def feeds_missing(out_dir: Path) -> bool:
+    """Whether what a publish left in `out_dir` is no longer all there: its index.json gone,
+    or a feed the index lists (the folder deleted or emptied, a file removed), which a
+    process that keeps publishing writes again rather than waiting for a change."""
+    index = out_dir / INDEX_NAME
+    if not index.is_file():
+        return True
+    return any(not (out_dir / name).is_file()
+               for name in _old_feed_paths(index) if FEED_FILE.match(name))
+
+
 def _old_feed_paths(index: Path) -> list[str]:
     try:
         doc = json.loads(index.read_text(encoding="utf-8"))
