@@ -57,7 +57,10 @@ def guess(url: str) -> tuple[Format, str]:
     """The format a URL's service takes, and why ("a Power Automate workflow URL"); `json`
     (the signed webhook) for a URL no channel recognises."""
     for fmt in _GUESSES:
-        why = _CHANNELS[fmt].detect(url)
+        try:
+            why = _CHANNELS[fmt].detect(url)
+        except ValueError:  # a URL that does not parse ('http://[::1/'): the URL check
+            continue  # then refuses it at its field, whatever the format
         if why is not None:
             return fmt, why
     return Format.JSON, "no chat service recognised in the URL: a signed JSON webhook"

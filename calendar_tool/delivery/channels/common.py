@@ -94,9 +94,9 @@ def _same(url: str) -> str:
 @dataclass(frozen=True)
 class Channel:
     """A channel as the registry holds it: its payload, the URL schemes of its addresses,
-    how it recognises a URL of its own (`detect`: why it is, or None), what is wrong with a
-    URL for it (`problems`), the URL a message goes to (`target`), and its reading of an
-    answer (`answer`)."""
+    how it recognises a URL of its own (`detect`: why it is, or None; ValueError for one
+    that does not parse), what is wrong with a URL for it (`problems`), the URL a message
+    goes to (`target`), and its reading of an answer (`answer`)."""
 
     payload: Payload
     schemes: tuple[str, ...] = ("http", "https")

@@ -112,10 +112,7 @@ _HOSTS = ("discord.com", "ptb.discord.com", "canary.discord.com", "discordapp.co
 def detect(url: str) -> str | None:
     """Discord's Execute Webhook URL (not its /slack and /github variants, which take those
     services' bodies)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
+    parts = urlsplit(url)  # ValueError: not a URL of its service (`guess`)
     if (parts.hostname or "").lower() in _HOSTS and _WEBHOOK.match(parts.path):
         return "a Discord webhook URL"
     return None

@@ -93,10 +93,7 @@ _HOOK = re.compile(r"/hooks/[a-z0-9]{26}/?$")
 def detect(url: str) -> str | None:
     """A Mattermost incoming webhook: `…/hooks/<26-character id>` on any host (Rocket.Chat's
     `/hooks/<id>/<token>` has two segments, and slash commands live under `/hooks/commands/`)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
+    parts = urlsplit(url)  # ValueError: not a URL of its service (`guess`)
     if parts.scheme in ("http", "https") and _HOOK.search(parts.path):
         return "a Mattermost incoming webhook URL (…/hooks/ and a 26-character id)"
     return None

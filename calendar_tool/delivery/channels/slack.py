@@ -105,10 +105,7 @@ def _clip(text: str, limit: int) -> str:
 def detect(url: str) -> str | None:
     """Slack's incoming webhooks (`hooks.slack.com/services/…`, and GovSlack's); not its
     Workflow Builder URLs (`/triggers/`, `/workflows/`), which take another body."""
-    try:
-        parts = urlsplit(url)  # raises ValueError for a bracketed host that is not one
-    except ValueError:
-        return None  # not Slack's: the URL check then refuses it with its field
+    parts = urlsplit(url)  # ValueError: not a URL of its service (`guess`)
     if parts.hostname in ("hooks.slack.com", "hooks.slack-gov.com") and \
             not parts.path.startswith(("/triggers/", "/workflows/")):
         return "a Slack incoming webhook URL"

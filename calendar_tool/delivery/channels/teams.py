@@ -140,10 +140,7 @@ _WORKFLOW_HOSTS = (".environment.api.powerplatform.com", ".logic.azure.com")
 def detect(url: str) -> str | None:
     """A Teams Workflows (Power Automate) webhook, or a retired Office 365 connector (which
     `problems` then refuses, rather than sending it a body it cannot show)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
+    parts = urlsplit(url)  # ValueError: not a URL of its service (`guess`)
     host = (parts.hostname or "").lower()
     if _retired(host, parts.path):
         return "a retired Office 365 connector URL"
