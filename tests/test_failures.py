@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,30 @@ def _held(engine: store.Engine) -> Iterator[None]:
             conn.rollback()
 
 
+@contextlib.contextmanager
+def answered_while_refused(engine: store.Engine, receiver: Receiver, call: Callable[[], object]
+                           ) -> Iterator[list[StoreFailed]]:
+    """`call` run in a thread until the receiver holds its request, then the database's
+    writes refused (`writes_refused`) until it has ended: the StoreFailed it raised when its
+    answer came back to a ledger that could not take it. The block runs with writes still
+    refused."""
+    failed: list[StoreFailed] = []
+
+    def run() -> None:
+        try:
+            call()
+        except StoreFailed as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    receiver.wait_for(1)
+    with writes_refused(engine):
+        thread.join(10)
+        assert not thread.is_alive()
+        yield failed
+
+
 def _runner(engine: store.Engine, senders: delivery.Senders, clock: FixedClock, tmp_path: Path,
             url: str) -> Runner:
     """A runner on a register with one deadline due at AT_DUE, reminded on the day to `url`."""
@@ -116,20 +140,8 @@ def test_an_answer_the_ledger_could_not_take_is_recorded_later_and_not_sent_agai
         runner = _runner(engine, senders, clock, tmp_path, receiver.url)
         runner.claim()
         receiver.script(Stall(1))  # answers 200 after a second: time to refuse writes
-        failed: list[BaseException] = []
-
-        def send() -> None:
-            try:
-                runner.send()
-            except StoreFailed as exc:
-                failed.append(exc)
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        receiver.wait_for(1)
-        with writes_refused(engine):
-            sender.join(10)
-        assert not sender.is_alive()
+        with answered_while_refused(engine, receiver, runner.send) as failed:
+            pass
         assert [str(e).startswith("database error: ") for e in failed] == [True]
         # The database takes writes again: the answer is recorded, once.
         assert [(r.state, r.status, r.number) for r in runner.send()] == [("sent", 200, 1)]
@@ -155,15 +167,8 @@ def test_run_stopping_while_the_ledger_refuses_an_answer_says_which_it_could_not
         runner = _runner(engine, senders, clock, tmp_path, receiver.url)
         runner.claim()
         receiver.script(Stall(1))
-        def send() -> None:
-            with pytest.raises(StoreFailed):
-                runner.send()
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        receiver.wait_for(1)
-        with writes_refused(engine):
-            sender.join(10)
+        with answered_while_refused(engine, receiver, runner.send) as failed:
+            assert len(failed) == 1
             [held] = runner.unrecorded
             runner.settle()
         [said] = events(caplog, "reminder.unrecorded")
@@ -476,20 +481,13 @@ def test_remind_names_the_sends_the_ledger_refused(
         reg = runner.register
         assert reg is not None
         receiver.script(Stall(1))
-        failed: list[StoreFailed] = []
 
-        def remind() -> None:
-            try:
-                service.remind_now(engine, reg, senders, clock, LINK, timedelta(hours=24),
-                                   service.Policy(5), lambda s: None)
-            except StoreFailed as exc:
-                failed.append(exc)
+        def remind() -> object:
+            return service.remind_now(engine, reg, senders, clock, LINK, timedelta(hours=24),
+                                      service.Policy(5), lambda s: None)
 
-        reminding = threading.Thread(target=remind)
-        reminding.start()
-        receiver.wait_for(1)
-        with writes_refused(engine):
-            reminding.join(10)
+        with answered_while_refused(engine, receiver, remind) as failed:
+            pass
     [request] = receiver.requests
     message = request.headers["webhook-id"]
     [error] = [str(e) for e in failed]
