@@ -131,29 +131,25 @@ def remind() -> tuple[str | None, str]:
 
 
 def flushed_copies(paths: Sequence[Path]) -> float:
-    """Seconds to copy each file of `paths` beside itself, by the kernel
-    (`os.copy_file_range`, as `files` copies the stretches of a feed an edit left), and flush
-    the copy to disk, one after the other: what writing those bytes durably costs this
-    machine at the least, the floor of a command that must replace those files. The copies
-    are removed after the clock stops."""
-    copies = []
+    """Seconds to copy each file of `paths` beside itself as the feeds' code copies a file
+    (`files.copy_file`: by the kernel, `os.copy_file_range`) and flush the copy to disk, one
+    after the other: what writing those bytes durably costs this machine at the least, the
+    floor of a command that must replace those files. The copies are removed after the
+    clock stops."""
+    from calendar_tool import files
+
+    copies = [path.with_name(f".floor.{path.name}") for path in paths]
     start = time.perf_counter()
     try:
-        for path in paths:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".floor.")
-            copies.append(tmp)
+        for path, copy in zip(paths, copies, strict=True):
+            with path.open("rb") as source:
+                files.copy_file(source, copy)
+            fd = os.open(copy, os.O_RDONLY)
             try:
-                with path.open("rb") as source:
-                    left, at = os.fstat(source.fileno()).st_size, 0
-                    while left:
-                        n = os.copy_file_range(source.fileno(), fd, left, at)
-                        if not n:
-                            break
-                        at, left = at + n, left - n
                 os.fsync(fd)
             finally:
                 os.close(fd)
         return time.perf_counter() - start
     finally:
-        for tmp in copies:
-            os.unlink(tmp)
+        for copy in copies:
+            copy.unlink(missing_ok=True)
