@@ -15,10 +15,11 @@ The only module that imports Starlette, uvicorn and Jinja2.
 Feeds. Each response carries a strong ETag (a digest of the bytes), Last-Modified (the file's),
 `Vary: Accept-Encoding`, and answers `If-None-Match` / `If-Modified-Since` with 304 through
 Starlette's own `StaticFiles.is_not_modified` and `NotModifiedResponse` (an If-Modified-Since
-later than the clock's now ignored, as RFC 9110 13.1.3 asks: `DatedFiles`); the file is found
-through `StaticFiles.lookup_path`, which refuses anything that resolves outside the folder
-(`..`, absolute paths, symlinks pointing out). Only the names `publish` writes are served, so
-a temporary file of a publish in progress, or anything else put in the folder, is not.
+later than the clock's now, or no valid date, ignored, as RFC 9110 13.1.3 asks: `DatedFiles`);
+the file is found through `StaticFiles.lookup_path`, which refuses anything that resolves
+outside the folder (`..`, absolute paths, symlinks pointing out). Only the names `publish`
+writes are served, so a temporary file of a publish in progress, or anything else put in the
+folder, is not.
 
 Compression is done here rather than by `GZipMiddleware`, which would send the gzipped bytes
 under the identity representation's strong ETag (RFC 9110 8.8.3: two representations may not
