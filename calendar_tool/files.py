@@ -16,7 +16,7 @@ import io
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -157,6 +157,93 @@ def write_chunks_if_changed(path: Path, chunks: Iterable[bytes | Span]) -> bool:
     file left as it was.
     """
     return _write(path, chunks, published=True)
+
+
+# The buffer of each file of `drafts`: a write per event would be a system call every few
+# kilobytes, and a large register's feeds are a gigabyte.
+_DRAFT_BUFFER = 1 << 20
+
+
+class Draft:
+    """A file written beside `path` (through `file`) to replace it under the rules of
+    `write_chunks_if_changed`, for bytes that come to several files at once: a first publish
+    serialises each event once and writes it into every feed it is in. Compared with the old
+    file once written (`commit`), rather than as it is written."""
+
+    def __init__(self, path: Path) -> None:
+        fd, self._tmp = _temporary(path)
+        self.path = path
+        self._done = False
+        try:
+            self.file = os.fdopen(fd, "wb", buffering=_DRAFT_BUFFER)
+        except BaseException:
+            os.close(fd)
+            os.unlink(self._tmp)
+            raise
+
+    def commit(self) -> bool:
+        """Replace `path` with what was written, flushed to disk first and readable by all,
+        unless it holds these very bytes already (the draft is then removed and the old file
+        left as it was); True if replaced. A folder in the way raises IsADirectoryError."""
+        f = self.file
+        try:
+            f.flush()
+            same = _same_bytes(f.fileno(), self.path)
+            if not same:
+                os.fsync(f.fileno())
+            f.close()
+            if same:
+                os.unlink(self._tmp)
+            else:
+                os.chmod(self._tmp, _MODE)
+                os.replace(self._tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        self._done = True
+        return not same
+
+    def discard(self) -> None:
+        """Remove what was written, unless it was committed."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):  # its unwritten buffer is of no more use
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+
+@contextlib.contextmanager
+def drafts(paths: Sequence[Path]) -> Iterator[list[Draft]]:
+    """A `Draft` for each of `paths`, in order; those not committed are removed at the end,
+    whatever ends it."""
+    made: list[Draft] = []
+    try:
+        for path in paths:
+            made.append(Draft(path))
+        yield made
+    finally:
+        for draft in made:
+            draft.discard()
+
+
+def _same_bytes(fd: int, path: Path) -> bool:
+    """Whether the regular file at `path` holds the bytes of the open file `fd`."""
+    old = _replaced(path)
+    if old is None:
+        return False
+    with old:
+        size = os.fstat(fd).st_size
+        if os.fstat(old.fileno()).st_size != size:
+            return False
+        at = 0
+        while at < size:
+            mine = os.pread(fd, min(size - at, 1 << 20), at)
+            if not mine or old.read(len(mine)) != mine:
+                return False
+            at += len(mine)
+    return True
 
 
 def replace_file(path: Path, data: Iterable[bytes | Written]) -> None:

@@ -4,6 +4,7 @@ whole or in chunks (a feed, as it is assembled)."""
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from calendar_tool.files import (
     Span,
     Written,
     copy_file,
+    drafts,
     replace_file,
     version_of,
     write_chunks_if_changed,
@@ -267,3 +269,59 @@ def test_a_span_past_the_end_of_its_file_fails_and_leaves_the_old_file(
         write_chunks_if_changed(path, [b"head", Span(source, 50, 51)])
     assert path.read_bytes() == b"old bytes"
     assert _names(tmp_path) == ["all.ics", "short"]
+
+
+# --- drafts: bytes that come to several files at once ----------------------------------------
+
+def _drafted(tmp_path: Path, contents: dict[str, list[bytes]], commit: bool = True
+             ) -> dict[str, bool]:
+    """Write each file's pieces into its draft, interleaved as a first publish writes events
+    into every feed they are in; whether each commit replaced its file."""
+    paths = [tmp_path / name for name in contents]
+    replaced = {}
+    with drafts(paths) as made:
+        for pieces in itertools.zip_longest(*contents.values()):
+            for draft, piece in zip(made, pieces, strict=True):
+                if piece is not None:
+                    draft.file.write(piece)
+        if commit:
+            replaced = {d.path.name: d.commit() for d in made}
+    return replaced
+
+
+def test_drafts_replace_what_changed_and_leave_what_did_not(tmp_path: Path) -> None:
+    """Each committed draft replaces its file when the bytes differ (a new inode, mode 644)
+    and leaves it as it was when they are the same (inode and modification time kept), as
+    `write_chunks_if_changed` does; no draft is left in the folder."""
+    write_if_changed(tmp_path / "same.ics", b"one " * 300_000)
+    write_if_changed(tmp_path / "other.ics", b"one " * 300_000)
+    same, other = (tmp_path / "same.ics").stat(), (tmp_path / "other.ics").stat()
+    replaced = _drafted(tmp_path, {"same.ics": [b"one " * 100_000] * 3,
+                                   "other.ics": [b"one " * 100_000] * 2 + [b"two " * 100_000],
+                                   "new.ics": [b"new"]})
+    assert replaced == {"same.ics": False, "other.ics": True, "new.ics": True}
+    after = (tmp_path / "same.ics").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (same.st_ino, same.st_mtime_ns)
+    assert (tmp_path / "other.ics").stat().st_ino != other.st_ino
+    assert (tmp_path / "other.ics").read_bytes() == b"one " * 200_000 + b"two " * 100_000
+    assert stat.S_IMODE((tmp_path / "new.ics").stat().st_mode) == 0o644
+    assert _names(tmp_path) == ["new.ics", "other.ics", "same.ics"]
+
+
+def test_drafts_not_committed_are_removed_whatever_ends_them(tmp_path: Path) -> None:
+    """Drafts left uncommitted, by a failure or by choice (an empty feed is not written),
+    are removed and the files there left as they were; a folder in a file's place fails
+    its commit and leaves no draft either."""
+    write_if_changed(tmp_path / "all.ics", b"old bytes")
+    before = (tmp_path / "all.ics").stat()
+    with pytest.raises(Broken), drafts([tmp_path / "all.ics", tmp_path / "new.ics"]) as made:
+        made[0].file.write(b"new bytes" * 100_000)
+        raise Broken("the feed could not be assembled")
+    _drafted(tmp_path, {"all.ics": [b"other bytes"], "new.ics": [b"x"]}, commit=False)
+    after = (tmp_path / "all.ics").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _names(tmp_path) == ["all.ics"]
+    (tmp_path / "folder.ics").mkdir()
+    with pytest.raises(IsADirectoryError):
+        _drafted(tmp_path, {"folder.ics": [b"bytes"]})
+    assert _names(tmp_path) == ["all.ics", "folder.ics"]

@@ -715,32 +715,37 @@ def test_a_new_day_assembles_only_the_feeds_of_what_it_brings_into_the_horizon(
     assert _files(out) == _cold(sample, revs, tmp_path / "cold-session", session)
 
 
-def test_a_run_that_revises_most_entries_spools_its_events_as_a_first_run_does(
+def _feeds_of(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The feeds among a folder's files (`_files`), without index.json."""
+    return {name: data for name, data in files.items() if name.endswith(".ics")}
+
+
+def test_a_run_that_revises_most_entries_writes_its_events_as_a_first_run_does(
         tmp_path: Path) -> None:
     """When most entries were revised since the last run (a new store, a new public URL, a
-    declared title every entry shows), every event is serialised again: into a spool, as a
-    first run's are, with none of their bytes held; the feeds are what a run without the
-    cache writes, and the next edit takes its events from them again."""
+    declared title every entry shows), every event is serialised again: straight into the
+    feeds' files, as a first run's are, with none of their bytes held; the feeds are what a
+    run without the cache writes, and the next edit takes its events from them again."""
     text, edited_text, entry_id = _generated_and_edited()
     register = parse_register(text, "generated.yaml")
     cache = EventCache()
     revs = next_revisions({}, register, NOW)
     publishing.publish(register, revs, tmp_path / "warm", FixedClock(NOW), cache=cache)
     renewed = next_revisions({}, register, SOON)  # what a new store gives every entry
-    spool = tmp_path / "spool"
-    spool.mkdir()
+    into = tmp_path / "into"
+    into.mkdir()
     events = cache.events(register, renewed, horizon(SOON.date(), DEFAULT_HORIZON_YEARS),
-                          spool=spool)
-    assert events.source is not None
+                          into=into)
+    assert events.source is None and events.feeds is not None
     assert events.serialised == len(events.events) > 1000
     assert [e for e in events.events if e.data is not None] == []
-    events.source.close()
+    cold = _cold(register, renewed, tmp_path / "cold", FixedClock(SOON))
+    assert _files(into) == _feeds_of(cold)
     again = publishing.publish(register, renewed, tmp_path / "warm", FixedClock(SOON),
                                cache=cache)
     assert again.serialised == again.feeds[0].events
     assert cache.held() == 0
-    assert _files(tmp_path / "warm") == _cold(register, renewed, tmp_path / "cold",
-                                              FixedClock(SOON))
+    assert _files(tmp_path / "warm") == cold
     edited = parse_register(edited_text, "generated.yaml")
     revs = next_revisions(renewed, edited, SOON)
     after = publishing.publish(edited, revs, tmp_path / "warm", FixedClock(SOON), cache=cache)
@@ -749,11 +754,12 @@ def test_a_run_that_revises_most_entries_spools_its_events_as_a_first_run_does(
                                               FixedClock(SOON))
 
 
-def test_a_later_day_that_revises_most_entries_spools_its_events_too(tmp_path: Path) -> None:
+def test_a_later_day_that_revises_most_entries_writes_its_events_so_too(
+        tmp_path: Path) -> None:
     """A run on a later day than the last (its horizon moved, so every entry is looked at)
     that revises most entries, as a new store does the day after a `run`, serialises their
-    events into a spool too, none of their bytes held, and writes what a run without the
-    cache writes."""
+    events straight into the feeds' files too, none of their bytes held, and writes what a
+    run without the cache writes."""
     text, _, _ = _generated_and_edited()
     register = parse_register(text, "generated.yaml")
     cache = EventCache()
@@ -762,19 +768,18 @@ def test_a_later_day_that_revises_most_entries_spools_its_events_too(tmp_path: P
     renewed = next_revisions({}, register, LATER)
     until = horizon(LATER.date(), DEFAULT_HORIZON_YEARS)
     assert until != horizon(NOW.date(), DEFAULT_HORIZON_YEARS)
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    events = cache.events(register, renewed, until, spool=spool)
-    assert events.source is not None
+    into = tmp_path / "into"
+    into.mkdir()
+    events = cache.events(register, renewed, until, into=into)
+    assert events.source is None and events.feeds is not None
     assert events.serialised == len(events.events) > 1000
     assert [e for e in events.events if e.data is not None] == []
-    events.source.close()
-    assert list(spool.iterdir()) == []
+    cold = _cold(register, renewed, tmp_path / "cold", FixedClock(LATER))
+    assert _files(into) == _feeds_of(cold)  # and no draft left beside them
     again = publishing.publish(register, renewed, tmp_path / "warm", FixedClock(LATER),
                                cache=cache)
     assert again.serialised == again.feeds[0].events
-    assert _files(tmp_path / "warm") == _cold(register, renewed, tmp_path / "cold",
-                                              FixedClock(LATER))
+    assert _files(tmp_path / "warm") == cold
 
 
 @pytest.mark.parametrize("change", [_rewrite, _replace, Path.unlink],
@@ -893,21 +898,21 @@ def test_the_cache_holds_no_event_bytes_between_runs(tmp_path: Path) -> None:
     assert _files(tmp_path / "warm") == _cold(edited, revs, tmp_path / "cold", FixedClock(SOON))
 
 
-def test_a_first_run_serialises_its_events_into_a_spool_not_memory(tmp_path: Path) -> None:
-    """With no last run, the events are serialised into a spool in the feeds' folder, in
-    date order, and none of their bytes is held; the spool is gone once the run's source is
-    closed, and a run that fails half way leaves nothing behind but the feeds it wrote."""
+def test_a_first_run_writes_its_events_straight_into_the_feeds(tmp_path: Path) -> None:
+    """With no last run, the events are serialised in date order straight into the files of
+    the feeds they are in, none of their bytes held nor read back; the files are what a run
+    without the cache writes, and nothing else is left in the folder."""
     register = parse_register(register_text(200), "generated.yaml")
     revs = next_revisions({}, register, NOW)
     until = horizon(NOW.date(), DEFAULT_HORIZON_YEARS)
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    events = EventCache().events(register, revs, until, spool=spool)
-    assert events.source is not None
+    into = tmp_path / "into"
+    into.mkdir()
+    events = EventCache().events(register, revs, until, into=into)
+    assert events.source is None and events.feeds is not None
     blocks = events.events
     assert len(blocks) > 500
     assert all(b.data is None for b in blocks)
-    # One after the other in the spool, in the order of all.ics.
+    # One after the other, in the order of all.ics.
     assert [b.at for b in blocks] == list(itertools.accumulate([b.size for b in blocks],
                                                                initial=0))[:-1]
     assert events.serialised == len(blocks) == sum(len(k.events) for k in events.entries.values())
@@ -916,17 +921,48 @@ def test_a_first_run_serialises_its_events_into_a_spool_not_memory(tmp_path: Pat
         (o.key_date, o.entry.id, o.number or 0) for o in occurrences(register, until)
         if o.when is not None)
     assert all(ev.eid == k for k, own in events.entries.items() for ev in own.events)
-    events.source.close()
-    assert list(spool.iterdir()) == []
+    cold = _cold(register, revs, tmp_path / "cold", FixedClock(NOW))
+    assert _files(into) == _feeds_of(cold)
+    # Each feed's events, in its file's order, from where its first lies.
+    for name, (feed, written) in events.feeds.items():
+        assert written and feed.start is not None and feed.events is not None
+        data = cold[f"{name}.ics"]
+        assert len(data) == feed.start + sum(ev.size for ev in feed.events) + \
+            len(b"END:VCALENDAR\r\n")
+        assert data[feed.start:].startswith(b"BEGIN:VEVENT")
 
+
+def test_a_first_run_that_fails_leaves_the_feeds_it_wrote_and_no_draft(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first run that fails half way leaves nothing behind but the feeds it replaced
+    before it failed: neither a draft of a feed nor, while it serialised, any feed at all;
+    the feeds there before are left as they were."""
+    register = parse_register(register_text(200), "generated.yaml")
+    revs = next_revisions({}, register, NOW)
     out = tmp_path / "feeds"
     out.mkdir()
     second = out / f"{publishing.feed_specs(register)[1].info.name}.ics"
-    second.mkdir()  # written after all.ics, and it cannot be
+    second.mkdir()  # replaced after all.ics, and it cannot be
     with pytest.raises(PublishFailed):
         publishing.publish(register, revs, out, FixedClock(NOW), cache=EventCache())
     assert sorted(p.name for p in out.iterdir()) == sorted(["all.ics", second.name])
     second.rmdir()
+    before = _files(out)
+    written = 0
+    serialise = ical.EventWriter.event_bytes
+
+    def failing(writer: ical.EventWriter, *args: Any) -> bytes:
+        nonlocal written
+        written += 1
+        if written > 300:
+            raise OSError(28, "No space left on device")
+        return serialise(writer, *args)
+
+    monkeypatch.setattr(ical.EventWriter, "event_bytes", failing)
+    with pytest.raises(PublishFailed, match="No space left on device"):
+        publishing.publish(register, revs, out, FixedClock(SOON), cache=EventCache())
+    assert _files(out) == before
+    monkeypatch.undo()
     publishing.publish(register, revs, out, FixedClock(NOW), cache=EventCache())
     assert _files(out) == _cold(register, revs, tmp_path / "cold", FixedClock(NOW))
 

@@ -16,8 +16,8 @@ them in the store before publishing, so that a run stopped half way gives the sa
 feeds it had not written yet when it is repeated.
 
 Each event is serialised once per run, whatever the number of feeds it is in; under an
-`EventCache`, a first run serialises them into a spool file in the folder rather than into
-memory, and each feed reads its events back from it in order. A long-running
+`EventCache`, a first run writes each straight into the file of every feed it is in as it
+is serialised, rather than holding them in memory (`files.drafts`). A long-running
 process also keeps its last run (`EventCache`): where its events lie in the `all.ics` it
 wrote, so that after an edit only the edited entry is expanded and serialised again and the
 others are copied from that file, and the feed files it left, so that only the feeds the
@@ -34,9 +34,8 @@ import itertools
 import json
 import os
 import re
-import tempfile
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter, eq, is_, is_not, itemgetter
@@ -48,8 +47,10 @@ from calendar_tool.clock import Clock, today
 from calendar_tool.errors import PublishFailed
 from calendar_tool.feeds import ical
 from calendar_tool.files import (
+    Draft,
     Span,
     Version,
+    drafts,
     open_regular,
     version,
     version_of,
@@ -253,6 +254,11 @@ class _Events:
     # between them (`_splice`); None otherwise.
     pieces: list[_Piece] | None = None
     nexts: dict[str, date] = field(default_factory=dict)  # this run's, for the next one
+    # The feeds, by name, when they were written as the events were serialised (a first
+    # run's: `_written_at_once`), and whether each file was; and where all.ics's first event
+    # lies in it. None: they are yet to be written (`_write_feeds`).
+    feeds: dict[str, tuple[_Feed, bool]] | None = None
+    start: int | None = None
 
     def changed_events(self) -> int:
         """How many events the changed entries had and have."""
@@ -269,7 +275,7 @@ _PIECE = 1 << 20
 class _Source:
     """The file a run reads events back from, open for the time of the run: the `all.ics`
     the last run wrote, taken only while it is the very file that run left
-    (`files.Version`), or a first run's spool (`_spooled`)."""
+    (`files.Version`)."""
 
     def __init__(self, file: BinaryIO) -> None:
         self._file = file
@@ -454,7 +460,8 @@ class EventCache:
     when an entry does. Holds one run's events as where they lie in its `all.ics`, a few
     dozen bytes each (the feeds' lists refer to the same events), and the bytes of those a
     run serialised only until it has written its files; a run with no last run holds none,
-    writing them into a spool instead (`_spooled`). One run at a time: a run that has
+    writing them into the feeds' files as it goes instead (`_written_at_once`). One run at
+    a time: a run that has
     written every file moves the events it kept to where its own `all.ics` has them
     (`Runner.publish` holds its lock around a run).
 
@@ -472,14 +479,15 @@ class EventCache:
         self._last = _Run({}, [])
 
     def events(self, register: Register, revs: Mapping[str, Revision], until: date,
-               link_base: str | None = None, spool: Path | None = None) -> _Events:
+               link_base: str | None = None, into: Path | None = None) -> _Events:
         """Every event the feeds carry up to `until`, in date order, how many of them had to
         be serialised, and which entries' events changed since the last run. Nothing is kept
         yet: `publish` keeps the run once it has written every file (`keep`). (`link_base`:
         the public URL, which the revisions' hashes take: a new one revises every entry.)
-        With a `spool` folder and no last run, or one most of whose entries were revised
-        since, every event is serialised into a file there rather than into memory
-        (`_spooled`)."""
+        With the feeds' folder (`into`) and no last run, or one most of whose entries were
+        revised since, every event is serialised straight into the files of the feeds it is
+        in there rather than into memory, and the feeds come back written
+        (`_written_at_once`, `_Events.feeds`)."""
         writer = ical.EventWriter(register, link_base)
         last = self._last
         source = _Source.of(last)
@@ -487,17 +495,17 @@ class EventCache:
             last = _Run({}, [])  # its events are not where it left them: serialise them all
         revised = _revised(register, revs, last) if last.entries else None
         touched = sorted(revised) if revised is not None and last.until == until else None
-        if spool is not None and revised is not None and \
+        if into is not None and revised is not None and \
                 len(revised) > len(register.entries) // _MOSTLY:
             # Most entries were revised (the store is new, the public URL or a declared
             # title every entry shows changed): their events are serialised again, into the
-            # spool as a first run's are, not into memory (800 MB at 100,000 entries). The
+            # feeds' files as a first run's are, not into memory (800 MB at 100,000 entries). The
             # last run is let go now, not once this one is kept: it is of no more use.
             if source is not None:
                 source.close()
             self._last = last = _Run({}, [])
-        if spool is not None and not last.entries and not last.events:
-            return _spooled(register, revs, until, writer, last, spool)
+        if into is not None and not last.entries and not last.events:
+            return _written_at_once(register, revs, until, writer, last, into)
         try:
             return self._collect(register, revs, until, writer, last, source, touched)
         except BaseException:
@@ -665,14 +673,45 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     return _Kept(e, rev, reach, tuple(events)), made, None
 
 
-def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
-             writer: ical.EventWriter, last: _Run, folder: Path) -> _Events:
+def _written_at_once(register: Register, revs: Mapping[str, Revision], until: date,
+                     writer: ical.EventWriter, last: _Run, folder: Path) -> _Events:
     """`EventCache.events` when there is no last run to take events from: every event
-    serialised, in date order, into a spool (a file in `folder` that no other process can
-    reach, gone when closed) rather than into memory, since a large register's are
-    hundreds of megabytes, most of a publishing process's peak. Each feed then reads its
-    events back from the spool in order, neighbours in one read (`_Source`), and once every
-    file is written they lie in all.ics as they do after any run (`_move`)."""
+    serialised once, in date order, straight into the file of each feed of `folder` it is
+    in (`files.drafts`), and each file then replacing the feed when its bytes changed; the
+    feeds come back written (`_Events.feeds`). None of the events' bytes is held, since a
+    large register's are hundreds of megabytes, and none is read back: once every file is
+    written they lie in all.ics as they do after any run (`_move`)."""
+    occs, left = _sorted_occurrences(register, until)
+    specs = feed_specs(register)
+    heads = [tuple(ical.calendar_chunks(spec.info, ())) for spec in specs]
+    with drafts([folder / f"{spec.info.name}.ics" for spec in specs]) as files:
+        for draft, (head, _) in zip(files, heads, strict=True):
+            draft.file.write(head)
+        chosen = _serialise(occs, writer, revs, list(zip(specs, files, strict=True)), left)
+        feeds: dict[str, tuple[_Feed, bool]] = {}
+        for spec, draft, evs, (head, end) in zip(specs, files, chosen, heads, strict=True):
+            written, file, first = False, None, None
+            if evs:  # an empty feed is not written: its draft is removed
+                draft.file.write(end)
+                written, file, first = draft.commit(), version_of(draft.path), len(head)
+            feeds[spec.info.name] = (_Feed(spec, evs, file, len(evs), first), written)
+    events = chosen[0]  # all.ics's, which has every event
+    by_entry = _by_entry(events)
+    kept: dict[str, _Kept] = {}
+    new = []
+    for e in register.entries:
+        own = kept[e.id] = _Kept(e, revs[e.id], _reach(e, until),
+                                 tuple(by_entry.pop(e.id, ())))
+        if own.events:
+            new.append(own)
+    return _Events(events, len(events), kept, last, (), tuple(new), feeds=feeds,
+                   start=len(heads[0][0]) if events else None)
+
+
+def _sorted_occurrences(register: Register, until: date
+                        ) -> tuple[list[Occurrence | None], dict[str, int]]:
+    """The dated occurrences up to `until`, in the order of all.ics, and how many each entry
+    has (those with none left out)."""
     occs: list[Occurrence | None] = []  # each dropped once written
     left: dict[str, int] = {}
     resolver = resolver_for(register)
@@ -690,48 +729,42 @@ def _spooled(register: Register, revs: Mapping[str, Revision], until: date,
     occs.sort(key=_number)  # type: ignore[arg-type]  # none is None yet
     occs.sort(key=_ENTRY_ID)
     occs.sort(key=_DUE)
-    # Not a `with`: the spool outlives this call, closed by `publish` with the run's source.
-    spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115
-    try:
-        events = _spool(occs, writer, revs, spool, left)
-    except BaseException:
-        spool.close()
-        raise
-    by_entry = _by_entry(events)
-    kept: dict[str, _Kept] = {}
-    new = []
-    for e in register.entries:
-        own = kept[e.id] = _Kept(e, revs[e.id], _reach(e, until),
-                                 tuple(by_entry.pop(e.id, ())))
-        if own.events:
-            new.append(own)
-    return _Events(events, len(events), kept, last, (), tuple(new), _Source(spool))
+    return occs, left
 
 
-def _spool(occs: list[Occurrence | None], writer: ical.EventWriter,
-           revs: Mapping[str, Revision], spool: BinaryIO, left: dict[str, int]
-           ) -> list[FeedEvent]:
-    """Serialise `occs` (sorted) into `spool` in their order, each dropped once written, and
-    what the writer keeps for an entry once its last one is (`left`: how many each entry
-    has, counted down); the event of each (where it lies in the spool)."""
-    events: list[FeedEvent] = []
+def _serialise(occs: list[Occurrence | None], writer: ical.EventWriter,
+               revs: Mapping[str, Revision], feeds: list[tuple[FeedSpec, Draft]],
+               left: dict[str, int]) -> list[list[FeedEvent]]:
+    """Serialise `occs` (sorted), each dropped once written, into the draft of every feed
+    it is in, and drop what the writer keeps for an entry once its last one is (`left`: how
+    many each entry has, counted down); the events of each feed, in order (the first feed's
+    placed one after the other from 0: `FeedEvent.at`)."""
+    chosen: list[list[FeedEvent]] = [[] for _ in feeds]
+    # For each entry being written, the drafts' writes and event lists of its feeds.
+    targets: dict[str, list[tuple[Callable[[bytes], object], list[FeedEvent]]]] = {}
     sizes: dict[int, int] = {}  # one int object for each size, not one per event
     at = 0
-    write = spool.write
     for i, o in enumerate(occs):
         assert o is not None
         occs[i] = None
-        entry_id = o.entry.id
+        e = o.entry
+        entry_id = e.id
         data = writer.event_bytes(o, revs[entry_id])
+        into = targets.get(entry_id)
+        if into is None:
+            into = targets[entry_id] = [(draft.file.write, evs) for (spec, draft), evs
+                                        in zip(feeds, chosen, strict=True) if spec.keep(e)]
         left[entry_id] -= 1
         if not left[entry_id]:
             writer.forget(entry_id)
-        write(data)
+            del targets[entry_id]
         size = len(data)
-        events.append(FeedEvent(*_keyed(o), None, at, sizes.setdefault(size, size)))
+        ev = FeedEvent(*_keyed(o), None, at, sizes.setdefault(size, size))
         at += size
-    spool.flush()  # the feeds read it back by position, under the buffer
-    return events
+        for write, evs in into:
+            write(data)
+            evs.append(ev)
+    return chosen
 
 
 def _by_entry(events: Iterable[FeedEvent]) -> dict[str, list[FeedEvent]]:
@@ -767,7 +800,7 @@ def _places(evs: list[FeedEvent] | None, events: list[FeedEvent]) -> array[int] 
     return found
 
 
-# A run spools its events, as a first run does, when more than one entry in this many was
+# A run writes its events as a first run does, when more than one entry in this many was
 # revised since the last run (see `EventCache.events`).
 _MOSTLY = 2
 
@@ -945,7 +978,7 @@ def _events(register: Register, revs: Mapping[str, Revision], until: date,
     """Every event the feeds carry up to `until`, in date order, and how many were
     serialised: all of them, without a cache (and then in memory)."""
     if cache is not None:
-        return cache.events(register, revs, until, link_base, spool=out_dir)
+        return cache.events(register, revs, until, link_base, into=out_dir)
     writer = ical.EventWriter(register, link_base)
     events = [FeedEvent(*_keyed(o), writer.event_bytes(o, revs[o.entry.id]))
               for o in feed_occurrences(register, until)]
@@ -1167,6 +1200,8 @@ def _write_feeds(register: Register, events: _Events, out_dir: Path
     """Each feed of the register by name, as written (or left, when unchanged), and whether
     its file was written; and where the first event of all.ics lies in it when this run
     assembled it (None otherwise)."""
+    if events.feeds is not None:
+        return events.feeds, events.start
     specs = feed_specs(register)
     unchanged = _unchanged_feeds(specs, events, out_dir)
     build = [spec for spec in specs if spec.info.name not in unchanged]
