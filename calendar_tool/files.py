@@ -160,8 +160,9 @@ def write_chunks_if_changed(path: Path, chunks: Iterable[bytes | Span]) -> bool:
 
 
 # The buffer of each file of `drafts`: a write per event would be a system call every few
-# kilobytes, and a large register's feeds are a gigabyte.
-_DRAFT_BUFFER = 1 << 20
+# kilobytes, and a large register's feeds are a gigabyte; a dozen feeds' buffers are held
+# at once.
+_DRAFT_BUFFER = 256 * 1024
 
 
 class Draft:
