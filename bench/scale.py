@@ -27,7 +27,8 @@ itself it forks to read a large register) is its own.
 - run the day after: its start on what the run before left, the horizon a day further (as
   `run` starts again after a night), then its daily republish as three days pass
   (`Runner.refresh`, the median); then a publish into a new store days after the run kept
-  (every entry revised and the horizon moved: its events spooled, as a first publish's);
+  (every entry revised and the horizon moved: its events written straight into the feeds,
+  as a first publish's);
 - serve: every feed `publish` wrote fetched whole, identity then gzip, twice (the first time
   each file's version is read, digested and compressed; the second sends what that kept), then
   a feed of one's own selection (`all.ics?area=firearms`) twice: its first request builds it
@@ -654,7 +655,7 @@ def _run_children(reg: Path, work: Path, env: dict[str, str],
     later = json.loads(text.strip().splitlines()[-1])
     got["run: start the day after, on what run left"] = (later["start"], peak)
     # A new store (every entry revised) on a later day than the run kept: its events are
-    # spooled as a first publish's are, not held.
+    # written straight into the feeds as a first publish's are, not held.
     got["publish into a new store, days after the run kept"] = _measure(
         [*TOOL, "publish", "--out", str(work / "renewed"), "--today",
          (date.today() + timedelta(days=10)).isoformat()],
