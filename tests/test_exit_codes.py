@@ -27,7 +27,7 @@ from calendar_tool import store
 from calendar_tool.cli import main
 from calendar_tool.model import Format, Subscription
 from tests.conftest import CLI
-from tests.paths import FIXTURES, ROOT, SAMPLE
+from tests.paths import FIXTURES, REGISTER, ROOT, SAMPLE
 from tests.receiver import closed_port
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -310,13 +310,25 @@ def test_exit_4_show_names_no_entry(cli: CLI) -> None:
 # --- 5 ---------------------------------------------------------------------------------------
 
 def test_exit_5_the_sources_folder_is_not_there(cli: CLI, tmp_path: Path) -> None:
-    """--check-sources naming nothing, a file, a folder or a text it may not read: exit 5
-    and one line (never click's usage error)."""
+    """--check-sources naming nothing, a file, a folder holding none of the texts cited
+    (another folder given by mistake), or a folder or text it may not read: exit 5 and one
+    line (never click's usage error, nor a problem for each quote)."""
     (tmp_path / "a-file").write_text("")
     for name in ("nowhere", "a-file"):
         result = cli("validate", "--check-sources", str(tmp_path / name))
         assert (result.exit_code, result.stderr) == (
             5, f"error: no sources folder at '{tmp_path / name}'\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a text the register cites")
+    found = [(r.exit_code, r.stderr) for r in (
+        cli("validate", "--check-sources", str(tmp_path / "other"), register=register)
+        for register in (FIXTURES / "curation.yaml", SAMPLE, REGISTER))]
+    assert found == [
+        (5, "error: the text the register cites is not in the sources folder (res-1.txt)\n"),
+        (5, "error: none of the 2 texts the register cites is in the sources folder "
+            "(000_4853c77995d8575d.txt, 001_cdad1b6ede30b35f.txt)\n"),
+        (5, "error: none of the 5 texts the register cites is in the sources folder "
+            "(000_4853c77995d8575d.txt, 001_cdad1b6ede30b35f.txt, …)\n")]
     texts = tmp_path / "texts"
     texts.mkdir()
     _unreadable(texts)

@@ -36,9 +36,12 @@ def check_quotes(located: Located, texts: dict[str, str]) -> list[Problem]:
     """Every quote that does not occur in its cited file, as a problem naming the entry.
 
     `texts` maps file names to their contents; a source's file is its own `file`, else its
-    document's.
+    document's. SourcesMissing when it has none of the files the register cites: another
+    folder given by mistake is one line, not a problem for each of hundreds of quotes.
     """
     reg = located.register
+    if not texts:
+        _none_there(reg)
     prepared = {name: source_variants(t) for name, t in texts.items()}
     problems: list[Problem] = []
     for entry in reg.entries:
@@ -47,6 +50,18 @@ def check_quotes(located: Located, texts: dict[str, str]) -> list[Problem]:
     for path, src in head_sources(reg):
         problems += _quote_problems(located, prepared, path, src, "")
     return problems
+
+
+def _none_there(reg: Register) -> None:
+    """SourcesMissing when the register cites any file, none of which is there."""
+    names = sorted(_cited_files(reg))
+    if len(names) == 1:
+        raise SourcesMissing(f"the text the register cites is not in the sources folder "
+                             f"({names[0]})")
+    if names:
+        raise SourcesMissing(f"none of the {len(names)} texts the register cites is in the "
+                             f"sources folder ({', '.join(names[:2])}"
+                             f"{', …' if len(names) > 2 else ''})")
 
 
 def _quote_problems(located: Located, prepared: dict[str, tuple[str, str]], path: str,
@@ -71,10 +86,7 @@ def read_sources(reg: Register, folder: Path) -> dict[str, str]:
     """Read every file the register's sources name from `folder`; SourcesMissing when the
     folder is not there or it, or a file in it, cannot be read (a file that is not there is
     a problem of the entry citing it, found by `check_quotes`)."""
-    names = {d.file for d in reg.documents.values() if d.file}
-    for entry in reg.entries:
-        names.update(s.file for s in entry.all_sources() if s.file)
-    names.update(s.file for _, s in head_sources(reg) if s.file)
+    names = _cited_files(reg)
     texts: dict[str, str] = {}
     try:
         if not folder.is_dir():
@@ -89,3 +101,12 @@ def read_sources(reg: Register, folder: Path) -> dict[str, str]:
         raise SourcesMissing(f"cannot read {what} {str(exc.filename or folder)!r}: "
                              f"{reason}") from None
     return texts
+
+
+def _cited_files(reg: Register) -> set[str]:
+    """The files the register's documents and sources name."""
+    names = {d.file for d in reg.documents.values() if d.file}
+    for entry in reg.entries:
+        names.update(s.file for s in entry.all_sources() if s.file)
+    names.update(s.file for _, s in head_sources(reg) if s.file)
+    return names
