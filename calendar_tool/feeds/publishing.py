@@ -1170,7 +1170,8 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
         raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc.filename!r} is not a "
                             "folder") from None
     except OSError as exc:
-        raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc}") from None
+        raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {_why(exc, out_dir)}"
+                            ) from None
     finally:
         if events is not None and events.source is not None:
             events.source.close()
@@ -1193,6 +1194,24 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
     skipped = tuple(name for name, (feed, _) in feeds.items() if not feed.count)
     return PublishReport(out_dir, tuple(results), index_written, removed, skipped, until,
                          events.serialised)
+
+
+# A feed's temporary file, as `files` names it beside the feed: .all.ics.k3j9x2.tmp
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[^.]+\.tmp$")
+
+
+def _why(exc: OSError, out_dir: Path) -> str:
+    """Why writing into `out_dir` failed, as a person reads it: "permission denied (writing
+    all.ics)", the file named as the folder has it rather than the temporary file written
+    first, and no errno."""
+    reason = exc.strerror.lower() if exc.strerror else str(exc)
+    if exc.filename is None:
+        return reason
+    path = Path(os.fsdecode(exc.filename))
+    if path.parent.resolve() != out_dir.resolve():
+        return f"{reason} ({str(path)!r})"
+    temporary = _TEMPORARY.match(path.name)
+    return f"{reason} (writing {temporary['name'] if temporary else path.name})"
 
 
 def _write_feeds(register: Register, events: _Events, out_dir: Path
