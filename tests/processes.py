@@ -15,21 +15,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from calendar_tool.register.cache import cache_file
-
 
 class Run:
     """A `calendar-tool run --out FEEDS ARGS` process on the database `db_url` and the
     register `register` (`public_url`: CALENDAR_TOOL_PUBLIC_URL, unset by default)."""
 
     def __init__(self, db_url: str, register: Path, feeds: Path, *args: str,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, latch: Path | None = None) -> None:
+        """`latch`: a `reading_latch` that holds the process in its first read."""
         env = dict(os.environ, CALENDAR_TOOL_DB=db_url, CALENDAR_TOOL_REGISTER=str(register))
         env.pop("CALENDAR_TOOL_PUBLIC_URL", None)
         if public_url is not None:
             env["CALENDAR_TOOL_PUBLIC_URL"] = public_url
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "calendar_tool.cli", "run", "--out", str(feeds), *args],
+            [*command(latch), "run", "--out", str(feeds), *args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self._seen = threading.Condition()
@@ -77,14 +76,21 @@ class Run:
         return code
 
 
-def reading_latch(register: Path) -> Path:
-    """A named pipe where `run` or `serve`, in its first read of `register`, looks for the
-    entries an earlier command kept (the entry cache in CALENDAR_TOOL_CACHE): opening it
-    waits for a writer (`writer_of`), which holds the process in that read until the test
-    closes it; a cache with nothing in it, the read then goes on cold. The register itself
-    cannot be the pipe: anything but a regular file is refused before it is read."""
-    fifo = cache_file(Path(os.environ["CALENDAR_TOOL_CACHE"]), register)
-    fifo.unlink(missing_ok=True)
+def command(latch: Path | None = None) -> list[str]:
+    """How a test runs `calendar-tool`: as `python -m calendar_tool.cli`, or held in its first
+    read of the register by `latch` (`reading_latch`), through `tests/latched.py`."""
+    if latch is None:
+        return [sys.executable, "-m", "calendar_tool.cli"]
+    return [sys.executable, str(Path(__file__).with_name("latched.py")), str(latch)]
+
+
+def reading_latch(folder: Path) -> Path:
+    """A named pipe in `folder` that holds a process started with it (`command`) in its first
+    read of the register, where it looks for the entries an earlier command kept: reading the
+    pipe waits for a writer (`writer_of`), then for the test to close it. A file of the tool's
+    cannot be the latch: the register, and every file in the cache folder, is refused when it
+    is not a regular file, rather than waited on."""
+    fifo = folder / "reading-latch"
     os.mkfifo(fifo)
     return fifo
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -29,6 +30,7 @@ from calendar_tool.clock import FixedClock
 from calendar_tool.delivery import Attempt, Outcome, SmtpServer
 from calendar_tool.delivery.smtp import SmtpSender
 from calendar_tool.errors import StoreFailed
+from calendar_tool.files import cache_path
 from calendar_tool.model import Format, Offset, Outbound, Subscription
 from calendar_tool.scheduler import Options, Runner
 from tests.receiver import Receiver, Stall
@@ -434,6 +436,44 @@ def test_run_republishes_over_a_named_pipe_put_in_a_feeds_place(
     for name in ("all.ics", "area-trafficking.ics"):
         assert b"SUMMARY:Title of a\\, edited" in (feeds / name).read_bytes()
 
+
+
+# --- what stands in a cache file's place -----------------------------------------------------
+
+def _command_in(tmp_path: Path, cache: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`calendar-tool ARGS` in a process of its own, on the register and a database of
+    `tmp_path`, with `cache` as CALENDAR_TOOL_CACHE; a command still waiting after 30 s fails
+    the test rather than holding the suite."""
+    env = dict(os.environ, CALENDAR_TOOL_CACHE=cache,
+               CALENDAR_TOOL_DB=f"sqlite:///{tmp_path / cache.replace('/', '_')}.db",
+               CALENDAR_TOOL_REGISTER=str(tmp_path / "obligations.yaml"))
+    return subprocess.run([sys.executable, "-m", "calendar_tool.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("kind", "suffix", "command"), [
+    ("entries", "pickle", ["validate"]),
+    ("dates", "index", ["list"]),
+    ("hashes", "pickle", ["publish", "--out", "feeds"]),
+    ("events", "pickle", ["publish", "--out", "feeds"]),
+])
+def test_a_named_pipe_in_a_cache_files_place_is_no_cache_not_waited_on(
+        tmp_path: Path, kind: str, suffix: str, command: list[str]) -> None:
+    """The entry cache, the date index, the kept hashes and the kept publishing run were
+    opened with a plain open, and a named pipe in the cache folder at such a file's place held
+    `validate`, `list` or `publish` there for ever. A file there that is not a regular one is
+    now no cache: the command answers as it does with the cache off, and keeps a new one."""
+    (tmp_path / "obligations.yaml").write_text(HEADER + entry("a", "2030-06-30"))
+    expected = _command_in(tmp_path, "off", *command)
+    shutil.rmtree(tmp_path / "feeds", ignore_errors=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    kept = cache_path(cache, tmp_path / "obligations.yaml", kind, suffix)
+    os.mkfifo(kept)
+    done = _command_in(tmp_path, str(cache), *command)
+    assert (done.returncode, done.stdout, done.stderr) == (0, expected.stdout, "")
+    assert expected.returncode == 0 and expected.stdout
+    assert kept.is_file()
 
 
 # --- a subscription removed while its message is being sent ------------------------------------

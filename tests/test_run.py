@@ -148,15 +148,15 @@ def test_sigterm_finishes_the_delivery_in_flight_and_leaves_the_rest_claimable(
 def test_a_signal_while_run_starts_ends_it_with_nothing_started(
         tmp_path: Path, runs: list[Run], sig: signal.Signals) -> None:
     """SIGTERM or SIGINT while `run` is still reading the register (held there by a named
-    pipe as its entry cache, `processes.reading_latch`, so that the signal comes at that very
-    step): `run` finishes what it is doing, then starts nothing (its feeds folder is made, and
-    left empty; no scheduler) and exits 0, rather than being ended by the signal (SIGTERM:
-    exit 143) or by click ("Aborted!", exit 1), as before."""
+    pipe it reads before its entry cache, `processes.reading_latch`, so that the signal comes
+    at that very step): `run` finishes what it is doing, then starts nothing (its feeds
+    folder is made, and left empty; no scheduler) and exits 0, rather than being ended by the
+    signal (SIGTERM: exit 143) or by click ("Aborted!", exit 1), as before."""
     register = tmp_path / "obligations.yaml"
     register.write_text(HEADER + entry("a", "2030-06-30"))
-    latch = processes.reading_latch(register)
+    latch = processes.reading_latch(tmp_path)
     runs.append(run := Run(f"sqlite:///{tmp_path / 'db.sqlite'}", register, tmp_path / "feeds",
-                           "--watch", "0"))
+                           "--watch", "0", latch=latch))
     writer = processes.writer_of(latch)  # `run` is in its first read of the register
     run.proc.send_signal(sig)
     os.close(writer)

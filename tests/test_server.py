@@ -17,7 +17,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from calendar_tool.web import pages, server
 from tests.conftest import CLI
 from tests.parsers import ical_events, icaljs, vobject_events
 from tests.paths import REGISTER, ROOT, SAMPLE
-from tests.processes import reading_latch, writer_of
+from tests.processes import command, reading_latch, writer_of
 from tests.registers import load_register
 
 TODAY = "2025-06-01"
@@ -1337,13 +1336,15 @@ def _serve_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _serve(tmp_path: Path, register: Path, **env: str) -> subprocess.Popen[str]:
+def _serve(tmp_path: Path, register: Path, env: dict[str, str] | None = None,
+           latch: Path | None = None) -> subprocess.Popen[str]:
     """`calendar-tool serve --port 0` on `register`, a database and feeds folder in
-    `tmp_path`, its stdout and stderr piped (`env`: as `_serve_env` takes it)."""
+    `tmp_path`, its stdout and stderr piped (`env`: as `_serve_env` takes it; `latch`: a
+    `reading_latch` that holds it in its first read)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "calendar_tool.cli", "--register", str(register), "--db",
+        [*command(latch), "--register", str(register), "--db",
          f"sqlite:///{tmp_path / 'db'}", "serve", "--port", "0", "--feeds", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_serve_env(**(env or {})),
         cwd=tmp_path)
 
 
@@ -1394,13 +1395,13 @@ def test_serve_command_serves_until_interrupted(tmp_path: Path) -> None:
 def test_a_signal_while_serve_starts_ends_it_before_it_listens(tmp_path: Path,
                                                                sig: signal.Signals) -> None:
     """SIGTERM or SIGINT while `serve` is still reading the register (held there by a named
-    pipe as its entry cache, `reading_latch`, as in test_run): it finishes the read, does not
-    listen, logs `server.stopped` and exits 0, rather than being ended by the signal (exit
-    143) or by click ("Aborted!", exit 1), as before."""
+    pipe it reads before its entry cache, `reading_latch`, as in test_run): it finishes the
+    read, does not listen, logs `server.stopped` and exits 0, rather than being ended by the
+    signal (exit 143) or by click ("Aborted!", exit 1), as before."""
     register = tmp_path / "obligations.yaml"
     register.write_bytes(SAMPLE.read_bytes())
-    latch = reading_latch(register)
-    proc = _serve(tmp_path, register)
+    latch = reading_latch(tmp_path)
+    proc = _serve(tmp_path, register, latch=latch)
     try:
         writer = writer_of(latch)
         proc.send_signal(sig)
@@ -1431,7 +1432,7 @@ def test_serve_warns_once_when_reminder_links_point_at_this_machine(
         name="team", url="http://127.0.0.1:9/hook", format=Format.JSON, created_at=NOW)])
     engine.dispose()
     extra = {"CALENDAR_TOOL_PUBLIC_URL": public_url} if public_url else {}
-    proc = _serve(tmp_path, SAMPLE, **extra)
+    proc = _serve(tmp_path, SAMPLE, extra)
     try:
         before, url = _until_listening(proc)
         assert httpx.get(f"{url}healthz").status_code == 200  # serving: Ctrl-C stops it

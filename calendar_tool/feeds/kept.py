@@ -17,9 +17,9 @@ What invalidates a kept hash:
 - the code: the file is stamped with a digest of the modules the hash depends on (`_CODE`)
   and of the code that turns an entry's text into the entry (given by the caller, the
   register's), and a file with another stamp is ignored.
-Anything wrong with the file (missing, corrupt, another stamp) only means hashing every entry,
-and failing to write it is not an error either. Unpickling runs code from the file, so it
-lives in the user's own cache folder, as the entry cache does.
+Anything wrong with the file (missing, corrupt, another stamp, not a regular file) only means
+hashing every entry, and failing to write it is not an error either. Unpickling runs code from
+the file, so it lives in the user's own cache folder, as the entry cache does.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from calendar_tool.files import (
     cache_path,
     code_digest,
     copy_file,
+    open_regular,
     replace_file,
     version,
 )
@@ -119,7 +120,8 @@ class HashFile:
 
     def _read(self) -> dict[bytes, Any]:
         try:
-            with self.path.open("rb") as f:
+            # Never a named pipe put in its place: opening one waits for a writer.
+            with open_regular(self.path) as f:
                 head = pickle.load(f)
                 if not isinstance(head, dict) or head.get("stamp") != self._stamp():
                     return {}
@@ -243,7 +245,7 @@ class EventFile:
     def _copied(self, kept: KeptEvents) -> tuple[Path, Version] | None:
         """A copy of the file the run's events lie in, if it is still the one they do."""
         path, expected = kept.source
-        with path.open("rb") as f:
+        with open_regular(path) as f:  # a named pipe there is not the file: not waited on
             if version(os.fstat(f.fileno())) != expected:
                 return None
             return self.copy, copy_file(f, self.copy)
@@ -253,7 +255,8 @@ class EventFile:
 
     def _read(self) -> KeptEvents | None:
         try:
-            with self.path.open("rb") as f:
+            # Never a named pipe put in its place: opening one waits for a writer.
+            with open_regular(self.path) as f:
                 head = pickle.load(f)
                 if not isinstance(head, dict) or head.get("stamp") != self._stamp():
                     return None

@@ -15,9 +15,10 @@ What invalidates a cached entry:
   its own text alone (checks across entries run on every read);
 - the code: the file is stamped with a digest of the modules that turn text into entries and
   dates (`_CODE`), and a file with another stamp is ignored.
-Anything wrong with the file (missing, corrupt, another stamp) only means reading everything
-again, and failing to write it is not an error either. Unpickling runs code from the file, so it
-lives in the user's own cache folder, as Python's bytecode caches do.
+Anything wrong with the file (missing, corrupt, another stamp, not a regular file: a named
+pipe there is never waited on) only means reading everything again, and failing to write it is
+not an error either. Unpickling runs code from the file, so it lives in the user's own cache
+folder, as Python's bytecode caches do.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from calendar_tool.files import cache_path, code_digest, replace_file
+from calendar_tool.files import cache_path, code_digest, open_regular, replace_file
 from calendar_tool.model import Entry
 from calendar_tool.register import forked, pickles
 from calendar_tool.register.located import Located
@@ -58,7 +59,8 @@ def read(path: Path) -> Kept:
     entries: dict[str, Entry] = {}
     derived: dict[str, Any] = {}
     try:
-        with path.open("rb") as f:
+        # Never a named pipe put in its place: opening one waits for a writer, for ever.
+        with open_regular(path) as f:
             head = pickles.load(f)
             if not isinstance(head, dict) or head.get("stamp") != stamp():
                 return {}, {}

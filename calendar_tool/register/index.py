@@ -818,7 +818,10 @@ def horizon_for(until: date, today: date) -> date | None:
 def _open(path: Path) -> DateIndex | None:
     """The index in the file at `path`; None when there is none or it cannot be used."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # Never a named pipe put in its place, whose opening waits for a writer: kept open
+        # under a descriptor of its own, which the index closes.
+        with open_regular(path) as f:
+            fd = os.dup(f.fileno())
     except OSError:
         return None
     try:
