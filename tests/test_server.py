@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -318,6 +319,48 @@ def test_nothing_outside_the_feeds_is_served(served: Site, path: str) -> None:
     assert response.status == 404
     assert SECRET.encode() not in body
     assert b"[project]" not in body and b"root:" not in body and b"import" not in body
+
+
+def test_a_named_pipe_in_a_feeds_place_is_a_404_not_waited_on(tmp_path: Path) -> None:
+    """A named pipe named like a feed is answered as a missing feed is, at once."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    os.mkfifo(folder / "area-pipe.ics")
+    app = server.make_app(register=SAMPLE, feeds=folder, db=f"sqlite:///{tmp_path / 'db'}",
+                          clock=FixedClock(NOW))
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10) as client:
+        r = client.get("/feeds/area-pipe.ics")
+    assert (r.status_code, r.text) == (404, "no feed 'area-pipe.ics'; /feeds/index.json lists "
+                                            "the feeds\n")
+
+
+class _Swapping(server.FeedFolder):
+    """A feeds folder that puts a named pipe in a file's place right after looking at it: the
+    window between the look and the open, which a publish or a person can hit by chance."""
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        full, found = super().lookup_path(path)
+        Path(full).unlink()
+        os.mkfifo(full)
+        return full, found
+
+
+def test_a_named_pipe_put_in_a_feeds_place_after_its_look_is_refused_not_waited_on(
+        tmp_path: Path) -> None:
+    """The feed was opened waiting for a writer: a named pipe swapped in for it between the
+    check that it is a regular file and the open held a request thread for ever. It is now
+    opened without waiting and refused once open, as a feed that is not there (None: 404)."""
+    (tmp_path / "all.ics").write_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    folder = _Swapping(tmp_path, FixedClock(NOW))
+    answers: list[object] = []
+    asking = threading.Thread(target=lambda: answers.append(folder.representations("all.ics")),
+                              daemon=True)
+    asking.start()
+    asking.join(10)
+    if asking.is_alive():  # let the thread go: a writer ends its wait
+        os.close(os.open(tmp_path / "all.ics", os.O_WRONLY | os.O_NONBLOCK))
+    assert answers == [None]
 
 
 # --- a feed of one's own selection -----------------------------------------------------------

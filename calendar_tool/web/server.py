@@ -394,13 +394,16 @@ class FeedFolder(DatedFiles):
         if found is None or not stat.S_ISREG(found.st_mode):
             return None
         try:
-            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # Without waiting: a named pipe put in the file's place since it was looked at
+            # would hold this thread until a writer came. It is refused below, once open.
+            fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
             return None
         with os.fdopen(fd, "rb") as f:
             st = os.fstat(f.fileno())
             if not stat.S_ISREG(st.st_mode):
                 return None
+            os.set_blocking(fd, True)
             key = version(st)
             with self._lock:
                 hit = self._cache.get(name)
