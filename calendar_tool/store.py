@@ -294,12 +294,21 @@ the connection and never answers (hung, or behind a firewall that lets only the 
 through), and every command waited with it, `run` at start and at each reconnection."""
 
 
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3}
+"""libpq's TCP keepalives on a PostgreSQL connection: a server gone mid-session without a word
+(a cable pulled, a machine paused) is found out after about a minute idle (30 s, then 3
+probes 10 s apart), rather than after the system's default of two hours and more, which a
+command, or `run`, spent waiting on the dead connection."""
+
+
 def _connect_args(parsed: URL) -> dict[str, Any]:
-    """The driver's settings: on PostgreSQL, CONNECT_TIMEOUT unless the URL gives its own
-    `connect_timeout`."""
-    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query:
+    """The driver's settings: on PostgreSQL, CONNECT_TIMEOUT and KEEPALIVES, each unless the
+    URL gives its own (`connect_timeout`, `keepalives`, ...)."""
+    if parsed.get_backend_name() != "postgresql":
         return {}
-    return {"connect_timeout": CONNECT_TIMEOUT}
+    settings = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVES}
+    return {name: value for name, value in settings.items() if name not in parsed.query}
 
 
 def _in_memory(parsed: URL) -> bool:

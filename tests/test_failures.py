@@ -262,6 +262,45 @@ def test_a_postgresql_server_that_never_answers_is_exit_7_not_a_hang(
     assert time.monotonic() - started < 600
 
 
+# --- a database server that vanishes mid-session --------------------------------------------
+
+def _keepalives(engine: store.Engine) -> tuple[int, int, int, int]:
+    """The TCP keepalive settings of a connection of `engine`, read from its socket:
+    (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT)."""
+    raw = engine.raw_connection()
+    try:
+        fd = os.dup(raw.driver_connection.fileno())  # type: ignore[union-attr]
+        with socket.socket(fileno=fd) as sock:
+            return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT))
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(("query", "expected"), [
+    ("", (30, 10, 3)),
+    ("&keepalives_idle=45", (45, 10, 3)),
+    ("&keepalives_interval=5&keepalives_count=9", (30, 5, 9)),
+])
+def test_a_postgresql_connection_probes_a_server_gone_silent_within_a_minute(
+        db_url: str, query: str, expected: tuple[int, int, int]) -> None:
+    """A PostgreSQL server gone mid-session without a word (a cable pulled, a machine paused)
+    held a command, or `run`, on the dead connection for the system's default, two hours and
+    more. Connections now carry TCP keepalives (store.KEEPALIVES: probed after 30 s idle, 3
+    probes 10 s apart), read here from the socket itself; a URL's own value of each wins."""
+    assert store.KEEPALIVES == {"keepalives": 1, "keepalives_idle": 30,
+                                "keepalives_interval": 10, "keepalives_count": 3}
+    engine = store.open_store(db_url + query)
+    try:
+        on, *probes = _keepalives(engine)
+    finally:
+        engine.dispose()
+    assert (on != 0, *probes) == (True, *expected)
+
+
 # --- an SMTP server that trickles its answers --------------------------------------------------
 
 @pytest.fixture
