@@ -5,6 +5,7 @@ disk or a receiver fails under them, and when they are stopped mid-way. Real par
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -513,6 +514,20 @@ def test_a_named_pipe_in_a_cache_files_place_is_no_cache_not_waited_on(
     assert (done.returncode, done.stdout, done.stderr) == (0, expected.stdout, "")
     assert expected.returncode == 0 and expected.stdout
     assert kept.is_file()
+
+
+def test_a_named_pipe_in_index_jsons_place_is_replaced_not_waited_on(tmp_path: Path) -> None:
+    """`publish` read the index.json it had written (to remove the feeds it no longer writes)
+    with a plain open: a named pipe in its place held it for ever. The pipe is now no index,
+    and is replaced by the index written, as a missing one is."""
+    (tmp_path / "obligations.yaml").write_text(HEADER + entry("a", "2030-06-30"))
+    (tmp_path / "feeds").mkdir()
+    os.mkfifo(tmp_path / "feeds" / "index.json")
+    done = _command_in(tmp_path, "off", "publish", "--out", "feeds")
+    assert (done.returncode, done.stderr) == (0, "")
+    index = json.loads((tmp_path / "feeds" / "index.json").read_text())
+    assert [f["path"] for f in index["feeds"]] == ["all.ics", "area-trafficking.ics",
+                                                   "actor-member-states.ics"]
 
 
 # --- a subscription removed while its message is being sent ------------------------------------

@@ -335,6 +335,25 @@ def test_a_named_pipe_in_a_feeds_place_is_a_404_not_waited_on(tmp_path: Path) ->
                                             "the feeds\n")
 
 
+def test_a_named_pipe_in_index_jsons_place_is_no_index_not_waited_on(tmp_path: Path) -> None:
+    """The page read index.json with a plain open: a named pipe there held the request for
+    ever. It is now a folder with no index yet, at once: the page a missing index gives."""
+    pages = []
+    for name in ("empty", "piped"):
+        folder = tmp_path / name
+        folder.mkdir()
+        if name == "piped":
+            os.mkfifo(folder / "index.json")
+        app = server.make_app(register=SAMPLE, feeds=folder,
+                              db=f"sqlite:///{tmp_path / name}.db", clock=FixedClock(NOW))
+        with server.BackgroundServer(app) as running, \
+                httpx.Client(base_url=running.url, timeout=10) as client:
+            r = client.get("/")
+        pages.append((r.status_code, r.text.replace(str(folder), "FOLDER")))
+    assert pages[0] == pages[1]
+    assert pages[0][0] == 200
+
+
 class _Swapping(server.FeedFolder):
     """A feeds folder that puts a named pipe in a file's place right after looking at it: the
     window between the look and the open, which a publish or a person can hit by chance."""

@@ -1135,7 +1135,8 @@ def feeds_missing(out_dir: Path) -> bool:
 
 def _old_feed_paths(index: Path) -> list[str]:
     try:
-        doc = json.loads(index.read_text(encoding="utf-8"))
+        with open_regular(index) as file:  # never a named pipe, which would hold the run
+            doc = json.loads(file.read().decode("utf-8"))
         return [str(f["path"]) for f in doc["feeds"]]
     except (OSError, ValueError, KeyError, TypeError):
         # A missing or unreadable index only means nothing is known to be stale.

@@ -86,7 +86,7 @@ from calendar_tool import heap, listing, logs, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
 from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
-from calendar_tool.files import Version, version
+from calendar_tool.files import Version, open_regular, version
 from calendar_tool.model import CALENDAR, Kind, Register, Term, in_calendar
 from calendar_tool.register import RegisterFile, RegisterState
 from calendar_tool.timeline import (
@@ -553,7 +553,8 @@ class _App:
         path = self.feeds / INDEX_NAME
         try:
             published = iso_utc(datetime.fromtimestamp(path.stat().st_mtime, UTC))
-            feeds = json.loads(path.read_text(encoding="utf-8"))["feeds"]
+            with open_regular(path) as file:  # never a named pipe, which would hold the page
+                feeds = json.loads(file.read().decode("utf-8"))["feeds"]
             return [f for f in feeds if isinstance(f, dict)], published
         except (OSError, ValueError, KeyError, TypeError):
             return [], None
