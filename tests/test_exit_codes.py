@@ -529,17 +529,21 @@ def test_exit_141_the_reader_of_the_output_left(tmp_path: Path) -> None:
 
 # --- 143 -------------------------------------------------------------------------------------
 
-def test_exit_143_sigterm_during_publish_leaves_no_temporary_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cache", ["off", "cache"], ids=["without-cache", "first-run-drafts"])
+def test_exit_143_sigterm_during_publish_leaves_no_temporary_file(tmp_path: Path,
+                                                                  cache: str) -> None:
     """SIGTERM ended `publish` by the signal's default action, which runs no clean-up: the
     temporary file of the feed being written (`.all.ics.….tmp`, as large as the feed) stayed
     in the feeds folder, one more at every interrupted run. It now ends the command as an
     exception would, each temporary file removed, with the same exit status (143), and every
-    feed whole, old or new."""
+    feed whole, old or new. With a cache folder, a first publish writes a draft of every
+    feed at once (`files.drafts`): none is left either."""
     register = tmp_path / "generated.yaml"
     register.write_text(register_text(20_000))
     feeds = tmp_path / "feeds"
     env = dict(os.environ, CALENDAR_TOOL_DB=f"sqlite:///{tmp_path / 'calendar-tool.db'}",
-               CALENDAR_TOOL_REGISTER=str(register), CALENDAR_TOOL_CACHE="off")
+               CALENDAR_TOOL_REGISTER=str(register),
+               CALENDAR_TOOL_CACHE=cache if cache == "off" else str(tmp_path / cache))
     proc = subprocess.Popen([sys.executable, "-m", "calendar_tool.cli", "publish", "--out",
                              str(feeds)], env=env, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
