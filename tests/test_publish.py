@@ -959,7 +959,8 @@ def test_a_first_run_that_fails_leaves_the_feeds_it_wrote_and_no_draft(
         return serialise(writer, *args)
 
     monkeypatch.setattr(ical.EventWriter, "event_bytes", failing)
-    with pytest.raises(PublishFailed, match="No space left on device"):
+    with pytest.raises(PublishFailed, match=re.escape(
+            f"cannot publish into '{out}': no space left on device")):
         publishing.publish(register, revs, out, FixedClock(SOON), cache=EventCache())
     assert _files(out) == before
     monkeypatch.undo()
