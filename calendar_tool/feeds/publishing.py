@@ -461,9 +461,8 @@ class EventCache:
     dozen bytes each (the feeds' lists refer to the same events), and the bytes of those a
     run serialised only until it has written its files; a run with no last run holds none,
     writing them into the feeds' files as it goes instead (`_written_at_once`). One run at
-    a time: a run that has
-    written every file moves the events it kept to where its own `all.ics` has them
-    (`Runner.publish` holds its lock around a run).
+    a time: a run that has written every file moves the events it kept to where its own
+    `all.ics` has them (`Runner.publish` holds its lock around a run).
 
     Between processes: `kept` gives the last run as plain data and `seed` takes such a run
     up, its events lying in the copy of its all.ics kept with it (`kept.EventFile`), which
@@ -498,9 +497,10 @@ class EventCache:
         if into is not None and revised is not None and \
                 len(revised) > len(register.entries) // _MOSTLY:
             # Most entries were revised (the store is new, the public URL or a declared
-            # title every entry shows changed): their events are serialised again, into the
-            # feeds' files as a first run's are, not into memory (800 MB at 100,000 entries). The
-            # last run is let go now, not once this one is kept: it is of no more use.
+            # title every entry shows changed): their events are serialised again, straight
+            # into the feeds' files as a first run's are, not into memory (800 MB at 100,000
+            # entries). The last run is let go now, not once this one is kept: it is of no
+            # more use.
             if source is not None:
                 source.close()
             self._last = last = _Run({}, [])
