@@ -5,7 +5,7 @@
     ├── UsageError                 (exit 2)  a command-line value the tool cannot use
     ├── RegisterNotFound           (exit 3)  the register file cannot be read
     ├── UnknownEntry               (exit 4)  `show ID` names no entry or occurrence
-    ├── SourcesMissing             (exit 5)  --check-sources names a folder that is not there
+    ├── SourcesMissing             (exit 5)  --check-sources: no folder, or none of the texts
     ├── PublishFailed              (exit 6)  the feeds folder cannot be written
     ├── StoreFailed                (exit 7)  the database cannot be opened, migrated or written
     ├── SubscriptionInvalid        (exit 8)  a subscription field the tool cannot use
@@ -127,3 +127,10 @@ class CoverageShort(CalendarToolError):
     """`coverage --fail-under`: fewer dated passages cited or reviewed than asked for."""
 
     exit_code = 13
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be used, as the one-line messages say it: the system's words in
+    lower case ("permission denied", "no space left on device"), without the errno and file
+    that `str(exc)` adds; `str(exc)` when the system gave no words."""
+    return exc.strerror.lower() if exc.strerror else str(exc)

@@ -68,7 +68,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 from sqlalchemy.schema import CreateTable
 
 from calendar_tool.config import DEFAULT_DB
-from calendar_tool.errors import StoreFailed, UnknownSubscription
+from calendar_tool.errors import StoreFailed, UnknownSubscription, os_reason
 from calendar_tool.model import Format, Kind, Offset, Outbound, Reminder, Revision, Subscription
 
 SCHEMA_VERSION = 3
@@ -346,7 +346,7 @@ def _create_private(path: Path, url: str, given_by: str) -> None:
     except FileExistsError:
         pass
     except OSError as exc:
-        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        reason = os_reason(exc)
         raise StoreFailed(f"{given_by}: cannot open the database {_safe(url)}: {reason}") from None
 
 

@@ -23,7 +23,7 @@ from calendar_tool.cli.base import (
     pass_context,
 )
 from calendar_tool.clock import SystemClock
-from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError
+from calendar_tool.errors import FeedsMissing, PublishFailed, UsageError, os_reason
 
 if TYPE_CHECKING:
     from calendar_tool import scheduler
@@ -213,7 +213,7 @@ def _served_folder(folder: Path) -> None:
         raise FeedsMissing(f"the feeds folder {str(folder)!r} is a file, not a folder: "
                            f"{hint}") from None
     except OSError as exc:
-        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        reason = os_reason(exc)
         raise FeedsMissing(f"cannot read the feeds folder {str(folder)!r}: {reason}") from None
 
 
@@ -230,6 +230,6 @@ def _out_folder(folder: Path) -> None:
         raise PublishFailed(f"cannot publish into {str(folder)!r}: {str(folder)!r} is not a "
                             "folder") from None
     except OSError as exc:
-        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        reason = os_reason(exc)
         raise PublishFailed(f"cannot publish into {str(folder)!r}: {reason}") from None
     logs.event("feeds.created", path=str(folder))

@@ -44,7 +44,7 @@ from typing import IO, BinaryIO, Literal, NamedTuple, cast
 
 from calendar_tool import wording
 from calendar_tool.clock import Clock, today
-from calendar_tool.errors import PublishFailed
+from calendar_tool.errors import PublishFailed, os_reason
 from calendar_tool.feeds import ical
 from calendar_tool.files import (
     Draft,
@@ -1205,7 +1205,7 @@ def _why(exc: OSError, out_dir: Path) -> str:
     """Why writing into `out_dir` failed, as a person reads it: "permission denied (writing
     all.ics)", the file named as the folder has it rather than the temporary file written
     first, and no errno."""
-    reason = exc.strerror.lower() if exc.strerror else str(exc)
+    reason = os_reason(exc)
     if exc.filename is None:
         return reason
     path = Path(os.fsdecode(exc.filename))

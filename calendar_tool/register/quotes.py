@@ -7,7 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from calendar_tool.errors import Problem, SourcesMissing
+from calendar_tool.errors import Problem, SourcesMissing, os_reason
 from calendar_tool.model import Register, Source
 from calendar_tool.register.checks import cited, head_sources
 from calendar_tool.register.located import Located
@@ -97,7 +97,7 @@ def read_sources(reg: Register, folder: Path) -> dict[str, str]:
                 texts[name] = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         what = "the sources folder" if exc.filename in (None, str(folder)) else "the source text"
-        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        reason = os_reason(exc)
         raise SourcesMissing(f"cannot read {what} {str(exc.filename or folder)!r}: "
                              f"{reason}") from None
     return texts

@@ -15,7 +15,7 @@ import yaml
 import yaml.reader
 from yaml.nodes import ScalarNode
 
-from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound
+from calendar_tool.errors import Problem, RegisterInvalid, RegisterNotFound, os_reason
 from calendar_tool.files import NotAFile, open_regular
 from calendar_tool.model import Document, Entry, Offset, Register, Reviewed, Term
 from calendar_tool.register import forked, pickles
@@ -364,6 +364,6 @@ def unreadable(path: Path, exc: OSError) -> RegisterNotFound:
     if isinstance(exc, NotAFile):
         return RegisterNotFound(f"the register {str(path)!r} is {exc.kind}, not a regular "
                                 f"file: {other}")
-    reason = exc.strerror.lower() if exc.strerror else str(exc)
+    reason = os_reason(exc)
     return RegisterNotFound(f"cannot read the register {str(path)!r}: {reason}")
 
