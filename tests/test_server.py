@@ -296,6 +296,26 @@ def test_accept_encoding_is_read_with_q_values(header: str, gzipped: bool) -> No
     assert server.accepts_gzip(header) is gzipped
 
 
+@pytest.mark.parametrize("path", ["/", "/obligations/commission-sessions",
+                                  "/api/obligations?due=2001..2005"])
+@pytest.mark.parametrize(("header", "gzipped"), [
+    ("gzip", True), ("GZIP", True), ("*", True), ("gzip;q=0", False), ("gzip;q=0, *", False),
+    ("identity", False),
+])
+def test_pages_and_json_are_gzipped_only_when_gzip_is_accepted(site: Site, path: str,
+                                                               header: str,
+                                                               gzipped: bool) -> None:
+    """Pages and JSON come gzipped as the feeds do, by the q-values: `gzip;q=0` refuses gzip,
+    and gets the identity bytes (they used to come gzipped, "gzip" being in the header)."""
+    plain = site.get(path, headers=IDENTITY)
+    with site.client.stream("GET", path, headers={"Accept-Encoding": header}) as r:
+        raw = b"".join(r.iter_raw())
+    assert r.status_code == 200
+    assert r.headers.get("content-encoding") == ("gzip" if gzipped else None)
+    assert (gzip.decompress(raw) if gzipped else raw) == plain.content
+    assert r.headers["vary"] == "Accept-Encoding"
+
+
 @pytest.mark.parametrize("path", [
     "/feeds/../pyproject.toml", "/feeds/%2e%2e/pyproject.toml", "/feeds/..%2fpyproject.toml",
     "/feeds/%2e%2e%2fsecret.txt", "/feeds/..%5csecret.txt", "/feeds/..", "/feeds/%2e%2e",

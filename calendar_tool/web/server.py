@@ -333,6 +333,20 @@ def accepts_gzip(header: str) -> bool:
     return found.get("*", 0.0) > 0
 
 
+class PageGZip(GZipMiddleware):
+    """Starlette's `GZipMiddleware` for pages and JSON, deciding by `accepts_gzip`: its own
+    test is whether "gzip" occurs anywhere in Accept-Encoding, so `gzip;q=0`, which refuses
+    gzip (RFC 9110 12.5.3), got gzip all the same."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            asked = Headers(scope=scope).get("accept-encoding", "")
+            said = b"gzip" if accepts_gzip(asked) else b"identity"
+            kept = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+            scope = {**scope, "headers": [*kept, (b"accept-encoding", said)]}
+        await super().__call__(scope, receive, send)
+
+
 def _to_ignore(since: str | None, now: datetime) -> bool:
     """Whether an If-Modified-Since value is to be ignored (RFC 9110 13.1.3): a date later
     than `now`, the server's time, or no valid date at all. Starlette's `parsedate` reads
@@ -836,7 +850,7 @@ def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.En
     each of the page's lists shows and its timeline draws; `held`: the largest feed file held
     in memory (`FeedFolder`)."""
     app = _App(register, feeds, db, public_url, clock, (listed, drawn, held))
-    zipped = [Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)]
+    zipped = [Middleware(PageGZip, minimum_size=1000, compresslevel=6)]
     routes = [
         Route("/", app.home, middleware=zipped),
         Route("/obligations/{ref}", app.obligation, middleware=zipped),
