@@ -1029,6 +1029,17 @@ def test_occurrence_page_of_a_series(site: Site) -> None:
     assert re.findall(r'<h1 id="title">(.*?)</h1>', whole.text) == [title[:-len(" (no. 10)")]]
 
 
+@pytest.mark.parametrize("path", ["/", "/obligations/commission-sessions", "/api/obligations",
+                                  "/feeds/all.ics", "/healthz"])
+def test_a_method_other_than_get_or_head_is_a_405_saying_which_are_allowed(site: Site,
+                                                                           path: str) -> None:
+    """POST (or any method but GET and HEAD) is a 405 carrying `Allow: GET, HEAD`, which
+    RFC 9110 15.5.6 requires: the pages and the JSON used to leave it out."""
+    r = site.client.post(path)
+    allowed = {m.strip() for m in r.headers.get("allow", "").split(",")}  # Starlette's set
+    assert (r.status_code, allowed) == (405, {"GET", "HEAD"})
+
+
 def test_unknown_entry_is_a_404_page(site: Site) -> None:
     """An id the register does not have is a 404 HTML page saying so."""
     r = site.get("/obligations/nope")

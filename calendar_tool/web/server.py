@@ -773,14 +773,18 @@ class _App:
         assert isinstance(exc, HTTPException)
         path = request.url.path
         if path.startswith("/api/"):
-            return _json_error(exc.status_code, exc.detail)
-        if path.startswith(("/feeds/", "/static/", "/healthz")):
+            answer = _json_error(exc.status_code, exc.detail)
+        elif path.startswith(("/feeds/", "/static/", "/healthz")):
             return _text(exc.status_code, exc.detail, exc.headers)
-        # To HEAD as well: its headers are GET's (RFC 9110, 9.3.2), and the server sends
-        # no body to HEAD.
-        return self.page(request, "error.html", {"status": exc.status_code,
-                                                 "message": _said(exc.detail)},
-                         status=exc.status_code)
+        else:
+            # To HEAD as well: its headers are GET's (RFC 9110, 9.3.2), and the server sends
+            # no body to HEAD.
+            answer = self.page(request, "error.html", {"status": exc.status_code,
+                                                       "message": _said(exc.detail)},
+                               status=exc.status_code)
+        # A 405's Allow, which RFC 9110 15.5.6 requires: the JSON and the page keep it too.
+        answer.headers.update(exc.headers or {})
+        return answer
 
 
 def _feed_labels(register: Register) -> dict[str, tuple[str, str]]:
