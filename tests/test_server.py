@@ -1040,6 +1040,18 @@ def test_a_method_other_than_get_or_head_is_a_405_saying_which_are_allowed(site:
     assert (r.status_code, allowed) == (405, {"GET", "HEAD"})
 
 
+def test_an_occurrence_reads_with_a_space_between_its_place_and_how_it_is_dated(
+        site: Site) -> None:
+    """An occurrence's line reads "no. 10 8–17 May 2001 Vienna (as written)", as a browser
+    shows it (tags dropped, white space collapsed): it read "Vienna(as written)", the
+    template's line break taken away with its `{% endif %}`."""
+    r = site.get("/obligations/commission-sessions%2310")
+    found = re.search(r'<li class="occurrence[^"]*"[^>]*>(.*?)</li>', r.text, re.S)
+    assert found is not None
+    shown = " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+    assert shown == "no. 10 8–17 May 2001 Vienna (as written)"
+
+
 def test_unknown_entry_is_a_404_page(site: Site) -> None:
     """An id the register does not have is a 404 HTML page saying so."""
     r = site.get("/obligations/nope")
