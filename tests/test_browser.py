@@ -7,8 +7,9 @@ kept in the address) and the subscribe action for what they select, whose feed h
 events it counts; the timeline at 390 px (its row labels in view, today in view); the page
 without JavaScript; Tab reaching and operating everything; and axe-core (from npm,
 node_modules/axe-core) finding no serious or critical violation on the home page, an entry
-page, a filtered view and the error page. Each of those four pages is also written, at each
-width, as a screenshot into test-artifacts/ (README, "Serving"), for a person to look at.
+page, the page of one occurrence of a series (where reminders and feed events lead), a
+filtered view and the error page. Each of those five pages is also written, at each width, as
+a screenshot into test-artifacts/ (README, "Serving"), for a person to look at.
 
 Chromium missing stops the session before it starts, with one line (tests/conftest.py), never a
 skip: `make test` installs Debian's (scripts/services); CALENDAR_TOOL_TEST_CHROMIUM names another.
@@ -55,7 +56,9 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 WIDTHS: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 900},
                                    "phone": {"width": 390, "height": 844}}
+# The occurrence's page is the one every reminder and every feed event of a session links to.
 PAGES = {"home": "/", "entry": "/obligations/commission-sessions",
+         "occurrence": "/obligations/commission-sessions%2310",
          "filtered": "/?area=governance&kind=report", "error": "/obligations/nope"}
 
 
@@ -297,10 +300,11 @@ def test_a_message_about_a_session_opens_the_page_of_that_session(page: Page, ur
 @pytest.mark.parametrize("name", list(PAGES))
 def test_no_serious_or_critical_accessibility_violation(browser: Browser, url: str,
                                                         name: str, width: str) -> None:
-    """axe-core finds no serious or critical violation on the home page, an entry page, a
-    filtered view and the error page, at 1280 and at 390 px; each is written as a
-    screenshot into test-artifacts/. (axe is injected as a script, which the pages' content
-    security policy would refuse: this context bypasses it; the page-load test keeps it.)"""
+    """axe-core finds no serious or critical violation on the home page, an entry page, an
+    occurrence's page, a filtered view and the error page, at 1280 and at 390 px; each is
+    written as a screenshot into test-artifacts/. (axe is injected as a script, which the
+    pages' content security policy would refuse: this context bypasses it; the page-load test
+    keeps it.)"""
     for page in _context_page(browser, url, width, bypass_csp=True):
         response = page.goto(f"{url}{PAGES[name]}")
         assert response is not None
@@ -318,7 +322,7 @@ def test_no_serious_or_critical_accessibility_violation(browser: Browser, url: s
 
 
 def test_pages_load_clean_under_their_security_policy(browser: Browser, url: str) -> None:
-    """Each of the four pages loads at both widths without a console error (nothing blocked
+    """Each of the five pages loads at both widths without a console error (nothing blocked
     by the content security policy, no script error), and nothing is wider than the screen
     (the timeline scrolls in its own box)."""
     errors: list[str] = []
