@@ -43,6 +43,25 @@ def test_validate_reports_every_problem_and_exits_1(cli: CLI) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(("old", "new", "problem"), [
+    ("    kind: session\n    series:", "    kidn: session\n    series:",
+     "99:5: entries[0].kind: missing required field 'kind' in an entry"),
+    ("      rule: FREQ=YEARLY\n      start: 1992", "      rule: FREQ=YEERLY\n      start: 1992",
+     "103:13: entries[0].series.rule: 'FREQ=YEERLY' is not an RFC 5545 recurrence rule "
+     "(invalid 'FREQ': YEERLY)"),
+])
+def test_a_typo_in_an_entry_is_said_once_not_at_every_entry_counting_from_it(
+        cli: CLI, tmp_path: Path, old: str, new: str, problem: str) -> None:
+    """A typo in commission-sessions is said at its line; the six entries dated from its
+    occurrences are not also told that it is "not an entry" or "not a series"."""
+    register = tmp_path / "obligations.yaml"
+    register.write_text(REGISTER.read_text().replace(old, new, 1))
+    result = cli("validate", register=register)
+    assert result.exit_code == 1
+    assert "is not an entry" not in result.stderr and "not a series" not in result.stderr
+    assert f"{register}:{problem}" in result.stderr.splitlines()
+
+
 def test_missing_register_exits_3(cli: CLI) -> None:
     """A register path that does not exist is exit code 3, naming the path."""
     result = cli("list", register=ROOT / "nope.yaml")

@@ -28,6 +28,8 @@ def check_references(w: Walk, reg: Register, paths: Mapping[str, str], spots: Sp
     _check_head_sources(w, reg, spots)
 
     for entry, rel in relatives:
+        if rel.target in w.faulty:
+            continue
         message = relative_problem(reg, entry, rel)
         if message is not None:
             path = paths[entry.id]

@@ -201,7 +201,7 @@ def _read_chunks(w: Walk, chunks: Sequence[Chunk], reuse: Mapping[str, Entry], a
     def second_half() -> bytes:
         own = Walk(w.filename)
         try:
-            found = (_walk_chunks(own, chunks[half:], half, reuse), own.problems)
+            found = (_walk_chunks(own, chunks[half:], half, reuse), own.problems, own.faulty)
         except Unsplit:
             found = None
         return pickles.dumps(found)
@@ -218,6 +218,7 @@ def _read_chunks(w: Walk, chunks: Sequence[Chunk], reuse: Mapping[str, Entry], a
         raise Unsplit()
     rest: list[Entry | None] = got[0]
     w.problems += got[1]
+    w.faulty |= got[2]
     return mine + rest
 
 

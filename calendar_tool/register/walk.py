@@ -156,6 +156,11 @@ class Walk:
     # Each source read without a problem, by what its mapping holds (`_source_key`): the
     # same three fields written again are the same source, read without being walked.
     source_keys: dict[tuple[str, ...], Source] = field(default_factory=dict)
+    # The ids of the entries dropped for a problem, or whose date or series could not be
+    # read: a date counting from one is not judged, as its anchor's own problem is already
+    # said, and one typo must not also read as "not an entry" (or "not a series") at every
+    # entry counting from it.
+    faulty: set[str] = field(default_factory=set)
 
     def at(self, node: yaml.Node) -> Position:
         return (node.start_mark.line + 1 + self.line_offset, node.start_mark.column + 1)
@@ -701,6 +706,7 @@ def _check_dating(w: Walk, node: yaml.Node, f: dict[str, yaml.Node], path: str,
 
 
 def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
+    problems = len(w.problems)
     f = w.mapping(node, path, ENTRY_FIELDS, "an entry")
     entry_id = w.optional(f, path, "id", Walk.ident)
     title = w.optional(f, path, "title", Walk.line)
@@ -732,6 +738,11 @@ def read_entry(w: Walk, node: yaml.Node, path: str) -> Entry:
     description = w.optional(f, path, "description", Walk.text) if "description" in f else None
     location = w.optional(f, path, "location", Walk.text) if "location" in f else None
     note = w.optional(f, path, "note", Walk.text) if "note" in f else None
+    dating_lost = ("series" in f and series is None) or \
+        (date_node is not None and dated is None and relative is None)
+    if entry_id is not None and len(w.problems) > problems and \
+            (title is None or kind is None or dating_lost):
+        w.faulty.add(entry_id)
     if entry_id is None or title is None or kind is None:
         raise Invalid()
     return Entry(
