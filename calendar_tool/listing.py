@@ -267,7 +267,9 @@ def show(register: Register, found: Sequence[Occurrence]) -> str:
         if o.note:
             lines.append(f"      note: {o.note}")
         if o.status:
-            lines.append(f"      status: {o.status.state.value}")
+            # Worded as the entry's status and the feed's: its day and note are what the
+            # keeper recorded.
+            lines.append(f"      status: {wording.status(o.status)}")
             for extra in o.status.sources or ():
                 lines.append(f"      recorded: {wording.citation(extra)}: \"{extra.quote}\"")
         for extra in o.extra_sources:

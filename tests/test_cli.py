@@ -62,6 +62,22 @@ def test_a_typo_in_an_entry_is_said_once_not_at_every_entry_counting_from_it(
     assert f"{register}:{problem}" in result.stderr.splitlines()
 
 
+def test_show_words_an_occurrence_status_with_its_day_and_note(cli: CLI, tmp_path: Path
+                                                                 ) -> None:
+    """A status recorded on a series occurrence shows its day and note, as the entry's own
+    status and the feed say them, not the state alone."""
+    register = tmp_path / "obligations.yaml"
+    register.write_text(REGISTER.read_text().replace(
+        "          date: 2005-04-18..2005-04-25\n",
+        "          date: 2005-04-18..2005-04-25\n"
+        "          status: {state: met, date: 2005-04-25, note: Held as planned.}\n", 1))
+    result = cli("show", "congresses#11", register=register)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = lines.index("    no. 11: 18–25 April 2005, Bangkok  (as written)")
+    assert lines[at + 1] == "      status: met since 2005-04-25: Held as planned."
+
+
 def test_missing_register_exits_3(cli: CLI) -> None:
     """A register path that does not exist is exit code 3, naming the path."""
     result = cli("list", register=ROOT / "nope.yaml")
