@@ -489,10 +489,33 @@ def test_control_characters_are_reported_at_their_line_and_column(
     first, second = where(text, "\x07"), where(text, "\x1b")
     assert (result.exit_code, result.stderr.splitlines()) == (1, [
         f"{path}:{first[0]}:{first[1]}: control character U+0007 is not allowed in YAML: "
-        "delete it, or write it as an escape in double quotes",
+        "delete it",
         f"{path}:{second[0]}:{second[1]}: control character U+001B is not allowed in YAML: "
-        "delete it, or write it as an escape in double quotes",
+        "delete it",
         "error: 2 problems in the register"])
+
+
+def test_a_control_character_is_escaped_only_where_a_text_may_hold_it(
+        cli: CLI, tmp_path: Path) -> None:
+    """U+0007 written as the escape "\\a" is refused again at its field, so the advice for
+    it is to delete it; a C1 control such as U+0086, which no field refuses once escaped,
+    keeps the advice to escape it."""
+    text = HEADER + entry("a", "2027-06-30").replace("Title of a", "Title\x07 of a") \
+        + entry("b", "2027-06-30").replace("Title of b", "Title of b\x86")
+    path = tmp_path / "obligations.yaml"
+    path.write_text(text)
+    first, second = where(text, "\x07"), where(text, "\x86")
+    assert cli("validate", register=path).stderr.splitlines() == [
+        f"{path}:{first[0]}:{first[1]}: control character U+0007 is not allowed in YAML: "
+        "delete it",
+        f"{path}:{second[0]}:{second[1]}: control character U+0086 is not allowed in YAML: "
+        "delete it, or write it as an escape in double quotes",
+        "error: 2 problems in the register"]
+    escaped = HEADER + entry("a", "2027-06-30").replace("Title of a", '"Title\\a of a"')
+    path.write_text(escaped)
+    assert cli("validate", register=path).stderr.splitlines()[0].endswith(
+        "entries[0].title: contains the control character U+0007, which calendars cannot "
+        "carry (RFC 5545): remove it")
 
 
 def test_a_byte_that_is_not_utf8_is_reported_at_its_line_and_column(

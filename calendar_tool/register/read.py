@@ -41,6 +41,7 @@ from calendar_tool.register.walk import (
     read_offsets,
     read_reviewed,
     read_terms,
+    refused_in_text,
 )
 from calendar_tool.timeline import EntryDates, resolve_problems, resolver_for
 
@@ -135,9 +136,13 @@ def unprintable(filename: str, text: str) -> list[Problem]:
         at = m.start()
         line = text.count("\n", 0, at) + 1
         column = at - text.rfind("\n", 0, at)
+        # An escape of a character no text may hold (`refused_in_text`) would only be refused
+        # again, at its field: the one way out is to delete it.
+        way = "delete it" if refused_in_text(m.group()) else \
+            "delete it, or write it as an escape in double quotes"
         problems.append(Problem(filename, line, column, "",
                                 f"control character U+{ord(m.group()):04X} is not allowed in "
-                                "YAML: delete it, or write it as an escape in double quotes"))
+                                f"YAML: {way}"))
     return problems
 
 

@@ -53,6 +53,11 @@ _NOT_IN_URIS = frozenset('"<>\\^`{|}')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def refused_in_text(text: str) -> bool:
+    """Whether `text` holds a control character that no text of the register may hold."""
+    return _CONTROL.search(text) is not None
+
+
 class _Fields(dict[str, bool]):
     """The fields a mapping allows, in order, each with whether it is required."""
 
