@@ -62,6 +62,20 @@ def test_a_typo_in_an_entry_is_said_once_not_at_every_entry_counting_from_it(
     assert f"{register}:{problem}" in result.stderr.splitlines()
 
 
+def test_a_reference_to_an_id_also_read_whole_is_still_judged(cli: CLI, tmp_path: Path
+                                                               ) -> None:
+    """A stub of commission-sessions copied above it is a problem of its own, and does not
+    spare a reference to the whole entry of that id from its check."""
+    register = tmp_path / "obligations.yaml"
+    register.write_text(REGISTER.read_text().replace(
+        "  - id: commission-sessions\n", "  - id: commission-sessions\n" * 2, 1).replace(
+        "{from: commission-sessions#9}", "{from: commission-sessions#0}", 1))
+    result = cli("validate", register=register)
+    assert result.exit_code == 1
+    assert f"{register}:1147:11: entries[38].date.from: 'commission-sessions' has no " \
+        "occurrence #0 (its occurrences are numbered from 1 on)" in result.stderr.splitlines()
+
+
 def test_show_words_an_occurrence_status_with_its_day_and_note(cli: CLI, tmp_path: Path
                                                                  ) -> None:
     """A status recorded on a series occurrence shows its day and note, as the entry's own

@@ -28,7 +28,7 @@ def check_references(w: Walk, reg: Register, paths: Mapping[str, str], spots: Sp
     _check_head_sources(w, reg, spots)
 
     for entry, rel in relatives:
-        if rel.target in w.faulty:
+        if _unjudged(w, reg, rel):
             continue
         message = relative_problem(reg, entry, rel)
         if message is not None:
@@ -57,6 +57,18 @@ def check_references(w: Walk, reg: Register, paths: Mapping[str, str], spots: Sp
             on_walk.add(current)
             current = counts_from[current]
         passed.update(walk)
+
+
+def _unjudged(w: Walk, reg: Register, rel: Relative) -> bool:
+    """Whether what `rel` counts from could not be read (`Walk.faulty`): its entry dropped,
+    or its date or series lost. Its own problem is said; judged now, the reference would
+    read as dangling, and once that problem is fixed it is judged as usual. An entry of the
+    same id read whole (a stub copied above it) is judged."""
+    if rel.target not in w.faulty:
+        return False
+    target = reg.entry(rel.target)
+    return target is None or (target.series is None and target.date is None
+                              and target.relative is None)
 
 
 _NO_SINCE = ("an urgent commitment counts from the date of the text that made it, and none "
