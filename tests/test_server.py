@@ -1052,6 +1052,19 @@ def test_an_occurrence_reads_with_a_space_between_its_place_and_how_it_is_dated(
     assert shown == "no. 10 8–17 May 2001 Vienna (as written)"
 
 
+def test_occurrence_page_words_its_status_with_its_day_and_note() -> None:
+    """A status recorded on a series occurrence reads on its page as `show` and the feed
+    say it ("met since 2005-04-25: Held as planned."), not as its state alone."""
+    text = REGISTER.read_text().replace(
+        "          date: 2005-04-18..2005-04-25\n",
+        "          date: 2005-04-18..2005-04-25\n"
+        "          status: {state: met, date: 2005-04-25, note: Held as planned.}\n", 1)
+    register = parse_register(text, "obligations.yaml")
+    [o] = timeline.find(register, "congresses#11", date(2026, 12, 4))
+    assert pages.occurrence_detail(o, register)["own_status"] == \
+        "met since 2005-04-25: Held as planned."
+
+
 def test_unknown_entry_is_a_404_page(site: Site) -> None:
     """An id the register does not have is a 404 HTML page saying so."""
     r = site.get("/obligations/nope")

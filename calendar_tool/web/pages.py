@@ -93,7 +93,8 @@ def occurrence_detail(o: Occurrence, register: Register) -> dict[str, Any]:
     # An undated occurrence's date text may say it all ("as soon as possible, since …").
     derivation = o.derivation if o.derivation != wording.when(o) else None
     return {**item(o, register), "derivation": derivation, "note": o.note,
-            "own_status": o.status.state.value if o.status else None,
+            # Its day and note too, as `show` and the feed word it.
+            "own_status": wording.status(o.status) if o.status else None,
             "extra_sources": [(wording.citation(s), s.quote) for s in o.extra_sources],
             "number": o.number}
 
