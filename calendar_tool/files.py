@@ -172,15 +172,25 @@ class Draft:
     file once written (`commit`), rather than as it is written."""
 
     def __init__(self, path: Path) -> None:
-        fd, self._tmp = _temporary(path)
+        """A draft of `path`, its name chosen and its file not made yet (`open`)."""
         self.path = path
+        self._tmp = _temporary_name(path)
         self._done = False
+        self._file: BinaryIO | None = None
+
+    def open(self) -> None:
+        """Make the draft's file, which `discard` removes from now on."""
+        fd = os.open(self._tmp, _NEW, 0o600)
         try:
-            self.file = os.fdopen(fd, "wb", buffering=_DRAFT_BUFFER)
+            self._file = os.fdopen(fd, "wb", buffering=_DRAFT_BUFFER)
         except BaseException:
             os.close(fd)
-            os.unlink(self._tmp)
             raise
+
+    @property
+    def file(self) -> BinaryIO:
+        assert self._file is not None, "a draft written before it was opened"
+        return self._file
 
     def commit(self) -> bool:
         """Replace `path` with what was written, flushed to disk first and readable by all,
@@ -209,8 +219,9 @@ class Draft:
         if self._done:
             return
         self._done = True
-        with contextlib.suppress(OSError):  # its unwritten buffer is of no more use
-            self.file.close()
+        if self._file is not None:
+            with contextlib.suppress(OSError):  # its unwritten buffer is of no more use
+                self._file.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._tmp)
 
@@ -222,7 +233,10 @@ def drafts(paths: Sequence[Path]) -> Iterator[list[Draft]]:
     made: list[Draft] = []
     try:
         for path in paths:
-            made.append(Draft(path))
+            # Known before its file is made: whatever ends the process once it is (SIGTERM
+            # raises at any step, `cli.base`) leaves no draft behind.
+            made.append(draft := Draft(path))
+            draft.open()
         yield made
     finally:
         for draft in made:
@@ -256,19 +270,27 @@ def replace_file(path: Path, data: Iterable[bytes | Written]) -> None:
     _write(path, data, published=False)
 
 
-def _temporary(path: Path) -> tuple[int, str]:
-    """A new file beside `path`, open, to be renamed over it."""
-    import tempfile  # here: a command that only reads (`list` from the index) loads none of it
+# How a temporary file is made: new (never one that is there), not inherited by children,
+# and readable (a draft is compared with the old file once written).
+_NEW = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+def _temporary_name(path: Path) -> str:
+    """A name for a new file beside `path`, to be renamed over it: `.all.ics.<16 hex>.tmp`.
+    Chosen before the file is made, and made (`_NEW`) inside the `try` that removes it, so
+    that a SIGTERM raised right after the file is made (it raises at any step: `cli.base`)
+    finds its name; `tempfile.mkstemp` makes the file before it gives the name. Sixty-four
+    random bits: no other file of the folder has it."""
+    return str(path.parent / f".{path.name}.{os.urandom(8).hex()}.tmp")
 
 
 def _write(path: Path, chunks: Iterable[bytes | Span | Written], published: bool) -> bool:
     """Write `chunks` to a temporary file and rename it over `path`. A published file is
     compared with the old one (and left alone when the same), flushed to disk first, and
     made readable by all; a cache file is none of these."""
-    fd, tmp = _temporary(path)
+    tmp = _temporary_name(path)
     try:
+        fd = os.open(tmp, _NEW, 0o600)
         old = _replaced(path) if published else None
         with os.fdopen(fd, "wb") as f, old or contextlib.nullcontext():
             same = old is not None
@@ -320,9 +342,9 @@ def copy_file(source: BinaryIO, path: Path) -> Version:
     taken on the file itself so that a file another process renamed over it since does not
     pass for it. The bytes are copied by the kernel where it can (`os.copy_file_range`):
     a large register's all.ics is hundreds of megabytes."""
-    fd, tmp = _temporary(path)
+    tmp = _temporary_name(path)
     try:
-        with os.fdopen(fd, "wb") as copy:
+        with os.fdopen(os.open(tmp, _NEW, 0o600), "wb") as copy:
             _copy_bytes(source, copy)
             os.replace(tmp, path)
             return version(os.fstat(copy.fileno()))
