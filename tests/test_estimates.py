@@ -9,6 +9,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import vobject
+
 from calendar_tool import delivery, service, store, wording
 from calendar_tool.clock import FixedClock
 from calendar_tool.delivery import BEGINNING
@@ -216,10 +218,32 @@ def test_review_refuses_a_span_it_cannot_read(cli: CLI) -> None:
 
 
 def test_show_says_how_the_real_registers_estimate_was_made(cli: CLI) -> None:
-    """The Commission's 36th session: May 2027, from the tenth, which met in May 2001."""
+    """The Commission's 36th session: May 2027, from the tenth, in May 2001."""
     result = cli("show", "commission-sessions#36", "--today", TODAY, register=REGISTER)
-    assert "    no. 36: May 2027 [tentative]  (estimated: annual from no. 10, which met in " \
-           "May 2001)" in result.stdout.splitlines()
+    assert "    no. 36: May 2027 [tentative]  (estimated: annual from no. 10 (May 2001))" \
+        in result.stdout.splitlines()
+
+
+def test_an_estimate_counted_from_a_date_confirmed_ahead_says_no_tense(
+        tmp_path: Path, cli: CLI) -> None:
+    """A keeper confirms the 36th session ahead (17-21 May 2027, read in 2026): the 37th is
+    estimated from it, and says so without "which met", which the session has not yet done;
+    the same words in `show` and in the feed's description."""
+    text = REGISTER.read_text(encoding="utf-8").replace(
+        "      occurrences:\n        10:\n",
+        "      occurrences:\n        36: {date: 2027-05-17..2027-05-21}\n        10:\n", 1)
+    register = tmp_path / "obligations.yaml"
+    register.write_text(text, encoding="utf-8")
+    result = cli("show", "commission-sessions#37", "--today", TODAY, register=register)
+    assert "    no. 37: May 2028 [tentative]  (estimated: annual from no. 36 (17–21 May 2027))" \
+        in result.stdout.splitlines()
+    published = cli("publish", "--out", str(tmp_path / "feeds"), "--today", TODAY,
+                    register=register)
+    assert published.exit_code == 0
+    feed = (tmp_path / "feeds" / "all.ics").read_text(encoding="utf-8")
+    [described] = [ev.description.value for ev in vobject.readOne(feed).vevent_list
+                   if ev.uid.value == "commission-sessions#37@calendar-tool"]
+    assert "Date: estimated: annual from no. 36 (17–21 May 2027).\n" in described
 
 
 # --- a date confirmed or moved after reminders went out ---------------------------------------

@@ -86,7 +86,7 @@ def test_show_says_how_an_estimate_was_made(sample: Register) -> None:
     """The derivation of an estimate names the rhythm, what it counts from, and the month."""
     found = {o.id: o for o in occurrences(sample, date(2006, 12, 31))}
     assert found["commission-sessions#11"].derivation == \
-        "estimated: annual from no. 10, which met on 8–17 May 2001"
+        "estimated: annual from no. 10 (8–17 May 2001)"
     assert found["commission-sessions#2"].derivation == \
         "estimated: annual from no. 1, the series' start (1992); the month of no. 10 " \
         "(8–17 May 2001)"

@@ -143,14 +143,15 @@ def on_or_in(w: DatedValue) -> str:
 
 def estimated(rule: str, counted: tuple[int, DatedValue, bool],
               month_of: KnownOccurrence | None) -> str:
-    """How an occurrence of a series was estimated: "estimated: annual from no. 10, which
-    met in May 2001". `counted`: the number and date the rule counted from, and whether that
-    is a known occurrence (else the series' start); `month_of`: the known occurrence whose
-    month the estimate takes, when there is one."""
+    """How an occurrence of a series was estimated: "estimated: annual from no. 10 (May
+    2001)". `counted`: the number and date the rule counted from, and whether that is a
+    known occurrence (else the series' start); `month_of`: the known occurrence whose month
+    the estimate takes, when there is one. No tense and no verb: a known occurrence may be a
+    date confirmed ahead (no. 36 in May 2027, read in 2026) or a deadline, which no one
+    "meets", and an event's words never depend on the day they are read."""
     number, value, known = counted
     how = f"estimated: {rhythm(rule)} from no. {number}"
-    how += f", which met {on_or_in(value)}" if known \
-        else f", the series' start ({date_text(value)})"
+    how += f" ({date_text(value)})" if known else f", the series' start ({date_text(value)})"
     if month_of is not None and not (known and month_of.number == number):
         how += f"; the month of no. {month_of.number} ({date_text(month_of.date)})"
     return how
