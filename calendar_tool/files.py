@@ -199,7 +199,7 @@ class Draft:
         f = self.file
         try:
             f.flush()
-            same = _same_bytes(f.fileno(), self.path)
+            same = _same_bytes(f, self.path)
             if not same:
                 os.fsync(f.fileno())
             f.close()
@@ -243,22 +243,16 @@ def drafts(paths: Sequence[Path]) -> Iterator[list[Draft]]:
             draft.discard()
 
 
-def _same_bytes(fd: int, path: Path) -> bool:
-    """Whether the regular file at `path` holds the bytes of the open file `fd`."""
+def _same_bytes(written: BinaryIO, path: Path) -> bool:
+    """Whether the regular file at `path` holds the bytes of the open file `written`: the
+    same size, then the whole of it as a span compared (`_same_span`)."""
     old = _replaced(path)
     if old is None:
         return False
     with old:
-        size = os.fstat(fd).st_size
-        if os.fstat(old.fileno()).st_size != size:
-            return False
-        at = 0
-        while at < size:
-            mine = os.pread(fd, min(size - at, 1 << 20), at)
-            if not mine or old.read(len(mine)) != mine:
-                return False
-            at += len(mine)
-    return True
+        size = os.fstat(written.fileno()).st_size
+        return os.fstat(old.fileno()).st_size == size and \
+            _same_span(Span(written, 0, size), old)
 
 
 def replace_file(path: Path, data: Iterable[bytes | Written]) -> None:
