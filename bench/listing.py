@@ -101,6 +101,14 @@ From the index at 100,000 entries, `list --due 2005` 0.261 s and `list --upcomin
 within 0.3 s (4.14x and 4.47x the floor; 3.83x and 4.14x the run before, whose code takes the
 same time: fifteen interleaved pairs of `list --due 2005` against stop 40's (6286338), 1.01x).
 This section was measured at 37e30ea's code.
+
+This run (c8b3df5's code, issue 24): the machine ran slower than the run before's, its floor
+94.1 ms against 63.2 ms, so compare ratios. From the index `list --due 2005` takes 4.41x the
+floor and `list --upcoming 1y` 4.87x (4.14x and 4.47x the run before); side by side with stop
+41's code (97e3600), fifteen interleaved pairs of `list --due 2005` from the index, 1.00x.
+Composing each entry alone takes 4.14 s here; `list` with no cache 1.24x it, validate with
+no cache 1.22x, `list` with no cache on one core 2.04x. This section was measured at
+c8b3df5's code.
 """
 
 from __future__ import annotations
