@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import io
 import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -79,11 +79,16 @@ def open_regular(path: Path) -> io.BufferedReader:
     it is opened, so that no device is opened at all, and again once open, opened without
     waiting: a FIFO put there in between would hold up the open until a writer came."""
     _regular(path, os.stat(path))
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    return open(os.fspath(path), "rb", opener=_regular_descriptor)
+
+
+def _regular_descriptor(path: str, flags: int) -> int:
+    """`open_regular`'s descriptor, for `open` to hold (`_PRIVATE` says why)."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        _regular(path, os.fstat(fd))
+        _regular(Path(path), os.fstat(fd))
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
+        return fd  # nothing of Python runs between this step and the file that holds it
     except BaseException:
         os.close(fd)
         raise
@@ -180,12 +185,9 @@ class Draft:
 
     def open(self) -> None:
         """Make the draft's file, which `discard` removes from now on."""
-        fd = os.open(self._tmp, _NEW, 0o600)
-        try:
-            self._file = os.fdopen(fd, "wb", buffering=_DRAFT_BUFFER)
-        except BaseException:
-            os.close(fd)
-            raise
+        # Read as well as written: it is compared with the old file once written.
+        self._file = open(  # noqa: SIM115  # the draft holds it: `commit`, `discard`
+            self._tmp, "xb+", buffering=_DRAFT_BUFFER, opener=_PRIVATE)
 
     @property
     def file(self) -> BinaryIO:
@@ -264,14 +266,20 @@ def replace_file(path: Path, data: Iterable[bytes | Written]) -> None:
     _write(path, data, published=False)
 
 
-# How a temporary file is made: new (never one that is there), not inherited by children,
-# and readable (a draft is compared with the old file once written).
-_NEW = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+# How a temporary file is made, by `open` in mode "x" (new: never a file that is there; not
+# inherited by children): readable by its owner only.
+# SIGTERM raises at any step of Python (`cli.base`), such as right after a call that made a
+# file object returns: the object is then dropped, and closes its descriptor. A clean-up
+# that closed the descriptor again failed with EBADF, which took the place of the exit (143),
+# and could have closed another file of the same number. So a descriptor is closed by hand
+# only until a file object holds it, never after; and here `open`'s own C code calls
+# `os.open`, so that no step of Python comes between the two.
+_PRIVATE = functools.partial(os.open, mode=0o600)
 
 
 def _temporary_name(path: Path) -> str:
     """A name for a new file beside `path`, to be renamed over it: `.all.ics.<16 hex>.tmp`.
-    Chosen before the file is made, and made (`_NEW`) inside the `try` that removes it, so
+    Chosen before the file is made, and made (`_PRIVATE`) inside the `try` that removes it, so
     that a SIGTERM raised right after the file is made (it raises at any step: `cli.base`)
     finds its name; `tempfile.mkstemp` makes the file before it gives the name. Sixty-four
     random bits: no other file of the folder has it."""
@@ -284,9 +292,7 @@ def _write(path: Path, chunks: Iterable[bytes | Span | Written], published: bool
     made readable by all; a cache file is none of these."""
     tmp = _temporary_name(path)
     try:
-        fd = os.open(tmp, _NEW, 0o600)
-        old = _replaced(path) if published else None
-        with os.fdopen(fd, "wb") as f, old or contextlib.nullcontext():
+        with open(tmp, "xb", opener=_PRIVATE) as f, _compared(path, published) as old:
             same = old is not None
             for chunk in chunks:
                 if isinstance(chunk, Written):
@@ -320,6 +326,14 @@ def _write(path: Path, chunks: Iterable[bytes | Span | Written], published: bool
     return True
 
 
+def _compared(path: Path, published: bool
+              ) -> io.BufferedReader | contextlib.nullcontext[None]:
+    """What a write of `path` compares its bytes with: for a published file, the file it
+    replaces, open (`_replaced`); else nothing (None, entered)."""
+    old = _replaced(path) if published else None
+    return old if old is not None else contextlib.nullcontext()
+
+
 def _replaced(path: Path) -> io.BufferedReader | None:
     """The file a write replaces, open to compare with, when there is a regular one: anything
     else in its place (a named pipe, whose opening waited for a writer for ever) is replaced
@@ -338,7 +352,7 @@ def copy_file(source: BinaryIO, path: Path) -> Version:
     a large register's all.ics is hundreds of megabytes."""
     tmp = _temporary_name(path)
     try:
-        with os.fdopen(os.open(tmp, _NEW, 0o600), "wb") as copy:
+        with open(tmp, "xb", opener=_PRIVATE) as copy:
             _copy_bytes(source, copy)
             os.replace(tmp, path)
             return version(os.fstat(copy.fileno()))
@@ -399,7 +413,7 @@ def cache_path(folder: Path, register: Path, kind: str, suffix: str) -> Path:
     return folder / f"{kind}-{key}.{suffix}"
 
 
-@cache
+@functools.cache
 def code_digest(modules: tuple[str, ...]) -> str:
     """A digest of the package's `modules` (paths within it, such as "feeds/ical.py"): what
     a file kept between processes is stamped with, so that other code ignores it."""

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import errno
 import itertools
+import linecache
 import os
 import stat
-from collections.abc import Iterator
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from types import FrameType
+from typing import Any, BinaryIO
 
 import pytest
 
 from bench.generate import register_text
+from calendar_tool import files
 from calendar_tool.feeds import ical
 from calendar_tool.feeds.revisions import next_revisions
 from calendar_tool.files import (
@@ -22,6 +27,7 @@ from calendar_tool.files import (
     Written,
     copy_file,
     drafts,
+    open_regular,
     replace_file,
     version_of,
     write_chunks_if_changed,
@@ -325,3 +331,152 @@ def test_drafts_not_committed_are_removed_whatever_ends_them(tmp_path: Path) -> 
     with pytest.raises(IsADirectoryError):
         _drafted(tmp_path, {"folder.ics": [b"bytes"]})
     assert _names(tmp_path) == ["all.ics", "folder.ics"]
+
+
+class Interrupted(BaseException):
+    """What SIGTERM raises in a command (SystemExit, `cli.base`), at a step a test chooses."""
+
+
+# Where the steps are counted: this module's code, and `os` (whose `fdopen` it called).
+_STEPPED = {files.__file__, os.__file__}
+
+
+def _interrupted_at(step: int, action: Callable[[], object]) -> str | None:
+    """Run `action`, raising Interrupted before its `step`-th instruction of bytecode in
+    `_STEPPED` (from 0), as a signal's handler raises between two; the line of code it was
+    raised at, or None if the action ended first. Anything else it raises goes on."""
+    count = itertools.count()
+    where: list[str] = []
+
+    def each(frame: FrameType, event: str, _arg: object) -> Any:
+        if event == "opcode" and next(count) == step:
+            line = frame.f_lineno  # None in code of no line: a clean-up on the way out
+            where.append(linecache.getline(frame.f_code.co_filename, line or 0).strip())
+            raise Interrupted  # the tracer is unset as it raises: one interruption a run
+        return each
+
+    def enter(frame: FrameType, _event: str, _arg: object) -> Any:
+        if frame.f_code.co_filename not in _STEPPED:
+            return None
+        frame.f_trace_opcodes = True
+        return each
+
+    # A file object the interruption dropped before anything held it closes itself, and
+    # warns that it was left open: the warning of a process that is ending.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        sys.settrace(enter)
+        try:
+            action()
+        except Interrupted:
+            return where[0]
+        finally:
+            sys.settrace(None)
+    return None
+
+
+def _open_descriptors() -> set[int]:
+    """The process's open descriptors (less that of the listing, closed once read)."""
+    return {fd for fd in map(int, os.listdir("/proc/self/fd")) if _is_open(fd)}
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _leaks(before: set[int]) -> int:
+    """How many descriptors are open that were not `before`; closed here."""
+    left = _open_descriptors() - before
+    for fd in left:
+        os.close(fd)
+    return len(left)
+
+
+# The lines that may leave a descriptor open when interrupted: in `open_regular`, between
+# `os.open`'s return and the `try` that closes it, and between the end of that `try` and the
+# return that hands the descriptor to `open` (it needs flags that `open` does not give: a
+# step of Python of its own). CPython runs a signal's handler right after a call returns,
+# so the first can happen, as the process ends; the others cannot.
+_OPENED = {"fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY)", "try:",
+           "return fd  # nothing of Python runs between this step and the file that holds it"}
+
+
+def test_an_interruption_at_any_step_of_drafts_leaves_nothing_and_is_what_ends_them(
+        tmp_path: Path) -> None:
+    """A first publish's drafts interrupted by SIGTERM exited 6, "cannot publish into
+    'feeds': bad file descriptor", rather than 143 (CI, stop 42): the signal came right
+    after `os.fdopen` made a draft's file object, which was dropped and closed the
+    descriptor, and the clean-up closed it a second time. Interrupted before each of its
+    steps in turn, a publish's drafts now end with the interruption itself, and leave no
+    draft behind, no descriptor open (but at `_OPENED`), and each feed old or new."""
+    write_if_changed(tmp_path / "same.ics", b"same")
+    write_if_changed(tmp_path / "other.ics", b"old")
+
+    def publish() -> None:
+        with drafts([tmp_path / "same.ics", tmp_path / "other.ics"]) as made:
+            for draft, data in zip(made, [b"same", b"new"], strict=True):
+                draft.file.write(data)
+                draft.commit()
+
+    step, before, leaked_at = 0, _open_descriptors(), set()
+    while (at := _interrupted_at(step, publish)) is not None:
+        if _leaks(before):
+            leaked_at.add(at)
+        assert _names(tmp_path) == ["other.ics", "same.ics"], at
+        assert (tmp_path / "same.ics").read_bytes() == b"same"
+        assert (tmp_path / "other.ics").read_bytes() in (b"old", b"new"), at
+        step += 1
+    assert ((tmp_path / "other.ics").read_bytes(), leaked_at) == (b"new", _OPENED)
+    assert step > 100  # it went through every step of the drafts' code, not a few
+
+
+@pytest.mark.parametrize("published", [True, False], ids=["feed", "cache"])
+def test_an_interruption_at_any_step_of_a_write_leaves_nothing_and_is_what_ends_it(
+        tmp_path: Path, published: bool) -> None:
+    """The same of a feed written alone (`write_chunks_if_changed`), which compares its
+    bytes with the old file's (opened by `open_regular`), and of a cache file
+    (`replace_file`), which does not."""
+    path = tmp_path / "all.ics"
+
+    def write() -> None:
+        if published:
+            write_chunks_if_changed(path, [b"n", b"ew"])
+        else:
+            replace_file(path, [b"n", b"ew"])
+
+    write_if_changed(path, b"old")
+    step, before, leaked_at = 0, _open_descriptors(), set()
+    while (at := _interrupted_at(step, write)) is not None:
+        if _leaks(before):
+            leaked_at.add(at)
+        assert _names(tmp_path) == ["all.ics"], at
+        assert path.read_bytes() in (b"old", b"new"), at
+        write_if_changed(path, b"old")
+        step += 1
+    assert (path.read_bytes(), leaked_at, step > 30) == \
+        (b"new", _OPENED if published else set(), True)
+
+
+def test_an_interruption_at_any_step_of_opening_a_regular_file_is_what_ends_it(
+        tmp_path: Path) -> None:
+    """`open_regular` closed the descriptor by hand if `os.fdopen` raised, after the file
+    object made inside it had closed it already: EBADF in place of the interruption. Only
+    the interruption now ends it, and no descriptor is left open but at `_OPENED`."""
+    path = tmp_path / "all.ics"
+    path.write_bytes(b"bytes")
+    read: list[bytes] = []
+
+    def read_it() -> None:
+        with open_regular(path) as f:
+            read.append(f.read())
+
+    step, before, leaked_at = 0, _open_descriptors(), set()
+    while (at := _interrupted_at(step, read_it)) is not None:
+        if _leaks(before):
+            leaked_at.add(at)
+        step += 1
+    assert (read, leaked_at, step > 20) == ([b"bytes"], _OPENED, True)
