@@ -302,13 +302,26 @@ probes 10 s apart), rather than after the system's default of two hours and more
 command, or `run`, spent waiting on the dead connection."""
 
 
+LOCK_TIMEOUT = "30s"
+"""How long a PostgreSQL statement waits for a lock (libpq's `options`, `-c lock_timeout`):
+as long as SQLite's `busy_timeout`. It waited for ever, so that a process that stopped while
+it held one (suspended, or its machine paused mid-transaction) held every other command, and
+`run`, with it; the statement now fails, a one-line database error (exit 7)."""
+
+
 def _connect_args(parsed: URL) -> dict[str, Any]:
     """The driver's settings: on PostgreSQL, CONNECT_TIMEOUT and KEEPALIVES, each unless the
-    URL gives its own (`connect_timeout`, `keepalives`, ...)."""
+    URL gives its own (`connect_timeout`, `keepalives`, ...), and LOCK_TIMEOUT added to the
+    URL's `options` unless they set it."""
     if parsed.get_backend_name() != "postgresql":
         return {}
     settings = {"connect_timeout": CONNECT_TIMEOUT, **KEEPALIVES}
-    return {name: value for name, value in settings.items() if name not in parsed.query}
+    args: dict[str, Any] = {name: value for name, value in settings.items()
+                            if name not in parsed.query}
+    given = parsed.query.get("options", "")
+    if isinstance(given, str) and "lock_timeout" not in given:
+        args["options"] = f"{given} -c lock_timeout={LOCK_TIMEOUT}".strip()
+    return args
 
 
 def _in_memory(parsed: URL) -> bool:
@@ -324,8 +337,11 @@ def _in_memory(parsed: URL) -> bool:
 
 
 def _one_line(error: BaseException | None) -> str:
-    """A driver's message on one line (psycopg adds a hint on a line of its own)."""
-    return " ".join(str(error).split())
+    """A driver's message on one line (psycopg adds a hint on a line of its own); a server's
+    error by its primary message alone, without the statement psycopg quotes after it ("LINE
+    1: INSERT INTO …", a caret under it), which is the tool's, not the user's."""
+    primary = getattr(getattr(error, "diag", None), "message_primary", None)
+    return " ".join(str(primary or error).split())
 
 
 def sqlite_path(engine: Engine) -> Path | None:
@@ -556,7 +572,7 @@ def add_subscription(engine: Engine, sub: Subscription) -> None:
 def add_subscriptions(engine: Engine, subs: Sequence[Subscription]) -> None:
     """Store new subscriptions in one transaction: all of them, or none if a name is taken."""
     try:
-        with engine.begin() as conn:
+        with _tx(engine) as conn:
             conn.execute(SUBS.insert(), [_to_row(sub) for sub in subs])
     except IntegrityError:
         taken = ", ".join(repr(s.name) for s in subs)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 from click.testing import CliRunner
@@ -300,6 +301,49 @@ def test_a_postgresql_connection_probes_a_server_gone_silent_within_a_minute(
     finally:
         engine.dispose()
     assert (on != 0, *probes) == (True, *expected)
+
+
+def _settings(engine: store.Engine, *names: str) -> tuple[str, ...]:
+    """What PostgreSQL says of each of its settings `names` on a connection of `engine`."""
+    with engine.connect() as conn:
+        return tuple(conn.execute(text(f"SHOW {name}")).scalar_one() for name in names)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(("more", "expected"), [("", "30s"), (" -c lock_timeout=5s", "5s")])
+def test_a_postgresql_statement_waits_for_a_lock_as_long_as_sqlite_does(
+        db_url: str, more: str, expected: str) -> None:
+    """A statement on PostgreSQL waited for a lock for ever: a process stopped while it held
+    one (suspended, a machine paused mid-transaction) held every other command, and `run`.
+    It now waits 30 s (store.LOCK_TIMEOUT), as SQLite's busy timeout, read here from the
+    server; the URL's own `options` (the test database's schema, its `search_path`) are
+    kept, and win if they set it."""
+    assert store.LOCK_TIMEOUT == "30s"
+    schema = unquote(db_url).rsplit("search_path=", 1)[1]
+    engine = store.open_store(db_url + quote(more))
+    try:
+        assert _settings(engine, "lock_timeout", "search_path") == (expected, schema)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lock_not_had_in_time_is_one_line_and_exit_7(db_url: str) -> None:
+    """A command that cannot have its lock within the timeout ends with the database's
+    error on one line, exit 7, and the other process's work as it was (here a URL's own
+    timeout of 0.2 s, for a test that does not wait the default's 30 s)."""
+    CliRunner().invoke(main, ["--db", db_url, "deliveries"])  # the schema made
+    holder = store.open_store(db_url)
+    try:
+        with holder.begin() as conn:
+            conn.execute(text("LOCK TABLE subscription IN ACCESS EXCLUSIVE MODE"))
+            result = CliRunner().invoke(main, [
+                "--db", db_url + quote(" -c lock_timeout=200ms"), "subscribe", "add",
+                "team", "--url", "https://example.org/hook"])
+    finally:
+        holder.dispose()
+    assert (result.exit_code, result.stderr) == (
+        7, "error: database error: canceling statement due to lock timeout\n")
 
 
 # --- an SMTP server that trickles its answers --------------------------------------------------
