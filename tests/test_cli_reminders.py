@@ -96,6 +96,17 @@ def test_bad_input_is_refused_naming_the_field(cli: CLI, args: list[str], messag
     assert cli("subscribe", "list").stdout.strip().startswith("no subscriptions")
 
 
+def test_a_name_longer_than_64_characters_is_refused(cli: CLI) -> None:
+    """A name had no limit: one of 300 characters was stored, and stretched every line that
+    names it. 64 characters are taken, 65 are refused saying how long it is."""
+    assert cli("subscribe", "add", "t" * 64, "--url", SLACK).exit_code == 0
+    result = cli("subscribe", "add", "team-" + "x" * 60, "--url", SLACK)
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        8, "error: name: 'team-xxxxxxxxxxxxxxx'… is 65 characters long; at most 64\n", "")
+    listed = cli("subscribe", "list").stdout.splitlines()
+    assert [line.split()[0] for line in listed[1:]] == ["t" * 64]
+
+
 def test_a_taken_name_and_an_unknown_name(cli: CLI) -> None:
     assert cli("subscribe", "add", "team", "--url", SLACK).exit_code == 0
     again = cli("subscribe", "add", "team", "--url", SLACK)

@@ -53,11 +53,22 @@ BEGINNING = datetime(1800, 1, 1, tzinfo=UTC)
 
 # --- checking a subscription -----------------------------------------------------------------
 
+NAME_MOST = 64
+"""The longest name a subscription may have. It is typed in each command about it, and
+printed, with the occurrence, in every line of `subscribe list`, `deliveries` and the log: a
+name as long as a paragraph (one pasted in its place) stretched every one of them."""
+
+# How much of a name too long the message repeats.
+NAME_SHOWN = 20
+
 def subscription_problems(sub: Subscription, register: Register) -> list[tuple[str, str]]:
     """(field, message) for everything wrong with a subscription; empty when it can be used."""
     problems: list[tuple[str, str]] = []
     if not sub.name or not all(c.isalnum() or c in "-_." for c in sub.name):
         problems.append(("name", f"{sub.name!r} must be letters, digits, '-', '_' or '.'"))
+    elif len(sub.name) > NAME_MOST:
+        problems.append(("name", f"{sub.name[:NAME_SHOWN]!r}… is {len(sub.name)} characters "
+                                 f"long; at most {NAME_MOST}"))
     problems.extend(("url", message) for message in _url_problems(sub))
     problems.extend(unknown_terms(register, sorted(sub.areas), sorted(sub.actors)))
     for offset in sub.offsets or ():
