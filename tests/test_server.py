@@ -1268,6 +1268,41 @@ def test_under_a_public_url_with_a_path_every_link_of_the_pages_keeps_it(site: S
                                                                     "/calendar/?kind=deadline")
 
 
+@pytest.mark.parametrize(("asked", "there"), [
+    ("/feeds/all.ics/", "/feeds/all.ics"),
+    ("/feeds/all.ics/?area=victims", "/feeds/all.ics?area=victims"),
+    ("/api/obligations/?area=governance&kind=report",
+     "/api/obligations?area=governance&kind=report"),
+    ("/obligations/commission-sessions%2310/", "/obligations/commission-sessions%2310"),
+    ("/healthz//", "/healthz"),
+])
+def test_a_trailing_slash_redirect_stays_under_the_public_url(site: Site, asked: str,
+                                                              there: str) -> None:
+    """A path that a route takes once a trailing slash is dropped is redirected there. Behind
+    a proxy serving the server at https://calendar.example.org/calendar, Starlette's redirect
+    sent /feeds/all.ics/ to https://calendar.example.org/feeds/all.ics, outside the server:
+    the Location is now under the public URL, with the query kept, and what the proxy sends
+    on for it is the page or feed itself."""
+    app = server.make_app(register=SAMPLE, feeds=site.folder,
+                          db=f"sqlite:///{site.folder.parent / 'store.db'}",
+                          clock=FixedClock(NOW), public_url=f"{PUBLIC}/calendar")
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10, headers=IDENTITY) as client:
+        r = client.get(asked)
+        assert (r.status_code, r.headers["location"]) == (307, f"{PUBLIC}/calendar{there}")
+        followed = client.get(r.headers["location"].removeprefix(f"{PUBLIC}/calendar"))
+        direct = client.get(there)
+    assert (followed.status_code, followed.content) == (200, direct.content)
+
+
+def test_without_a_public_url_a_trailing_slash_redirect_keeps_the_address_asked(
+        editable: tuple[Path, str]) -> None:
+    """With no public URL, the redirect goes to the host and port the request was sent to."""
+    _, url = editable
+    r = httpx.get(f"{url}/healthz/?x=1")
+    assert (r.status_code, r.headers["location"]) == (307, f"{url}/healthz?x=1")
+
+
 def test_an_edit_since_the_last_publish_gets_the_next_sequence(tmp_path: Path) -> None:
     """An entry edited after the last publish is served in a selected feed with the SEQUENCE
     the next publish gives it, dated by the register file's change, and stays stable from

@@ -53,13 +53,13 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 import uvicorn
@@ -77,7 +77,7 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Mount, Route
+from starlette.routing import Match, Mount, Route, Router
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
@@ -863,7 +863,42 @@ def make_app(*, register: Path | RegisterFile, feeds: Path, db: str | service.En
         Route("/feeds/{name}", app.feed),
         Mount("/static", DatedFiles(HERE / "static", clock), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: app.error})
+    web = Starlette(routes=routes, exception_handlers={HTTPException: app.error})
+    web.router.redirect_slashes = False  # done by `_Slashes`, under the public URL
+    web.router.default = _Slashes(web.router, app.base_url)
+    return web
+
+
+# What a path may hold unescaped (RFC 3986 3.3, pchar and "/"): a Location made of a decoded
+# path escapes the rest, "%", "?" and "#" among them.
+_PATH_SAFE = "/:@!$&'()*+,;="
+
+
+class _Slashes:
+    """What the router does with a path no route takes: a 307 to the same path with a
+    trailing slash dropped or added when a route takes that one, else the 404 page.
+
+    Starlette's own redirect (`redirect_slashes`) made its Location from the request alone,
+    which behind a proxy serving the server under the public URL's path lacks that path:
+    `/feeds/all.ics/` asked at https://example.org/calendar went to
+    https://example.org/feeds/all.ics, out of the server. The Location here starts as the
+    subscribe links do (`_App.base_url`: the public URL, else the address asked), and keeps
+    the query."""
+
+    def __init__(self, router: Router, base_url: Callable[[Request], str]) -> None:
+        self.router, self.base_url = router, base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        if scope["type"] == "http" and path != "/":
+            other = {**scope, "path": path.rstrip("/") if path.endswith("/") else path + "/"}
+            if any(route.matches(other)[0] is not Match.NONE for route in self.router.routes):
+                query = scope.get("query_string", b"").decode("latin-1")
+                location = (self.base_url(Request(scope)) + quote(other["path"], safe=_PATH_SAFE)
+                            + (f"?{query}" if query else ""))
+                await RedirectResponse(location, 307)(scope, receive, send)
+                return
+        await self.router.not_found(scope, receive, send)
 
 
 # --- running it ------------------------------------------------------------------------------
