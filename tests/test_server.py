@@ -818,6 +818,26 @@ def test_home_page_subscribes_to_the_selection(site: Site) -> None:
     assert f'<span class="count">{SAMPLE_FEEDS["all"]} events</span>' in everything
 
 
+@pytest.mark.parametrize(("query", "href", "args"), [
+    ("", "/api/obligations", []),
+    ("?area=governance&kind=report", "/api/obligations?area=governance&amp;kind=report",
+     ["--area", "governance", "--kind", "report"]),
+    ("?area=victims&area=trafficking&actor=member-states",
+     "/api/obligations?area=victims&amp;area=trafficking&amp;actor=member-states",
+     ["--area", "victims", "--area", "trafficking", "--actor", "member-states"]),
+])
+def test_home_page_footer_links_the_json_of_its_selection(site: Site, cli: CLI, query: str,
+                                                          href: str, args: list[str]) -> None:
+    """The footer's JSON link of a filtered page carries the page's filters: it linked the
+    whole register whatever the page showed. It answers what `list --format json` prints for
+    the same filters."""
+    footer = re.search(r"<footer>(.*?)</footer>", site.get(f"/{query}").text, re.S)
+    assert footer is not None
+    assert re.findall(r'<a href="([^"]+)">JSON</a>', footer.group(1)) == [href]
+    answer = site.get(href.replace("&amp;", "&"))
+    assert (answer.status_code, answer.json()) == (200, _listed(cli, *args))
+
+
 def test_home_page_offers_no_feed_that_was_not_published(tmp_path: Path) -> None:
     """A register with no dated event publishes no all.ics (a calendar needs an event), and
     before a publish there is none either: the page then says why there is nothing to

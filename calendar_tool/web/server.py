@@ -547,7 +547,10 @@ class _App:
     def page(self, request: Request, name: str, context: dict[str, Any],
              status: int = 200) -> Response:
         state = self.register.current()
-        context = {"state": state, "register": state.register, "root": self.root, **context}
+        # `selected`: the query of the selection a page shows, which its footer's link to the
+        # JSON carries ("" on a page of no selection).
+        context = {"state": state, "register": state.register, "root": self.root,
+                   "selected": "", **context}
         response = self.templates.TemplateResponse(request, name, context,
                                                    status_code=status)
         response.headers["content-security-policy"] = CSP
@@ -702,6 +705,7 @@ class _App:
         areas, actors, kinds = service.used(register, day)
         return self.page(request, "index.html", {
             "today": day, "published": published, "selection": said,
+            "selected": urlencode(given),
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
             "subscribe": self.subscribe_action(request, register, given, chosen, said)
             if given or any(f.get("name") == "all" for f in index) else None,
