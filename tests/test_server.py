@@ -1134,6 +1134,18 @@ def test_pages_send_a_content_security_policy(site: Site) -> None:
     assert site.get("/static/style.css").status_code == 200
 
 
+@pytest.mark.parametrize("name", ["style.css", "app.js", "favicon.svg"])
+def test_the_pages_own_files_say_how_long_to_keep_them(site: Site, name: str) -> None:
+    """The script, stylesheet and icon carry `public, max-age=300`, on the 304 too: with no
+    Cache-Control a browser kept them as long as it guessed from their age, past an upgrade
+    that changed the pages with them."""
+    r = site.get(f"/static/{name}", headers=IDENTITY)
+    assert (r.status_code, r.content) == (200, (server.HERE / "static" / name).read_bytes())
+    assert r.headers["cache-control"] == "public, max-age=300"
+    again = site.get(f"/static/{name}", headers={**IDENTITY, "If-None-Match": r.headers["etag"]})
+    assert (again.status_code, again.headers["cache-control"]) == (304, "public, max-age=300")
+
+
 def test_pages_escape_the_register(tmp_path: Path) -> None:
     """Markup in the register's text reaches pages and the timeline as text, escaped."""
     text = SAMPLE.read_text().replace(
