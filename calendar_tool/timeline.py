@@ -745,15 +745,19 @@ class Query:
     # Rolling windows (--upcoming) also take an event known only to the month or year when it
     # overlaps them: a session "in 2027" may well fall in the next twelve months.
     overlap: bool = False
+    # How many years past today an open-ended query expands series: the listings' five, or
+    # those of the published feeds for the feed of a selection (`publish --horizon`).
+    horizon_years: int = DEFAULT_HORIZON_YEARS
 
     @property
     def dated(self) -> bool:
         return self.start is not None or self.end is not None or self.overdue_on is not None
 
     def filters(self) -> Query:
-        """The query's filters alone (areas, actors, kinds, states), without its period: what
-        a feed of the selection holds."""
-        return Query(areas=self.areas, actors=self.actors, kinds=self.kinds, states=self.states)
+        """The query's filters alone (areas, actors, kinds, states) and its horizon, without
+        its period: what a feed of the selection holds."""
+        return Query(areas=self.areas, actors=self.actors, kinds=self.kinds, states=self.states,
+                     horizon_years=self.horizon_years)
 
     def horizon(self, today: date) -> date:
         """How far series must be expanded to answer the query."""
@@ -761,7 +765,7 @@ class Query:
             return self.end
         if self.overdue_on is not None:
             return self.overdue_on
-        return horizon(today)
+        return horizon(today, self.horizon_years)
 
 
 def matches(o: Occurrence, q: Query) -> bool:

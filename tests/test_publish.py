@@ -103,15 +103,15 @@ SAMPLE_FEEDS = [
 
 def test_publish_writes_every_feed_and_the_index(sample: Register, tmp_path: Path,
                                                  publish: Publish) -> None:
-    """all.ics, one feed per area and per actor, index.json with name, title, path and count,
-    and the revision store."""
+    """all.ics, one feed per area and per actor, index.json with name, title, path and count
+    and the horizon's years, and the revision store."""
     report = publish(sample, tmp_path, FixedClock(NOW))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f"{name}.ics" for name, _, _ in SAMPLE_FEEDS] + ["index.json"])
     assert json.loads((tmp_path / "index.json").read_text()) == {"feeds": [
         {"name": name, "title": title, "path": f"{name}.ics", "events": count}
         for name, title, count in SAMPLE_FEEDS
-    ]}
+    ], "horizon_years": 5}
     assert [(f.name, f.events, f.written) for f in report.feeds] == \
         [(name, count, True) for name, _, count in SAMPLE_FEEDS]
     assert report.horizon == date(2030, 6, 1)
@@ -119,9 +119,12 @@ def test_publish_writes_every_feed_and_the_index(sample: Register, tmp_path: Pat
 
 
 def test_series_run_to_the_horizon(sample: Register, tmp_path: Path, publish: Publish) -> None:
-    """Open-ended series stop five years past today by default, or at the horizon given."""
+    """Open-ended series stop five years past today by default, or at the horizon given,
+    which index.json records (`serve` expands a selection's series as far)."""
     publish(sample, tmp_path / "five", FixedClock(NOW))
     publish(sample, tmp_path / "one", FixedClock(NOW), horizon_years=1)
+    assert [publishing.published_horizon(tmp_path / name / "index.json")
+            for name in ("five", "one", "none")] == [5, 1, 5]
     five = _blocks((tmp_path / "five" / "actor-commission.ics").read_bytes())
     one = _blocks((tmp_path / "one" / "actor-commission.ics").read_bytes())
     assert max(five, key=lambda u: int(u.split("#")[1].split("@")[0])) == \

@@ -476,6 +476,34 @@ def test_a_single_area_selection_is_named_as_its_published_feed(site: Site,
     assert read[str(path)]["events"] == read[str(published)]["events"]
 
 
+def test_a_selection_expands_series_as_far_as_the_published_feeds(tmp_path: Path) -> None:
+    """Feeds published with a horizon of ten years (`publish --horizon 10`) hold the
+    Commission's sessions up to 2035, and index.json says how far they reach. A selection
+    built on request stopped at the default five years whatever the published feeds reached:
+    /feeds/all.ics?actor=commission held 39 events where actor-commission.ics holds 44. It
+    now follows the index: the published feed's events, as ical.js reads both, and the page
+    counts the same for it."""
+    engine = store.open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    folder = tmp_path / "feeds"
+    service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW),
+                          horizon_years=10)
+    assert json.loads((folder / "index.json").read_text())["horizon_years"] == 10
+    app = server.make_app(register=SAMPLE, feeds=folder, db=engine, clock=FixedClock(NOW))
+    selected = tmp_path / "selected.ics"
+    with server.BackgroundServer(app) as running, \
+            httpx.Client(base_url=running.url, timeout=10, headers=IDENTITY) as client:
+        selected.write_bytes(client.get("/feeds/all.ics?actor=commission").content)
+        box = _section(client.get("/?actor=commission").text, "subscribe")
+    engine.dispose()
+    published = folder / "actor-commission.ics"
+    read = icaljs([selected, published])
+    assert [e["uid"] for e in read[str(published)]["events"]][-5:] == \
+        [f"commission-sessions#{n}@calendar-tool" for n in range(40, 45)]  # 2031 to 2035
+    assert len(read[str(selected)]["events"]) == 44
+    assert read[str(selected)]["events"] == read[str(published)]["events"]
+    assert '<span class="count">44 events</span>' in box
+
+
 def test_filtered_feed_carries_last_modified_and_answers_if_modified_since(
         tmp_path: Path) -> None:
     """A selected feed says when its bytes last changed: the newest change among its

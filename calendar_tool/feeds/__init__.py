@@ -24,6 +24,7 @@ from calendar_tool.feeds.publishing import (
     feed_specs,
     feeds_missing,
     publish,
+    published_horizon,
     selected_feed,
 )
 from calendar_tool.feeds.revisions import Hashes, content_hash, next_revisions
@@ -47,6 +48,7 @@ __all__ = [
     "message_calendar",
     "next_revisions",
     "publish",
+    "published_horizon",
     "selected_feed",
     "uid",
 ]

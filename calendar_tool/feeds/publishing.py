@@ -1115,11 +1115,25 @@ def _within_horizon_from(start: date, horizon_years: int) -> date:
 _ONE_DAY = timedelta(days=1)
 
 
-def index_bytes(feeds: Sequence[FeedResult]) -> bytes:
-    """`index.json`: each feed's name, title, path and event count, in feed order."""
+def index_bytes(feeds: Sequence[FeedResult], horizon_years: int = DEFAULT_HORIZON_YEARS
+                ) -> bytes:
+    """`index.json`: each feed's name, title, path and event count, in feed order, and how
+    many years past today the feeds expand series (`published_horizon` reads it)."""
     doc = {"feeds": [{"name": f.name, "title": f.title, "path": f.path, "events": f.events}
-                     for f in feeds]}
+                     for f in feeds], "horizon_years": horizon_years}
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def published_horizon(index: Path) -> int:
+    """How many years past today the feeds the `index.json` at `index` lists expand series:
+    a feed of one's own selection takes the same, so that its events are those of all.ics.
+    The default when the index does not say (none yet, or one written before it said)."""
+    try:
+        with open_regular(index) as file:  # never a named pipe, which would hold the caller
+            years = json.loads(file.read().decode("utf-8"))["horizon_years"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_HORIZON_YEARS
+    return years if type(years) is int and years >= 0 else DEFAULT_HORIZON_YEARS
 
 
 def feeds_missing(out_dir: Path) -> bool:
@@ -1166,7 +1180,8 @@ def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clo
         results = [FeedResult(name, feed.spec.info.title, f"{name}.ics", feed.count, written)
                    for name, (feed, written) in feeds.items() if feed.count]
         removed = _remove_stale(out_dir, {f.path for f in results})
-        index_written = write_if_changed(out_dir / INDEX_NAME, index_bytes(results))
+        index_written = write_if_changed(out_dir / INDEX_NAME,
+                                         index_bytes(results, horizon_years))
     except FileExistsError as exc:  # mkdir: something that is not a folder is in the way
         raise PublishFailed(f"cannot publish into {str(out_dir)!r}: {exc.filename!r} is not a "
                             "folder") from None

@@ -180,8 +180,9 @@ def selection(engine: store.Engine, register: Register, at: datetime, info: Feed
     (`entry_revisions`), dated `at` where they move on: the register file's change time, so
     that its bytes stay the same from one request to the next. Its occurrences are picked from
     the register's date index in memory (`listing.selected`): only the events it holds are
-    made, not every occurrence of the register."""
+    made, not every occurrence of the register. Its series are expanded as far as `chosen`
+    says (`Query.horizon_years`: those of the published feeds, for `serve`)."""
     found = selected(register, chosen, today)
     revs = entry_revisions(engine, register, {o.entry.id for o in found}, at, hashes, link_base)
-    return selected_feed(register, revs, info, found, at, out, link_base=link_base)
+    return selected_feed(register, revs, info, found, at, out, chosen.horizon_years, link_base)
 

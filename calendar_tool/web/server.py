@@ -85,7 +85,7 @@ from starlette.types import Receive, Scope, Send
 from calendar_tool import heap, listing, logs, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
-from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs
+from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs, published_horizon
 from calendar_tool.files import Version, open_regular, version
 from calendar_tool.model import CALENDAR, Kind, Register, Term, in_calendar
 from calendar_tool.register import RegisterFile, RegisterState
@@ -593,6 +593,11 @@ class _App:
         except (OSError, ValueError, KeyError, TypeError):
             return [], None
 
+    def horizon_years(self) -> int:
+        """How many years past today the published feeds expand series (`publish
+        --horizon`, kept in index.json), which a selection's feed follows."""
+        return published_horizon(self.feeds / INDEX_NAME)
+
     # endpoints
 
     async def feed(self, request: Request) -> Response:
@@ -628,12 +633,15 @@ class _App:
         day = today(self.clock)
         try:
             _check_names(request.query_params, _FILTERS, "a feed")
-            query = _filters(request.query_params, register, day)
+            # Its series as far as the published feeds': its events are those of all.ics.
+            query = dataclasses.replace(_filters(request.query_params, register, day),
+                                        horizon_years=self.horizon_years())
         except UsageError as exc:
             return _text(400, str(exc))
         try:
             # What its bytes depend on: the register served and when its file changed (the
-            # revisions' date), the store's revisions, the filters, and today (the horizon).
+            # revisions' date), the store's revisions, the filters with the published feeds'
+            # horizon, and today (from which that horizon counts).
             key = (state.served, state.changed_at,
                    service.revisions_written(self.engine()), query, day)
             reps = self._selections.get(key)
@@ -764,8 +772,11 @@ class _App:
     def subscribe_action(self, request: Request, register: Register,
                          params: Sequence[tuple[str, str]], query: Query, label: str
                          ) -> dict[str, Any]:
-        """The subscribe action for a selection: its feed's addresses and event count."""
-        events = service.selection_count(register, query, today(self.clock))
+        """The subscribe action for a selection: its feed's addresses and event count (to
+        the published feeds' horizon, as the feed is built)."""
+        events = service.selection_count(
+            register, dataclasses.replace(query, horizon_years=self.horizon_years()),
+            today(self.clock))
         return pages.subscribe(self.base_url(request), params, events, label)
 
     def obligation(self, request: Request) -> Response:
