@@ -846,6 +846,26 @@ def test_home_page_subscribes_to_the_selection(site: Site) -> None:
     assert f'<span class="count">{SAMPLE_FEEDS["all"]} events</span>' in everything
 
 
+def test_home_page_offers_no_feed_of_standing_obligations_alone(site: Site, cli: CLI) -> None:
+    """Standing obligations have no date (the register refuses one), so the feed of
+    /?kind=standing can never hold an event: the page offered it all the same, "0 events".
+    It now says why there is nothing to subscribe to. With another kind beside it the feed
+    is offered, holding that kind's events."""
+    assert [o["date"] for o in _listed(cli, "--kind", "standing")] == [None]
+    assert vobject_events(site.get("/feeds/all.ics?kind=standing", headers=IDENTITY).content) \
+        == []
+    box = _section(site.get("/?kind=standing").text, "subscribe")
+    assert "webcal://" not in box and "/feeds/all.ics" not in box
+    assert '<p class="hint">Nothing to subscribe to: standing obligations fall on no day, so ' \
+        "no calendar can hold them. The JSON at the foot of the page lists them.</p>" in box
+    both = _section(site.get("/?kind=standing&kind=deadline").text, "subscribe")
+    feed = "/feeds/all.ics?kind=standing&kind=deadline"
+    assert f'href="webcal://calendar.example.org{feed.replace("&", "&amp;")}"' in both
+    assert [e["uid"] for e in vobject_events(site.get(feed, headers=IDENTITY).content)] == \
+        [f"{o['id']}@calendar-tool" for o in _listed(cli, "--kind", "deadline")]
+    assert '<span class="count">1 event</span>' in both
+
+
 @pytest.mark.parametrize(("query", "href", "args"), [
     ("", "/api/obligations", []),
     ("?area=governance&kind=report", "/api/obligations?area=governance&amp;kind=report",

@@ -728,13 +728,18 @@ class _App:
         said = wording.selection(register, chosen.areas, chosen.actors, chosen.kinds)
         index, published = self.index()
         areas, actors, kinds = service.used(register, day)
+        # A feed of everything once published; of a selection always, since it is built on
+        # request, unless nothing it takes can ever be an event.
+        never = _never_dated(chosen)
+        offered = not never and (bool(given) or any(f.get("name") == "all" for f in index))
         return self.page(request, "index.html", {
             "today": day, "published": published, "selection": said,
             "selected": urlencode(given),
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
             "subscribe": self.subscribe_action(request, register, given, chosen, said)
-            if given or any(f.get("name") == "all" for f in index) else None,
-            "unsubscribable": wording.no_feed_yet(published is not None),
+            if offered else None,
+            "unsubscribable": wording.never_in_a_feed() if never
+            else wording.no_feed_yet(published is not None),
             "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
             **self.lists(register, chosen, day, given),
             "areas": _used(register.areas, areas),
@@ -817,6 +822,13 @@ class _App:
         # A 405's Allow, which RFC 9110 15.5.6 requires: the JSON and the page keep it too.
         answer.headers.update(exc.headers or {})
         return answer
+
+
+def _never_dated(query: Query) -> bool:
+    """Whether nothing the filters of `query` take can ever fall on a day, so that its feed
+    can never hold an event: standing obligations alone, which the register refuses a date
+    (`register.walk`)."""
+    return bool(query.kinds) and query.kinds <= {Kind.STANDING}
 
 
 def _feed_labels(register: Register) -> dict[str, tuple[str, str]]:

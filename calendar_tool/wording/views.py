@@ -121,6 +121,13 @@ def no_feed_yet(published: bool) -> str:
     return "Nothing to subscribe to yet: the feeds have not been published."
 
 
+def never_in_a_feed() -> str:
+    """Why the page offers no feed of standing obligations alone: they fall on no day, so no
+    event of a calendar can hold one, whatever the register comes to hold."""
+    return ("Nothing to subscribe to: standing obligations fall on no day, so no calendar "
+            "can hold them. The JSON at the foot of the page lists them.")
+
+
 def too_many_to_draw(total: int, most: int, chosen: bool) -> str:
     """Why a page draws no timeline: what would be drawn is more than it draws."""
     what = "This selection has" if chosen else "The register has"
