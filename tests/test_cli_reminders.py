@@ -209,7 +209,7 @@ def test_remind_sends_what_is_due_and_deliveries_shows_it(
     receiver.script(Accept())
     result = cli_db("remind", register=reg)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ("claimed 2 reminders in 1 messages, skipped 0 past the catch-up "
+    assert result.stdout == ("claimed 2 reminders in 1 message, skipped 0 past the catch-up "
                              "window; sent 1, to retry 0, dead 0\n")
     lines = cli_db("deliveries").stdout.splitlines()
     assert lines[0].split() == ["REMIND", "AT", "SUBSCRIPTION", "OCCURRENCE", "OFFSET",
@@ -222,6 +222,9 @@ def test_remind_sends_what_is_due_and_deliveries_shows_it(
     shown = json.loads(cli_db("deliveries", "--format", "json", "--status", "sent").stdout)
     assert [(d["occurrence"], d["status"], [a["status"] for a in d["attempts"]])
             for d in shown] == [("d0", "sent", [200]), ("d1", "sent", [200])]
+    # None of the rows is dead: the ledger is not empty, as it said it was.
+    assert cli_db("deliveries", "--status", "dead", "--subscription", "team-0").stdout == \
+        "no delivery matches\n"
 
 
 def test_two_remind_processes_send_each_reminder_once(db_url: str, tmp_path: Path,
@@ -320,7 +323,7 @@ def test_under_a_public_url_emailed_events_are_the_published_ones(
         monkeypatch.setenv("CALENDAR_TOOL_SMTP_URL", f"smtp://127.0.0.1:{mail.port}")
         reminded = cli_db("remind", register=reg)
         assert reminded.exit_code == 0, reminded.stderr
-        assert reminded.stdout.startswith("claimed 1 reminders in 1 messages")
+        assert reminded.stdout.startswith("claimed 1 reminder in 1 message")
         assert cli_db("subscribe", "test", "m", register=reg).exit_code == 0
         reminder, sample = mail.mails
     for got, uid in ((reminder, "d0"), (sample, "soon")):
@@ -391,7 +394,7 @@ def test_an_offset_given_twice_reminds_once(cli_db: CLI, db_url: str, tmp_path: 
         ["obligation.due", "P0D", "d0"]]
     receiver.script(Accept())
     result = cli_db("remind", register=reg)
-    assert result.stdout == ("claimed 1 reminders in 1 messages, skipped 0 past the catch-up "
+    assert result.stdout == ("claimed 1 reminder in 1 message, skipped 0 past the catch-up "
                              "window; sent 1, to retry 0, dead 0\n")
     [request] = receiver.requests
     assert [b["type"] for b in request.json["blocks"]] == ["header", "section"]

@@ -119,8 +119,8 @@ def review(ctx: Context, within: str, today_: str | None, fmt: str) -> None:
     """What the register should confirm or record, nearest first.
 
     Estimated dates within --within of today (a session the rules expect: confirm it, or
-    record it once it has met), entries dated from an estimate, and open deadlines and
-    targets more than --within past their due day with no status recorded.
+    record it once it has met), entries dated from an estimate, and open deadlines, targets,
+    reports and periods more than --within past their due day with no status recorded.
 
     \b
     Examples:

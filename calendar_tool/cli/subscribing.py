@@ -23,6 +23,7 @@ from calendar_tool.clock import SystemClock
 from calendar_tool.errors import SubscriptionInvalid, UsageError
 from calendar_tool.model import Format, Kind, Offset, Subscription
 from calendar_tool.timeline import parse_span, span_end
+from calendar_tool.wording import counted
 
 
 @main.group()
@@ -237,7 +238,8 @@ def remind(ctx: Context, dry_run: bool, at: str | None, window: str, catch_up: f
                                                                           "dead")}
     stopped = "; stopped by a signal, the rest left pending for the next pass" \
         if signals.received.is_set() else ""
-    click.echo(f"claimed {claimed.reminders} reminders in {claimed.messages} messages, "
+    click.echo(f"claimed {counted(claimed.reminders, 'reminder')} in "
+               f"{counted(claimed.messages, 'message')}, "
                f"skipped {claimed.skipped} past the catch-up window; sent {counts['sent']}, "
                f"to retry {counts['pending']}, dead {counts['dead']}{stopped}")
 
@@ -287,4 +289,4 @@ def deliveries(ctx: Context, statuses: Sequence[str], subscription: str | None,
     if fmt == "json":
         click.echo(views.deliveries_json(found, service.attempts(engine)))
     else:
-        click.echo(views.deliveries_table(found))
+        click.echo(views.deliveries_table(found, bool(statuses) or subscription is not None))

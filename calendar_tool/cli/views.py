@@ -85,7 +85,9 @@ def plan_table(reminders: Sequence[Reminder], zones: dict[str, str]) -> str:
                 rows, "nothing would be sent")
 
 
-def deliveries_table(views: Sequence[DeliveryView]) -> str:
+def deliveries_table(views: Sequence[DeliveryView], filtered: bool = False) -> str:
+    """The ledger's rows `views` as a table; when there are none, whether the ledger is
+    empty or none is of the `filtered` statuses or subscription."""
     rows = []
     for v in views:
         last = str(v.last_status) if v.last_status is not None else ""
@@ -95,7 +97,8 @@ def deliveries_table(views: Sequence[DeliveryView]) -> str:
         rows.append([_utc(v.remind_at), v.subscription, v.occurrence_id, v.offset,
                      v.status + nxt, str(v.attempts), last[:80], v.message_id])
     return grid(("remind at", "subscription", "occurrence", "offset", "status", "attempts",
-                 "last answer", "webhook id"), rows, "the ledger is empty")
+                 "last answer", "webhook id"), rows,
+                "no delivery matches" if filtered else "the ledger is empty")
 
 
 def deliveries_json(views: Sequence[DeliveryView], attempts: Sequence[AttemptView]) -> str:

@@ -103,7 +103,12 @@ def feed_label(register: Register, facet: str, key: str) -> str:
 
 def events_count(n: int) -> str:
     """"1 event", "24 events"."""
-    return f"{n} event{'s' if n != 1 else ''}"
+    return counted(n, "event")
+
+
+def counted(n: int, noun: str) -> str:
+    """`n` of `noun`, a noun whose plural takes an "s": "1 message", "2 messages"."""
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def first_of(shown: int, total: int) -> str:
