@@ -27,6 +27,7 @@ import json
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Engine as Engine  # re-exported: the service types engines with it
 from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, SAWarning
 from sqlalchemy.schema import CreateTable
 
 from calendar_tool.config import DEFAULT_DB
@@ -267,10 +268,20 @@ def open_store(url: str = DEFAULT_DB, given_by: str = "the database URL") -> Eng
                           "when the command ends: give a file, such as "
                           "sqlite:///calendar-tool.db")
     try:
-        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite",
-                               connect_args=_connect_args(parsed))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # deprecations of the library's: not the user's
+            engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite",
+                                   connect_args=_connect_args(parsed))
     except Exception as exc:  # a dialect or driver that is not installed
         raise StoreFailed(f"{given_by}: cannot use the database {_safe(url)}: {exc}") from None
+    warned = [w for w in caught if issubclass(w.category, SAWarning)]
+    if warned:
+        # A part of the URL the driver ignores (`?mode=memory` without `uri=true`): the
+        # database opened would not be the one asked for. SQLAlchemy only warned, in two
+        # lines of a source file on stderr, and the command went on.
+        engine.dispose()
+        said = str(warned[0].message).split(" (Background on this warning", 1)[0]
+        raise StoreFailed(f"{given_by}: {_masked(url)!r} is not taken as written: {said}")
     path = sqlite_path(engine)
     if path is not None:
         _create_private(path, url, given_by)

@@ -431,6 +431,19 @@ def test_exit_7_a_database_in_memory_is_refused(url: str) -> None:
         (7, "", line.format("--db")), (7, "", line.format("CALENDAR_TOOL_DB"))]
 
 
+def test_exit_7_a_sqlite_url_the_driver_would_not_take_as_written(tmp_path: Path) -> None:
+    """`?mode=memory` without `uri=true` is ignored by SQLite's driver: a file database was
+    opened, and SQLAlchemy's warning, two lines quoting a source file, went to stderr. The
+    URL is now refused, exit 7 in one line saying why, and no file is made."""
+    url = f"sqlite:///{tmp_path / 'never.db'}?mode=memory"
+    result = CliRunner().invoke(main, ["--register", str(SAMPLE), "--db", url, "deliveries"])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        7, "", f"error: --db: '{url}' is not taken as written: Query "
+        "string argument(s) 'mode' are not accepted by the pysqlite driver and are being "
+        "ignored; SQLite URI arguments require that 'uri=true' also be present in the URL.\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- 8 ---------------------------------------------------------------------------------------
 
 def test_exit_8_a_subscription_field_cannot_be_used(cli: CLI) -> None:
