@@ -11,7 +11,7 @@ import functools
 import re
 import threading
 import weakref
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, timedelta
@@ -163,19 +163,24 @@ class SeriesDate(NamedTuple):
     """One numbered occurrence of a series: its date, the known occurrence that gives it (None
     for an estimate), and for an estimate what it was estimated from: the occurrence the rule
     counted from (a known one, or the series' start) and the known occurrence whose month it
-    takes, if any. (A tuple: a large register's series make hundreds of thousands, and a
-    frozen dataclass costs several times as much to make.)"""
+    takes, if any; or, for an estimate the rule would have placed at or past the next known
+    occurrence (`before`), the occurrence after which it lies (known or estimated). (A tuple:
+    a large register's series make hundreds of thousands, and a frozen dataclass costs
+    several times as much to make.)"""
 
     number: int
     value: DatedValue
     known: KnownOccurrence | None
     counted_from: tuple[int, DatedValue, bool] | None = None  # number, date, whether known
     month_of: KnownOccurrence | None = None
+    before: KnownOccurrence | None = None
 
     def derivation(self, series: Series) -> str:
         """How its date was found: as written, or how it was estimated."""
         if self.counted_from is None:
             return wording.AS_WRITTEN
+        if self.before is not None:
+            return wording.between(self.counted_from, self.before)
         return wording.estimated(series.rule, self.counted_from, self.month_of)
 
 
@@ -246,84 +251,211 @@ def _month_value(year: int, month: int) -> DatedValue:
 _PRECISE = {Precision.YEAR: 0, Precision.MONTH: 1, Precision.DAY: 2}
 
 
+class _Ahead:
+    """A series' known occurrences by number, for what lies after a given number: the
+    earliest day one of them starts on. While a known occurrence still to come could start
+    within a bound, expansion goes on past an occurrence that starts beyond it: no. 3 "in
+    2002" after no. 2 in May 2002 (the texts' precision lets their starts go back), or a
+    known no. 4 after an estimate that the rule alone would place past it."""
+
+    __slots__ = ("_earliest", "_numbers", "_ordered")
+
+    def __init__(self, known: Iterable[KnownOccurrence]) -> None:
+        self._ordered = sorted(known, key=lambda k: k.number)
+        self._numbers = [k.number for k in self._ordered]
+        # The earliest start among the known occurrences from each place on (date.max: none).
+        self._earliest = [date.max] * (len(self._ordered) + 1)
+        for i in range(len(self._ordered) - 1, -1, -1):
+            self._earliest[i] = min(self._earliest[i + 1], self._ordered[i].date.start)
+
+    def starts_by(self, number: int, day: date) -> bool:
+        """Whether a known occurrence numbered after `number` starts on or before `day`."""
+        return self._earliest[bisect_right(self._numbers, number)] <= day
+
+    def next_known(self, number: int) -> KnownOccurrence | None:
+        """The known occurrence numbered next after `number`, if any."""
+        at = bisect_right(self._numbers, number)
+        return self._ordered[at] if at < len(self._ordered) else None
+
+    def later_starts(self, number: int) -> date:
+        """The earliest start of the known occurrences numbered after `number` (date.max:
+        none)."""
+        return self._earliest[bisect_right(self._numbers, number)]
+
+
+def _between(after: DatedValue, before: DatedValue) -> DatedValue:
+    """The estimate of an occurrence that lies after `after` (the occurrence before it) and
+    before `before` (the next known one), where the rule alone would place it at or past
+    `before`: one unknown day from the day after `after` ends to the day before `before`
+    starts. Known occurrences that touch or overlap (2001 and 2002, May 2002 and "2002")
+    leave no such day: then from the day `after` starts to the day `before` ends, all that
+    the texts say. Either way it sorts after `after` and before `before`."""
+    first, last = after.end + _ONE_DAY, before.start - _ONE_DAY
+    if first > last:
+        first, last = after.start, max(before.end, after.start)
+    return _some_day(first, last)
+
+
+def _not_before(value: DatedValue, first: date) -> DatedValue:
+    """An estimate the rule placed starting before `first`, the start of the occurrence
+    before it, cut to start there: a rule that moves less than the estimates' precision (a
+    monthly rule counted from a year, "2002") would otherwise place it before a known
+    occurrence it follows (May 2002)."""
+    return _some_day(first, max(value.end, first))
+
+
+def _some_day(first: date, last: date) -> DatedValue:
+    """One unknown day from `first` to `last`, as precise as those days are: whole months or
+    years read as such ("between April and October 2001", "between 2002 and 2003"), one
+    month or year as that month or year, one day as that day; other days as days."""
+    if first.day != 1 or last.day != days_in_month(last.year, last.month):
+        return DatedValue(first, last, Precision.DAY, True, True) if first < last \
+            else DatedValue.day(first)
+    if first.month == 1 and last.month == 12:
+        if first.year == last.year:
+            return DatedValue.year(first.year)
+        return DatedValue(first, last, Precision.YEAR, True, True)
+    if (first.year, first.month) == (last.year, last.month):
+        return _month_value(first.year, first.month)
+    return DatedValue(first, last, Precision.MONTH, True, True)
+
+
+_ONE_DAY = timedelta(days=1)
+
+
 def series_dates(series: Series, until: date | None = None,
                  up_to_number: int | None = None) -> Iterator[SeriesDate]:
-    """Occurrences of a series in order, while they start on or before `until`.
+    """Occurrences of a series in order of number, those that start on or before `until`.
 
-    The series' own end (`until`, `count`) always applies, and so do the bounds of every
-    series: MAX_OCCURRENCES, and no estimate reaching past the calendar's last day;
-    `up_to_number` stops after that occurrence. An occurrence listed as known replaces the
-    rule's date, and the estimates after it count from it: a congress moved by a year moves
-    the ones after it. An estimate of a series whose start gives only the year takes the
-    month its known occurrences give (`_month_of`), and one whose start gives days only the
-    month of the rule's day where the rule names no day (`_month_only`), unless the series
-    says `estimate: rule`.
+    Expansion stops at the first occurrence that starts past `until` unless a later-numbered
+    known occurrence starts on or before it (`_Ahead`): then the ones past it are passed
+    over, not given. The series' own end (`until`, `count`) always applies, `until` alike,
+    and so do the bounds of every series: MAX_OCCURRENCES, and no estimate reaching past the
+    calendar's last day; `up_to_number` stops after that occurrence. An occurrence listed as
+    known replaces the rule's date, and the estimates after it count from it: a congress
+    moved by a year moves the ones after it; one the rule would place at or past the next
+    known occurrence lies between the two instead (`_between`), and none starts before the
+    occurrence before it (`_not_before`). An estimate of a series whose start gives only the
+    year takes the month its known occurrences give (`_month_of`), and one whose start gives
+    days only the month of the rule's day where the rule names no day (`_month_only`),
+    unless the series says `estimate: rule`.
     """
-    known = {k.number: k for k in series.known}
-    month_of = _month_of(_dated_months(series))
-    month_only = _month_only(series)
     last = series.last_number
     if last is None:
         last = series.first + MAX_OCCURRENCES - 1
     if up_to_number is not None:
         last = min(last, up_to_number)
-    end = series.until.end if series.until else None
-    number = series.first
+    end = series.until.end if series.until else date.max
+    return _expanded(series, last, end, date.max if until is None else until)
+
+
+def _expanded(series: Series, last: int, end: date, until: date) -> Iterator[SeriesDate]:
+    """`series_dates` up to number `last`, the series ending at `end`, up to `until`."""
+    known = {k.number: k for k in series.known}
+    ahead = _Ahead(series.known)
+    month_of = _month_of(_dated_months(series))
+    month_only = _month_only(series)
     # The shape estimates take: the start's, or a known occurrence's less precise one.
     template = series.start
     dates = _dates_after(series.rule, series.start.start, LAST_DAY)
     counted = (series.first, series.start, False)
-    while number <= last:
+    # The next known occurrence, and the last occurrence an estimate bounded by it lies after
+    # with its date between them (made once for the estimates it bounds).
+    following = ahead.next_known(series.first - 1)
+    after: tuple[int, DatedValue, bool] = counted
+    window, window_after = series.start, None
+    previous = date.min  # where the occurrence before starts: no estimate starts before it
+    for number in range(series.first, last + 1):
         k = known.get(number)
-        month = None if k is not None else month_of(number)
         if k is not None:
-            value = k.date
-            # Estimates after it count from it, and are no more precise than it: the days of a
-            # start (10-12 March) placed on the first day of a year a text gives (2002) would
-            # be days no text gives (1-3 January 2003).
-            if _PRECISE[k.date.precision] < _PRECISE[template.precision]:
-                template = k.date
-            # Re-anchor the rule on the known occurrence, at the estimates' precision.
-            anchor = _moved(template, k.date.start).start
-            dates = _dates_after(series.rule, anchor, LAST_DAY)
-            counted = (number, k.date, True)
+            template, dates = _anchored(series.rule, template, k.date)
+            counted = after = (number, k.date, True)
+            following = ahead.next_known(number)
+            sd = SeriesDate(number, k.date, k)
         elif number == series.first:
-            # The start's own days are the register's, not the rule's: they stay.
-            value = _estimate(template, template.start, month, False)
+            value, month = _first_estimate(template, month_of(number), following)
+            if following is not None:
+                after = (number, value, False)
+            sd = SeriesDate(number, value, None, counted, month)
         else:
+            month = month_of(number)
             nxt = next(dates, None)
-            if nxt is None:
+            ruled = None if nxt is None else _estimate(template, nxt, month, month_only)
+            if following is not None and (ruled is None or
+                                          ruled.end >= following.date.start):
+                if window_after is not after:
+                    window, window_after = _between(after[1], following.date), after
+                sd = SeriesDate(number, window, None, after, None, following)
+            elif ruled is None or ruled.end > LAST_DAY:
                 return
-            value = _estimate(template, nxt, month, month_only)
-            if value.end > LAST_DAY:
-                return
-        if (end is not None and value.start > end and k is None) or \
-                (until is not None and value.start > until):
+            else:
+                value = ruled if ruled.start >= previous else _not_before(ruled, previous)
+                if following is not None:
+                    after = (number, value, False)
+                sd = SeriesDate(number, value, None, counted, month)
+        previous = sd.value.start
+        if k is None and previous > end and not ahead.starts_by(number, end):
             return
-        yield SeriesDate(number, value, k, None if k else counted, month)
-        number += 1
+        if previous > until:
+            if not ahead.starts_by(number, until):
+                return
+            continue  # a known occurrence after it starts by `until`: passed over
+        yield sd
+
+
+def _anchored(rule: str, template: DatedValue, known: DatedValue
+              ) -> tuple[DatedValue, Iterator[date]]:
+    """The shape of the estimates after a known occurrence dated `known`, and the rule's dates
+    counted from it. They are no more precise than it: the days of a start (10-12 March)
+    placed on the first day of a year a text gives (2002) would be days no text gives (1-3
+    January 2003). The rule is anchored on it at the estimates' precision."""
+    if _PRECISE[known.precision] < _PRECISE[template.precision]:
+        template = known
+    return template, _dates_after(rule, _moved(template, known.start).start, LAST_DAY)
+
+
+def _first_estimate(template: DatedValue, month: KnownOccurrence | None,
+                    following: KnownOccurrence | None
+                    ) -> tuple[DatedValue, KnownOccurrence | None]:
+    """The first occurrence, not known: the series' start, whose days are the register's,
+    not the rule's, in the evidence's month (`month`) unless that would place it after the
+    next known occurrence (`following`); with the known occurrence whose month it takes."""
+    value = _estimate(template, template.start, month, False)
+    if following is not None and value.start > following.date.start:
+        return template, None
+    return value, month
 
 
 def series_count(series: Series, until: date) -> tuple[int, date]:
-    """How many occurrences `series_dates` gives up to `until`, and where the first past it
-    starts (date.max: the series ends first): counted without making an occurrence each."""
-    count = 0
+    """How many occurrences `series_dates` gives up to `until`, and the earliest start of
+    those it does not give (date.max: none, the series ends first), the first day up to
+    which it gives more: counted without making an occurrence each. No estimate starts
+    before the occurrence before it (`_expanded`), so past the one where `series_dates`
+    stops only a known occurrence can start earlier (no. 3 "in 2002" after no. 2 in May
+    2002)."""
+    count, past = 0, date.max
+    ahead = _Ahead(series.known)
     for sd in series_dates(series):
-        if sd.value.start > until:
-            return count, sd.value.start
-        count += 1
-    return count, date.max
+        start = sd.value.start
+        if start <= until:
+            count += 1
+        elif ahead.starts_by(sd.number, until):
+            past = min(past, start)
+        else:
+            return count, min(past, start, ahead.later_starts(sd.number))
+    return count, past
 
 
 def worded_series_dates(series: Series, until: date) -> Iterator[tuple[SeriesDate, str]]:
     """`series_dates` up to `until`, each with its derivation: worded once for a run of
     estimates counted alike, the same words and one string for them all (a large register's
     series have hundreds of thousands of occurrences)."""
-    text, counted, month = "", None, None
+    text, counted, month, before = "", None, None, None
     for sd in series_dates(series, until=until):
-        if sd.counted_from is None or sd.counted_from is not counted or sd.month_of is not month:
+        if sd.counted_from is None or sd.counted_from is not counted or \
+                sd.month_of is not month or sd.before is not before:
             text = sd.derivation(series)
-            counted, month = sd.counted_from, sd.month_of
+            counted, month, before = sd.counted_from, sd.month_of, sd.before
         yield sd, text
 
 
@@ -549,8 +681,9 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
 
 def _past_until(entry_id: str, s: Series) -> list[tuple[str, str, str]]:
     """A problem for each known occurrence numbered past the one where `until` ends the
-    series (`series_dates` stops at the first estimate after it): such an occurrence would
-    be accepted and then shown by no command, as one past `count` would be."""
+    series (`series_dates` stops at the first estimate after it, unless a known occurrence
+    after that one starts by it): such an occurrence would be accepted and then shown by no
+    command, as one past `count` would be."""
     if s.until is None or not s.known:
         return []
     last = s.first - 1

@@ -249,6 +249,34 @@ def test_the_commands_print_the_same_with_the_index_as_without(
         assert [cli(*args, register=path).stdout for args in commands] == [r.stdout for r in off]
 
 
+def _ordered_series(entry_id: str, kind: str, known: str) -> str:
+    """A yearly series from 2000 with the known occurrences `known` (YAML lines)."""
+    return (f"  - id: {entry_id}\n    title: Series {entry_id}\n    kind: {kind}\n"
+            "    series:\n      rule: FREQ=YEARLY\n      start: 2000\n      occurrences:\n"
+            f"{known}    actors: [commission]\n    areas: [trafficking]\n"
+            "    sources: [{doc: D/1, para: '1', quote: a quote}]\n")
+
+
+def test_the_index_answers_as_the_register_where_dates_follow_numbers(tmp_path: Path) -> None:
+    """Series with an estimate between two known occurrences (a session and a deadline),
+    and one whose no. 3 "in 2001" starts before its no. 2 in September 2001: every answer
+    from the index (the file's, and the one of a register held in memory) is the answer
+    without it, and the window of 90 days from 1 June 2001 holds that no. 3 (expansion
+    stopped at no. 2, past the window)."""
+    between = "        2: {date: 2001-03}\n        4: {date: 2001-11}\n"
+    text = HEADER + _ordered_series("between", "session", between) + \
+        _ordered_series("due", "deadline", between) + \
+        _ordered_series("year", "session", "        2: {date: 2001-09}\n"
+                                            "        3: {date: 2001}\n")
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    expected = _direct(text)
+    assert '"id": "year#3"' in expected[f"{TODAYS[0]} {QUERIES.index({'upcoming': '90d'})}"]
+    assert _indexed(path, tmp_path / "cache") == expected
+    assert _held(parse_register(text, "r.yaml")) == \
+        {k: v for k, v in expected.items() if "review" not in k}
+
+
 # --- what makes an index stale or unusable ----------------------------------------------------
 
 def _register(tmp_path: Path, *entries: str) -> Path:

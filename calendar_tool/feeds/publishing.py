@@ -648,8 +648,8 @@ def _entry_events(e: Entry, rev: Revision, reach: date | None, old: _Kept | None
     if old is not None and old.revision == rev and old.until == reach:
         return old, 0, after
     if old is not None and old.revision == rev and e.series is not None:
-        # A series' occurrences up to any horizon begin with those up to a nearer one (they
-        # stop at the first past it), so a horizon short of the next brings none, and as
+        # A series' occurrences up to any horizon are those that start by it, so they hold
+        # those up to a nearer one, a horizon short of the next start brings none, and as
         # many as the last run had are the same: counted without making an occurrence each
         # (a large register's series have 230,000).
         if after is not None and old.until is not None and old.until <= until < after:

@@ -10,8 +10,9 @@ precision, tentativeness, state, the entry's kind, areas and actors through its 
 what an occurrence is made of besides its entry (its number, how its date was derived, the
 date an urgent commitment counts from); the entry itself is pickled once in the file and
 unpickled only when a row of it is printed. A series is kept up to a horizon (`until`), each
-of its rows with the latest first day of the series up to it (`reach`): a query up to a day
-takes exactly the rows `timeline.series_dates` would give up to that day.
+of its rows with the first day up to which `timeline.series_dates` gives it (`reach`: its
+start): a query up to a day takes exactly the rows `timeline.series_dates` would give up to
+that day.
 
 What makes an index stale, and what is done then:
 - another register text (its SHA-256 is in the header: each command hashes the file, which
@@ -181,14 +182,14 @@ def _series_rows(entry: Entry, ref: int, until: date) -> Iterator[tuple[int, Row
     series = entry.series
     assert series is not None
     group = DUE if entry.kind.is_due else SPAN
-    reach = 0
     for sd, text in worded_series_dates(series, until):
         k, w = sd.known, sd.value
         status = k.status if k is not None and k.status is not None else entry.status
         start = w.start.toordinal()
-        reach = max(reach, start)
+        # Its reach is its start: `series_dates` gives an occurrence up to any day from its
+        # start on, and no other (no estimate starts before the occurrence before it).
         yield group, (w.due.toordinal() if group == DUE else start, entry.id, sd.number, start,
-                      w.end.toordinal(), reach, ref, text, 0, _bits(w, k is None, status.state))
+                      w.end.toordinal(), start, ref, text, 0, _bits(w, k is None, status.state))
 
 
 def register_rows(register: Register, until: date, only: Iterable[int] | None = None

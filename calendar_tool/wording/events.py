@@ -60,7 +60,7 @@ def date_text(w: DatedValue) -> str:
     """A dated value as a person writes it: "2005", "May 2001", "10–17 April 2000"."""
     s, e = w.start, w.end
     if w.within:
-        return f"between {day(s)} and {day(e)}"
+        return _between_text(w)
     if w.precision is Precision.YEAR:
         return f"{s.year}–{e.year}" if w.is_range else str(s.year)
     if w.precision is Precision.MONTH:
@@ -76,6 +76,20 @@ def date_text(w: DatedValue) -> str:
     if s.year == e.year:
         return f"{s.day} {MONTHS[s.month]}–{e.day} {MONTHS[e.month]} {s.year}"
     return f"{day(s)}–{day(e)}"
+
+
+def _between_text(w: DatedValue) -> str:
+    """One unknown day between two: "between 2 May 2001 and 9 May 2001" as days, "between April and
+    October 2001" as whole months, "between 2002 and 2003" as whole years (an estimate
+    between two known occurrences of a series)."""
+    s, e = w.start, w.end
+    if w.precision is Precision.YEAR:
+        return f"between {s.year} and {e.year}"
+    if w.precision is Precision.MONTH:
+        if s.year == e.year:
+            return f"between {MONTHS[s.month]} and {MONTHS[e.month]} {s.year}"
+        return f"between {MONTHS[s.month]} {s.year} and {MONTHS[e.month]} {e.year}"
+    return f"between {day(s)} and {day(e)}"
 
 
 def when(o: Occurrence) -> str:
@@ -155,6 +169,18 @@ def estimated(rule: str, counted: tuple[int, DatedValue, bool],
     if month_of is not None and not (known and month_of.number == number):
         how += f"; the month of no. {month_of.number} ({date_text(month_of.date)})"
     return how
+
+
+def between(after: tuple[int, DatedValue, bool], before: KnownOccurrence) -> str:
+    """How an occurrence of a series was estimated that lies between the occurrence before it
+    and the next known one, the rule alone placing it at or past that one: "estimated:
+    between no. 2 (March 2001) and no. 4 (November 2001)". `after`: the number and date of
+    the occurrence before it, and whether that is known (else it is an estimate, and says
+    so: "no. 3 (2002, estimated)")."""
+    number, value, known = after
+    said = date_text(value) if known else f"{date_text(value)}, estimated"
+    return (f"estimated: between no. {number} ({said}) and no. {before.number} "
+            f"({date_text(before.date)})")
 
 
 def counted_from(rel: Relative, anchor: DatedValue, tentative: bool, anchor_how: str) -> str:
