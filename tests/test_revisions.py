@@ -111,13 +111,14 @@ _HASHES = (
 
 
 def _hashes_with(tmp_path: Path, reworded: str | None) -> dict[str, str]:
-    """The sample's content hashes computed by a copy of the package in which the wording
-    module `reworded` ("events", "views") ends with one more comment, as after a release."""
+    """The sample's content hashes computed by a copy of the package in which the module
+    `reworded` ("wording/events.py", "timeline.py", ...) ends with one more comment, as
+    after a release."""
     package = Path(calendar_tool.__file__).parent
-    copy = tmp_path / (reworded or "same") / "calendar_tool"
+    copy = tmp_path / (reworded or "same").replace("/", "-") / "calendar_tool"
     shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
     if reworded is not None:
-        module = copy / "wording" / f"{reworded}.py"
+        module = copy / reworded
         module.write_text(module.read_text(encoding="utf-8") + "# reworded\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(copy.parent), "CALENDAR_TOOL_CACHE": "off"}
     out = subprocess.run([sys.executable, "-c", _HASHES, str(SAMPLE)], capture_output=True,
@@ -129,13 +130,17 @@ def _hashes_with(tmp_path: Path, reworded: str | None) -> dict[str, str]:
 def test_only_a_new_wording_of_events_revises_entries(tmp_path: Path) -> None:
     """A release that rewords what feed events say (`wording/events.py`) gives every entry a
     new content hash, so a new SEQUENCE; one that rewords only lists, pages or messages
-    (`wording/views.py`) leaves every hash, and so every subscribed event, as it was."""
+    (`wording/views.py`) leaves every hash, and so every subscribed event, as it was. New
+    code dating occurrences (`timeline.py`) revises every entry too: it moved series'
+    estimates (an estimate between two known occurrences now lies between them) with the
+    same SEQUENCE, which a calendar takes as no change."""
     same = _hashes_with(tmp_path, None)
     assert len(same) == 10
-    assert _hashes_with(tmp_path, "views") == same
-    events = _hashes_with(tmp_path, "events")
-    assert sorted(events) == sorted(same)
-    assert [k for k in same if events[k] == same[k]] == []
+    assert _hashes_with(tmp_path, "wording/views.py") == same
+    for module in ("wording/events.py", "timeline.py"):
+        changed = _hashes_with(tmp_path, module)
+        assert sorted(changed) == sorted(same)
+        assert [k for k in same if changed[k] == same[k]] == [], module
 
 
 @pytest.mark.parametrize("link_base", [None, "https://calendar.example.org/feeds"])

@@ -9,8 +9,11 @@ What is hashed is everything the feed shows for the entry that does not depend o
 publishing: the entry as written, its resolved date when it is dated from another entry (so
 moving the anchor revises the entries dated from it), its effective reminder offsets, the
 titles and links of the actors, areas and documents it names, the public URL its events link
-back to when there is one, and how all of it is phrased (`wording.stamp`: a new wording
-revises every entry once). How far a series is expanded is
+back to when there is one, how all of it is phrased (`wording.stamp`: a new wording
+revises every entry once), and the code that dates a series' occurrences from its rule and
+known dates (`timeline.py`, `_dating`: new code can move estimates, whose DTSTART a calendar
+updates only with a new SEQUENCE, so it too revises every entry once). How far a series is
+expanded is
 not part of it: a new estimated occurrence appearing as the horizon moves does not revise the
 occurrences already published.
 """
@@ -30,6 +33,7 @@ from operator import itemgetter
 from typing import Any
 
 from calendar_tool import wording
+from calendar_tool.files import code_digest
 from calendar_tool.model import Entry, Offset, Register, Revision, Source, Term
 from calendar_tool.timeline import Resolved, Resolver, resolver_for
 
@@ -259,12 +263,18 @@ def content_hash(entry: Entry, register: Register, resolver: Resolver,
         "" if link_base is None else ',"links":' + _STRING(link_base),
         ',"reminders":', _part(parts.reminders, register.reminders_for(entry), _offsets),
         ',"resolved":', _JSON.encode(_resolved(resolved)),
+        ',"timeline":', _STRING(_dating()),
         ',"wording":', _STRING(wording.stamp()), "}"))
     digest = _text_digest(text)
     if hashes is not None:
         hashes.computed += 1
         hashes.keep(entry, context.digest, resolved, digest)
     return digest
+
+
+def _dating() -> str:
+    """A digest of the code that dates occurrences (`timeline.py`)."""
+    return code_digest(("timeline.py",))
 
 
 def payload(entry: Entry, register: Register, resolver: Resolver,
@@ -281,6 +291,8 @@ def payload(entry: Entry, register: Register, resolver: Resolver,
         "documents": _documents(_Context.of(register).documents, entry.all_sources()),
         # How the feeds phrase all of it: a new wording is new text for every entry.
         "wording": wording.stamp(),
+        # How a series' occurrences are dated: new code may move its estimates.
+        "timeline": _dating(),
     }
     if link_base is not None:  # left out when unset, so that those hashes stay as they were
         out["links"] = link_base
