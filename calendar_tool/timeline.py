@@ -1005,8 +1005,8 @@ class ReviewItem:
 def review(register: Register, today: date, within: relativedelta) -> list[ReviewItem]:
     """What the register should confirm or record, nearest `today` first: estimated
     occurrences (of a series, or dated from an estimate) falling within `within` of today,
-    to confirm (or to record, once past); open deadlines and targets due more than `within`
-    ago, which the register never said were met or missed; then the open undated urgent
+    to confirm (or to record, once past); open deadlines, targets, reports and periods due
+    more than `within` ago, which the register never said were met or missed; then the open undated urgent
     commitments older than `URGENT_REVIEW_AGE` (`urgent_older_than`), oldest first."""
     start, end = today - within, today + within
     resolver = resolver_for(register)
