@@ -353,6 +353,20 @@ processor's caches (an object not in them costs about half a microsecond to reac
 occurrence's JSON object takes 18.8 times as long for 11 times the occurrences. This section
 was measured at c8b3df5's code (the second run, at 7f09194's, read that start 13.7 times
 and the API 12.5; this one 11.6 and 10.3).
+
+This run (2b9a924's code, issue 24) is on another machine, an AMD EPYC, whose disk flushed more
+slowly: a publish's feeds copied by the kernel and flushed alone took 3.1 s against 0.7 s the
+run before, and a reload's three files 0.7 s against 0.3 s. So figures that flush feeds read
+higher: publish 19.1 s (15.4 s the run before), a reload 1.0 s (0.9 s). Validate cold reads
+6.7 s (5.3 s), though the "listing" section's validate with no cache, in the same run, reads
+1.18x the floor of composing the entries (1.22x the run before): this run's pace.
+Side by side with stop 42's code (6568f87), interleaved, at 100,000 entries with the entry
+cache warm, a first publish into an empty folder and a new store takes 0.90x the time (three
+pairs, 14.4 s against 15.6 s, the same 288 MiB peak; its system time 1.9 s against 3.1 s: a
+temporary file is now made by `open()` with `os.open` as its opener, da8d54b), though this
+stop changed how a series is expanded (29cd7ac) and what an entry's content hash holds
+(d4afeac, a digest of timeline.py once per pass). Growth above 10: `run`'s start on what
+publish left 14.2 (0.2 s and 3.4 s; 11.6 the run before), the API 12.6 (10.3).
 """
 
 from __future__ import annotations
