@@ -1006,8 +1006,9 @@ def review(register: Register, today: date, within: relativedelta) -> list[Revie
     """What the register should confirm or record, nearest `today` first: estimated
     occurrences (of a series, or dated from an estimate) falling within `within` of today,
     to confirm (or to record, once past); open deadlines, targets, reports and periods due
-    more than `within` ago, which the register never said were met or missed; then the open undated urgent
-    commitments older than `URGENT_REVIEW_AGE` (`urgent_older_than`), oldest first."""
+    more than `within` ago, which the register never said were met or missed; then the open
+    undated urgent commitments older than `URGENT_REVIEW_AGE` (`urgent_older_than`), oldest
+    first."""
     start, end = today - within, today + within
     resolver = resolver_for(register)
     found: list[tuple[int, tuple[int, date, str, int], ReviewItem]] = []
