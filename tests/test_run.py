@@ -230,6 +230,8 @@ def test_run_serves_the_feeds_it_publishes(tmp_path: Path, runs: list[Run]) -> N
     [listening] = run.events("server.listening")
     url = listening["url"]
     assert url.startswith("http://127.0.0.1:") and not url.endswith(":0/")
+    # What it serves, as `serve`'s line says: it gave the address alone.
+    assert (listening["feeds"], listening["register"]) == (str(feeds), str(register))
     feed = httpx.get(f"{url}feeds/all.ics")
     assert feed.status_code == 200
     assert feed.content == (feeds / "all.ics").read_bytes()

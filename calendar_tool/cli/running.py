@@ -142,7 +142,9 @@ def _server(ctx: Context, source: RegisterFile, out_dir: Path, engine: Any, host
     app = web.make_app(register=source, feeds=out_dir, db=engine, clock=SystemClock(),
                        public_url=ctx.public_url())
     serving = web.BackgroundServer(app, host, port)
-    logs.event("server.listening", url=f"{serving.url}/")
+    # As `serve` logs it: which folder and register the address serves.
+    logs.event("server.listening", url=f"{serving.url}/", feeds=str(out_dir),
+               register=str(source.path))
     return serving
 
 
