@@ -18,13 +18,14 @@ from calendar_tool.feeds.publishing import (
     EventCache,
     FeedResult,
     FeedSpec,
+    PublishedIndex,
     PublishReport,
     Selection,
     feed_occurrences,
     feed_specs,
     feeds_missing,
     publish,
-    published_horizon,
+    read_index,
     selected_feed,
 )
 from calendar_tool.feeds.revisions import Hashes, content_hash, next_revisions
@@ -40,6 +41,7 @@ __all__ = [
     "HashFile",
     "Hashes",
     "PublishReport",
+    "PublishedIndex",
     "Selection",
     "content_hash",
     "feed_occurrences",
@@ -48,7 +50,7 @@ __all__ = [
     "message_calendar",
     "next_revisions",
     "publish",
-    "published_horizon",
+    "read_index",
     "selected_feed",
     "uid",
 ]

@@ -1118,22 +1118,39 @@ _ONE_DAY = timedelta(days=1)
 def index_bytes(feeds: Sequence[FeedResult], horizon_years: int = DEFAULT_HORIZON_YEARS
                 ) -> bytes:
     """`index.json`: each feed's name, title, path and event count, in feed order, and how
-    many years past today the feeds expand series (`published_horizon` reads it)."""
+    many years past today the feeds expand series (`read_index` reads it)."""
     doc = {"feeds": [{"name": f.name, "title": f.title, "path": f.path, "events": f.events}
                      for f in feeds], "horizon_years": horizon_years}
     return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def published_horizon(index: Path) -> int:
-    """How many years past today the feeds the `index.json` at `index` lists expand series:
-    a feed of one's own selection takes the same, so that its events are those of all.ics.
-    The default when the index does not say (none yet, or one written before it said)."""
+class PublishedIndex(NamedTuple):
+    """What a publish left in `index.json`: the feeds it lists (each a mapping, as written),
+    how many years past today they expand series (a feed of one's own selection takes the
+    same, so that its events are those of all.ics), and when it was written."""
+
+    feeds: list[dict[str, object]]
+    horizon_years: int
+    written: datetime
+
+
+def read_index(index: Path) -> PublishedIndex | None:
+    """The `index.json` at `index`, read once; None when there is none or it cannot be used
+    (not JSON, no list of feeds, a named pipe in its place, which would hold the caller).
+    The horizon is the default when it does not say (one written before it said)."""
     try:
-        with open_regular(index) as file:  # never a named pipe, which would hold the caller
-            years = json.loads(file.read().decode("utf-8"))["horizon_years"]
+        with open_regular(index) as file:
+            written = datetime.fromtimestamp(os.fstat(file.fileno()).st_mtime, UTC)
+            doc = json.loads(file.read().decode("utf-8"))
+        feeds = doc["feeds"]
     except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_HORIZON_YEARS
-    return years if type(years) is int and years >= 0 else DEFAULT_HORIZON_YEARS
+        return None
+    if not isinstance(feeds, list):
+        return None
+    years = doc.get("horizon_years")
+    if type(years) is not int or years < 0:
+        years = DEFAULT_HORIZON_YEARS
+    return PublishedIndex([f for f in feeds if isinstance(f, dict)], years, written)
 
 
 def feeds_missing(out_dir: Path) -> bool:
@@ -1148,13 +1165,10 @@ def feeds_missing(out_dir: Path) -> bool:
 
 
 def _old_feed_paths(index: Path) -> list[str]:
-    try:
-        with open_regular(index) as file:  # never a named pipe, which would hold the run
-            doc = json.loads(file.read().decode("utf-8"))
-        return [str(f["path"]) for f in doc["feeds"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        # A missing or unreadable index only means nothing is known to be stale.
-        return []
+    """The paths of the feeds `index` lists; none when it cannot be read, which only means
+    that nothing is known to be stale."""
+    found = read_index(index)
+    return [] if found is None else [str(f["path"]) for f in found.feeds if "path" in f]
 
 
 def publish(register: Register, revs: Mapping[str, Revision], out_dir: Path, clock: Clock,

@@ -42,7 +42,6 @@ import dataclasses
 import functools
 import gzip
 import hashlib
-import json
 import logging
 import os
 import signal
@@ -85,11 +84,19 @@ from starlette.types import Receive, Scope, Send
 from calendar_tool import heap, listing, logs, service, wording
 from calendar_tool.clock import Clock, iso_utc, today
 from calendar_tool.errors import CalendarToolError, UsageError
-from calendar_tool.feeds import FEED_FILE, INDEX_NAME, Hashes, feed_specs, published_horizon
-from calendar_tool.files import Version, open_regular, version
+from calendar_tool.feeds import (
+    FEED_FILE,
+    INDEX_NAME,
+    Hashes,
+    PublishedIndex,
+    feed_specs,
+    read_index,
+)
+from calendar_tool.files import Version, version
 from calendar_tool.model import CALENDAR, Kind, Register, Term, in_calendar
 from calendar_tool.register import RegisterFile, RegisterState
 from calendar_tool.timeline import (
+    DEFAULT_HORIZON_YEARS,
     Query,
     find,
     matches,
@@ -582,21 +589,11 @@ class _App:
             raise HTTPException(503, state.error or "the register cannot be read")
         return state, state.register
 
-    def index(self) -> tuple[list[dict[str, Any]], str | None]:
-        """The feeds in index.json, and when it was written."""
-        path = self.feeds / INDEX_NAME
-        try:
-            published = iso_utc(datetime.fromtimestamp(path.stat().st_mtime, UTC))
-            with open_regular(path) as file:  # never a named pipe, which would hold the page
-                feeds = json.loads(file.read().decode("utf-8"))["feeds"]
-            return [f for f in feeds if isinstance(f, dict)], published
-        except (OSError, ValueError, KeyError, TypeError):
-            return [], None
-
-    def horizon_years(self) -> int:
-        """How many years past today the published feeds expand series (`publish
-        --horizon`, kept in index.json), which a selection's feed follows."""
-        return published_horizon(self.feeds / INDEX_NAME)
+    def index(self) -> PublishedIndex | None:
+        """What the last publish left in index.json (None: nothing usable), read once for a
+        request: its feeds, when it was written, and how far they expand series (`publish
+        --horizon`), which a selection's feed follows."""
+        return read_index(self.feeds / INDEX_NAME)
 
     # endpoints
 
@@ -635,7 +632,7 @@ class _App:
             _check_names(request.query_params, _FILTERS, "a feed")
             # Its series as far as the published feeds': its events are those of all.ics.
             query = dataclasses.replace(_filters(request.query_params, register, day),
-                                        horizon_years=self.horizon_years())
+                                        horizon_years=_horizon(self.index()))
         except UsageError as exc:
             return _text(400, str(exc))
         try:
@@ -694,7 +691,8 @@ class _App:
 
     def healthz(self, request: Request) -> Response:
         state = self.register.current()
-        feeds, published = self.index()
+        index = self.index()
+        published = None if index is None else iso_utc(index.written)
         # A feeds folder removed under the server leaves nothing to serve: not healthy.
         gone = None if self.feeds.is_dir() else f"the feeds folder {str(self.feeds)!r} is gone"
         ok = state.ok and gone is None
@@ -706,7 +704,7 @@ class _App:
             "error": state.error or gone,
             "problems": list(state.problems),
             "published": published,
-            "feeds": len(feeds) if published else None,
+            "feeds": None if index is None else len(index.feeds),
         }
         return JSONResponse(body, status_code=200 if ok else 503,
                             headers={"cache-control": "no-store"})
@@ -726,21 +724,23 @@ class _App:
         except UsageError as exc:
             raise HTTPException(400, str(exc)) from None
         said = wording.selection(register, chosen.areas, chosen.actors, chosen.kinds)
-        index, published = self.index()
+        index = self.index()
+        feeds = [] if index is None else index.feeds
+        published = None if index is None else iso_utc(index.written)
         areas, actors, kinds = service.used(register, day)
         # A feed of everything once published; of a selection always, since it is built on
         # request, unless nothing it takes can ever be an event.
         never = _never_dated(chosen)
-        offered = not never and (bool(given) or any(f.get("name") == "all" for f in index))
+        offered = not never and (bool(given) or any(f.get("name") == "all" for f in feeds))
         return self.page(request, "index.html", {
             "today": day, "published": published, "selection": said,
             "selected": urlencode(given),
             "chosen": {name: params.getlist(name) for name in _PAGE_FILTERS},
-            "subscribe": self.subscribe_action(request, register, given, chosen, said)
-            if offered else None,
+            "subscribe": self.subscribe_action(request, register, given, chosen, said,
+                                               _horizon(index)) if offered else None,
             "unsubscribable": wording.never_in_a_feed() if never
             else wording.no_feed_yet(published is not None),
-            "feeds": pages.feed_list(self.base_url(request), index, _feed_labels(register)),
+            "feeds": pages.feed_list(self.base_url(request), feeds, _feed_labels(register)),
             **self.lists(register, chosen, day, given),
             "areas": _used(register.areas, areas),
             "actors": _used(register.actors, actors),
@@ -775,12 +775,12 @@ class _App:
                 "dimmed": keep is not None, "undrawn": None}
 
     def subscribe_action(self, request: Request, register: Register,
-                         params: Sequence[tuple[str, str]], query: Query, label: str
-                         ) -> dict[str, Any]:
+                         params: Sequence[tuple[str, str]], query: Query, label: str,
+                         horizon_years: int) -> dict[str, Any]:
         """The subscribe action for a selection: its feed's addresses and event count (to
-        the published feeds' horizon, as the feed is built)."""
+        `horizon_years`, the published feeds' horizon, as the feed is built)."""
         events = service.selection_count(
-            register, dataclasses.replace(query, horizon_years=self.horizon_years()),
+            register, dataclasses.replace(query, horizon_years=horizon_years),
             today(self.clock))
         return pages.subscribe(self.base_url(request), params, events, label)
 
@@ -793,9 +793,10 @@ class _App:
         entry = found[0].entry
         items = [pages.occurrence_detail(o, register) for o in found]
         sources = pages.sources(entry.sources, register)
+        years = _horizon(self.index())  # read once for all its areas
         areas = [self.subscribe_action(request, register, [("area", key)],
                                        Query(areas=frozenset({key})),
-                                       wording.term(register.areas, key))
+                                       wording.term(register.areas, key), years)
                  for key in entry.areas]
         # One occurrence's page is titled as that occurrence ("… session (no. 10)").
         heading = wording.heading(found[0]) if "#" in ref else entry.title
@@ -822,6 +823,11 @@ class _App:
         # A 405's Allow, which RFC 9110 15.5.6 requires: the JSON and the page keep it too.
         answer.headers.update(exc.headers or {})
         return answer
+
+
+def _horizon(index: PublishedIndex | None) -> int:
+    """How far the published feeds expand series; the default before any publish."""
+    return DEFAULT_HORIZON_YEARS if index is None else index.horizon_years
 
 
 def _never_dated(query: Query) -> bool:
