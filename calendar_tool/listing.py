@@ -65,9 +65,8 @@ def table(occurrences: Sequence[Occurrence]) -> str:
     rows = [cells(o, most) for o in occurrences]
     if not rows:
         return "nothing matches"
-    count = len(rows)
-    return (grid(TABLE_COLUMNS, rows, "", _TABLE_CAPS)
-            + f"\n{count} occurrence{'s' if count != 1 else ''}")
+    return grid(TABLE_COLUMNS, rows, "", _TABLE_CAPS) + \
+        f"\n{wording.counted(len(rows), 'occurrence')}"
 
 
 def occurrence_json(o: Occurrence, register: Register,
@@ -185,9 +184,8 @@ def review_table(items: Sequence[ReviewItem]) -> str:
         rows.append([day, title, wording.review_reason(item.reason), source])
     if not rows:
         return "nothing to review"
-    count = len(rows)
-    return (grid(REVIEW_COLUMNS, rows, "", _REVIEW_CAPS)
-            + f"\n{count} item{'s' if count != 1 else ''} to review")
+    return grid(REVIEW_COLUMNS, rows, "", _REVIEW_CAPS) + \
+        f"\n{wording.counted(len(rows), 'item')} to review"
 
 
 def review_json(items: Sequence[ReviewItem], register: Register) -> str:

@@ -147,8 +147,8 @@ def days_left(n: int) -> str:
     if n == 0:
         return "today"
     if n > 0:
-        return f"in {n} day{'s' if n != 1 else ''}"
-    return f"{-n} day{'s' if n != -1 else ''} overdue"
+        return f"in {counted(n, 'day')}"
+    return f"{counted(-n, 'day')} overdue"
 
 
 _REVIEW_REASONS = {
