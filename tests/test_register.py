@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from itertools import islice
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calendar_tool import wording
 from calendar_tool.errors import RegisterInvalid
 from calendar_tool.model import DatedValue, Register
 from calendar_tool.register import (
@@ -20,6 +22,7 @@ from calendar_tool.register import (
     read_sources,
 )
 from calendar_tool.register.quotes import normalise_quote, source_variants
+from calendar_tool.timeline import series_dates
 from tests.paths import FIXTURES, REGISTER, SAMPLE, SEEDS
 from tests.registers import HEADER, entry
 
@@ -198,6 +201,49 @@ def test_a_rule_numbering_a_day_0_is_a_problem(rule: str) -> None:
     assert _problems(text) == [
         f"r.yaml:16:20: entries[0].series.rule: {part}=0 is no day or week: RFC 5545 counts "
         "from 1 (or from -1 at the end)"]
+
+
+def _series(rule: str, start: str) -> str:
+    return HEADER + entry("s", "").replace("    date: \n", "").replace(
+        "    kind: deadline", f'    kind: session\n    series: {{rule: "{rule}", start: {start}}}')
+
+
+@pytest.mark.parametrize(("rule", "start", "why"), [
+    ("FREQ=YEARLY;BYDAY=MO", "2026", "BYDAY picks days within each year, finer than the year "
+     "precision of series.start; give series.start to the day (such as 2026-05-04)"),
+    ("FREQ=YEARLY;BYMONTH=3,9", "2026", "BYMONTH picks months within each year, finer than the "
+     "year precision of series.start; give series.start to the month (such as 2026-05)"),
+    ("FREQ=YEARLY;BYEASTER=0", "2026", "BYEASTER picks days within each year, finer than the "
+     "year precision of series.start; give series.start to the day (such as 2026-05-04)"),
+    ("FREQ=MONTHLY;BYMONTHDAY=1,15", "2026-05", "BYMONTHDAY picks days within each month, "
+     "finer than the month precision of series.start; give series.start to the day (such as "
+     "2026-05-04)"),
+    ("FREQ=YEARLY;BYMONTH=6;BYWEEKNO=20", "2026-05", "BYWEEKNO picks weeks within each year, "
+     "finer than the month precision of series.start; give series.start to the day (such as "
+     "2026-05-04)"),
+])
+def test_a_rule_picking_dates_finer_than_the_start_is_a_problem(rule: str, start: str,
+                                                                 why: str) -> None:
+    """A rule's parts that pick months or days within its period make occurrences the start's
+    precision cannot tell apart: `FREQ=YEARLY;BYDAY=MO` from 2026 gave 52 occurrences a year,
+    each "2026", and a feed 52 markers on each 1 January, and validate accepted it."""
+    assert _problems(_series(rule, start)) == [f"r.yaml:16:20: entries[0].series.rule: {why}"]
+
+
+@pytest.mark.parametrize(("rule", "start", "dates"), [
+    ("FREQ=YEARLY;BYMONTH=3,9", "2026-05", ["May 2026", "September 2026", "March 2027"]),
+    ("FREQ=YEARLY;BYMONTH=3,9;BYSETPOS=-1", "2026-09", ["September 2026", "September 2027",
+                                                        "September 2028"]),
+    ("FREQ=MONTHLY;BYMONTHDAY=1,15", "2026-05-01", ["1 May 2026", "15 May 2026", "1 June 2026"]),
+    ("FREQ=YEARLY;INTERVAL=5", "2026", ["2026", "2031", "2036"]),
+])
+def test_a_rule_picking_no_finer_than_the_start_is_taken(rule: str, start: str,
+                                                         dates: list[str]) -> None:
+    """Months picked from a start given to the month, days from one given to the day."""
+    series = parse_register(_series(rule, start), "r.yaml").entries[0].series
+    assert series is not None
+    got = [wording.date_text(sd.value) for sd in islice(series_dates(series), 3)]
+    assert got == dates
 
 
 def test_a_comma_in_an_unquoted_flow_value_says_to_quote_it() -> None:

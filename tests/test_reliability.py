@@ -153,9 +153,10 @@ def test_expansion_ends_at_the_occurrence_cap_and_the_calendars_end() -> None:
     ('"FREQ=YEARLY"', '"FREQ=YEARLY;BYHOUR=9,10"', '"FREQ=YEARLY;BYHOUR',
      "entries[2].series.rule: BYHOUR gives times of day; a series is dated in days"),
     # A rule that gives no date is the rule's problem, at the rule: the entry has no `date`.
-    ('"FREQ=YEARLY"', '"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"', '"FREQ=YEARLY;BYMONTH',
+    ('"FREQ=YEARLY", start: 2000', '"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", start: 2000-02-01',
+     '"FREQ=YEARLY;BYMONTH',
      "entries[2].series.rule: the rule FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 yields no date "
-     "after series.start (2000) up to 2200-12-31, the calendar's end"),
+     "after series.start (2000-02-01) up to 2200-12-31, the calendar's end"),
 ])
 def test_validate_refuses_what_publish_remind_or_run_cannot_run(
         cli: CLI, tmp_path: Path, old: str, new: str, needle: str, problem: str) -> None:

@@ -554,11 +554,31 @@ def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | Non
     if timed:
         # A series falls on days; each time of day would be one more date on the same day.
         raise w.fail(node, path, f"{timed[0]} gives times of day; a series is dated in days")
+    picks = _PICKS[start.precision] if start is not None else {}
+    finer = next((p for p in picks if p in parts), None)
+    if start is not None and finer is not None:
+        # Each pick is one more occurrence that the start's precision cannot tell apart:
+        # FREQ=YEARLY;BYDAY=MO from "2026" gave 52 occurrences, each "2026".
+        raise w.fail(node, path, f"{finer} picks {picks[finer]} within each {_PERIODS[freq]}, "
+                                 f"finer than the {start.precision} precision of series.start; "
+                                 f"give series.start {_AS_FINE[finer]}")
     return rule
 
 
 _TIMES = ("BYHOUR", "BYMINUTE", "BYSECOND")
 _NUMBERED = ("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
+# The parts of a rule that pick dates within its period, by the start's precision that cannot
+# tell those dates apart (BYSETPOS picks among the others' dates; BYEASTER is dateutil's).
+_DAY_PICKS = {"BYWEEKNO": "weeks", "BYYEARDAY": "days", "BYMONTHDAY": "days", "BYDAY": "days",
+              "BYEASTER": "days"}
+_PICKS = {
+    Precision.YEAR: {"BYMONTH": "months", **_DAY_PICKS, "BYSETPOS": "dates"},
+    Precision.MONTH: _DAY_PICKS,
+    Precision.DAY: {},
+}
+_PERIODS = {"YEARLY": "year", "MONTHLY": "month"}
+_AS_FINE = {"BYMONTH": "to the month (such as 2026-05)", "BYSETPOS": "to the day (such as "
+            "2026-05-04)", **dict.fromkeys(_DAY_PICKS, "to the day (such as 2026-05-04)")}
 
 
 def _known(w: Walk, key: yaml.Node, node: yaml.Node, path: str) -> KnownOccurrence:
