@@ -289,6 +289,21 @@ def test_description_says_what_who_and_where_the_text_says_so(sample: Register) 
     assert _value(ev, "CATEGORIES") == "victims,target"
 
 
+def test_an_area_or_actor_named_twice_is_named_once() -> None:
+    """`areas: [victims, trafficking, victims]` wrote CATEGORIES:victims,trafficking,victims,
+    target and the description's "Who:" named an actor twice; as an offset named twice is
+    one, a name given twice is given once, in the order first given."""
+    register = parse_register(HEADER + entry(
+        "t", "2005", kind="target", area="victims, trafficking, victims",
+        actor="commission, commission"), "test.yaml")
+    assert (register.entries[0].areas, register.entries[0].actors) == (
+        ("victims", "trafficking"), ("commission",))
+    ev = _events(_feed(register))["t@calendar-tool"]
+    assert _value(ev, "CATEGORIES") == "victims,trafficking,target"
+    assert _value(ev, "DESCRIPTION").split("\\n")[1:3] == [
+        "Who: Commission", "Area: Victims of crime\\; Trafficking in persons"]
+
+
 def test_description_explains_a_derived_date(sample: Register) -> None:
     """A relative date says how it was derived, and a curator's note is shown."""
     text = ical.description(_occurrences(sample)["report-tenth-session"], sample)

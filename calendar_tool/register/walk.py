@@ -687,7 +687,9 @@ def _words(w: Walk, f: dict[str, yaml.Node], path: str, name: str) -> tuple[str,
             out.append(sys.intern(w.text(item, path, i)))
         except Invalid:
             continue
-    words = tuple(out)
+    # Named twice is named once, as an offset is: `areas: [a, a]` put the event in feed a
+    # once but wrote CATEGORIES:a,a and listed "a, a".
+    words = tuple(dict.fromkeys(out))
     return w.lists.setdefault(words, words)
 
 
