@@ -1383,6 +1383,15 @@ def test_without_a_public_url_a_trailing_slash_redirect_keeps_the_address_asked(
     assert (r.status_code, r.headers["location"]) == (307, f"{url}/healthz?x=1")
 
 
+@pytest.mark.parametrize("asked", ["/static", "/static/", "/feeds", "/feeds/"])
+def test_a_folder_is_not_found_without_a_redirect(editable: tuple[Path, str], asked: str) -> None:
+    """`/static` was a 307 to `/static/`, which is a 404: a folder lists nothing, so either
+    is a 404 at once."""
+    _, url = editable
+    r = httpx.get(f"{url}{asked}")
+    assert (r.status_code, r.headers.get("location")) == (404, None)
+
+
 def test_an_edit_since_the_last_publish_gets_the_next_sequence(tmp_path: Path) -> None:
     """An entry edited after the last publish is served in a selected feed with the SEQUENCE
     the next publish gives it, dated by the register file's change, and stays stable from

@@ -76,7 +76,7 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Match, Mount, Route, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import Receive, Scope, Send
@@ -942,13 +942,20 @@ class _Slashes:
         path = scope["path"]
         if scope["type"] == "http" and path != "/":
             other = {**scope, "path": path.rstrip("/") if path.endswith("/") else path + "/"}
-            if any(route.matches(other)[0] is not Match.NONE for route in self.router.routes):
+            if any(route.matches(other)[0] is not Match.NONE and not _folder(route, other)
+                   for route in self.router.routes):
                 query = scope.get("query_string", b"").decode("latin-1")
                 location = (self.base_url(Request(scope)) + quote(other["path"], safe=_PATH_SAFE)
                             + (f"?{query}" if query else ""))
                 await RedirectResponse(location, 307)(scope, receive, send)
                 return
         await self.router.not_found(scope, receive, send)
+
+
+def _folder(route: BaseRoute, scope: Scope) -> bool:
+    """Whether `scope` asks for a mounted folder itself (`/static/`), which lists nothing: a
+    redirect there from `/static` only led to the 404 page."""
+    return isinstance(route, Mount) and scope["path"] == route.path + "/"
 
 
 # --- running it ------------------------------------------------------------------------------
