@@ -248,6 +248,7 @@ def _size(size: int, work: Path, rem: str | None) -> dict[str, tuple[float, floa
             "validate, no cache": Case([*TOOL, "--register", str(reg), "validate"], cold),
             "single, no cache": Case([*TOOL, "--register", str(single), *upcoming], cold)}
     slow["compose"] = Case([*_COMPOSE, str(reg)])
+    slow["parse"] = Case([*_PARSE, str(reg)])
     if rem is not None:
         slow["remind -s12"] = Case([rem, "-s12", str(rems), TODAY])
     return got | _measured(slow, COLD_RUNS)
@@ -285,6 +286,14 @@ _COMPOSE = [sys.executable, "-c",
             "    compose(chunk.text)\n"]
 COMPOSED = "libyaml composing each entry alone, one process (register/compose)"
 _AGAINST_COMPOSE = ["due, no cache", "validate, no cache", "due, no cache, one core"]
+# Less than any reader built on PyYAML can do: its C parser handing over the register's
+# events (3.9 million at 100,000 entries), none kept, no node made, nothing split.
+_PARSE = [sys.executable, "-c",
+          "import gc, sys, yaml\n"
+          "gc.disable()\n"
+          "for _ in yaml.parse(open(sys.argv[1], encoding='utf-8').read(), yaml.CSafeLoader):\n"
+          "    pass\n"]
+PARSED = "libyaml's events alone, no node made, one process (yaml.parse, CSafeLoader)"
 
 
 def _rows(size: int, got: dict[str, tuple[float, float]],
@@ -296,6 +305,10 @@ def _rows(size: int, got: dict[str, tuple[float, float]],
         what = next(w for c, w, _, _ in _AGAINST_FLOOR if c == case)
         rows.append(_row(f"{what}, {n}", got[case][0] * 1000, "ms", COMPOSED,
                          got["compose"][0] * 1000))
+    for case in _AGAINST_COMPOSE[:2]:
+        what = next(w for c, w, _, _ in _AGAINST_FLOOR if c == case)
+        rows.append(_row(f"{what}, {n}", got[case][0] * 1000, "ms", PARSED,
+                         got["parse"][0] * 1000))
     for case, what, base in _AGAINST_REMIND:
         label = f"{what}, the {n}' single-date entries only"
         if base in got:
