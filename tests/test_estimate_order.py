@@ -147,7 +147,7 @@ def test_the_feeds_carry_the_third_session_between(cli: CLI, tmp_path: Path) -> 
         ("sessions#2@calendar-tool", "2001-03-01", "2001-03-02", "CONFIRMED",
          "Annual session (no. 2) – March 2001, dates not given"),
         ("sessions#3@calendar-tool", "2001-04-01", "2001-04-02", "TENTATIVE",
-         "Annual session (no. 3) – expected in between April and October 2001, dates to be "
+         "Annual session (no. 3) – expected between April and October 2001, dates to be "
          "confirmed"),
         ("sessions#4@calendar-tool", "2001-11-01", "2001-11-02", "CONFIRMED",
          "Annual session (no. 4) – November 2001, dates not given"),

@@ -150,9 +150,11 @@ def rhythm(rule: str) -> str:
 
 
 def on_or_in(w: DatedValue) -> str:
-    """"on 8 May 2001" for a day, "in May 2001" (or "in 2005") otherwise."""
-    return f"on {date_text(w)}" if w.precision is Precision.DAY and not w.within \
-        else f"in {date_text(w)}"
+    """"on 8 May 2001" for a day, "in May 2001" (or "in 2005"), and a day between two as
+    "between April and October 2001" ("in between" was said before)."""
+    if w.within:
+        return date_text(w)
+    return f"on {date_text(w)}" if w.precision is Precision.DAY else f"in {date_text(w)}"
 
 
 def estimated(rule: str, counted: tuple[int, DatedValue, bool],
