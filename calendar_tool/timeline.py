@@ -221,6 +221,15 @@ def _month_only(series: Series) -> bool:
     return series.month_from_evidence and not _DAY_PARTS.search(series.rule)
 
 
+def _rule_anchor(day: date, month_only: bool) -> date:
+    """The day the rule counts from, for estimates of a series whose first or known
+    occurrence starts on `day`. With `month_only` (`_month_only`), the first of its month:
+    the day is no part of the estimates, and counted from a 29th to a 31st the rule skips
+    each month or year without that day (RFC 5545), so that a monthly series from 31 January
+    placed no. 2 in March and an annual one from 29 February 2000 no. 2 in 2004."""
+    return day.replace(day=1) if month_only else day
+
+
 def _estimate(template: DatedValue, to: date, month: KnownOccurrence | None,
               month_only: bool) -> DatedValue:
     """An estimated occurrence starting in the year or on the day the rule gives, in the
@@ -357,7 +366,7 @@ def _expanded(series: Series, last: int, end: date, until: date) -> Iterator[Ser
     month_only = _month_only(series)
     # The shape estimates take: the start's, or a known occurrence's less precise one.
     template = series.start
-    dates = _dates_after(series.rule, series.start.start, LAST_DAY)
+    dates = _dates_after(series.rule, _rule_anchor(series.start.start, month_only), LAST_DAY)
     counted = (series.first, series.start, False)
     # The next known occurrence, and the last occurrence an estimate bounded by it lies after
     # with its date between them (made once for the estimates it bounds).
@@ -368,7 +377,7 @@ def _expanded(series: Series, last: int, end: date, until: date) -> Iterator[Ser
     for number in range(series.first, last + 1):
         k = known.get(number)
         if k is not None:
-            template, dates = _anchored(series.rule, template, k.date)
+            template, dates = _anchored(series.rule, template, k.date, month_only)
             counted = after = (number, k.date, True)
             following = ahead.next_known(number)
             sd = SeriesDate(number, k.date, k)
@@ -403,15 +412,16 @@ def _expanded(series: Series, last: int, end: date, until: date) -> Iterator[Ser
         yield sd
 
 
-def _anchored(rule: str, template: DatedValue, known: DatedValue
+def _anchored(rule: str, template: DatedValue, known: DatedValue, month_only: bool
               ) -> tuple[DatedValue, Iterator[date]]:
     """The shape of the estimates after a known occurrence dated `known`, and the rule's dates
     counted from it. They are no more precise than it: the days of a start (10-12 March)
     placed on the first day of a year a text gives (2002) would be days no text gives (1-3
-    January 2003). The rule is anchored on it at the estimates' precision."""
+    January 2003). The rule is anchored on it at the estimates' precision (`_rule_anchor`)."""
     if _PRECISE[known.precision] < _PRECISE[template.precision]:
         template = known
-    return template, _dates_after(rule, _moved(template, known.start).start, LAST_DAY)
+    anchor = _rule_anchor(_moved(template, known.start).start, month_only)
+    return template, _dates_after(rule, anchor, LAST_DAY)
 
 
 def _first_estimate(template: DatedValue, month: KnownOccurrence | None,
@@ -666,7 +676,7 @@ def resolve_problems(register: Register, entries: Iterable[Entry] | None = None
             if entry.series is not None:
                 s = entry.series
                 if s.count != 1 and not (s.until and s.until.end < s.start.start) and \
-                        not yields_after(s.rule, s.start.start):
+                        not yields_after(s.rule, _rule_anchor(s.start.start, _month_only(s))):
                     problems.append((entry.id, "series.rule",
                                      f"the rule {s.rule} yields no date after series.start "
                                      f"({s.start.iso()}) up to {LAST_DAY.isoformat()}, the "

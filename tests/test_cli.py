@@ -372,3 +372,36 @@ def test_database_commands_import_no_reader_feeds_or_http(tmp_path: Path) -> Non
                 [*db, "subscribe", "remove", "x"]]
     assert _heavy_loaded(commands, {"yaml", "icalendar", "httpx", "apscheduler", "starlette",
                                     "uvicorn", "jinja2"}) == []
+
+
+def test_estimates_from_a_29th_to_a_31st_skip_no_month_or_year(cli: CLI, tmp_path: Path
+                                                                 ) -> None:
+    """An estimate whose rule names no day takes only the month of the day the rule gives:
+    counted from 31 January, a monthly series placed no. 2 in March (the rule skips months
+    without a 31st), and an annual one from 29 February 2000 placed no. 2 in 2004, with the
+    report dated six weeks before it. A yearly rule picking February from 30 January was
+    refused as yielding no date. Now the rule counts from the first of the month."""
+    from tests.registers import HEADER, entry
+
+    def series(entry_id: str, rule: str, start: str) -> str:
+        return entry(entry_id, "~", kind="session").replace(
+            "    date: ~\n", f"    series: {{rule: '{rule}', start: {start}}}\n")
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + series("monthly", "FREQ=MONTHLY", "2001-01-31")
+                        + series("annual", "FREQ=YEARLY", "2000-02-29")
+                        + series("february", "FREQ=YEARLY;BYMONTH=2", "2000-01-30")
+                        + entry("report", "{from: annual#2, offset: -P6W}", kind="report"))
+    assert cli("validate", register=register).exit_code == 0
+    result = cli("list", "--from", "2001-01", "--until", "2001-04", "--format", "csv",
+                 register=register)
+    assert result.exit_code == 0, result.stderr
+    assert [row.split(",")[:3] for row in result.stdout.splitlines()[1:]] == [
+        ["report", "report", "by a day between 21 December 2000 and 17 January 2001 "
+                             "(estimated)"],
+        ["monthly#1", "session", "31 January 2001 (estimated)"],
+        ["annual#2", "session", "February 2001 (estimated)"],
+        ["february#3", "session", "February 2001 (estimated)"],
+        ["monthly#2", "session", "February 2001 (estimated)"],
+        ["monthly#3", "session", "March 2001 (estimated)"],
+        ["monthly#4", "session", "April 2001 (estimated)"]]
