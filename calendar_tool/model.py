@@ -361,9 +361,10 @@ class Offset:
         return self.years * 366 + self.months * 31 + self.days
 
     def fits(self, precision: Precision) -> bool:
-        """Whether the offset moves a value of this precision by whole units."""
+        """Whether the offset moves a value of this precision by whole units (P12M is a
+        whole year, as P120M is ten years for a reminder)."""
         if precision is Precision.YEAR:
-            return not (self.months or self.days)
+            return not (self.months % 12 or self.days)
         if precision is Precision.MONTH:
             return not self.days
         return True

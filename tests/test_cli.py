@@ -405,3 +405,24 @@ def test_estimates_from_a_29th_to_a_31st_skip_no_month_or_year(cli: CLI, tmp_pat
         ["monthly#2", "session", "February 2001 (estimated)"],
         ["monthly#3", "session", "March 2001 (estimated)"],
         ["monthly#4", "session", "April 2001 (estimated)"]]
+
+
+def test_months_that_make_whole_years_keep_a_year_a_year(cli: CLI, tmp_path: Path) -> None:
+    """A year-precision date moved by P12M or -P24M moves by whole years and stays a year,
+    as one moved by P1Y does (docs/FORMAT.md, "Relative dates"); it was read as finer than
+    the year: "by a day between 1 January 2006 and 31 December 2006"."""
+    from tests.registers import HEADER, entry
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + entry("target", "2005")
+                        + entry("after", "{from: target, offset: P12M}")
+                        + entry("before", "{from: target, offset: -P24M}")
+                        + entry("event", "{from: target, offset: P1Y12M}", kind="event"))
+    result = cli("list", "--format", "csv", register=register)
+    assert result.exit_code == 0, result.stderr
+    assert [row.split(",")[:3] for row in result.stdout.splitlines()[1:]] == [
+        ["before", "deadline", "by end of 2003"], ["target", "deadline", "by end of 2005"],
+        ["after", "deadline", "by end of 2006"], ["event", "event", "2007"]]
+    shown = cli("show", "after", register=register)
+    assert "    by end of 2006  (12 months after the start of target (2005))" in \
+        shown.stdout.splitlines()
