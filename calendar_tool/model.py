@@ -278,6 +278,10 @@ class DatedValue:
         else:
             # Recompute the last day so that month lengths stay right (February, leap years).
             end = _unit_at(self.end + delta, self.precision).end
+        if self.within and start == end:
+            # Months are cut at their ends: a day of 29-31 January moved by P1M is 29 February
+            # 2000 whichever it was, one day ("between 29 February 2000 and 29 February 2000").
+            return DatedValue.day(start)
         return DatedValue(start, end, self.precision, self.is_range, self.within)
 
     def iso(self) -> str:

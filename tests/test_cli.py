@@ -426,3 +426,28 @@ def test_months_that_make_whole_years_keep_a_year_a_year(cli: CLI, tmp_path: Pat
     shown = cli("show", "after", register=register)
     assert "    by end of 2006  (12 months after the start of target (2005))" in \
         shown.stdout.splitlines()
+
+
+def test_days_a_date_may_fall_on_that_come_to_one_read_as_that_day(cli: CLI, tmp_path: Path
+                                                                   ) -> None:
+    """A date between 29 and 31 January moved by P1M is 29 February whichever day it was
+    (months are cut at their ends): one day, read as that day. It read "by a day between 29
+    February 2000 and 29 February 2000"."""
+    from tests.registers import HEADER, entry
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + entry("meetings", "~", kind="session").replace(
+        "    date: ~\n", "    series:\n      rule: FREQ=WEEKLY;INTERVAL=2\n"
+                        "      start: 2000-01-01..2000-01-28\n"
+                        "      occurrences: {3: {date: 2000-02-01..2000-02-03}}\n")
+        + entry("report", "{from: meetings#2, offset: P1M}", kind="report"))
+    result = cli("list", "--due", "2000-02", "--kind", "report", "--format", "csv",
+                 register=register)
+    assert result.exit_code == 0, result.stderr
+    assert [row.split(",")[:3] for row in result.stdout.splitlines()[1:]] == [
+        ["report", "report", "by 29 February 2000 (estimated)"]]
+    shown = cli("show", "report", register=register)
+    assert ("    by 29 February 2000 [tentative]  (1 month after the start of meetings#2 "
+            "(between 29 January 2000 and 31 January 2000, tentative); meetings#2: "
+            "estimated: between no. 1 (1–28 January 2000, estimated) and no. 3 (1–3 February "
+            "2000))") in shown.stdout.splitlines()
