@@ -451,3 +451,21 @@ def test_days_a_date_may_fall_on_that_come_to_one_read_as_that_day(cli: CLI, tmp
             "(between 29 January 2000 and 31 January 2000, tentative); meetings#2: "
             "estimated: between no. 1 (1–28 January 2000, estimated) and no. 3 (1–3 February "
             "2000))") in shown.stdout.splitlines()
+
+
+def test_no_estimate_starts_before_the_known_occurrence_before_it(cli: CLI, tmp_path: Path
+                                                                  ) -> None:
+    """docs/FORMAT.md's example, in a series validation takes: after a known no. 2 given only
+    as 2000, a monthly rule estimates 2000 again and again; after a no. 5 in February 2000,
+    "between February and December 2000". (Its example was a monthly rule from a start of
+    2000, which validation refuses as finer than the start.)"""
+    from tests.registers import HEADER, entry
+
+    register = tmp_path / "r.yaml"
+    register.write_text(HEADER + entry("n", "~", kind="session").replace(
+        "    date: ~\n", "    series: {rule: FREQ=MONTHLY, start: 2000-01, "
+                        "occurrences: {2: {date: 2000}, 5: {date: 2000-02}}}\n"))
+    result = cli("show", "n#6", register=register)
+    assert result.exit_code == 0, result.stderr
+    assert ("    no. 6: between February and December 2000 [tentative]  (estimated: monthly "
+            "from no. 5 (February 2000))") in result.stdout.splitlines()
