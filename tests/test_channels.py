@@ -229,6 +229,34 @@ def test_a_discord_reminder_is_one_embed_linking_to_the_entry(sample: Register) 
             "color": 0x3498DB}]}
 
 
+def titled(title: str) -> Register:
+    """A register of one deadline a week after TODAY, with the given title."""
+    return parse_register(HEADER + entry("odd", "2027-06-08").replace(
+        "Title of odd", json.dumps(title, ensure_ascii=False)), "odd.yaml")
+
+
+@pytest.mark.parametrize(("title", "shown"), [
+    ("x" * 254 + "🇦🇹🇦🇹", "x" * 254 + "…"),
+    ("x" * 253 + "👨‍👩‍👧", "x" * 253 + "…"),
+    ("x" * 254 + "e\u0301e\u0301", "x" * 254 + "…"),
+    ("x" * 253 + "🇦🇹🇦🇹", "x" * 253 + "🇦🇹…"),
+])
+def test_a_clipped_title_keeps_each_character_whole(title: str, shown: str) -> None:
+    """Discord's embed title (256 characters) was cut between the two halves of a flag (a
+    lone "🇦" before "…"), after a joiner or before an accent: the cut now falls before the
+    whole character."""
+    register = titled(title)
+    [embed] = render(Format.DISCORD, reminders_on(register), register)["embeds"]
+    assert embed["title"] == shown
+
+
+def test_a_clipped_slack_header_keeps_a_flag_whole() -> None:
+    """Slack's header (150 characters) ended in half a flag, the same way."""
+    register = titled("x" * 133 + "🇦🇹🇦🇹")
+    header = render(Format.SLACK, reminders_on(register), register)["blocks"][0]
+    assert header["text"]["text"] == "Due in 7 days: " + "x" * 133 + "…"
+
+
 # --- Mattermost ---------------------------------------------------------------------------------
 
 def test_a_mattermost_reminder_is_markdown_text(sample: Register) -> None:

@@ -4,6 +4,7 @@ them all (`cut`)."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,8 +59,39 @@ def fit(head: Sequence[str], reminders: Sequence[Reminder], line: Callable[[Remi
 
 
 def clip(text: str, limit: int) -> str:
-    """`text` within `limit` characters, with "…" where it was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` within `limit` characters, with "…" where it was cut, never inside what a
+    reader sees as one character (a flag, a family emoji, a letter and its accent)."""
+    return text if len(text) <= limit else text[: _whole(text, limit - 1)] + "…"
+
+
+def _whole(text: str, end: int) -> int:
+    """`end`, or the nearest place before it where a cut leaves every character whole."""
+    while 0 < end < len(text) and _joins(text[end - 1], text[end], text[:end]):
+        end -= 1
+    return end
+
+
+def _joins(before: str, c: str, head: str) -> bool:
+    """Whether `c` belongs to the character that `before` (the end of `head`) is part of:
+    a combining mark, a joiner or what follows one, a variation selector, a skin tone, an
+    emoji tag, or the second half of a flag (regional indicators pair from the first)."""
+    if _ZWJ in (before, c) or unicodedata.category(c) in ("Mn", "Mc", "Me"):
+        return True
+    if "\ufe00" <= c <= "\ufe0f" or "\U0001f3fb" <= c <= "\U0001f3ff" \
+            or "\U000e0020" <= c <= "\U000e007f":
+        return True
+    if _regional(c) and _regional(before):
+        run = len(head) - len(head.rstrip(_REGIONAL))
+        return run % 2 == 1
+    return False
+
+
+_ZWJ = "\u200d"
+_REGIONAL = "".join(chr(c) for c in range(0x1F1E6, 0x1F200))
+
+
+def _regional(c: str) -> bool:
+    return "\U0001f1e6" <= c <= "\U0001f1ff"
 
 
 def source_link(r: Reminder, register: Register) -> tuple[str, str | None] | None:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, cut
+from calendar_tool.delivery.channels.common import Channel, Context, clip, cut
 from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Notice, Register, Reminder, State
@@ -26,7 +26,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     title = wording.message_title(reminders, context.test)
     blocks: list[dict[str, Any]] = [
         {"type": "header",
-         "text": {"type": "plain_text", "text": _clip(title, SLACK_HEADER_MAX), "emoji": False}},
+         "text": {"type": "plain_text", "text": clip(title, SLACK_HEADER_MAX), "emoji": False}},
     ]
     shown, more = cut(reminders, SLACK_MAX_SHOWN)
     for i, r in enumerate(shown):
@@ -42,7 +42,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
 
 def _slack_section(r: Reminder, register: Register, base: str) -> str:
     o = r.occurrence
-    heading = _esc(_clip(wording.heading(o), _SLACK_HEADING_MAX))
+    heading = _esc(clip(wording.heading(o), _SLACK_HEADING_MAX))
     lines = [f"*<{_slack_url(occurrence_link(base, r))}|{heading}>*",
              f"*When:* {_esc(wording.listed_date(o))} "
              f"({_esc(wording.days_left(r.days_left))})"]
@@ -53,19 +53,19 @@ def _slack_section(r: Reminder, register: Register, base: str) -> str:
         lines.append(f"*To review:* {_esc(wording.review_reason(r.detail or ''))}")
     if o.entry.actors:
         who = wording.terms(o.entry.actors, register.actors, ", ")
-        lines.append(f"*Who:* {_esc(_clip(who, 500))}")
+        lines.append(f"*Who:* {_esc(clip(who, 500))}")
     if o.location:
-        lines.append(f"*Where:* {_esc(_clip(o.location, 200))}")
+        lines.append(f"*Where:* {_esc(clip(o.location, 200))}")
     state = o.state.state
     if state is not State.OPEN:
         lines.append(f"*Status:* {_esc(state.value)}")
     if o.sources:
         source = o.sources[0]
-        cite = _esc(_clip(wording.citation(source), 200))
+        cite = _esc(clip(wording.citation(source), 200))
         doc = register.documents.get(source.doc)
         lines.append("*Source:* " + (f"<{_slack_url(doc.url)}|{cite}>" if doc and doc.url
                                      else cite))
-    return _clip("\n".join(lines), SLACK_TEXT_MAX)
+    return clip("\n".join(lines), SLACK_TEXT_MAX)
 
 
 def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None = None) -> str:
@@ -75,7 +75,7 @@ def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None 
     used = len(first) if first else -1  # the first line has no newline before it
     for i, r in enumerate(reminders):
         o = r.occurrence
-        line = _esc(f"{wording.lead(r)}: {_clip(wording.heading(o), _SLACK_HEADING_MAX)} "
+        line = _esc(f"{wording.lead(r)}: {clip(wording.heading(o), _SLACK_HEADING_MAX)} "
                     f"({wording.when(o)}) {occurrence_link(base, r)}")
         rest = reminders[i + 1:]
         tail = len("\n" + wording.more(rest)) if rest else 0
@@ -85,7 +85,7 @@ def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None 
             break
         lines.append(line)
         used += 1 + len(line)
-    return _clip("\n".join(lines), SLACK_TEXT_MAX)
+    return clip("\n".join(lines), SLACK_TEXT_MAX)
 
 
 def _esc(text: str) -> str:
@@ -96,10 +96,6 @@ def _esc(text: str) -> str:
 def _slack_url(url: str) -> str:
     # "|" would end the link target early; a URL never needs it literally.
     return _esc(url).replace("|", "%7C")
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def detect(url: str) -> str | None:
