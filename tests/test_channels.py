@@ -257,6 +257,15 @@ def test_a_clipped_slack_header_keeps_a_flag_whole() -> None:
     assert header["text"]["text"] == "Due in 7 days: " + "x" * 133 + "…"
 
 
+def test_a_long_discord_content_is_cut_before_an_escape_not_inside_it() -> None:
+    """A 2,002-character title ending in markdown: the content was cut after escaping, and
+    ended in a lone backslash before "…" (`x\\…`, which Discord shows). It is cut before the
+    escaped character, within 2,000 characters."""
+    register = titled("x" * 1982 + "*" * 20)
+    content = render(Format.DISCORD, reminders_on(register), register)["content"]
+    assert content == "Due in 7 days\\: " + "x" * 1982 + "…"
+
+
 # --- Mattermost ---------------------------------------------------------------------------------
 
 def test_a_mattermost_reminder_is_markdown_text(sample: Register) -> None:

@@ -64,6 +64,22 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: _whole(text, limit - 1)] + "…"
 
 
+def clip_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
+    """`escape(text)` within `limit` characters, cut before escaping (with "…"), so that no
+    cut falls inside an escape (`&am…`, a lone backslash) or a character (`clip`). `escape`
+    must work character by character, as every channel's does."""
+    whole = escape(text)
+    if len(whole) <= limit:
+        return whole
+    used = end = 0
+    for c in text:
+        used += len(escape(c))
+        if used > limit - 1:
+            break
+        end += 1
+    return escape(text[: _whole(text, end)]) + "…"
+
+
 def _whole(text: str, end: int) -> int:
     """`end`, or the nearest place before it where a cut leaves every character whole."""
     while 0 < end < len(text) and _joins(text[end - 1], text[end], text[:end]):

@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, clip, fit, source_link
+from calendar_tool.delivery.channels.common import (
+    Channel,
+    Context,
+    clip,
+    clip_escaped,
+    fit,
+    source_link,
+)
 from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder
@@ -33,7 +40,7 @@ RED, ORANGE, BLUE = 0xE74C3C, 0xE67E22, 0x3498DB
 
 def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     """One reminder, or a digest of several, as a message with one embed."""
-    content = clip(_md(wording.message_title(reminders, context.test)), CONTENT_MAX)
+    content = clip_escaped(wording.message_title(reminders, context.test), CONTENT_MAX, _md)
     embed: dict[str, Any]
     if len(reminders) == 1:
         r = reminders[0]
