@@ -123,6 +123,38 @@ def test_the_email_digest_says_what_it_leaves_out_and_its_calendar_holds_everyth
     assert message["calendar"].count("BEGIN:VEVENT") == 103
 
 
+# --- Slack ----------------------------------------------------------------------------------------
+
+def test_a_slack_section_of_escaped_text_keeps_whole_escapes_and_every_fact() -> None:
+    """A 5,000-character title and an actor's 500-character title all of "&" (each
+    "&amp;" in Slack): the section, clipped to 3,000 characters after escaping, ended in
+    "&amp;&am…" and lost its source line. Each field is now clipped by its escaped length:
+    whole escapes, every fact, within 3,000."""
+    text = HEADER.replace("{title: Member States}", '{title: "' + "&" * 500 + '"}')
+    text += entry("odd", "2027-06-08").replace("Title of odd", '"' + "&" * 5000 + '"')
+    register = parse_register(text, "amp.yaml")
+    section = render(Format.SLACK, reminders_on(register), register)["blocks"][1]
+    assert section["text"]["text"] == (
+        f"*<{LINK}/obligations/odd|" + "&amp;" * 59 + "…>*\n"
+        "*When:* by 8 June 2027 (in 7 days)\n"
+        "*Who:* " + "&amp;" * 99 + "…\n"
+        "*Source:* <https://example.org/d1|D/1 para. 1>")
+
+
+def test_a_slack_section_too_long_for_its_links_drops_whole_lines() -> None:
+    """A document URL of 3,000 characters: the section was cut inside the link (an unclosed
+    "<https://…", which Slack refuses); it now ends with the last line that fits, and "…"."""
+    long_url = "https://example.org/" + "a" * 3000
+    register = parse_register((HEADER + entry("a", "2027-06-08")).replace(
+        "https://example.org/d1", long_url), "url.yaml")
+    section = render(Format.SLACK, reminders_on(register), register)["blocks"][1]
+    assert section["text"]["text"] == (
+        f"*<{LINK}/obligations/a|Title of a>*\n"
+        "*When:* by 8 June 2027 (in 7 days)\n"
+        "*Who:* Member States\n"
+        "…")
+
+
 # --- Microsoft Teams ---------------------------------------------------------------------------
 
 def test_a_teams_card_reads_at_a_glance(sample: Register) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, clip, cut
+from calendar_tool.delivery.channels.common import Channel, Context, clip, clip_escaped, cut
 from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Notice, Register, Reminder, State
@@ -42,7 +42,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
 
 def _slack_section(r: Reminder, register: Register, base: str) -> str:
     o = r.occurrence
-    heading = _esc(clip(wording.heading(o), _SLACK_HEADING_MAX))
+    heading = clip_escaped(wording.heading(o), _SLACK_HEADING_MAX, _esc)
     lines = [f"*<{_slack_url(occurrence_link(base, r))}|{heading}>*",
              f"*When:* {_esc(wording.listed_date(o))} "
              f"({_esc(wording.days_left(r.days_left))})"]
@@ -53,19 +53,30 @@ def _slack_section(r: Reminder, register: Register, base: str) -> str:
         lines.append(f"*To review:* {_esc(wording.review_reason(r.detail or ''))}")
     if o.entry.actors:
         who = wording.terms(o.entry.actors, register.actors, ", ")
-        lines.append(f"*Who:* {_esc(clip(who, 500))}")
+        lines.append(f"*Who:* {clip_escaped(who, 500, _esc)}")
     if o.location:
-        lines.append(f"*Where:* {_esc(clip(o.location, 200))}")
+        lines.append(f"*Where:* {clip_escaped(o.location, 200, _esc)}")
     state = o.state.state
     if state is not State.OPEN:
         lines.append(f"*Status:* {_esc(state.value)}")
     if o.sources:
         source = o.sources[0]
-        cite = _esc(clip(wording.citation(source), 200))
+        cite = clip_escaped(wording.citation(source), 200, _esc)
         doc = register.documents.get(source.doc)
         lines.append("*Source:* " + (f"<{_slack_url(doc.url)}|{cite}>" if doc and doc.url
                                      else cite))
-    return clip("\n".join(lines), SLACK_TEXT_MAX)
+    return _whole_lines(lines, SLACK_TEXT_MAX)
+
+
+def _whole_lines(lines: list[str], limit: int) -> str:
+    """The lines within `limit` characters; when they do not all fit (only with URLs of
+    thousands of characters), the first ones and "…": a cut inside a line could end in half
+    an escape (`&am`) or half a link, which Slack refuses or shows broken."""
+    text = "\n".join(lines)
+    while len(text) > limit:
+        lines = lines[:-1]
+        text = "\n".join([*lines, "…"])
+    return text
 
 
 def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None = None) -> str:
