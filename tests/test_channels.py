@@ -6,6 +6,7 @@ in every channel, with what a cut leaves out said; test messages marked in every
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -310,6 +311,25 @@ def test_a_mattermost_reminder_is_markdown_text(sample: Register) -> None:
         "**When:** by end of 2002 (in 30 days)\n"
         "**Who:** Member States\n"
         "**Source:** [A/RES/55/59 para. 27](https://undocs.org/A/RES/55/59)")}
+
+
+def _mattermost_words(text: str) -> list[str]:
+    """The words Mattermost's server looks for mentions in (its StandardMentionParser splits
+    at every character but a letter, a digit and `:._-@`, escaped or not)."""
+    return [w for w in re.split(r"[^\w:.\-@]", text) if w]
+
+
+def test_a_mattermost_title_mentions_nobody() -> None:
+    """"@channel", "@all" and "@here" in a title notified everyone in the channel (a
+    backslash does not stop Mattermost's parser): each "@" is now followed by a word joiner
+    (U+2060), invisible, so that no word is a mention."""
+    register = titled("Ping @channel, @all and @here (report to @alice)")
+    text = render(Format.MATTERMOST, reminders_on(register), register)["text"]
+    wj = "\u2060"
+    assert text.splitlines()[0] == (
+        f"#### [Due in 7 days: Ping @{wj}channel, @{wj}all and @{wj}here (report to "
+        f"@{wj}alice)]({LINK}/obligations/odd)")
+    assert [w for w in _mattermost_words(text) if w.startswith("@")] == ["@"] * 4
 
 
 def test_a_mattermost_digest_of_60_stays_within_4000_characters() -> None:

@@ -1,7 +1,8 @@
 """The Mattermost incoming-webhook message: `text` in Mattermost's Markdown (it draws no Slack
 `blocks`), within 4,000 characters, the limit of the oldest servers still about (newer ones
 take 16,383): a heading, then the reminder, or the digest's most urgent reminders a line each,
-then "…and N more, the soonest in …".
+then "…and N more, the soonest in …". Nobody is mentioned: an "@" in the register's text is
+followed by a word joiner, so "@channel" in a title notifies no one.
 
 Mattermost answers an unknown or deleted hook 400 (not 404), with the error id
 `web.incoming_webhook.invalid.app_error`: dead, said in words; 501 means incoming webhooks
@@ -71,11 +72,16 @@ def _digest(head: list[str], reminders: Sequence[Reminder], context: Context) ->
 
 
 _MARKDOWN = re.compile(r"([\\`*_~|\[\]<>#])")
+# Mattermost finds mentions in a post's text words (split at any character but a letter, a
+# digit and `:._-@`), escaped or not, and "@channel" from a webhook notifies everyone in the
+# channel: a word joiner after each "@" splits the word without showing.
+_WORD_JOINER = "\u2060"
 
 
 def _md(text: str) -> str:
-    """Text shown as it is in Mattermost's Markdown."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    """Text shown as it is in Mattermost's Markdown, mentioning nobody ("@channel" in a title
+    notified the whole channel)."""
+    return _MARKDOWN.sub(r"\\\1", text).replace("@", "@" + _WORD_JOINER)
 
 
 def _link(text: str, url: str | None) -> str:
