@@ -5,7 +5,10 @@ and a login whose password never shows; the SMTP URL of the settings."""
 
 from __future__ import annotations
 
+import base64
+import json
 import random
+import re
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -104,6 +107,34 @@ def test_an_email_reminder_carries_the_feed_event_and_reads_back(
     assert read["calendar"]["method"] == "PUBLISH"
     assert [(e["uid"], e["sequence"], e["start"]) for e in read["events"]] == [
         ("a@calendar-tool", 1, "2027-06-30")]
+
+
+@pytest.mark.parametrize(("title", "header"), [
+    # The policy's folding wrote "on the =?utf-8?q??=" (an empty encoded-word) before the flag.
+    ("Report of the Member States on the 🇦🇹",
+     b"Subject: =?utf-8?b?RHVlIHRvZGF5OiBSZXBvcnQgb2YgdGhlIE1lbWJlciBTdGF0ZXMgb24g?=\r\n"
+     b" =?utf-8?b?dGhlIPCfh6bwn4e5?=\r\n"),
+    # ... and read a title's literal encoded-word as one: the subject said "Budget Hi line".
+    ("Budget =?utf-8?b?SGk=?= line",
+     b"Subject: =?utf-8?b?RHVlIHRvZGF5OiBCdWRnZXQgPT91dGYtOD9iP1NHaz0/PSBsaW5l?=\r\n"),
+])
+def test_a_subject_beyond_plain_ascii_is_written_as_valid_encoded_words(
+        engine: store.Engine, clock: FixedClock, mail: MailServer, title: str,
+        header: bytes) -> None:
+    """RFC 2047: encoded-words of whole UTF-8 characters, none empty, each within 75
+    characters and each line within 78 (RFC 5322), read back as the title says."""
+    reg = register_of(entry("a", DUE).replace("Title of a", json.dumps(title, ensure_ascii=False)))
+    subscribe(engine, reg)
+    service.enqueue(engine, reg, clock, LINK)
+    [result] = deliver(engine, clock, mail)
+    assert (result.state, result.status) == ("sent", 250)
+    [got] = mail.mails
+    assert header in got.data
+    assert got.message["Subject"] == f"Due today: {title}"
+    words = re.findall(rb"=\?utf-8\?b\?([^?]*)\?=", header)
+    assert all(words) and all(len(w) + 12 <= 75 for w in words)
+    assert [base64.b64decode(w).decode() for w in words]  # whole characters each
+    assert max(len(line) for line in got.data.split(b"\r\n")) <= 78
 
 
 def _vevent(text: str) -> str:

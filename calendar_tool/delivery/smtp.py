@@ -18,6 +18,7 @@ as sent, with the refused ones in its error. No error text carries the password.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import smtplib
@@ -100,7 +101,7 @@ def message_bytes(message: Outbound, sender: str) -> bytes:
     m = EmailMessage(policy=SMTP)
     m["From"] = sender
     m["To"] = ", ".join(addresses(message.url))
-    m["Subject"] = parts["subject"]
+    _subject(m, parts["subject"])
     m["Date"] = parts["date"]
     m["Message-ID"] = f"<{message.id}@{MESSAGE_ID_DOMAIN}>"
     # RFC 3834: an automatic message, to which vacation responders do not answer.
@@ -116,6 +117,31 @@ def message_bytes(message: Outbound, sender: str) -> bytes:
     for n, part in enumerate(p for p in m.walk() if p.is_multipart()):
         part.set_boundary(f"=_{message.id}_{n}")
     return m.as_bytes()
+
+
+# RFC 2047 (section 2): an encoded-word is at most 75 characters, of whole characters; 42
+# bytes of UTF-8 are 56 of base64, a word of 68, and "Subject: " and one fit RFC 5322's 78.
+_WORD_BYTES = 42
+
+
+def _subject(m: EmailMessage, subject: str) -> None:
+    """The Subject: plain ASCII as it is (the policy folds it), anything else as encoded-words
+    written here. The policy's own folding wrote an empty encoded-word (`=?utf-8?q??=`, which
+    RFC 2047 does not allow) before an emoji or accent at a fold, and decoded a title's
+    literal `=?…?=` into other words."""
+    if subject.isascii() and "=?" not in subject:
+        m["Subject"] = subject
+        return
+    words, chunk = [], ""
+    for c in subject:
+        if len((chunk + c).encode()) > _WORD_BYTES:
+            words.append(chunk)
+            chunk = ""
+        chunk += c
+    words.append(chunk)
+    # Stored as written: the policy refolds only a line over 78 characters, and none is.
+    m.set_raw("Subject", "\r\n ".join(
+        f"=?utf-8?b?{base64.b64encode(w.encode()).decode('ascii')}?=" for w in words))
 
 
 class _NoStartTls(Exception):
