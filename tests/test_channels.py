@@ -156,6 +156,24 @@ def test_a_slack_section_too_long_for_its_links_drops_whole_lines() -> None:
         "…")
 
 
+@pytest.mark.parametrize(("fmt", "where", "shown"), [
+    (Format.DISCORD, lambda m: m["embeds"][0]["description"],
+     "**Due in 7 days**\n**When:** by 8 June 2027 \\(in 7 days\\)\n**Who:** Member States\n…"),
+    (Format.MATTERMOST, lambda m: m["text"],
+     f"#### [Due in 7 days: Title of a]({LINK}/obligations/a)\n"
+     "**When:** by 8 June 2027 (in 7 days)\n**Who:** Member States\n…"),
+])
+def test_a_message_too_long_for_its_links_drops_whole_lines(fmt: Format, where: Any,
+                                                             shown: str) -> None:
+    """A document URL of 5,000 characters: Discord's description (4,096) and Mattermost's
+    text (4,000) were cut inside the link ("[D/1 para. 1](https://example.org/aaa…", shown as
+    raw text); they now end with the last whole line that fits, and "…"."""
+    long_url = "https://example.org/" + "a" * 5000
+    register = parse_register((HEADER + entry("a", "2027-06-08")).replace(
+        "https://example.org/d1", long_url), "url.yaml")
+    assert where(render(fmt, reminders_on(register), register)) == shown
+
+
 # --- Microsoft Teams ---------------------------------------------------------------------------
 
 def test_a_teams_card_reads_at_a_glance(sample: Register) -> None:

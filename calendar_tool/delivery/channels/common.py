@@ -80,6 +80,17 @@ def clip_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
     return escape(text[: _whole(text, end)]) + "…"
 
 
+def whole_lines(lines: Sequence[str], limit: int) -> str:
+    """The lines joined, within `limit` characters; when they do not all fit (only with
+    links of thousands of characters), the first ones and "…": a cut inside a line could
+    end in half an escape (`&am`) or half a link, which a service refuses or shows broken."""
+    text = "\n".join(lines)
+    while len(text) > limit:
+        lines = lines[:-1]
+        text = "\n".join([*lines, "…"])
+    return text
+
+
 def _whole(text: str, end: int) -> int:
     """`end`, or the nearest place before it where a cut leaves every character whole."""
     while 0 < end < len(text) and _joins(text[end - 1], text[end], text[:end]):

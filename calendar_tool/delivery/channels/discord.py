@@ -24,6 +24,7 @@ from calendar_tool.delivery.channels.common import (
     clip_escaped,
     fit,
     source_link,
+    whole_lines,
 )
 from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
@@ -46,7 +47,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
         r = reminders[0]
         embed = {"title": clip(wording.heading(r.occurrence), TITLE_MAX),
                  "url": occurrence_link(context.base, r),
-                 "description": clip(_details(r, context), DESCRIPTION_MAX)}
+                 "description": _details(r, context)}
     else:
         embed = {"title": clip(wording.message_title(reminders), TITLE_MAX),
                  "url": context.base + "/",
@@ -72,7 +73,7 @@ def _details(r: Reminder, context: Context) -> str:
     if source is not None:
         cite, url = source
         lines.append("**Source:** " + _link(clip(cite, 200), url))
-    return "\n".join(lines)
+    return whole_lines(lines, DESCRIPTION_MAX)
 
 
 def _digest(reminders: Sequence[Reminder], context: Context) -> str:

@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, clip, fit, source_link
+from calendar_tool.delivery.channels.common import (
+    Channel,
+    Context,
+    clip,
+    fit,
+    source_link,
+    whole_lines,
+)
 from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Reminder, State
@@ -35,7 +42,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
         title = clip(f"{wording.lead(r)}: {wording.heading(r.occurrence)}", 300)
         lines.append(f"#### {_link(title, occurrence_link(context.base, r))}")
         lines.extend(_details(r, context))
-        return {"text": clip("\n".join(lines), TEXT_MAX)}
+        return {"text": whole_lines(lines, TEXT_MAX)}
     lines.append(f"#### {_md(wording.message_title(reminders))}")
     return {"text": _digest(lines, reminders, context)}
 

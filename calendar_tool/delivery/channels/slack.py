@@ -9,7 +9,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from calendar_tool import wording
-from calendar_tool.delivery.channels.common import Channel, Context, clip, clip_escaped, cut
+from calendar_tool.delivery.channels.common import (
+    Channel,
+    Context,
+    clip,
+    clip_escaped,
+    cut,
+    whole_lines,
+)
 from calendar_tool.delivery.channels.links import occurrence_link
 from calendar_tool.delivery.retry import Outcome
 from calendar_tool.model import Notice, Register, Reminder, State
@@ -65,18 +72,7 @@ def _slack_section(r: Reminder, register: Register, base: str) -> str:
         doc = register.documents.get(source.doc)
         lines.append("*Source:* " + (f"<{_slack_url(doc.url)}|{cite}>" if doc and doc.url
                                      else cite))
-    return _whole_lines(lines, SLACK_TEXT_MAX)
-
-
-def _whole_lines(lines: list[str], limit: int) -> str:
-    """The lines within `limit` characters; when they do not all fit (only with URLs of
-    thousands of characters), the first ones and "…": a cut inside a line could end in half
-    an escape (`&am`) or half a link, which Slack refuses or shows broken."""
-    text = "\n".join(lines)
-    while len(text) > limit:
-        lines = lines[:-1]
-        text = "\n".join([*lines, "…"])
-    return text
+    return whole_lines(lines, SLACK_TEXT_MAX)
 
 
 def _slack_fallback(reminders: Sequence[Reminder], base: str, first: str | None = None) -> str:
