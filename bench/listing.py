@@ -46,7 +46,7 @@ recorded (54,658 items at 100,000 entries): 1.9 s from the index against 5.8 s b
 run before this one, on a machine as fast as the targets' (validate cold 4.8 s at 100,000
 entries, "scale"): from the index `list --due 2005` 0.306 s (5.0x a floor of 61.7 ms), `list
 --upcoming 1y` 0.326 s. Entries are pickled by their constructor (`register/pickles`: an entry
-of the index 441 bytes rather than 772): side by side with the code before (farm-bench, ten
+of the index 441 bytes rather than 772): side by side with the code before (timed runs, ten
 interleaved pairs of `list --due 2005` at 100,000 entries, from the index) 0.344 s and 72.0 MiB
 before, 0.326 s and 68.6 MiB after; then a table row became a tuple rather than a dict, and rows
 of the same days share one value: twelve pairs, 0.297 s before, 0.286 s after. This run (an AMD
@@ -67,7 +67,7 @@ before the index was written; this section therefore waits that long after writi
 generated register, as a keeper's next command comes seconds after an edit ("after an edit"
 still measures the first command right after one). And a read-only command loads neither
 `logging` nor `tempfile`. Side by side with the code of the run before (7d0ee09) at 100,000
-entries, from the index (farm-bench, interleaved pairs, medians): `list --upcoming 1y` 0.346 s
+entries, from the index (timed runs, interleaved pairs, medians): `list --upcoming 1y` 0.346 s
 and 66.0 MiB against 0.405 s and 67.2 MiB (twenty pairs, 0.83x the time), `list --due 2005`
 0.293 s against 0.370 s (twenty pairs, 0.77x), `review` 1.73 s against 2.15 s (eight pairs,
 0.84x). Against the floor, 4.21x and 4.88x here, 4.60x and 5.15x the run before: at the

@@ -15,7 +15,7 @@ of each row is the same request on the register ten times smaller, in the same r
 near 10 is linear growth, near 1 a cost that does not grow with the register.
 
 With series expanded at a quarter of the cost (issue 24, this run; "scale"), the first
-request at 100,000 entries, measured side by side with the code before (farm-bench, three
+request at 100,000 entries, measured side by side with the code before (timed runs, three
 interleaved pairs of this section's child at 100,000 entries): 3.9 to 5.1 s before, 2.8 to
 2.9 s after; the later requests the same. (That run's machine was about 1.6 times slower
 than the one before it for the same work; the rows below are from a later run, see "scale".)

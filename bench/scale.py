@@ -111,7 +111,7 @@ and reads each feed back from it, and drops an entry's shared parts after its la
 series' estimates share the words of their derivation; and expanding a series costs a
 quarter of what it did (which known occurrence gives an estimate's month is found once per
 series, and the months are made once). Measured side by side at 100,000 entries: publish
-into an empty folder peaked at 753 MiB before and 567 MiB with the spool alone (farm-bench,
+into an empty folder peaked at 753 MiB before and 567 MiB with the spool alone (timed runs,
 three interleaved pairs; wall 45.0 and 37.9 s, medians, the spreads overlapping); its
 resident size while the feeds were written, sampled each second, 495 MB with the spool
 alone, 411-418 MB with the shared parts dropped, 373-382 MB with the derivations shared.
@@ -156,7 +156,7 @@ starting on what publish left at 100,000 entries, four interleaved pairs: reside
 start 371 to 372 MB before, 320 MB after; its peak 406 to 407 MB, 349 to 350 MB; the start
 2.78 to 3.22 s, 2.73 to 3.05 s. Publish into an empty folder with a new store and no run kept,
 three interleaved pairs: 16.3 to 20.4 s and 382 to 385 MB before, 16.8 to 20.4 s and 341 to
-345 MB after; validate cold (farm-bench, four pairs) 0.93x the time, 178 MiB against 203 (the
+345 MB after; validate cold (timed runs, four pairs) 0.93x the time, 178 MiB against 203 (the
 process itself; the tree's peak is the row below). And a run that finds more than half the
 entries revised since the last one (a new store, a new public URL, a declared title every
 entry shows) now lets the last run go and spools its events as a first run does, where it
@@ -179,7 +179,7 @@ their items; and a run no longer holds a dict of its revisions beside its entrie
 makes it when it needs it: 56 ms a run at 100,000 entries, profiled, against 28 ms to
 compare them before, about 3% of a reload). Side by side with the code of the
 run before (a6e6023) at 100,000 entries: publish into an empty folder with a new store and the
-entry cache warm (the "publish" row), farm-bench, four interleaved pairs, 23.5 s and 334.7 MiB
+entry cache warm (the "publish" row), timed runs, four interleaved pairs, 23.5 s and 334.7 MiB
 before, 19.5 s and 285.8 MiB after (medians; the largest process); `run` starting on what
 publish left, three interleaved pairs, resident after the start 298.0 to 299.2 MB before,
 297.3 to 297.5 MB after, its peak 352 to 353 MB before, 335 to 338 MB after. This run's
@@ -196,7 +196,7 @@ as a call of their constructor), and the entry cache, the date index and the hal
 read a forked process makes are unpickled by `register/pickles`' unpickler, which finds the
 model's table in C; that half is pickled as the caches pickle (enum members by place, not by a
 call of their enum). Side by side with the code of the run before (7d0ee09) at 100,000 entries:
-publish into an empty folder with a new store (farm-bench, three pairs) 20.8 s and 286.7 MiB
+publish into an empty folder with a new store (timed runs, three pairs) 20.8 s and 286.7 MiB
 against 20.4 s and 285.9 MiB (making occurrences is little of it), from the run kept 0.88x the
 time (three pairs); `validate` with no cache 0.97x (five pairs), through the entry cache 1.01x
 (eight pairs); `run` starting on what publish left, three interleaved pairs: the start 3.8 to
