@@ -157,12 +157,17 @@ def test_expansion_ends_at_the_occurrence_cap_and_the_calendars_end() -> None:
      '"FREQ=YEARLY;BYMONTH',
      "entries[2].series.rule: the rule FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30 yields no date "
      "after series.start (2000-02-01) up to 2200-12-31, the calendar's end"),
+    # dateutil's BYEASTER past Easter's year: an IndexError in every command.
+    ('"FREQ=YEARLY", start: 2000', '"FREQ=YEARLY;BYEASTER=1,300", start: 2000-04-24',
+     '"FREQ=YEARLY;BYEASTER', "entries[2].series.rule: BYEASTER=300 must lie between -80 "
+     "and 250: a day of the year of its Easter"),
 ])
 def test_validate_refuses_what_publish_remind_or_run_cannot_run(
         cli: CLI, tmp_path: Path, old: str, new: str, needle: str, problem: str) -> None:
     """`reminders: [P99999Y, P0D]` failed every remind job with OverflowError and `date:
     9999-12-31` crashed `publish` and `run`, though `validate` accepted both: each bound is a
-    problem at its line and column now."""
+    problem at its line and column now. So is a BYEASTER that dateutil cannot
+    expand."""
     text = (HEADER + entry("a", "2027-06-30") + entry("b", "2028-01-01")
             + series("s", "FREQ=YEARLY")).replace(old, new, 1)
     path = tmp_path / "obligations.yaml"

@@ -550,6 +550,13 @@ def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | Non
         # BYMONTHDAY at all, and a yearly rule then gave every day of the year.
         raise w.fail(node, path, f"{zero}=0 is no day or week: RFC 5545 counts from 1 (or from -1 "
                                  "at the end)")
+    far = next((v for v in parts.get("BYEASTER", "").split(",") if whole(v.lstrip("+-"))
+                and not _EASTER_MOST_BEFORE <= int(v) <= _EASTER_MOST_AFTER), None)
+    if far is not None:
+        # dateutil marks the day in a list of Easter's year: past it, the rule failed with an
+        # IndexError in every command, and before it, it wrapped round to a wrong day.
+        raise w.fail(node, path, f"BYEASTER={far} must lie between {_EASTER_MOST_BEFORE} and "
+                                 f"{_EASTER_MOST_AFTER}: a day of the year of its Easter")
     timed = [p for p in _TIMES if p in parts]
     if timed:
         # A series falls on days; each time of day would be one more date on the same day.
@@ -566,6 +573,9 @@ def _rule(w: Walk, node: yaml.Node, path: str, key: Key, start: DatedValue | Non
 
 
 _TIMES = ("BYHOUR", "BYMINUTE", "BYSECOND")
+# Easter falls from 22 March (day 81 of its year) to 25 April (day 115, 116 in a leap year):
+# these offsets keep the day they give inside Easter's year, whatever the year.
+_EASTER_MOST_BEFORE, _EASTER_MOST_AFTER = -80, 250
 _NUMBERED = ("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO")
 # The parts of a rule that pick dates within its period, by the start's precision that cannot
 # tell those dates apart (BYSETPOS picks among the others' dates; BYEASTER is dateutil's).
