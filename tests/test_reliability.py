@@ -161,13 +161,17 @@ def test_expansion_ends_at_the_occurrence_cap_and_the_calendars_end() -> None:
     ('"FREQ=YEARLY", start: 2000', '"FREQ=YEARLY;BYEASTER=1,300", start: 2000-04-24',
      '"FREQ=YEARLY;BYEASTER', "entries[2].series.rule: BYEASTER=300 must lie between -80 "
      "and 250: a day of the year of its Easter"),
+    # A key names its feed file: `publish` failed with "file name too long", exit 6.
+    ("  victims: {", f"  {'v' * 251}: {{", "v" * 251,
+     f"areas.{'v' * 251}: a key of 251 characters is too long: at most 100, as it names "
+     "the feed file area-KEY.ics"),
 ])
 def test_validate_refuses_what_publish_remind_or_run_cannot_run(
         cli: CLI, tmp_path: Path, old: str, new: str, needle: str, problem: str) -> None:
     """`reminders: [P99999Y, P0D]` failed every remind job with OverflowError and `date:
     9999-12-31` crashed `publish` and `run`, though `validate` accepted both: each bound is a
-    problem at its line and column now. So is a BYEASTER that dateutil cannot
-    expand."""
+    problem at its line and column now. So are an area's key too long for a file name, and a
+    BYEASTER that dateutil cannot expand."""
     text = (HEADER + entry("a", "2027-06-30") + entry("b", "2028-01-01")
             + series("s", "FREQ=YEARLY")).replace(old, new, 1)
     path = tmp_path / "obligations.yaml"

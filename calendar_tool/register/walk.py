@@ -797,6 +797,10 @@ def or_default(fn: Callable[[], T], default: T) -> T:
         return default
 
 
+MAX_KEY = 100  # characters of an area's or actor's key
+_FEED_PREFIX = {"areas": "area", "actors": "actor"}
+
+
 def read_terms(w: Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
     if node is None:
         return {}
@@ -808,6 +812,13 @@ def read_terms(w: Walk, node: yaml.Node | None, path: str) -> dict[str, Term]:
         try:
             key = w.ident(key_node, path, None)
             sub = f"{path}.{key}"
+            if len(key) > MAX_KEY:
+                # The key names its feed file, and a file system takes 255 bytes a name:
+                # a longer key passed here and then failed every publish and run. Still
+                # declared, so that the entries naming it are not problems too.
+                w.fail(key_node, sub, f"a key of {len(key)} characters is too long: at most "
+                                      f"{MAX_KEY}, as it names the feed file "
+                                      f"{_FEED_PREFIX[path]}-KEY.ics")
             if key in out:
                 w.fail(key_node, sub, "declared twice")
                 continue
