@@ -541,3 +541,30 @@ def test_a_byte_that_is_not_utf8_is_reported_at_its_line_and_column(
     assert (result.exit_code, result.stderr.splitlines()) == (1, [
         f"{path}:{line}:{column + 6}: byte 0xff is not UTF-8: save the file as UTF-8",
         "error: 1 problem in the register"])
+
+
+def test_a_line_break_only_yaml_takes_is_reported_at_its_line_and_column(
+        cli: CLI, tmp_path: Path) -> None:
+    """YAML takes NEL, LS and PS written as they are for line breaks, editors do not: the
+    problems after one were reported lines below where an editor shows them (here 'YAML
+    syntax: did not find expected key' at line 24 of 22, the NEL having split a title's line
+    in two). Each is a problem at its place, in an editor's lines; written as an escape in
+    double quotes it is text, and the problems after it are on their lines."""
+    text = (HEADER + entry("a", "2027-06-30").replace(
+                "Title of a\n", 'Title of a\n    description: "one\u2028two"\n')
+            + entry("b", "2027-06-30", kind="bogus").replace("Title of b", "Title\x85 of b"))
+    path = tmp_path / "obligations.yaml"
+    path.write_text(text, encoding="utf-8")
+    first, second = where(text, "\u2028"), where(text, "\x85")
+    result = cli("validate", register=path)
+    assert (result.exit_code, result.stderr.splitlines()) == (1, [
+        f"{path}:{first[0]}:{first[1]}: line separator U+2028 is a line break to YAML but not "
+        "to an editor: delete it, or write it as an escape in double quotes",
+        f"{path}:{second[0]}:{second[1]}: next line U+0085 is a line break to YAML but not to "
+        "an editor: delete it, or write it as an escape in double quotes",
+        "error: 2 problems in the register"])
+    path.write_text(text.replace("\u2028", "\\u2028").replace("\x85", ""), encoding="utf-8")
+    kind = where(text, "bogus")
+    assert cli("validate", register=path).stderr.splitlines() == [
+        f"{path}:{kind[0]}:{kind[1]}: entries[1].kind: 'bogus' is not one of: deadline, target, "
+        "report, period, event, session, standing", "error: 1 problem in the register"]

@@ -67,6 +67,8 @@ def parse_located(text: str, filename: str = "obligations.yaml", *,
     With `apart`, a cold read of a large register shares the work with a second process
     (`_read_chunks`): only for a process that runs no threads, since a forked process would
     inherit none of them, and whatever locks they held."""
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        raise RegisterInvalid(unusual_breaks(filename, text))
     parts = split_entries(text, before.spots.chunks if before is not None else None)
     if parts is not None:
         try:
@@ -143,6 +145,28 @@ def unprintable(filename: str, text: str) -> list[Problem]:
         problems.append(Problem(filename, line, column, "",
                                 f"control character U+{ord(m.group()):04X} is not allowed in "
                                 f"YAML: {way}"))
+    return problems
+
+
+# The line breaks YAML takes besides line feed and carriage return (YAML 1.1, 5.4).
+_UNUSUAL_BREAKS = re.compile("[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
+
+
+def unusual_breaks(filename: str, text: str) -> list[Problem]:
+    """A problem at the line and column of each NEL, LS or PS written as it is (the first
+    _MOST_SHOWN of them). YAML counts each as a line break, editors do not: every problem
+    after one was reported a line below where an editor shows it, and one inside a key or
+    a comment broke the line in two."""
+    problems = []
+    for m in itertools.islice(_UNUSUAL_BREAKS.finditer(text), _MOST_SHOWN):
+        at = m.start()
+        line = text.count("\n", 0, at) + 1
+        column = at - text.rfind("\n", 0, at)
+        problems.append(Problem(filename, line, column, "",
+                                f"{_BREAK_NAMES[m.group()]} U+{ord(m.group()):04X} is a line "
+                                "break to YAML but not to an editor: delete it, or write it as "
+                                "an escape in double quotes"))
     return problems
 
 
