@@ -568,3 +568,27 @@ def test_a_line_break_only_yaml_takes_is_reported_at_its_line_and_column(
     assert cli("validate", register=path).stderr.splitlines() == [
         f"{path}:{kind[0]}:{kind[1]}: entries[1].kind: 'bogus' is not one of: deadline, target, "
         "report, period, event, session, standing", "error: 1 problem in the register"]
+
+
+@pytest.mark.parametrize(("value", "tag"), [("!Urgent report", "!Urgent"),
+                                            ("!!binary aGVsbG8=", "!!binary"),
+                                            ("!<tag:example.org,2026:x> report",
+                                             "tag:example.org,2026:x")])
+def test_a_yaml_tag_on_a_value_is_a_problem_at_its_place(
+        cli: CLI, tmp_path: Path, value: str, tag: str) -> None:
+    """`title: !Urgent report` was read as the title "report" (YAML takes `!Urgent` for a
+    tag, and the register reads values as text, tags left aside), and validate said nothing:
+    the word was gone from every list, page and feed. A tag is a problem at its place; `!!str`
+    (what a value is anyway) and a quoted value are taken."""
+    text = HEADER + entry("a", "2027-06-30").replace("Title of a", value)
+    path = tmp_path / "obligations.yaml"
+    path.write_text(text)
+    line, column = where(text, value)
+    result = cli("validate", register=path)
+    assert (result.exit_code, result.stderr.splitlines()) == (1, [
+        f"{path}:{line}:{column}: entries[0].title: {tag} is a YAML tag, which a register does "
+        "not take: delete it, or put the whole value in quotes when it is part of the text",
+        "error: 1 problem in the register"])
+    for taken, shown in ((f"'{value}'", value), ("!!str Report", "Report")):
+        path.write_text(text.replace(value, taken))
+        assert cli("show", "a", register=path).stdout.splitlines()[0] == f"a: {shown}"

@@ -18,7 +18,7 @@ from yaml._yaml import CParser
 from yaml.nodes import MappingNode, ScalarNode
 
 NULL = "tag:yaml.org,2002:null"
-_STR = "tag:yaml.org,2002:str"
+STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _NULL_WORDS = frozenset(("", "~", "null", "Null", "NULL"))
@@ -34,7 +34,7 @@ class _Composer(CParser):
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         # Called for every node, so module constants rather than lookups through `yaml`.
         if kind is ScalarNode:
-            return NULL if implicit[0] and value in _NULL_WORDS else _STR
+            return NULL if implicit[0] and value in _NULL_WORDS else STR
         return _MAP if kind is MappingNode else _SEQ
 
     def descend_resolver(self, *args: Any) -> None:

@@ -38,7 +38,7 @@ from calendar_tool.model import (
     Term,
     reminder_too_long,
 )
-from calendar_tool.register.compose import NULL
+from calendar_tool.register.compose import NULL, STR
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
@@ -231,6 +231,13 @@ class Walk:
     def text(self, node: yaml.Node, path: str, key: Key) -> str:
         if not isinstance(node, ScalarNode) or node.tag == NULL:
             raise self.fail(node, _within(path, key), f"must be text, not {_describe(node)}")
+        if node.tag != STR:
+            # A value opening with `!` is a YAML tag and the word after it: `title: !Urgent
+            # report` was read as the title "report", the word dropped without a word said.
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self.fail(node, _within(path, key),
+                            f"{tag} is a YAML tag, which a register does not take: delete "
+                            "it, or put the whole value in quotes when it is part of the text")
         value: str = node.value.strip()
         if not value:
             raise self.fail(node, _within(path, key), "must not be empty")
