@@ -246,6 +246,18 @@ def test_a_rule_picking_no_finer_than_the_start_is_taken(rule: str, start: str,
     assert got == dates
 
 
+def test_a_merge_key_is_said_to_be_not_taken_once() -> None:
+    """`<<: *defaults` in an entry was "unknown field '<<'" and then a missing field for each
+    field it would have merged: one problem now says what it is and what to do."""
+    text = HEADER.replace("entries:\n", "x-defaults: &d {areas: [trafficking]}\nentries:\n")
+    text += entry("a", "2005").replace("    areas: [trafficking]\n", "    <<: *d\n")
+    assert _problems(text) == [
+        "r.yaml:12:1: x-defaults: unknown field 'x-defaults' (allowed: register, areas, actors, "
+        "documents, entries, reviewed)",
+        "r.yaml:19:5: entries[0].<<: a YAML merge key ('<<: *name') is not taken in a "
+        "register: write the fields out in each mapping"]
+
+
 def test_a_comma_in_an_unquoted_flow_value_says_to_quote_it() -> None:
     """`{doc: D/1, para: '1', quote: at its twentieth session, in 2011}`: the comma ends the
     quote inside {...}, and YAML reads `in 2011` as a key with no value. That was reported

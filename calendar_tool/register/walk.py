@@ -187,6 +187,7 @@ class Walk:
             spots[path] = self.at(node)
         out: dict[str, yaml.Node] = {}
         cut: dict[int, str | None] | None = None  # made only when a field is unknown
+        merged = False
         for i, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, path, "keys must be plain words")
@@ -199,6 +200,12 @@ class Walk:
                     spots[_within(path, key)] = self.at(value_node)
             elif key in out:
                 self.fail(key_node, _within(path, key), "appears twice in the same mapping")
+            elif key == "<<":
+                # The fields it would merge are then missing too: said once, here, rather
+                # than as one unknown field and a missing field for each it held.
+                self.fail(key_node, _within(path, key), "a YAML merge key ('<<: *name') is "
+                          "not taken in a register: write the fields out in each mapping")
+                merged = True
             else:
                 cut = _cut_by_commas(node, fields) if cut is None else cut
                 if i in cut:
@@ -214,7 +221,7 @@ class Walk:
                 allowed = ", ".join(fields)
                 self.fail(key_node, _within(path, key),
                           f"unknown field {key!r}{tip} (allowed: {allowed})")
-        for name in fields.required:
+        for name in () if merged else fields.required:
             if name not in out:
                 self.fail(node, _within(path, name), f"missing required field {name!r} in {what}")
         return out
