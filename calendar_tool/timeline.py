@@ -1073,8 +1073,10 @@ def review_order(today: date, first: date, last: date, key: tuple[int, date, str
     return days, key
 
 
-def find(register: Register, ref: str, today: date) -> list[Occurrence]:
-    """The occurrences an id names: one for `entry#N`, all up to the horizon for `entry`."""
+def find(register: Register, ref: str, today: date, years: int = DEFAULT_HORIZON_YEARS
+         ) -> list[Occurrence]:
+    """The occurrences an id names: one for `entry#N`, all up to the horizon `years` past
+    `today` for `entry` (the entry page takes the published feeds')."""
     try:
         entry_id, number = parse_occurrence_id(ref)
     except ValueError:  # "entry#", "entry#x", "entry#01": no occurrence's id
@@ -1089,7 +1091,7 @@ def find(register: Register, ref: str, today: date) -> list[Occurrence]:
             return []
         until = sd.value.start
     else:
-        until = horizon(today)
+        until = horizon(today, years)
         first = resolver.occurrence(entry, entry.series.first) if entry.series else None
         if first is not None and first.value.start > until:
             # A series that begins past the horizon is still an entry to show: its first.

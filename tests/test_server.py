@@ -482,7 +482,7 @@ def test_a_selection_expands_series_as_far_as_the_published_feeds(tmp_path: Path
     built on request stopped at the default five years whatever the published feeds reached:
     /feeds/all.ics?actor=commission held 39 events where actor-commission.ics holds 44. It
     now follows the index: the published feed's events, as ical.js reads both, and the page
-    counts the same for it."""
+    counts the same for it, and the entry's page lists as many."""
     engine = store.open_store(f"sqlite:///{tmp_path / 'store.db'}")
     folder = tmp_path / "feeds"
     service.publish_feeds(engine, load_register(SAMPLE), folder, FixedClock(NOW),
@@ -494,6 +494,7 @@ def test_a_selection_expands_series_as_far_as_the_published_feeds(tmp_path: Path
             httpx.Client(base_url=running.url, timeout=10, headers=IDENTITY) as client:
         selected.write_bytes(client.get("/feeds/all.ics?actor=commission").content)
         box = _section(client.get("/?actor=commission").text, "subscribe")
+        page = client.get("/obligations/commission-sessions").text
     engine.dispose()
     published = folder / "actor-commission.ics"
     read = icaljs([selected, published])
@@ -502,6 +503,9 @@ def test_a_selection_expands_series_as_far_as_the_published_feeds(tmp_path: Path
     assert len(read[str(selected)]["events"]) == 44
     assert read[str(selected)]["events"] == read[str(published)]["events"]
     assert '<span class="count">44 events</span>' in box
+    # The entry's page lists as many as its feed holds (it stopped at no. 39, in 2030).
+    assert re.findall(r'id="occurrence-commission-sessions#(\d+)"', page)[-3:] == \
+        ["42", "43", "44"]
 
 
 def test_filtered_feed_carries_last_modified_and_answers_if_modified_since(

@@ -787,13 +787,15 @@ class _App:
     def obligation(self, request: Request) -> Response:
         _, register = self.good()
         ref = request.path_params["ref"]
-        found = find(register, ref, today(self.clock))
+        # As far as the published feeds reach (read once, for its areas' counts too): the
+        # page listed five years of a series whose feeds held ten.
+        years = _horizon(self.index())
+        found = find(register, ref, today(self.clock), years)
         if not found:
             raise HTTPException(404, unfound(register, ref))
         entry = found[0].entry
         items = [pages.occurrence_detail(o, register) for o in found]
         sources = pages.sources(entry.sources, register)
-        years = _horizon(self.index())  # read once for all its areas
         areas = [self.subscribe_action(request, register, [("area", key)],
                                        Query(areas=frozenset({key})),
                                        wording.term(register.areas, key), years)
