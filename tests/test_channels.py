@@ -226,6 +226,26 @@ def test_the_validators_do_refuse_a_card_teams_workflows_cannot_show(sample: Reg
     assert schema_problems(message) != []
 
 
+def test_a_slack_digest_keeps_all_its_blocks_text_within_10000_characters() -> None:
+    """Twelve deadlines citing a document whose link is 1,500 characters long: a section each
+    of 1,637 characters, twelve of them 19,644, which Slack refuses whole
+    (`msg_blocks_too_long`, at about 12,000 characters in all, undocumented). The digest shows
+    the six most urgent, whose text and the header's and the last line's come to 9,877, and
+    counts the rest."""
+    text = HEADER.replace('"https://example.org/d1"', f'"https://example.org/{"d" * 1480}"')
+    for i in range(12):
+        text += entry(f"e{i:02d}", (TODAY + timedelta(days=3 + i)).isoformat())
+    register = parse_register(text, "r.yaml")
+    blocks = render(Format.SLACK, reminders_on(register), register)["blocks"]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert [re.findall(r"\|Title of (e\d\d)>", s) for s in sections] == [
+        [f"e{i:02d}"] for i in range(6)]
+    assert [len(s) for s in sections] == [1637] * 6
+    assert blocks[-1]["elements"][0]["text"] == "…and 6 more, the soonest in 9 days"
+    assert sum(len(b["text"]["text"]) for b in blocks if "text" in b) + \
+        len(blocks[-1]["elements"][0]["text"]) == 9877
+
+
 def test_a_teams_digest_stays_within_28_kb_and_escapes_markdown() -> None:
     """Forty reminders with 1,000-character titles: fewer shown, the rest counted, the body
     within the webhook's 28 KB; a title's markdown characters shown as they are."""

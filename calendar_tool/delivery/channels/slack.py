@@ -1,6 +1,8 @@
 """The Slack incoming-webhook message: a `text` fallback plus Block Kit `blocks`, within
 Slack's limits (a header of at most 150 characters, sections of at most 3000, at most 50
-blocks: the 20 most urgent reminders shown, then "…and N more, the soonest in …")."""
+blocks: the 20 most urgent reminders shown, then "…and N more, the soonest in …"), and at
+most 10,000 characters of text in all its blocks together (fewer shown when more would not
+fit)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,12 @@ SLACK_MAX_SHOWN = 20  # 1 header + 20 sections + 19 dividers + 1 context = 41 of
 SLACK_HEADER_MAX = 150
 SLACK_TEXT_MAX = 3000
 _SLACK_HEADING_MAX = 300  # one long title must not push the rest of a section past 3000
+# The text of all a message's blocks together: Slack refuses more (`msg_blocks_too_long`) at
+# about 12,000 characters, a limit it does not document (its SDK's maintainers give 12,000
+# "with a buffer for block containers"; messages of 11,341 were refused: slackapi/bolt-js
+# issues 2509 and 2867). A refused digest is no reminder at all: fewer are shown instead.
+SLACK_BLOCKS_TEXT_MOST = 10_000
+_SLACK_MORE_ROOM = 100  # for "…and N more, the soonest in N days"
 
 
 def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
@@ -35,12 +43,18 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
         {"type": "header",
          "text": {"type": "plain_text", "text": clip(title, SLACK_HEADER_MAX), "emoji": False}},
     ]
-    shown, more = cut(reminders, SLACK_MAX_SHOWN)
-    for i, r in enumerate(shown):
-        if i:
+    used = len(blocks[0]["text"]["text"]) + _SLACK_MORE_ROOM
+    shown = 0
+    for r in cut(reminders, SLACK_MAX_SHOWN)[0]:
+        section = _slack_section(r, register, base)
+        used += len(section)
+        if shown and used > SLACK_BLOCKS_TEXT_MOST:
+            break
+        if shown:
             blocks.append({"type": "divider"})
-        blocks.append({"type": "section",
-                       "text": {"type": "mrkdwn", "text": _slack_section(r, register, base)}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": section}})
+        shown += 1
+    more = wording.more(reminders[shown:]) if reminders[shown:] else None
     if more:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _esc(more)}]})
     mark = f"{wording.TEST_MARK}:" if context.test else None
