@@ -1114,21 +1114,23 @@ _REMINDING = ("obligation.reminder", "obligation.due", "obligation.confirmed",
               "obligation.changed")
 
 
-def reminded(engine: Engine, since: datetime) -> dict[tuple[str, str], set[tuple[str, bool]]]:
+def reminded(engine: Engine, since: datetime) -> dict[tuple[str, str], list[tuple[str, bool]]]:
     """For each (subscription, occurrence) reminded since `since` (a reminder, a due notice or
     a notice of a changed date, sent or about to be), the days they counted from, each with
-    whether it was an estimate: what a change of that occurrence's date is told against."""
+    whether it was an estimate, in the order they were claimed: what a change of that
+    occurrence's date is told against (the last one is what the subscriber was told last)."""
     query = (select(SUBS.c.name, DELIVERIES.c.occurrence_id, DELIVERIES.c.counted_from,
                     DELIVERIES.c.estimated)
              .join(SUBS, SUBS.c.id == DELIVERIES.c.subscription_id)
              .join(MESSAGES, MESSAGES.c.id == DELIVERIES.c.message_id)
              .where(DELIVERIES.c.remind_at >= since,
                     DELIVERIES.c.notice.in_(_REMINDING),
-                    MESSAGES.c.status.in_(("pending", "sent"))))
-    out: dict[tuple[str, str], set[tuple[str, bool]]] = {}
+                    MESSAGES.c.status.in_(("pending", "sent")))
+             .order_by(DELIVERIES.c.id))
+    out: dict[tuple[str, str], list[tuple[str, bool]]] = {}
     with _tx(engine) as conn:
         for r in conn.execute(query):
-            out.setdefault((r.name, r.occurrence_id), set()).add((r.counted_from, r.estimated))
+            out.setdefault((r.name, r.occurrence_id), []).append((r.counted_from, r.estimated))
     return out
 
 

@@ -19,6 +19,7 @@ from calendar_tool.register import parse_register
 from tests.conftest import CLI
 from tests.parsers import ical_events
 from tests.paths import REGISTER
+from tests.receiver import Accept, Receiver
 from tests.registers import HEADER, entry
 
 TODAY = "2026-12-02"
@@ -313,13 +314,91 @@ def test_a_moved_firm_date_is_told_as_changed() -> None:
     reg = parse_register(HEADER + entry("d", "2027-06-30"), "r.yaml")
     sub = Subscription("team", "https://x.example/h", Format.SLACK, BEGINNING)
     now = datetime(2027, 6, 1, 9, tzinfo=UTC)
-    [notice] = delivery.change_notices(reg, sub, {"d": {("2027-05-31", False)}}, now)
+    [notice] = delivery.change_notices(reg, sub, {"d": [("2027-05-31", False)]}, now)
     assert (notice.notice, notice.offset, notice.counted_from, notice.detail,
             notice.days_left) == (Notice.CHANGED, CHANGED, "2027-06-30", "2027-05-31", 29)
     assert wording.lead(notice) == "Date changed"
     assert wording.change_detail(notice) == \
         "Reminders so far counted from 31 May 2027; now from 30 June 2027."
-    assert delivery.change_notices(reg, sub, {"d": {("2027-06-30", False)}}, now) == []
+    assert delivery.change_notices(reg, sub, {"d": [("2027-06-30", False)]}, now) == []
+
+
+SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def _send_due(engine: store.Engine, clock: FixedClock, day: str, at: datetime) -> None:
+    """Claim and send what deadline `d`, due on `day`, owes at `at`."""
+    clock.advance_to(at)
+    service.enqueue(engine, parse_register(HEADER + entry("d", day), "r.yaml"), clock,
+                    "https://cal.example.org")
+    with delivery.Senders(5.0) as client:
+        service.deliver(engine, client, clock, "test-owner", service.Policy(timeout=5.0))
+
+
+def test_a_date_moved_and_moved_back_is_told_each_time_from_the_last_day_told(
+        engine: store.Engine) -> None:
+    """Reminded for 30 June, the deadline is moved to 20 June (a slip of the keeper's), back
+    to 30 June, then to 5 July: each move is told once, and each notice says the day the
+    subscriber was told last. Before, the move back was never told (30 June had been reminded
+    of once), and the last notice said "so far counted from 30 June" instead of 20 June."""
+    clock = FixedClock(datetime(2027, 5, 31, 9, tzinfo=UTC))
+    with Receiver(secret=SECRET, now=clock.now) as receiver:
+        receiver.script(*[Accept()] * 6)
+        store.add_subscription(engine, Subscription(
+            "team", receiver.url, Format.JSON, datetime(2027, 5, 1, tzinfo=UTC), secret=SECRET,
+            offsets=(Offset(days=30), Offset(days=7)), overdue=False))
+        for day, at in [("2027-06-30", datetime(2027, 5, 31, 9, tzinfo=UTC)),
+                        ("2027-06-20", datetime(2027, 6, 1, 9, tzinfo=UTC)),
+                        ("2027-06-20", datetime(2027, 6, 1, 10, tzinfo=UTC)),
+                        ("2027-06-30", datetime(2027, 6, 2, 9, tzinfo=UTC)),
+                        ("2027-06-30", datetime(2027, 6, 2, 10, tzinfo=UTC)),
+                        ("2027-07-05", datetime(2027, 6, 3, 9, tzinfo=UTC))]:
+            _send_due(engine, clock, day, at)
+        got = [r.json["data"]["reminders"] for r in receiver.accepted()]
+    assert [(r["type"], r["offset"], r["remind_at"], r["days_left"], r["detail"])
+            for [r] in got] == [
+        ("obligation.reminder", "P30D", "2027-05-31T09:00:00Z", 30, None),
+        ("obligation.changed", "changed", "2027-06-01T09:00:00Z", 19, "2027-06-30"),
+        ("obligation.changed", "changed", "2027-06-02T09:00:00Z", 28, "2027-06-20"),
+        ("obligation.changed", "changed", "2027-06-03T09:00:00Z", 32, "2027-06-30")]
+    reg = parse_register(HEADER + entry("d", "2027-06-30"), "r.yaml")
+    sub = Subscription("team", "https://x.example/h", Format.SLACK, BEGINNING)
+    [back] = delivery.change_notices(
+        reg, sub, {"d": [("2027-06-30", False), ("2027-06-20", False)]},
+        datetime(2027, 6, 2, 9, tzinfo=UTC))
+    assert wording.change_detail(back) == \
+        "Reminders so far counted from 20 June 2027; now from 30 June 2027."
+
+
+def test_an_estimate_confirmed_on_the_day_it_counted_from_is_told_once(
+        engine: store.Engine) -> None:
+    """Session no. 2, expected in May 2026, is reminded 30 days before 1 May to the team that
+    asked for estimates; the register then confirms it for 1-3 May. That team hears once that
+    the date is confirmed (before: nothing, since the day stayed the same); the team without
+    --estimated was never told of the estimate and gets no notice, only reminders from 1 May."""
+    for name, estimated in (("estimates", True), ("firm", False)):
+        store.add_subscription(engine, Subscription(
+            name, "https://hooks.example.org/x", Format.JSON, datetime(2026, 1, 1, tzinfo=UTC),
+            offsets=(Offset(days=30), Offset(days=7)), overdue=False, estimated=estimated))
+    _claimed(engine, _series(), datetime(2026, 4, 1, 9, tzinfo=UTC))
+    confirmed = _series("        2: {date: 2026-05-01..2026-05-03}\n")
+    for at in (datetime(2026, 4, 5, 9, tzinfo=UTC), datetime(2026, 4, 5, 10, tzinfo=UTC),
+               datetime(2026, 4, 24, 9, tzinfo=UTC)):
+        _claimed(engine, confirmed, at)
+    assert sorted((v.subscription, v.offset, v.notice, v.remind_at.isoformat(), v.status)
+                  for v in store.deliveries(engine, datetime(2026, 4, 24, 9, tzinfo=UTC))) == [
+        ("estimates", "P30D", "obligation.reminder", "2026-04-01T09:00:00+00:00", "pending"),
+        ("estimates", "P7D", "obligation.reminder", "2026-04-24T09:00:00+00:00", "pending"),
+        ("estimates", CHANGED, "obligation.confirmed", "2026-04-05T09:00:00+00:00", "pending"),
+        ("firm", "P30D", "obligation.reminder", "2026-04-01T09:00:00+00:00", "skipped"),
+        ("firm", "P7D", "obligation.reminder", "2026-04-24T09:00:00+00:00", "pending")]
+    sub = Subscription("estimates", "https://x.example/h", Format.SLACK, BEGINNING,
+                       estimated=True)
+    [notice] = delivery.change_notices(parse_register(confirmed, "r.yaml"), sub,
+                                       {"sessions#2": [("2026-05-01", True)]},
+                                       datetime(2026, 4, 5, 9, tzinfo=UTC))
+    assert (wording.lead(notice), wording.change_detail(notice)) == (
+        "Date confirmed", "Reminders keep counting from 1 May 2026.")
 
 
 def test_estimated_reminders_are_worded_as_expected() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -193,27 +193,32 @@ def review_reminders(register: Register, sub: Subscription, start: datetime, end
 
 
 def change_notices(register: Register, sub: Subscription,
-                   reminded: Mapping[str, set[tuple[str, bool]]], now: datetime
+                   reminded: Mapping[str, Sequence[tuple[str, bool]]], now: datetime
                    ) -> list[Reminder]:
     """One notice for each occurrence `sub` was reminded of whose date the register has since
     confirmed or moved (`reminded`: by occurrence id, the days its reminders counted from,
-    each with whether it was an estimate): "confirmed" when an estimate became a firm date,
-    "changed" otherwise. Only for an occurrence still ahead, and still one `sub` takes."""
+    each with whether it was an estimate, in the order they were claimed): "confirmed" when
+    the last day told was an estimate and the date is now firm (on that day or another),
+    "changed" when the day differs from the last one told. Only for an occurrence still ahead,
+    and still one `sub` takes.
+
+    Against the last day told, not any day told: a date moved by mistake and moved back has
+    been told as moved, so it is told again, and a notice says where it was last."""
     out = []
     today = now.astimezone(sub.tz).date()
     for occurrence_id, days in sorted(reminded.items()):
         found = [o for o in find(register, occurrence_id, today) if o.id == occurrence_id]
         o = found[0] if found and _candidates(found[0]) else None
-        counted = {day for day, _ in days if day}  # "": a row from before days were kept
-        if o is None or o.key_date is None or not counted or not _takes(sub, o):
+        told = [(day, estimated) for day, estimated in days if day]  # "": rows from before
+        if o is None or o.key_date is None or not told or not _takes(sub, o):  # days were kept
             continue
-        current = o.key_date.isoformat()
-        if current in counted or o.key_date < today:
+        last, was_estimate = told[-1]
+        confirmed = was_estimate and not o.tentative
+        if (o.key_date.isoformat() == last and not confirmed) or o.key_date < today:
             continue
-        was_estimate = any(estimated for day, estimated in days if day)
-        notice = Notice.CONFIRMED if was_estimate and not o.tentative else Notice.CHANGED
+        notice = Notice.CONFIRMED if confirmed else Notice.CHANGED
         out.append(Reminder(sub.name, o, CHANGED, notice, now, (o.key_date - today).days,
-                            max(counted)))
+                            last))
     return out
 
 

@@ -140,7 +140,7 @@ def _looked_from(info: store.SubscriptionInfo, late: datetime) -> datetime:
 def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
                keys: Container[tuple[str, str, str, str]], now: datetime,
                catch_up: timedelta = DEFAULT_CATCH_UP, agendas: AgendaCache | None = None,
-               reminded: Mapping[tuple[str, str], set[tuple[str, bool]]] | None = None
+               reminded: Mapping[tuple[str, str], Sequence[tuple[str, bool]]] | None = None
                ) -> list[tuple[Sequence[Reminder], bool]]:
     """What `enqueue` claims, as `store.claim` takes it: for each subscription in turn, the
     reminders due by `now` since it was last looked at (and over the whole catch-up window),
@@ -152,7 +152,7 @@ def due_groups(register: Register, infos: Sequence[store.SubscriptionInfo],
     end = now + timedelta(microseconds=1)  # due at `now` counts
     subs = [i.subscription for i in infos]
     agenda = _agenda(register, subs, end, agendas)
-    by_sub: dict[str, dict[str, set[tuple[str, bool]]]] = {}
+    by_sub: dict[str, dict[str, Sequence[tuple[str, bool]]]] = {}
     for (name, occurrence_id), days in (reminded or {}).items():
         by_sub.setdefault(name, {})[occurrence_id] = days
     groups: list[tuple[Sequence[Reminder], bool]] = []

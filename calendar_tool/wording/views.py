@@ -188,8 +188,13 @@ def change_detail(r: Reminder) -> str | None:
     """What a notice of a confirmed or changed date adds: the day reminders counted from."""
     if r.notice not in (Notice.CONFIRMED, Notice.CHANGED) or not r.detail:
         return None
+    now = r.occurrence.key_date
+    if now is None:
+        return None
+    if r.detail == now.isoformat():  # an estimate confirmed on the day it counted from
+        return f"Reminders keep counting from {day(now)}."
     return f"Reminders so far counted from {day(date.fromisoformat(r.detail))}; now from " \
-           f"{day(r.occurrence.key_date)}." if r.occurrence.key_date else None
+           f"{day(now)}."
 
 
 TEST_MARK = "Test message from calendar-tool"

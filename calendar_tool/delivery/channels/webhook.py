@@ -19,7 +19,7 @@ at once, a digest of them::
             "days_left": 30,
             "estimated": false,        # counted from an estimated date
             "counted_from": "2002-12-31",  # the day reminders count from (null: undated)
-            "detail": null,            # a changed date: the day counted from before;
+            "detail": null,            # a changed date: the day told last;
                                        # a review: why (estimated, rests-on-estimate, long-past)
             "url": "<link base>/obligations/<entry id>",
             "occurrence": { ...one object of `calendar-tool list --format json`... }
