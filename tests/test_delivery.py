@@ -186,6 +186,28 @@ def test_reminders_in_the_same_hour_go_as_one_digest(
     assert ledger(engine, clock) == [(k, "P0D", "sent", 1) for k in ("a", "b", "c")]
 
 
+def test_offsets_that_fall_on_the_same_instant_remind_once(
+        engine: store.Engine, clock: FixedClock, receiver: Receiver) -> None:
+    """P1Y and P12M are the same day, and so are P1M and P31D before 31 March (28 February):
+    each pair is one reminder, the first offset in order. Before, the message held the same
+    line twice ("Due in 365 days" for P12M and for P1Y) and the ledger two rows."""
+    reg = register_of(entry("a", "2027-03-31"))
+    subscribe(engine, reg, receiver.url, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+              offsets=(Offset(years=1), Offset(months=12), Offset(days=31), Offset(months=1)))
+    receiver.script(Accept(), Accept())
+    for at in (datetime(2026, 3, 31, 9, tzinfo=UTC), datetime(2027, 2, 28, 9, tzinfo=UTC)):
+        clock.advance_to(at)
+        assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(1, 1, 0)
+        deliver(engine, clock)
+        assert service.enqueue(engine, reg, clock, LINK) == store.Claimed(0, 0, 0)
+    assert [(r.json["type"], [(x["offset"], x["remind_at"], x["days_left"])
+                              for x in r.json["data"]["reminders"]])
+            for r in receiver.accepted()] == [
+        ("obligation.reminder", [("P12M", "2026-03-31T09:00:00Z", 365)]),
+        ("obligation.reminder", [("P1M", "2027-02-28T09:00:00Z", 31)])]
+    assert sorted(ledger(engine, clock)) == [("a", "P12M", "sent", 1), ("a", "P1M", "sent", 1)]
+
+
 def test_slack_digest_and_pacing_per_subscription(engine: store.Engine,
                                                   clock: FixedClock) -> None:
     """Two messages for one Slack webhook (two hours) go at least a second apart: the pacing

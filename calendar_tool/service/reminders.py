@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from calendar_tool import delivery, store
 from calendar_tool.clock import Clock
 from calendar_tool.delivery import BEGINNING, Agenda, AgendaCache, reach
-from calendar_tool.model import Format, Register, Reminder, Revision, Subscription
+from calendar_tool.model import Format, Notice, Register, Reminder, Revision, Subscription
 
 DEFAULT_CATCH_UP = timedelta(hours=24)
 # How far back the ledger is read for dates reminded of that may since have been confirmed or
@@ -34,12 +34,19 @@ def plan(register: Register, subs: Sequence[Subscription], start: datetime, end:
 def once(reminders: Sequence[Reminder]) -> list[Reminder]:
     """Each reminder once by its ledger key, in the order given. An offset named twice (a
     subscription's `P7D P1W`, an entry's `reminders: [P7D, P7D]`) gives the agenda the same
-    reminder twice; the ledger holds it once, so a message, a preview or a count must too."""
+    reminder twice; the ledger holds it once, so a message, a preview or a count must too.
+
+    Two offsets that fall on the same instant for the same day are one reminder as well (the
+    first given, which the agenda's order makes the same at every run): `P1Y` and `P12M`
+    always, `P1M` and `P31D` before 31 March; the message would say the same line twice."""
     seen: set[tuple[str, str, str, str]] = set()
+    at: set[tuple[str, str, str, Notice, datetime]] = set()
     out = []
     for r in reminders:
-        if r.key not in seen:
+        same = (r.subscription, r.occurrence.id, r.counted_from, r.notice, r.instant)
+        if r.key not in seen and same not in at:
             seen.add(r.key)
+            at.add(same)
             out.append(r)
     return out
 
