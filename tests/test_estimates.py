@@ -401,6 +401,48 @@ def test_an_estimate_confirmed_on_the_day_it_counted_from_is_told_once(
         "Date confirmed", "Reminders keep counting from 1 May 2026.")
 
 
+def test_a_firm_date_made_an_estimate_again_is_told_to_a_team_without_estimates(
+        engine: store.Engine) -> None:
+    """A team that takes no estimates is reminded of session no. 2, confirmed for 18 May; the
+    keeper then drops that date (the session is expected in May again), and later confirms
+    20 May. The team hears once that the date is an estimate again (before: nothing, and it
+    kept expecting 18 May), gets no reminder of the estimate, and hears once that 20 May is
+    confirmed, then its reminder a week before."""
+    clock = FixedClock(datetime(2026, 4, 18, 9, tzinfo=UTC))
+    confirmed = {"18": _series("        2: {date: 2026-05-18..2026-05-22}\n"),
+                 "20": _series("        2: {date: 2026-05-20..2026-05-22}\n")}
+    with Receiver(secret=SECRET, now=clock.now) as receiver:
+        receiver.script(*[Accept()] * 5)
+        store.add_subscription(engine, Subscription(
+            "team", receiver.url, Format.JSON, datetime(2026, 1, 1, tzinfo=UTC), secret=SECRET,
+            offsets=(Offset(days=30), Offset(days=7)), overdue=False))
+        for text, at in [(confirmed["18"], datetime(2026, 4, 18, 9, tzinfo=UTC)),
+                         (_series(), datetime(2026, 4, 20, 9, tzinfo=UTC)),
+                         (_series(), datetime(2026, 4, 24, 9, tzinfo=UTC)),
+                         (confirmed["20"], datetime(2026, 4, 27, 9, tzinfo=UTC)),
+                         (confirmed["20"], datetime(2026, 5, 13, 9, tzinfo=UTC))]:
+            clock.advance_to(at)
+            service.enqueue(engine, parse_register(text, "r.yaml"), clock, "https://c.example")
+            with delivery.Senders(5.0) as client:
+                service.deliver(engine, client, clock, "test-owner", service.Policy(timeout=5.0))
+        got = [r.json["data"]["reminders"] for r in receiver.accepted()]
+    assert [(r["type"], r["offset"], r["remind_at"], r["counted_from"], r["estimated"],
+             r["detail"]) for [r] in got] == [
+        ("obligation.reminder", "P30D", "2026-04-18T09:00:00Z", "2026-05-18", False, None),
+        ("obligation.changed", "changed", "2026-04-20T09:00:00Z", "2026-05-01", True,
+         "2026-05-18"),
+        ("obligation.confirmed", "changed", "2026-04-27T09:00:00Z", "2026-05-20", False,
+         "2026-05-01"),
+        ("obligation.reminder", "P7D", "2026-05-13T09:00:00Z", "2026-05-20", False, None)]
+    sub = Subscription("team", "https://x.example/h", Format.SLACK, BEGINNING)
+    [notice] = delivery.change_notices(parse_register(_series(), "r.yaml"), sub,
+                                       {"sessions#2": [("2026-05-18", False)]},
+                                       datetime(2026, 4, 20, 9, tzinfo=UTC))
+    assert (wording.lead(notice), wording.change_detail(notice)) == (
+        "Date changed", "Reminders so far counted from 18 May 2026; the date is now an "
+        "estimate (expected in May 2026), reminded only to subscriptions that take estimates.")
+
+
 def test_estimated_reminders_are_worded_as_expected() -> None:
     """A reminder of an estimate reads as expected, never as due."""
     reg = parse_register(_series(), "r.yaml")

@@ -200,7 +200,7 @@ def change_notices(register: Register, sub: Subscription,
     each with whether it was an estimate, in the order they were claimed): "confirmed" when
     the last day told was an estimate and the date is now firm (on that day or another),
     "changed" when the day differs from the last one told. Only for an occurrence still ahead,
-    and still one `sub` takes.
+    and still one `sub` takes (or one it took while firm and that is now an estimate).
 
     Against the last day told, not any day told: a date moved by mistake and moved back has
     been told as moved, so it is told again, and a notice says where it was last."""
@@ -210,9 +210,14 @@ def change_notices(register: Register, sub: Subscription,
         found = [o for o in find(register, occurrence_id, today) if o.id == occurrence_id]
         o = found[0] if found and _candidates(found[0]) else None
         told = [(day, estimated) for day, estimated in days if day]  # "": rows from before
-        if o is None or o.key_date is None or not told or not _takes(sub, o):  # days were kept
+        if o is None or o.key_date is None or not told:  # days were kept
             continue
         last, was_estimate = told[-1]
+        # A firm date that became an estimate again is told once even to a subscription that
+        # takes no estimates: its reminders stop, and it was last told a day that no longer is.
+        if not (_takes(sub, o) or (o.tentative and not was_estimate and not sub.review
+                                   and sub.wants(o))):
+            continue
         confirmed = was_estimate and not o.tentative
         if (o.key_date.isoformat() == last and not confirmed) or o.key_date < today:
             continue

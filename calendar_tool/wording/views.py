@@ -193,6 +193,12 @@ def change_detail(r: Reminder) -> str | None:
         return None
     if r.detail == now.isoformat():  # an estimate confirmed on the day it counted from
         return f"Reminders keep counting from {day(now)}."
+    o = r.occurrence
+    if o.tentative and o.when is not None:
+        # Whoever takes no estimates gets no more reminders of it: "now from" would promise.
+        return f"Reminders so far counted from {day(date.fromisoformat(r.detail))}; the " \
+               f"date is now an estimate (expected {on_or_in(o.when)}), reminded only to " \
+               "subscriptions that take estimates."
     return f"Reminders so far counted from {day(date.fromisoformat(r.detail))}; now from " \
            f"{day(now)}."
 
