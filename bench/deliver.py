@@ -4,7 +4,14 @@ a local keep-alive HTTP receiver by `service.deliver_ready` (leases, signing, at
 signature headers) over the same 8 threads in the same run: the floor for sending them at all.
 The bare loop runs before and after ours and its mean is the baseline, so that a machine
 getting busier or quieter during the run moves both sides. The claim (`enqueue`) is timed on
-its own. Ratios here are rates: ours over the floor's (higher is better)."""
+its own. Ratios here are rates: ours over the floor's (higher is better).
+
+This run (830cce0's code, on an Intel Xeon): the claim reads 9.55x and 5.56x the bare loop's
+rate where the run before read 10.65x and 6.30x, because the bare loop ran faster here (981
+against 777 deliveries a second); this stop's changes to what a claim does (offsets falling on
+the same instant reminded once, the days told read in order) take the same time: `enqueue` of
+10,000 reminders on SQLite, six interleaved pairs with stop 43's code (61db651), 1.00x.
+"""
 
 from __future__ import annotations
 
