@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -133,19 +133,13 @@ _MOST_SHOWN = 20
 def unprintable(filename: str, text: str) -> list[Problem]:
     """A problem at the line and column of each character YAML does not allow (the first
     _MOST_SHOWN of them)."""
-    problems = []
-    for m in itertools.islice(_UNPRINTABLE.finditer(text), _MOST_SHOWN):
-        at = m.start()
-        line = text.count("\n", 0, at) + 1
-        column = at - text.rfind("\n", 0, at)
+    def said(c: str) -> str:
         # An escape of a character no text may hold (`refused_in_text`) would only be refused
         # again, at its field: the one way out is to delete it.
-        way = "delete it" if refused_in_text(m.group()) else \
+        way = "delete it" if refused_in_text(c) else \
             "delete it, or write it as an escape in double quotes"
-        problems.append(Problem(filename, line, column, "",
-                                f"control character U+{ord(m.group()):04X} is not allowed in "
-                                f"YAML: {way}"))
-    return problems
+        return f"control character U+{ord(c):04X} is not allowed in YAML: {way}"
+    return _each(_UNPRINTABLE, filename, text, said)
 
 
 # The line breaks YAML takes besides line feed and carriage return (YAML 1.1, 5.4).
@@ -158,15 +152,21 @@ def unusual_breaks(filename: str, text: str) -> list[Problem]:
     _MOST_SHOWN of them). YAML counts each as a line break, editors do not: every problem
     after one was reported a line below where an editor shows it, and one inside a key or
     a comment broke the line in two."""
+    return _each(_UNUSUAL_BREAKS, filename, text, lambda c: (
+        f"{_BREAK_NAMES[c]} U+{ord(c):04X} is a line break to YAML but not to an editor: "
+        "delete it, or write it as an escape in double quotes"))
+
+
+def _each(pattern: re.Pattern[str], filename: str, text: str,
+          said: Callable[[str], str]) -> list[Problem]:
+    """A problem at the line and column (as an editor counts them: after line feeds) of each
+    character `pattern` finds in `text`, the first _MOST_SHOWN of them, `said` of it."""
     problems = []
-    for m in itertools.islice(_UNUSUAL_BREAKS.finditer(text), _MOST_SHOWN):
+    for m in itertools.islice(pattern.finditer(text), _MOST_SHOWN):
         at = m.start()
         line = text.count("\n", 0, at) + 1
         column = at - text.rfind("\n", 0, at)
-        problems.append(Problem(filename, line, column, "",
-                                f"{_BREAK_NAMES[m.group()]} U+{ord(m.group()):04X} is a line "
-                                "break to YAML but not to an editor: delete it, or write it as "
-                                "an escape in double quotes"))
+        problems.append(Problem(filename, line, column, "", said(m.group())))
     return problems
 
 
