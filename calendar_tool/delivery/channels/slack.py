@@ -16,7 +16,6 @@ from calendar_tool.delivery.channels.common import (
     Context,
     clip,
     clip_escaped,
-    cut,
     whole_lines,
 )
 from calendar_tool.delivery.channels.links import occurrence_link
@@ -45,7 +44,7 @@ def payload(reminders: Sequence[Reminder], context: Context) -> dict[str, Any]:
     ]
     used = len(blocks[0]["text"]["text"]) + _SLACK_MORE_ROOM
     shown = 0
-    for r in cut(reminders, SLACK_MAX_SHOWN)[0]:
+    for r in reminders[:SLACK_MAX_SHOWN]:
         section = _slack_section(r, register, base)
         used += len(section)
         if shown and used > SLACK_BLOCKS_TEXT_MOST:
